@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# One-shot set-up on a fresh Debian (bookworm) machine: system packages, npm dependencies, the guest
+# image. Safe to run again: each step checks what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
+command -v nats-server >/dev/null || need_apt+=(nats-server)
+command -v debootstrap >/dev/null || need_apt+=(debootstrap)
+command -v mkfs.ext4 >/dev/null || need_apt+=(e2fsprogs)
+command -v cpio >/dev/null || need_apt+=(cpio)
+[ -x /bin/busybox ] || need_apt+=(busybox-static)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

@@ -1,0 +1,80 @@
+/**
+ * Binary-safe framing for the guest protocol. Shared by host and guest; no dependencies.
+ *
+ * Frame layout (big-endian):
+ *   u32 headerLength | u32 bodyLength | header (UTF-8 JSON) | body (raw bytes)
+ */
+import { MAX_FRAME_BODY, MAX_FRAME_HEADER } from "./protocol.ts";
+
+export interface Frame<H = unknown> {
+  header: H;
+  body: Buffer;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class FrameError extends Error {
+  override name = "FrameError";
+}
+
+export function encodeFrame(header: unknown, body: Uint8Array = EMPTY): Buffer {
+  const json = Buffer.from(JSON.stringify(header), "utf8");
+  if (json.length > MAX_FRAME_HEADER) throw new FrameError(`frame header too large: ${json.length} bytes`);
+  if (body.length > MAX_FRAME_BODY) throw new FrameError(`frame body too large: ${body.length} bytes`);
+  const prefix = Buffer.allocUnsafe(8);
+  prefix.writeUInt32BE(json.length, 0);
+  prefix.writeUInt32BE(body.length, 4);
+  return Buffer.concat([prefix, json, body]);
+}
+
+/**
+ * Incremental decoder: feed it chunks as they arrive, get whole frames back. A malformed or
+ * oversized frame throws FrameError; the channel is then unusable and must be closed.
+ */
+export class FrameDecoder {
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+
+  push(chunk: Buffer): Frame[] {
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    const frames: Frame[] = [];
+    for (;;) {
+      if (this.buffered < 8) break;
+      const head = this.peek(8);
+      const headerLength = head.readUInt32BE(0);
+      const bodyLength = head.readUInt32BE(4);
+      if (headerLength > MAX_FRAME_HEADER || bodyLength > MAX_FRAME_BODY) {
+        throw new FrameError(`oversized frame (header ${headerLength}, body ${bodyLength})`);
+      }
+      const total = 8 + headerLength + bodyLength;
+      if (this.buffered < total) break;
+      const whole = this.take(total);
+      let header: unknown;
+      try {
+        header = JSON.parse(whole.subarray(8, 8 + headerLength).toString("utf8"));
+      } catch (err) {
+        throw new FrameError("frame header is not JSON", { cause: err });
+      }
+      if (typeof header !== "object" || header === null) throw new FrameError("frame header is not an object");
+      frames.push({ header, body: whole.subarray(8 + headerLength) });
+    }
+    return frames;
+  }
+
+  private peek(n: number): Buffer {
+    if (this.chunks[0]!.length >= n) return this.chunks[0]!.subarray(0, n);
+    const merged = Buffer.concat(this.chunks);
+    this.chunks = [merged];
+    return merged.subarray(0, n);
+  }
+
+  private take(n: number): Buffer {
+    const merged = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+    const out = merged.subarray(0, n);
+    const rest = merged.subarray(n);
+    this.chunks = rest.length ? [rest] : [];
+    this.buffered = rest.length;
+    return out;
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The host ⇄ guest-agent protocol: one typed schema shared by the host (`src/sandbox/`) and the
+ * agent that runs inside the microVM (`src/guest/`). Nothing here may import a dependency: the
+ * guest is plain Node.
+ *
+ * Transport: a byte stream (virtio-serial port in the guest, a unix socket on the host) carrying
+ * frames (see `framing.ts`): a JSON header plus an optional raw binary body. File contents and
+ * command output always travel in bodies, never as base64 inside JSON.
+ *
+ * Every request carries a numeric `id` chosen by the host; every frame the guest sends about that
+ * request carries the same `id`, so many requests run concurrently over one channel.
+ *
+ * A request's life:
+ *   host → guest  { id, op, args }                 (+ body for `write`, `upload` parts)
+ *   guest → host  { id, ev: "data", ... }          (zero or more; body = bytes)
+ *   guest → host  { id, ev: "result", value }      (exactly one of result/error ends it)
+ *   guest → host  { id, ev: "error", code, message }
+ * Large bodies are split: the sender sets `more: true` on every part but the last. Upload/write
+ * bodies larger than one frame are sent as `{ id, op: "chunk", more }` frames after the request.
+ */
+
+/** Bumped on any incompatible change; the host refuses a guest with another major. */
+export const PROTOCOL_VERSION = 1 as const;
+
+/** Largest body in one frame; bigger payloads are chunked. */
+export const MAX_FRAME_BODY = 1024 * 1024;
+/** Largest JSON header in one frame. */
+export const MAX_FRAME_HEADER = 256 * 1024;
+
+/** Error codes the guest may return. Mirrors deepagents' FileOperationError where they overlap. */
+export const ErrorCode = {
+  FileNotFound: "file_not_found",
+  PermissionDenied: "permission_denied",
+  IsDirectory: "is_directory",
+  NotDirectory: "not_directory",
+  InvalidPath: "invalid_path",
+  Exists: "exists",
+  NotUnique: "not_unique",
+  NoMatch: "no_match",
+  TooLarge: "too_large",
+  NoSpace: "no_space",
+  BadRequest: "bad_request",
+  Cancelled: "cancelled",
+  Internal: "internal",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+// ---------------------------------------------------------------------------------------------
+// Requests (host → guest). `args` shapes, keyed by op.
+// ---------------------------------------------------------------------------------------------
+
+export interface HelloArgs {
+  /** Host wall clock (ms since epoch): a guest restored from a snapshot sets its clock from it. */
+  nowMs: number;
+  protocolVersion: number;
+}
+export interface HelloResult {
+  protocolVersion: number;
+  agentVersion: string;
+  /** Roots of the filesystem view and whether each is writable. */
+  roots: { path: string; writable: boolean }[];
+  pid: number;
+}
+
+export interface ExecArgs {
+  /** Either argv (no shell; passed as data) or a shell string run by `/bin/sh -c`. */
+  argv?: string[];
+  shell?: string;
+  cwd?: string;
+  env?: Record<string, string>;
+  /** stdin bytes follow as the request body (and chunks); absent = empty stdin. */
+  stdin?: boolean;
+  /** Kill the whole process group after this many ms. */
+  timeoutMs?: number;
+  /** Cap on stdout+stderr bytes delivered; the rest is dropped and `truncated` set. */
+  maxOutputBytes?: number;
+  /** When true, output is streamed as `data` frames; otherwise it is returned in the result body. */
+  stream?: boolean;
+}
+/** Streamed while running: `{ ev: "start", pid }`, then `{ ev: "data", stream }` + body. */
+export interface ExecResult {
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  truncated: boolean;
+  /** When not streamed, the combined output follows as the result body. */
+}
+
+export interface ReadArgs {
+  path: string;
+  /** Byte offset and length for raw reads. */
+  offset?: number;
+  length?: number;
+}
+/** Result value; the bytes are the body (chunked with `data` frames for large files). */
+export interface ReadResult {
+  size: number;
+  mtimeMs: number;
+}
+
+export interface WriteArgs {
+  path: string;
+  /** Fail with `exists` if the file is already there (deepagents' write semantics). */
+  exclusive?: boolean;
+  /** Total byte length of the body across chunks. */
+  size: number;
+  /** Create parent directories. Default true. */
+  parents?: boolean;
+}
+export interface WriteResult {
+  size: number;
+}
+
+export interface EditArgs {
+  path: string;
+  oldString: string;
+  newString: string;
+  replaceAll?: boolean;
+}
+export interface EditResult {
+  occurrences: number;
+}
+
+export interface StatArgs {
+  path: string;
+}
+export interface FileInfo {
+  path: string;
+  type: "file" | "dir" | "symlink" | "other";
+  size: number;
+  mtimeMs: number;
+}
+
+export interface LsArgs {
+  path: string;
+}
+export interface LsResult {
+  entries: FileInfo[];
+}
+
+export interface GlobArgs {
+  pattern: string;
+  path?: string;
+  limit?: number;
+}
+export interface GlobResult {
+  paths: FileInfo[];
+  truncated: boolean;
+}
+
+export interface GrepArgs {
+  /** Literal text, never a regex and never passed to a shell. */
+  pattern: string;
+  path?: string;
+  glob?: string;
+  maxCount?: number;
+}
+export interface GrepMatch {
+  path: string;
+  line: number;
+  text: string;
+}
+export interface GrepResult {
+  matches: GrepMatch[];
+  truncated: boolean;
+}
+
+export interface DeleteArgs {
+  path: string;
+  recursive?: boolean;
+}
+export interface MkdirArgs {
+  path: string;
+  parents?: boolean;
+}
+
+/** Many files at once: the body is the concatenation of all contents, in order. */
+export interface UploadArgs {
+  files: { path: string; size: number }[];
+}
+export interface UploadResult {
+  results: { path: string; error?: ErrorCode }[];
+}
+export interface DownloadArgs {
+  paths: string[];
+}
+/** Result value; the body (chunked) is the concatenation of the found files' contents. */
+export interface DownloadResult {
+  files: { path: string; size: number; error?: ErrorCode }[];
+}
+
+/** Everything under `path` (default /workspace) with size and mtime: the host diffs it to persist. */
+export interface ManifestArgs {
+  path?: string;
+}
+export interface ManifestResult {
+  files: FileInfo[];
+}
+
+export interface CancelArgs {
+  /** Id of the request to cancel (an exec is killed with its process group). */
+  target: number;
+}
+
+export interface OpMap {
+  hello: { args: HelloArgs; result: HelloResult };
+  exec: { args: ExecArgs; result: ExecResult };
+  read: { args: ReadArgs; result: ReadResult };
+  write: { args: WriteArgs; result: WriteResult };
+  edit: { args: EditArgs; result: EditResult };
+  stat: { args: StatArgs; result: FileInfo };
+  ls: { args: LsArgs; result: LsResult };
+  glob: { args: GlobArgs; result: GlobResult };
+  grep: { args: GrepArgs; result: GrepResult };
+  delete: { args: DeleteArgs; result: Record<string, never> };
+  mkdir: { args: MkdirArgs; result: Record<string, never> };
+  upload: { args: UploadArgs; result: UploadResult };
+  download: { args: DownloadArgs; result: DownloadResult };
+  manifest: { args: ManifestArgs; result: ManifestResult };
+  cancel: { args: CancelArgs; result: Record<string, never> };
+}
+export type Op = keyof OpMap;
+export const OPS = [
+  "hello",
+  "exec",
+  "read",
+  "write",
+  "edit",
+  "stat",
+  "ls",
+  "glob",
+  "grep",
+  "delete",
+  "mkdir",
+  "upload",
+  "download",
+  "manifest",
+  "cancel",
+] as const satisfies readonly Op[];
+
+// ---------------------------------------------------------------------------------------------
+// Frame headers
+// ---------------------------------------------------------------------------------------------
+
+/** host → guest */
+export type RequestHeader =
+  | { id: number; op: Op; args: unknown; more?: boolean }
+  /** A further part of a request body (write/upload/stdin). */
+  | { id: number; op: "chunk"; more: boolean };
+
+/** guest → host */
+export type EventHeader =
+  | { id: number; ev: "start"; pid: number }
+  | { id: number; ev: "data"; stream?: "stdout" | "stderr"; more?: boolean }
+  | { id: number; ev: "result"; value: unknown; more?: boolean }
+  | { id: number; ev: "error"; code: ErrorCode; message: string }
+  /** Unsolicited: the agent is up (sent on connect, id 0). */
+  | { id: 0; ev: "ready"; protocolVersion: number; agentVersion: string };
