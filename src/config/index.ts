@@ -1,0 +1,1 @@
+export { stateDir, statePath } from "./paths.ts";
