@@ -1,0 +1,73 @@
+/**
+ * The one user-facing error of the `vibewriter` command. Every failure a user can act on becomes a
+ * `CliError` with a stable `code` (for `--json` and scripts), a message, and — where there is
+ * one — the fix. The runner prints it once; nothing else in the CLI prints errors.
+ */
+
+export const CliErrorCode = {
+  /** The command line itself is wrong (unknown command, missing argument, bad option). */
+  Usage: "usage",
+  /** Something the command needs is not configured (model, wallet, NATS). */
+  NotConfigured: "not_configured",
+  /** A thread, proposal or file named on the command line does not exist. */
+  NotFound: "not_found",
+  /** A component the command calls failed (NATS, sandbox, agent, wallet). */
+  Failed: "failed",
+  /** The user pressed Ctrl-C. */
+  Interrupted: "interrupted",
+  /** A check (doctor, ledger verify) ran and found problems. */
+  CheckFailed: "check_failed",
+} as const;
+export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
+
+/** Exit code for each error code: 2 for usage (as most CLIs), 130 for Ctrl-C, 1 otherwise. */
+export const exitCodeFor: Record<CliErrorCode, number> = {
+  usage: 2,
+  not_configured: 1,
+  not_found: 1,
+  failed: 1,
+  interrupted: 130,
+  check_failed: 1,
+};
+
+export class CliError extends Error {
+  override name = "CliError";
+  readonly code: CliErrorCode;
+  /** What the user should do about it, one or two lines; printed after the message. */
+  readonly fix?: string;
+
+  constructor(code: CliErrorCode, message: string, options: { fix?: string; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.code = code;
+    this.fix = options.fix;
+  }
+
+  static isInstance(e: unknown): e is CliError {
+    return e instanceof CliError || (e instanceof Error && e.name === "CliError" && "code" in e);
+  }
+}
+
+/** A usage error pointing at the command's help. */
+export function usageError(message: string, command?: string): CliError {
+  return new CliError(CliErrorCode.Usage, message, {
+    fix: `Run \`vibewriter ${command ? `${command} ` : ""}--help\` for usage.`,
+  });
+}
+
+/**
+ * Turns any thrown value into a CliError. Errors from other components keep their own message and
+ * code (typed errors in this project carry one), and the original stays as `cause`.
+ */
+export function toCliError(e: unknown): CliError {
+  if (CliError.isInstance(e)) return e;
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    const fix = (e as { fix?: unknown; hint?: unknown }).fix ?? (e as { hint?: unknown }).hint;
+    const prefix = typeof code === "string" && code.length > 0 ? `${code}: ` : "";
+    return new CliError(CliErrorCode.Failed, `${prefix}${e.message}`, {
+      cause: e,
+      fix: typeof fix === "string" ? fix : undefined,
+    });
+  }
+  return new CliError(CliErrorCode.Failed, String(e), { cause: e });
+}

@@ -1,0 +1,96 @@
+/** Help texts, one per command. Kept apart from the parser so the parser stays readable. */
+import type { CommandName } from "./plan.ts";
+
+const overview = `vibewriter — a research-and-writing agent that runs every tool inside a microVM,
+keeps its state in NATS JetStream and spends only what its owner allows.
+
+Usage: vibewriter <command> [options]
+
+Commands:
+  doctor                 check NATS, KVM/QEMU, the guest image, model and wallet; say what to fix
+  run "<task>"           start a research task (--sources DIR, --thread ID, --skills DIR ...)
+  resume ID              continue a thread that stopped (crash, Ctrl-C, approval)
+  threads                list threads
+  show ID                a thread's plan (todo status), files and report
+  events ID [--follow]   a thread's event log, optionally live
+  demo                   a scripted due-diligence run on bundled samples (no API key needed)
+  approve ID             approve a payment proposal waiting for the owner
+  reject ID              reject a payment proposal
+  ledger verify          check the audit ledger's hash chain
+  image build            build the microVM guest image
+
+Every command accepts --json (one JSON document on stdout, for scripts) and --help.
+
+Environment:
+  NATS_URL               use this NATS server instead of starting an embedded one
+  VIBEWRITER_STATE_DIR   where state lives (default: $XDG_STATE_HOME/vibewriter)
+  Model and wallet settings: see \`vibewriter doctor\`.
+`;
+
+export const HELP: Record<CommandName | "overview", string> = {
+  overview,
+  help: overview,
+  doctor: `Usage: vibewriter doctor [--json]
+
+Starts or finds NATS (embedded unless NATS_URL is set), creates the streams and buckets, and checks
+KVM, QEMU, the guest image, the nats-server version, Node, the model and the wallet configuration.
+Prints what is ready and what is missing with the fix for each. Exits 0 when everything needed is
+ready, 1 otherwise.
+`,
+  run: `Usage: vibewriter run "<task>" [--sources DIR] [--thread ID] [--skills DIR]... [--json]
+
+Runs the Vibewriter agent on a task and prints progress (one live status line on a terminal, plain
+lines otherwise), then the final report.
+
+Options:
+  -s, --sources DIR   folder of source files (markdown, text, HTML, PDF) to research
+  -t, --thread ID     thread id to use (default: a new one, printed at the start)
+      --skills DIR    an extra skill folder (repeatable)
+      --json          print the result as JSON instead of progress and report
+
+Ctrl-C stops the run; \`vibewriter resume ID\` continues it where it stopped.
+`,
+  resume: `Usage: vibewriter resume ID [--json]
+
+Continues thread ID from its last checkpoint: after a crash, Ctrl-C, or an approval decision.
+Steps that already ran are not run again.
+`,
+  threads: `Usage: vibewriter threads [--json]
+
+Lists the threads stored in NATS, newest first, with their status.
+`,
+  show: `Usage: vibewriter show ID [--json]
+
+Shows thread ID: the task, the plan with each todo's status, the files written and the final report.
+`,
+  events: `Usage: vibewriter events ID [--follow] [--json]
+
+Prints thread ID's event log from the beginning. With --follow, keeps printing new events until
+Ctrl-C. With --json, one JSON object per line.
+`,
+  demo: `Usage: vibewriter demo [--thread ID] [--json]
+
+Runs a complete due-diligence task on bundled sample sources with a SCRIPTED model (a recorded plan
+of tool calls, not an LLM) on the real microVM sandbox and the real NATS backbone, so you can see
+the whole pipeline without an API key.
+`,
+  approve: `Usage: vibewriter approve ID [--json]
+
+Approves payment proposal ID, which is waiting for the owner's decision. The run that proposed it
+continues (run \`vibewriter resume THREAD\` if it is no longer running).
+`,
+  reject: `Usage: vibewriter reject ID [--reason TEXT] [--json]
+
+Rejects payment proposal ID. The run that proposed it continues without paying.
+`,
+  ledger: `Usage: vibewriter ledger verify [--json]
+
+Reads the whole audit ledger and checks its hash chain: reports a missing, reordered or altered
+entry. Exits 0 when the chain is intact, 1 otherwise.
+`,
+  image: `Usage: vibewriter image build [--force] [--json]
+
+Builds the microVM guest image (kernel, initramfs, root filesystem with the guest agent) into the
+state directory. --force rebuilds even when an up-to-date image exists.
+`,
+};

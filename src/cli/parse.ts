@@ -1,0 +1,194 @@
+/**
+ * The pure layer of the CLI: argv (+ cwd) → a `CommandPlan`, or a usage `CliError`. No I/O, no
+ * environment, no process state, so every rule here is unit-tested (`test/cli/parse.test.ts`).
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { resolve } from "node:path";
+import { usageError } from "./errors.ts";
+import { CommandName, type CommandPlan } from "./plan.ts";
+import { HELP } from "./help.ts";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
+
+/** Thread and proposal ids typed by a user: printable, no spaces, bounded. */
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@=-]{0,127}$/;
+
+const common: Options = {
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+};
+
+interface Spec {
+  options: Options;
+  /** Builds the plan from parsed values and positionals; throws usage errors. */
+  build(values: Values, positionals: string[], cwd: string): CommandPlan;
+}
+
+const json = (v: Values) => v.json === true;
+
+function noPositionals(name: string, positionals: string[]): void {
+  if (positionals.length > 0) throw usageError(`\`${name}\` takes no arguments, got "${positionals[0]}".`, name);
+}
+
+function oneId(name: string, what: string, positionals: string[]): string {
+  if (positionals.length === 0) throw usageError(`\`${name}\` needs a ${what}.`, name);
+  if (positionals.length > 1) throw usageError(`\`${name}\` takes one ${what}, got ${positionals.length} arguments.`, name);
+  return checkId(name, what, positionals[0]!);
+}
+
+function checkId(name: string, what: string, id: string): string {
+  if (!ID_PATTERN.test(id)) {
+    throw usageError(
+      `"${id}" is not a valid ${what}: use letters, digits and . _ : @ = - (at most 128 characters).`,
+      name,
+    );
+  }
+  return id;
+}
+
+function nonEmptyPath(name: string, option: string, value: string, cwd: string): string {
+  if (value.trim() === "") throw usageError(`\`--${option}\` needs a folder path.`, name);
+  return resolve(cwd, value);
+}
+
+const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image">, Spec> & {
+  "ledger verify": Spec;
+  "image build": Spec;
+} = {
+  doctor: {
+    options: common,
+    build: (v, p) => (noPositionals("doctor", p), { command: "doctor", json: json(v) }),
+  },
+  run: {
+    options: {
+      ...common,
+      sources: { type: "string", short: "s" },
+      thread: { type: "string", short: "t" },
+      skills: { type: "string", multiple: true },
+    },
+    build(v, p, cwd) {
+      if (p.length === 0) throw usageError("`run` needs a task, e.g. vibewriter run \"Assess ACME Corp\".", "run");
+      if (p.length > 1) {
+        throw usageError(`\`run\` takes one task; quote it: vibewriter run "${p.join(" ")}".`, "run");
+      }
+      const task = p[0]!.trim();
+      if (task === "") throw usageError("The task is empty.", "run");
+      return {
+        command: "run",
+        task,
+        sources: typeof v.sources === "string" ? nonEmptyPath("run", "sources", v.sources, cwd) : undefined,
+        threadId: typeof v.thread === "string" ? checkId("run", "thread id", v.thread) : undefined,
+        skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("run", "skills", s, cwd)),
+        json: json(v),
+      };
+    },
+  },
+  resume: {
+    options: common,
+    build: (v, p) => ({ command: "resume", threadId: oneId("resume", "thread id", p), json: json(v) }),
+  },
+  threads: {
+    options: common,
+    build: (v, p) => (noPositionals("threads", p), { command: "threads", json: json(v) }),
+  },
+  show: {
+    options: common,
+    build: (v, p) => ({ command: "show", threadId: oneId("show", "thread id", p), json: json(v) }),
+  },
+  events: {
+    options: { ...common, follow: { type: "boolean", short: "f" } },
+    build: (v, p) => ({
+      command: "events",
+      threadId: oneId("events", "thread id", p),
+      follow: v.follow === true,
+      json: json(v),
+    }),
+  },
+  demo: {
+    options: { ...common, thread: { type: "string", short: "t" } },
+    build(v, p) {
+      noPositionals("demo", p);
+      return {
+        command: "demo",
+        threadId: typeof v.thread === "string" ? checkId("demo", "thread id", v.thread) : undefined,
+        json: json(v),
+      };
+    },
+  },
+  approve: {
+    options: common,
+    build: (v, p) => ({ command: "approve", id: oneId("approve", "proposal id", p), json: json(v) }),
+  },
+  reject: {
+    options: { ...common, reason: { type: "string", short: "r" } },
+    build: (v, p) => ({
+      command: "reject",
+      id: oneId("reject", "proposal id", p),
+      reason: typeof v.reason === "string" && v.reason.trim() !== "" ? v.reason.trim() : undefined,
+      json: json(v),
+    }),
+  },
+  "ledger verify": {
+    options: common,
+    build: (v, p) => (noPositionals("ledger verify", p), { command: "ledger-verify", json: json(v) }),
+  },
+  "image build": {
+    options: { ...common, force: { type: "boolean" } },
+    build: (v, p) => (noPositionals("image build", p), { command: "image-build", force: v.force === true, json: json(v) }),
+  },
+};
+
+/** Commands that only exist with a sub-command, and the sub-commands they accept. */
+const GROUPS = { ledger: ["verify"], image: ["build"] } as const;
+
+function isCommandName(s: string): s is CommandName {
+  return (Object.values(CommandName) as string[]).includes(s);
+}
+
+/**
+ * Parses `vibewriter`'s arguments (without node and script). `cwd` resolves relative folder paths.
+ * Throws a usage `CliError` for anything it cannot turn into a plan.
+ */
+export function parseCommandLine(argv: readonly string[], cwd: string): CommandPlan {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === "--help" || first === "-h") return { command: "help", json: false };
+  if (first === "--version" || first === "-V") return { command: "version", json: false };
+  if (first === "help") {
+    const topic = rest[0];
+    if (topic === undefined) return { command: "help", json: false };
+    if (!isCommandName(topic)) throw usageError(`No help for unknown command "${topic}".`);
+    return { command: "help", topic, json: false };
+  }
+  if (first.startsWith("-")) throw usageError(`Options go after the command; "${first}" came first.`);
+  if (!isCommandName(first)) throw usageError(`Unknown command "${first}".`);
+
+  let key: keyof typeof SPECS = first as keyof typeof SPECS;
+  let args = rest;
+  if (first === "ledger" || first === "image") {
+    const sub = rest[0];
+    const allowed: readonly string[] = GROUPS[first];
+    if (sub === undefined || sub === "--help" || sub === "-h") return { command: "help", topic: first, json: false };
+    if (!allowed.includes(sub)) {
+      throw usageError(`Unknown \`${first}\` sub-command "${sub}"; expected: ${allowed.join(", ")}.`, first);
+    }
+    key = `${first} ${sub}` as keyof typeof SPECS;
+    args = rest.slice(1);
+  }
+
+  const spec = SPECS[key];
+  let parsed: { values: Values; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options: spec.options, allowPositionals: true, strict: true }) as typeof parsed;
+  } catch (e) {
+    // node:util's messages are precise ("Unknown option '--x'"); keep them, add the help pointer.
+    throw usageError((e as Error).message, key);
+  }
+  if (parsed.values.help === true) return { command: "help", topic: first as CommandName, json: false };
+  return spec.build(parsed.values, parsed.positionals, cwd);
+}
+
+/** Help text for a command, or the overview. */
+export function helpText(topic?: CommandName): string {
+  return topic ? HELP[topic] : HELP.overview;
+}

@@ -1,0 +1,49 @@
+/**
+ * What the `vibewriter` command will do, as plain data: the output of the pure parser
+ * (`parse.ts`) and the input of the runner (`main.ts`). Every plan carries `json`: when true the
+ * command prints one JSON document on stdout (for scripts) instead of text for people.
+ */
+
+export const CommandName = {
+  Doctor: "doctor",
+  Run: "run",
+  Resume: "resume",
+  Threads: "threads",
+  Show: "show",
+  Events: "events",
+  Demo: "demo",
+  Approve: "approve",
+  Reject: "reject",
+  Ledger: "ledger",
+  Image: "image",
+  Help: "help",
+} as const;
+export type CommandName = (typeof CommandName)[keyof typeof CommandName];
+
+interface Common {
+  json: boolean;
+}
+
+export type CommandPlan =
+  | { command: "help"; topic?: CommandName; json: false }
+  | { command: "version"; json: boolean }
+  | ({ command: "doctor" } & Common)
+  | ({
+      command: "run";
+      task: string;
+      /** Folder of source files to research (absolute path). */
+      sources?: string;
+      /** Thread id to use; a fresh one is made when absent. */
+      threadId?: string;
+      /** Extra skill folders (absolute paths), in the order given. */
+      skills: string[];
+    } & Common)
+  | ({ command: "resume"; threadId: string } & Common)
+  | ({ command: "threads" } & Common)
+  | ({ command: "show"; threadId: string } & Common)
+  | ({ command: "events"; threadId: string; follow: boolean } & Common)
+  | ({ command: "demo"; threadId?: string } & Common)
+  | ({ command: "approve"; id: string } & Common)
+  | ({ command: "reject"; id: string; reason?: string } & Common)
+  | ({ command: "ledger-verify" } & Common)
+  | ({ command: "image-build"; force: boolean } & Common);
