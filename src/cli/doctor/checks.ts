@@ -1,0 +1,189 @@
+/**
+ * The doctor's checks, one small function each. Each takes what it inspects as a parameter (a
+ * version string, an environment, a probe from the component that owns the thing), so tests run
+ * them against real binaries and a real nats-server with controlled inputs.
+ */
+import { execFile } from "node:child_process";
+import { CheckStatus, guard, type CheckResult } from "./check.ts";
+import { atLeast, qemuVersionFrom } from "./versions.ts";
+
+export const MIN_NODE = "20.0.0";
+export const MIN_NATS_SERVER = "2.9.10";
+export const MIN_QEMU = "7.2.0";
+
+/** Node running this process. */
+export function checkNode(version: string = process.versions.node): Promise<CheckResult> {
+  return guard({ id: "node", title: "Node.js", required: true }, async () =>
+    atLeast(version, MIN_NODE)
+      ? { status: CheckStatus.Ready, detail: `v${version}` }
+      : { status: CheckStatus.Missing, detail: `v${version} is older than ${MIN_NODE}`, fix: "Install Node 20 or newer." },
+  );
+}
+
+/**
+ * The `nats-server` binary (needed for the embedded server; with NATS_URL the connected server's
+ * version is checked instead, by `checkNats`). `version` is what the binary reported, undefined
+ * when it is not installed.
+ */
+export function checkNatsServerBinary(version: string | undefined, usingNatsUrl: boolean): Promise<CheckResult> {
+  const fix = "sudo apt-get install nats-server   (Debian/Ubuntu; or run scripts/setup.sh)";
+  return guard({ id: "nats-server", title: "nats-server binary", required: !usingNatsUrl }, async () => {
+    if (version === undefined) {
+      return usingNatsUrl
+        ? { status: CheckStatus.Degraded, detail: "not installed (not needed: NATS_URL is set)", fix }
+        : { status: CheckStatus.Missing, detail: "not found on PATH (or NATS_SERVER_BIN)", fix };
+    }
+    if (!atLeast(version, MIN_NATS_SERVER)) {
+      return { status: CheckStatus.Missing, detail: `v${version} is older than ${MIN_NATS_SERVER}`, fix };
+    }
+    return { status: CheckStatus.Ready, detail: `v${version}` };
+  });
+}
+
+/** Runs a binary with `--version`; resolves its stdout, or undefined when it cannot run. */
+export function binaryVersionOutput(bin: string, timeoutMs = 10_000): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    execFile(bin, ["--version"], { timeout: timeoutMs, encoding: "utf8" }, (err, stdout) => {
+      resolve(err ? undefined : stdout);
+    });
+  });
+}
+
+/** QEMU, which runs the microVMs. */
+export function checkQemu(bin = process.env.VIBEWRITER_QEMU ?? "qemu-system-x86_64"): Promise<CheckResult> {
+  const fix = "sudo apt-get install qemu-system-x86   (or run scripts/setup.sh)";
+  return guard({ id: "qemu", title: "QEMU (microVMs)", required: true }, async () => {
+    const out = await binaryVersionOutput(bin);
+    if (out === undefined) return { status: CheckStatus.Missing, detail: `${bin} not found or does not run`, fix };
+    const version = qemuVersionFrom(out);
+    if (!version) return { status: CheckStatus.Missing, detail: `${bin} printed no QEMU version`, fix };
+    if (!atLeast(version, MIN_QEMU)) {
+      return { status: CheckStatus.Missing, detail: `v${version} is older than ${MIN_QEMU} (needs -M microvm)`, fix };
+    }
+    return { status: CheckStatus.Ready, detail: `v${version} (${bin})` };
+  });
+}
+
+/** What a KVM probe found: whether VMs can use hardware acceleration, and why not. */
+export interface KvmFinding {
+  usable: boolean;
+  detail: string;
+}
+
+/**
+ * Hardware acceleration. Never required: without it VMs run under TCG (10–20× slower), so the
+ * result is "degraded", with what would fix it.
+ */
+export function checkKvm(probe: () => Promise<KvmFinding>): Promise<CheckResult> {
+  return guard({ id: "kvm", title: "KVM acceleration", required: false }, async () => {
+    const found = await probe();
+    return found.usable
+      ? { status: CheckStatus.Ready, detail: found.detail }
+      : {
+          status: CheckStatus.Degraded,
+          detail: `${found.detail}; VMs run under TCG (software emulation, slower)`,
+          fix: "Run on a host with hardware virtualisation (vmx/svm) and read/write access to /dev/kvm (group kvm).",
+        };
+  });
+}
+
+/** What the image builder reports about the guest image. */
+export interface ImageFinding {
+  ready: boolean;
+  detail: string;
+}
+
+/** The microVM guest image (kernel, initramfs, root filesystem with the guest agent). */
+export function checkGuestImage(probe: () => Promise<ImageFinding>): Promise<CheckResult> {
+  return guard({ id: "guest-image", title: "Guest image", required: true }, async () => {
+    const found = await probe();
+    return found.ready
+      ? { status: CheckStatus.Ready, detail: found.detail }
+      : { status: CheckStatus.Missing, detail: found.detail, fix: "vibewriter image build" };
+  });
+}
+
+/**
+ * The model. Not required (`vibewriter demo` needs no model), but `run` does. `resolve` is the
+ * agent's `resolveModel`; its error message says exactly what to set, so it becomes the fix.
+ * Only the provider and model name are shown, never a key.
+ */
+export function checkModel(resolve: () => Promise<{ provider: string; model: string }>): Promise<CheckResult> {
+  return guard({ id: "model", title: "Model", required: false }, async () => {
+    try {
+      const m = await resolve();
+      return { status: CheckStatus.Ready, detail: `${m.provider} ${m.model}` };
+    } catch (e) {
+      return {
+        status: CheckStatus.Missing,
+        detail: "no model configured (`vibewriter demo` works without one; `run` needs one)",
+        fix: (e as Error).message,
+      };
+    }
+  });
+}
+
+/** Environment variables that unlock the wallet; only their presence is ever reported. */
+export const WALLET_KEY_VARS = ["VIBEWRITER_WALLET_PASSPHRASE", "VIBEWRITER_WALLET_KEY"] as const;
+
+/**
+ * The wallet. Not required (research runs without it); without a key it stays locked and every
+ * payment is refused (fail closed). Reports which variable is set, never its value.
+ */
+export function checkWallet(env: NodeJS.ProcessEnv): Promise<CheckResult> {
+  return guard({ id: "wallet", title: "Wallet", required: false }, async () => {
+    const set = WALLET_KEY_VARS.filter((k) => (env[k] ?? "") !== "");
+    if (set.length === 0) {
+      return {
+        status: CheckStatus.Missing,
+        detail: "locked: no key configured, payments are refused (fail closed)",
+        fix: `Set ${WALLET_KEY_VARS[0]} (a passphrase) or ${WALLET_KEY_VARS[1]} (a master key) to enable payments.`,
+      };
+    }
+    return { status: CheckStatus.Ready, detail: `key from ${set.join(" and ")} (value not shown)` };
+  });
+}
+
+/** What opening the backbone found: where NATS is and what was created. */
+export interface NatsFinding {
+  /** Server URL without credentials. */
+  url: string;
+  /** True when Vibewriter started its own nats-server. */
+  embedded: boolean;
+  /** The connected server's version (from its INFO). */
+  serverVersion: string;
+  /** Streams and buckets that now exist. */
+  created: string[];
+}
+
+/**
+ * NATS JetStream: starts or finds the server, creates the streams and buckets (idempotent) and
+ * checks the server's version. `open` is the backbone's opener; it throws a typed error when the
+ * server is missing or unreachable.
+ */
+export function checkNats(open: () => Promise<NatsFinding>, usingNatsUrl: boolean): Promise<CheckResult> {
+  return guard({ id: "nats", title: "NATS JetStream", required: true }, async () => {
+    let found: NatsFinding;
+    try {
+      found = await open();
+    } catch (e) {
+      const err = e as Error & { code?: string };
+      return {
+        status: CheckStatus.Missing,
+        detail: `${err.code ? `${err.code}: ` : ""}${err.message.split("\n")[0]}`,
+        fix: usingNatsUrl
+          ? "Check NATS_URL (and NATS_CREDS/NATS_USER/NATS_TOKEN) and that the server runs with JetStream (-js)."
+          : "sudo apt-get install nats-server, or set NATS_URL to an existing JetStream server.",
+      };
+    }
+    const where = `${found.embedded ? "embedded" : "NATS_URL"} ${found.url}, server v${found.serverVersion}`;
+    if (!atLeast(found.serverVersion, MIN_NATS_SERVER)) {
+      return {
+        status: CheckStatus.Missing,
+        detail: `${where} is older than ${MIN_NATS_SERVER}`,
+        fix: "Upgrade the NATS server to 2.9.10 or newer.",
+      };
+    }
+    return { status: CheckStatus.Ready, detail: `${where}; ready: ${found.created.join(", ")}` };
+  });
+}

@@ -1,0 +1,16 @@
+export { CheckStatus, summarize, type CheckResult, type DoctorReport } from "./check.ts";
+export {
+  checkNode,
+  checkNatsServerBinary,
+  checkNats,
+  checkQemu,
+  checkKvm,
+  checkGuestImage,
+  checkModel,
+  checkWallet,
+  type NatsFinding,
+  type KvmFinding,
+  type ImageFinding,
+} from "./checks.ts";
+export { renderDoctorReport } from "./render.ts";
+export { atLeast, parseVersion, qemuVersionFrom } from "./versions.ts";

@@ -1,0 +1,118 @@
+import { spawnSync } from "node:child_process";
+import {
+  atLeast,
+  checkGuestImage,
+  checkKvm,
+  checkModel,
+  checkNatsServerBinary,
+  checkNode,
+  checkQemu,
+  checkWallet,
+  parseVersion,
+  qemuVersionFrom,
+  renderDoctorReport,
+  summarize,
+} from "../../src/cli/doctor/index.ts";
+import { chooseModel } from "../../src/agent/model.ts";
+
+function requireBinary(bin: string, pkg: string): void {
+  const r = spawnSync(bin, ["--version"]);
+  if (r.error) throw new Error(`${bin} is required by this test: sudo apt-get install ${pkg}`);
+}
+
+describe("versions", () => {
+  it("parses and compares versions as the tools print them", () => {
+    expect(parseVersion("nats-server: v2.9.10")).toEqual([2, 9, 10]);
+    expect(parseVersion("7.2")).toEqual([7, 2, 0]);
+    expect(parseVersion("none")).toBeUndefined();
+    expect(atLeast("2.9.10", "2.9.10")).toBe(true);
+    expect(atLeast("2.10.0", "2.9.10")).toBe(true);
+    expect(atLeast("2.9.9", "2.9.10")).toBe(false);
+    expect(atLeast("1.99.99", "2.0.0")).toBe(false);
+    expect(atLeast("garbage", "2.0.0")).toBe(false);
+    expect(qemuVersionFrom("QEMU emulator version 7.2.19 (Debian 1:7.2+dfsg-7+deb12u18)\nCopyright")).toBe("7.2.19");
+    expect(qemuVersionFrom("something else 1.2.3")).toBeUndefined();
+  });
+});
+
+describe("doctor checks", () => {
+  it("node: current passes, old fails with a fix", async () => {
+    expect((await checkNode()).status).toBe("ready");
+    const old = await checkNode("18.19.0");
+    expect(old).toMatchObject({ status: "missing", required: true });
+    expect(old.fix).toMatch(/Node 20/);
+  });
+
+  it("nats-server binary: version gate, and optional when NATS_URL is set", async () => {
+    expect(await checkNatsServerBinary("2.9.10", false)).toMatchObject({ status: "ready", detail: "v2.9.10", required: true });
+    expect(await checkNatsServerBinary("2.9.9", false)).toMatchObject({ status: "missing" });
+    const missing = await checkNatsServerBinary(undefined, false);
+    expect(missing).toMatchObject({ status: "missing", required: true });
+    expect(missing.fix).toMatch(/apt-get install nats-server/);
+    expect(await checkNatsServerBinary(undefined, true)).toMatchObject({ status: "degraded", required: false });
+  });
+
+  it("qemu: the real binary is found; a missing one says how to install it", async () => {
+    requireBinary("qemu-system-x86_64", "qemu-system-x86");
+    const ok = await checkQemu("qemu-system-x86_64");
+    expect(ok.status).toBe("ready");
+    expect(ok.detail).toMatch(/^v\d+\.\d+/);
+    const missing = await checkQemu("/nonexistent/qemu-system-x86_64");
+    expect(missing).toMatchObject({ status: "missing", required: true });
+    expect(missing.fix).toMatch(/qemu-system-x86/);
+  });
+
+  it("kvm: unusable is degraded (TCG), never a failure; a throwing probe is reported", async () => {
+    expect(await checkKvm(async () => ({ usable: true, detail: "/dev/kvm" }))).toMatchObject({ status: "ready" });
+    const tcg = await checkKvm(async () => ({ usable: false, detail: "PVM-only /dev/kvm" }));
+    expect(tcg).toMatchObject({ status: "degraded", required: false });
+    expect(tcg.detail).toMatch(/TCG/);
+    const boom = await checkKvm(async () => {
+      throw Object.assign(new Error("probe crashed"), { code: "PROBE" });
+    });
+    expect(boom).toMatchObject({ status: "missing", detail: "PROBE: probe crashed" });
+  });
+
+  it("guest image: missing points at `vibewriter image build`", async () => {
+    const r = await checkGuestImage(async () => ({ ready: false, detail: "not built" }));
+    expect(r).toMatchObject({ status: "missing", fix: "vibewriter image build", required: true });
+  });
+
+  it("model: says exactly what to set, and never prints a key", async () => {
+    const none = await checkModel(async () => chooseModel({}));
+    expect(none).toMatchObject({ status: "missing", required: false });
+    expect(none.fix).toMatch(/ANTHROPIC_API_KEY/);
+    const key = "sk-ant-secret-123456";
+    const ok = await checkModel(async () => chooseModel({ ANTHROPIC_API_KEY: key }));
+    expect(ok.status).toBe("ready");
+    expect(ok.detail).toMatch(/^anthropic /);
+    expect(JSON.stringify(ok)).not.toContain(key);
+  });
+
+  it("wallet: locked without a key; with one, names the variable and hides the value", async () => {
+    const locked = await checkWallet({});
+    expect(locked).toMatchObject({ status: "missing", required: false });
+    expect(locked.fix).toMatch(/VIBEWRITER_WALLET_PASSPHRASE/);
+    const secret = "correct horse battery staple";
+    const ok = await checkWallet({ VIBEWRITER_WALLET_PASSPHRASE: secret });
+    expect(ok.status).toBe("ready");
+    expect(ok.detail).toMatch(/VIBEWRITER_WALLET_PASSPHRASE/);
+    expect(JSON.stringify(ok)).not.toContain(secret);
+  });
+
+  it("summary fails only on a missing required check; the text names it and its fix", async () => {
+    const checks = [
+      await checkNode(),
+      await checkWallet({}),
+      await checkGuestImage(async () => ({ ready: false, detail: "not built" })),
+    ];
+    const report = summarize(checks);
+    expect(report.ok).toBe(false);
+    const text = renderDoctorReport(report);
+    expect(text).toMatch(/\[MISS\] Guest image/);
+    expect(text).toMatch(/fix: vibewriter image build/);
+    expect(text).toMatch(/\[off \] Wallet/);
+    expect(text).toMatch(/Not ready: Guest image/);
+    expect(summarize(checks.slice(0, 2)).ok).toBe(true);
+  });
+});
