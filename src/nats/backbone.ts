@@ -1,0 +1,151 @@
+import { readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { Kvm } from "@nats-io/kv";
+import { Objm, setSha256Backend, StorageType } from "@nats-io/obj";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { stateDir as defaultStateDir } from "../config/paths.ts";
+import { ArtifactStore } from "./artifacts.ts";
+import { JetStreamCheckpointSaver } from "./checkpointer.ts";
+import { connectNats, natsOptionsFromEnv } from "./connection.ts";
+import { EventLog } from "./events.ts";
+import { startNatsServer, type NatsServer } from "./server.ts";
+import { JetStreamStore } from "./store.ts";
+import { ensureStream, eventsStreamConfig, Names, stateStreamConfig } from "./streams.ts";
+
+/** Everything Vibewriter keeps in NATS, opened once per process. */
+export interface Backbone {
+  nc: NatsConnection;
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  checkpointer: JetStreamCheckpointSaver;
+  store: JetStreamStore;
+  artifacts: ArtifactStore;
+  events: EventLog;
+  /** The embedded server, when this process started it. */
+  server?: NatsServer;
+  /** Drain the connection; stop the embedded server if this process started it. */
+  close(): Promise<void>;
+}
+
+export interface OpenBackboneOptions {
+  /** Overrides `NATS_URL`. */
+  natsUrl?: string;
+  /** Environment to read NATS_URL / credentials / VIBEWRITER_STATE_DIR from (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** State directory for the embedded server (default `stateDir()`); data goes in `<it>/nats`. */
+  stateDir?: string;
+  /** Connection name. */
+  name?: string;
+}
+
+/** Written next to the embedded server's store so a second process can find and reuse it. */
+interface ServerFile {
+  pid: number;
+  port: number;
+}
+
+/**
+ * Connect to `NATS_URL` (with optional credentials) or, without it, to the embedded nats-server
+ * for the state directory — reusing one another process already runs there, else starting one.
+ * Streams and buckets are created idempotently.
+ */
+export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Backbone> {
+  const env = opts.env ?? process.env;
+  const name = opts.name ?? `vibewriter-${process.pid}`;
+  const fromEnv = natsOptionsFromEnv(env);
+  let server: NatsServer | undefined;
+  let nc: NatsConnection;
+  let serverFile: string | undefined;
+  if (opts.natsUrl) {
+    nc = await connectNats({ ...fromEnv, url: opts.natsUrl, name });
+  } else if (fromEnv) {
+    nc = await connectNats({ ...fromEnv, name });
+  } else {
+    const dir = join(opts.stateDir ?? defaultStateDir(env), "nats");
+    await mkdir(dir, { recursive: true });
+    serverFile = join(dir, "server.json");
+    const running = await findRunningServer(serverFile);
+    if (running) {
+      nc = running;
+      serverFile = undefined; // not ours to clean up
+    } else {
+      server = await startNatsServer({ storeDir: dir, detached: true });
+      const info: ServerFile = { pid: server.pid, port: server.port };
+      await writeFile(serverFile, JSON.stringify(info));
+      nc = await connectNats({ url: server.url, name });
+    }
+  }
+  try {
+    return await openOnConnection(nc, { server, serverFile });
+  } catch (err) {
+    await nc.close().catch(() => {});
+    if (server) await server.stop();
+    throw err;
+  }
+}
+
+/** Build a Backbone on an existing connection (used by the test kit). */
+export async function openOnConnection(
+  nc: NatsConnection,
+  owned: { server?: NatsServer; serverFile?: string } = {},
+): Promise<Backbone> {
+  // Node's native hash is 4–7× faster than the client's JS sha256 (NOTES.md).
+  setSha256Backend("native");
+  const js = jetstream(nc, { timeout: 10_000 });
+  const jsm = await jetstreamManager(nc, { timeout: 10_000 });
+  await ensureStream(jsm, stateStreamConfig());
+  await ensureStream(jsm, eventsStreamConfig());
+  const kv = await new Kvm(js).create(Names.memoryBucket, {
+    history: 1,
+    storage: StorageType.File,
+    description: "Vibewriter long-term memory (LangGraph store)",
+  } as never);
+  const os = await new Objm(js).create(Names.filesBucket, {
+    storage: StorageType.File,
+    description: "Vibewriter artifacts",
+  });
+  const checkpointer = new JetStreamCheckpointSaver({ nc, js, jsm });
+  const store = new JetStreamStore(kv);
+  const artifacts = new ArtifactStore(os);
+  const events = new EventLog(js, jsm);
+  let closed = false;
+  return {
+    nc,
+    js,
+    jsm,
+    checkpointer,
+    store,
+    artifacts,
+    events,
+    server: owned.server,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await nc.drain().catch(() => nc.close());
+      if (owned.server) {
+        await owned.server.stop();
+        if (owned.serverFile) await rm(owned.serverFile, { force: true });
+      }
+    },
+  };
+}
+
+async function findRunningServer(file: string): Promise<NatsConnection | undefined> {
+  let info: ServerFile;
+  try {
+    info = JSON.parse(await readFile(file, "utf8")) as ServerFile;
+  } catch {
+    return undefined;
+  }
+  try {
+    process.kill(info.pid, 0);
+  } catch {
+    return undefined; // stale file: the process is gone
+  }
+  try {
+    return await connectNats({ url: `nats://127.0.0.1:${info.port}`, name: `vibewriter-${process.pid}` });
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,85 @@
+import { readFile } from "node:fs/promises";
+import {
+  connect,
+  credsAuthenticator,
+  type ConnectionOptions,
+  type NatsConnection,
+} from "@nats-io/transport-node";
+import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
+
+export interface ConnectNatsOptions {
+  /** One URL or a comma-separated list (a cluster). */
+  url: string;
+  /** Connection name shown in server monitoring. */
+  name?: string;
+  user?: string;
+  pass?: string;
+  token?: string;
+  /** A `.creds` file (JWT + nkey seed). */
+  credsFile?: string;
+}
+
+/**
+ * Connect for the life of the process: reconnect forever (the client's default gives up after
+ * ~20 s, which would strand a long run when the server restarts). Credentials never appear in
+ * error messages.
+ */
+export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnection> {
+  if (!opts.url || typeof opts.url !== "string") {
+    throw new NatsBackboneError(NatsErrorCode.InvalidArgument, "connectNats: a NATS url is required");
+  }
+  const servers = opts.url.split(",").map((s) => s.trim()).filter(Boolean);
+  const options: ConnectionOptions = {
+    servers,
+    name: opts.name ?? "vibewriter",
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    waitOnFirstConnect: false,
+  };
+  if (opts.credsFile) {
+    let creds: Uint8Array;
+    try {
+      creds = await readFile(opts.credsFile);
+    } catch (cause) {
+      throw new NatsBackboneError(
+        NatsErrorCode.InvalidArgument,
+        `cannot read NATS credentials file ${opts.credsFile}`,
+        { cause },
+      );
+    }
+    options.authenticator = credsAuthenticator(creds);
+  } else if (opts.token) {
+    options.token = opts.token;
+  } else if (opts.user) {
+    options.user = opts.user;
+    options.pass = opts.pass ?? "";
+  }
+  try {
+    return await connect(options);
+  } catch (cause) {
+    // The cause is the client's own error (no secrets in it); the URL is printed without userinfo.
+    throw new NatsBackboneError(
+      NatsErrorCode.Connect,
+      `cannot connect to NATS at ${servers.map(redactUrl).join(", ")}: ${(cause as Error)?.message ?? cause}`,
+      { cause },
+    );
+  }
+}
+
+/** Connection options from the environment: NATS_URL, NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_TOKEN. */
+export function natsOptionsFromEnv(env: NodeJS.ProcessEnv): ConnectNatsOptions | undefined {
+  const url = env.NATS_URL?.trim();
+  if (!url) return undefined;
+  return {
+    url,
+    credsFile: env.NATS_CREDS || undefined,
+    user: env.NATS_USER || undefined,
+    pass: env.NATS_PASSWORD || undefined,
+    token: env.NATS_TOKEN || undefined,
+  };
+}
+
+/** Strip `user:pass@` from a URL so it can be logged. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//***@");
+}

@@ -1,0 +1,196 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtemp, mkdir, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
+
+/** A `nats-server -js` child process on a loopback port. */
+export interface NatsServer {
+  /** `nats://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly port: number;
+  /** JetStream store directory (`-sd`); survives `restart()`. */
+  readonly storeDir: string;
+  /** Pid of the current process (changes after `restart()`). */
+  readonly pid: number;
+  /** Graceful stop (SIGTERM); resolves once the process has exited. */
+  stop(): Promise<void>;
+  /** SIGKILL, for crash tests; resolves once the process has exited. */
+  kill(): Promise<void>;
+  /** Start again on the same port and store dir. */
+  restart(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface StartNatsServerOptions {
+  /** Store directory; a fresh temporary one (removed on stop) when omitted. */
+  storeDir?: string;
+  /** Client port; a free one chosen by the server when omitted. */
+  port?: number;
+  /** Binary to run (default `NATS_SERVER_BIN` or `nats-server` on PATH). */
+  binary?: string;
+  /** Let the process outlive its parent (used by the embedded backbone server). */
+  detached?: boolean;
+  /** How long to wait for "Server is ready" (ms). */
+  readyTimeoutMs?: number;
+}
+
+const READY_LINE = "Server is ready";
+const LISTEN_RE = /Listening for client connections on [^\s:]+:(\d+)/;
+
+function resolveBinary(binary?: string): string {
+  const bin = binary ?? process.env.NATS_SERVER_BIN ?? "nats-server";
+  const probe = spawnSync(bin, ["--version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    throw new NatsBackboneError(
+      NatsErrorCode.ServerMissing,
+      `nats-server not found (tried "${bin}"). Install it with \`sudo apt-get install nats-server\` ` +
+        `(Debian/Ubuntu) or run scripts/setup.sh, or set NATS_URL to use an existing server.`,
+      { cause: probe.error },
+    );
+  }
+  return bin;
+}
+
+/** Version string of the installed nats-server, e.g. "2.9.10", or undefined when missing. */
+export function natsServerVersion(binary?: string): string | undefined {
+  const probe = spawnSync(binary ?? process.env.NATS_SERVER_BIN ?? "nats-server", ["--version"], {
+    encoding: "utf8",
+  });
+  if (probe.error || probe.status !== 0) return undefined;
+  return /v?(\d+\.\d+\.\d+)/.exec(probe.stdout)?.[1];
+}
+
+/**
+ * Launch `nats-server -js` on 127.0.0.1. Output goes to `<storeDir>/nats-server.log` (not a pipe:
+ * a detached server must not die of SIGPIPE when its parent goes away); readiness is the server's
+ * own "Server is ready" log line, raced against an early exit.
+ */
+export async function startNatsServer(opts: StartNatsServerOptions = {}): Promise<NatsServer> {
+  const bin = resolveBinary(opts.binary);
+  const ownsDir = opts.storeDir === undefined;
+  const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), "vibewriter-nats-")));
+  await mkdir(storeDir, { recursive: true });
+  const logFile = join(storeDir, "nats-server.log");
+  const timeout = opts.readyTimeoutMs ?? 30_000;
+
+  let port = opts.port ?? -1;
+  let child: ChildProcess;
+  let exited: Promise<void>;
+
+  const launch = async (): Promise<void> => {
+    const log = await open(logFile, "a");
+    const offset = (await log.stat()).size;
+    const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "-l", logFile];
+    const proc = spawn(bin, args, {
+      stdio: ["ignore", "ignore", "ignore"],
+      detached: opts.detached ?? false,
+    });
+    await log.close();
+    let exitInfo: string | undefined;
+    exited = new Promise<void>((resolve) => {
+      proc.once("exit", (code, signal) => {
+        exitInfo = `exit code ${code ?? "none"}, signal ${signal ?? "none"}`;
+        resolve();
+      });
+      proc.once("error", (err) => {
+        exitInfo = String(err);
+        resolve();
+      });
+    });
+    if (opts.detached) proc.unref();
+    child = proc;
+    try {
+      port = await waitReady(logFile, offset, () => exitInfo, timeout);
+    } catch (err) {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+      await exited;
+      throw err;
+    }
+  };
+
+  await launch();
+
+  const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await exited;
+  };
+
+  let stopped = false;
+  const server: NatsServer = {
+    get url() {
+      return `nats://127.0.0.1:${port}`;
+    },
+    get port() {
+      return port;
+    },
+    storeDir,
+    get pid() {
+      return child.pid ?? -1;
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await waitExit("SIGTERM");
+      if (ownsDir) await rm(storeDir, { recursive: true, force: true });
+    },
+    async kill() {
+      await waitExit("SIGKILL");
+    },
+    async restart() {
+      await waitExit("SIGTERM");
+      stopped = false;
+      await launch();
+    },
+    async [Symbol.asyncDispose]() {
+      await server.stop();
+    },
+  };
+  return server;
+}
+
+/** Poll the log file (from `offset`) until the ready line appears; returns the client port. */
+async function waitReady(
+  logFile: string,
+  offset: number,
+  exitInfo: () => string | undefined,
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let text = "";
+  const fh = await open(logFile, "r");
+  try {
+    let pos = offset;
+    const buf = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead > 0) {
+        pos += bytesRead;
+        text += buf.subarray(0, bytesRead).toString("utf8");
+        if (text.includes(READY_LINE)) {
+          const m = LISTEN_RE.exec(text);
+          if (!m) break;
+          return Number(m[1]);
+        }
+        continue;
+      }
+      const info = exitInfo();
+      if (info !== undefined) {
+        throw new NatsBackboneError(
+          NatsErrorCode.ServerStart,
+          `nats-server exited before it was ready (${info}):\n${text.slice(-2000)}`,
+        );
+      }
+      if (Date.now() > deadline) break;
+      // Readiness poll of the server's own log (as nats.js's test launcher polls its ports file).
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  } finally {
+    await fh.close();
+  }
+  throw new NatsBackboneError(
+    NatsErrorCode.ServerStart,
+    `nats-server did not report "${READY_LINE}" within ${timeoutMs} ms:\n${text.slice(-2000)}`,
+  );
+}

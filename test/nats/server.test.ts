@@ -1,0 +1,55 @@
+import { connectNats } from "../../src/nats/connection.ts";
+import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
+import { startNatsServer } from "../../src/nats/server.ts";
+import { startTestNats } from "../support/nats.ts";
+import { existsSync } from "node:fs";
+
+describe("nats-server launcher", () => {
+  it("starts on a free port, restarts on the same port and store, and stops", async () => {
+    const server = await startNatsServer();
+    try {
+      expect(server.port).toBeGreaterThan(0);
+      expect(server.url).toBe(`nats://127.0.0.1:${server.port}`);
+      const firstPid = server.pid;
+      const nc = await connectNats({ url: server.url });
+      await nc.flush();
+      const reconnected = (async () => {
+        for await (const s of nc.status()) if (s.type === "reconnect") return true;
+        return false;
+      })();
+      await server.kill();
+      await server.restart();
+      expect(server.pid).not.toBe(firstPid);
+      // The same client reconnects to the same port.
+      expect(await reconnected).toBe(true);
+      await nc.flush();
+      expect(nc.isClosed()).toBe(false);
+      await nc.close();
+    } finally {
+      await server.stop();
+    }
+    expect(existsSync(server.storeDir)).toBe(false);
+  });
+
+  it("fails with an install hint when the binary is missing", async () => {
+    const err = await startNatsServer({ binary: "/nonexistent/nats-server" }).catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(err, NatsErrorCode.ServerMissing)).toBe(true);
+    expect((err as Error).message).toContain("apt-get install nats-server");
+  });
+
+  it("the test kit opens a backbone with the streams and buckets", async () => {
+    const t = await startTestNats();
+    try {
+      const names: string[] = [];
+      for await (const s of t.backbone.jsm.streams.list()) names.push(s.config.name);
+      expect(names.sort()).toEqual(
+        ["KV_VIBEWRITER_MEMORY", "OBJ_VIBEWRITER_FILES", "VIBEWRITER_EVENTS", "VIBEWRITER_STATE"].sort(),
+      );
+      const state = await t.backbone.jsm.streams.info("VIBEWRITER_STATE");
+      expect(state.config.max_age).toBe(0);
+      expect(state.config.storage).toBe("file");
+    } finally {
+      await t.close();
+    }
+  });
+});
