@@ -1,0 +1,49 @@
+/**
+ * One error type for the wallet. Messages never contain a secret: callers pass only public data
+ * (addresses, amounts, ids) into `message`, and `cause` is kept off `toJSON` so a serialised error
+ * cannot smuggle a nested secret-bearing object into a log or event.
+ */
+export const WalletErrorCode = {
+  /** Neither VIBEWRITER_WALLET_PASSPHRASE nor VIBEWRITER_WALLET_KEY is set: fail closed. */
+  Locked: "wallet_locked",
+  /** The keystore cannot be decrypted with the configured key (wrong key or tampered file). */
+  BadKey: "wallet_bad_key",
+  KeystoreCorrupt: "keystore_corrupt",
+  KeyExists: "key_exists",
+  KeyNotFound: "key_not_found",
+  InvalidKey: "invalid_key",
+  InvalidAmount: "invalid_amount",
+  InvalidAddress: "invalid_address",
+  InvalidAsset: "invalid_asset",
+  InvalidMemo: "invalid_memo",
+  InvalidPolicy: "invalid_policy",
+  InvalidProposal: "invalid_proposal",
+  ProposalNotFound: "proposal_not_found",
+  /** A decision was attempted on a proposal that is not waiting for one. */
+  NotPending: "not_pending",
+  /** An action needs an owner approval that is not on record. */
+  NotApproved: "not_approved",
+  SubmitDisabled: "submit_disabled",
+  SubmitFailed: "submit_failed",
+  LedgerConflict: "ledger_conflict",
+  Nats: "nats_error",
+} as const;
+export type WalletErrorCode = (typeof WalletErrorCode)[keyof typeof WalletErrorCode];
+
+export class WalletError extends Error {
+  override readonly name = "WalletError";
+  readonly code: WalletErrorCode;
+
+  constructor(code: WalletErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  static isInstance(e: unknown): e is WalletError {
+    return e instanceof WalletError || (e instanceof Error && e.name === "WalletError" && "code" in e);
+  }
+
+  toJSON(): { name: string; code: WalletErrorCode; message: string } {
+    return { name: this.name, code: this.code, message: this.message };
+  }
+}
