@@ -9,7 +9,10 @@ export function renderDoctorReport(report: DoctorReport): string {
   for (const c of report.checks) {
     const mark = c.status === CheckStatus.Missing && !c.required ? "off " : MARK[c.status];
     lines.push(`  [${mark}] ${c.title.padEnd(width)}  ${c.detail}`);
-    if (c.fix && c.status !== CheckStatus.Ready) lines.push(`         ${" ".repeat(width)}  fix: ${c.fix}`);
+    if (c.fix && c.status !== CheckStatus.Ready) {
+      const indent = " ".repeat(width + 11);
+      lines.push(`${indent}fix: ${c.fix.replace(/\n/g, `\n${indent}     `)}`);
+    }
   }
   lines.push("");
   const missing = report.checks.filter((c) => c.required && c.status === CheckStatus.Missing);

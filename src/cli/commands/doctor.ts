@@ -1,0 +1,51 @@
+/** `vibewriter doctor`: run every check, print what is ready and what is missing, exit 0 iff ready. */
+import { Names, natsServerVersion, openBackbone, redactUrl } from "../../nats/index.ts";
+import { chooseModel } from "../../agent/model.ts";
+import {
+  checkGuestImage,
+  checkKvm,
+  checkModel,
+  checkNats,
+  checkNatsServerBinary,
+  checkNode,
+  checkQemu,
+  checkWallet,
+  renderDoctorReport,
+  summarize,
+  type NatsFinding,
+} from "../doctor/index.ts";
+import { probeGuestImage, probeKvm } from "../doctor/probes.ts";
+import { printJson, type CliContext } from "../context.ts";
+import type { CommandPlan } from "../plan.ts";
+
+export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }>, ctx: CliContext): Promise<number> {
+  const usingNatsUrl = (ctx.env.NATS_URL ?? "").trim() !== "";
+
+  const openNats = async (): Promise<NatsFinding> => {
+    const backbone = await openBackbone({ env: ctx.env, name: "vibewriter-doctor" });
+    ctx.defer(() => backbone.close());
+    const info = backbone.nc.info;
+    return {
+      url: redactUrl(backbone.server?.url ?? ctx.env.NATS_URL ?? `nats://${info?.host}:${info?.port}`),
+      embedded: backbone.server !== undefined || !usingNatsUrl,
+      serverVersion: info?.version ?? "unknown",
+      created: [Names.stateStream, Names.eventsStream, `KV ${Names.memoryBucket}`, `Object Store ${Names.filesBucket}`],
+    };
+  };
+
+  // Sequential on purpose: the machine may be small, and the NATS check starts a server.
+  const checks = [
+    await checkNode(),
+    await checkNatsServerBinary(natsServerVersion(), usingNatsUrl),
+    await checkNats(openNats, usingNatsUrl),
+    await checkQemu(),
+    await checkKvm(probeKvm),
+    await checkGuestImage(probeGuestImage),
+    await checkModel(async () => chooseModel(ctx.env)),
+    await checkWallet(ctx.env),
+  ];
+  const report = summarize(checks);
+  if (plan.json) printJson(ctx, report);
+  else ctx.stdout.write(renderDoctorReport(report));
+  return report.ok ? 0 : 1;
+}

@@ -1,0 +1,164 @@
+/**
+ * Turns a run's events into what a person sees: a status line (current todo, subagent, tool) and
+ * permanent lines for the steps worth keeping (todo done, subagent hand-off, file written, report).
+ * Pure: the same events give the same output; `run`, `resume`, `demo` and `events` share it.
+ */
+import type { VibewriterEvent } from "../agent/events.ts";
+
+export interface Todo {
+  content: string;
+  status: string;
+}
+
+export interface ProgressState {
+  todos: Todo[];
+  /** Subagents currently working, innermost last. */
+  agents: string[];
+  /** The tool running now, if any. */
+  tool?: string;
+  finished: boolean;
+}
+
+export const initialProgress = (): ProgressState => ({ todos: [], agents: [], finished: false });
+
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+function todosOf(data: Record<string, unknown>): Todo[] | undefined {
+  const raw = data.todos;
+  if (!Array.isArray(raw)) return undefined;
+  return raw.flatMap((t) => {
+    const o = t as { content?: unknown; status?: unknown };
+    const content = str(o?.content);
+    return content ? [{ content, status: str(o.status) ?? "pending" }] : [];
+  });
+}
+
+function toolName(e: VibewriterEvent): string {
+  return str(e.data.tool) ?? str(e.data.name) ?? "tool";
+}
+
+function subagentName(e: VibewriterEvent): string {
+  return str(e.data.subagent) ?? str(e.data.subagentType) ?? str(e.data.name) ?? e.agent;
+}
+
+/** Applies one event; returns the new state and the permanent lines it produced. */
+export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: ProgressState; lines: string[] } {
+  const s: ProgressState = { ...state, todos: [...state.todos], agents: [...state.agents] };
+  const lines: string[] = [];
+  switch (e.type) {
+    case "run.started":
+      lines.push(`run started: thread ${e.threadId}${str(e.data.task) ? ` — ${str(e.data.task)}` : ""}`);
+      break;
+    case "todos.updated": {
+      const todos = todosOf(e.data);
+      if (todos) {
+        for (const t of todos) {
+          const before = state.todos.find((o) => o.content === t.content);
+          if (t.status === "completed" && before?.status !== "completed") lines.push(`✓ ${t.content}`);
+        }
+        if (state.todos.length === 0 && todos.length > 0) lines.push(`plan: ${todos.length} todos`);
+        s.todos = todos;
+      }
+      break;
+    }
+    case "tool.started":
+      s.tool = toolName(e);
+      break;
+    case "tool.finished":
+      s.tool = undefined;
+      break;
+    case "subagent.started":
+      s.agents.push(subagentName(e));
+      lines.push(`→ ${subagentName(e)}${str(e.data.description) ? `: ${clip(str(e.data.description)!, 100)}` : ""}`);
+      break;
+    case "subagent.finished": {
+      const name = subagentName(e);
+      const i = s.agents.lastIndexOf(name);
+      if (i >= 0) s.agents.splice(i, 1);
+      else s.agents.pop();
+      lines.push(`← ${name} done`);
+      break;
+    }
+    case "file.written":
+      lines.push(`  wrote ${str(e.data.path) ?? "a file"}`);
+      break;
+    case "source.stored":
+      lines.push(`  source ${str(e.data.id) ?? ""} ${str(e.data.name) ?? str(e.data.path) ?? ""}`.trimEnd());
+      break;
+    case "skill.loaded":
+      lines.push(`  skill ${str(e.data.name) ?? ""}`.trimEnd());
+      break;
+    case "skill.skipped":
+    case "warning":
+      lines.push(`  warning: ${str(e.data.message) ?? str(e.data.reason) ?? e.type}`);
+      break;
+    case "citations.checked":
+      lines.push(`  citations checked: ${describeCitations(e.data)}`);
+      break;
+    case "report.published":
+      lines.push(`report published${str(e.data.artifact) ?? str(e.data.name) ? `: ${str(e.data.artifact) ?? str(e.data.name)}` : ""}`);
+      break;
+    case "run.finished":
+      s.finished = true;
+      s.tool = undefined;
+      s.agents = [];
+      lines.push("run finished");
+      break;
+    case "run.failed":
+      s.finished = true;
+      lines.push(`run failed: ${str(e.data.message) ?? str(e.data.error) ?? "unknown error"}`);
+      break;
+    default:
+      break;
+  }
+  return { state: s, lines };
+}
+
+function describeCitations(d: Record<string, unknown>): string {
+  if (typeof d.ok === "boolean") {
+    const n = typeof d.count === "number" ? `${d.count} ` : "";
+    return d.ok ? `${n}all verified` : `${n}some unverifiable`;
+  }
+  return JSON.stringify(d).slice(0, 120);
+}
+
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n - 1) + "…";
+}
+
+/** The one-line status: "[2/5] Research the filings · researcher · execute". */
+export function statusLine(s: ProgressState): string {
+  const done = s.todos.filter((t) => t.status === "completed").length;
+  const current = s.todos.find((t) => t.status === "in_progress") ?? s.todos.find((t) => t.status === "pending");
+  const parts: string[] = [];
+  if (s.todos.length > 0) parts.push(`[${done}/${s.todos.length}] ${current ? current.content : "all todos done"}`);
+  else parts.push(s.finished ? "finished" : "planning…");
+  if (s.agents.length > 0) parts.push(s.agents.join(" › "));
+  if (s.tool) parts.push(s.tool);
+  return parts.join(" · ");
+}
+
+/** One plain line per event, for `vibewriter events` without --json. */
+export function formatEvent(e: VibewriterEvent): string {
+  const time = e.at.length >= 19 ? e.at.slice(11, 19) : e.at;
+  const who = e.agent === "main" ? "" : ` [${e.agent}]`;
+  let what = "";
+  switch (e.type) {
+    case "todos.updated": {
+      const todos = todosOf(e.data) ?? [];
+      what = todos.map((t) => `${t.status === "completed" ? "✓" : t.status === "in_progress" ? "▸" : "·"} ${t.content}`).join("; ");
+      break;
+    }
+    case "tool.started":
+    case "tool.finished":
+      what = `${toolName(e)}${str(e.data.toolCallId) ? ` (${str(e.data.toolCallId)})` : ""}${
+        e.type === "tool.finished" && str(e.data.error) ? ` error: ${str(e.data.error)}` : ""
+      }`;
+      break;
+    default: {
+      const summary = JSON.stringify(e.data);
+      what = summary === "{}" ? "" : clip(summary, 200);
+    }
+  }
+  return `${time} ${e.type}${who}${what ? ` ${what}` : ""}`;
+}
