@@ -1,0 +1,93 @@
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer } from "node:net";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
+import { startNatsServer, type NatsServer } from "../../src/nats/index.ts";
+import { main } from "../../src/cli/main.ts";
+import { captureIo } from "./capture.ts";
+
+/** A loopback port nobody listens on. */
+async function deadPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
+  const port = (srv.address() as { port: number }).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+function natsCheck(json: string) {
+  const report = JSON.parse(json) as { ok: boolean; checks: { id: string; status: string; detail: string; fix?: string }[] };
+  return { report, nats: report.checks.find((c) => c.id === "nats")! };
+}
+
+describe("vibewriter doctor", () => {
+  let server: NatsServer;
+  let stateDir: string;
+  beforeAll(async () => {
+    server = await startNatsServer(); // fails with an install hint when nats-server is missing
+    stateDir = await mkdtemp(join(tmpdir(), "vw-doctor-"));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it("with NATS_URL: connects, creates the streams and buckets, reports the server version", async () => {
+    const io = captureIo({ PATH: process.env.PATH, NATS_URL: server.url, VIBEWRITER_STATE_DIR: stateDir });
+    const code = await main(["doctor", "--json"], io);
+    const { report, nats } = natsCheck(io.out());
+    expect(nats.status).toBe("ready");
+    expect(nats.detail).toContain(server.url);
+    expect(nats.detail).toMatch(/server v2\.\d+\.\d+/);
+    // The exit code follows the report: 0 exactly when every required check is ready.
+    expect(code).toBe(report.ok ? 0 : 1);
+
+    const nc = await connect({ servers: server.url });
+    try {
+      const jsm = await jetstreamManager(nc);
+      const names: string[] = [];
+      for await (const s of jsm.streams.list()) names.push(s.config.name);
+      expect(names.sort()).toEqual(["KV_VIBEWRITER_MEMORY", "OBJ_VIBEWRITER_FILES", "VIBEWRITER_EVENTS", "VIBEWRITER_STATE"]);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it("is idempotent: a second run finds the same streams and is still ready", async () => {
+    const io = captureIo({ PATH: process.env.PATH, NATS_URL: server.url, VIBEWRITER_STATE_DIR: stateDir });
+    await main(["doctor", "--json"], io);
+    expect(natsCheck(io.out()).nats.status).toBe("ready");
+  });
+
+  it("with an unreachable NATS_URL: NATS is missing, the fix names NATS_URL, exit 1", async () => {
+    const url = `nats://127.0.0.1:${await deadPort()}`;
+    const io = captureIo({ PATH: process.env.PATH, NATS_URL: url, VIBEWRITER_STATE_DIR: stateDir });
+    const code = await main(["doctor", "--json"], io);
+    const { report, nats } = natsCheck(io.out());
+    expect(code).toBe(1);
+    expect(report.ok).toBe(false);
+    expect(nats.status).toBe("missing");
+    expect(nats.fix).toMatch(/NATS_URL/);
+  });
+
+  it("without NATS_URL: starts the embedded server in the state dir and stops it on exit", async () => {
+    const io = captureIo({ PATH: process.env.PATH, VIBEWRITER_STATE_DIR: stateDir });
+    await main(["doctor"], io);
+    expect(io.out()).toMatch(/\[ok {2}\] NATS JetStream\s+embedded nats:\/\/127\.0\.0\.1:\d+, server v2/);
+    expect(io.out()).toMatch(/\[ok {2}\] Node\.js/);
+    // The store lives under the state dir; the server's pid file is gone once it has stopped.
+    expect((await stat(join(stateDir, "nats", "jetstream"))).isDirectory()).toBe(true);
+    await expect(stat(join(stateDir, "nats", "server.json"))).rejects.toThrow(/ENOENT/);
+  });
+
+  it("never prints a configured secret", async () => {
+    const secret = "sk-ant-very-secret-value-42";
+    const io = captureIo({ PATH: process.env.PATH, NATS_URL: server.url, ANTHROPIC_API_KEY: secret, VIBEWRITER_WALLET_PASSPHRASE: "hunter2hunter2" });
+    await main(["doctor"], io);
+    expect(io.out()).toMatch(/\[ok {2}\] Model\s+anthropic/);
+    expect(io.out() + io.err()).not.toContain(secret);
+    expect(io.out() + io.err()).not.toContain("hunter2hunter2");
+  });
+});
