@@ -14,12 +14,12 @@ export interface ProgressState {
   todos: Todo[];
   /** Subagents currently working, innermost last. */
   agents: string[];
-  /** The tool running now, if any. */
-  tool?: string;
+  /** The tool each agent is running now, by agent name ("main" or a subagent). */
+  tools: Record<string, string>;
   finished: boolean;
 }
 
-export const initialProgress = (): ProgressState => ({ todos: [], agents: [], finished: false });
+export const initialProgress = (): ProgressState => ({ todos: [], agents: [], tools: {}, finished: false });
 
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
@@ -43,7 +43,7 @@ function subagentName(e: VibewriterEvent): string {
 
 /** Applies one event; returns the new state and the permanent lines it produced. */
 export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: ProgressState; lines: string[] } {
-  const s: ProgressState = { ...state, todos: [...state.todos], agents: [...state.agents] };
+  const s: ProgressState = { ...state, todos: [...state.todos], agents: [...state.agents], tools: { ...state.tools } };
   const lines: string[] = [];
   switch (e.type) {
     case "run.started":
@@ -62,10 +62,10 @@ export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: P
       break;
     }
     case "tool.started":
-      s.tool = toolName(e);
+      s.tools[e.agent] = toolName(e);
       break;
     case "tool.finished":
-      s.tool = undefined;
+      delete s.tools[e.agent];
       break;
     case "subagent.started":
       s.agents.push(subagentName(e));
@@ -100,7 +100,7 @@ export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: P
       break;
     case "run.finished":
       s.finished = true;
-      s.tool = undefined;
+      s.tools = {};
       s.agents = [];
       lines.push("run finished");
       break;
@@ -134,7 +134,8 @@ export function statusLine(s: ProgressState): string {
   if (s.todos.length > 0) parts.push(`[${done}/${s.todos.length}] ${current ? current.content : "all todos done"}`);
   else parts.push(s.finished ? "finished" : "planning…");
   if (s.agents.length > 0) parts.push(s.agents.join(" › "));
-  if (s.tool) parts.push(s.tool);
+  const tool = (s.agents.length > 0 ? s.tools[s.agents.at(-1)!] : undefined) ?? s.tools.main;
+  if (tool) parts.push(tool);
   return parts.join(" · ");
 }
 
@@ -151,9 +152,9 @@ export function formatEvent(e: VibewriterEvent): string {
     }
     case "tool.started":
     case "tool.finished":
-      what = `${toolName(e)}${str(e.data.toolCallId) ? ` (${str(e.data.toolCallId)})` : ""}${
-        e.type === "tool.finished" && str(e.data.error) ? ` error: ${str(e.data.error)}` : ""
-      }`;
+      what = `${toolName(e)}${str(e.data.callId) ? ` (${str(e.data.callId)})` : ""}${
+        e.type === "tool.finished" && e.data.status === "error" ? ` error: ${clip(str(e.data.output) ?? "", 160)}` : ""
+      }${e.data.replayed === true ? " (replayed from the effect journal)" : ""}`;
       break;
     default: {
       const summary = JSON.stringify(e.data);
