@@ -8,19 +8,23 @@
  * command output always travel in bodies, never as base64 inside JSON.
  *
  * Every request carries a numeric `id` chosen by the host; every frame the guest sends about that
- * request carries the same `id`, so many requests run concurrently over one channel.
+ * request carries the same `id`, so many requests run concurrently over one channel. Hosts start
+ * their ids at a random base per connection so that frames left over from an earlier connection
+ * (the guest blocks writing them until someone connects) never match a live request.
  *
  * A request's life:
- *   host → guest  { id, op, args }                 (+ body for `write`, `upload` parts)
- *   guest → host  { id, ev: "data", ... }          (zero or more; body = bytes)
+ *   host → guest  { id, op, args, more? }          (+ body: `write` contents, `upload` parts, stdin)
+ *   host → guest  { id, op: "chunk", more }        (further body parts while `more` was true)
+ *   guest → host  { id, ev: "start", pid }         (exec only)
+ *   guest → host  { id, ev: "data", stream?, part? } + body   (zero or more; bulk bytes)
  *   guest → host  { id, ev: "result", value }      (exactly one of result/error ends it)
  *   guest → host  { id, ev: "error", code, message }
- * Large bodies are split: the sender sets `more: true` on every part but the last. Upload/write
- * bodies larger than one frame are sent as `{ id, op: "chunk", more }` frames after the request.
+ * Any body bigger than MAX_FRAME_BODY is split over several frames.
  */
 
-/** Bumped on any incompatible change; the host refuses a guest with another major. */
+/** Bumped on any incompatible change; the host refuses a guest with another version. */
 export const PROTOCOL_VERSION = 1 as const;
+export const AGENT_VERSION = "0.1.0" as const;
 
 /** Largest body in one frame; bigger payloads are chunked. */
 export const MAX_FRAME_BODY = 1024 * 1024;
@@ -44,6 +48,27 @@ export const ErrorCode = {
   Internal: "internal",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+export const ERROR_CODES: readonly ErrorCode[] = Object.values(ErrorCode);
+
+/**
+ * The filesystem view the sandbox exposes. `/large_tool_results` and `/conversation_history` are
+ * where deepagents offloads big tool results and history; they live inside `/workspace` so they are
+ * persisted with it.
+ */
+export const VIEW_ROOTS = [
+  { path: "/workspace", real: "/workspace", writable: true },
+  { path: "/skills", real: "/skills", writable: false },
+  { path: "/tmp", real: "/tmp", writable: true },
+  { path: "/large_tool_results", real: "/workspace/.large_tool_results", writable: true },
+  { path: "/conversation_history", real: "/workspace/.conversation_history", writable: true },
+] as const;
+export interface ViewRoot {
+  /** Path as the model sees it. */
+  path: string;
+  /** Where it lives on the guest's filesystem. */
+  real: string;
+  writable: boolean;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Requests (host → guest). `args` shapes, keyed by op.
@@ -60,22 +85,24 @@ export interface HelloResult {
   /** Roots of the filesystem view and whether each is writable. */
   roots: { path: string; writable: boolean }[];
   pid: number;
+  /** True when the guest clock was more than a second off and was set from `nowMs`. */
+  clockSet: boolean;
 }
 
 export interface ExecArgs {
   /** Either argv (no shell; passed as data) or a shell string run by `/bin/sh -c`. */
   argv?: string[];
   shell?: string;
+  /** A view path; default `/workspace`. */
   cwd?: string;
+  /** Added to the default environment (PATH, HOME, LANG). */
   env?: Record<string, string>;
   /** stdin bytes follow as the request body (and chunks); absent = empty stdin. */
   stdin?: boolean;
   /** Kill the whole process group after this many ms. */
   timeoutMs?: number;
-  /** Cap on stdout+stderr bytes delivered; the rest is dropped and `truncated` set. */
+  /** Cap on stdout+stderr bytes delivered; the rest is drained and dropped, `truncated` set. */
   maxOutputBytes?: number;
-  /** When true, output is streamed as `data` frames; otherwise it is returned in the result body. */
-  stream?: boolean;
 }
 /** Streamed while running: `{ ev: "start", pid }`, then `{ ev: "data", stream }` + body. */
 export interface ExecResult {
@@ -83,24 +110,28 @@ export interface ExecResult {
   signal: string | null;
   timedOut: boolean;
   truncated: boolean;
-  /** When not streamed, the combined output follows as the result body. */
 }
 
 export interface ReadArgs {
   path: string;
-  /** Byte offset and length for raw reads. */
+  /** Byte window for raw reads. */
   offset?: number;
   length?: number;
+  /** Line window (0-based first line, count): only those lines' bytes are sent. */
+  lines?: { offset: number; limit: number };
 }
-/** Result value; the bytes are the body (chunked with `data` frames for large files). */
+/** The bytes follow as `data` frames. */
 export interface ReadResult {
   size: number;
   mtimeMs: number;
+  ctimeMs: number;
+  /** Line mode only: number of lines in the file (a final line without "\n" counts). */
+  totalLines?: number;
 }
 
 export interface WriteArgs {
   path: string;
-  /** Fail with `exists` if the file is already there (deepagents' write semantics). */
+  /** Fail with `exists` if the file is already there. */
   exclusive?: boolean;
   /** Total byte length of the body across chunks. */
   size: number;
@@ -109,6 +140,7 @@ export interface WriteArgs {
 }
 export interface WriteResult {
   size: number;
+  mtimeMs: number;
 }
 
 export interface EditArgs {
@@ -119,6 +151,8 @@ export interface EditArgs {
 }
 export interface EditResult {
   occurrences: number;
+  size: number;
+  mtimeMs: number;
 }
 
 export interface StatArgs {
@@ -152,6 +186,7 @@ export interface GrepArgs {
   /** Literal text, never a regex and never passed to a shell. */
   pattern: string;
   path?: string;
+  /** Matched against each file's base name. */
   glob?: string;
   maxCount?: number;
 }
@@ -179,22 +214,24 @@ export interface UploadArgs {
   files: { path: string; size: number }[];
 }
 export interface UploadResult {
-  results: { path: string; error?: ErrorCode }[];
+  results: { path: string; error?: ErrorCode; size?: number; mtimeMs?: number }[];
 }
 export interface DownloadArgs {
   paths: string[];
 }
-/** Result value; the body (chunked) is the concatenation of the found files' contents. */
+/** Each found file's bytes follow as `data` frames tagged with `part` = its index in `paths`. */
 export interface DownloadResult {
   files: { path: string; size: number; error?: ErrorCode }[];
 }
 
-/** Everything under `path` (default /workspace) with size and mtime: the host diffs it to persist. */
+/** Every regular file under `path` (default /workspace): the host diffs it to persist. */
 export interface ManifestArgs {
   path?: string;
+  limit?: number;
 }
 export interface ManifestResult {
   files: FileInfo[];
+  truncated: boolean;
 }
 
 export interface CancelArgs {
@@ -251,8 +288,9 @@ export type RequestHeader =
 /** guest → host */
 export type EventHeader =
   | { id: number; ev: "start"; pid: number }
-  | { id: number; ev: "data"; stream?: "stdout" | "stderr"; more?: boolean }
-  | { id: number; ev: "result"; value: unknown; more?: boolean }
+  /** `stream` for exec output, `part` = file index for download; the body holds the bytes. */
+  | { id: number; ev: "data"; stream?: "stdout" | "stderr"; part?: number }
+  | { id: number; ev: "result"; value: unknown }
   | { id: number; ev: "error"; code: ErrorCode; message: string }
   /** Unsolicited: the agent is up (sent on connect, id 0). */
   | { id: 0; ev: "ready"; protocolVersion: number; agentVersion: string };

@@ -1,0 +1,112 @@
+/**
+ * Real-path confinement (defence in depth behind the host's lexical check): after `..` is resolved
+ * lexically, the deepest existing ancestor is resolved with realpath, so a symlink anywhere on the
+ * way cannot lead out of the view, and writes must land under a writable root.
+ */
+import { chown, lstat, mkdir, realpath } from "node:fs/promises";
+import { dirname, join, sep } from "node:path";
+import type { AgentContext } from "./context.ts";
+import { AgentError, toAgentError } from "./errors.ts";
+import { ErrorCode, type ViewRoot } from "./protocol.ts";
+import { resolveViewPath } from "./view-path.ts";
+
+export interface Resolved {
+  /** Normalised view path (what the model sees). */
+  view: string;
+  /** The real path to operate on (symlinks resolved as far as the path exists). */
+  real: string;
+  root: ViewRoot;
+}
+
+export type Access = "read" | "write";
+
+/** Resolves a view path to a real one, following symlinks, and checks it stays in the view. */
+export async function confine(ctx: AgentContext, input: unknown, access: Access): Promise<Resolved> {
+  const lexical = resolveViewPath(input, ctx.roots);
+  if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
+  if (lexical.root === null) throw new AgentError(ErrorCode.PermissionDenied, `/: the view's top is not a directory you can ${access} here`);
+  const real = await realOf(lexical.root.real + lexical.rest);
+  check(ctx, real, lexical.view, access);
+  return { view: lexical.view, real, root: lexical.root };
+}
+
+/**
+ * Like `confine` but does not follow the last component: for delete (a symlink is removed, never
+ * its target) and for stat-like listings.
+ */
+export async function confineParent(ctx: AgentContext, input: unknown, access: Access): Promise<Resolved> {
+  const lexical = resolveViewPath(input, ctx.roots);
+  if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
+  if (lexical.root === null || lexical.rest === "") {
+    throw new AgentError(ErrorCode.PermissionDenied, `${lexical.view}: a root of the view cannot be ${access === "write" ? "changed" : "used"} this way`);
+  }
+  const lexReal = lexical.root.real + lexical.rest;
+  const parent = await realOf(dirname(lexReal));
+  const real = join(parent, lexReal.slice(lexReal.lastIndexOf("/") + 1));
+  check(ctx, parent, lexical.view, access);
+  return { view: lexical.view, real, root: lexical.root };
+}
+
+/** realpath of the deepest existing ancestor, plus the components that do not exist yet. */
+async function realOf(path: string): Promise<string> {
+  const missing: string[] = [];
+  let current = path;
+  for (;;) {
+    try {
+      const resolved = await realpath(current);
+      return missing.length ? join(resolved, ...missing.reverse()) : resolved;
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== "ENOENT" || current === "/" || current === dirname(current)) throw toAgentError(err);
+      // A dangling symlink exists but does not resolve: refuse rather than create through it.
+      const link = await lstat(current).catch(() => null);
+      if (link?.isSymbolicLink()) throw new AgentError(ErrorCode.PermissionDenied, "path goes through a dangling symlink");
+      missing.push(current.slice(current.lastIndexOf("/") + 1));
+      current = dirname(current);
+    }
+  }
+}
+
+function check(ctx: AgentContext, real: string, view: string, access: Access): void {
+  const root = rootContaining(ctx, real);
+  if (!root) throw new AgentError(ErrorCode.PermissionDenied, `${view}: resolves outside the sandbox`);
+  if (access === "write" && !root.writable) throw new AgentError(ErrorCode.PermissionDenied, `${view}: ${root.path} is read-only`);
+}
+
+/** The most specific root whose real directory holds `real` (its realpath is cached at start-up). */
+export function rootContaining(ctx: AgentContext, real: string): ViewRoot | undefined {
+  let best: ViewRoot | undefined;
+  for (const root of ctx.roots) {
+    if ((real === root.real || real.startsWith(root.real.endsWith(sep) ? root.real : root.real + sep)) && (!best || root.real.length > best.real.length)) {
+      best = root;
+    }
+  }
+  return best;
+}
+
+/** Maps a real path back to the view (for listings); undefined when it is outside. */
+export function viewOf(ctx: AgentContext, real: string): string | undefined {
+  const root = rootContaining(ctx, real);
+  if (!root) return undefined;
+  return root.path + real.slice(root.real.length);
+}
+
+/** Hands a file the agent created (as root) to the sandbox user, so commands can change it. */
+export async function ownToSandbox(ctx: AgentContext, real: string): Promise<void> {
+  if (ctx.sandboxUser) await chown(real, ctx.sandboxUser.uid, ctx.sandboxUser.gid);
+}
+
+/** mkdir -p that chowns each directory it creates. */
+export async function makeDirs(ctx: AgentContext, real: string): Promise<void> {
+  const first = await mkdir(real, { recursive: true });
+  if (!first || !ctx.sandboxUser) return;
+  // `first` is the top-most directory created; chown it and everything below it on the way down.
+  let dir = real;
+  const created: string[] = [];
+  while (dir.length >= first.length) {
+    created.push(dir);
+    if (dir === first) break;
+    dir = dirname(dir);
+  }
+  for (const d of created) await ownToSandbox(ctx, d);
+}

@@ -1,0 +1,31 @@
+/** What every handler needs to know about the agent it runs in. */
+import type { ViewRoot } from "./protocol.ts";
+
+export interface AgentContext {
+  /** The view roots with `real` mapped to where they live here (the VM, or temp dirs in tests). */
+  roots: ViewRoot[];
+  /** When the agent runs as root, commands and created files belong to this user. */
+  sandboxUser: { uid: number; gid: number } | null;
+  /** PATH, HOME, LANG... for commands. */
+  baseEnv: Record<string, string>;
+}
+
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 1000;
+
+export function createContext(roots: ViewRoot[]): AgentContext {
+  const isRoot = typeof process.getuid === "function" && process.getuid() === 0;
+  const workspace = roots.find((r) => r.path === "/workspace")?.real ?? "/";
+  const tmp = roots.find((r) => r.path === "/tmp")?.real ?? "/tmp";
+  return {
+    roots,
+    sandboxUser: isRoot ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : null,
+    baseEnv: {
+      PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+      HOME: workspace,
+      TMPDIR: tmp,
+      LANG: "C.UTF-8",
+      USER: isRoot ? "sandbox" : (process.env.USER ?? "sandbox"),
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * `exec`: run argv (no shell) or a shell string as the sandbox user, in its own process group so a
+ * timeout or cancel kills it together with every child it spawned. Output is streamed as `data`
+ * frames up to `maxOutputBytes`; the rest is drained and dropped (`truncated`).
+ */
+import { spawn } from "node:child_process";
+import type { Readable } from "node:stream";
+import { bad, obj, optBool, optInt, optStr } from "../args.ts";
+import { confine } from "../confine.ts";
+import type { AgentContext } from "../context.ts";
+import { AgentError } from "../errors.ts";
+import type { RequestContext } from "../handlers.ts";
+import { ErrorCode, type ExecResult } from "../protocol.ts";
+
+const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
+
+export async function handleExec(ctx: AgentContext, req: RequestContext): Promise<ExecResult> {
+  const { args } = req;
+  const argv = parseArgv(args.argv);
+  const shell = optStr(args, "shell");
+  if ((argv === undefined) === (shell === undefined)) throw bad("exactly one of argv and shell is required");
+  const cwd = (await confine(ctx, optStr(args, "cwd") ?? "/workspace", "read")).real;
+  const env = { ...ctx.baseEnv, ...parseEnv(args.env) };
+  const timeoutMs = optInt(args, "timeoutMs", 1, 24 * 3600_000) ?? DEFAULT_TIMEOUT_MS;
+  const cap = optInt(args, "maxOutputBytes", 0) ?? DEFAULT_MAX_OUTPUT;
+  const wantsStdin = optBool(args, "stdin") ?? false;
+  const [file, rest] = argv ? [argv[0]!, argv.slice(1)] : ["/bin/sh", ["-c", shell!]];
+
+  if (shell?.includes("\0")) throw bad("shell must not contain NUL bytes");
+  const child = spawn(file, rest, {
+    cwd,
+    env,
+    detached: true, // own process group: kill(-pid) reaches every descendant that stayed in it
+    stdio: [wantsStdin ? "pipe" : "ignore", "pipe", "pipe"],
+    ...(ctx.sandboxUser ?? {}),
+  });
+  const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
+  const spawned = new Promise<void>((resolve, reject) => {
+    child.once("spawn", resolve);
+    child.once("error", (err) => reject(new AgentError(ErrorCode.BadRequest, `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
+  });
+  const killGroup = (): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch {
+      // ESRCH: the group is already gone
+    }
+  };
+  // Listen before any await: a quick command can exit while we are still sending `start`.
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
+    child.once("exit", (code, signal) => {
+      // Background children still holding the pipes would keep `close` from firing: end them.
+      killGroup();
+      resolve({ code, signal });
+    });
+  });
+  await spawned;
+  const pid = child.pid!;
+  await req.send({ ev: "start", pid });
+
+  let timedOut = false;
+  let truncated = false;
+  let sent = 0;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, timeoutMs);
+  const onAbort = (): void => killGroup();
+  req.signal.addEventListener("abort", onAbort);
+
+  // Sends are serialised through one chain so the result never overtakes output.
+  let chain: Promise<void> = Promise.resolve();
+  const pump = (stream: Readable, name: "stdout" | "stderr"): void => {
+    stream.on("data", (chunk: Buffer) => {
+      if (sent >= cap) {
+        if (chunk.length) truncated = true;
+        return;
+      }
+      const part = chunk.length > cap - sent ? chunk.subarray(0, cap - sent) : chunk;
+      if (part.length < chunk.length) truncated = true;
+      sent += part.length;
+      stream.pause(); // back-pressure: the host reads slower than a command can write
+      chain = chain.then(() => req.data(part, { stream: name })).finally(() => stream.resume());
+    });
+  };
+  pump(child.stdout!, "stdout");
+  pump(child.stderr!, "stderr");
+  if (wantsStdin) void feedStdin(req, child.stdin!);
+
+  const exit = await exited;
+  await closed;
+  clearTimeout(timer);
+  req.signal.removeEventListener("abort", onAbort);
+  await chain.catch(() => {});
+  if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+  return { exitCode: exit.code, signal: exit.signal, timedOut, truncated };
+}
+
+async function feedStdin(req: RequestContext, stdin: NodeJS.WritableStream): Promise<void> {
+  stdin.on("error", () => {}); // EPIPE when the command does not read its input
+  try {
+    for await (const part of req.body) {
+      if (!stdin.write(part)) await new Promise((resolve) => stdin.once("drain", resolve));
+    }
+  } catch {
+    // cancelled: the command is being killed anyway
+  }
+  stdin.end();
+}
+
+function parseArgv(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.length === 0 || !v.every((a) => typeof a === "string" && !a.includes("\0"))) {
+    throw bad("argv must be a non-empty array of strings without NUL bytes");
+  }
+  return v as string[];
+}
+
+function parseEnv(v: unknown): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  const env = obj(v, "env");
+  for (const [k, val] of Object.entries(env)) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k) || typeof val !== "string" || val.includes("\0")) throw bad(`bad env entry ${JSON.stringify(k)}`);
+  }
+  return env as Record<string, string>;
+}

@@ -1,0 +1,46 @@
+/** `edit`: exact string replacement with deepagents' uniqueness rules, written atomically. */
+import { optBool, str } from "../args.ts";
+import type { AgentContext } from "../context.ts";
+import { AgentError } from "../errors.ts";
+import type { RequestContext } from "../handlers.ts";
+import { ErrorCode, type EditResult } from "../protocol.ts";
+import { openRegular } from "./fs-read.ts";
+import { writeFileAtomic } from "./fs-write.ts";
+
+/** Files bigger than this are not edited in memory. */
+const MAX_EDIT_BYTES = 64 * 1024 * 1024;
+
+export async function handleEdit(ctx: AgentContext, req: RequestContext): Promise<EditResult> {
+  const oldString = str(req.args, "oldString");
+  const newString = str(req.args, "newString");
+  const replaceAll = optBool(req.args, "replaceAll") ?? false;
+  const { fh, view } = await openRegular(ctx, req.args.path);
+  let content: string;
+  try {
+    const st = await fh.stat();
+    if (st.size > MAX_EDIT_BYTES) throw new AgentError(ErrorCode.TooLarge, `${view}: ${st.size} bytes is too large to edit`);
+    content = await fh.readFile({ encoding: "utf8" });
+  } finally {
+    await fh.close();
+  }
+  const [next, occurrences] = replace(view, content, oldString, newString, replaceAll);
+  const bytes = Buffer.from(next, "utf8");
+  const w = await writeFileAtomic(ctx, req.args.path, [bytes], bytes.length);
+  return { occurrences, size: w.size, mtimeMs: w.mtimeMs };
+}
+
+/** deepagents' performStringReplacement, with typed errors. */
+export function replace(view: string, content: string, oldString: string, newString: string, replaceAll: boolean): [string, number] {
+  if (content === "" && oldString === "") return [newString, 0];
+  if (oldString === "") throw new AgentError(ErrorCode.BadRequest, `${view}: oldString cannot be empty when the file has content`);
+  const pieces = content.split(oldString);
+  const occurrences = pieces.length - 1;
+  if (occurrences === 0) throw new AgentError(ErrorCode.NoMatch, `${view}: string not found in file: '${oldString}'`);
+  if (occurrences > 1 && !replaceAll) {
+    throw new AgentError(
+      ErrorCode.NotUnique,
+      `${view}: string '${oldString}' appears ${occurrences} times. Use replace_all=true to replace all instances, or give more context to make it unique.`,
+    );
+  }
+  return [pieces.join(newString), occurrences];
+}

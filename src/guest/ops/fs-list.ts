@@ -1,0 +1,96 @@
+/** `ls`, `stat` and `manifest` (every regular file under a directory, for persistence diffs). */
+import type { Dirent, Stats } from "node:fs";
+import { lstat, readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { optInt, optStr } from "../args.ts";
+import { confine, viewOf } from "../confine.ts";
+import type { AgentContext } from "../context.ts";
+import { AgentError, toAgentError } from "../errors.ts";
+import type { RequestContext } from "../handlers.ts";
+import { ErrorCode, type FileInfo, type LsResult, type ManifestResult } from "../protocol.ts";
+import { resolveViewPath } from "../view-path.ts";
+
+export function infoOf(path: string, st: Stats): FileInfo {
+  const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+  return { path, type, size: type === "file" ? st.size : 0, mtimeMs: st.mtimeMs };
+}
+
+export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<LsResult> {
+  const lexical = resolveViewPath(req.args.path, ctx.roots);
+  if (lexical.ok && lexical.root === null) {
+    // The top of the view: its roots (the offload folders live inside /workspace).
+    const entries: FileInfo[] = [];
+    for (const root of ctx.roots) {
+      if (root.real.startsWith(`${ctx.roots.find((r) => r.path === "/workspace")?.real}/`)) continue;
+      const st = await stat(root.real).catch(() => null);
+      if (st) entries.push(infoOf(root.path, st));
+    }
+    return { entries };
+  }
+  const { real, view } = await confine(ctx, req.args.path, "read");
+  let dirents: Dirent[];
+  try {
+    dirents = await readdir(real, { withFileTypes: true });
+  } catch (err) {
+    throw toAgentError(err, view);
+  }
+  const base = view === "/" ? "" : view;
+  const entries: FileInfo[] = [];
+  for (const d of dirents) {
+    const st = await lstat(join(real, d.name)).catch(() => null);
+    if (st) entries.push(infoOf(`${base}/${d.name}`, st));
+  }
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { entries };
+}
+
+export async function handleStat(ctx: AgentContext, req: RequestContext): Promise<FileInfo> {
+  const { real, view } = await confine(ctx, req.args.path, "read");
+  try {
+    return infoOf(view, await stat(real));
+  } catch (err) {
+    throw toAgentError(err, view);
+  }
+}
+
+/** Default cap on manifest entries; a workspace bigger than this is reported `truncated`. */
+const MANIFEST_LIMIT = 100_000;
+
+export async function handleManifest(ctx: AgentContext, req: RequestContext): Promise<ManifestResult> {
+  const { real, view } = await confine(ctx, optStr(req.args, "path") ?? "/workspace", "read");
+  const limit = optInt(req.args, "limit", 1) ?? MANIFEST_LIMIT;
+  const files: FileInfo[] = [];
+  const truncated = await walk(real, req.signal, limit, (path, st) => {
+    if (!st.isFile()) return;
+    const v = viewOf(ctx, path);
+    if (v) files.push(infoOf(v, st));
+  });
+  if (!files.length && !(await stat(real).catch(() => null))) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
+  return { files, truncated };
+}
+
+/**
+ * Depth-first walk that never follows symlinks (they are reported, not entered). Calls `visit`
+ * for every entry below `dir`; returns true when it stopped at `limit` entries.
+ */
+export async function walk(dir: string, signal: AbortSignal, limit: number, visit: (path: string, st: Stats) => void | boolean): Promise<boolean> {
+  const stack = [dir];
+  let seen = 0;
+  while (stack.length) {
+    if (signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    const current = stack.pop()!;
+    const names = await readdir(current).catch(() => [] as string[]);
+    names.sort();
+    const dirs: string[] = [];
+    for (const name of names) {
+      const path = join(current, name);
+      const st = await lstat(path).catch(() => null);
+      if (!st) continue;
+      if (++seen > limit) return true;
+      if (visit(path, st) === false) return true;
+      if (st.isDirectory()) dirs.push(path);
+    }
+    for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i]!);
+  }
+  return false;
+}

@@ -1,0 +1,128 @@
+/** `read` (byte window or line window, binary-safe) and `download` (many files). */
+import { constants } from "node:fs";
+import { open, type FileHandle } from "node:fs/promises";
+import { bad, obj, optInt } from "../args.ts";
+import { confine } from "../confine.ts";
+import type { AgentContext } from "../context.ts";
+import { AgentError, toAgentError } from "../errors.ts";
+import type { RequestContext } from "../handlers.ts";
+import { ErrorCode, MAX_FRAME_BODY, type DownloadResult, type ReadResult } from "../protocol.ts";
+
+const NL = 0x0a;
+
+/** Opens a confined regular file for reading without following a last-moment symlink. */
+export async function openRegular(ctx: AgentContext, path: unknown): Promise<{ fh: FileHandle; view: string }> {
+  const { real, view } = await confine(ctx, path, "read");
+  let fh: FileHandle;
+  try {
+    fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (err) {
+    throw toAgentError(err, view);
+  }
+  const st = await fh.stat();
+  if (st.isDirectory()) {
+    await fh.close();
+    throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
+  }
+  if (!st.isFile()) {
+    await fh.close();
+    throw new AgentError(ErrorCode.InvalidPath, `${view}: not a regular file`);
+  }
+  return { fh, view };
+}
+
+export async function handleRead(ctx: AgentContext, req: RequestContext): Promise<ReadResult> {
+  const { fh } = await openRegular(ctx, req.args.path);
+  try {
+    const st = await fh.stat();
+    const base = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+    if (req.args.lines !== undefined) {
+      const lines = obj(req.args.lines, "lines");
+      const offset = optInt(lines, "offset", 0) ?? 0;
+      const limit = optInt(lines, "limit", 0) ?? 500;
+      const totalLines = await sendLines(fh, req, offset, limit);
+      return { ...base, totalLines };
+    }
+    const offset = optInt(req.args, "offset", 0) ?? 0;
+    const length = optInt(req.args, "length", 0);
+    await sendBytes(fh, req, offset, length ?? Number.MAX_SAFE_INTEGER);
+    return base;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Streams [offset, offset+length) in frame-sized parts; returns the number of bytes sent. */
+async function sendBytes(fh: FileHandle, req: RequestContext, offset: number, length: number, tags?: Record<string, unknown>): Promise<number> {
+  const buf = Buffer.allocUnsafe(MAX_FRAME_BODY);
+  let pos = offset;
+  let left = length;
+  while (left > 0) {
+    if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), pos);
+    if (bytesRead === 0) break;
+    // Copy: the next read reuses `buf` while this part may still wait in the writer.
+    await req.data(Buffer.from(buf.subarray(0, bytesRead)), tags);
+    pos += bytesRead;
+    left -= bytesRead;
+  }
+  return pos - offset;
+}
+
+/**
+ * Streams the bytes of lines [first, first+limit) (with their newlines) and returns the file's
+ * line count, where a last line without "\n" counts (deepagents' `split("\n")` semantics).
+ */
+async function sendLines(fh: FileHandle, req: RequestContext, first: number, limit: number): Promise<number> {
+  const buf = Buffer.allocUnsafe(MAX_FRAME_BODY);
+  const end = first + limit;
+  let line = 0; // index of the line the next byte belongs to
+  let pos = 0;
+  let lastByte = -1;
+  for (;;) {
+    if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    const chunk = buf.subarray(0, bytesRead);
+    lastByte = chunk[bytesRead - 1]!;
+    let at = 0;
+    let from = line >= first && line < end ? 0 : -1;
+    while (at < bytesRead) {
+      const nl = chunk.indexOf(NL, at);
+      if (nl === -1) break;
+      line++;
+      at = nl + 1;
+      if (line === first && from === -1) from = at;
+      if (line === end && from !== -1) {
+        if (at > from) await req.data(Buffer.from(chunk.subarray(from, at)));
+        from = -1;
+      }
+    }
+    if (from !== -1 && from < bytesRead) await req.data(Buffer.from(chunk.subarray(from, bytesRead)));
+  }
+  return lastByte === -1 ? 0 : lastByte === NL ? line : line + 1;
+}
+
+export async function handleDownload(ctx: AgentContext, req: RequestContext): Promise<DownloadResult> {
+  const paths = req.args.paths;
+  if (!Array.isArray(paths)) throw bad("paths must be an array");
+  const files: DownloadResult["files"] = [];
+  for (let part = 0; part < paths.length; part++) {
+    const path = paths[part];
+    try {
+      const { fh } = await openRegular(ctx, path);
+      try {
+        const size = await sendBytes(fh, req, 0, Number.MAX_SAFE_INTEGER, { part });
+        files.push({ path: String(path), size });
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      const e = toAgentError(err);
+      if (e.code === ErrorCode.Cancelled) throw e;
+      files.push({ path: String(path), size: 0, error: e.code });
+    }
+  }
+  return { files };
+}

@@ -1,0 +1,47 @@
+/** `glob`: walk (never following symlinks) and match paths relative to the search base. */
+import { posix, relative, sep } from "node:path";
+import { optInt, optStr, str } from "../args.ts";
+import type { AgentContext } from "../context.ts";
+import { globToRegExp, literalPrefix } from "../glob-match.ts";
+import type { RequestContext } from "../handlers.ts";
+import type { FileInfo, GlobResult } from "../protocol.ts";
+import { infoOf, walk } from "./fs-list.ts";
+import { searchStarts } from "./search-roots.ts";
+
+const DEFAULT_LIMIT = 10_000;
+/** Entries visited before a walk gives up (a huge tree must not stall the agent). */
+const WALK_LIMIT = 500_000;
+
+export async function handleGlob(ctx: AgentContext, req: RequestContext): Promise<GlobResult> {
+  let pattern = str(req.args, "pattern");
+  let base = optStr(req.args, "path") ?? "/";
+  const limit = optInt(req.args, "limit", 1) ?? DEFAULT_LIMIT;
+  if (pattern.startsWith("/")) {
+    base = "/";
+    pattern = pattern.replace(/^\/+/, "");
+  }
+  const { dir, rest } = literalPrefix(pattern);
+  const start = posix.join(base.startsWith("/") ? base : `/workspace/${base}`, dir);
+  const regex = globToRegExp(rest);
+  const paths: FileInfo[] = [];
+  let truncated = false;
+  for (const s of await searchStarts(ctx, start)) {
+    // Relative to `start`: for "/" that includes the root's name ("workspace/a.py").
+    const prefix = start === "/" ? s.view.slice(1) + "/" : "";
+    if (s.isFile) continue;
+    const cut = await walk(s.real, req.signal, WALK_LIMIT, (path, st) => {
+      if (!st.isFile()) return;
+      const rel = relative(s.real, path).split(sep).join("/");
+      if (!regex.test(prefix + rel)) return;
+      if (paths.length >= limit) {
+        truncated = true;
+        return false;
+      }
+      paths.push(infoOf(`${s.view}/${rel}`, st));
+    });
+    truncated ||= cut;
+    if (truncated) break;
+  }
+  paths.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  return { paths, truncated };
+}

@@ -1,0 +1,35 @@
+/** Where a recursive search starts: a confined directory or file, or every top root for "/". */
+import { stat } from "node:fs/promises";
+import { confine } from "../confine.ts";
+import type { AgentContext } from "../context.ts";
+import { AgentError } from "../errors.ts";
+import { ErrorCode } from "../protocol.ts";
+import { resolveViewPath } from "../view-path.ts";
+
+export interface SearchStart {
+  view: string;
+  real: string;
+  isFile: boolean;
+}
+
+export async function searchStarts(ctx: AgentContext, path: string): Promise<SearchStart[]> {
+  const lexical = resolveViewPath(path, ctx.roots);
+  if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
+  const views = lexical.root === null ? topRoots(ctx) : [lexical.view];
+  const starts: SearchStart[] = [];
+  for (const view of views) {
+    const { real } = await confine(ctx, view, "read");
+    const st = await stat(real).catch(() => null);
+    if (!st) {
+      if (lexical.root === null) continue;
+      throw new AgentError(ErrorCode.FileNotFound, `${view}: no such file or directory`);
+    }
+    starts.push({ view, real, isFile: st.isFile() });
+  }
+  return starts;
+}
+
+/** Roots that are not inside another root (the offload folders live inside /workspace). */
+function topRoots(ctx: AgentContext): string[] {
+  return ctx.roots.filter((r) => !ctx.roots.some((o) => o !== r && r.real.startsWith(`${o.real}/`))).map((r) => r.path);
+}

@@ -1,0 +1,160 @@
+/**
+ * One host connection: decodes request frames, runs each request concurrently with its own
+ * AbortController, and writes events back through the transport's serialised writer.
+ */
+import { BodyStream, emptyBody } from "./body.ts";
+import type { AgentContext } from "./context.ts";
+import { AgentError, toAgentError } from "./errors.ts";
+import { encodeFrame, FrameDecoder } from "./framing.ts";
+import { handlers, type RequestContext } from "./handlers.ts";
+import { AGENT_VERSION, ErrorCode, MAX_FRAME_BODY, OPS, PROTOCOL_VERSION, type Op } from "./protocol.ts";
+
+/** The byte pipe to the host. `write` resolves when the bytes are handed to the OS. */
+export interface Transport {
+  write(bytes: Buffer): Promise<void>;
+  pause(): void;
+  resume(): void;
+}
+
+/** Buffered request-body bytes above which the transport stops reading. */
+const HIGH_WATER = 16 * 1024 * 1024;
+const LOW_WATER = 4 * 1024 * 1024;
+
+interface Running {
+  abort: AbortController;
+  body: BodyStream | null;
+}
+
+export class Session {
+  private readonly decoder = new FrameDecoder();
+  private readonly running = new Map<number, Running>();
+  private buffered = 0;
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    private readonly ctx: AgentContext,
+    private readonly transport: Transport,
+  ) {}
+
+  sendReady(): Promise<void> {
+    return this.send({ id: 0, ev: "ready", protocolVersion: PROTOCOL_VERSION, agentVersion: AGENT_VERSION });
+  }
+
+  /** Feed raw bytes from the host. A malformed frame ends the session (returns false). */
+  receive(chunk: Buffer): boolean {
+    let frames;
+    try {
+      frames = this.decoder.push(chunk);
+    } catch (err) {
+      process.stderr.write(`agent: bad frame from host: ${(err as Error).message}\n`);
+      this.close();
+      return false;
+    }
+    for (const frame of frames) this.dispatch(frame.header as Record<string, unknown>, frame.body);
+    return true;
+  }
+
+  /** Host went away: cancel everything it asked for (kills running commands). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const r of this.running.values()) {
+      r.abort.abort();
+      r.body?.fail(new AgentError(ErrorCode.Cancelled, "host disconnected"));
+    }
+    this.running.clear();
+    if (this.paused) this.transport.resume();
+  }
+
+  private dispatch(header: Record<string, unknown>, body: Buffer): void {
+    const id = header.id;
+    // id 0 is the VMM driver's readiness hello (see src/sandbox/vmm/driver.ts); clients use ≥ 1.
+    if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
+      process.stderr.write("agent: frame without a valid id ignored\n");
+      return;
+    }
+    const op = header.op;
+    if (op === "chunk") {
+      const r = this.running.get(id);
+      if (r?.body) this.accept(r.body, body, header.more !== true);
+      return;
+    }
+    if (typeof op !== "string" || !(OPS as readonly string[]).includes(op)) {
+      void this.send({ id, ev: "error", code: ErrorCode.BadRequest, message: `unknown op ${JSON.stringify(op)}` });
+      return;
+    }
+    if (this.running.has(id)) {
+      void this.send({ id, ev: "error", code: ErrorCode.BadRequest, message: `request id ${id} is already running` });
+      return;
+    }
+    const hasBody = body.length > 0 || header.more === true;
+    const stream = hasBody ? new BodyStream((n) => this.consumed(n)) : null;
+    const running: Running = { abort: new AbortController(), body: stream };
+    this.running.set(id, running);
+    if (stream) this.accept(stream, body, header.more !== true);
+    void this.run(id, op as Op, header.args, running);
+  }
+
+  private accept(stream: BodyStream, part: Buffer, last: boolean): void {
+    if (!stream.discarded) {
+      this.buffered += part.length;
+      if (!this.paused && this.buffered > HIGH_WATER) {
+        this.paused = true;
+        this.transport.pause();
+      }
+    }
+    stream.push(part, last);
+  }
+
+  private consumed(bytes: number): void {
+    this.buffered -= bytes;
+    if (this.paused && this.buffered < LOW_WATER) {
+      this.paused = false;
+      this.transport.resume();
+    }
+  }
+
+  private async run(id: number, op: Op, args: unknown, running: Running): Promise<void> {
+    const req: RequestContext = {
+      id,
+      args: (typeof args === "object" && args !== null ? args : {}) as Record<string, unknown>,
+      body: running.body ?? emptyBody(),
+      signal: running.abort.signal,
+      send: (header, bytes) => this.send({ id, ...header }, bytes),
+      data: (bytes, tags) => this.sendData(id, bytes, tags),
+      cancel: (target) => this.cancel(target),
+    };
+    try {
+      const value = await handlers[op](this.ctx, req);
+      await this.send({ id, ev: "result", value });
+    } catch (err) {
+      const e = running.abort.signal.aborted && !(err instanceof AgentError) ? new AgentError(ErrorCode.Cancelled, "cancelled") : toAgentError(err);
+      if (e.code === ErrorCode.Internal) process.stderr.write(`agent: ${op} failed: ${(err as Error)?.stack ?? err}\n`);
+      await this.send({ id, ev: "error", code: e.code, message: e.message }).catch(() => {});
+    } finally {
+      running.body?.discard();
+      this.running.delete(id);
+    }
+  }
+
+  private cancel(target: number): boolean {
+    const r = this.running.get(target);
+    if (!r) return false;
+    r.abort.abort();
+    r.body?.fail(new AgentError(ErrorCode.Cancelled, "cancelled"));
+    return true;
+  }
+
+  private async sendData(id: number, bytes: Buffer, tags: Record<string, unknown> = {}): Promise<void> {
+    for (let at = 0; at < bytes.length || at === 0; at += MAX_FRAME_BODY) {
+      await this.send({ id, ev: "data", ...tags }, bytes.subarray(at, at + MAX_FRAME_BODY));
+      if (bytes.length === 0) break;
+    }
+  }
+
+  private send(header: Record<string, unknown>, body?: Buffer): Promise<void> {
+    if (this.closed && header.ev !== "ready") return Promise.resolve();
+    return this.transport.write(encodeFrame(header, body));
+  }
+}

@@ -1,0 +1,28 @@
+/** The one error type of the host ⇄ guest channel. */
+import { ErrorCode } from "../guest/protocol.ts";
+
+/** Guest-reported codes (`protocol.ts`) plus what can go wrong on the host side of the channel. */
+export const GuestErrorCode = {
+  ...ErrorCode,
+  /** The channel closed or the VM died; every pending request gets this. */
+  ChannelClosed: "channel_closed",
+  /** The request did not finish within its timeout (it was cancelled in the guest). */
+  Timeout: "timeout",
+  /** The guest sent something that breaks the protocol (the channel is then closed). */
+  Protocol: "protocol",
+  /** The guest speaks another protocol version. */
+  VersionMismatch: "version_mismatch",
+} as const;
+export type GuestErrorCode = (typeof GuestErrorCode)[keyof typeof GuestErrorCode];
+
+export class GuestError extends Error {
+  override name = "GuestError";
+  readonly code: GuestErrorCode;
+  constructor(code: GuestErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+  static isInstance(err: unknown, code?: GuestErrorCode): err is GuestError {
+    return err instanceof GuestError && (code === undefined || err.code === code);
+  }
+}
