@@ -88,9 +88,10 @@ Rejects payment proposal ID. The run that proposed it continues without paying.
 Reads the whole audit ledger and checks its hash chain: reports a missing, reordered or altered
 entry. Exits 0 when the chain is intact, 1 otherwise.
 `,
-  image: `Usage: vibewriter image build [--force] [--json]
+  image: `Usage: vibewriter image build [--json]
 
 Builds the microVM guest image (kernel, initramfs, root filesystem with the guest agent) into the
-state directory. --force rebuilds even when an up-to-date image exists.
+state directory (VIBEWRITER_IMAGES_DIR overrides). The image is keyed by a hash of all its inputs:
+when nothing changed, the existing one is reused.
 `,
 };

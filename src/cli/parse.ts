@@ -134,8 +134,8 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image">, Spec> & {
     build: (v, p) => (noPositionals("ledger verify", p), { command: "ledger-verify", json: json(v) }),
   },
   "image build": {
-    options: { ...common, force: { type: "boolean" } },
-    build: (v, p) => (noPositionals("image build", p), { command: "image-build", force: v.force === true, json: json(v) }),
+    options: common,
+    build: (v, p) => (noPositionals("image build", p), { command: "image-build", json: json(v) }),
   },
 };
 

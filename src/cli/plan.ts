@@ -46,4 +46,4 @@ export type CommandPlan =
   | ({ command: "approve"; id: string } & Common)
   | ({ command: "reject"; id: string; reason?: string } & Common)
   | ({ command: "ledger-verify" } & Common)
-  | ({ command: "image-build"; force: boolean } & Common);
+  | ({ command: "image-build" } & Common);

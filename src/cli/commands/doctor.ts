@@ -40,7 +40,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     await checkNats(openNats, usingNatsUrl),
     await checkQemu(),
     await checkKvm(probeKvm),
-    await checkGuestImage(probeGuestImage),
+    await checkGuestImage(() => probeGuestImage(ctx.env)),
     await checkModel(async () => chooseModel(ctx.env)),
     await checkWallet(ctx.env),
   ];
