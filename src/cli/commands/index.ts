@@ -4,11 +4,14 @@ import type { CommandPlan } from "../plan.ts";
 import type { CliContext } from "../context.ts";
 import { runDoctor } from "./doctor.ts";
 import { runImageBuild } from "./image.ts";
+import { runLedgerVerify } from "./ledger.ts";
 
 export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | "version" }>, ctx: CliContext): Promise<number> {
   switch (plan.command) {
     case "doctor":
       return runDoctor(plan, ctx);
+    case "ledger-verify":
+      return runLedgerVerify(plan, ctx);
     case "image-build":
       return runImageBuild(plan, ctx);
     default:
