@@ -1,0 +1,96 @@
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+
+/**
+ * A live, ordered read of a stream from "now" on: every stored message is handed to `onMessage`
+ * in sequence order, and `watermark` is the sequence of the last one delivered. Readers that know
+ * a sequence exists (from a direct get) wait for the watermark to reach it — then their view holds
+ * every message up to it, written by this process or any other. The client's ordered consumer
+ * recreates itself from the last sequence after a server restart.
+ */
+interface Waiter {
+  seq: number;
+  resolve: (ok: boolean) => void;
+}
+
+export class StreamTail {
+  #watermark: number;
+  #waiters: Waiter[] = [];
+  #messages: ConsumerMessages | undefined;
+  #loop: Promise<void> | undefined;
+
+  private constructor(startSeq: number) {
+    this.#watermark = startSeq - 1;
+  }
+
+  get watermark(): number {
+    return this.#watermark;
+  }
+
+  static async start(
+    js: JetStreamClient,
+    jsm: JetStreamManager,
+    stream: string,
+    filter: string,
+    onMessage: (seq: number, subject: string, data: Uint8Array) => void,
+  ): Promise<StreamTail> {
+    const info = await jsm.streams.info(stream);
+    const startSeq = info.state.last_seq + 1;
+    const tail = new StreamTail(startSeq);
+    const consumer = await js.consumers.get(stream, {
+      filter_subjects: filter,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: startSeq,
+    });
+    const messages = await consumer.consume({ max_messages: 512 });
+    tail.#messages = messages;
+    tail.#loop = (async () => {
+      for await (const m of messages) {
+        try {
+          onMessage(m.seq, m.subject, m.data);
+        } catch {
+          // An undecodable foreign message must not stop the tail; readers decode again and report.
+        }
+        tail.#advance(m.seq);
+      }
+    })().catch(() => {});
+    return tail;
+  }
+
+  #advance(seq: number): void {
+    if (seq <= this.#watermark) return;
+    this.#watermark = seq;
+    if (this.#waiters.length === 0) return;
+    const still: Waiter[] = [];
+    for (const w of this.#waiters) {
+      if (w.seq <= seq) w.resolve(true);
+      else still.push(w);
+    }
+    this.#waiters = still;
+  }
+
+  /** Resolves true once `seq` was delivered, false after `timeoutMs`. */
+  waitFor(seq: number, timeoutMs: number): Promise<boolean> {
+    if (seq <= this.#watermark) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = {
+        seq,
+        resolve: (ok: boolean) => {
+          clearTimeout(timer);
+          resolve(ok);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((x) => x !== w);
+        resolve(false);
+      }, timeoutMs);
+      this.#waiters.push(w);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#messages?.stop();
+    await this.#loop;
+    for (const w of this.#waiters) w.resolve(false);
+    this.#waiters = [];
+  }
+}
