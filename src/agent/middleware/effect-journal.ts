@@ -1,0 +1,82 @@
+import { ToolMessage } from "@langchain/core/messages";
+import type { BaseStore } from "@langchain/langgraph-checkpoint";
+import { Command } from "@langchain/langgraph";
+import { createMiddleware } from "langchain";
+
+/**
+ * Tools whose effects must not happen twice. After a crash LangGraph re-executes the interrupted
+ * node, so a tool that already ran would run again; the journal records each such call's result
+ * under its tool-call id and answers a repeat from the record instead of running the tool.
+ */
+export const JOURNALED_TOOLS = [
+  "execute",
+  "write_file",
+  "edit_file",
+  "delete",
+  "task",
+  "publish_report",
+  "fetch_url",
+] as const;
+
+export interface JournalEntry {
+  content: string;
+  status: "success" | "error";
+  name: string;
+  at: string;
+}
+
+export function journalNamespace(threadId: string): string[] {
+  return ["vibewriter", "effects", threadId];
+}
+
+function recordOf(result: ToolMessage | Command): { content: string; status: "success" | "error" } | undefined {
+  let msg: ToolMessage | undefined;
+  if (ToolMessage.isInstance(result)) msg = result;
+  else if (result instanceof Command) {
+    const msgs = (result.update as { messages?: unknown[] } | undefined)?.messages;
+    msg = Array.isArray(msgs) ? (msgs.findLast((m) => ToolMessage.isInstance(m as ToolMessage)) as ToolMessage | undefined) : undefined;
+  }
+  if (!msg) return undefined;
+  const content = typeof msg.content === "string" ? msg.content : JSON.stringify(msg.content);
+  return { content, status: msg.status === "error" ? "error" : "success" };
+}
+
+/**
+ * The effect journal as middleware. `agent` scopes the keys so a subagent's call ids never collide
+ * with the main agent's. Results are recorded in the store (NATS KV in production).
+ */
+export function createEffectJournalMiddleware(options: {
+  store: BaseStore;
+  threadId: string;
+  agent: string;
+  tools?: readonly string[];
+}) {
+  const tools = new Set(options.tools ?? JOURNALED_TOOLS);
+  const ns = journalNamespace(options.threadId);
+  return createMiddleware({
+    name: "VibewriterEffectJournal",
+    wrapToolCall: async (request, handler) => {
+      const call = request.toolCall;
+      if (!tools.has(call.name) || !call.id) return handler(request);
+      const key = `${options.agent}:${call.id}`;
+      const prior = await options.store.get(ns, key);
+      if (prior) {
+        const entry = prior.value as unknown as JournalEntry;
+        return new ToolMessage({
+          content: entry.content,
+          tool_call_id: call.id,
+          name: call.name,
+          status: entry.status,
+          additional_kwargs: { vibewriter_replayed: true },
+        });
+      }
+      const result = await handler(request);
+      const rec = recordOf(result);
+      if (rec) {
+        const entry: JournalEntry = { ...rec, name: call.name, at: new Date().toISOString() };
+        await options.store.put(ns, key, entry as unknown as Record<string, unknown>);
+      }
+      return result;
+    },
+  });
+}

@@ -1,0 +1,127 @@
+import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
+import { Command } from "@langchain/langgraph";
+import { createMiddleware } from "langchain";
+import { EventType, summarise, type EmitEvent } from "../events.ts";
+
+const WRITE_TOOLS = new Set(["write_file", "edit_file"]);
+const MAX_MALFORMED_RETRIES = 3;
+
+function toolMessageOf(result: unknown): ToolMessage | undefined {
+  if (ToolMessage.isInstance(result as ToolMessage)) return result as ToolMessage;
+  if (result instanceof Command) {
+    const msgs = (result.update as { messages?: unknown[] } | undefined)?.messages;
+    const last = Array.isArray(msgs) ? msgs.findLast((m) => ToolMessage.isInstance(m as ToolMessage)) : undefined;
+    return last as ToolMessage | undefined;
+  }
+  return undefined;
+}
+
+function textOf(msg: { content: unknown } | undefined): string {
+  if (!msg) return "";
+  if (typeof msg.content === "string") return msg.content;
+  if (Array.isArray(msg.content)) return msg.content.map((b: { text?: string }) => b.text ?? "").join("");
+  return "";
+}
+
+/**
+ * Publishes what one agent (the main agent or a subagent) does, as it happens: every model turn,
+ * tool call start and end, todo-list change, file write and subagent hand-off. It also turns a
+ * tool call the model sent as unparseable JSON into a clear message back to the model (a bounded
+ * number of times) instead of letting the run stop silently.
+ */
+export function createEventMiddleware(options: { agent: string; emit: EmitEvent }) {
+  const { agent, emit } = options;
+  return createMiddleware({
+    name: `VibewriterEvents`,
+    afterModel: {
+      canJumpTo: ["model"],
+      hook: async (state) => {
+        const last = state.messages.at(-1);
+        if (!last || !AIMessage.isInstance(last)) return;
+        const ai = last as AIMessage;
+        const calls = ai.tool_calls ?? [];
+        const invalid = ai.invalid_tool_calls ?? [];
+        const key = ai.id ?? `${state.messages.length}`;
+        await emit({
+          id: `${agent}:model:${key}`,
+          type: EventType.ModelTurn,
+          agent,
+          data: { toolCalls: calls.map((c) => ({ name: c.name, id: c.id })), text: summarise(textOf(ai)) },
+        });
+        if (invalid.length === 0 || calls.length > 0) return;
+        const strikes = state.messages.filter(
+          (m) => HumanMessage.isInstance(m) && (m as HumanMessage).additional_kwargs?.vibewriter_malformed_tool_call,
+        ).length;
+        const detail = invalid.map((c) => `${c.name ?? "(no name)"}: ${c.error ?? "arguments are not valid JSON"}`).join("; ");
+        await emit({
+          id: `${agent}:malformed:${key}`,
+          type: EventType.Warning,
+          agent,
+          data: { message: `the model sent a malformed tool call (${detail})`, attempt: strikes + 1 },
+        });
+        if (strikes >= MAX_MALFORMED_RETRIES) return;
+        return {
+          messages: [
+            new HumanMessage({
+              id: `${key}-malformed-feedback`,
+              content: `Your last tool call could not be parsed (${detail}). Call the tool again with arguments that are a valid JSON object matching its schema.`,
+              additional_kwargs: { vibewriter_malformed_tool_call: true },
+            }),
+          ],
+          jumpTo: "model" as const,
+        };
+      },
+    },
+    wrapToolCall: async (request, handler) => {
+      const call = request.toolCall;
+      const callId = call.id ?? "no-id";
+      const name = call.name;
+      const args = (call.args ?? {}) as Record<string, unknown>;
+      await emit({ id: `${agent}:${callId}:start`, type: EventType.ToolStarted, agent, data: { tool: name, callId, args: summarise(args) } });
+      if (name === "write_todos") {
+        await emit({ id: `${agent}:${callId}:todos`, type: EventType.TodosUpdated, agent, data: { todos: summarise(args.todos) } });
+      }
+      if (name === "task") {
+        await emit({
+          id: `${agent}:${callId}:handoff`,
+          type: EventType.SubagentStarted,
+          agent,
+          data: { subagent: args.subagent_type, description: summarise(args.description), callId },
+        });
+      }
+      let result: ToolMessage | Command;
+      try {
+        result = await handler(request);
+      } catch (err) {
+        await emit({
+          id: `${agent}:${callId}:end`,
+          type: EventType.ToolFinished,
+          agent,
+          data: { tool: name, callId, status: "error", output: summarise((err as Error).message ?? String(err)) },
+        });
+        throw err;
+      }
+      const msg = toolMessageOf(result);
+      const output = textOf(msg);
+      const failed = msg?.status === "error" || /^Error\b/.test(output);
+      await emit({
+        id: `${agent}:${callId}:end`,
+        type: EventType.ToolFinished,
+        agent,
+        data: { tool: name, callId, status: failed ? "error" : "ok", output: summarise(output), ...(msg?.additional_kwargs?.vibewriter_replayed ? { replayed: true } : {}) },
+      });
+      if (WRITE_TOOLS.has(name) && !failed && typeof args.file_path === "string") {
+        await emit({ id: `${agent}:${callId}:file`, type: EventType.FileWritten, agent, data: { path: args.file_path, tool: name } });
+      }
+      if (name === "task") {
+        await emit({
+          id: `${agent}:${callId}:handback`,
+          type: EventType.SubagentFinished,
+          agent,
+          data: { subagent: args.subagent_type, callId, status: failed ? "error" : "ok", result: summarise(output) },
+        });
+      }
+      return result;
+    },
+  });
+}

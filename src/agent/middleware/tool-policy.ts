@@ -1,0 +1,42 @@
+import { ToolMessage } from "@langchain/core/messages";
+import { createMiddleware } from "langchain";
+
+const WRITE_TOOLS = new Set(["write_file", "edit_file", "delete"]);
+
+/**
+ * A subagent's powers, enforced at call time (defence in depth: the subagent is also only bound
+ * to these tools, but a model can name any tool). A call to a tool outside `allowedTools`, or a
+ * write outside `writablePrefixes`, is refused with a message and never reaches the backend.
+ */
+export function createToolPolicyMiddleware(options: {
+  agent: string;
+  allowedTools: readonly string[];
+  writablePrefixes?: readonly string[];
+}) {
+  const allowed = new Set(options.allowedTools);
+  const prefixes = options.writablePrefixes ?? [];
+  return createMiddleware({
+    name: "VibewriterToolPolicy",
+    wrapToolCall: async (request, handler) => {
+      const call = request.toolCall;
+      const refuse = (why: string) =>
+        new ToolMessage({ content: `Error: ${why}`, tool_call_id: call.id ?? "", name: call.name, status: "error" });
+      if (!allowed.has(call.name)) {
+        return refuse(`the ${options.agent} may not use the tool "${call.name}"; its tools are: ${[...allowed].join(", ")}`);
+      }
+      if (WRITE_TOOLS.has(call.name)) {
+        const path = String((call.args as { file_path?: unknown; path?: unknown }).file_path ?? (call.args as { path?: unknown }).path ?? "");
+        const normalised = path.replace(/\/+/g, "/");
+        const ok = !normalised.split("/").includes("..") && prefixes.some((p) => normalised.startsWith(p));
+        if (!ok) {
+          return refuse(
+            prefixes.length === 0
+              ? `the ${options.agent} may not write files`
+              : `the ${options.agent} may write only under ${prefixes.join(", ")}; "${path}" is outside`,
+          );
+        }
+      }
+      return handler(request);
+    },
+  });
+}

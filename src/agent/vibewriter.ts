@@ -1,0 +1,271 @@
+import { createHash } from "node:crypto";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AIMessage, HumanMessage } from "@langchain/core/messages";
+import type { StructuredTool } from "@langchain/core/tools";
+import { Command } from "@langchain/langgraph";
+import { CompositeBackend, createDeepAgent, StoreBackend, type SandboxBackendProtocolV2 } from "deepagents";
+import { todoListMiddleware, type AgentMiddleware } from "langchain";
+import type { Backbone } from "../nats/index.ts";
+import { agentBackbone } from "./backbone.ts";
+import { AgentError, AgentErrorCode } from "./errors.ts";
+import { EventType, type EmitEvent, type VibewriterEvent } from "./events.ts";
+import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
+import { createEventMiddleware } from "./middleware/events.ts";
+import type { AgentBackbone } from "./ports.ts";
+import { MAIN_PROMPT } from "./prompts.ts";
+import { openThreadSandbox } from "./sandbox.ts";
+import { BUILTIN_SKILLS_DIR, loadSkills, SANDBOX_SKILLS_DIR, skillUploads } from "./skills.ts";
+import { loadSourcesDir, loadThreadSourceTexts, readSourceManifest, sourceUploads, storeSources, type SourceInfo } from "./sources.ts";
+import { buildSubagents } from "./subagents.ts";
+import { createCheckCitationsTool } from "./tools/citations.ts";
+import { createFetchUrlTool } from "./tools/fetch-url.ts";
+import { createPublishReportTool, REPORT_ARTIFACT } from "./tools/publish.ts";
+
+/** Long-term memory: one namespace shared by every thread (it is the point of memory). */
+export const MEMORY_NAMESPACE = ["vibewriter", "memories"] as const;
+export const MEMORY_ROUTE = "/memories/";
+export const MEMORY_FILE = "/memories/AGENTS.md";
+
+const THREAD_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+export interface VibewriterOptions {
+  backbone: Backbone | AgentBackbone;
+  threadId: string;
+  model: BaseChatModel;
+  /** Default: a MicroVMBackend for this thread from the pool. */
+  sandbox?: SandboxBackendProtocolV2;
+  /** User skill folders, in addition to the built-in `skills/` (later folders win by name). */
+  skillDirs?: string[];
+  /** `--sources`: a folder of md/txt/html/pdf files, stored as artifacts and placed in the sandbox. */
+  sourcesDir?: string;
+  /** Register `fetch_url` (the host fetches; the VM never has network). Off by default. */
+  allowNetwork?: boolean;
+  /** Extra host tools (e.g. the wallet's payment and Choir tools) for the main agent. */
+  tools?: StructuredTool[];
+  /** Live display hook; every event also goes to the thread's event log. */
+  onEvent?: (e: VibewriterEvent) => void;
+}
+
+export const RunStatus = {
+  /** The agent finished; `report` is set when a report was published. */
+  Completed: "completed",
+  /** Paused for a human decision (e.g. a payment that needs approval); `resume()` continues. */
+  Interrupted: "interrupted",
+} as const;
+export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
+
+export interface Todo {
+  content: string;
+  status: "pending" | "in_progress" | "completed";
+}
+
+export interface RunResult {
+  threadId: string;
+  status: RunStatus;
+  /** The published report (from the Object Store), if one was published. */
+  report?: string;
+  reportArtifact?: string;
+  todos: Todo[];
+  /** The main agent's last message. */
+  finalMessage: string;
+  /** Pending interrupts when `status` is interrupted. */
+  interrupts: unknown[];
+}
+
+export interface Vibewriter {
+  threadId: string;
+  /** The compiled deepagents graph. */
+  agent: ReturnType<typeof createDeepAgent>;
+  sources: SourceInfo[];
+  run(task: string): Promise<RunResult>;
+  /** Continue an interrupted or crashed run from its last checkpoint (optionally answering an interrupt). */
+  resume(resumeValue?: unknown): Promise<RunResult>;
+  close(): Promise<void>;
+}
+
+function shortHash(s: string): string {
+  return createHash("sha256").update(s).digest("hex").slice(0, 12);
+}
+
+export function validateThreadId(threadId: string): void {
+  if (typeof threadId !== "string" || !THREAD_ID_RE.test(threadId)) {
+    throw new AgentError(
+      AgentErrorCode.InvalidThreadId,
+      `invalid thread id "${String(threadId).slice(0, 80)}": use 1-64 letters, digits, '-' or '_', starting with a letter or digit`,
+    );
+  }
+}
+
+/** The emitter every part of the agent uses: publish to the log (acked), then tell `onEvent`. */
+function makeEmitter(backbone: AgentBackbone, threadId: string, onEvent?: (e: VibewriterEvent) => void): EmitEvent {
+  return async (partial) => {
+    const event: VibewriterEvent = { ...partial, threadId, at: new Date().toISOString() };
+    await backbone.events.publish(threadId, event);
+    try {
+      onEvent?.(event);
+    } catch {
+      // A display error must not break the run.
+    }
+  };
+}
+
+/**
+ * Build a Vibewriter for one thread: prepares the sandbox (skills at /skills/, sources at
+ * /workspace/sources/), stores `--sources` as artifacts, and compiles the deep agent with the
+ * JetStream checkpointer, /memories/ on the NATS store, planning, subagents and events.
+ */
+export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewriter> {
+  validateThreadId(opts.threadId);
+  if (!opts.model) throw new AgentError(AgentErrorCode.InvalidArgument, "createVibewriter: a model is required");
+  const threadId = opts.threadId;
+  const backbone = agentBackbone(opts.backbone);
+  const emit = makeEmitter(backbone, threadId, opts.onEvent);
+
+  // Sources first: a bad folder is refused before anything is stored or started.
+  const newSources = opts.sourcesDir ? await loadSourcesDir(opts.sourcesDir) : [];
+
+  const ownSandbox = !opts.sandbox;
+  const sandbox = opts.sandbox ?? (await openThreadSandbox(threadId, opts.backbone));
+  try {
+    const { skills, warnings } = await loadSkills([BUILTIN_SKILLS_DIR, ...(opts.skillDirs ?? [])]);
+    for (const w of warnings) {
+      await emit({ id: `setup:skill:${shortHash(w.path + w.message)}`, type: EventType.SkillSkipped, agent: "main", data: { path: w.path, message: w.message } });
+    }
+    const skillFiles = skillUploads(skills);
+    if (skillFiles.length > 0) await upload(sandbox, skillFiles, "skills");
+    for (const s of skills) {
+      await emit({ id: `setup:skill:${s.name}:${shortHash(s.files.map((f) => f.path).join())}`, type: EventType.SkillLoaded, agent: "main", data: { name: s.name, description: s.description, files: s.files.length } });
+    }
+
+    let infos: SourceInfo[];
+    if (newSources.length > 0) {
+      infos = await storeSources(backbone.artifacts, threadId, newSources);
+      for (const s of newSources) {
+        await emit({ id: `setup:source:${s.id}`, type: EventType.SourceStored, agent: "main", data: { id: s.id, origin: s.origin, kind: s.kind, chars: s.chars, title: s.title ?? null } });
+      }
+    } else {
+      infos = await readSourceManifest(backbone.artifacts, threadId);
+    }
+    if (infos.length > 0) {
+      const texts = await loadThreadSourceTexts(backbone.artifacts, threadId);
+      await upload(sandbox, sourceUploads(infos, texts), "sources");
+    }
+
+    const backend = new CompositeBackend(sandbox, {
+      [MEMORY_ROUTE]: new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }),
+    });
+    const ctx = { threadId, backbone, backend, emit };
+    const hostTools = {
+      check_citations: createCheckCitationsTool(ctx, "verifier"),
+      publish_report: createPublishReportTool(ctx, "publisher"),
+      fetch_url: opts.allowNetwork ? createFetchUrlTool(ctx, "researcher") : undefined,
+    };
+    const mainTools: StructuredTool[] = [createCheckCitationsTool(ctx, "main"), ...(opts.tools ?? [])];
+    if (opts.allowNetwork) mainTools.push(createFetchUrlTool(ctx, "main"));
+
+    const agent = createDeepAgent({
+      model: opts.model,
+      systemPrompt: MAIN_PROMPT,
+      tools: mainTools,
+      backend,
+      checkpointer: backbone.checkpointer,
+      store: backbone.store,
+      skills: [SANDBOX_SKILLS_DIR],
+      memory: [MEMORY_FILE],
+      subagents: buildSubagents({ model: opts.model, backend, store: backbone.store, threadId, emit, hostTools }),
+      middleware: [
+        todoListMiddleware() as unknown as AgentMiddleware,
+        createEventMiddleware({ agent: "main", emit }) as unknown as AgentMiddleware,
+        createEffectJournalMiddleware({ store: backbone.store, threadId, agent: "main" }) as unknown as AgentMiddleware,
+      ],
+    });
+
+    const config = { configurable: { thread_id: threadId }, recursionLimit: 500 };
+
+    const collect = async (state: Record<string, unknown>): Promise<RunResult> => {
+      const messages = (state.messages ?? []) as unknown[];
+      const last = [...messages].reverse().find((m) => AIMessage.isInstance(m as AIMessage)) as AIMessage | undefined;
+      const finalMessage = typeof last?.content === "string" ? last.content : (last?.text ?? "");
+      const interrupts = (state.__interrupt__ as unknown[] | undefined) ?? [];
+      const raw = await backbone.artifacts.get(REPORT_ARTIFACT(threadId));
+      return {
+        threadId,
+        status: interrupts.length > 0 ? RunStatus.Interrupted : RunStatus.Completed,
+        ...(raw ? { report: new TextDecoder().decode(raw), reportArtifact: REPORT_ARTIFACT(threadId) } : {}),
+        todos: ((state.todos ?? []) as Todo[]).map((t) => ({ content: t.content, status: t.status })),
+        finalMessage,
+        interrupts,
+      };
+    };
+
+    const invoke = async (input: unknown, eventKey: string): Promise<RunResult> => {
+      let state: Record<string, unknown>;
+      try {
+        state = (await agent.invoke(input as never, config as never)) as unknown as Record<string, unknown>;
+      } catch (cause) {
+        const message = (cause as Error)?.message ?? String(cause);
+        await emit({ id: `main:${eventKey}:failed:${shortHash(message)}`, type: EventType.RunFailed, agent: "main", data: { message } }).catch(() => {});
+        throw new AgentError(
+          AgentErrorCode.RunFailed,
+          `the run on thread ${threadId} stopped: ${message}\nIts state is saved; continue it with \`vibewriter resume ${threadId}\`.`,
+          { cause },
+        );
+      }
+      const result = await collect(state);
+      await emit({
+        id: `main:${eventKey}:finished:${result.status}:${shortHash(result.finalMessage + (result.report ?? ""))}`,
+        type: EventType.RunFinished,
+        agent: "main",
+        data: { status: result.status, report: result.reportArtifact ?? null, todos: result.todos.length },
+      });
+      return result;
+    };
+
+    let closed = false;
+    return {
+      threadId,
+      agent,
+      sources: infos,
+      async run(task: string) {
+        if (typeof task !== "string" || !task.trim()) throw new AgentError(AgentErrorCode.InvalidArgument, "run: the task is empty");
+        const key = `run:${shortHash(task)}`;
+        await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { task, sources: infos.map((i) => i.id) } });
+        return invoke({ messages: [new HumanMessage({ id: `task-${shortHash(task)}`, content: task })] }, key);
+      },
+      async resume(resumeValue?: unknown) {
+        const snapshot = await agent.graph.getState(config as never);
+        const hasCheckpoint = Boolean((snapshot as { config?: { configurable?: { checkpoint_id?: string } } }).config?.configurable?.checkpoint_id);
+        if (!hasCheckpoint) {
+          throw new AgentError(AgentErrorCode.UnknownThread, `no run to resume on thread "${threadId}" (it has no saved state)`);
+        }
+        const checkpointId = (snapshot as unknown as { config: { configurable: { checkpoint_id: string } } }).config.configurable.checkpoint_id;
+        const key = `resume:${checkpointId}`;
+        if (resumeValue === undefined && (snapshot.next?.length ?? 0) === 0) {
+          return collect(snapshot.values as Record<string, unknown>); // already finished: nothing to do
+        }
+        await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId } });
+        return invoke(resumeValue === undefined ? null : new Command({ resume: resumeValue }), key);
+      },
+      async close() {
+        if (closed) return;
+        closed = true;
+        if (ownSandbox) await (sandbox as { close?: () => Promise<void> }).close?.();
+      },
+    };
+  } catch (err) {
+    if (ownSandbox) await (sandbox as { close?: () => Promise<void> }).close?.().catch(() => {});
+    throw err;
+  }
+}
+
+async function upload(sandbox: SandboxBackendProtocolV2, files: Array<[string, Uint8Array]>, what: string): Promise<void> {
+  if (!sandbox.uploadFiles) throw new AgentError(AgentErrorCode.SandboxSetup, `the sandbox cannot receive files (no uploadFiles), so ${what} cannot be placed in it`);
+  const results = await sandbox.uploadFiles(files);
+  const failed = results.filter((r) => r.error);
+  if (failed.length > 0) {
+    throw new AgentError(
+      AgentErrorCode.SandboxSetup,
+      `could not place ${what} in the sandbox: ${failed.slice(0, 5).map((f) => `${f.path} (${f.error})`).join(", ")}`,
+    );
+  }
+}
