@@ -50,10 +50,11 @@ Options:
 
 Ctrl-C stops the run; \`vibewriter resume ID\` continues it where it stopped.
 `,
-  resume: `Usage: vibewriter resume ID [--json]
+  resume: `Usage: vibewriter resume ID [--skills DIR]... [--json]
 
 Continues thread ID from its last checkpoint: after a crash, Ctrl-C, or an approval decision.
-Steps that already ran are not run again.
+Steps with side effects that already ran are not run again. Pass the same --skills folders as
+the original run (they are placed in the new sandbox).
 `,
   threads: `Usage: vibewriter threads [--json]
 

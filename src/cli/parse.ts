@@ -11,8 +11,10 @@ import { HELP } from "./help.ts";
 type Options = NonNullable<ParseArgsConfig["options"]>;
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
-/** Thread and proposal ids typed by a user: printable, no spaces, bounded. */
+/** Proposal ids typed by a user: printable, no spaces, bounded. */
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@=-]{0,127}$/;
+/** Thread ids: the agent's rule (`validateThreadId`), checked here so a typo fails before any I/O. */
+const THREAD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 const common: Options = {
   json: { type: "boolean" },
@@ -38,11 +40,12 @@ function oneId(name: string, what: string, positionals: string[]): string {
 }
 
 function checkId(name: string, what: string, id: string): string {
-  if (!ID_PATTERN.test(id)) {
-    throw usageError(
-      `"${id}" is not a valid ${what}: use letters, digits and . _ : @ = - (at most 128 characters).`,
-      name,
-    );
+  const thread = what === "thread id";
+  if (!(thread ? THREAD_ID_PATTERN : ID_PATTERN).test(id)) {
+    const rule = thread
+      ? "use letters, digits, - and _ (at most 64 characters, starting with a letter or digit)"
+      : "use letters, digits and . _ : @ = - (at most 128 characters)";
+    throw usageError(`"${id}" is not a valid ${what}: ${rule}.`, name);
   }
   return id;
 }
@@ -85,8 +88,13 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image">, Spec> & {
     },
   },
   resume: {
-    options: common,
-    build: (v, p) => ({ command: "resume", threadId: oneId("resume", "thread id", p), json: json(v) }),
+    options: { ...common, skills: { type: "string", multiple: true } },
+    build: (v, p, cwd) => ({
+      command: "resume",
+      threadId: oneId("resume", "thread id", p),
+      skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("resume", "skills", s, cwd)),
+      json: json(v),
+    }),
   },
   threads: {
     options: common,

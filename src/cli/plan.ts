@@ -38,7 +38,7 @@ export type CommandPlan =
       /** Extra skill folders (absolute paths), in the order given. */
       skills: string[];
     } & Common)
-  | ({ command: "resume"; threadId: string } & Common)
+  | ({ command: "resume"; threadId: string; skills: string[] } & Common)
   | ({ command: "threads" } & Common)
   | ({ command: "show"; threadId: string } & Common)
   | ({ command: "events"; threadId: string; follow: boolean } & Common)

@@ -64,11 +64,13 @@ describe("parseCommandLine", () => {
     expect(usage(["run", "x", "--sources", " "]).message).toMatch(/needs a folder path/);
     expect(usage(["run", "x", "--bogus"]).message).toMatch(/bogus/);
     expect(usage(["run", "x", "--thread", "has space"]).message).toMatch(/not a valid thread id/);
-    expect(usage(["run", "x", "--thread", "a".repeat(129)]).message).toMatch(/not a valid thread id/);
+    expect(usage(["run", "x", "--thread", "a".repeat(65)]).message).toMatch(/not a valid thread id/);
   });
 
   it("thread commands need exactly one valid id", () => {
-    expect(parse("resume", "t1")).toEqual({ command: "resume", threadId: "t1", json: false });
+    expect(parse("resume", "t1")).toEqual({ command: "resume", threadId: "t1", skills: [], json: false });
+    expect(parse("resume", "t1", "--skills", "s")).toEqual({ command: "resume", threadId: "t1", skills: ["/home/u/work/s"], json: false });
+    expect(usage(["resume", "a.b"]).message).toMatch(/not a valid thread id: use letters, digits, - and _/);
     expect(parse("show", "t1", "--json")).toEqual({ command: "show", threadId: "t1", json: true });
     expect(parse("events", "t1", "--follow")).toEqual({ command: "events", threadId: "t1", follow: true, json: false });
     expect(parse("events", "t1")).toEqual({ command: "events", threadId: "t1", follow: false, json: false });

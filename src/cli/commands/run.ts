@@ -1,0 +1,140 @@
+/**
+ * `vibewriter run`, `resume` and `demo`: open the backbone, build the agent for the thread, show
+ * progress, print the result. Ctrl-C stops the run (the state is already in NATS) and says how to
+ * resume it; the VM and an embedded nats-server are stopped on every exit path.
+ */
+import { randomBytes } from "node:crypto";
+import { createVibewriter, type RunResult, type Vibewriter } from "../../agent/vibewriter.ts";
+import { DEMO_TASK } from "../../agent/demo-model.ts";
+import { SAMPLES_DIR } from "../../agent/samples.ts";
+import { showThread } from "../../agent/threads.ts";
+import { openCliBackbone } from "../backbone.ts";
+import { CliError, CliErrorCode } from "../errors.ts";
+import { printJson, type CliContext } from "../context.ts";
+import { cliModel, scriptedModel, type CliModel } from "../model.ts";
+import type { CommandPlan } from "../plan.ts";
+import { RunDisplay } from "../run-display.ts";
+import { notFoundOr } from "./threads.ts";
+
+/** A new thread id: sortable by time, unique enough, and valid for the agent's rule. */
+export function newThreadId(prefix = "t", now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${prefix}-${stamp}-${randomBytes(3).toString("hex")}`;
+}
+
+interface Session {
+  threadId: string;
+  json: boolean;
+  model: CliModel;
+  sourcesDir?: string;
+  skillDirs: string[];
+  /** What to do with the agent once built. */
+  act: (vw: Vibewriter) => Promise<RunResult>;
+  /** "run" or "resume", for messages. */
+  verb: string;
+}
+
+async function runSession(s: Session, ctx: CliContext): Promise<number> {
+  const display = new RunDisplay(ctx.stdout, s.json);
+  display.note(`${s.verb} thread ${s.threadId} with ${s.model.label}`);
+  const backbone = await openCliBackbone(ctx, `vibewriter-${s.verb}-${process.pid}`);
+  // Resuming a thread that does not exist is a typo: say so before starting a VM.
+  if (s.verb === "resume") await showThread(backbone, s.threadId).catch((e) => Promise.reject(notFoundOr(e)));
+  checkAborted(ctx, s.threadId);
+  const vw = await createVibewriter({
+    backbone,
+    threadId: s.threadId,
+    model: s.model.model,
+    ...(s.sourcesDir ? { sourcesDir: s.sourcesDir } : {}),
+    skillDirs: s.skillDirs,
+    onEvent: display.onEvent,
+  });
+  ctx.defer(() => vw.close()); // runs before the backbone closes (cleanups run in reverse)
+  const result = await untilAborted(s.act(vw), ctx, s.threadId);
+  display.clear();
+  if (s.json) printJson(ctx, { ok: true, scripted: s.model.scripted, ...result });
+  else ctx.stdout.write(renderResult(result));
+  return 0;
+}
+
+function interrupted(threadId: string): CliError {
+  return new CliError(CliErrorCode.Interrupted, `Interrupted. Thread ${threadId} is saved in NATS.`, {
+    fix: `Continue it with: vibewriter resume ${threadId}`,
+  });
+}
+
+function checkAborted(ctx: CliContext, threadId: string): void {
+  if (ctx.signal.aborted) throw interrupted(threadId);
+}
+
+/**
+ * Waits for the run, or for Ctrl-C. The graph cannot be cancelled from outside mid-step, so on
+ * Ctrl-C we stop waiting; cleanup then closes the VM and the connection, which ends the step.
+ * Nothing is lost: every completed step is checkpointed, and journaled side effects do not repeat.
+ */
+function untilAborted<T>(work: Promise<T>, ctx: CliContext, threadId: string): Promise<T> {
+  work.catch(() => {}); // after an abort its rejection (closed connection) is expected and ignored
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(interrupted(threadId));
+    if (ctx.signal.aborted) return onAbort();
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => ctx.signal.removeEventListener("abort", onAbort));
+  });
+}
+
+export function renderResult(r: RunResult): string {
+  const lines: string[] = [];
+  if (r.status === "interrupted") {
+    lines.push(`Thread ${r.threadId} is waiting for a decision:`);
+    for (const i of r.interrupts) lines.push(`  ${JSON.stringify((i as { value?: unknown }).value ?? i)}`);
+    lines.push("Decide with `vibewriter approve ID` or `vibewriter reject ID`; the run then continues.");
+    return lines.join("\n") + "\n";
+  }
+  lines.push(`Thread ${r.threadId} completed.`);
+  if (r.report) lines.push(`Report (${r.reportArtifact}):`, "", r.report.trimEnd());
+  else lines.push("No report was published.", ...(r.finalMessage ? ["", r.finalMessage] : []));
+  return lines.join("\n") + "\n";
+}
+
+export async function runRun(plan: Extract<CommandPlan, { command: "run" }>, ctx: CliContext): Promise<number> {
+  const model = cliModel(ctx.env); // first: with no model, say what to set before touching anything
+  return runSession(
+    {
+      threadId: plan.threadId ?? newThreadId(),
+      json: plan.json,
+      model,
+      ...(plan.sources ? { sourcesDir: plan.sources } : {}),
+      skillDirs: plan.skills,
+      act: (vw) => vw.run(plan.task),
+      verb: "run",
+    },
+    ctx,
+  );
+}
+
+export async function runResume(plan: Extract<CommandPlan, { command: "resume" }>, ctx: CliContext): Promise<number> {
+  const model = cliModel(ctx.env);
+  try {
+    return await runSession(
+      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, act: (vw) => vw.resume(), verb: "resume" },
+      ctx,
+    );
+  } catch (e) {
+    throw notFoundOr(e);
+  }
+}
+
+export async function runDemo(plan: Extract<CommandPlan, { command: "demo" }>, ctx: CliContext): Promise<number> {
+  return runSession(
+    {
+      threadId: plan.threadId ?? newThreadId("demo"),
+      json: plan.json,
+      model: scriptedModel(),
+      sourcesDir: SAMPLES_DIR,
+      skillDirs: [],
+      act: (vw) => vw.run(DEMO_TASK),
+      verb: "demo",
+    },
+    ctx,
+  );
+}
