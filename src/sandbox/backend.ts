@@ -1,0 +1,350 @@
+/**
+ * `MicroVMBackend`: deepagents' `SandboxBackendProtocolV2`, implemented natively over the guest
+ * agent's typed protocol. Every method is one request to the agent (never a shell string built
+ * from the model's input), except `execute`, whose whole point is to run the model's command.
+ *
+ * Paths are confined host-side (`paths.ts`) before anything is sent, and again by the agent with
+ * real paths. Expected failures come back as deepagents' `{ error }` results; nothing throws into
+ * the agent loop. With a `store`, the thread's /workspace is persisted (see `workspace-sync.ts`)
+ * and restored into every VM the backend attaches, including a replacement after a VM died.
+ */
+import type {
+  EditResult,
+  ExecuteResponse,
+  FileDownloadResponse,
+  FileInfo as DaFileInfo,
+  FileOperationError,
+  FileUploadResponse,
+  GlobResult,
+  GrepResult,
+  LsResult,
+  ReadRawResult,
+  ReadResult,
+  SandboxBackendProtocolV2,
+  WriteResult,
+} from "deepagents";
+import type { DeleteResult } from "deepagents";
+import { ErrorCode, type FileInfo } from "../guest/protocol.ts";
+import type { GuestClient } from "./guest-client.ts";
+import { GuestError, GuestErrorCode } from "./guest-error.ts";
+import { isTextMimeType, mimeTypeOf } from "./mime.ts";
+import { confinePath, type Access } from "./paths.ts";
+import type { SandboxVm, VmProvider } from "./sandbox-vm.ts";
+import { VmLink } from "./vm-link.ts";
+import { WorkspaceSync } from "./workspace-sync.ts";
+import type { WorkspaceStore } from "./workspace-store.ts";
+
+export interface MicroVMBackendOptions {
+  /** The conversation thread this sandbox belongs to; names its persisted workspace. */
+  threadId: string;
+  /** The VM to use first (e.g. from `pool.acquire()`). */
+  vm: SandboxVm;
+  /** Brings up a replacement when the VM dies. Without it, a dead VM stays an error. */
+  provider?: VmProvider;
+  /** Where /workspace is persisted. Without it nothing outlives the VM. */
+  store?: WorkspaceStore;
+  /** `execute` timeout (deepagents has none). Default 120 s. */
+  executeTimeoutMs?: number;
+  /** `execute` output cap in bytes. Default 256 KiB. */
+  maxOutputBytes?: number;
+  /** Timeout of every file operation. Default 120 s (50 MB under TCG takes a while). */
+  requestTimeoutMs?: number;
+}
+
+const DEFAULT_EXECUTE_TIMEOUT_MS = 120_000;
+const DEFAULT_MAX_OUTPUT = 256 * 1024;
+const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+const THREAD_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export class MicroVMBackend implements SandboxBackendProtocolV2 {
+  readonly id: string;
+  readonly threadId: string;
+  private readonly link: VmLink;
+  private readonly sync: WorkspaceSync | null;
+  private readonly executeTimeoutMs: number;
+  private readonly maxOutputBytes: number;
+  private readonly requestTimeoutMs: number;
+
+  private constructor(opts: MicroVMBackendOptions) {
+    if (!THREAD_ID.test(opts.threadId)) {
+      throw new GuestError(GuestErrorCode.BadRequest, `threadId must match ${THREAD_ID} (got ${JSON.stringify(opts.threadId)})`);
+    }
+    this.threadId = opts.threadId;
+    this.id = `microvm-${opts.threadId}`;
+    this.sync = opts.store ? new WorkspaceSync(opts.store, opts.threadId) : null;
+    this.executeTimeoutMs = opts.executeTimeoutMs ?? DEFAULT_EXECUTE_TIMEOUT_MS;
+    this.maxOutputBytes = opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
+    this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.link = new VmLink(opts.vm, {
+      provider: opts.provider,
+      onAttach: async (client) => {
+        await this.sync?.restore(client);
+      },
+    });
+  }
+
+  /** Attaches the VM and restores the thread's saved workspace into it. */
+  static async create(opts: MicroVMBackendOptions): Promise<MicroVMBackend> {
+    const backend = new MicroVMBackend(opts);
+    await backend.link.client();
+    return backend;
+  }
+
+  /** The VM in use now (changes after a replacement). */
+  get vm(): SandboxVm | null {
+    return this.link.vm;
+  }
+
+  /** Number of VMs used so far (1 + replacements). */
+  get generation(): number {
+    return this.link.generation;
+  }
+
+  /** The live guest client (attaching a replacement VM if the last one died). */
+  guest(): Promise<GuestClient> {
+    return this.link.client();
+  }
+
+  /** Kills the VM. The backend is unusable afterwards. */
+  async close(): Promise<void> {
+    await this.link.close();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Files
+  // -------------------------------------------------------------------------------------------
+
+  async ls(path: string): Promise<LsResult> {
+    return this.run<LsResult>(path, "read", async (c, view) => {
+      const { value } = await c.request("ls", { path: view }, this.timeout());
+      return { files: value.entries.map(toDaInfo) };
+    });
+  }
+
+  async read(filePath: string, offset = 0, limit = 500): Promise<ReadResult> {
+    return this.run<ReadResult>(filePath, "read", async (c, view) => {
+      const mimeType = mimeTypeOf(view);
+      if (!isTextMimeType(mimeType)) {
+        const { data } = await c.request("read", { path: view }, this.timeout());
+        return { content: new Uint8Array(concat(data)), mimeType };
+      }
+      const off = Number.isFinite(offset) ? Math.max(0, Math.floor(offset)) : 0;
+      const lim = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+      const { value, data } = await c.request("read", { path: view, lines: { offset: off, limit: lim } }, this.timeout());
+      const total = value.totalLines ?? 0;
+      let content = concat(data).toString("utf8");
+      if (value.size === 0 || (off === 0 && total <= lim && content.trim() === "")) {
+        return { content: "System reminder: File exists but has empty contents", mimeType };
+      }
+      if (off >= total) return { error: `Line offset ${off} exceeds file length (${total} lines)` };
+      if (lim === 0) return { content: "", mimeType };
+      const end = Math.min(off + lim, total);
+      // deepagents joins the selected lines with "\n": a trailing newline only survives at EOF.
+      if (end < total && content.endsWith("\n")) content = content.slice(0, -1);
+      return { content, mimeType, totalLines: total, startLine: off + 1, endLine: end, nextOffset: end < total ? end : undefined };
+    });
+  }
+
+  async readRaw(filePath: string): Promise<ReadRawResult> {
+    return this.run<ReadRawResult>(filePath, "read", async (c, view) => {
+      const { value, data } = await c.request("read", { path: view }, this.timeout());
+      const mimeType = mimeTypeOf(view);
+      const bytes = concat(data);
+      return {
+        data: {
+          content: isTextMimeType(mimeType) ? bytes.toString("utf8") : new Uint8Array(bytes),
+          mimeType,
+          created_at: new Date(value.ctimeMs ?? value.mtimeMs).toISOString(),
+          modified_at: new Date(value.mtimeMs).toISOString(),
+        },
+      };
+    });
+  }
+
+  /** Binary types (by extension) take base64 content, as deepagents' own backends do. */
+  async write(filePath: string, content: string): Promise<WriteResult> {
+    return this.run<WriteResult>(filePath, "write", async (c, view) => {
+      if (typeof content !== "string") return { error: `Error: content for ${view} must be a string` };
+      const bytes = isTextMimeType(mimeTypeOf(view)) ? Buffer.from(content, "utf8") : Buffer.from(content, "base64");
+      const { value } = await c.request("write", { path: view, size: bytes.length }, { ...this.timeout(), body: bytes });
+      await this.sync?.saved(view, bytes, value);
+      return { path: view, filesUpdate: null };
+    });
+  }
+
+  async edit(filePath: string, oldString: string, newString: string, replaceAll = false): Promise<EditResult> {
+    return this.run<EditResult>(filePath, "write", async (c, view) => {
+      if (typeof oldString !== "string" || typeof newString !== "string") return { error: "Error: old and new strings must be strings" };
+      const { value } = await c.request("edit", { path: view, oldString, newString, replaceAll: Boolean(replaceAll) }, this.timeout());
+      await this.sync?.changed(c, view, value);
+      return { path: view, filesUpdate: null, occurrences: value.occurrences };
+    });
+  }
+
+  async grep(pattern: string, path?: string | null, glob?: string | null, maxCount?: number | null): Promise<GrepResult> {
+    return this.run<GrepResult>(path ?? "/", "read", async (c, view) => {
+      if (typeof pattern !== "string" || pattern === "") return { error: "Error: pattern must be a non-empty string" };
+      const max = maxCount != null && Number.isFinite(maxCount) && maxCount >= 1 ? Math.floor(maxCount) : undefined;
+      const { value } = await c.request("grep", { pattern, path: view, glob: glob ?? undefined, maxCount: max }, this.timeout());
+      return { matches: value.matches, truncated: value.truncated || undefined };
+    });
+  }
+
+  async glob(pattern: string, path = "/"): Promise<GlobResult> {
+    return this.run<GlobResult>(path, "read", async (c, view) => {
+      if (typeof pattern !== "string" || pattern === "") return { error: "Error: pattern must be a non-empty string" };
+      const { value } = await c.request("glob", { pattern, path: view }, this.timeout());
+      return { files: value.paths.map(toDaInfo), truncated: value.truncated || undefined };
+    });
+  }
+
+  async delete(filePath: string): Promise<DeleteResult> {
+    return this.run<DeleteResult>(filePath, "write", async (c, view) => {
+      await c.request("delete", { path: view, recursive: true }, this.timeout());
+      await this.sync?.removed(view);
+      return { path: view, filesUpdate: null };
+    });
+  }
+
+  async uploadFiles(files: Array<[string, Uint8Array]>): Promise<FileUploadResponse[]> {
+    const out: FileUploadResponse[] = files.map(([path]) => ({ path, error: null }));
+    const send: { index: number; view: string; data: Uint8Array }[] = [];
+    files.forEach(([path, data], index) => {
+      const p = confinePath(path, "write");
+      if (!p.ok) out[index]!.error = toFileOpError(p.code);
+      else if (!(data instanceof Uint8Array)) out[index]!.error = "invalid_path";
+      else send.push({ index, view: p.view, data });
+    });
+    if (!send.length) return out;
+    try {
+      const c = await this.link.client();
+      const { value } = await c.request(
+        "upload",
+        { files: send.map((s) => ({ path: s.view, size: s.data.length })) },
+        { ...this.timeout(), body: send.map((s) => s.data) },
+      );
+      for (let i = 0; i < send.length; i++) {
+        const r = value.results[i];
+        const s = send[i]!;
+        if (!r || r.error) out[s.index]!.error = toFileOpError(r?.error ?? ErrorCode.Internal);
+        else await this.sync?.saved(s.view, s.data, { size: r.size ?? s.data.length, mtimeMs: r.mtimeMs ?? 0 });
+      }
+    } catch (err) {
+      const code = err instanceof GuestError ? err.code : ErrorCode.Internal;
+      for (const s of send) out[s.index]!.error = toFileOpError(code);
+    }
+    return out;
+  }
+
+  async downloadFiles(paths: string[]): Promise<FileDownloadResponse[]> {
+    const out: FileDownloadResponse[] = paths.map((path) => ({ path, content: null, error: null }));
+    const fetch: { index: number; view: string }[] = [];
+    paths.forEach((path, index) => {
+      const p = confinePath(path, "read");
+      if (!p.ok || p.view === "/") out[index]!.error = p.ok ? "is_directory" : toFileOpError(p.code);
+      else fetch.push({ index, view: p.view });
+    });
+    if (!fetch.length) return out;
+    try {
+      const c = await this.link.client();
+      const { value, data } = await c.request("download", { paths: fetch.map((f) => f.view) }, this.timeout());
+      const parts = new Map<number, Buffer[]>();
+      for (const d of data) if (d.part !== undefined) (parts.get(d.part) ?? parts.set(d.part, []).get(d.part)!).push(d.bytes);
+      fetch.forEach((f, i) => {
+        const r = value.files[i];
+        if (!r || r.error) out[f.index]!.error = toFileOpError(r?.error ?? ErrorCode.Internal);
+        else out[f.index]!.content = new Uint8Array(Buffer.concat(parts.get(i) ?? []));
+      });
+    } catch (err) {
+      const code = err instanceof GuestError ? err.code : ErrorCode.Internal;
+      for (const f of fetch) out[f.index]!.error = toFileOpError(code);
+    }
+    return out;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Commands
+  // -------------------------------------------------------------------------------------------
+
+  /**
+   * Runs `command` with `/bin/sh -c` in /workspace as the unprivileged sandbox user, with a
+   * timeout (the whole process group is killed) and an output cap (`truncated: true`).
+   */
+  async execute(command: string): Promise<ExecuteResponse> {
+    if (typeof command !== "string" || command.trim() === "") return { output: "Error: command must be a non-empty string", exitCode: 1, truncated: false };
+    let c: GuestClient;
+    try {
+      c = await this.link.client();
+    } catch (err) {
+      return { output: `Error: the sandbox is unavailable: ${(err as Error).message}`, exitCode: null, truncated: false };
+    }
+    let res;
+    try {
+      // The host-side timeout is a backstop for a guest that stops answering.
+      res = await c.exec(
+        { shell: command, cwd: "/workspace", timeoutMs: this.executeTimeoutMs, maxOutputBytes: this.maxOutputBytes },
+        { timeoutMs: this.executeTimeoutMs + 30_000 },
+      );
+    } catch (err) {
+      return { output: `Error: ${describeFailure(err, this.link.deathReason)}`, exitCode: null, truncated: false };
+    }
+    let output = res.output.toString("utf8");
+    if (res.truncated) output += `\n[output truncated at ${this.maxOutputBytes} bytes]`;
+    if (res.timedOut) output += `\n[command timed out after ${this.executeTimeoutMs / 1000} s and was killed with its child processes]`;
+    if (this.sync) {
+      try {
+        await this.sync.afterCommand(c);
+      } catch (err) {
+        output += `\n[warning: workspace changes could not be saved: ${(err as Error).message}]`;
+      }
+    }
+    return { output, exitCode: res.timedOut ? null : res.exitCode, truncated: res.truncated };
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  private timeout(): { timeoutMs: number } {
+    return { timeoutMs: this.requestTimeoutMs };
+  }
+
+  /** Confines the path, runs `fn` on the live client and turns every failure into `{ error }`. */
+  private async run<T extends { error?: string }>(path: unknown, access: Access, fn: (c: GuestClient, view: string) => Promise<T>): Promise<T> {
+    const p = confinePath(path, access);
+    if (!p.ok) return { error: `Error: ${p.message}` } as T;
+    try {
+      return await fn(await this.link.client(), p.view);
+    } catch (err) {
+      return { error: `Error: ${describeFailure(err, this.link.deathReason)}` } as T;
+    }
+  }
+}
+
+function describeFailure(err: unknown, death: string | null): string {
+  if (GuestError.isInstance(err, GuestErrorCode.ChannelClosed)) {
+    return `the sandbox VM stopped responding (${death ?? err.message}); a new VM with the saved /workspace is used for the next call if one can be started`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function toDaInfo(f: FileInfo): DaFileInfo {
+  const isDir = f.type === "dir";
+  return { path: isDir ? `${f.path}/` : f.path, is_dir: isDir, size: isDir ? 0 : f.size, modified_at: new Date(f.mtimeMs).toISOString() };
+}
+
+function toFileOpError(code: string): FileOperationError {
+  switch (code) {
+    case ErrorCode.FileNotFound:
+    case ErrorCode.PermissionDenied:
+    case ErrorCode.IsDirectory:
+    case ErrorCode.InvalidPath:
+      return code;
+    case ErrorCode.NotDirectory:
+      return "invalid_path";
+    default:
+      return "permission_denied";
+  }
+}
+
+function concat(data: { bytes: Buffer }[]): Buffer {
+  return data.length === 1 ? data[0]!.bytes : Buffer.concat(data.map((d) => d.bytes));
+}

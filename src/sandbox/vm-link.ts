@@ -1,0 +1,97 @@
+/**
+ * The backend's connection to its current VM: a GuestClient over the VM's channel, watched for the
+ * VM's death. When the VM dies the link says so (every pending request rejects with
+ * `channel_closed`) and `client()` brings up a replacement from the provider, if there is one, and
+ * runs `onAttach` (restore the workspace) before handing it out.
+ */
+import { GuestClient } from "./guest-client.ts";
+import { GuestError, GuestErrorCode } from "./guest-error.ts";
+import type { SandboxVm, VmProvider } from "./sandbox-vm.ts";
+
+export interface VmLinkOptions {
+  provider?: VmProvider;
+  /** Runs on every newly attached VM before it is used (restore the workspace). */
+  onAttach?: (client: GuestClient) => Promise<void>;
+  helloTimeoutMs?: number;
+}
+
+export class VmLink {
+  private current: { vm: SandboxVm; client: GuestClient } | null = null;
+  private attaching: Promise<GuestClient> | null = null;
+  private lastDeath: string | null = null;
+  /** How many VMs this link has used (1 + replacements). */
+  generation = 0;
+  private closed = false;
+
+  constructor(
+    private initial: SandboxVm | null,
+    private readonly opts: VmLinkOptions,
+  ) {}
+
+  get vm(): SandboxVm | null {
+    return this.current?.vm ?? null;
+  }
+
+  /** Why the previous VM ended, if one did. */
+  get deathReason(): string | null {
+    return this.lastDeath;
+  }
+
+  /** The live client; attaches the first VM or a replacement when needed. */
+  async client(): Promise<GuestClient> {
+    if (this.closed) throw new GuestError(GuestErrorCode.ChannelClosed, "sandbox closed");
+    if (this.current && !this.current.client.isClosed) return this.current.client;
+    this.attaching ??= this.attach().finally(() => (this.attaching = null));
+    return this.attaching;
+  }
+
+  private async attach(): Promise<GuestClient> {
+    let vm = this.initial;
+    this.initial = null;
+    if (!vm) {
+      if (!this.opts.provider) {
+        throw new GuestError(GuestErrorCode.ChannelClosed, `the sandbox VM is gone (${this.lastDeath ?? "not started"}) and no replacement provider was given`);
+      }
+      vm = await this.opts.provider();
+    }
+    try {
+      const client = await GuestClient.connect(await vm.channel(), { helloTimeoutMs: this.opts.helloTimeoutMs });
+      this.current = { vm, client };
+      this.generation++;
+      const mine = this.current;
+      void vm.exited.then((exit) => {
+        this.lastDeath = describeExit(exit);
+        mine.client.close();
+      });
+      void client.closed.then((e) => (this.lastDeath ??= e.message));
+      await this.opts.onAttach?.(client);
+      return client;
+    } catch (err) {
+      this.current = null;
+      await vm.kill().catch(() => {});
+      throw err;
+    }
+  }
+
+  /** Ends the current VM (the link can attach a replacement afterwards if it has a provider). */
+  async killVm(): Promise<void> {
+    const cur = this.current;
+    if (!cur) return;
+    cur.client.close();
+    await cur.vm.kill();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.killVm();
+    this.current = null;
+  }
+}
+
+function describeExit(exit: unknown): string {
+  if (exit && typeof exit === "object" && "reason" in exit) {
+    const e = exit as { reason: unknown; code?: unknown; signal?: unknown };
+    return `VM ended: ${String(e.reason)}${e.signal ? ` (${String(e.signal)})` : e.code != null ? ` (code ${String(e.code)})` : ""}`;
+  }
+  return "VM ended";
+}
