@@ -8,6 +8,7 @@ import { runLedgerVerify } from "./ledger.ts";
 import { runShow, runThreads } from "./threads.ts";
 import { runEvents } from "./events.ts";
 import { runDemo, runResume, runRun } from "./run.ts";
+import { runDecision } from "./approve.ts";
 
 export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | "version" }>, ctx: CliContext): Promise<number> {
   switch (plan.command) {
@@ -25,11 +26,16 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
       return runShow(plan, ctx);
     case "events":
       return runEvents(plan, ctx);
+    case "approve":
+    case "reject":
+      return runDecision(plan, ctx);
     case "ledger-verify":
       return runLedgerVerify(plan, ctx);
     case "image-build":
       return runImageBuild(plan, ctx);
-    default:
-      throw new CliError(CliErrorCode.Failed, `\`${plan.command}\` is not available in this build yet.`);
+    default: {
+      const unknown: never = plan;
+      throw new CliError(CliErrorCode.Failed, `no runner for ${JSON.stringify(unknown)}`);
+    }
   }
 }

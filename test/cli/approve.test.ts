@@ -1,0 +1,61 @@
+import { Keypair } from "@stellar/stellar-sdk";
+import { parsePolicy } from "../../src/wallet/policy.ts";
+import { Wallet } from "../../src/wallet/wallet.ts";
+import { startTestNats, type TestNats } from "../support/nats.ts";
+import { main } from "../../src/cli/main.ts";
+import { captureIo } from "./capture.ts";
+
+describe("vibewriter approve / reject", () => {
+  let nats: TestNats;
+  let wallet: Wallet;
+  const dest = Keypair.random().publicKey();
+  beforeAll(async () => {
+    nats = await startTestNats();
+    const policy = parsePolicy({
+      version: 1,
+      delegation: { expiresAt: "2099-01-01T00:00:00Z" },
+      destinations: [dest],
+      assets: { XLM: { perTransaction: "50", rollingWindow: { amount: "100", hours: 24 }, approvalAbove: "20" } },
+    });
+    wallet = await Wallet.open({ nats: nats.backbone, policy });
+  });
+  afterAll(async () => {
+    await nats?.close();
+  });
+
+  const env = () => ({ PATH: process.env.PATH, NATS_URL: nats.server.url, USER: "owner" });
+  const propose = (id: string) =>
+    wallet.propose({ id, destination: dest, asset: "XLM", amount: "30", requestedBy: "thread-7" });
+
+  it("approves a pending proposal, records it in the ledger, and says how to continue", async () => {
+    expect((await propose("p-approve")).record.status).toBe("pending_approval");
+    const io = captureIo(env());
+    expect(await main(["approve", "p-approve"], io)).toBe(0);
+    expect(io.out()).toMatch(/^Approved payment p-approve: 30 XLM to G/);
+    expect(io.out()).toContain("vibewriter resume thread-7");
+    expect((await wallet.get("p-approve"))?.status).toBe("approved");
+    const entries = await wallet.ledger.entries({ proposalId: "p-approve" });
+    expect(entries.at(-1)).toMatchObject({ type: "approval", data: { by: "cli:owner" } });
+  });
+
+  it("rejects with a reason (JSON output)", async () => {
+    await propose("p-reject");
+    const io = captureIo(env());
+    expect(await main(["reject", "p-reject", "--reason", "not this month", "--json"], io)).toBe(0);
+    expect(JSON.parse(io.out())).toEqual({ ok: true, id: "p-reject", status: "rejected", thread: "thread-7" });
+    const entries = await wallet.ledger.entries({ proposalId: "p-reject" });
+    expect(entries.at(-1)).toMatchObject({ type: "rejection", data: { note: "not this month" } });
+  });
+
+  it("an unknown or already-decided id is a clear error listing what waits", async () => {
+    await propose("p-waiting");
+    const io = captureIo(env());
+    expect(await main(["approve", "p-nope"], io)).toBe(1);
+    expect(io.err()).toMatch(/no payment proposal "p-nope"/);
+    expect(io.err()).toMatch(/Waiting for approval: p-waiting \(30 XLM\)/);
+
+    const io2 = captureIo(env());
+    expect(await main(["approve", "p-approve", "--json"], io2)).toBe(1);
+    expect(JSON.parse(io2.out()).error).toMatchObject({ code: "failed", causeCode: "not_pending" });
+  });
+});
