@@ -12,11 +12,11 @@
  *
  * Handshake on the channel (owned by the driver): frames with request id 0 belong to the driver.
  * `ready()` connects, sends `{ id: 0, op: "hello", args: { nowMs, protocolVersion } }` and waits for
- * either the agent's unsolicited `{ id: 0, ev: "ready" }` frame or the `{ id: 0, ev: "result" }` to
- * that hello, whichever comes first. Asking (rather than only waiting for an unsolicited frame)
- * matters after a snapshot restore: the guest agent was already running when the snapshot was
- * taken and cannot tell that a new host has connected. Clients of `channel()` use ids ≥ 1 and
- * ignore any late frame with id 0.
+ * the `{ id: 0, ev: "result" }` to that hello; the agent's unsolicited `{ id: 0, ev: "ready" }` frame
+ * is skipped. Asking (rather than waiting for an unsolicited frame) matters after a snapshot
+ * restore: the guest agent was already running when the snapshot was taken and cannot tell that a
+ * new host has connected; and the hello sets the restored guest's clock. Clients of `channel()` use
+ * ids ≥ 1 and ignore any late frame with id 0.
  */
 import type { Duplex } from "node:stream";
 
@@ -129,8 +129,8 @@ export interface VmHandle {
   /** Ends the VMM process at once (SIGKILL). */
   kill(): Promise<VmExit>;
   /**
-   * Saves the running VM to `dir` (created) and leaves the VM paused; only for VMs started with
-   * `snapshotable: true`. The caller normally kills the template afterwards.
+   * Saves the running VM to `dir` (created), then ends it: its RAM now belongs to the snapshot.
+   * Only for VMs started with `snapshotable: true`; call after `ready()` so clones wake up ready.
    */
   snapshot?(dir: string): Promise<VmSnapshot>;
 }

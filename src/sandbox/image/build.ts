@@ -1,0 +1,153 @@
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync } from "node:fs";
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { statePath } from "../../config/paths.ts";
+import type { GuestImage } from "../vmm/driver.ts";
+import { writeCpio, type CpioEntry } from "./cpio.ts";
+import { ImageError, ImageErrorCode } from "./errors.ts";
+import { initramfsInit } from "./guest-scripts.ts";
+import { fetchKernel, resolveKernelPackage } from "./kernel.ts";
+import { baseKey, buildRootfs, debianMirror, ensureBase } from "./rootfs.ts";
+
+/**
+ * Builds the guest image (kernel, initramfs, root disk) into `stateDir()/images/<hash>/`, where the
+ * hash covers every input: the kernel package, the builder's own sources (scripts, module list),
+ * the guest agent bundle, the Node and busybox binaries and the base's package list. An image whose
+ * hash is already there is reused, so setup can run this every time.
+ */
+
+/** Kernel arguments every VM of this image needs (drivers add accelerator-specific ones). */
+export const IMAGE_CMDLINE =
+  "console=ttyS0 quiet mitigations=off nokaslr cryptomgr.notests random.trust_cpu=on no_timer_check rdinit=/init";
+
+export interface BuildImageOptions {
+  /** Where images live; default `stateDir()/images`. */
+  imagesDir?: string;
+  node?: string;
+  busybox?: string;
+  /** A ready guest-agent bundle; default: `buildGuestAgent()` from src/guest, or the stand-in. */
+  agent?: string;
+  log?: (line: string) => void;
+}
+
+export function imagesDir(): string {
+  return process.env.VIBEWRITER_IMAGES_DIR || statePath("images");
+}
+
+const HERE = fileURLToPath(new URL(".", import.meta.url));
+
+export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestImage & { built: boolean }> {
+  const root = opts.imagesDir ?? imagesDir();
+  const cache = join(root, "cache");
+  const log = opts.log ?? (() => {});
+  const node = opts.node ?? "/usr/bin/node";
+  const busybox = opts.busybox ?? "/bin/busybox";
+  for (const [what, p] of [["node", node], ["busybox (apt-get install busybox-static)", busybox]] as const) {
+    if (!existsSync(p)) throw new ImageError(ImageErrorCode.ToolMissing, `${what} not found at ${p}: run \`bash scripts/setup.sh\``);
+  }
+  await mkdir(cache, { recursive: true });
+
+  const agent = opts.agent ?? (await bundleAgent(join(cache, "agent"), log));
+  const pkg = await resolveKernelPackage();
+  const mirror = await debianMirror();
+
+  const h = createHash("sha256");
+  h.update(JSON.stringify({ kernel: pkg, base: baseKey(mirror), cmdline: IMAGE_CMDLINE }));
+  for (const f of (await readdir(HERE)).sort()) h.update(f).update(await readFile(join(HERE, f)));
+  for (const f of [agent, node, busybox]) h.update(await sha256File(f));
+  const hash = h.digest("hex").slice(0, 20);
+
+  const dir = join(root, hash);
+  const image: GuestImage = {
+    hash,
+    dir,
+    kernel: join(dir, "vmlinux"),
+    initrd: join(dir, "initrd.cpio"),
+    rootfs: join(dir, "rootfs.ext4"),
+    cmdline: IMAGE_CMDLINE,
+  };
+  if (existsSync(join(dir, "image.json"))) {
+    await writeFile(join(root, "current.json"), JSON.stringify(image, null, 2));
+    return { ...image, built: false };
+  }
+
+  log(`building guest image ${hash}`);
+  const work = `${dir}.tmp-${process.pid}`;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(work, { recursive: true });
+  try {
+    log(`kernel ${pkg.name} ${pkg.version}`);
+    const kernel = await fetchKernel(cache, pkg);
+    await link(kernel.vmlinux, join(work, "vmlinux")).catch(() => copyFile(kernel.vmlinux, join(work, "vmlinux")));
+
+    const entries: CpioEntry[] = [
+      { path: "bin", type: "dir" },
+      { path: "dev", type: "dir" },
+      { path: "dev/console", type: "chardev", major: 5, minor: 1 },
+      { path: "lib", type: "dir" },
+      { path: "lib/modules", type: "dir" },
+      { path: "bin/busybox", type: "file", data: await readFile(busybox), mode: 0o755 },
+      { path: "init", type: "file", data: Buffer.from(initramfsInit(kernel.modules.map((m) => basename(m)))), mode: 0o755 },
+    ];
+    for (const m of kernel.modules) entries.push({ path: `lib/modules/${basename(m)}`, type: "file", data: await readFile(m) });
+    await writeFile(join(work, "initrd.cpio"), writeCpio(entries));
+
+    const base = await ensureBase(cache, mirror, log);
+    log("root disk (mkfs.ext4 -d)");
+    await buildRootfs({ base, node, agent, busybox }, join(work, "rootfs.ext4"));
+
+    const final = { ...image, kernelPackage: pkg, builtAt: new Date().toISOString() };
+    await writeFile(join(work, "image.json"), JSON.stringify(final, null, 2));
+    await rm(dir, { recursive: true, force: true });
+    await rename(work, dir);
+    await writeFile(join(root, "current.json"), JSON.stringify(image, null, 2));
+    return { ...image, built: true };
+  } catch (err) {
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** The image setup built last, without rebuilding anything; a clear error when there is none. */
+export async function currentImage(root = imagesDir()): Promise<GuestImage> {
+  const file = join(root, "current.json");
+  let image: GuestImage;
+  try {
+    image = JSON.parse(await readFile(file, "utf8")) as GuestImage;
+  } catch (err) {
+    throw new ImageError(ImageErrorCode.NotBuilt, `no guest image in ${root}: run \`bash scripts/setup.sh\``, { cause: err });
+  }
+  for (const f of [image.kernel, image.initrd, image.rootfs]) {
+    if (!existsSync(f)) throw new ImageError(ImageErrorCode.NotBuilt, `guest image file ${f} is missing: run \`bash scripts/setup.sh\``);
+  }
+  return image;
+}
+
+/** The real guest agent bundle when src/guest provides `buildGuestAgent`, else the stand-in. */
+async function bundleAgent(outDir: string, log: (s: string) => void): Promise<string> {
+  await mkdir(outDir, { recursive: true });
+  const builder = fileURLToPath(new URL("../../guest/build.ts", import.meta.url));
+  if (existsSync(builder)) {
+    const mod = (await import(builder)) as { buildGuestAgent?: (outFile: string) => Promise<unknown> };
+    if (typeof mod.buildGuestAgent === "function") {
+      const out = join(outDir, "agent.mjs");
+      await mod.buildGuestAgent(out);
+      if (!existsSync(out)) throw new ImageError(ImageErrorCode.AgentMissing, `buildGuestAgent did not write ${out}`);
+      return out;
+    }
+  }
+  log("src/guest/build.ts has no buildGuestAgent yet: using the stand-in agent");
+  return join(HERE, "stand-in-agent.mjs");
+}
+
+function sha256File(path: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const h = createHash("sha256");
+    createReadStream(path)
+      .on("data", (d) => h.update(d))
+      .on("error", reject)
+      .on("end", () => resolve(h.digest("hex")));
+  });
+}

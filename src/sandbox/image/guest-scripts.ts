@@ -1,0 +1,90 @@
+/**
+ * The scripts that bring the guest up. Kept as text here (rather than loose files) so that they
+ * are part of the image hash and reviewed in one place.
+ *
+ * Boot: kernel → initramfs `/init` (busybox): load modules, mount the read-only root disk, put
+ * tmpfs mounts on it (/workspace size-limited, /tmp, /run, /skills), bring `lo` up (and eth0 when
+ * the VM has a NIC), then switch_root to busybox `init` on the root disk, which runs
+ * `/opt/vibewriter/agent-run`: the guest agent as root with RLIMIT_NPROC set (root is exempt; the
+ * sandbox user it drops to is not), and a poweroff when the agent ends — a VM lives as long as its
+ * agent, so the host sees an agent crash as the VMM exiting.
+ */
+
+/** Kernel command line options the image's /init understands. */
+export const GuestCmdline = {
+  /** Size of /workspace in MiB. */
+  workspaceMiB: "vw.ws",
+  /** Max processes of the sandbox user (fork-bomb containment). */
+  maxProcs: "vw.nproc",
+  /** "1" when the VM has a NIC (user-mode net: static 10.0.2.15/24 via 10.0.2.2, DNS 10.0.2.3). */
+  network: "vw.net",
+} as const;
+
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 1000;
+export const DEFAULT_MAX_PROCS = 256;
+
+/** initramfs /init, run by busybox sh as PID 1. */
+export function initramfsInit(moduleFiles: string[]): string {
+  return `#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /newroot
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+fail() { echo "vibewriter init: $*" >&2; poweroff -f; }
+for m in ${moduleFiles.map((m) => `/lib/modules/${m}`).join(" ")}; do
+  insmod "$m" || fail "insmod $m"
+done
+ws=64; nproc=${DEFAULT_MAX_PROCS}; net=0
+for arg in $(cat /proc/cmdline); do
+  case "$arg" in
+    ${GuestCmdline.workspaceMiB}=*) ws="\${arg#*=}" ;;
+    ${GuestCmdline.maxProcs}=*) nproc="\${arg#*=}" ;;
+    ${GuestCmdline.network}=*) net="\${arg#*=}" ;;
+  esac
+done
+# The root disk is the first virtio block device; wait for it to appear (virtio probing is async).
+i=0; while [ ! -b /dev/vda ]; do i=$((i+1)); [ $i -gt 2000 ] && fail "no /dev/vda"; usleep 1000; done
+mount -t ext4 -o ro,noatime /dev/vda /newroot || fail "mount root"
+mount -t tmpfs -o size=\${ws}m,nr_inodes=65536,mode=0755,uid=${SANDBOX_UID},gid=${SANDBOX_GID} workspace /newroot/workspace
+mkdir -p /newroot/workspace/.large_tool_results /newroot/workspace/.conversation_history
+chown ${SANDBOX_UID}:${SANDBOX_GID} /newroot/workspace/.large_tool_results /newroot/workspace/.conversation_history
+mount -t tmpfs -o size=64m,mode=1777 tmp /newroot/tmp
+mount -t tmpfs -o size=8m,mode=0755 run /newroot/run
+# Skills are uploaded by the host after start; root-owned, so read-only to the sandbox user.
+mount -t tmpfs -o size=64m,mode=0755 skills /newroot/skills
+mount --move /dev /newroot/dev
+mkdir -p /newroot/dev/pts /newroot/dev/shm
+mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /newroot/dev/pts
+mount -t tmpfs -o size=16m,mode=1777 shm /newroot/dev/shm
+mount --move /proc /newroot/proc
+mount --move /sys /newroot/sys
+hostname sandbox
+ip link set lo up
+if [ "$net" = 1 ] && [ -e /sys/class/net/eth0 ]; then
+  ip link set eth0 up
+  ip addr add 10.0.2.15/24 dev eth0
+  ip route add default via 10.0.2.2
+  echo "nameserver 10.0.2.3" > /newroot/run/resolv.conf
+fi
+echo "\$nproc" > /newroot/run/vw-nproc
+exec switch_root /newroot /opt/vibewriter/bin/init
+`;
+}
+
+/** busybox init's table on the root disk. */
+export const INITTAB = `::once:/opt/vibewriter/agent-run
+`;
+
+/** Runs the guest agent; powers the VM off when it ends. */
+export const AGENT_RUN = `#!/opt/vibewriter/bin/sh
+export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root
+ulimit -u "$(cat /run/vw-nproc)"
+cd /
+/usr/local/bin/node /opt/vibewriter/agent.mjs
+echo "vibewriter: guest agent exited ($?)" > /dev/console
+/opt/vibewriter/bin/poweroff -f
+`;
+

@@ -1,0 +1,144 @@
+import { existsSync } from "node:fs";
+import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { ImageError, ImageErrorCode } from "./errors.ts";
+import { run } from "./run.ts";
+import { extractVmlinux } from "./vmlinux.ts";
+
+/**
+ * The guest kernel: Debian's own (`linux-image-*-amd64`), fetched with `apt-get download` and
+ * unpacked with `dpkg-deb -x` into a cache — never installed on the host. We keep the uncompressed
+ * `vmlinux` (PVH boot) and only the modules the guest needs, in load order.
+ */
+
+/** Modules the guest loads, by name; their dependencies are added from each module's modinfo. */
+export const GUEST_MODULES = [
+  "virtio_mmio",
+  "virtio_console",
+  "virtio_blk",
+  // ext4 asks the crypto API for "crc32c" at mount; nothing can modprobe it, so load it up front.
+  "crc32c_generic",
+  "ext4",
+  "virtio_net",
+  // A virtio RNG seeds the kernel's CRNG at once; without it (TCG has no RDRAND) Node's first
+  // getrandom() waits seconds for jitter entropy.
+  "virtio_rng",
+] as const;
+
+export interface GuestKernel {
+  /** Debian package name and version, e.g. linux-image-6.1.0-56-amd64 6.1.192-2. */
+  packageName: string;
+  packageVersion: string;
+  dir: string;
+  vmlinux: string;
+  /** Module files in dependency order (load them first to last). */
+  modules: string[];
+}
+
+/** Resolves the kernel package the metapackage points at (or `VIBEWRITER_KERNEL_PACKAGE`). */
+export async function resolveKernelPackage(env: NodeJS.ProcessEnv = process.env): Promise<{ name: string; version: string }> {
+  let name = env.VIBEWRITER_KERNEL_PACKAGE;
+  if (!name) {
+    const deps = (await run(["apt-cache", "depends", "linux-image-amd64"])).toString("utf8");
+    const m = /Depends:\s*(linux-image-\S+-amd64)/.exec(deps);
+    if (!m) {
+      throw new ImageError(ImageErrorCode.DownloadFailed, "apt-cache knows no linux-image-amd64: run `apt-get update` first");
+    }
+    name = m[1]!;
+  }
+  const policy = (await run(["apt-cache", "policy", name])).toString("utf8");
+  const v = /Candidate:\s*(\S+)/.exec(policy);
+  if (!v || v[1] === "(none)") throw new ImageError(ImageErrorCode.DownloadFailed, `apt has no candidate for ${name}`);
+  return { name, version: v[1]! };
+}
+
+/** Fetches (once) and prepares the kernel under `cacheRoot/kernel/<package>_<version>/`. */
+export async function fetchKernel(cacheRoot: string, pkg: { name: string; version: string }): Promise<GuestKernel> {
+  const dir = join(cacheRoot, "kernel", `${pkg.name}_${pkg.version}`);
+  const manifest = join(dir, "kernel.json");
+  if (existsSync(manifest)) return JSON.parse(await readFile(manifest, "utf8")) as GuestKernel;
+
+  const work = `${dir}.tmp-${process.pid}`;
+  await rm(work, { recursive: true, force: true });
+  await mkdir(join(work, "modules"), { recursive: true });
+  try {
+    // apt-get download writes into the current directory.
+    await run(["apt-get", "download", `${pkg.name}=${pkg.version}`], { cwd: work });
+    const deb = (await readdir(work)).find((f) => f.endsWith(".deb"));
+    if (!deb) throw new ImageError(ImageErrorCode.DownloadFailed, `apt-get download ${pkg.name} produced no .deb`);
+    const tree = join(work, "tree");
+    await run(["dpkg-deb", "-x", join(work, deb), tree]);
+    const vmlinuz = (await readdir(join(tree, "boot"))).find((f) => f.startsWith("vmlinuz-"));
+    if (!vmlinuz) throw new ImageError(ImageErrorCode.BadKernel, `${deb} holds no /boot/vmlinuz-*`);
+    await extractVmlinux(join(tree, "boot", vmlinuz), join(work, "vmlinux"));
+
+    const release = vmlinuz.slice("vmlinuz-".length);
+    const found = await indexModules(join(tree, "lib", "modules", release, "kernel"));
+    const order = await loadOrder(GUEST_MODULES, found);
+    const modules: string[] = [];
+    for (const name of order) {
+      const file = join(dir, "modules", basename(found.get(name)!));
+      await copyFile(found.get(name)!, join(work, "modules", basename(file)));
+      modules.push(file);
+    }
+    await rm(tree, { recursive: true, force: true });
+    await rm(join(work, deb), { force: true });
+    const kernel: GuestKernel = {
+      packageName: pkg.name,
+      packageVersion: pkg.version,
+      dir,
+      vmlinux: join(dir, "vmlinux"),
+      modules,
+    };
+    await writeFile(join(work, "kernel.json"), JSON.stringify(kernel, null, 2));
+    await rm(dir, { recursive: true, force: true });
+    await rename(work, dir);
+    return kernel;
+  } catch (err) {
+    await rm(work, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** Module name (dashes normalised to underscores) → path of its .ko under `root`. */
+async function indexModules(root: string): Promise<Map<string, string>> {
+  const map = new Map<string, string>();
+  const walk = async (d: string): Promise<void> => {
+    for (const e of await readdir(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else if (e.name.endsWith(".ko")) map.set(e.name.slice(0, -3).replace(/-/g, "_"), p);
+    }
+  };
+  await walk(root);
+  return map;
+}
+
+/** The `depends=` entry of a module's .modinfo section (plain NUL-separated key=value strings). */
+export async function moduleDepends(koPath: string): Promise<string[]> {
+  const data = await readFile(koPath);
+  const key = Buffer.from("\0depends=");
+  const at = data.indexOf(key);
+  if (at < 0) return [];
+  const end = data.indexOf(0, at + key.length);
+  const value = data.subarray(at + key.length, end).toString("utf8");
+  return value ? value.split(",").map((s) => s.replace(/-/g, "_")) : [];
+}
+
+/** Dependencies first (depth-first post-order), each module once. */
+async function loadOrder(wanted: readonly string[], found: Map<string, string>): Promise<string[]> {
+  const order: string[] = [];
+  const seen = new Set<string>();
+  const visit = async (name: string, chain: string[]): Promise<void> => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const file = found.get(name);
+    if (!file) {
+      throw new ImageError(ImageErrorCode.ModuleMissing, `kernel module ${name} not in the package (needed by ${chain.join(" → ") || "the guest"})`);
+    }
+    for (const dep of await moduleDepends(file)) await visit(dep, [...chain, name]);
+    order.push(name);
+  };
+  for (const name of wanted) await visit(name, []);
+  return order;
+}

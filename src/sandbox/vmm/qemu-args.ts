@@ -1,0 +1,60 @@
+import type { Accel, VmSpec } from "./driver.ts";
+import { GuestCmdline } from "../image/guest-scripts.ts";
+
+/**
+ * The QEMU `microvm` command line for a spec: a pure function, so the exact arguments are easy to
+ * read and to test. Template and clones must get the same devices (a snapshot restores device
+ * state), which is why the RAM backend and the device list depend only on the spec.
+ */
+export interface QemuPaths {
+  agentSocket: string;
+  qmpSocket: string;
+  console: string;
+  pidFile: string;
+  /** Guest RAM file (snapshotable template: shared; restored clone: the snapshot's, private). */
+  ramFile?: string;
+  ramShared?: boolean;
+  /** Restoring: start paused, waiting for `migrate-incoming`. */
+  incoming?: boolean;
+}
+
+/** Kernel arguments for TCG only (NOTES): without tsc_early_khz the guest hangs calibrating. */
+const TCG_CMDLINE = "tsc_early_khz=2000000 lpj=4000000";
+
+export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB: number): string[] {
+  const cmdline = [
+    spec.image.cmdline,
+    accel === "tcg" ? TCG_CMDLINE : "",
+    "reboot=t panic=-1",
+    `${GuestCmdline.workspaceMiB}=${spec.workspaceMiB}`,
+    `${GuestCmdline.network}=${spec.network ? 1 : 0}`,
+  ]
+    .filter(Boolean)
+    .join(" ");
+  const args = [
+    "-M", paths.ramFile ? "microvm,memory-backend=mem" : "microvm",
+    ...(accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", `tcg,tb-size=${tbSizeMiB}`]),
+    "-m", `${spec.memoryMiB}M`,
+    "-smp", String(spec.vcpus),
+    "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
+    "-kernel", spec.image.kernel,
+    "-initrd", spec.image.initrd,
+    "-append", cmdline,
+    "-drive", `id=root,file=${spec.image.rootfs},format=raw,if=none,readonly=on`,
+    "-device", "virtio-blk-device,drive=root",
+    "-object", "rng-random,filename=/dev/urandom,id=rng0",
+    "-device", "virtio-rng-device,rng=rng0",
+    "-device", "virtio-serial-device",
+    "-chardev", `socket,id=agent,path=${paths.agentSocket},server=on,wait=off`,
+    "-device", "virtserialport,chardev=agent,name=agent",
+    "-qmp", `unix:${paths.qmpSocket},server=on,wait=off`,
+    "-serial", `file:${paths.console}`,
+    "-pidfile", paths.pidFile,
+  ];
+  if (spec.network) args.push("-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0");
+  if (paths.ramFile) {
+    args.push("-object", `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${paths.ramFile},share=${paths.ramShared ? "on" : "off"}`);
+  }
+  if (paths.incoming) args.push("-incoming", "defer");
+  return args;
+}

@@ -1,0 +1,448 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { copyFile, link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { connect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Duplex } from "node:stream";
+import { statePath } from "../../config/paths.ts";
+import { PROTOCOL_VERSION } from "../../guest/protocol.ts";
+import {
+  Accel,
+  validateSpec,
+  VmExitReason,
+  VmmError,
+  VmmErrorCode,
+  type AgentReady,
+  type VmExit,
+  type VmHandle,
+  type VmmDriver,
+  type VmSnapshot,
+  type VmSpec,
+} from "./driver.ts";
+import { probeKvm, type KvmProbeResult } from "./kvm-probe.ts";
+import { qemuArgs, type QemuPaths } from "./qemu-args.ts";
+import { QmpClient, type QmpEvent } from "./qmp.ts";
+
+/** QEMU `-M microvm` driver (NOTES: PVH vmlinux, virtio-serial agent port, QMP, TCG or KVM). */
+export interface QemuDriverOptions {
+  /** Default `qemu-system-x86_64` from PATH. */
+  binary?: string;
+  /** Per-VM folders (sockets, console log, RAM file). Kept short: unix socket paths max 107 bytes. */
+  runDir?: string;
+  /** TCG translation-cache size (NOTES: trims QEMU's RSS). */
+  tbSizeMiB?: number;
+  /** "auto" probes KVM once and caches the answer. */
+  kvm?: "auto" | "on" | "off";
+  /** Where the KVM probe result is cached. */
+  kvmProbeCache?: string;
+}
+
+export const QEMU_DRIVER_NAME = "qemu-microvm";
+
+/** Frames with request id 0 belong to the driver's readiness handshake (see driver.ts). */
+const HANDSHAKE_ID = 0;
+
+export class QemuDriver implements VmmDriver {
+  readonly name = QEMU_DRIVER_NAME;
+  readonly binary: string;
+  readonly runDir: string;
+  private readonly tbSizeMiB: number;
+  private readonly kvmMode: "auto" | "on" | "off";
+  private readonly kvmProbeCache: string;
+  private versionP: Promise<string> | null = null;
+  private probeP: Promise<KvmProbeResult> | null = null;
+  private readonly live = new Set<QemuVm>();
+  private counter = 0;
+
+  constructor(opts: QemuDriverOptions = {}) {
+    this.binary = opts.binary ?? "qemu-system-x86_64";
+    this.runDir = opts.runDir ?? join(tmpdir(), `vw-vms-${process.getuid?.() ?? 0}`);
+    this.tbSizeMiB = opts.tbSizeMiB ?? 64;
+    this.kvmMode = opts.kvm ?? ((process.env.VIBEWRITER_KVM as "auto" | "on" | "off" | undefined) || "auto");
+    this.kvmProbeCache = opts.kvmProbeCache ?? statePath("vmm", "kvm-probe.json");
+  }
+
+  version(): Promise<string> {
+    this.versionP ??= new Promise<string>((resolve, reject) => {
+      const child = spawn(this.binary, ["--version"], { stdio: ["ignore", "pipe", "ignore"] });
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("error", (e) =>
+        reject(new VmmError(VmmErrorCode.BinaryMissing, `${this.binary} not found: run \`bash scripts/setup.sh\` (apt-get install qemu-system-x86)`, { cause: e })),
+      );
+      child.on("close", (code) => {
+        const first = out.split("\n")[0]?.trim() ?? "";
+        if (code === 0 && first) resolve(first);
+        else reject(new VmmError(VmmErrorCode.BinaryMissing, `${this.binary} --version failed (${code})`));
+      });
+    });
+    this.versionP.catch(() => (this.versionP = null));
+    return this.versionP;
+  }
+
+  /** The KVM probe's verdict (probing once, with the given kernel). */
+  kvmProbe(kernel: string): Promise<KvmProbeResult> {
+    this.probeP ??= this.version().then((v) => probeKvm({ qemu: this.binary, qemuVersion: v, kernel, cacheFile: this.kvmProbeCache }));
+    return this.probeP;
+  }
+
+  async accel(kernel?: string): Promise<Accel> {
+    if (this.kvmMode === "off") return Accel.Tcg;
+    if (this.kvmMode === "on") return Accel.Kvm;
+    if (!kernel) return existsSync("/dev/kvm") && this.probeP ? ((await this.probeP).usable ? Accel.Kvm : Accel.Tcg) : Accel.Tcg;
+    return (await this.kvmProbe(kernel)).usable ? Accel.Kvm : Accel.Tcg;
+  }
+
+  /** VMs started by this driver that have not exited yet. */
+  running(): readonly VmHandle[] {
+    return [...this.live];
+  }
+
+  /** Kills every VM this driver started (synchronous: usable from an exit handler). */
+  killAllSync(): void {
+    for (const vm of this.live) vm.killSync();
+  }
+
+  async start(spec: VmSpec): Promise<VmHandle> {
+    validateSpec(spec);
+    for (const f of [spec.image.kernel, spec.image.initrd, spec.image.rootfs]) {
+      if (!existsSync(f)) throw new VmmError(VmmErrorCode.ImageMissing, `guest image file ${f} is missing: run \`bash scripts/setup.sh\``);
+    }
+    const qemuVersion = await this.version();
+    const accel = spec.accel ?? (await this.accel(spec.image.kernel));
+    if (spec.restore) checkSnapshot(spec, spec.restore, qemuVersion, accel);
+
+    const id = `vm${process.pid.toString(36)}-${(this.counter++).toString(36)}-${randomBytes(3).toString("hex")}`;
+    const dir = join(this.runDir, id);
+    await mkdir(dir, { recursive: true });
+    const paths: QemuPaths = {
+      agentSocket: join(dir, "agent.sock"),
+      qmpSocket: join(dir, "qmp.sock"),
+      console: join(dir, "console.log"),
+      pidFile: join(dir, "qemu.pid"),
+    };
+    if (spec.snapshotable) {
+      paths.ramFile = join(dir, "memory");
+      paths.ramShared = true;
+    } else if (spec.restore) {
+      paths.ramFile = spec.restore.memoryFile;
+      paths.ramShared = false; // copy-on-write: the snapshot's file is never written
+      paths.incoming = true;
+    }
+    if (Buffer.byteLength(paths.agentSocket) > 100) {
+      throw new VmmError(VmmErrorCode.BadSpec, `run directory ${this.runDir} is too long for unix socket paths`);
+    }
+    const args = qemuArgs(spec, paths, accel, this.tbSizeMiB);
+    const vm = new QemuVm(id, dir, spec, accel, paths, this.spawnQemu(args), qemuVersion, this.name);
+    this.live.add(vm);
+    void vm.exited.then(() => this.live.delete(vm));
+    await vm.boot();
+    return vm;
+  }
+
+  /** setpriv --pdeathsig: QEMU gets SIGKILL if this process dies, so no VM outlives its owner. */
+  private spawnQemu(args: string[]): ChildProcess {
+    const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
+    const [cmd, argv] = setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", this.binary, ...args]] : [this.binary, args];
+    return spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"], detached: false });
+  }
+}
+
+function checkSnapshot(spec: VmSpec, snap: VmSnapshot, qemuVersion: string, accel: Accel): void {
+  const want = { memoryMiB: spec.memoryMiB, vcpus: spec.vcpus, workspaceMiB: spec.workspaceMiB, network: spec.network, imageHash: spec.image.hash };
+  const have = { memoryMiB: snap.spec.memoryMiB, vcpus: snap.spec.vcpus, workspaceMiB: snap.spec.workspaceMiB, network: snap.spec.network, imageHash: snap.spec.imageHash };
+  if (JSON.stringify(want) !== JSON.stringify(have)) {
+    throw new VmmError(VmmErrorCode.SnapshotMismatch, `snapshot ${snap.dir} was taken with ${JSON.stringify(have)}, not ${JSON.stringify(want)}`);
+  }
+  if (snap.driver !== QEMU_DRIVER_NAME || snap.driverVersion !== `${qemuVersion} ${accel}`) {
+    throw new VmmError(VmmErrorCode.SnapshotMismatch, `snapshot ${snap.dir} is from ${snap.driver} ${snap.driverVersion}, not ${QEMU_DRIVER_NAME} ${qemuVersion} ${accel}`);
+  }
+}
+
+class QemuVm implements VmHandle {
+  readonly pid: number;
+  readonly exited: Promise<VmExit>;
+  private qmp: QmpClient | null = null;
+  private booted = false;
+  private wanted: "stop" | "kill" | null = null;
+  private stderr = "";
+  private channelP: Promise<Socket> | null = null;
+  private readyP: Promise<AgentReady> | null = null;
+  private exit: VmExit | null = null;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    readonly id: string,
+    readonly dir: string,
+    readonly spec: VmSpec,
+    readonly accel: Accel,
+    private readonly paths: QemuPaths,
+    private readonly child: ChildProcess,
+    private readonly qemuVersion: string,
+    private readonly driverName: string,
+  ) {
+    this.pid = child.pid ?? -1;
+    child.stderr!.on("data", (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
+    this.exited = new Promise<VmExit>((resolve) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null) => {
+        const reason = !this.booted
+          ? VmExitReason.StartFailed
+          : this.wanted === "kill"
+            ? VmExitReason.Killed
+            : this.wanted === "stop"
+              ? VmExitReason.Stopped
+              : code === 0
+                ? VmExitReason.GuestExit
+                : VmExitReason.VmmDied;
+        this.qmp?.close();
+        void this.log().then((log) => {
+          this.exit = { reason, code, signal, log };
+          resolve(this.exit);
+          // A template's RAM file has been handed to its snapshot (hard link) by then.
+          void rm(this.dir, { recursive: true, force: true });
+        });
+      };
+      child.once("exit", done);
+      child.once("error", (e) => {
+        this.stderr += `\n${String(e)}`;
+        done(null, null);
+      });
+    });
+  }
+
+  /** Waits for QMP; when restoring, loads the snapshot and resumes the guest. */
+  async boot(): Promise<void> {
+    try {
+      this.qmp = await this.untilExit(connectWhenListening(this.paths.qmpSocket, this.exited), "QMP did not come up");
+      if (this.spec.restore) {
+        const snap = this.spec.restore;
+        await this.qmp.execute("migrate-set-capabilities", {
+          capabilities: [
+            { capability: "x-ignore-shared", state: true },
+            { capability: "events", state: true },
+          ],
+        });
+        const done = waitMigration(this.qmp);
+        await this.qmp.execute("migrate-incoming", { uri: `exec:cat ${shellQuote(snap.stateFile)}` });
+        await this.untilExit(done, "restore did not complete");
+        const status = await this.qmp.execute<{ status: string }>("query-status");
+        if (status.status !== "running") await this.qmp.execute("cont");
+      }
+      this.booted = true;
+    } catch (err) {
+      this.killSync();
+      const exit = await this.exited;
+      throw new VmmError(VmmErrorCode.StartFailed, `QEMU failed to start VM ${this.id}: ${(err as Error).message}\n${exit.log}`, { cause: err });
+    }
+  }
+
+  ready(timeoutMs = 60_000): Promise<AgentReady> {
+    this.readyP ??= this.handshake(timeoutMs);
+    return this.readyP;
+  }
+
+  async channel(): Promise<Duplex> {
+    if (this.exit) throw new VmmError(VmmErrorCode.VmExited, `VM ${this.id} has exited (${this.exit.reason})`);
+    this.channelP ??= this.untilExit(connectUnix(this.paths.agentSocket), "cannot connect to the agent port");
+    return this.channelP;
+  }
+
+  async stop(timeoutMs = 5000): Promise<VmExit> {
+    if (this.exit) return this.exit;
+    this.wanted ??= "stop";
+    await this.qmp?.execute("quit").catch(() => {});
+    const timer = setTimeout(() => this.killSync(), timeoutMs);
+    const exit = await this.exited;
+    clearTimeout(timer);
+    return exit;
+  }
+
+  async kill(): Promise<VmExit> {
+    this.killSync();
+    return this.exited;
+  }
+
+  killSync(): void {
+    if (this.exit) return;
+    this.wanted = "kill";
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      /* already gone */
+    }
+  }
+
+  async snapshot(dir: string): Promise<VmSnapshot> {
+    if (!this.spec.snapshotable || !this.paths.ramFile) {
+      throw new VmmError(VmmErrorCode.Unsupported, `VM ${this.id} was not started with snapshotable: true`);
+    }
+    if (!this.qmp || this.exit) throw new VmmError(VmmErrorCode.VmExited, `VM ${this.id} is not running`);
+    const qmp = this.qmp;
+    try {
+      await mkdir(dir, { recursive: true });
+      const stateFile = join(dir, "state");
+      const memoryFile = join(dir, "memory");
+      await qmp.execute("stop");
+      await qmp.execute("migrate-set-capabilities", {
+        capabilities: [
+          { capability: "x-ignore-shared", state: true },
+          { capability: "events", state: true },
+        ],
+      });
+      const done = waitMigration(qmp);
+      await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(stateFile)}` });
+      await this.untilExit(done, "snapshot migration did not complete");
+      // The RAM file now belongs to the snapshot (linked before the run folder is removed on
+      // exit): the template must never run again.
+      await rm(memoryFile, { force: true });
+      await link(this.paths.ramFile, memoryFile).catch(() => copyFile(this.paths.ramFile!, memoryFile));
+      await this.kill();
+      const { restore: _r, snapshotable: _s, image, accel: _a, ...rest } = this.spec;
+      const snap: VmSnapshot = {
+        dir,
+        driver: this.driverName,
+        driverVersion: `${this.qemuVersion} ${this.accel}`,
+        spec: { ...rest, imageHash: image.hash },
+        memoryFile,
+        stateFile,
+      };
+      await writeFile(join(dir, "snapshot.json"), JSON.stringify(snap, null, 2));
+      return snap;
+    } catch (err) {
+      if (VmmError.isInstance(err)) throw err;
+      throw new VmmError(VmmErrorCode.SnapshotFailed, `snapshot of VM ${this.id} failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  /** Connect to the agent port, ask `hello` as id 0, wait for an id-0 `ready` or `result`. */
+  private async handshake(timeoutMs: number): Promise<AgentReady> {
+    const sock = (await this.channel()) as Socket;
+    const work = new Promise<AgentReady>((resolve, reject) => {
+      let buf: Buffer = Buffer.alloc(0);
+      const onData = (d: Buffer) => {
+        buf = buf.length ? Buffer.concat([buf, d]) : d;
+        for (;;) {
+          if (buf.length < 8) return;
+          const hl = buf.readUInt32BE(0);
+          const bl = buf.readUInt32BE(4);
+          if (buf.length < 8 + hl + bl) return;
+          let header: Record<string, unknown>;
+          try {
+            header = JSON.parse(buf.subarray(8, 8 + hl).toString("utf8")) as Record<string, unknown>;
+          } catch (err) {
+            cleanup();
+            return reject(new VmmError(VmmErrorCode.NotReady, `VM ${this.id}: the agent sent a malformed frame`, { cause: err }));
+          }
+          buf = buf.subarray(8 + hl + bl);
+          if (header.id !== HANDSHAKE_ID) continue;
+          const value = (header.value ?? {}) as { protocolVersion?: number; agentVersion?: string };
+          if (header.ev === "error") {
+            cleanup();
+            return reject(new VmmError(VmmErrorCode.NotReady, `VM ${this.id}: the agent refused hello: ${String(header.message)}`));
+          }
+          // Only the hello's result proves the agent reads what we send: a `ready` frame can be
+          // stale (a template snapshotted before its hello finished would keep id 0 busy).
+          if (header.ev !== "result") continue;
+          cleanup();
+          // Hand the rest of the stream back untouched to whoever reads the channel next.
+          if (buf.length) sock.unshift(buf);
+          return resolve({
+            protocolVersion: Number(value.protocolVersion),
+            agentVersion: String(value.agentVersion),
+            readyMs: Date.now() - this.startedAt,
+          });
+        }
+      };
+      const onClose = () => {
+        cleanup();
+        reject(new VmmError(VmmErrorCode.VmExited, `VM ${this.id}: the agent port closed before the agent was ready`));
+      };
+      const cleanup = () => {
+        sock.pause();
+        sock.off("data", onData);
+        sock.off("close", onClose);
+      };
+      sock.on("data", onData);
+      sock.on("close", onClose);
+      const hello = Buffer.from(JSON.stringify({ id: HANDSHAKE_ID, op: "hello", args: { nowMs: Date.now(), protocolVersion: PROTOCOL_VERSION } }));
+      const prefix = Buffer.alloc(8);
+      prefix.writeUInt32BE(hello.length, 0);
+      sock.write(Buffer.concat([prefix, hello]));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new VmmError(VmmErrorCode.NotReady, `VM ${this.id}: the guest agent did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      return await Promise.race([this.untilExit(work, "the guest agent never answered"), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Races a step against the VM's exit, so a dead QEMU fails the step with its log. */
+  private untilExit<T>(p: Promise<T>, what: string): Promise<T> {
+    return Promise.race([
+      p,
+      this.exited.then((exit) => {
+        throw new VmmError(VmmErrorCode.VmExited, `VM ${this.id}: ${what}: QEMU exited (${exit.reason}, code ${exit.code}, signal ${exit.signal})\n${exit.log}`);
+      }),
+    ]);
+  }
+
+  private async log(): Promise<string> {
+    const console = await readFile(this.paths.console, "utf8").catch(() => "");
+    const tail = (s: string) => s.trim().split("\n").slice(-20).join("\n");
+    return [tail(this.stderr), tail(console)].filter(Boolean).join("\n--- guest console ---\n");
+  }
+}
+
+function waitMigration(qmp: QmpClient): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onEvent = (e: QmpEvent) => {
+      if (e.event !== "MIGRATION") return;
+      const status = e.data?.status;
+      if (status === "completed") {
+        qmp.off("event", onEvent);
+        resolve();
+      } else if (status === "failed" || status === "cancelled") {
+        qmp.off("event", onEvent);
+        reject(new Error(`migration ${String(status)}`));
+      }
+    };
+    qmp.on("event", onEvent);
+  });
+}
+
+function shellQuote(path: string): string {
+  if (path.includes("'")) throw new VmmError(VmmErrorCode.BadSpec, `path ${path} must not contain a quote`);
+  return `'${path}'`;
+}
+
+function connectUnix(path: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    s.once("connect", () => {
+      s.off("error", reject);
+      resolve(s);
+    });
+    s.once("error", reject);
+  });
+}
+
+/** QEMU creates its QMP socket a few ms after starting: retry connecting until it listens or QEMU exits. */
+async function connectWhenListening(path: string, exited: Promise<unknown>): Promise<QmpClient> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (let delay = 2; ; delay = Math.min(delay * 2, 50)) {
+    try {
+      return await QmpClient.connect(path);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (gone || (code !== "ENOENT" && code !== "ECONNREFUSED")) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
