@@ -39,7 +39,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     await checkNatsServerBinary(natsServerVersion(), usingNatsUrl),
     await checkNats(openNats, usingNatsUrl),
     await checkQemu(),
-    await checkKvm(probeKvm),
+    await checkKvm(() => probeKvm(ctx.env)),
     await checkGuestImage(() => probeGuestImage(ctx.env)),
     await checkModel(async () => chooseModel(ctx.env)),
     await checkWallet(ctx.env),

@@ -1,20 +1,39 @@
 /**
  * Adapters from the doctor's probe contracts to the components that own the facts: the KVM probe
- * (`src/sandbox/vmm/`) and the guest image builder (`src/sandbox/image/`).
+ * (`src/sandbox/vmm/kvm-probe.ts`) and the guest image builder (`src/sandbox/image/`).
  */
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { stateDir } from "../../config/paths.ts";
 import { currentImage } from "../../sandbox/image/build.ts";
+import { probeKvm as bootProbe } from "../../sandbox/vmm/kvm-probe.ts";
 import type { ImageFinding, KvmFinding } from "./checks.ts";
-
-/** Whether VMs can use KVM here. */
-export async function probeKvm(): Promise<KvmFinding> {
-  return { usable: false, detail: "KVM probe not available in this build" };
-}
+import { binaryVersionOutput } from "./checks.ts";
+import { qemuVersionFrom } from "./versions.ts";
 
 /** Where images live for this environment (the builder's own rule, applied to `env`). */
 export function imagesDirFor(env: NodeJS.ProcessEnv): string {
   return env.VIBEWRITER_IMAGES_DIR || join(stateDir(env), "images");
+}
+
+/**
+ * Whether VMs can use KVM here. `/dev/kvm` existing is not enough (a PVM host has one that cannot
+ * run our guest), so the sandbox's probe boots the real guest kernel under KVM with a timeout;
+ * that needs the guest image's kernel. The answer is cached in the state directory.
+ */
+export async function probeKvm(env: NodeJS.ProcessEnv): Promise<KvmFinding> {
+  if (!existsSync("/dev/kvm")) return { usable: false, detail: "no /dev/kvm" };
+  const qemu = env.VIBEWRITER_QEMU ?? "qemu-system-x86_64";
+  const qemuVersion = qemuVersionFrom((await binaryVersionOutput(qemu)) ?? "");
+  if (!qemuVersion) return { usable: false, detail: "/dev/kvm exists; QEMU is missing, so KVM cannot be tried" };
+  let kernel: string;
+  try {
+    kernel = (await currentImage(imagesDirFor(env))).kernel;
+  } catch {
+    return { usable: false, detail: "/dev/kvm exists; untested until the guest image is built" };
+  }
+  const r = await bootProbe({ qemu, qemuVersion, kernel, cacheFile: join(stateDir(env), "kvm-probe.json") });
+  return { usable: r.usable, detail: r.reason };
 }
 
 /** Whether a guest image has been built (its files present). */
@@ -23,7 +42,7 @@ export async function probeGuestImage(env: NodeJS.ProcessEnv): Promise<ImageFind
   try {
     const image = await currentImage(dir);
     return { ready: true, detail: `${image.hash} in ${image.dir}` };
-  } catch (e) {
+  } catch {
     return { ready: false, detail: `not built (looked in ${dir})` };
   }
 }
