@@ -1,13 +1,23 @@
 import { compareWritesSortKeys, writesSortKey } from "@langchain/langgraph-checkpoint";
 
 /**
- * The in-process materialised view of one thread's state messages. Messages may arrive in any
- * order (history load, live tail, own acks); each entry keeps the stream sequence it came from
- * and only a newer sequence replaces it, so applying is idempotent and order-independent.
- * Raw bytes are kept; decoded values are cached beside them (decoding is the expensive part).
+ * Wire headers of the state messages (the JSON part of a frame; the byte parts follow in order)
+ * and the in-process materialised view of one thread built from them.
+ *
+ * Messages may reach the view in any order (history load, live tail, own acks); each entry keeps
+ * the stream sequence it came from and only a newer one replaces it, so applying is idempotent
+ * and order-independent. Raw bytes are kept; decoded values are cached beside them.
  */
 
-/** Header of a checkpoint message; parts: [checkpoint without channel_values, metadata]. */
+/** A blob carried by a checkpoint message: the value is the part at the same position after cp+md. */
+export interface BlobRef {
+  ch: string;
+  v: string | number;
+  /** serde type, or "empty" when the channel has no value */
+  ty: string;
+}
+
+/** `c.<id>`: parts [checkpoint without channel_values, metadata, ...values of `b`]. */
 export interface CheckpointHeader {
   k: "c";
   t: string;
@@ -16,45 +26,76 @@ export interface CheckpointHeader {
   p?: string;
   ty: string;
   mty: string;
+  /** Channel values stored with this checkpoint (the channels in newVersions that fit). */
+  b: BlobRef[];
 }
-/** Header of a channel value message; parts: [value]. `ty: "empty"` = channel has no value. */
-export interface BlobHeader {
+
+/** `b.<channel>.<version>.<chunk>`: one chunk of a value too large to ride in its checkpoint. */
+export interface BlobChunkHeader extends BlobRef {
   k: "b";
   t: string;
   n: string;
+  /** chunk index and count */
+  ck: number;
+  cn: number;
+}
+
+export interface WriteRef {
+  idx: number;
   ch: string;
-  v: string | number;
   ty: string;
 }
-/** Header of a pending write; parts: [value]. */
+
+/** `w.<checkpoint>.<task>` (regular writes of one call) or `w.<checkpoint>.<task>.<idx>` (special). */
 export interface WriteHeader {
   k: "w";
   t: string;
   n: string;
   id: string;
   task: string;
-  idx: number;
-  ch: string;
-  ty: string;
   path: string;
+  w: WriteRef[];
 }
-/** deleteThread marker: everything of the thread stored before it is gone. */
+
+/** `x`: deleteThread marker; everything of the thread stored before it is gone. */
 export interface ResetHeader {
   k: "x";
   t: string;
 }
-export type StateHeader = CheckpointHeader | BlobHeader | WriteHeader | ResetHeader;
 
-interface Entry<H> {
+export type StateHeader = CheckpointHeader | BlobChunkHeader | WriteHeader | ResetHeader;
+
+interface Decodable {
   seq: number;
-  header: H;
-  parts: Uint8Array[];
+  ty: string;
+  bytes: Uint8Array | undefined;
   decoded?: unknown;
   isDecoded?: boolean;
 }
-export type CheckpointEntry = Entry<CheckpointHeader>;
-export type BlobEntry = Entry<BlobHeader>;
-export type WriteEntry = Entry<WriteHeader>;
+export interface BlobEntry extends Decodable {
+  chunks?: (Uint8Array | undefined)[];
+}
+export interface WriteEntry extends Decodable {
+  task: string;
+  idx: number;
+  ch: string;
+  path: string;
+}
+export interface CheckpointEntry {
+  seq: number;
+  id: string;
+  parent: string | undefined;
+  ty: string;
+  mty: string;
+  cp: Uint8Array;
+  md: Uint8Array;
+  decoded?: unknown;
+}
+
+/** Values this process just wrote, keyed like `ownValueKey`: the objects stand in for decoding. */
+export type OwnValues = Map<string, unknown>;
+export const ownBlobKey = (ch: string) => `b\u0000${ch}`;
+export const ownWriteKey = (idx: number) => `w\u0000${idx}`;
 
 export function blobKey(channel: string, version: string | number): string {
   return `${channel}\u0000${typeof version}\u0000${version}`;
@@ -69,9 +110,7 @@ export class NamespaceView {
 
   /** Checkpoint ids, newest (largest) first. */
   idsDescending(): string[] {
-    if (!this.#sortedDesc) {
-      this.#sortedDesc = [...this.checkpoints.keys()].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
-    }
+    this.#sortedDesc ??= [...this.checkpoints.keys()].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
     return this.#sortedDesc;
   }
 
@@ -86,36 +125,72 @@ export class NamespaceView {
     const list = [...m.values()];
     if (list.length > 1) {
       list.sort((a, b) =>
-        compareWritesSortKeys(
-          writesSortKey(a.header.path, a.header.task, a.header.idx),
-          writesSortKey(b.header.path, b.header.task, b.header.idx),
-        ),
+        compareWritesSortKeys(writesSortKey(a.path, a.task, a.idx), writesSortKey(b.path, b.task, b.idx)),
       );
     }
     return list;
   }
 
-  setCheckpoint(e: CheckpointEntry): void {
-    const old = this.checkpoints.get(e.header.id);
-    if (old && old.seq >= e.seq) return;
-    if (!old) this.#sortedDesc = undefined;
-    this.checkpoints.set(e.header.id, e);
+  hasWrite(checkpointId: string, task: string, idx: number): boolean {
+    return this.writes.get(checkpointId)?.has(`${task}\u0000${idx}`) ?? false;
   }
 
-  setBlob(e: BlobEntry): void {
-    const k = blobKey(e.header.ch, e.header.v);
-    const old = this.blobs.get(k);
-    if (old && old.seq >= e.seq) return;
-    this.blobs.set(k, e);
+  applyCheckpoint(seq: number, h: CheckpointHeader, parts: Uint8Array[], own?: OwnValues): void {
+    const old = this.checkpoints.get(h.id);
+    if (!old || old.seq < seq) {
+      if (!old) this.#sortedDesc = undefined;
+      this.checkpoints.set(h.id, { seq, id: h.id, parent: h.p, ty: h.ty, mty: h.mty, cp: parts[0], md: parts[1] });
+    }
+    h.b.forEach((ref, i) => {
+      const key = blobKey(ref.ch, ref.v);
+      const prev = this.blobs.get(key);
+      if (prev && prev.seq >= seq) return;
+      const entry: BlobEntry = { seq, ty: ref.ty, bytes: parts[2 + i] };
+      const ownKey = ownBlobKey(ref.ch);
+      if (own?.has(ownKey)) {
+        entry.decoded = own.get(ownKey);
+        entry.isDecoded = true;
+      }
+      this.blobs.set(key, entry);
+    });
   }
 
-  setWrite(e: WriteEntry): void {
-    let m = this.writes.get(e.header.id);
-    if (!m) this.writes.set(e.header.id, (m = new Map()));
-    const k = `${e.header.task}\u0000${e.header.idx}`;
-    const old = m.get(k);
-    if (old && old.seq >= e.seq) return;
-    m.set(k, e);
+  applyBlobChunk(seq: number, h: BlobChunkHeader, part: Uint8Array, own?: OwnValues): void {
+    const key = blobKey(h.ch, h.v);
+    let entry = this.blobs.get(key);
+    if (!entry || !entry.chunks || entry.chunks.length !== h.cn) {
+      if (entry && !entry.chunks && entry.bytes) return; // already complete
+      entry = { seq, ty: h.ty, bytes: undefined, chunks: new Array(h.cn).fill(undefined) };
+      this.blobs.set(key, entry);
+    }
+    entry.chunks![h.ck] = part;
+    entry.seq = Math.max(entry.seq, seq);
+    if (entry.chunks!.every((c) => c !== undefined)) {
+      entry.bytes = Buffer.concat(entry.chunks as Uint8Array[]);
+      entry.chunks = undefined;
+      const ownKey = ownBlobKey(h.ch);
+      if (own?.has(ownKey)) {
+        entry.decoded = own.get(ownKey);
+        entry.isDecoded = true;
+      }
+    }
+  }
+
+  applyWrites(seq: number, h: WriteHeader, parts: Uint8Array[], own?: OwnValues): void {
+    let m = this.writes.get(h.id);
+    if (!m) this.writes.set(h.id, (m = new Map()));
+    h.w.forEach((ref, i) => {
+      const k = `${h.task}\u0000${ref.idx}`;
+      const old = m.get(k);
+      if (old && old.seq >= seq) return;
+      const entry: WriteEntry = { seq, ty: ref.ty, bytes: parts[i], task: h.task, idx: ref.idx, ch: ref.ch, path: h.path };
+      const ownKey = ownWriteKey(ref.idx);
+      if (own?.has(ownKey)) {
+        entry.decoded = own.get(ownKey);
+        entry.isDecoded = true;
+      }
+      m.set(k, entry);
+    });
   }
 
   /** Drop everything stored before `seq` (a deleteThread marker). */
@@ -134,6 +209,10 @@ export class ThreadView {
   readonly namespaces = new Map<string, NamespaceView>();
   /** Sequence of the newest deleteThread marker applied. */
   resetSeq = 0;
+  /** Sequences the live tail announced for this thread that are not applied yet. */
+  readonly missing = new Set<number>();
+  /** Sequences applied (own acks) that the live tail has not announced yet. */
+  readonly unconfirmed = new Set<number>();
 
   constructor(readonly threadId: string) {}
 
@@ -143,7 +222,17 @@ export class ThreadView {
     return v;
   }
 
-  apply(seq: number, header: StateHeader, parts: Uint8Array[]): void {
+  /** The live tail saw `seq` for this thread. */
+  announced(seq: number): void {
+    if (!this.unconfirmed.delete(seq)) this.missing.add(seq);
+  }
+
+  /**
+   * Apply one message. `tailWatermark` is how far the live tail has read: a sequence beyond it
+   * will still be announced, so remember it was applied.
+   */
+  apply(seq: number, header: StateHeader, parts: Uint8Array[], tailWatermark: number, own?: OwnValues): void {
+    if (!this.missing.delete(seq) && seq > tailWatermark) this.unconfirmed.add(seq);
     if (seq < this.resetSeq) return;
     switch (header.k) {
       case "x":
@@ -151,13 +240,13 @@ export class ThreadView {
         for (const v of this.namespaces.values()) v.dropBefore(seq);
         return;
       case "c":
-        this.ns(header.n).setCheckpoint({ seq, header, parts });
+        this.ns(header.n).applyCheckpoint(seq, header, parts, own);
         return;
       case "b":
-        this.ns(header.n).setBlob({ seq, header, parts });
+        this.ns(header.n).applyBlobChunk(seq, header, parts[0], own);
         return;
       case "w":
-        this.ns(header.n).setWrite({ seq, header, parts });
+        this.ns(header.n).applyWrites(seq, header, parts, own);
         return;
     }
   }

@@ -17,14 +17,19 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import {
   ThreadView,
   blobKey,
+  ownBlobKey,
+  ownWriteKey,
+  type BlobChunkHeader,
   type BlobEntry,
-  type BlobHeader,
+  type BlobRef,
   type CheckpointEntry,
   type CheckpointHeader,
   type NamespaceView,
+  type OwnValues,
   type StateHeader,
   type WriteEntry,
   type WriteHeader,
+  type WriteRef,
 } from "./checkpoint-view.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { decodeFrame, encodeFrame } from "./frame.ts";
@@ -53,36 +58,59 @@ interface DecodedCheckpoint {
   metadata: CheckpointMetadata;
 }
 
+/** One message to publish, with what the view needs to apply it once acked. */
+interface Outgoing {
+  subject: string;
+  data: Uint8Array;
+  header: StateHeader;
+  parts: Uint8Array[];
+  /** first write wins: only store when the subject has no message yet */
+  ifAbsent: boolean;
+}
+
+/** Room left for NATS headers (msg id, expectations) under the server's max_payload. */
+const HEADER_ROOM = 16 * 1024;
+
 /**
  * LangGraph checkpointer on JetStream. The agent's state is a set of messages under
- * `<prefix>.<thread>.<ns>.`: `c.<id>` checkpoints (without values), `b.<channel>.<version>`
- * channel values (written only for the channels in `newVersions`, as the Postgres saver does),
- * `w.<id>.<task>.<idx>` pending writes (regular ones first-write-wins via an expected subject
- * sequence of 0; special ones replace), and `x` after deleteThread. Resuming is reading that back.
+ * `<prefix>.<thread>.<ns>.`: `c.<id>` a checkpoint together with the channel values that changed
+ * (only the channels in `newVersions`, as the Postgres saver does; a value too large for one
+ * message goes to `b.<channel>.<version>.<chunk>` first), `w.<id>.<task>` the regular writes of a
+ * task (first write wins, enforced by the server with an expected subject sequence of 0),
+ * `w.<id>.<task>.<idx>` special writes (replace), and `<prefix>.<thread>.x` after deleteThread.
+ * Resuming is reading that back. Every write is acknowledged by JetStream; unacknowledged ones are
+ * retried with the same msgID, so a write is stored once.
  *
- * Reads: each process keeps a view of the threads it uses, fed by a live ordered consumer on the
- * stream. A read asks the server for the thread's last sequence (one direct get) and waits until
- * the view has caught up to it, so it sees every acknowledged write, from any process.
+ * Reads: each process keeps a view of the threads it uses. A live headers-only consumer on the
+ * stream announces every stored message (from any process); a read asks the server for the
+ * thread's last sequence (one direct get), waits until the tail has passed it and fetches any
+ * announced message it has not applied. So a read sees every acknowledged write.
  *
- * Decoded channel values are cached by (channel, version) and shared between reads: treat the
- * values in returned checkpoints as immutable (LangGraph's reducers do).
+ * Channel values are cached decoded by (channel, version) — including the objects this process
+ * wrote — and shared between reads: treat the values in returned checkpoints as immutable
+ * (LangGraph's built-in channels and reducers do).
  */
 export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   readonly stream: string;
   readonly prefix: string;
+  readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #maxThreads: number;
   readonly #deadline: number;
   /** Thread id → view; Map order is the LRU order. */
   readonly #views = new Map<string, ThreadView>();
+  /** Subject token of a thread → its view (the tail only knows subjects). */
+  readonly #byToken = new Map<string, ThreadView>();
   /** Threads whose history is being loaded → the load. */
   readonly #loading = new Map<string, Promise<void>>();
   #tail: Promise<StreamTail> | undefined;
+  #tailWatermark = 0;
   #closed = false;
 
   constructor(opts: JetStreamCheckpointSaverOptions) {
     super(opts.serde);
+    this.#nc = opts.nc;
     this.#js = opts.js;
     this.#jsm = opts.jsm;
     this.stream = opts.stream ?? Names.stateStream;
@@ -102,26 +130,20 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   static #versionToken(v: string | number): string {
     return encodeToken((typeof v === "number" ? "n" : "s") + String(v));
   }
+  #maxFrame(): number {
+    return Math.max(64 * 1024, (this.#nc.info?.max_payload ?? 1024 * 1024) - HEADER_ROOM);
+  }
 
   // ---- the view ---------------------------------------------------------------------------
 
-  #applyMessage(seq: number, data: Uint8Array, views: Map<string, ThreadView> | undefined): void {
-    const { header, parts } = decodeFrame<StateHeader>(data);
-    const target = views ?? this.#views;
-    let view = target.get(header.t);
-    if (!view) {
-      if (!views) return; // a thread this process does not hold
-      view = new ThreadView(header.t);
-      target.set(header.t, view);
-    }
-    view.apply(seq, header, parts);
-  }
-
   #startTail(): Promise<StreamTail> {
     if (!this.#tail) {
-      this.#tail = StreamTail.start(this.#js, this.#jsm, this.stream, `${this.prefix}.>`, (seq, _s, data) =>
-        this.#applyMessage(seq, data, undefined),
-      ).catch((err: unknown) => {
+      const tokenAt = this.prefix.split(".").length;
+      this.#tail = StreamTail.start(this.#js, this.#jsm, this.stream, `${this.prefix}.>`, (seq, subject) => {
+        this.#tailWatermark = seq;
+        const token = subject.split(".", tokenAt + 1)[tokenAt];
+        this.#byToken.get(token)?.announced(seq);
+      }).catch((err: unknown) => {
         this.#tail = undefined;
         throw new NatsBackboneError(NatsErrorCode.Connect, `cannot follow stream ${this.stream}`, { cause: err });
       });
@@ -129,8 +151,14 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     return this.#tail;
   }
 
+  #apply(view: ThreadView, seq: number, data: Uint8Array, own?: OwnValues): void {
+    const { header, parts } = decodeFrame<StateHeader>(data);
+    if (header.t !== view.threadId) return; // a hashed-token collision would land here; never mix threads
+    view.apply(seq, header, parts, this.#tailWatermark, own);
+  }
+
   /** Every message of `filter` currently stored, read with a one-shot ordered consumer. */
-  async #readAll(filter: string, lastSeq: number, onMessage: (seq: number, data: Uint8Array) => void): Promise<void> {
+  async #readAll(filter: string, onMessage: (seq: number, data: Uint8Array) => void): Promise<void> {
     const consumer = await this.#js.consumers.get(this.stream, {
       filter_subjects: filter,
       deliver_policy: DeliverPolicy.All,
@@ -139,7 +167,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     try {
       for await (const m of messages) {
         onMessage(m.seq, m.data);
-        if (m.seq >= lastSeq || m.info.pending === 0) break;
+        if (m.info.pending === 0) break;
       }
     } finally {
       messages.stop();
@@ -153,42 +181,52 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   async #freshView(threadId: string): Promise<ThreadView> {
     if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
     const tail = await this.#startTail();
-    const last = await this.#jsm.direct.getMessage(this.stream, { last_by_subj: `${this.#threadSubject(threadId)}.>` });
     let view = this.#views.get(threadId);
-    if (!last) {
-      // Nothing stored for this thread: drop any stale view.
+    const cold = !view;
+    if (!view) {
+      // Registered before anything is read, so the tail announces whatever lands meanwhile.
       view = new ThreadView(threadId);
       this.#remember(threadId, view);
+    } else {
+      this.#remember(threadId, view);
+    }
+    const loading = this.#loading.get(threadId);
+    if (loading) await loading;
+    const subject = `${this.#threadSubject(threadId)}.>`;
+    const last = await this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject });
+    if (!last) {
+      if (!cold && view.namespaces.size > 0) {
+        // Purged without a marker (e.g. by hand): start over.
+        this.#forget(threadId);
+        return this.#freshView(threadId);
+      }
       return view;
     }
-    const lastSeq = last.seq;
-    if (!view) {
-      view = new ThreadView(threadId);
-      this.#remember(threadId, view);
-      // The tail covers what is stored after it started; the thread's history is read once.
-      const load = this.#readAll(`${this.#threadSubject(threadId)}.>`, lastSeq, (seq, data) =>
-        this.#applyMessage(seq, data, undefined),
-      );
+    if (cold) {
+      const load = this.#readAll(subject, (seq, data) => this.#apply(view, seq, data));
       this.#loading.set(threadId, load);
       try {
         await load;
       } catch (err) {
-        this.#views.delete(threadId);
+        this.#forget(threadId);
         throw err;
       } finally {
         this.#loading.delete(threadId);
       }
-    } else {
-      this.#remember(threadId, view);
-      const loading = this.#loading.get(threadId);
-      if (loading) await loading;
     }
-    const header = decodeFrame<StateHeader>(last.data);
-    view.apply(lastSeq, header.header, header.parts);
-    if (lastSeq > tail.watermark && !(await tail.waitFor(lastSeq, 10_000))) {
-      // The live tail is stuck (e.g. still recreating after a restart): read the thread again.
-      this.#views.delete(threadId);
+    this.#apply(view, last.seq, last.data);
+    if (last.seq > tail.watermark && !(await tail.waitFor(last.seq, 10_000))) {
+      // The live tail is stuck (e.g. recreating itself after a restart): read the thread again.
+      this.#forget(threadId);
       return this.#freshView(threadId);
+    }
+    if (view.missing.size > 0) {
+      const seqs = [...view.missing];
+      const msgs = await Promise.all(seqs.map((seq) => this.#jsm.direct.getMessage(this.stream, { seq })));
+      msgs.forEach((m, i) => {
+        if (m) this.#apply(view, m.seq, m.data);
+        else view.missing.delete(seqs[i]); // purged since
+      });
     }
     return view;
   }
@@ -196,29 +234,32 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   #remember(threadId: string, view: ThreadView): void {
     this.#views.delete(threadId);
     this.#views.set(threadId, view);
+    this.#byToken.set(encodeToken(threadId), view);
     while (this.#views.size > this.#maxThreads) {
       const oldest = this.#views.keys().next().value as string;
-      this.#views.delete(oldest);
+      this.#forget(oldest);
     }
+  }
+
+  #forget(threadId: string): void {
+    this.#views.delete(threadId);
+    this.#byToken.delete(encodeToken(threadId));
   }
 
   // ---- decoding ---------------------------------------------------------------------------
 
   async #decodeCheckpoint(e: CheckpointEntry): Promise<DecodedCheckpoint> {
-    if (!e.isDecoded) {
-      const [cp, md] = await Promise.all([
-        this.serde.loadsTyped(e.header.ty, e.parts[0]),
-        this.serde.loadsTyped(e.header.mty, e.parts[1]),
-      ]);
+    if (!e.decoded) {
+      const [cp, md] = await Promise.all([this.serde.loadsTyped(e.ty, e.cp), this.serde.loadsTyped(e.mty, e.md)]);
       e.decoded = { checkpoint: cp, metadata: md } satisfies DecodedCheckpoint;
-      e.isDecoded = true;
     }
     return e.decoded as DecodedCheckpoint;
   }
 
   async #decodeValue(e: BlobEntry | WriteEntry): Promise<unknown> {
     if (!e.isDecoded) {
-      e.decoded = await this.serde.loadsTyped(e.header.ty, e.parts[0]);
+      if (!e.bytes) throw new NatsBackboneError(NatsErrorCode.Corrupt, "a chunked channel value is incomplete");
+      e.decoded = await this.serde.loadsTyped(e.ty, e.bytes);
       e.isDecoded = true;
     }
     return e.decoded;
@@ -230,13 +271,13 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const pending: Promise<void>[] = [];
     for (const [ch, ver] of Object.entries(base.channel_versions)) {
       const blob = nsView.blobs.get(blobKey(ch, ver));
-      if (!blob || blob.header.ty === "empty") continue;
+      if (!blob || blob.ty === "empty" || (!blob.bytes && !blob.isDecoded)) continue;
       if (blob.isDecoded) channel_values[ch] = blob.decoded;
       else pending.push(this.#decodeValue(blob).then((v) => void (channel_values[ch] = v)));
     }
-    const writes = nsView.orderedWrites(e.header.id);
+    const writes = nsView.orderedWrites(e.id);
     const pendingWrites = await Promise.all(
-      writes.map(async (w) => [w.header.task, w.header.ch, await this.#decodeValue(w)] as [string, string, unknown]),
+      writes.map(async (w) => [w.task, w.ch, w.isDecoded ? w.decoded : await this.#decodeValue(w)] as [string, string, unknown]),
     );
     await Promise.all(pending);
     const versionsSeen: Checkpoint["versions_seen"] = {};
@@ -247,23 +288,22 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       channel_versions: { ...base.channel_versions },
       versions_seen: versionsSeen,
     } as Checkpoint;
-    const parentId = e.header.p;
-    if (checkpoint.v < 4 && parentId !== undefined) await this.#migratePendingSends(checkpoint, nsView, parentId);
+    if (checkpoint.v < 4 && e.parent !== undefined) await this.#migratePendingSends(checkpoint, nsView, e.parent);
     const tuple: CheckpointTuple = {
-      config: { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: e.header.id } },
+      config: { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: e.id } },
       checkpoint,
       metadata: { ...metadata },
       pendingWrites,
     };
-    if (parentId !== undefined) {
-      tuple.parentConfig = { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: parentId } };
+    if (e.parent !== undefined) {
+      tuple.parentConfig = { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: e.parent } };
     }
     return tuple;
   }
 
   /** Checkpoints before v4 kept pending sends as writes to TASKS on the parent. */
   async #migratePendingSends(checkpoint: Checkpoint, nsView: NamespaceView, parentId: string): Promise<void> {
-    const sends = nsView.orderedWrites(parentId).filter((w) => w.header.ch === TASKS);
+    const sends = nsView.orderedWrites(parentId).filter((w) => w.ch === TASKS);
     checkpoint.channel_values[TASKS] = await Promise.all(sends.map((w) => this.#decodeValue(w)));
     checkpoint.channel_versions[TASKS] =
       Object.keys(checkpoint.channel_versions).length > 0
@@ -294,12 +334,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const nsFilter = optionalId(config.configurable?.checkpoint_ns, "checkpoint_ns");
     const idFilter = optionalId(config.configurable?.checkpoint_id, "checkpoint_id");
     const beforeId = optionalId(before?.configurable?.checkpoint_id, "before.checkpoint_id");
-    let views: Iterable<ThreadView>;
-    if (threadId !== undefined) {
-      views = [await this.#freshView(threadId)];
-    } else {
-      views = (await this.#scanAll()).values();
-    }
+    const views = threadId !== undefined ? [await this.#freshView(threadId)] : [...(await this.#scanAll()).values()];
     const filterEntries = Object.entries(filter ?? {}).filter(([, v]) => v !== undefined);
     const candidates: { view: ThreadView; ns: string; nsView: NamespaceView; entry: CheckpointEntry }[] = [];
     for (const view of views) {
@@ -312,13 +347,12 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         }
       }
     }
-    candidates.sort((a, b) => (a.entry.header.id < b.entry.header.id ? 1 : a.entry.header.id > b.entry.header.id ? -1 : 0));
+    candidates.sort((a, b) => (a.entry.id < b.entry.id ? 1 : a.entry.id > b.entry.id ? -1 : 0));
     let remaining = limit ?? Infinity;
     for (const c of candidates) {
       if (remaining <= 0) break;
       if (filterEntries.length > 0) {
-        const { metadata } = await this.#decodeCheckpoint(c.entry);
-        const md = metadata as Record<string, unknown>;
+        const md = (await this.#decodeCheckpoint(c.entry)).metadata as Record<string, unknown>;
         if (!filterEntries.every(([k, v]) => jsonEqual(md[k], v))) continue;
       }
       remaining -= 1;
@@ -331,7 +365,12 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const views = new Map<string, ThreadView>();
     const info = await this.#jsm.streams.info(this.stream);
     if (info.state.messages === 0) return views;
-    await this.#readAll(`${this.prefix}.>`, info.state.last_seq, (seq, data) => this.#applyMessage(seq, data, views));
+    await this.#readAll(`${this.prefix}.>`, (seq, data) => {
+      const { header } = decodeFrame<StateHeader>(data);
+      let view = views.get(header.t);
+      if (!view) views.set(header.t, (view = new ThreadView(header.t)));
+      this.#apply(view, seq, data);
+    });
     return views;
   }
 
@@ -349,36 +388,48 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const id = optionalId(checkpoint.id, "checkpoint.id");
     if (!id) throw invalid("put: checkpoint.id is missing");
     const nsSubject = this.#nsSubject(threadId, ns);
-
-    const messages: { subject: string; data: Uint8Array; header: StateHeader; parts: Uint8Array[] }[] = [];
     const values = checkpoint.channel_values ?? {};
-    await Promise.all(
-      Object.entries(newVersions).map(async ([ch, ver]) => {
-        let ty = "empty";
-        let bytes: Uint8Array = new Uint8Array(0);
-        if (Object.prototype.hasOwnProperty.call(values, ch)) [ty, bytes] = await this.serde.dumpsTyped(values[ch]);
-        const header: BlobHeader = { k: "b", t: threadId, n: ns, ch, v: ver, ty };
-        const parts = [bytes];
-        messages.push({
-          subject: `${nsSubject}.b.${encodeToken(ch)}.${JetStreamCheckpointSaver.#versionToken(ver)}`,
-          data: encodeFrame(header, parts),
-          header,
-          parts,
-        });
-      }),
-    );
-    const { channel_values: _omit, ...rest } = checkpoint;
-    const [[ty, cpBytes], [mty, mdBytes]] = await Promise.all([
+    const { channel_values: _values, ...rest } = checkpoint;
+    const own: OwnValues = new Map();
+
+    const channels = Object.entries(newVersions);
+    const [[ty, cpBytes], [mty, mdBytes], ...blobs] = await Promise.all([
       this.serde.dumpsTyped(rest),
       this.serde.dumpsTyped(metadata),
+      ...channels.map(([ch]) => {
+        if (!Object.prototype.hasOwnProperty.call(values, ch)) return ["empty", new Uint8Array(0)] as [string, Uint8Array];
+        own.set(ownBlobKey(ch), values[ch]);
+        return this.serde.dumpsTyped(values[ch]);
+      }),
     ]);
-    const header: CheckpointHeader = { k: "c", t: threadId, n: ns, id, ty, mty };
+
+    const out: Outgoing[] = [];
+    const header: CheckpointHeader = { k: "c", t: threadId, n: ns, id, ty, mty, b: [] };
     if (parentId) header.p = parentId;
     const parts = [cpBytes, mdBytes];
-    // Last, so a reader that sees the checkpoint also sees its values (one connection keeps order).
-    messages.push({ subject: `${nsSubject}.c.${encodeToken(id)}`, data: encodeFrame(header, parts), header, parts });
-
-    await this.#publishAll(threadId, messages, () => false);
+    const max = this.#maxFrame();
+    let size = cpBytes.length + mdBytes.length + 1024;
+    channels.forEach(([ch, ver], i) => {
+      const [vty, bytes] = blobs[i];
+      const ref: BlobRef = { ch, v: ver, ty: vty };
+      if (size + bytes.length + 256 <= max) {
+        header.b.push(ref);
+        parts.push(bytes);
+        size += bytes.length + 256;
+        return;
+      }
+      // Too large to ride along: its own chunk messages, published before the checkpoint.
+      const cn = Math.max(1, Math.ceil(bytes.length / (max - 1024)));
+      const base = `${nsSubject}.b.${encodeToken(ch)}.${JetStreamCheckpointSaver.#versionToken(ver)}`;
+      for (let ck = 0; ck < cn; ck++) {
+        const part = bytes.subarray(ck * (max - 1024), (ck + 1) * (max - 1024));
+        const h: BlobChunkHeader = { k: "b", t: threadId, n: ns, ...ref, ck, cn };
+        out.push({ subject: `${base}.${ck}`, data: encodeFrame(h, [part]), header: h, parts: [part], ifAbsent: false });
+      }
+    });
+    // Last, so whoever sees the checkpoint also sees its values (one connection keeps order).
+    out.push({ subject: `${nsSubject}.c.${encodeToken(id)}`, data: encodeFrame(header, parts), header, parts, ifAbsent: false });
+    await this.#publishAll(threadId, out, own);
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id } };
   }
 
@@ -390,41 +441,64 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const checkpointId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
     if (!checkpointId) throw invalid('putWrites: config.configurable is missing "checkpoint_id"');
     if (typeof taskId !== "string") throw invalid("putWrites: taskId must be a string");
-    const base = `${this.#nsSubject(threadId, ns)}.w.${encodeToken(checkpointId)}.${encodeToken(taskId)}`;
-    const existing = this.#views.get(threadId)?.namespaces.get(ns)?.writes.get(checkpointId);
-    const messages = await Promise.all(
+    const path = taskPath ?? "";
+    const subject = `${this.#nsSubject(threadId, ns)}.w.${encodeToken(checkpointId)}.${encodeToken(taskId)}`;
+    const known = this.#views.get(threadId)?.namespaces.get(ns);
+    const own: OwnValues = new Map();
+    const encoded = await Promise.all(
       writes.map(async ([channel, value], i) => {
         const idx = (WRITES_IDX_MAP as Record<string, number>)[channel] ?? i;
         const [ty, bytes] = await this.serde.dumpsTyped(value);
-        const header: WriteHeader = { k: "w", t: threadId, n: ns, id: checkpointId, task: taskId, idx, ch: channel, ty, path: taskPath ?? "" };
-        const parts = [bytes];
-        return { subject: `${base}.${encodeToken(String(idx))}`, data: encodeFrame(header, parts), header, parts };
+        own.set(ownWriteKey(idx), value);
+        return { ref: { idx, ch: channel, ty } satisfies WriteRef, bytes };
       }),
     );
-    // Regular writes: first write wins (also across processes, via the expected subject sequence).
-    const fresh = messages.filter((m) => {
-      const h = m.header as WriteHeader;
-      return h.idx < 0 || !existing?.has(`${h.task}\u0000${h.idx}`);
-    });
-    await this.#publishAll(threadId, fresh, (h) => (h as WriteHeader).idx >= 0);
+    const out: Outgoing[] = [];
+    const max = this.#maxFrame();
+    const make = (subj: string, items: typeof encoded, ifAbsent: boolean) => {
+      const header: WriteHeader = { k: "w", t: threadId, n: ns, id: checkpointId, task: taskId, path, w: items.map((e) => e.ref) };
+      const parts = items.map((e) => e.bytes);
+      const data = encodeFrame(header, parts);
+      if (data.length > max) {
+        throw new NatsBackboneError(
+          NatsErrorCode.InvalidArgument,
+          `putWrites: a pending write of ${data.length} bytes exceeds the server's max_payload (${max + HEADER_ROOM} bytes)`,
+        );
+      }
+      out.push({ subject: subj, data, header, parts, ifAbsent });
+    };
+    // Regular writes of one task: one message, first write wins (the server refuses a second).
+    const regular = encoded.filter((e) => e.ref.idx >= 0 && !known?.hasWrite(checkpointId, taskId, e.ref.idx));
+    if (regular.length > 0) {
+      let batch: typeof encoded = [];
+      let size = 0;
+      for (const e of regular) {
+        if (batch.length > 0 && size + e.bytes.length > max - 4096) {
+          make(out.length === 0 ? subject : `${subject}.r${out.length}`, batch, true);
+          batch = [];
+          size = 0;
+        }
+        batch.push(e);
+        size += e.bytes.length + 128;
+      }
+      make(out.length === 0 ? subject : `${subject}.r${out.length}`, batch, true);
+    }
+    // Special writes (error, interrupt, resume, …) replace what was there.
+    for (const e of encoded.filter((x) => x.ref.idx < 0)) make(`${subject}.${encodeToken(String(e.ref.idx))}`, [e], false);
+    await this.#publishAll(threadId, out, own);
   }
 
-  /** Publish all at once, await every ack (retrying unacked ones with the same msgID). */
-  async #publishAll(
-    threadId: string,
-    messages: { subject: string; data: Uint8Array; header: StateHeader; parts: Uint8Array[] }[],
-    ifAbsent: (h: StateHeader) => boolean,
-  ): Promise<void> {
+  /** Publish all at once, await every ack (unacked ones are retried with the same msgID). */
+  async #publishAll(threadId: string, messages: Outgoing[], own: OwnValues): Promise<void> {
     if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
+    if (messages.length === 0) return;
     const results = await Promise.all(
-      messages.map((m) =>
-        publishAcked(this.#js, m.subject, m.data, { ifAbsent: ifAbsent(m.header), deadlineMs: this.#deadline }),
-      ),
+      messages.map((m) => publishAcked(this.#js, m.subject, m.data, { ifAbsent: m.ifAbsent, deadlineMs: this.#deadline })),
     );
     const view = this.#views.get(threadId);
     if (!view) return;
     results.forEach((r, i) => {
-      if (r.stored) view.apply(r.ack.seq, messages[i].header, messages[i].parts);
+      if (r.stored) view.apply(r.ack.seq, messages[i].header, messages[i].parts, this.#tailWatermark, own);
     });
   }
 
@@ -435,7 +509,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     await this.#jsm.streams.purge(this.stream, { filter: `${subject}.>` });
     const header = { k: "x", t: id } as const;
     const r = await publishAcked(this.#js, `${subject}.x`, encodeFrame(header, []), { deadlineMs: this.#deadline });
-    if (r.stored) this.#views.get(id)?.apply(r.ack.seq, header, []);
+    if (r.stored) this.#views.get(id)?.apply(r.ack.seq, header, [], this.#tailWatermark);
   }
 
   /** Stop the live tail (the connection stays open; it belongs to the caller). */
@@ -444,6 +518,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const tail = await this.#tail?.catch(() => undefined);
     await tail?.stop();
     this.#views.clear();
+    this.#byToken.clear();
   }
 }
 

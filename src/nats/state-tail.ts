@@ -1,8 +1,8 @@
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 
 /**
- * A live, ordered read of a stream from "now" on: every stored message is handed to `onMessage`
- * in sequence order, and `watermark` is the sequence of the last one delivered. Readers that know
+ * A live, ordered read of a stream from "now" on: every stored message's subject and sequence is
+ * handed to `onMessage` in sequence order (headers only, so it stays cheap), and `watermark` is the sequence of the last one delivered. Readers that know
  * a sequence exists (from a direct get) wait for the watermark to reach it — then their view holds
  * every message up to it, written by this process or any other. The client's ordered consumer
  * recreates itself from the last sequence after a server restart.
@@ -31,7 +31,7 @@ export class StreamTail {
     jsm: JetStreamManager,
     stream: string,
     filter: string,
-    onMessage: (seq: number, subject: string, data: Uint8Array) => void,
+    onMessage: (seq: number, subject: string) => void,
   ): Promise<StreamTail> {
     const info = await jsm.streams.info(stream);
     const startSeq = info.state.last_seq + 1;
@@ -40,13 +40,15 @@ export class StreamTail {
       filter_subjects: filter,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: startSeq,
+      // Only subjects and sequences: payloads are fetched by whoever needs them.
+      headers_only: true,
     });
     const messages = await consumer.consume({ max_messages: 512 });
     tail.#messages = messages;
     tail.#loop = (async () => {
       for await (const m of messages) {
         try {
-          onMessage(m.seq, m.subject, m.data);
+          onMessage(m.seq, m.subject);
         } catch {
           // An undecodable foreign message must not stop the tail; readers decode again and report.
         }

@@ -1,0 +1,166 @@
+/**
+ * JetStreamCheckpointSaver vs @langchain/langgraph-checkpoint-sqlite (default settings, file DB),
+ * same process, same run, interleaved step by step so machine load hits both alike.
+ *
+ * The workload is an agent loop on one thread: each step puts a checkpoint (~20 KiB: a growing
+ * message history of LangChain messages, todos, a files map, routing channels), writes the step's
+ * pending writes, and reads the latest checkpoint back. Every JetStream write is acknowledged.
+ *
+ *   npx tsx bench/checkpoint.ts [steps]
+ *
+ * Prints a table, then one JSON line with the medians and `*_ratio` (JetStream / sqlite).
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { uuid6, type BaseCheckpointSaver, type Checkpoint, type PendingWrite } from "@langchain/langgraph-checkpoint";
+import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
+import { JetStreamCheckpointSaver } from "../src/nats/checkpointer.ts";
+import { startTestNats } from "../test/support/nats.ts";
+
+const STEPS = Number(process.argv[2] ?? 400);
+const WARMUP = 40;
+const TARGET_BYTES = 20 * 1024;
+
+function message(i: number): BaseMessage {
+  switch (i % 3) {
+    case 0:
+      return new HumanMessage({ id: `h${i}`, content: `Find and summarise sources on topic ${i}. `.repeat(4) });
+    case 1:
+      return new AIMessage({
+        id: `a${i}`,
+        content: "",
+        tool_calls: [{ id: `call${i}`, name: "web_search", args: { query: `topic ${i}`, max_results: 5 } }],
+      });
+    default:
+      return new ToolMessage({ id: `t${i}`, tool_call_id: `call${i - 1}`, content: `Result ${i}: ${"lorem ipsum ".repeat(30)}` });
+  }
+}
+
+/** Channel values of a deep-agent-like state of about TARGET_BYTES serialized. */
+function initialState(): { messages: BaseMessage[]; todos: unknown[]; files: Record<string, unknown> } {
+  const state = {
+    messages: [] as BaseMessage[],
+    todos: [
+      { content: "Collect sources", status: "completed" },
+      { content: "Draft the article", status: "in_progress" },
+      { content: "Verify citations", status: "pending" },
+    ],
+    files: { "/notes.md": { content: ["# Notes", "- first finding"], created_at: "2026-11-25T09:00:00Z", modified_at: "2026-11-25T09:00:00Z" } },
+  };
+  let i = 0;
+  while (JSON.stringify(state).length < TARGET_BYTES) state.messages.push(message(i++));
+  return state;
+}
+
+interface Timings {
+  put: number[];
+  putWrites: number[];
+  getTuple: number[];
+}
+
+async function step(
+  saver: BaseCheckpointSaver,
+  threadId: string,
+  parent: RunnableConfig,
+  checkpoint: Checkpoint,
+  newVersions: Record<string, number>,
+  writes: PendingWrite[],
+  t: Timings,
+  record: boolean,
+): Promise<RunnableConfig> {
+  let t0 = performance.now();
+  const config = await saver.put(parent, checkpoint, { source: "loop", step: 1, parents: {} }, newVersions);
+  const put = performance.now() - t0;
+  t0 = performance.now();
+  await saver.putWrites(config, writes, `task-${checkpoint.id}`);
+  const putWrites = performance.now() - t0;
+  t0 = performance.now();
+  const tuple = await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+  const getTuple = performance.now() - t0;
+  if (tuple?.checkpoint.id !== checkpoint.id) throw new Error(`read back ${tuple?.checkpoint.id}, wrote ${checkpoint.id}`);
+  if (record) {
+    t.put.push(put);
+    t.putWrites.push(putWrites);
+    t.getTuple.push(getTuple);
+  }
+  return config;
+}
+
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))];
+}
+const r3 = (x: number) => Math.round(x * 1000) / 1000;
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), "vibewriter-bench-"));
+  const nats = await startTestNats();
+  try {
+    const sqlite = SqliteSaver.fromConnString(join(dir, "checkpoints.db"));
+    const { nc, js, jsm } = nats.backbone;
+    const jetstream = new JetStreamCheckpointSaver({ nc, js, jsm });
+    const savers = [
+      { name: "sqlite", saver: sqlite as BaseCheckpointSaver, t: { put: [], putWrites: [], getTuple: [] } as Timings },
+      { name: "jetstream", saver: jetstream as BaseCheckpointSaver, t: { put: [], putWrites: [], getTuple: [] } as Timings },
+    ];
+    const state = initialState();
+    const bytes = JSON.stringify(state).length;
+    const threadId = uuid6(-1);
+    const parents = new Map<string, RunnableConfig>(savers.map((s) => [s.name, { configurable: { thread_id: threadId, checkpoint_ns: "" } }]));
+    const versions: Record<string, number> = { messages: 1, todos: 1, files: 1, "branch:to:agent": 1, __start__: 1 };
+    let next = state.messages.length;
+    for (let i = 0; i < STEPS + WARMUP; i++) {
+      // One agent step: a new message, sometimes a todo update; the routing channel always changes.
+      state.messages = [...state.messages.slice(1), message(next++)];
+      const newVersions: Record<string, number> = { messages: ++versions.messages, "branch:to:agent": ++versions["branch:to:agent"] };
+      if (i % 5 === 0) {
+        state.todos = [...state.todos];
+        newVersions.todos = ++versions.todos;
+      }
+      const checkpoint: Checkpoint = {
+        v: 4,
+        id: uuid6(-1),
+        ts: new Date().toISOString(),
+        channel_values: { ...state, "branch:to:agent": null, __start__: { messages: [] } },
+        channel_versions: { ...versions },
+        versions_seen: { agent: { messages: versions.messages - 1 }, tools: { messages: versions.messages - 1 } },
+      };
+      const writes: PendingWrite[] = [
+        ["messages", [message(next)]],
+        ["branch:to:agent", null],
+      ];
+      // Alternate which saver goes first so neither always gets the warmer cache.
+      const order = i % 2 === 0 ? savers : [...savers].reverse();
+      for (const s of order) {
+        parents.set(s.name, await step(s.saver, threadId, parents.get(s.name)!, checkpoint, newVersions, writes, s.t, i >= WARMUP));
+      }
+    }
+    await jetstream.close();
+
+    const ops = ["put", "putWrites", "getTuple"] as const;
+    const med = (name: string, op: (typeof ops)[number]) => quantile(savers.find((s) => s.name === name)!.t[op], 0.5);
+    const p90 = (name: string, op: (typeof ops)[number]) => quantile(savers.find((s) => s.name === name)!.t[op], 0.9);
+    console.log(`checkpoint ≈ ${(bytes / 1024).toFixed(1)} KiB (${state.messages.length} messages), ${STEPS} steps after ${WARMUP} warm-up, one thread`);
+    console.log("op         sqlite med   jetstream med   ratio   (p90 sqlite / jetstream)");
+    const out: Record<string, number | string> = { bench: "checkpoint", steps: STEPS, checkpoint_bytes: bytes };
+    for (const op of ops) {
+      const a = med("sqlite", op);
+      const b = med("jetstream", op);
+      console.log(
+        `${op.padEnd(10)} ${a.toFixed(3).padStart(8)} ms ${b.toFixed(3).padStart(11)} ms ${(b / a).toFixed(2).padStart(7)}   (${p90("sqlite", op).toFixed(3)} / ${p90("jetstream", op).toFixed(3)} ms)`,
+      );
+      out[`sqlite_${op}_ms`] = r3(a);
+      out[`jetstream_${op}_ms`] = r3(b);
+      out[`${op}_ratio`] = r3(b / a);
+    }
+    console.log(JSON.stringify(out));
+  } finally {
+    await nats.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
