@@ -1,0 +1,103 @@
+/**
+ * GuestClient against a hostile guest: a socket peer that answers the handshake properly and then
+ * sends what a compromised agent might. The client must reject, never pass it on.
+ */
+import { createServer, connect, type Server, type Socket } from "node:net";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { encodeFrame, FrameDecoder } from "../../src/guest/framing.ts";
+import { GuestClient } from "../../src/sandbox/guest-client.ts";
+import { GuestError } from "../../src/sandbox/guest-error.ts";
+
+type Reply = (req: { id: number; op: string; args: unknown }, sock: Socket) => void;
+
+async function hostileGuest(reply: Reply): Promise<{ client: GuestClient; close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "vw-hostile-"));
+  const path = join(dir, "s");
+  const server: Server = createServer((sock) => {
+    sock.on("error", () => {}); // the client hangs up mid-write in these tests
+    const dec = new FrameDecoder();
+    sock.on("data", (chunk) => {
+      for (const f of dec.push(chunk)) {
+        const h = f.header as { id: number; op: string; args: unknown };
+        if (h.op === "hello") {
+          sock.write(encodeFrame({ id: h.id, ev: "result", value: { protocolVersion: 1, agentVersion: "evil", roots: [], pid: 1 } }));
+        } else reply(h, sock);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const s = connect(path);
+  await new Promise((resolve) => s.once("connect", resolve));
+  const client = await GuestClient.connect(s);
+  return {
+    client,
+    async close() {
+      client.close();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const codeOf = (p: Promise<unknown>) => p.then(() => "resolved", (e) => (GuestError.isInstance(e) ? e.code : `other: ${e}`));
+
+it("rejects a result that does not match its op's schema", async () => {
+  const g = await hostileGuest((req, sock) => sock.write(encodeFrame({ id: req.id, ev: "result", value: { path: "/etc/passwd", type: "file", size: -1, mtimeMs: 0 } })));
+  try {
+    expect(await codeOf(g.client.request("stat", { path: "/workspace" }))).toBe("protocol");
+  } finally {
+    await g.close();
+  }
+});
+
+it("closes the channel on a malformed frame and rejects everything pending with `protocol`", async () => {
+  const g = await hostileGuest((req, sock) => sock.write(encodeFrame({ id: req.id, ev: "explode" })));
+  try {
+    expect(await codeOf(g.client.request("stat", { path: "/workspace" }))).toBe("protocol");
+    expect(await codeOf(g.client.request("stat", { path: "/workspace" }))).toBe("protocol");
+    expect((await g.client.closed).code).toBe("protocol");
+  } finally {
+    await g.close();
+  }
+});
+
+it("ignores frames for ids it never issued (stale frames from an earlier connection)", async () => {
+  const g = await hostileGuest((req, sock) => {
+    sock.write(encodeFrame({ id: req.id + 1000, ev: "result", value: { nonsense: true } }));
+    sock.write(encodeFrame({ id: req.id, ev: "result", value: { path: "/workspace", type: "dir", size: 0, mtimeMs: 1 } }));
+  });
+  try {
+    expect((await g.client.request("stat", { path: "/workspace" })).value.type).toBe("dir");
+  } finally {
+    await g.close();
+  }
+});
+
+it("caps what one response may make the host buffer", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "vw-hostile-"));
+  const path = join(dir, "s");
+  const server = createServer((sock) => {
+    sock.on("error", () => {}); // the client hangs up mid-write in these tests
+    const dec = new FrameDecoder();
+    sock.on("data", (chunk) => {
+      for (const f of dec.push(chunk)) {
+        const h = f.header as { id: number; op: string };
+        if (h.op === "hello") sock.write(encodeFrame({ id: h.id, ev: "result", value: { protocolVersion: 1, agentVersion: "x", roots: [], pid: 1 } }));
+        else if (h.op === "read") for (let i = 0; i < 5; i++) sock.write(encodeFrame({ id: h.id, ev: "data" }, Buffer.alloc(1024 * 1024)));
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  const s = connect(path);
+  await new Promise((resolve) => s.once("connect", resolve));
+  const client = await GuestClient.connect(s, { maxResponseBytes: 2 * 1024 * 1024 });
+  try {
+    expect(await codeOf(client.request("read", { path: "/workspace/x" }))).toBe("too_large");
+  } finally {
+    client.close();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
