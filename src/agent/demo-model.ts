@@ -1,7 +1,5 @@
-import { createHash } from "node:crypto";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
-import { fakeModel } from "@langchain/core/testing";
+import { createScriptedModel, type AgentScript, type ScriptedStep } from "./scripted-model.ts";
 
 /**
  * A SCRIPTED model for `vibewriter demo`: no LLM is involved. It replays a recorded plan of tool
@@ -22,20 +20,8 @@ export const DEMO_TASK =
   "Due diligence on Northwind Solar Holdings from the provided sources: entity, key figures, risks and red flags, " +
   "as a citation-ready report.";
 
-type Call = { name: string; args: Record<string, unknown> };
-type Step = Call[] | { text: string };
-type Script = (ctx: { turn: number; results: string[] }) => Step | undefined;
-
-function text(m: BaseMessage): string {
-  if (typeof m.content === "string") return m.content;
-  if (Array.isArray(m.content)) return m.content.map((b) => ((b as { text?: string }).text ?? "")).join("");
-  return "";
-}
-
-function roleOf(messages: BaseMessage[]): string {
-  const sys = messages.find((m) => SystemMessage.isInstance(m));
-  return /ROLE:([a-z-]+)/.exec(sys ? text(sys) : "")?.[1] ?? "main";
-}
+type Step = ScriptedStep;
+type Script = AgentScript;
 
 /** The body of a `read_file` result (deepagents puts a `@@ lines … @@` header above it). */
 export function readFileBody(result: string): string {
@@ -121,28 +107,7 @@ const SCRIPTS: Record<string, Script> = {
   },
 };
 
-function respond(messages: BaseMessage[]): BaseMessage | Error {
-  const role = roleOf(messages);
-  const script = SCRIPTS[role];
-  if (!script) return new Error(`${SCRIPTED_LABEL} has no script for the ${role} agent`);
-  const turns = messages.filter((m) => AIMessage.isInstance(m)).length;
-  const results = messages.filter((m) => ToolMessage.isInstance(m)).map(text);
-  const firstHuman = messages.find((m) => HumanMessage.isInstance(m));
-  const scope = createHash("sha256").update(`${role}\n${firstHuman ? text(firstHuman) : ""}`).digest("hex").slice(0, 10);
-  const id = `demo-${role}-${scope}-${turns}`;
-  const step = script({ turn: turns, results });
-  if (!step) return new AIMessage({ id, content: `${SCRIPTED_LABEL} The script for the ${role} agent is finished.` });
-  if ("text" in step) return new AIMessage({ id, content: step.text });
-  return new AIMessage({
-    id,
-    content: "",
-    tool_calls: step.map((c, i) => ({ id: `${id}-${i}`, name: c.name, args: c.args, type: "tool_call" as const })),
-  });
-}
-
-/** The scripted demo model (see the module comment). Enough responses for a full run and resumes. */
-export function scriptedDemoModel(maxTurns = 400): BaseChatModel {
-  const model = fakeModel();
-  for (let i = 0; i < maxTurns; i++) model.respond(respond);
-  return model;
+/** The scripted demo model (see the module comment). */
+export function scriptedDemoModel(maxCalls = 400): BaseChatModel {
+  return createScriptedModel(SCRIPTS, { label: SCRIPTED_LABEL, maxCalls });
 }

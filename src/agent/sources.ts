@@ -6,11 +6,16 @@ import { classify, extractSourceText, type SourceKind } from "./extract-text.ts"
 import type { ArtifactPort } from "./ports.ts";
 
 /** Limits on what `--sources` accepts; over them the file is refused, never truncated. */
-export const SOURCE_LIMITS = {
+export interface SourceLimits {
+  maxFileBytes: number;
+  maxTextChars: number;
+  maxFiles: number;
+}
+export const SOURCE_LIMITS: Readonly<SourceLimits> = {
   maxFileBytes: 20 * 1024 * 1024,
   maxTextChars: 2_000_000,
   maxFiles: 500,
-} as const;
+};
 
 /** Where sources live in the Object Store and in the sandbox. */
 export const SOURCE_PATHS = {
@@ -41,7 +46,7 @@ export function sourceIdFor(bytes: Uint8Array): string {
 }
 
 /** Turn one file's bytes into a source, or say exactly why not. */
-export async function sourceFromBytes(origin: string, bytes: Uint8Array, limits = SOURCE_LIMITS): Promise<Source> {
+export async function sourceFromBytes(origin: string, bytes: Uint8Array, limits: SourceLimits = SOURCE_LIMITS): Promise<Source> {
   if (bytes.length === 0) throw new AgentError(AgentErrorCode.BadSource, `${origin}: empty file`);
   if (bytes.length > limits.maxFileBytes) {
     throw new AgentError(
@@ -91,7 +96,7 @@ async function walk(dir: string, out: string[]): Promise<void> {
  * file is binary, huge or unreadable the whole folder is refused with one message that lists
  * each bad file, before anything is stored, so a run never starts on half its sources.
  */
-export async function loadSourcesDir(dir: string, limits = SOURCE_LIMITS): Promise<Source[]> {
+export async function loadSourcesDir(dir: string, limits: SourceLimits = SOURCE_LIMITS): Promise<Source[]> {
   let st;
   try {
     st = await stat(dir);
