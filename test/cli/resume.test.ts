@@ -1,0 +1,129 @@
+/**
+ * THE crash test: `vibewriter run` (a real child process, scripted model, real microVM, real
+ * nats-server) is SIGKILLed in the middle of a tool-heavy step — right after the researcher
+ * subagent's skill script ran in the VM — then `vibewriter resume` finishes the thread. The final
+ * report must equal an uninterrupted run's, and no step with a side effect may have run twice.
+ */
+import { fileURLToPath } from "node:url";
+import { headers } from "@nats-io/transport-node";
+import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
+import { DEMO_TASK } from "../../src/agent/demo-model.ts";
+import type { VibewriterEvent } from "../../src/agent/events.ts";
+import { Names } from "../../src/nats/index.ts";
+import { startTestNats, type TestNats } from "../support/nats.ts";
+import { descendants, killAll, spawnCli } from "./child.ts";
+import { EventObserver } from "./event-observer.ts";
+import { requireGuestImage } from "./image.ts";
+
+const SOURCES = fileURLToPath(new URL("../../samples/northwind", import.meta.url));
+
+interface RunJson {
+  ok: boolean;
+  status: string;
+  threadId: string;
+  report?: string;
+  scripted: boolean;
+}
+
+/** The report with the thread id neutralised (it names its own thread in the artifact path, if anywhere). */
+const normalise = (report: string, threadId: string) => report.split(threadId).join("<thread>");
+
+/** (agent, tool-call id) of every journaled tool call that really executed (not answered from the journal). */
+function executions(events: VibewriterEvent[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    if (e.type !== "tool.finished") continue;
+    if (!(JOURNALED_TOOLS as readonly string[]).includes(String(e.data.tool))) continue;
+    if (e.data.replayed === true) continue;
+    const key = `${e.agent}:${String(e.data.callId)}:${String(e.data.tool)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe("vibewriter run, SIGKILL, vibewriter resume", () => {
+  let nats: TestNats;
+  let observer: EventObserver;
+  const leftovers: number[] = [];
+  const env = () => ({ ...process.env, NATS_URL: nats.server.url, VIBEWRITER_SCRIPTED_MODEL: "demo" });
+
+  beforeAll(async () => {
+    await requireGuestImage();
+    nats = await startTestNats();
+    observer = new EventObserver(nats.nc);
+  });
+  afterAll(async () => {
+    killAll(leftovers);
+    observer?.close();
+    await nats?.close();
+  });
+
+  it("the observer sees duplicate publishes that the stream drops (so it can count re-runs)", async () => {
+    const subject = `${Names.eventsSubjectPrefix}.observer-check`;
+    const body = JSON.stringify({ id: "x", type: "warning", threadId: "observer-check", agent: "main", at: "", data: {} });
+    const h = headers();
+    await nats.backbone.js.publish(subject, body, { msgID: "dup-1", headers: h });
+    const second = await nats.backbone.js.publish(subject, body, { msgID: "dup-1", headers: h });
+    expect(second.duplicate).toBe(true);
+    await nats.nc.flush();
+    expect(observer.of("observer-check")).toHaveLength(2);
+  });
+
+  it("resumes after SIGKILL to the same report, running no side effect twice", async () => {
+    // 1. The reference: the same task, uninterrupted.
+    const ref = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", "ref-run", "--json"], env());
+    const refExit = await ref.exited;
+    expect(refExit.code, ref.stderr()).toBe(0);
+    const refResult = JSON.parse(ref.stdout()) as RunJson;
+    expect(refResult).toMatchObject({ ok: true, status: "completed", scripted: true });
+    expect(refResult.report).toBeTruthy();
+
+    // 2. The same task, killed right after the researcher's skill script has run in the VM.
+    const thread = "crash-run";
+    const victim = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", thread], env());
+    const executed = observer.waitFor(
+      (e) => e.threadId === thread && e.type === "tool.finished" && e.agent === "researcher" && e.data.tool === "execute",
+    );
+    const early = victim.exited.then((x) => {
+      throw new Error(`the run ended (${x.code ?? x.signal}) before the kill point:\n${victim.stdout()}\n${victim.stderr()}`);
+    });
+    await Promise.race([executed, early]);
+    const tree = descendants(victim.child.pid!); // its QEMU: orphaned by the kill, cleaned up below
+    leftovers.push(...tree);
+    victim.child.kill("SIGKILL");
+    expect((await victim.exited).signal).toBe("SIGKILL");
+    killAll(tree);
+    const beforeResume = observer.of(thread).length;
+    expect(observer.of(thread).some((e) => e.type === "run.finished")).toBe(false); // really mid-run
+    expect(observer.of(thread).some((e) => e.type === "subagent.finished")).toBe(false);
+
+    // 3. Resume in a new process.
+    const resumed = spawnCli(["resume", thread, "--json"], env());
+    const resumedExit = await resumed.exited;
+    leftovers.push(...descendants(resumed.child.pid!));
+    expect(resumedExit.code, resumed.stderr()).toBe(0);
+    const result = JSON.parse(resumed.stdout()) as RunJson;
+    expect(result).toMatchObject({ ok: true, status: "completed", threadId: thread });
+
+    // The run completed with the report an uninterrupted run produces.
+    expect(normalise(result.report!, thread)).toBe(normalise(refResult.report!, "ref-run"));
+
+    // Nothing with a side effect ran twice: every journaled call executed at most once across both
+    // processes, and the one the crash interrupted after it ran was answered from the journal.
+    const all = observer.of(thread);
+    expect(all.length).toBeGreaterThan(beforeResume);
+    const counts = executions(all);
+    const twice = [...counts].filter(([, n]) => n > 1);
+    expect(twice).toEqual([]);
+    const researcherExec = [...counts.keys()].filter((k) => k.startsWith("researcher:") && k.endsWith(":execute"));
+    expect(researcherExec).toHaveLength(1);
+    expect(
+      all.some((e) => e.type === "tool.finished" && e.agent === "researcher" && e.data.tool === "execute" && e.data.replayed === true),
+    ).toBe(true);
+    // The same journaled calls ran as in the uninterrupted run (none skipped, none extra).
+    const refCounts = executions(observer.of("ref-run"));
+    expect([...counts.keys()].map((k) => k.split(":").slice(0, 1).concat(k.split(":").slice(2)).join(":")).sort()).toEqual(
+      [...refCounts.keys()].map((k) => k.split(":").slice(0, 1).concat(k.split(":").slice(2)).join(":")).sort(),
+    );
+  }, 900_000);
+});

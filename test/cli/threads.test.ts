@@ -1,0 +1,113 @@
+/**
+ * `threads`, `show`, `events` (and `demo`, which creates the thread) against a real nats-server,
+ * with the agent run by its scripted demo model on the real microVM sandbox.
+ */
+import { eventStreamPort } from "../../src/agent/backbone.ts";
+import { startTestNats, type TestNats } from "../support/nats.ts";
+import { main } from "../../src/cli/main.ts";
+import { captureIo } from "./capture.ts";
+import { spawnCli } from "./child.ts";
+import { requireGuestImage } from "./image.ts";
+
+const THREAD = "cli-threads-1";
+
+describe("threads, show, events", () => {
+  let nats: TestNats;
+  let demoOut = "";
+  const env = () => ({ ...process.env, NATS_URL: nats.server.url });
+
+  beforeAll(async () => {
+    await requireGuestImage();
+    nats = await startTestNats();
+    const io = captureIo(env());
+    const code = await main(["demo", "--thread", THREAD], io);
+    demoOut = io.out();
+    if (code !== 0) throw new Error(`vibewriter demo failed (${code}):\n${io.out()}\n${io.err()}`);
+  }, 600_000);
+  afterAll(async () => {
+    await nats?.close();
+  });
+
+  it("demo says it is scripted, shows progress lines and prints the report", () => {
+    expect(demoOut).toMatch(/^demo thread cli-threads-1 with \[scripted demo model — no LLM\]/);
+    expect(demoOut).toContain("plan: 4 todos");
+    expect(demoOut).toContain("→ researcher");
+    expect(demoOut).toMatch(/report published: threads\/cli-threads-1\/report\.md/);
+    expect(demoOut).toMatch(/Thread cli-threads-1 completed\.\nReport \(threads\/cli-threads-1\/report\.md\):/);
+  });
+
+  it("threads lists it as completed with a report", async () => {
+    const io = captureIo(env());
+    expect(await main(["threads", "--json"], io)).toBe(0);
+    const { threads } = JSON.parse(io.out()) as { threads: { threadId: string; status: string; hasReport: boolean }[] };
+    expect(threads.find((t) => t.threadId === THREAD)).toMatchObject({ status: "completed", hasReport: true });
+    const text = captureIo(env());
+    await main(["threads"], text);
+    expect(text.out()).toMatch(/^THREAD\s+STATUS/);
+    expect(text.out()).toMatch(/cli-threads-1\s+completed\s+\S+ \S+\s+yes\s+Due diligence on Northwind/);
+  });
+
+  it("show gives the plan with todo status, the files and the report", async () => {
+    const io = captureIo(env());
+    expect(await main(["show", THREAD, "--json"], io)).toBe(0);
+    const d = JSON.parse(io.out()) as { todos: { status: string }[]; files: string[]; report: string; status: string };
+    expect(d.status).toBe("completed");
+    expect(d.todos).toHaveLength(4);
+    expect(d.todos.every((t) => t.status === "completed")).toBe(true);
+    expect(d.files).toContain("/workspace/report.md");
+    expect(d.report).toMatch(/\[\[src:[^|\]]+\|"/); // citation-ready: carries citations
+
+    const text = captureIo(env());
+    await main(["show", THREAD], text);
+    expect(text.out()).toMatch(/^thread cli-threads-1 — completed\ntask: Due diligence/);
+    expect(text.out()).toMatch(/plan:\n {2}\[x\] Research the sources/);
+    expect(text.out()).toContain("files:\n");
+    expect(text.out()).toContain("report:\n\n");
+  });
+
+  it("show/events of an unknown thread: not found, with the way to list threads", async () => {
+    for (const cmd of ["show", "events"]) {
+      const io = captureIo(env());
+      expect(await main([cmd, "no-such-thread"], io)).toBe(1);
+      expect(io.err()).toMatch(/unknown thread "no-such-thread"/);
+      expect(io.err()).toMatch(/vibewriter threads/);
+    }
+  });
+
+  it("events prints the log in order; --json prints one event per line", async () => {
+    const io = captureIo(env());
+    expect(await main(["events", THREAD, "--json"], io)).toBe(0);
+    const events = io.out().trim().split("\n").map((l) => JSON.parse(l) as { type: string; threadId: string });
+    expect(events.length).toBeGreaterThan(10);
+    expect(events.every((e) => e.threadId === THREAD)).toBe(true);
+    expect(events[0]!.type).toBe("skill.loaded");
+    const types = events.map((e) => e.type);
+    expect(types.indexOf("run.started")).toBeLessThan(types.indexOf("todos.updated"));
+    expect(types.indexOf("report.published")).toBeLessThan(types.lastIndexOf("run.finished"));
+    expect(types.at(-1)).toBe("run.finished");
+
+    const text = captureIo(env());
+    await main(["events", THREAD], text);
+    const lines = text.out().trim().split("\n");
+    expect(lines).toHaveLength(events.length);
+    expect(lines.at(-1)).toMatch(/^\d\d:\d\d:\d\d run\.finished/);
+  });
+
+  it("events --follow prints history, then new events live, and exits 0 on Ctrl-C", async () => {
+    const child = spawnCli(["events", THREAD, "--follow"], env());
+    await child.waitForOutput(/run\.finished/);
+    // A new event on the thread, published by someone else: it must show up live.
+    await eventStreamPort(nats.backbone.js, nats.backbone.jsm).publish(THREAD, {
+      id: "test:live-1",
+      type: "warning",
+      threadId: THREAD,
+      agent: "main",
+      at: new Date().toISOString(),
+      data: { message: "live event from the test" },
+    });
+    await child.waitForOutput("live event from the test");
+    child.child.kill("SIGINT");
+    const { code } = await child.exited;
+    expect(code).toBe(0);
+  });
+});
