@@ -33,6 +33,7 @@ import {
 } from "./checkpoint-view.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { decodeFrame, encodeFrame } from "./frame.ts";
+import { MessageMemoSerializer } from "./message-serde.ts";
 import { publishAcked } from "./publish.ts";
 import { StreamTail } from "./state-tail.ts";
 import { Names } from "./streams.ts";
@@ -46,6 +47,7 @@ export interface JetStreamCheckpointSaverOptions {
   stream?: string;
   /** Subject prefix the stream captures as `<prefix>.>` (default `vibewriter.state`). */
   subjectPrefix?: string;
+  /** Default: `MessageMemoSerializer` (LangGraph's JSON format, message encodings remembered). */
   serde?: SerializerProtocol;
   /** Threads whose view stays in memory (least recently used are dropped first). */
   maxCachedThreads?: number;
@@ -109,7 +111,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   #closed = false;
 
   constructor(opts: JetStreamCheckpointSaverOptions) {
-    super(opts.serde);
+    super(opts.serde ?? new MessageMemoSerializer());
     this.#nc = opts.nc;
     this.#js = opts.js;
     this.#jsm = opts.jsm;

@@ -35,6 +35,8 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: false,
+    // Capturing a stack trace per request costs more than a loopback round trip.
+    noAsyncTraces: true,
   };
   if (opts.credsFile) {
     let creds: Uint8Array;
