@@ -127,6 +127,8 @@ export interface ReadResult {
   ctimeMs: number;
   /** Line mode only: number of lines in the file (a final line without "\n" counts). */
   totalLines?: number;
+  /** Line mode only: the file holds nothing but ASCII whitespace (deepagents' "empty" file). */
+  blank?: boolean;
 }
 
 export interface WriteArgs {

@@ -133,14 +133,15 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
       const { value, data } = await c.request("read", { path: view, lines: { offset: off, limit: lim } }, this.timeout());
       const total = value.totalLines ?? 0;
       let content = concat(data).toString("utf8");
-      if (value.size === 0 || (off === 0 && total <= lim && content.trim() === "")) {
+      if (value.size === 0 || value.blank) {
         return { content: "System reminder: File exists but has empty contents", mimeType };
       }
       if (off >= total) return { error: `Line offset ${off} exceeds file length (${total} lines)` };
       if (lim === 0) return { content: "", mimeType };
       const end = Math.min(off + lim, total);
-      // deepagents joins the selected lines with "\n": a trailing newline only survives at EOF.
-      if (end < total && content.endsWith("\n")) content = content.slice(0, -1);
+      // deepagents joins `split("\n")` pieces: the file's final newline shows only when the window
+      // runs past the last line (and so includes the empty piece after it).
+      if (off + lim <= total && content.endsWith("\n")) content = content.slice(0, -1);
       return { content, mimeType, totalLines: total, startLine: off + 1, endLine: end, nextOffset: end < total ? end : undefined };
     });
   }

@@ -10,6 +10,8 @@ export const GuestErrorCode = {
   Timeout: "timeout",
   /** The guest sent something that breaks the protocol (the channel is then closed). */
   Protocol: "protocol",
+  /** There is no VM to run on (it died and no replacement can be made, or the sandbox closed). */
+  Unavailable: "unavailable",
   /** The guest speaks another protocol version. */
   VersionMismatch: "version_mismatch",
 } as const;

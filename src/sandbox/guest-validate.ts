@@ -27,7 +27,7 @@ const empty = shape({});
 const RESULT_CHECKS: { [O in Op]: Check } = {
   hello: shape({ protocolVersion: int, agentVersion: string, roots: arrayOf(shape({ path: viewPath, writable: bool })), pid: int, clockSet: opt(bool) }),
   exec: shape({ exitCode: nullable(num), signal: nullable(string), timedOut: bool, truncated: bool }),
-  read: shape({ size: int, mtimeMs: num, ctimeMs: opt(num), totalLines: opt(int) }),
+  read: shape({ size: int, mtimeMs: num, ctimeMs: opt(num), totalLines: opt(int), blank: opt(bool) }),
   write: shape({ size: int, mtimeMs: num }),
   edit: shape({ occurrences: int, size: int, mtimeMs: num }),
   stat: fileInfo,

@@ -39,7 +39,7 @@ export class VmLink {
 
   /** The live client; attaches the first VM or a replacement when needed. */
   async client(): Promise<GuestClient> {
-    if (this.closed) throw new GuestError(GuestErrorCode.ChannelClosed, "sandbox closed");
+    if (this.closed) throw new GuestError(GuestErrorCode.Unavailable, "the sandbox is closed");
     if (this.current && !this.current.client.isClosed) return this.current.client;
     this.attaching ??= this.attach().finally(() => (this.attaching = null));
     return this.attaching;
@@ -50,7 +50,7 @@ export class VmLink {
     this.initial = null;
     if (!vm) {
       if (!this.opts.provider) {
-        throw new GuestError(GuestErrorCode.ChannelClosed, `the sandbox VM is gone (${this.lastDeath ?? "not started"}) and no replacement provider was given`);
+        throw new GuestError(GuestErrorCode.Unavailable, `the sandbox VM is gone (${this.lastDeath ?? "not started"}) and no replacement provider was given`);
       }
       vm = await this.opts.provider();
     }

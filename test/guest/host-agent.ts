@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildGuestAgent } from "../../src/guest/build.ts";
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
+import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";
 
 export interface HostAgent {
   dir: string;
@@ -19,6 +20,8 @@ export interface HostAgent {
   /** Agent's stderr so far. */
   stderr(): string;
   connect(): Promise<GuestClient>;
+  /** The agent process seen as a VM (for MicroVMBackend): killing it is "the VM died". */
+  vm: SandboxVm;
   close(): Promise<void>;
 }
 
@@ -53,29 +56,37 @@ export async function startHostAgent(): Promise<HostAgent> {
     proc.once("exit", (code) => reject(new Error(`agent exited with ${code}: ${err}`)));
   });
   const clients: GuestClient[] = [];
+  const exited = new Promise<{ reason: string; code: number | null; signal: string | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ reason: "vmm_died", code, signal })),
+  );
+  const kill = async () => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill("SIGKILL");
+    return exited;
+  };
+  const openSocket = async () => {
+    const s = connect(socket);
+    await new Promise<void>((resolve, reject) => {
+      s.once("connect", resolve);
+      s.once("error", reject);
+    });
+    return s;
+  };
+  let channel: Promise<import("node:net").Socket> | null = null;
   return {
+    vm: { id: `host-${proc.pid}`, exited, kill, channel: () => (channel ??= openSocket()) },
     dir,
     socket,
     proc,
     real: (view) => join(dir, "root", view === "/large_tool_results" || view.startsWith("/large_tool_results/") ? view.replace("/large_tool_results", "/workspace/.large_tool_results") : view),
     stderr: () => err,
     async connect() {
-      const s = connect(socket);
-      await new Promise<void>((resolve, reject) => {
-        s.once("connect", resolve);
-        s.once("error", reject);
-      });
-      const c = await GuestClient.connect(s);
+      const c = await GuestClient.connect(await openSocket());
       clients.push(c);
       return c;
     },
     async close() {
       for (const c of clients) c.close();
-      if (proc.exitCode === null) {
-        const exited = new Promise((resolve) => proc.once("exit", resolve));
-        proc.kill("SIGKILL");
-        await exited;
-      }
+      await kill();
       await rm(dir, { recursive: true, force: true });
     },
   };

@@ -40,8 +40,8 @@ export async function handleRead(ctx: AgentContext, req: RequestContext): Promis
       const lines = obj(req.args.lines, "lines");
       const offset = optInt(lines, "offset", 0) ?? 0;
       const limit = optInt(lines, "limit", 0) ?? 500;
-      const totalLines = await sendLines(fh, req, offset, limit);
-      return { ...base, totalLines };
+      const { totalLines, blank } = await sendLines(fh, req, offset, limit);
+      return { ...base, totalLines, blank };
     }
     const offset = optInt(req.args, "offset", 0) ?? 0;
     const length = optInt(req.args, "length", 0);
@@ -73,12 +73,13 @@ async function sendBytes(fh: FileHandle, req: RequestContext, offset: number, le
  * Streams the bytes of lines [first, first+limit) (with their newlines) and returns the file's
  * line count, where a last line without "\n" counts (deepagents' `split("\n")` semantics).
  */
-async function sendLines(fh: FileHandle, req: RequestContext, first: number, limit: number): Promise<number> {
+async function sendLines(fh: FileHandle, req: RequestContext, first: number, limit: number): Promise<{ totalLines: number; blank: boolean }> {
   const buf = Buffer.allocUnsafe(MAX_FRAME_BODY);
   const end = first + limit;
   let line = 0; // index of the line the next byte belongs to
   let pos = 0;
   let lastByte = -1;
+  let blank = true;
   for (;;) {
     if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
@@ -86,6 +87,7 @@ async function sendLines(fh: FileHandle, req: RequestContext, first: number, lim
     pos += bytesRead;
     const chunk = buf.subarray(0, bytesRead);
     lastByte = chunk[bytesRead - 1]!;
+    if (blank) blank = isBlank(chunk);
     let at = 0;
     let from = line >= first && line < end ? 0 : -1;
     while (at < bytesRead) {
@@ -101,7 +103,13 @@ async function sendLines(fh: FileHandle, req: RequestContext, first: number, lim
     }
     if (from !== -1 && from < bytesRead) await req.data(Buffer.from(chunk.subarray(from, bytesRead)));
   }
-  return lastByte === -1 ? 0 : lastByte === NL ? line : line + 1;
+  return { totalLines: lastByte === -1 ? 0 : lastByte === NL ? line : line + 1, blank };
+}
+
+/** Only space, \t, \n, \v, \f, \r. */
+function isBlank(chunk: Buffer): boolean {
+  for (const b of chunk) if (b !== 0x20 && (b < 0x09 || b > 0x0d)) return false;
+  return true;
 }
 
 export async function handleDownload(ctx: AgentContext, req: RequestContext): Promise<DownloadResult> {

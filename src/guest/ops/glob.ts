@@ -4,7 +4,8 @@ import { optInt, optStr, str } from "../args.ts";
 import type { AgentContext } from "../context.ts";
 import { globToRegExp, literalPrefix } from "../glob-match.ts";
 import type { RequestContext } from "../handlers.ts";
-import type { FileInfo, GlobResult } from "../protocol.ts";
+import { AgentError } from "../errors.ts";
+import { ErrorCode, type FileInfo, type GlobResult } from "../protocol.ts";
 import { infoOf, walk } from "./fs-list.ts";
 import { searchStarts } from "./search-roots.ts";
 
@@ -25,7 +26,15 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
   const regex = globToRegExp(rest);
   const paths: FileInfo[] = [];
   let truncated = false;
-  for (const s of await searchStarts(ctx, start)) {
+  let starts;
+  try {
+    starts = await searchStarts(ctx, start);
+  } catch (err) {
+    // The pattern's fixed directory part does not exist: nothing matches (as with any glob).
+    if (err instanceof AgentError && (err.code === ErrorCode.FileNotFound || err.code === ErrorCode.NotDirectory)) return { paths: [], truncated: false };
+    throw err;
+  }
+  for (const s of starts) {
     // Relative to `start`: for "/" that includes the root's name ("workspace/a.py").
     const prefix = start === "/" ? s.view.slice(1) + "/" : "";
     if (s.isFile) continue;
