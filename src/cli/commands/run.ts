@@ -8,6 +8,8 @@ import { createVibewriter, type RunResult, type Vibewriter } from "../../agent/v
 import { DEMO_TASK } from "../../agent/demo-model.ts";
 import { SAMPLES_DIR } from "../../agent/samples.ts";
 import { showThread } from "../../agent/threads.ts";
+import type { PaymentApprovalRequest } from "../../agent/tools/payment.ts";
+import { openRunWallet } from "../wallet.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
@@ -28,8 +30,8 @@ interface Session {
   model: CliModel;
   sourcesDir?: string;
   skillDirs: string[];
-  /** What to do with the agent once built. */
-  act: (vw: Vibewriter) => Promise<RunResult>;
+  /** What to do with the agent once built; `waiting` when the thread paused for a decision. */
+  act: (vw: Vibewriter, waiting: boolean) => Promise<RunResult>;
   /** "run" or "resume", for messages. */
   verb: string;
 }
@@ -39,7 +41,9 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   display.note(`${s.verb} thread ${s.threadId} with ${s.model.label}`);
   const backbone = await openCliBackbone(ctx, `vibewriter-${s.verb}-${process.pid}`);
   // Resuming a thread that does not exist is a typo: say so before starting a VM.
-  if (s.verb === "resume") await showThread(backbone, s.threadId).catch((e) => Promise.reject(notFoundOr(e)));
+  const before = s.verb === "resume" ? await showThread(backbone, s.threadId).catch((e) => Promise.reject(notFoundOr(e))) : undefined;
+  const payments = await openRunWallet(backbone, ctx.env);
+  display.note(`wallet: ${payments.summary}`);
   checkAborted(ctx, s.threadId);
   const vw = await createVibewriter({
     backbone,
@@ -47,10 +51,11 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
     model: s.model.model,
     ...(s.sourcesDir ? { sourcesDir: s.sourcesDir } : {}),
     skillDirs: s.skillDirs,
+    wallet: payments.wallet,
     onEvent: display.onEvent,
   });
   ctx.defer(() => vw.close()); // runs before the backbone closes (cleanups run in reverse)
-  const result = await untilAborted(s.act(vw), ctx, s.threadId);
+  const result = await untilAborted(s.act(vw, before?.status === "interrupted"), ctx, s.threadId);
   display.clear();
   if (s.json) printJson(ctx, { ok: true, scripted: s.model.scripted, ...result });
   else ctx.stdout.write(renderResult(result));
@@ -82,12 +87,26 @@ function untilAborted<T>(work: Promise<T>, ctx: CliContext, threadId: string): P
   });
 }
 
+/**
+ * Sent as the resume value of a run paused for the owner. Its content is ignored on purpose: the
+ * payment tool trusts only the decision `vibewriter approve|reject` recorded in NATS.
+ */
+export const RESUME_AFTER_DECISION = { continue: true } as const;
+
 export function renderResult(r: RunResult): string {
   const lines: string[] = [];
   if (r.status === "interrupted") {
-    lines.push(`Thread ${r.threadId} is waiting for a decision:`);
-    for (const i of r.interrupts) lines.push(`  ${JSON.stringify((i as { value?: unknown }).value ?? i)}`);
-    lines.push("Decide with `vibewriter approve ID` or `vibewriter reject ID`; the run then continues.");
+    lines.push(`Thread ${r.threadId} is paused, waiting for the owner:`);
+    for (const i of r.interrupts) {
+      const v = ((i as { value?: unknown }).value ?? i) as Partial<PaymentApprovalRequest>;
+      if (v.kind === "payment_approval") {
+        lines.push(`  payment ${v.proposalId}: ${v.amount} ${v.asset} to ${v.destination} (${v.reason})`);
+        lines.push(`    approve: ${v.approve}`, `    reject:  ${v.reject}`);
+      } else {
+        lines.push(`  ${JSON.stringify(v)}`);
+      }
+    }
+    lines.push(`Then continue the run: vibewriter resume ${r.threadId}`);
     return lines.join("\n") + "\n";
   }
   lines.push(`Thread ${r.threadId} completed.`);
@@ -116,7 +135,7 @@ export async function runResume(plan: Extract<CommandPlan, { command: "resume" }
   const model = cliModel(ctx.env);
   try {
     return await runSession(
-      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, act: (vw) => vw.resume(), verb: "resume" },
+      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, act: (vw, waiting) => vw.resume(waiting ? RESUME_AFTER_DECISION : undefined), verb: "resume" },
       ctx,
     );
   } catch (e) {
