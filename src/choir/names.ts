@@ -1,0 +1,21 @@
+/**
+ * Where the Choir lives in NATS. `citation.>` is outside the `vibewriter.>` streams, so it gets
+ * its own stream to make the economic signals durable.
+ */
+export const ChoirNames = {
+  stream: "VIBEWRITER_CHOIR",
+  subjects: "citation.>",
+  /** KV: `report.<id>` metadata, `draft.<thread>` citations staged by `cite_article`. */
+  reportsBucket: "VIBEWRITER_CHOIR_REPORTS",
+  /** Object Store: report bodies by id. */
+  bodiesBucket: "VIBEWRITER_CHOIR_BODIES",
+} as const;
+
+/** Emitted when a newly published report cites `citedReportId`. */
+export const citationNewSubject = (citedReportId: string) => `citation.new.${citedReportId}`;
+/** Emitted when a reward for `author` has been computed for a period. */
+export const citationRewardSubject = (author: string) => `citation.reward.${author}`;
+
+/** Report ids and period ids are single subject tokens. */
+export const REPORT_ID = /^r-[a-f0-9]{20}$/;
+export const PERIOD_ID = /^[A-Za-z0-9-]{1,64}$/;
