@@ -6,6 +6,7 @@ import { Command } from "@langchain/langgraph";
 import { CompositeBackend, createDeepAgent, StoreBackend, type SandboxBackendProtocolV2 } from "deepagents";
 import { todoListMiddleware, type AgentMiddleware } from "langchain";
 import type { Backbone } from "../nats/index.ts";
+import type { Wallet } from "../wallet/wallet.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import { EventType, type EmitEvent, type VibewriterEvent } from "./events.ts";
@@ -19,6 +20,7 @@ import { loadSourcesDir, loadThreadSourceTexts, readSourceManifest, sourceUpload
 import { buildSubagents } from "./subagents.ts";
 import { createCheckCitationsTool } from "./tools/citations.ts";
 import { createFetchUrlTool } from "./tools/fetch-url.ts";
+import { createProposePaymentTool } from "./tools/payment.ts";
 import { createPublishReportTool, REPORT_ARTIFACT } from "./tools/publish.ts";
 
 /** Long-term memory: one namespace shared by every thread (it is the point of memory). */
@@ -40,7 +42,9 @@ export interface VibewriterOptions {
   sourcesDir?: string;
   /** Register `fetch_url` (the host fetches; the VM never has network). Off by default. */
   allowNetwork?: boolean;
-  /** Extra host tools (e.g. the wallet's payment and Choir tools) for the main agent. */
+  /** The owner's wallet: adds `propose_payment` (policy-checked, may pause for approval) to the main agent. */
+  wallet?: Wallet;
+  /** Extra host tools for the main agent. */
   tools?: StructuredTool[];
   /** Live display hook; every event also goes to the thread's event log. */
   onEvent?: (e: VibewriterEvent) => void;
@@ -162,6 +166,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
     };
     const mainTools: StructuredTool[] = [createCheckCitationsTool(ctx, "main"), ...(opts.tools ?? [])];
     if (opts.allowNetwork) mainTools.push(createFetchUrlTool(ctx, "main"));
+    if (opts.wallet) mainTools.push(createProposePaymentTool({ wallet: opts.wallet, threadId }) as unknown as StructuredTool);
 
     const agent = createDeepAgent({
       model: opts.model,
@@ -180,7 +185,9 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       ],
     });
 
-    const config = { configurable: { thread_id: threadId }, recursionLimit: 500 };
+    // "sync": each step's checkpoint is stored before the next step starts, so a crash never
+    // leaves a side effect of step N+1 without step N on record.
+    const config = { configurable: { thread_id: threadId }, recursionLimit: 500, durability: "sync" as const };
 
     const collect = async (state: Record<string, unknown>): Promise<RunResult> => {
       const messages = (state.messages ?? []) as unknown[];

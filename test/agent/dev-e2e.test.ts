@@ -26,7 +26,7 @@ afterEach(async () => {
 });
 
 it("dev: the scripted demo publishes a verified report", async () => {
-  const backbone = { ...agentBackbone(nats.backbone), store: new InMemoryStore(), checkpointer: new MemorySaver() };
+  const backbone = { ...agentBackbone(nats.backbone), store: new InMemoryStore() };
   const seen: VibewriterEvent[] = [];
   const vw = await createVibewriter({
     backbone,

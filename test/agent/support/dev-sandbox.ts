@@ -1,3 +1,5 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { ExecuteResponse } from "deepagents";
 import { LocalShellBackend } from "deepagents";
 
@@ -10,6 +12,7 @@ export class DevSandbox extends LocalShellBackend {
   readonly executed: string[] = [];
   constructor(readonly root: string) {
     super({ rootDir: root, virtualMode: true, inheritEnv: true });
+    mkdirSync(join(root, "workspace"), { recursive: true }); // as in the VM
   }
   override async execute(command: string): Promise<ExecuteResponse> {
     this.executed.push(command);

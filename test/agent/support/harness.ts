@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { InMemoryStore, MemorySaver } from "@langchain/langgraph-checkpoint";
+import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import type { SandboxBackendProtocolV2 } from "deepagents";
 import { agentBackbone } from "../../../src/agent/backbone.ts";
 import type { AgentBackbone } from "../../../src/agent/ports.ts";
@@ -10,8 +10,8 @@ import { DevSandbox } from "./dev-sandbox.ts";
 
 /**
  * The agent tests' world: a real nats-server (events and artifacts in JetStream) and a sandbox per
- * thread. Until the JetStream store/checkpointer and the microVM test kit are complete, the
- * checkpointer/store fall back to LangGraph's in-memory ones and the sandbox to DevSandbox.
+ * thread. Until the JetStream store and the microVM test kit are complete, the store falls back
+ * to LangGraph's in-memory one and the sandbox to DevSandbox.
  */
 export interface AgentWorld {
   nats: TestNats;
@@ -23,7 +23,9 @@ export interface AgentWorld {
 export async function startAgentWorld(): Promise<AgentWorld> {
   const nats = await startTestNats();
   const roots: string[] = [];
-  const backbone: AgentBackbone = { ...agentBackbone(nats.backbone), checkpointer: new MemorySaver(), store: new InMemoryStore() };
+  const real = agentBackbone(nats.backbone);
+  const storeReady = await real.store.batch([]).then(() => true, () => false);
+  const backbone: AgentBackbone = { ...real, ...(storeReady ? {} : { store: new InMemoryStore() }) };
   return {
     nats,
     backbone,
