@@ -14,10 +14,18 @@ import { ChoirError, ChoirErrorCode } from "./errors.ts";
 import { ChoirNames, citationNewSubject, REPORT_ID } from "./names.ts";
 import type { CitationSignal, PublishedReport } from "./report.ts";
 
+/** Stream and bucket names (defaults: `ChoirNames`). */
+export interface ChoirStorageNames {
+  stream: string;
+  subjects: string;
+  reportsBucket: string;
+  bodiesBucket: string;
+}
+
 export interface ChoirOptions {
   clock?: () => Date;
   /** Override names (tests isolate themselves). */
-  names?: Partial<typeof ChoirNames>;
+  names?: Partial<ChoirStorageNames>;
 }
 
 export interface PublishInput {
@@ -48,14 +56,14 @@ const MAX_ABSTRACT = 2000;
  * published report — on the durable `VIBEWRITER_CHOIR` stream.
  */
 export class Choir {
-  readonly names: typeof ChoirNames;
+  readonly names: ChoirStorageNames;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #kv: KV;
   readonly #os: ObjectStore;
   readonly #clock: () => Date;
 
-  private constructor(js: JetStreamClient, jsm: JetStreamManager, kv: KV, os: ObjectStore, names: typeof ChoirNames, clock: () => Date) {
+  private constructor(js: JetStreamClient, jsm: JetStreamManager, kv: KV, os: ObjectStore, names: ChoirStorageNames, clock: () => Date) {
     this.#js = js;
     this.#jsm = jsm;
     this.#kv = kv;
@@ -66,7 +74,7 @@ export class Choir {
 
   /** Opens the Choir, creating its stream and buckets when absent (idempotent). */
   static async open(nats: { js: JetStreamClient; jsm: JetStreamManager }, opts: ChoirOptions = {}): Promise<Choir> {
-    const names = { ...ChoirNames, ...opts.names };
+    const names: ChoirStorageNames = { ...ChoirNames, ...opts.names };
     try {
       await nats.jsm.streams.info(names.stream);
     } catch (e) {
