@@ -116,3 +116,25 @@ describe("doctor checks", () => {
     expect(summarize(checks.slice(0, 2)).ok).toBe(true);
   });
 });
+
+describe("spending policy check", () => {
+  it("absent: optional, every payment denied; malformed: the parser's message; valid: ready", async () => {
+    const { checkPolicy } = await import("../../src/cli/doctor/index.ts");
+    const { loadPolicyFile } = await import("../../src/wallet/policy.ts");
+    const { mkdtemp, writeFile } = await import("node:fs/promises");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const dir = await mkdtemp(join(tmpdir(), "vw-policy-"));
+    const absent = await checkPolicy(join(dir, "policy.yaml"), false, loadPolicyFile);
+    expect(absent).toMatchObject({ status: "missing", required: false });
+    expect(absent.detail).toMatch(/every payment is denied/);
+    const bad = join(dir, "bad.yaml");
+    await writeFile(bad, "version: 1\nassets: {}\n");
+    const malformed = await checkPolicy(bad, true, loadPolicyFile);
+    expect(malformed.status).toBe("missing");
+    expect(malformed.detail).toMatch(/invalid spending policy/);
+    const good = join(dir, "good.yaml");
+    await writeFile(good, 'version: 1\ndelegation: { expiresAt: "2099-01-01T00:00:00Z" }\ndestinations: []\nassets: {}\n');
+    expect(await checkPolicy(good, true, loadPolicyFile)).toMatchObject({ status: "ready", detail: good });
+  });
+});

@@ -10,11 +10,15 @@ import {
   checkNode,
   checkQemu,
   checkWallet,
+  checkPolicy,
   renderDoctorReport,
   summarize,
   type NatsFinding,
 } from "../doctor/index.ts";
 import { probeGuestImage, probeKvm } from "../doctor/probes.ts";
+import { existsSync } from "node:fs";
+import { loadPolicyFile } from "../../wallet/policy.ts";
+import { policyPathFor } from "../wallet.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
 
@@ -43,6 +47,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     await checkGuestImage(() => probeGuestImage(ctx.env)),
     await checkModel(async () => chooseModel(ctx.env)),
     await checkWallet(ctx.env),
+    await checkPolicy(policyPathFor(ctx.env), existsSync(policyPathFor(ctx.env)), loadPolicyFile),
   ];
   const report = summarize(checks);
   if (plan.json) printJson(ctx, report);

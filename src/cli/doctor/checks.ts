@@ -187,3 +187,25 @@ export function checkNats(open: () => Promise<NatsFinding>, usingNatsUrl: boolea
     return { status: CheckStatus.Ready, detail: `${where}; ready: ${found.created.join(", ")}` };
   });
 }
+
+/**
+ * The owner's spending policy file. Optional: without it every payment is denied (default deny).
+ * `load` is the wallet's parser, so a malformed file is reported here with its exact problem.
+ */
+export function checkPolicy(path: string, exists: boolean, load: (path: string) => Promise<unknown>): Promise<CheckResult> {
+  return guard({ id: "policy", title: "Spending policy", required: false }, async () => {
+    if (!exists) {
+      return {
+        status: CheckStatus.Missing,
+        detail: `none at ${path}: every payment is denied`,
+        fix: "Write a policy (per-transaction cap, rolling window, allowlist, approval threshold, expiry) there, or set VIBEWRITER_POLICY.",
+      };
+    }
+    try {
+      await load(path);
+    } catch (e) {
+      return { status: CheckStatus.Missing, detail: (e as Error).message, fix: `Fix ${path}; until then every payment is denied.` };
+    }
+    return { status: CheckStatus.Ready, detail: path };
+  });
+}

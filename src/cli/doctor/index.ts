@@ -8,6 +8,7 @@ export {
   checkGuestImage,
   checkModel,
   checkWallet,
+  checkPolicy,
   type NatsFinding,
   type KvmFinding,
   type ImageFinding,
