@@ -139,8 +139,8 @@ export interface VmmDriver {
   readonly name: string;
   /** Identifies the VMM build; snapshots are only restored by the same name + version. */
   version(): Promise<string>;
-  /** The accelerator `start()` will use by default on this host. */
-  accel(): Promise<Accel>;
+  /** The accelerator `start()` will use by default on this host for this image (may probe once). */
+  accel(image: GuestImage): Promise<Accel>;
   /** Launches the VMM. Resolves when the VM is running (or restored); then call `ready()`. */
   start(spec: VmSpec): Promise<VmHandle>;
 }

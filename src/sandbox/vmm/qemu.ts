@@ -15,6 +15,7 @@ import {
   VmmError,
   VmmErrorCode,
   type AgentReady,
+  type GuestImage,
   type VmExit,
   type VmHandle,
   type VmmDriver,
@@ -88,11 +89,10 @@ export class QemuDriver implements VmmDriver {
     return this.probeP;
   }
 
-  async accel(kernel?: string): Promise<Accel> {
+  async accel(image: GuestImage): Promise<Accel> {
     if (this.kvmMode === "off") return Accel.Tcg;
     if (this.kvmMode === "on") return Accel.Kvm;
-    if (!kernel) return existsSync("/dev/kvm") && this.probeP ? ((await this.probeP).usable ? Accel.Kvm : Accel.Tcg) : Accel.Tcg;
-    return (await this.kvmProbe(kernel)).usable ? Accel.Kvm : Accel.Tcg;
+    return (await this.kvmProbe(image.kernel)).usable ? Accel.Kvm : Accel.Tcg;
   }
 
   /** VMs started by this driver that have not exited yet. */
@@ -111,7 +111,7 @@ export class QemuDriver implements VmmDriver {
       if (!existsSync(f)) throw new VmmError(VmmErrorCode.ImageMissing, `guest image file ${f} is missing: run \`bash scripts/setup.sh\``);
     }
     const qemuVersion = await this.version();
-    const accel = spec.accel ?? (await this.accel(spec.image.kernel));
+    const accel = spec.accel ?? (await this.accel(spec.image));
     if (spec.restore) checkSnapshot(spec, spec.restore, qemuVersion, accel);
 
     const id = `vm${process.pid.toString(36)}-${(this.counter++).toString(36)}-${randomBytes(3).toString("hex")}`;

@@ -1,0 +1,141 @@
+/**
+ * The QEMU microvm driver against real VMs: a cold boot (with a NIC, on request), restores from the
+ * template snapshot (no NIC, limits, workspace survives the snapshot), stop, and death detection.
+ */
+import { GuestClient } from "../../src/sandbox/guest-client.ts";
+import { validateSpec, VmExitReason, VmmError, type VmHandle, type VmSpec } from "../../src/sandbox/vmm/driver.ts";
+import { qemuArgs } from "../../src/sandbox/vmm/qemu-args.ts";
+import { acquireTestVm, closeTestPool, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
+
+async function sh(vm: VmHandle, shell: string): Promise<{ exitCode: number | null; out: string }> {
+  const client = await GuestClient.connect(await vm.channel());
+  try {
+    const r = await client.exec({ shell, timeoutMs: 30_000 });
+    return { exitCode: r.exitCode, out: r.output.toString("utf8") };
+  } finally {
+    client.close();
+  }
+}
+
+afterAll(async () => {
+  await closeTestPool();
+});
+
+describe("qemu arguments", () => {
+  const image = { hash: "h", dir: "/i", kernel: "/i/vmlinux", initrd: "/i/initrd.cpio", rootfs: "/i/rootfs.ext4", cmdline: "quiet" };
+  const spec: VmSpec = { image, memoryMiB: 300, vcpus: 2, workspaceMiB: 40, network: false };
+  const paths = { agentSocket: "/r/a.sock", qmpSocket: "/r/q.sock", console: "/r/c.log", pidFile: "/r/p" };
+
+  it("has no network device unless asked, and one when asked", () => {
+    const off = qemuArgs(spec, paths, "tcg", 32).join(" ");
+    expect(off).not.toMatch(/netdev|virtio-net/);
+    expect(off).toContain("-nodefaults");
+    const on = qemuArgs({ ...spec, network: true }, paths, "tcg", 32).join(" ");
+    expect(on).toContain("-netdev user,id=net0");
+    expect(on).toContain("virtio-net-device");
+    expect(on).toContain("vw.net=1");
+  });
+
+  it("puts the limits and the accelerator on the command line", () => {
+    const args = qemuArgs(spec, paths, "tcg", 32);
+    expect(args[args.indexOf("-m") + 1]).toBe("300M");
+    expect(args[args.indexOf("-smp") + 1]).toBe("2");
+    expect(args[args.indexOf("-accel") + 1]).toBe("tcg,tb-size=32");
+    expect(args[args.indexOf("-append") + 1]).toMatch(/vw\.ws=40 .*tsc_early_khz|tsc_early_khz.*vw\.ws=40/);
+    const kvm = qemuArgs(spec, paths, "kvm", 32);
+    expect(kvm.join(" ")).toContain("-accel kvm -cpu host");
+    expect(kvm.join(" ")).not.toContain("tsc_early_khz");
+  });
+
+  it("rejects bad specs with a clear error", () => {
+    expect(() => validateSpec({ ...spec, memoryMiB: 64 })).toThrow(/memoryMiB/);
+    expect(() => validateSpec({ ...spec, vcpus: 0 })).toThrow(/vcpus/);
+    expect(() => validateSpec({ ...spec, workspaceMiB: 300 })).toThrow(/workspaceMiB/);
+    expect(() => validateSpec({ ...spec, network: "yes" as unknown as boolean })).toThrow(/network/);
+    try {
+      validateSpec({ ...spec, vcpus: 1.5 });
+      expect.unreachable();
+    } catch (err) {
+      expect(VmmError.isInstance(err) && err.code).toBe("bad_spec");
+    }
+  });
+});
+
+describe("QEMU microvm", () => {
+  it("boots cold with a NIC when asked, answers, and stops", async () => {
+    const driver = getTestDriver();
+    const image = await getTestImage();
+    const vm = await driver.start({ image, memoryMiB: 384, vcpus: 1, workspaceMiB: 32, network: true });
+    try {
+      const ready = await vm.ready(180_000);
+      expect(ready.protocolVersion).toBe(1);
+      const r = await sh(vm, "ls /sys/class/net; id -u");
+      expect(r.exitCode).toBe(0);
+      expect(r.out.split("\n")).toEqual(expect.arrayContaining(["eth0", "lo", "1000"]));
+    } finally {
+      const exit = await vm.stop();
+      expect(exit.reason).toBe(VmExitReason.Stopped);
+    }
+    expect(() => process.kill(vm.pid, 0)).toThrow();
+    await expect(vm.channel()).rejects.toThrow(/exited/);
+  });
+
+  it("restores from the template with no NIC, the limits applied and /workspace intact", async () => {
+    const pool = await getTestPool();
+    const vm = await acquireTestVm();
+    try {
+      expect(pool.snapshot?.spec.network).toBe(false);
+      const r = await sh(
+        vm,
+        [
+          "ls /sys/class/net",
+          "cat /sys/class/net/lo/operstate",
+          "id -u",
+          "awk '/Max processes/ {print $3}' /proc/self/limits",
+          "nproc",
+          "awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo",
+          "df -m /workspace | awk 'NR==2 {print $2}'",
+          "ls -a /workspace",
+          "readlink /large_tool_results /conversation_history",
+          "touch /usr/x 2>&1 || echo ro-root",
+          "echo hi > /workspace/f && cat /workspace/f",
+          "python3 -c 'import json; print(json.dumps([1]))'",
+        ].join("; "),
+      );
+      const lines = r.out.trim().split("\n");
+      expect(lines[0]).toBe("lo"); // only loopback: no NIC
+      expect(lines[1]).toBe("unknown"); // lo is up (loopback reports "unknown" when up)
+      expect(lines[2]).toBe("1000");
+      expect(lines[3]).toBe("256");
+      expect(lines[4]).toBe(String(pool.shape.vcpus));
+      expect(Number(lines[5])).toBeGreaterThan(pool.shape.memoryMiB - 100);
+      expect(Number(lines[5])).toBeLessThanOrEqual(pool.shape.memoryMiB);
+      expect(lines[6]).toBe(String(pool.shape.workspaceMiB));
+      expect(r.out).toContain(".large_tool_results");
+      expect(r.out).toContain("/workspace/.large_tool_results\n/workspace/.conversation_history");
+      expect(r.out).toContain("ro-root");
+      expect(r.out).toContain("hi\n[1]");
+    } finally {
+      await vm.kill();
+    }
+  });
+
+  it("reports a QEMU killed from outside through exited, and the channel closes", async () => {
+    const vm = await acquireTestVm();
+    const client = await GuestClient.connect(await vm.channel());
+    process.kill(vm.pid, "SIGKILL");
+    const exit = await vm.exited;
+    expect(exit.reason).toBe(VmExitReason.VmmDied);
+    expect(exit.signal).toBe("SIGKILL");
+    const why = await client.closed;
+    expect(why.message).toMatch(/closed|ended/);
+    await expect(vm.channel()).rejects.toThrow(/exited/);
+  });
+
+  it("kill() ends the VM at once and says so", async () => {
+    const vm = await acquireTestVm();
+    const exit = await vm.kill();
+    expect(exit.reason).toBe(VmExitReason.Killed);
+    expect(() => process.kill(vm.pid, 0)).toThrow();
+  });
+});
