@@ -1,16 +1,16 @@
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import type { ObjectStore } from "@nats-io/obj";
 import { headers } from "@nats-io/transport-node";
-import type { Backbone } from "../nats/index.ts";
+import type { ArtifactStore, Backbone } from "../nats/index.ts";
+import { NatsBackboneError, NatsErrorCode } from "../nats/errors.ts";
 import { Names } from "../nats/streams.ts";
 import { decodeToken, encodeToken } from "../nats/subject-token.ts";
 import type { VibewriterEvent } from "./events.ts";
 import type { AgentBackbone, ArtifactPort, EventPort } from "./ports.ts";
 
 /**
- * Adapt the NATS backbone to the agent's port. Artifacts and events go straight to the Object
- * Store bucket and the events stream the backbone opened (same names, same subjects), so they
- * interoperate with the backbone's own ArtifactStore / EventLog.
+ * Adapt the NATS backbone to the agent's port: artifacts through the backbone's ArtifactStore;
+ * events straight to the events stream it opened (`vibewriter.events.<thread token>`, deduplicated
+ * by event id).
  */
 export function agentBackbone(b: Backbone | AgentBackbone): AgentBackbone {
   if (isAgentBackbone(b)) return b;
@@ -18,7 +18,7 @@ export function agentBackbone(b: Backbone | AgentBackbone): AgentBackbone {
   return {
     checkpointer: nb.checkpointer,
     store: nb.store,
-    artifacts: objectStorePort((nb.artifacts as unknown as { os: ObjectStore }).os),
+    artifacts: artifactStorePort(nb.artifacts),
     events: eventStreamPort(nb.js, nb.jsm),
   };
 }
@@ -30,17 +30,21 @@ function isAgentBackbone(b: unknown): b is AgentBackbone {
     && typeof e?.publish === "function" && typeof e?.read === "function" && typeof e?.threads === "function";
 }
 
-export function objectStorePort(os: ObjectStore): ArtifactPort {
+export function artifactStorePort(store: ArtifactStore): ArtifactPort {
   return {
     async put(name, data) {
-      await os.putBlob({ name }, data);
+      await store.put(name, data);
     },
     async get(name) {
-      return (await os.getBlob(name)) ?? null;
+      try {
+        return await store.getBytes(name);
+      } catch (err) {
+        if (NatsBackboneError.isInstance(err, NatsErrorCode.NotFound)) return null;
+        throw err;
+      }
     },
     async list(prefix) {
-      const infos = await os.list();
-      return infos.filter((i) => !i.deleted && i.name.startsWith(prefix)).map((i) => i.name).sort();
+      return (await store.list(prefix)).map((i) => i.name);
     },
   };
 }
