@@ -1,0 +1,122 @@
+/**
+ * SandboxPool against real VMs restored from the template snapshot: acquire from a warm pool,
+ * refill, one VM per acquirer (never reused), close kills everything, and no QEMU outlives a host
+ * process that dies without cleaning up.
+ */
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { GuestClient } from "../../src/sandbox/guest-client.ts";
+import { SandboxPool } from "../../src/sandbox/pool.ts";
+import { VmExitReason, type VmHandle } from "../../src/sandbox/vmm/driver.ts";
+import { getTestDriver, getTestImage } from "../support/vm.ts";
+
+async function sh(vm: VmHandle, shell: string): Promise<string> {
+  const client = await GuestClient.connect(await vm.channel());
+  try {
+    return (await client.exec({ shell, timeoutMs: 30_000 })).output.toString("utf8");
+  } finally {
+    client.close();
+  }
+}
+
+/** Resolves once `pid` is gone (QEMU is reaped by its parent; here we only watch /proc). */
+async function gone(pid: number, timeoutMs = 20_000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (stat.split(") ")[1]?.startsWith("Z")) return true; // zombie: dead, awaiting its reaper
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+describe("SandboxPool", () => {
+  let pool: SandboxPool;
+  beforeAll(async () => {
+    pool = new SandboxPool({ driver: getTestDriver(), image: await getTestImage(), size: 2 });
+    await pool.filled();
+  });
+  afterAll(async () => {
+    await pool?.close();
+  });
+
+  it("hands out ready VMs from the warm pool and refills", async () => {
+    expect(pool.stats().idle).toBe(2);
+    const a = await pool.acquire();
+    const b = await pool.acquire();
+    expect(a.id).not.toBe(b.id);
+    expect(a.pid).not.toBe(b.pid);
+    expect(pool.stats().handedOut).toBe(2);
+    // Each is answering and isolated: a file written in one is not in the other.
+    expect(await sh(a, "echo secret > /workspace/a && cat /workspace/a")).toBe("secret\n");
+    expect(await sh(b, "cat /workspace/a 2>&1 || echo absent")).toContain("absent");
+    await pool.filled();
+    expect(pool.stats().idle).toBe(2);
+    await pool.release(a);
+    await pool.release(b);
+    expect((await a.exited).reason).toBe(VmExitReason.Killed);
+    expect((await b.exited).reason).toBe(VmExitReason.Killed);
+    expect(pool.stats().handedOut).toBe(0);
+  });
+
+  it("never hands the same VM out twice", async () => {
+    const seen = new Set<string>();
+    const vms = await Promise.all([pool.acquire(), pool.acquire(), pool.acquire()]);
+    for (const vm of vms) seen.add(vm.id);
+    expect(seen.size).toBe(3);
+    await Promise.all(vms.map((vm) => pool.release(vm)));
+    const next = await pool.acquire();
+    expect(seen.has(next.id)).toBe(false);
+    await pool.release(next);
+  });
+
+  it("replaces an idle VM that dies", async () => {
+    await pool.filled();
+    const before = pool.stats().restored;
+    const victim = getTestDriver().running().find((vm) => vm.pid > 0)!;
+    process.kill(victim.pid, "SIGKILL");
+    await victim.exited;
+    await pool.filled();
+    expect(pool.stats().restored).toBeGreaterThan(before);
+  });
+
+  it("close() kills handed-out and idle VMs alike", async () => {
+    const own = new SandboxPool({ driver: getTestDriver(), image: await getTestImage(), size: 1 });
+    const held = await own.acquire();
+    await own.filled();
+    const pids = getTestDriver()
+      .running()
+      .map((vm) => vm.pid);
+    await own.close();
+    expect((await held.exited).reason).toBe(VmExitReason.Killed);
+    await expect(own.acquire()).rejects.toThrow(/closed/);
+    expect(pids).toContain(held.pid);
+    expect(await gone(held.pid)).toBe(true);
+  });
+
+  it("leaves no QEMU behind when the host process is killed", async () => {
+    const script = fileURLToPath(new URL("./pool-orphan-child.ts", import.meta.url));
+    const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
+    const pid = await new Promise<number>((resolve, reject) => {
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => {
+        out += d.toString();
+        const m = /qemu-pid (\d+)/.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on("exit", (code) => reject(new Error(`child exited early (${code})`)));
+    });
+    expect(await gone(pid, 100)).toBe(false); // the VM is running
+    child.kill("SIGKILL");
+    expect(await gone(pid)).toBe(true);
+  });
+
+  it("rejects a bad size", () => {
+    expect(() => new SandboxPool({ size: -1 })).toThrow(/pool size/);
+  });
+});
