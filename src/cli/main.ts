@@ -49,7 +49,8 @@ export async function main(argv: string[], rawIo: CliIo = processIo()): Promise<
   try {
     return await runCommand(plan, ctx);
   } catch (e) {
-    const err = controller.signal.aborted ? (controller.signal.reason as CliError) : toCliError(e);
+    // A command that knows more about the interruption (which thread to resume) says so itself.
+    const err = CliError.isInstance(e) || !controller.signal.aborted ? toCliError(e) : (controller.signal.reason as CliError);
     return printError(io, err, plan.json);
   } finally {
     // Cleanup awaits child processes (a detached, unref'd nats-server) that do not keep the event
