@@ -77,7 +77,10 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
     }
   }
   try {
-    return await openOnConnection(nc, { server, serverFile });
+    const backbone = await openOnConnection(nc, { server, serverFile });
+    // Chunks of puts that died with an earlier process (older than the grace period).
+    await backbone.artifacts.sweep();
+    return backbone;
   } catch (err) {
     await nc.close().catch(() => {});
     if (server) await server.stop();
@@ -106,9 +109,9 @@ export async function openOnConnection(
     description: "Vibewriter artifacts",
   });
   const checkpointer = new JetStreamCheckpointSaver({ nc, js, jsm });
-  const store = new JetStreamStore(kv);
-  const artifacts = new ArtifactStore(os);
-  const events = new EventLog(js, jsm);
+  const store = new JetStreamStore({ kv, js, bucket: Names.memoryBucket });
+  const artifacts = new ArtifactStore({ os, jsm, bucket: Names.filesBucket });
+  const events = new EventLog(js);
   let closed = false;
   return {
     nc,
@@ -122,6 +125,7 @@ export async function openOnConnection(
     async close() {
       if (closed) return;
       closed = true;
+      await checkpointer.close();
       await nc.drain().catch(() => nc.close());
       if (owned.server) {
         await owned.server.stop();

@@ -12,7 +12,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
   ThreadView,
@@ -35,6 +35,7 @@ import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { decodeFrame, encodeFrame } from "./frame.ts";
 import { MessageMemoSerializer } from "./message-serde.ts";
 import { publishAcked } from "./publish.ts";
+import { readStream } from "./read-stream.ts";
 import { StreamTail } from "./state-tail.ts";
 import { Names } from "./streams.ts";
 import { encodeToken } from "./subject-token.ts";
@@ -159,21 +160,9 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     view.apply(seq, header, parts, this.#tailWatermark, own);
   }
 
-  /** Every message of `filter` currently stored, read with a one-shot ordered consumer. */
-  async #readAll(filter: string, onMessage: (seq: number, data: Uint8Array) => void): Promise<void> {
-    const consumer = await this.#js.consumers.get(this.stream, {
-      filter_subjects: filter,
-      deliver_policy: DeliverPolicy.All,
-    });
-    const messages = await consumer.consume({ max_messages: 1024 });
-    try {
-      for await (const m of messages) {
-        onMessage(m.seq, m.data);
-        if (m.info.pending === 0) break;
-      }
-    } finally {
-      messages.stop();
-    }
+  /** Every message of `filter` currently stored. */
+  #readAll(filter: string, onMessage: (seq: number, data: Uint8Array) => void): Promise<void> {
+    return readStream(this.#js, this.stream, filter, (m) => onMessage(m.seq, m.data));
   }
 
   /**
