@@ -73,6 +73,9 @@ export class GuestClient {
     channel.on("error", (err) => this.fail(new GuestError(GuestErrorCode.ChannelClosed, `guest channel failed: ${err.message}`, { cause: err })));
     channel.on("close", () => this.fail(new GuestError(GuestErrorCode.ChannelClosed, "guest channel closed (the VM or its agent is gone)")));
     channel.on("end", () => this.fail(new GuestError(GuestErrorCode.ChannelClosed, "guest channel ended (the VM or its agent is gone)")));
+    // A previous reader (the VMM's readiness handshake) may have paused the stream explicitly;
+    // a new `data` listener does not undo that.
+    channel.resume();
   }
 
   /** Wraps a connected stream and performs the `hello` handshake (protocol version, clock). */

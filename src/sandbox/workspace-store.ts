@@ -1,9 +1,10 @@
 /**
  * Where a thread's /workspace is persisted: a flat namespace of named blobs. Names are
  * `threads/<threadId>/workspace/<relpath>`. The NATS Object Store implements it (see
- * `objectStoreWorkspace`); the contract is small so the backend does not depend on NATS details.
+ * `artifactWorkspace`); the contract is small so the backend does not depend on NATS details.
  */
-import type { ObjectStore } from "@nats-io/obj";
+import type { ArtifactStore } from "../nats/artifacts.ts";
+import { NatsBackboneError, NatsErrorCode } from "../nats/errors.ts";
 
 export interface WorkspaceStore {
   put(name: string, data: Uint8Array): Promise<void>;
@@ -19,22 +20,29 @@ export function workspacePrefix(threadId: string): string {
   return `threads/${threadId}/workspace/`;
 }
 
-/** A WorkspaceStore over a NATS Object Store bucket. */
-export function objectStoreWorkspace(os: ObjectStore): WorkspaceStore {
+/** A WorkspaceStore over the NATS Object Store, through the backbone's ArtifactStore. */
+export function artifactWorkspace(artifacts: ArtifactStore): WorkspaceStore {
   return {
     async put(name, data) {
-      await os.putBlob({ name }, data);
+      await artifacts.put(name, data);
     },
     async get(name) {
-      return os.getBlob(name);
+      try {
+        return await artifacts.getBytes(name);
+      } catch (err) {
+        if (NatsBackboneError.isInstance(err, NatsErrorCode.NotFound)) return null;
+        throw err;
+      }
     },
     async list(prefix) {
-      const infos = await os.list();
-      return infos.filter((i) => !i.deleted && i.name.startsWith(prefix)).map((i) => i.name);
+      return (await artifacts.list(prefix)).map((i) => i.name);
     },
     async delete(name) {
-      const info = await os.info(name);
-      if (info && !info.deleted) await os.delete(name);
+      try {
+        await artifacts.delete(name);
+      } catch (err) {
+        if (!NatsBackboneError.isInstance(err, NatsErrorCode.NotFound)) throw err;
+      }
     },
   };
 }

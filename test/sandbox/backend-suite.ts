@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { FilesystemBackend } from "deepagents";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";
-import { objectStoreWorkspace, workspacePrefix, type WorkspaceStore } from "../../src/sandbox/workspace-store.ts";
+import { artifactWorkspace, workspacePrefix, type WorkspaceStore } from "../../src/sandbox/workspace-store.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
 export interface SuiteTarget {
@@ -185,7 +185,7 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
           expect(r.exitCode).toBeNull();
           expect(r.output).toMatch(/timed out after 1.5 s/);
           // Neither sleep is left in the process table (zombies have an empty cmdline).
-          const ps = await short.execute("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done");
+          const ps = await short.execute("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '");
           expect(ps.exitCode).toBe(0);
           expect(ps.output).not.toMatch(/sleep 98765[34]/);
         } finally {
@@ -207,7 +207,7 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
       let store: WorkspaceStore;
       beforeAll(async () => {
         nats = await startTestNats();
-        store = objectStoreWorkspace(nats.backbone.artifacts.os);
+        store = artifactWorkspace(nats.backbone.artifacts);
       });
       afterAll(async () => {
         await nats?.close();
@@ -262,7 +262,7 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
         const running = lone.execute("sleep 876543");
         // Kill once the command is surely running in the guest: when the process table shows it.
         await expect
-          .poll(async () => (await lone.execute("for p in /proc/[0-9]*; do tr '\\0' ' ' < $p/cmdline 2>/dev/null; echo; done")).output, { timeout: 20_000 })
+          .poll(async () => (await lone.execute("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '")).output, { timeout: 20_000 })
           .toMatch(/sleep 876543/);
         await lone.vm!.kill();
         const r = await running;

@@ -37,6 +37,8 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
   const base = view === "/" ? "" : view;
   const entries: FileInfo[] = [];
   for (const d of dirents) {
+    // A root nested in this directory (/workspace/.large_tool_results) is listed at "/" instead.
+    if (ctx.roots.some((r) => r.real === join(real, d.name))) continue;
     const st = await lstat(join(real, d.name)).catch(() => null);
     if (st) entries.push(infoOf(`${base}/${d.name}`, st));
   }
