@@ -37,7 +37,7 @@ export async function publishAcked(
 ): Promise<AckedPublishResult> {
   const msgID = opts.msgID ?? nuid.next();
   const deadline = Date.now() + (opts.deadlineMs ?? 90_000);
-  const timeout = opts.ackTimeoutMs ?? 5_000;
+  const timeout = opts.ackTimeoutMs ?? 2_000;
   let delay = 25;
   for (let attempt = 1; ; attempt++) {
     try {

@@ -1,0 +1,194 @@
+import type { RunnableConfig } from "@langchain/core/runnables";
+import { uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { JetStreamCheckpointSaver } from "../../src/nats/checkpointer.ts";
+import { connectNats } from "../../src/nats/connection.ts";
+import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
+import { Names } from "../../src/nats/streams.ts";
+import { startTestNats, type TestNats } from "../support/nats.ts";
+
+const meta = { source: "loop" as const, step: 0, parents: {} };
+
+function checkpoint(i: number, values: Record<string, unknown>, versions: Record<string, number>): Checkpoint {
+  return { v: 4, id: uuid6(-1), ts: new Date().toISOString(), channel_values: values, channel_versions: versions, versions_seen: {} };
+}
+
+/** A second, independent checkpointer on its own connection: another process, as far as NATS knows. */
+async function otherProcess(t: TestNats) {
+  const nc = await connectNats({ url: t.server.url, name: "other-process" });
+  const saver = new JetStreamCheckpointSaver({ nc, js: jetstream(nc), jsm: await jetstreamManager(nc) });
+  return {
+    saver,
+    async close() {
+      await saver.close();
+      await nc.close();
+    },
+  };
+}
+
+describe("JetStreamCheckpointSaver", () => {
+  let t: TestNats;
+  beforeEach(async () => {
+    t = await startTestNats();
+  });
+  afterEach(async () => {
+    await t.close();
+  });
+
+  it("stores ids and namespaces that subjects and KV keys refuse", async () => {
+    const saver = t.backbone.checkpointer;
+    const ids = [
+      "user@example.com/thread #1 ü.*>",
+      "a.b.c",
+      " leading and trailing ",
+      "tab\tnewline\n",
+      "_5f looks encoded",
+      "x".repeat(5000),
+      "🦜🔗",
+      "=",
+    ];
+    for (const threadId of ids) {
+      const ns = `parent:${threadId}|child.*`;
+      const cfg = await saver.put({ configurable: { thread_id: threadId, checkpoint_ns: ns } }, checkpoint(1, { v: threadId }, { v: 1 }), meta, { v: 1 });
+      await saver.putWrites(cfg, [["v", `write for ${threadId}`]], `task ${threadId}.>`);
+      const got = await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: ns } });
+      expect(got?.checkpoint.channel_values).toEqual({ v: threadId });
+      expect(got?.config.configurable?.thread_id).toBe(threadId);
+      expect(got?.pendingWrites).toEqual([[`task ${threadId}.>`, "v", `write for ${threadId}`]]);
+    }
+    // A fresh process reads them back from the stream alone.
+    const other = await otherProcess(t);
+    try {
+      for (const threadId of ids) {
+        const listed = [];
+        for await (const tuple of other.saver.list({ configurable: { thread_id: threadId } })) listed.push(tuple);
+        expect(listed.map((x) => x.checkpoint.channel_values)).toEqual([{ v: threadId }]);
+        expect(listed[0].config.configurable?.checkpoint_ns).toBe(`parent:${threadId}|child.*`);
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("stores a channel value larger than one NATS message", async () => {
+    const big = "0123456789abcdef".repeat(200_000); // 3.2 MB of JSON, max_payload is 1 MiB
+    const saver = t.backbone.checkpointer;
+    await saver.put({ configurable: { thread_id: "big" } }, checkpoint(1, { doc: big, small: 1 }, { doc: 1, small: 1 }), meta, { doc: 1, small: 1 });
+    const other = await otherProcess(t);
+    try {
+      const got = await other.saver.getTuple({ configurable: { thread_id: "big" } });
+      expect((got?.checkpoint.channel_values.doc as string).length).toBe(big.length);
+      expect(got?.checkpoint.channel_values.doc).toBe(big);
+      expect(got?.checkpoint.channel_values.small).toBe(1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("shares a thread between processes: reads see the other's acknowledged writes", async () => {
+    const a = t.backbone.checkpointer;
+    const other = await otherProcess(t);
+    try {
+      const b = other.saver;
+      const thread = { configurable: { thread_id: "shared", checkpoint_ns: "" } };
+      // b looks first, so it holds a (still empty) view that must catch up.
+      expect(await b.getTuple(thread)).toBeUndefined();
+      const c1 = await a.put(thread, checkpoint(1, { n: 1 }, { n: 1 }), meta, { n: 1 });
+      expect((await b.getTuple(thread))?.checkpoint.channel_values).toEqual({ n: 1 });
+
+      // Regular writes: the first one wins, whichever process it came from.
+      await b.putWrites(c1, [["n", "from b"]], "task-1");
+      await a.putWrites(c1, [["n", "from a"]], "task-1");
+      expect((await a.getTuple(c1))?.pendingWrites).toEqual([["task-1", "n", "from b"]]);
+      expect((await b.getTuple(c1))?.pendingWrites).toEqual([["task-1", "n", "from b"]]);
+
+      const c2 = await b.put(c1, checkpoint(2, { n: 2 }, { n: 2 }), meta, { n: 2 });
+      const latest = await a.getTuple(thread);
+      expect(latest?.checkpoint.id).toBe(c2.configurable?.checkpoint_id);
+      expect(latest?.parentConfig?.configurable?.checkpoint_id).toBe(c1.configurable?.checkpoint_id);
+
+      await a.deleteThread("shared");
+      expect(await b.getTuple(thread)).toBeUndefined();
+      const c3 = await b.put(thread, checkpoint(3, { n: 3 }, { n: 3 }), meta, { n: 3 });
+      const afterDelete = [];
+      for await (const x of a.list(thread)) afterDelete.push(x.checkpoint.id);
+      expect(afterDelete).toEqual([c3.configurable?.checkpoint_id]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("keeps every acknowledged checkpoint through a kill -9 in the middle of a burst", async () => {
+    const saver = t.backbone.checkpointer;
+    const writers = 4;
+    const perWriter = 60;
+    const acked = new Map<string, { thread: string; i: number; parent?: string }>();
+    let killed: Promise<void> | undefined;
+    const run = async (w: number) => {
+      const thread = `burst-${w}`;
+      let cfg: RunnableConfig = { configurable: { thread_id: thread, checkpoint_ns: "" } };
+      for (let i = 0; i < perWriter; i++) {
+        const parent = cfg.configurable?.checkpoint_id as string | undefined;
+        cfg = await saver.put(cfg, checkpoint(i, { item: `w${w}-i${i}`, list: [w, i] }, { item: i + 1, list: i + 1 }), { ...meta, step: i }, { item: i + 1, list: i + 1 });
+        await saver.putWrites(cfg, [["item", `write w${w}-i${i}`]], `task-${i}`);
+        acked.set(cfg.configurable!.checkpoint_id as string, { thread, i, parent });
+        // Kill the server once, mid-burst, while the other writers are in flight.
+        if (acked.size === 80 && !killed) killed = t.server.kill().then(() => t.server.restart());
+      }
+    };
+    await Promise.all(Array.from({ length: writers }, (_, w) => run(w)));
+    await killed;
+    expect(killed).toBeDefined();
+    expect(acked.size).toBe(writers * perWriter);
+
+    // A new process reads everything back from the restarted server.
+    const other = await otherProcess(t);
+    try {
+      for (let w = 0; w < writers; w++) {
+        const thread = `burst-${w}`;
+        const tuples = [];
+        for await (const x of other.saver.list({ configurable: { thread_id: thread } })) tuples.push(x);
+        expect(tuples.length).toBe(perWriter);
+        for (const x of tuples) {
+          const want = acked.get(x.checkpoint.id);
+          expect(want?.thread).toBe(thread);
+          expect(x.checkpoint.channel_values).toEqual({ item: `w${w}-i${want!.i}`, list: [w, want!.i] });
+          expect(x.parentConfig?.configurable?.checkpoint_id).toBe(want!.parent);
+          expect(x.pendingWrites).toEqual([[`task-${want!.i}`, "item", `write w${w}-i${want!.i}`]]);
+        }
+      }
+    } finally {
+      await other.close();
+    }
+  });
+
+  it("retries a write while the server is away and stores it once", async () => {
+    const saver = t.backbone.checkpointer;
+    const thread = { configurable: { thread_id: "away", checkpoint_ns: "" } };
+    const c1 = await saver.put(thread, checkpoint(1, { n: 1 }, { n: 1 }), meta, { n: 1 });
+    const before = (await t.backbone.jsm.streams.info(Names.stateStream)).state.last_seq;
+    await t.server.kill();
+    // The write starts while nothing listens, and completes once the server is back.
+    const pending = saver.put(c1, checkpoint(2, { n: 2 }, { n: 2 }), meta, { n: 2 });
+    const outcome = pending.then(() => "stored", (e: unknown) => e);
+    await t.server.restart();
+    expect(await outcome).toBe("stored");
+    const c2 = await pending;
+    const info = (await t.backbone.jsm.streams.info(Names.stateStream)).state;
+    // put is one message: stored exactly once, however many attempts it took.
+    expect(info.last_seq).toBe(before + 1);
+    expect((await saver.getTuple(thread))?.checkpoint.id).toBe(c2.configurable?.checkpoint_id);
+  });
+
+  it("gives clear errors for bad input", async () => {
+    const saver = t.backbone.checkpointer;
+    const e1 = await saver.putWrites({ configurable: { thread_id: "x" } }, [["a", 1]], "t").catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(e1, NatsErrorCode.InvalidArgument)).toBe(true);
+    expect((e1 as Error).message).toContain("checkpoint_id");
+    const e2 = await saver.put({ configurable: {} }, checkpoint(1, {}, {}), meta, {}).catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(e2, NatsErrorCode.InvalidArgument)).toBe(true);
+    const e3 = await saver.getTuple({ configurable: { thread_id: { not: "a string" } } }).catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(e3, NatsErrorCode.InvalidArgument)).toBe(true);
+    expect((e3 as Error).message).toContain("thread_id must be a string");
+  });
+});
