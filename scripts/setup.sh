@@ -11,8 +11,10 @@ command -v debootstrap >/dev/null || need_apt+=(debootstrap)
 command -v mkfs.ext4 >/dev/null || need_apt+=(e2fsprogs)
 command -v cpio >/dev/null || need_apt+=(cpio)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
+command -v xz >/dev/null || need_apt+=(xz-utils)
+command -v setpriv >/dev/null || need_apt+=(util-linux)
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 if [ ${#need_apt[@]} -gt 0 ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
@@ -20,3 +22,11 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# Guest image (kernel, initramfs, root disk) and its template snapshot, cached in the state
+# directory and rebuilt only when their inputs change. The kernel comes from apt: make sure apt
+# knows the package first.
+if ! apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]'; then
+  $SUDO apt-get update -qq
+fi
+npx tsx src/sandbox/image/cli.ts --template

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream, existsSync } from "node:fs";
-import { copyFile, link, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { statePath } from "../../config/paths.ts";
@@ -103,10 +103,49 @@ export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestIma
     await rm(dir, { recursive: true, force: true });
     await rename(work, dir);
     await writeFile(join(root, "current.json"), JSON.stringify(image, null, 2));
+    await pruneImages(root, KEEP_IMAGES);
     return { ...image, built: true };
   } catch (err) {
     await rm(work, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/** Images kept on disk: the new one and the one before (a running pool may still use it). */
+const KEEP_IMAGES = 2;
+
+/** Removes all but the `keep` newest images (by build time) and leftovers of dead builds. */
+export async function pruneImages(root: string, keep: number): Promise<string[]> {
+  const removed: string[] = [];
+  const images: { dir: string; mtime: number }[] = [];
+  for (const e of await readdir(root, { withFileTypes: true })) {
+    if (!e.isDirectory() || e.name === "cache") continue;
+    const dir = join(root, e.name);
+    const tmp = /\.tmp-(\d+)$/.exec(e.name);
+    if (tmp) {
+      if (!pidAlive(Number(tmp[1]))) {
+        await rm(dir, { recursive: true, force: true });
+        removed.push(dir);
+      }
+      continue;
+    }
+    const info = await stat(join(dir, "image.json")).catch(() => null);
+    if (info) images.push({ dir, mtime: info.mtimeMs });
+  }
+  images.sort((a, b) => b.mtime - a.mtime);
+  for (const { dir } of images.slice(keep)) {
+    await rm(dir, { recursive: true, force: true });
+    removed.push(dir);
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
