@@ -5,13 +5,12 @@
 import { DeliverPolicy } from "@nats-io/jetstream";
 import { eventSubject } from "../../agent/backbone.ts";
 import type { VibewriterEvent } from "../../agent/events.ts";
-import { showThread } from "../../agent/threads.ts";
 import { Names } from "../../nats/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import type { CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
 import { formatEvent } from "../progress.ts";
-import { notFoundOr } from "./threads.ts";
+import { notFoundOr } from "../not-found.ts";
 
 export async function runEvents(plan: Extract<CommandPlan, { command: "events" }>, ctx: CliContext): Promise<number> {
   const backbone = await openCliBackbone(ctx);
@@ -20,6 +19,7 @@ export async function runEvents(plan: Extract<CommandPlan, { command: "events" }
   const stored = info.state.subjects?.[subject] ?? 0;
   if (stored === 0 && !plan.follow) {
     // No events: tell an unknown thread (no state either) apart from a thread that has not begun.
+    const { showThread } = await import("../../agent/threads.ts"); // heavy: only on this path
     await showThread(backbone, plan.threadId).catch((e) => {
       throw notFoundOr(e);
     });

@@ -1,38 +1,35 @@
-/** Dispatch from a plan to the function that runs it. */
+/**
+ * Dispatch from a plan to the function that runs it. Each command's module is imported only when
+ * that command runs: the agent, deepagents and the Stellar SDK take seconds to load, and
+ * `--help`, `doctor` or `events` should not pay for them.
+ */
 import { CliError, CliErrorCode } from "../errors.ts";
 import type { CommandPlan } from "../plan.ts";
 import type { CliContext } from "../context.ts";
-import { runDoctor } from "./doctor.ts";
-import { runImageBuild } from "./image.ts";
-import { runLedgerVerify } from "./ledger.ts";
-import { runShow, runThreads } from "./threads.ts";
-import { runEvents } from "./events.ts";
-import { runDemo, runResume, runRun } from "./run.ts";
-import { runDecision } from "./approve.ts";
 
 export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | "version" }>, ctx: CliContext): Promise<number> {
   switch (plan.command) {
     case "doctor":
-      return runDoctor(plan, ctx);
+      return (await import("./doctor.ts")).runDoctor(plan, ctx);
     case "run":
-      return runRun(plan, ctx);
+      return (await import("./run.ts")).runRun(plan, ctx);
     case "resume":
-      return runResume(plan, ctx);
+      return (await import("./run.ts")).runResume(plan, ctx);
     case "demo":
-      return runDemo(plan, ctx);
+      return (await import("./run.ts")).runDemo(plan, ctx);
     case "threads":
-      return runThreads(plan, ctx);
+      return (await import("./threads.ts")).runThreads(plan, ctx);
     case "show":
-      return runShow(plan, ctx);
+      return (await import("./threads.ts")).runShow(plan, ctx);
     case "events":
-      return runEvents(plan, ctx);
+      return (await import("./events.ts")).runEvents(plan, ctx);
     case "approve":
     case "reject":
-      return runDecision(plan, ctx);
+      return (await import("./approve.ts")).runDecision(plan, ctx);
     case "ledger-verify":
-      return runLedgerVerify(plan, ctx);
+      return (await import("./ledger.ts")).runLedgerVerify(plan, ctx);
     case "image-build":
-      return runImageBuild(plan, ctx);
+      return (await import("./image.ts")).runImageBuild(plan, ctx);
     default: {
       const unknown: never = plan;
       throw new CliError(CliErrorCode.Failed, `no runner for ${JSON.stringify(unknown)}`);

@@ -16,7 +16,7 @@ import { printJson, type CliContext } from "../context.ts";
 import { cliModel, scriptedModel, type CliModel } from "../model.ts";
 import type { CommandPlan } from "../plan.ts";
 import { RunDisplay } from "../run-display.ts";
-import { notFoundOr } from "./threads.ts";
+import { notFoundOr } from "../not-found.ts";
 
 /** A new thread id: sortable by time, unique enough, and valid for the agent's rule. */
 export function newThreadId(prefix = "t", now = new Date()): string {

@@ -1,8 +1,7 @@
 /** `vibewriter threads` and `vibewriter show ID`: what is stored about threads, read from NATS. */
-import { AgentError, AgentErrorCode } from "../../agent/errors.ts";
 import { listThreads, showThread, type ThreadDetails } from "../../agent/threads.ts";
 import { openCliBackbone } from "../backbone.ts";
-import { CliError, CliErrorCode } from "../errors.ts";
+import { notFoundOr } from "../not-found.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
 
@@ -54,12 +53,4 @@ export async function runShow(plan: Extract<CommandPlan, { command: "show" }>, c
   if (plan.json) printJson(ctx, details);
   else ctx.stdout.write(renderThread(details));
   return 0;
-}
-
-/** An unknown thread is the user's "not found", with the way to list threads; anything else stays as is. */
-export function notFoundOr(e: unknown): unknown {
-  if (AgentError.isInstance(e, AgentErrorCode.UnknownThread)) {
-    return new CliError(CliErrorCode.NotFound, e.message, { cause: e, fix: "List threads with `vibewriter threads`." });
-  }
-  return e;
 }
