@@ -112,4 +112,21 @@ describe("payment approval across a restart", () => {
     expect((await wallet.get(id))!.status).toBe(PaymentStatus.Rejected);
     expect((await wallet.get(id))!.envelopeXdr).toBeUndefined();
   });
+
+  it("a replayed tool call (same id) does not pay again, and the model is told so", async () => {
+    const thread = { configurable: { thread_id: "replay-1" } };
+    const model = fakeModel()
+      .respond(callPay("call-dup", "5"))
+      .respond(new AIMessage({ id: "ai-dup-2", content: "", tool_calls: [{ id: "call-dup", name: "propose_payment", args: { destination: fx.alice, amount: "5", asset: "XLM", reason: "again" }, type: "tool_call" }] }))
+      .respond(new AIMessage({ id: "ai-dup-end", content: "ok" }));
+    const backbone = extra.at(-1)!;
+    const { agent, wallet } = await agentOn(backbone, model);
+    const done = (await agent.invoke({ messages: [{ role: "user", content: "pay 5" }] }, thread)) as unknown as { messages: unknown[] };
+    const [first, second] = toolMessages(done);
+    expect(first).toMatch(/^SIGNED: payment/);
+    expect(second).toMatch(/^ALREADY DECIDED: this exact proposal was made before; nothing new was done\. SIGNED: payment/);
+    const id = paymentProposalId("replay-1", "call-dup");
+    const sigs = (await wallet.ledger.entries({ proposalId: id })).filter((e) => e.type === LedgerEntryType.Signature);
+    expect(sigs).toHaveLength(1);
+  });
 });

@@ -60,6 +60,12 @@ export function createProposePaymentTool(options: PaymentToolOptions) {
           requestedBy: threadId,
         });
         if (res.replay === "conflict") return `DENIED (${res.decision.outcome === "deny" ? res.decision.rule : "replay"}): proposal ${id} already exists with different contents.`;
+        const terminal: readonly string[] = [PaymentStatus.Denied, PaymentStatus.Rejected, PaymentStatus.Signed, PaymentStatus.Submitted, PaymentStatus.SubmitFailed];
+        // A tool call replayed with the same id. (A run resumed after the owner's decision also
+        // re-runs the call: that is reported plainly, as the outcome of the wait.)
+        if (res.replay === "identical" && terminal.includes(res.record.status) && !res.record.ownerDecision) {
+          return `ALREADY DECIDED: this exact proposal was made before; nothing new was done. ${describe(res.record)}`;
+        }
         let record = res.record;
         for (let waits = 0; record.status === PaymentStatus.PendingApproval && waits < maxWaits; waits++) {
           const request: PaymentApprovalRequest = {
