@@ -214,6 +214,11 @@ export interface MkdirArgs {
 /** Many files at once: the body is the concatenation of all contents, in order. */
 export interface UploadArgs {
   files: { path: string; size: number }[];
+  /**
+   * Host-only installs (skills): may write under read-only roots such as /skills, and the files
+   * stay owned by root so the sandbox user can read but not change them. Never set from model input.
+   */
+  install?: boolean;
 }
 export interface UploadResult {
   results: { path: string; error?: ErrorCode; size?: number; mtimeMs?: number }[];

@@ -208,10 +208,22 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
   }
 
   async uploadFiles(files: Array<[string, Uint8Array]>): Promise<FileUploadResponse[]> {
+    return this.upload(files, false);
+  }
+
+  /**
+   * Host-only: places files where the model may not write (skills under /skills), owned by root so
+   * commands can read but not change them. Not part of deepagents' protocol, so no tool reaches it.
+   */
+  async installFiles(files: Array<[string, Uint8Array]>): Promise<FileUploadResponse[]> {
+    return this.upload(files, true);
+  }
+
+  private async upload(files: Array<[string, Uint8Array]>, install: boolean): Promise<FileUploadResponse[]> {
     const out: FileUploadResponse[] = files.map(([path]) => ({ path, error: null }));
     const send: { index: number; view: string; data: Uint8Array }[] = [];
     files.forEach(([path, data], index) => {
-      const p = confinePath(path, "write");
+      const p = confinePath(path, install ? "read" : "write");
       if (!p.ok) out[index]!.error = toFileOpError(p.code);
       else if (!(data instanceof Uint8Array)) out[index]!.error = "invalid_path";
       else send.push({ index, view: p.view, data });
@@ -221,7 +233,7 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
       const c = await this.link.client();
       const { value } = await c.request(
         "upload",
-        { files: send.map((s) => ({ path: s.view, size: s.data.length })) },
+        { files: send.map((s) => ({ path: s.view, size: s.data.length })), install },
         { ...this.timeout(), body: send.map((s) => s.data) },
       );
       for (let i = 0; i < send.length; i++) {

@@ -141,6 +141,18 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
         await b.delete("/workspace/big.bin");
       }, 300_000);
 
+      it("installs host files (skills) into read-only /skills, which the model cannot change", async () => {
+        const skill = "---\nname: demo\ndescription: a demo skill\n---\nRun `python3 run.py`.\n";
+        const res = await b.installFiles([["/skills/demo/SKILL.md", Buffer.from(skill)], ["/etc/evil", Buffer.from("x")]]);
+        expect(res.map((r) => r.error)).toEqual([null, "permission_denied"]);
+        expect((await b.read("/skills/demo/SKILL.md")).content).toBe(skill);
+        expect((await b.ls("/skills")).files!.map((f) => f.path)).toEqual(["/skills/demo/"]);
+        expect((await b.write("/skills/demo/SKILL.md", "hijacked")).error).toMatch(/read-only/);
+        expect((await b.uploadFiles([["/skills/demo/SKILL.md", Buffer.from("hijacked")]]))[0]!.error).toBe("permission_denied");
+        expect((await b.edit("/skills/demo/SKILL.md", "demo", "evil")).error).toMatch(/read-only/);
+        expect((await b.delete("/skills/demo")).error).toMatch(/read-only/);
+      });
+
       it("accepts deepagents' /large_tool_results and /conversation_history", async () => {
         expect((await b.write("/large_tool_results/call_42", "big result")).error).toBeUndefined();
         expect((await b.read("/large_tool_results/call_42")).content).toBe("big result");

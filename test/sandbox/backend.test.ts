@@ -37,6 +37,14 @@ describe("only in a microVM", () => {
     expect((await b.execute("touch /skills/evil 2>&1; echo $?")).output).toMatch(/Permission denied|Read-only/);
   });
 
+  it("installed skills are readable by commands but not writable", async () => {
+    await b.installFiles([["/skills/tool/run.py", Buffer.from("print('skill ran')\n")]]);
+    expect((await b.execute("python3 /skills/tool/run.py")).output).toBe("skill ran\n");
+    const r = await b.execute("echo x >> /skills/tool/run.py; rm -f /skills/tool/run.py; mkdir /skills/x; cat /skills/tool/run.py");
+    expect(r.output).toMatch(/Permission denied/);
+    expect(r.output).toMatch(/print\('skill ran'\)/);
+  });
+
   it("has no network: only lo, and connections fail", async () => {
     expect((await b.execute("ls /sys/class/net")).output.trim()).toBe("lo");
     const r = await b.execute(`python3 -c "import socket; socket.create_connection(('1.1.1.1', 80), timeout=3)" 2>&1 | tail -1`);

@@ -26,13 +26,15 @@ export async function writeFileAtomic(
   path: unknown,
   parts: AsyncIterable<Buffer> | Iterable<Buffer>,
   size: number,
-  opts: { exclusive?: boolean; parents?: boolean } = {},
+  opts: { exclusive?: boolean; parents?: boolean; install?: boolean } = {},
 ): Promise<Written> {
-  const { real, view } = await confine(ctx, path, "write");
+  // An install may target read-only roots and leaves files to root (see UploadArgs.install).
+  const { real, view } = await confine(ctx, path, opts.install ? "read" : "write");
+  const owner = opts.install ? null : ctx.sandboxUser;
   const existing = await lstat(real).catch(() => null);
   if (existing?.isDirectory()) throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
   if (existing && opts.exclusive) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
-  if (opts.parents !== false) await makeDirs(ctx, dirname(real)).catch((err) => Promise.reject(toAgentError(err, view)));
+  if (opts.parents !== false) await makeDirs({ ...ctx, sandboxUser: owner }, dirname(real)).catch((err) => Promise.reject(toAgentError(err, view)));
   const tmp = join(dirname(real), `.${basename(real).slice(0, 200)}.vw-${randomBytes(6).toString("hex")}`);
   let written = 0;
   try {
@@ -44,7 +46,7 @@ export async function writeFileAtomic(
         written += part.length;
       }
       if (written !== size) throw bad(`${view}: body is ${written} bytes, declared ${size}`);
-      if (ctx.sandboxUser) await fh.chown(ctx.sandboxUser.uid, ctx.sandboxUser.gid);
+      if (owner) await fh.chown(owner.uid, owner.gid);
     } finally {
       await fh.close();
     }
@@ -69,6 +71,7 @@ export async function handleWrite(ctx: AgentContext, req: RequestContext): Promi
 export async function handleUpload(ctx: AgentContext, req: RequestContext): Promise<UploadResult> {
   const files = req.args.files;
   if (!Array.isArray(files)) throw bad("files must be an array");
+  const install = optBool(req.args, "install") ?? false;
   const sizes = files.map((f, i) => {
     if (typeof f !== "object" || f === null) throw bad(`files[${i}] must be an object`);
     return int(f as Record<string, unknown>, "size", 0);
@@ -86,7 +89,7 @@ export async function handleUpload(ctx: AgentContext, req: RequestContext): Prom
       }
     })();
     try {
-      const w = await writeFileAtomic(ctx, path, part, size);
+      const w = await writeFileAtomic(ctx, path, part, size, { install });
       results.push({ path: String(path), size: w.size, mtimeMs: w.mtimeMs });
     } catch (err) {
       // Skip the rest of this file's bytes so the next file starts at its own first byte.
