@@ -21,6 +21,8 @@ import { createProposePaymentTool } from "../../src/agent/tools/payment.ts";
 import type { VibewriterEvent } from "../../src/agent/events.ts";
 import { createEventMiddleware } from "../../src/agent/middleware/events.ts";
 import { createDeepAgent } from "deepagents";
+import { createChoirTools } from "../../src/agent/tools/choir.ts";
+import { Choir } from "../../src/choir/choir.ts";
 import type { AgentMiddleware } from "langchain";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import { formatAmount, parseAmount } from "../../src/wallet/amount.ts";
@@ -37,6 +39,8 @@ let nats: TestNats;
 let fx: WalletFixture;
 let sandbox: MicroVMBackend;
 let wallet: Wallet;
+let choir: Choir;
+let earlierId: string;
 let model: ReturnType<typeof fakeModel>;
 let result: { messages: unknown[] };
 const captured: string[] = [];
@@ -57,6 +61,9 @@ beforeAll(async () => {
   const storeReady = await real.store.batch([]).then(() => true, () => false);
   const backbone: AgentBackbone = { ...real, ...(storeReady ? {} : { store: new InMemoryStore() }) };
   wallet = await Wallet.open({ nats: nats.backbone, policy: fx.policy, signer: await fx.signer() });
+  choir = await Choir.open(nats.backbone);
+  const earlier = await choir.publish({ title: "Fee survey", body: "Editors charge per report.", author: fx.alice });
+  earlierId = earlier.id;
   sandbox = await MicroVMBackend.create({ threadId: THREAD, vm: await acquireTestVm(), executeTimeoutMs: 60_000 });
 
   model = fakeModel()
@@ -77,7 +84,15 @@ beforeAll(async () => {
     .respond(call("ai-2", [{ id: "t-big", args: { destination: fx.alice, amount: "105" } }]))
     // 3. The same 105 split into seven payments of 15, each under every per-payment limit, all at once.
     .respond(call("ai-3", Array.from({ length: 7 }, (_, i) => ({ id: `t-split-${i}`, args: { destination: fx.alice, amount: "15" } }))))
-    .respond(new AIMessage({ id: "ai-4", content: "I paid what the policy allowed." }));
+    // 4. Publish the report to the Choir, citing an earlier one.
+    .respond(
+      new AIMessage({
+        id: "ai-4",
+        content: "",
+        tool_calls: [{ id: "t-publish", name: "publish_to_choir", args: { title: "Editor fees", body: `Fees owed, see [choir:${earlierId}].` }, type: "tool_call" }],
+      }),
+    )
+    .respond(new AIMessage({ id: "ai-5", content: "I paid what the policy allowed." }));
 
   // Capture every log line the run writes.
   const origOut = process.stdout.write.bind(process.stdout);
@@ -99,7 +114,7 @@ beforeAll(async () => {
     };
     const agent = createDeepAgent({
       model,
-      tools: [createProposePaymentTool({ wallet, threadId: THREAD })],
+      tools: [createProposePaymentTool({ wallet, threadId: THREAD }), ...createChoirTools({ choir, author: fx.publicKey, threadId: THREAD })],
       backend: sandbox,
       checkpointer: backbone.checkpointer,
       store: backbone.store,
@@ -147,7 +162,8 @@ describe("an agent trying to move money beyond the policy", () => {
     expect(told.filter((t) => t.startsWith("DENIED (per_transaction_cap)"))).toHaveLength(1);
     expect(told.filter((t) => t.startsWith("DENIED (rolling_window_cap)"))).toHaveLength(1);
     expect(told.filter((t) => t.startsWith("SIGNED: payment"))).toHaveLength(6);
-    expect(model.calls).toHaveLength(5);
+    expect(model.calls).toHaveLength(6);
+    expect(told.find((t) => t.startsWith("Published to the Choir"))).toContain(`citing 1 earlier report(s): ${earlierId}`);
   });
 
   it("the ledger shows every attempt, with the rule that stopped it, and verifies", async () => {
@@ -195,7 +211,9 @@ describe("an agent trying to move money beyond the policy", () => {
         if (m.header) scan(`${si.config.name}#${seq} headers`, m.header.toString());
       }
     }
-    expect(streams).toEqual(expect.arrayContaining(["VIBEWRITER_EVENTS", "VIBEWRITER_STATE", "VIBEWRITER_LEDGER", "KV_VIBEWRITER_PAYMENTS"]));
+    expect(streams).toEqual(
+      expect.arrayContaining(["VIBEWRITER_EVENTS", "VIBEWRITER_STATE", "VIBEWRITER_LEDGER", "KV_VIBEWRITER_PAYMENTS", "VIBEWRITER_CHOIR", "KV_VIBEWRITER_CHOIR_REPORTS", "OBJ_VIBEWRITER_CHOIR_BODIES"]),
+    );
     expect(scanned).toBeGreaterThan(50);
 
     // The nats-server's own log and store files.
