@@ -8,6 +8,8 @@ import { Names } from "./streams.ts";
 import { encodeToken } from "./subject-token.ts";
 
 export interface EventSubscription extends AsyncIterable<StoredEvent> {
+  /** Resolves once the server-side consumer exists: "now" means from this point on. */
+  ready: Promise<void>;
   /** End the iteration (pending `for await` loops finish). */
   stop(): void;
 }
@@ -90,7 +92,10 @@ export class EventLog {
       if (stopped) messages.stop();
       return messages;
     })();
+    // Surface a failed start through `ready` and the iterator, not as an unhandled rejection.
+    ready.catch(() => {});
     return {
+      ready: ready.then(() => undefined),
       stop() {
         stopped = true;
         messages?.stop();
