@@ -16,7 +16,9 @@ Commands:
   demo                   a scripted due-diligence run on bundled samples (no API key needed)
   approve ID             approve a payment proposal waiting for the owner
   reject ID              reject a payment proposal
+  payments [--pending]   payment proposals and their status
   ledger verify          check the audit ledger's hash chain
+  wallet create|import|show   the owner's Stellar keys (encrypted at rest) and policy
   image build            build the microVM guest image
 
 Every command accepts --json (one JSON document on stdout, for scripts) and --help.
@@ -88,6 +90,21 @@ Rejects payment proposal ID. The run that proposed it continues without paying.
 
 Reads the whole audit ledger and checks its hash chain: reports a missing, reordered or altered
 entry. Exits 0 when the chain is intact, 1 otherwise.
+`,
+  wallet: `Usage: vibewriter wallet create [NAME] [--json]
+       vibewriter wallet import NAME [--json]     (the secret seed is read from stdin)
+       vibewriter wallet show [--json]
+
+The owner's signing keys, encrypted at rest in the state directory with a key derived from
+VIBEWRITER_WALLET_PASSPHRASE (or the master key VIBEWRITER_WALLET_KEY); without one of them the
+wallet refuses to open. NAME defaults to "default", the key runs sign with
+(VIBEWRITER_WALLET_KEY_NAME chooses another). \`show\` prints public keys and the spending policy
+(VIBEWRITER_POLICY, default <state>/wallet/policy.yaml); no command ever prints a secret.
+`,
+  payments: `Usage: vibewriter payments [--pending] [--json]
+
+Lists payment proposals (newest first) with their status; --pending only those waiting for
+\`vibewriter approve ID\` or \`vibewriter reject ID\`.
 `,
   image: `Usage: vibewriter image build [--json]
 

@@ -55,9 +55,25 @@ function nonEmptyPath(name: string, option: string, value: string, cwd: string):
   return resolve(cwd, value);
 }
 
-const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image">, Spec> & {
+/** Wallet key names: the keystore's rule. */
+const KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+function keyName(name: string, positionals: string[], required: boolean): string {
+  if (positionals.length > 1) throw usageError(`\`${name}\` takes one key name, got ${positionals.length} arguments.`, "wallet");
+  const key = positionals[0] ?? (required ? undefined : "default");
+  if (key === undefined) throw usageError(`\`${name}\` needs a key name (the seed is read from stdin, never from arguments).`, "wallet");
+  if (!KEY_NAME_PATTERN.test(key)) {
+    throw usageError(`"${key}" is not a valid key name: lowercase letters, digits, - and _ (at most 64).`, "wallet");
+  }
+  return key;
+}
+
+const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet">, Spec> & {
   "ledger verify": Spec;
   "image build": Spec;
+  "wallet create": Spec;
+  "wallet import": Spec;
+  "wallet show": Spec;
 } = {
   doctor: {
     options: common,
@@ -141,6 +157,22 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image">, Spec> & {
     options: common,
     build: (v, p) => (noPositionals("ledger verify", p), { command: "ledger-verify", json: json(v) }),
   },
+  "wallet create": {
+    options: common,
+    build: (v, p) => ({ command: "wallet-create", name: keyName("wallet create", p, false), json: json(v) }),
+  },
+  "wallet import": {
+    options: common,
+    build: (v, p) => ({ command: "wallet-import", name: keyName("wallet import", p, true), json: json(v) }),
+  },
+  "wallet show": {
+    options: common,
+    build: (v, p) => (noPositionals("wallet show", p), { command: "wallet-show", json: json(v) }),
+  },
+  payments: {
+    options: { ...common, pending: { type: "boolean" } },
+    build: (v, p) => (noPositionals("payments", p), { command: "payments", pending: v.pending === true, json: json(v) }),
+  },
   "image build": {
     options: common,
     build: (v, p) => (noPositionals("image build", p), { command: "image-build", json: json(v) }),
@@ -148,7 +180,7 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image">, Spec> & {
 };
 
 /** Commands that only exist with a sub-command, and the sub-commands they accept. */
-const GROUPS = { ledger: ["verify"], image: ["build"] } as const;
+const GROUPS = { ledger: ["verify"], image: ["build"], wallet: ["create", "import", "show"] } as const;
 
 function isCommandName(s: string): s is CommandName {
   return (Object.values(CommandName) as string[]).includes(s);
@@ -173,7 +205,7 @@ export function parseCommandLine(argv: readonly string[], cwd: string): CommandP
 
   let key: keyof typeof SPECS = first as keyof typeof SPECS;
   let args = rest;
-  if (first === "ledger" || first === "image") {
+  if (first === "ledger" || first === "image" || first === "wallet") {
     const sub = rest[0];
     const allowed: readonly string[] = GROUPS[first];
     if (sub === undefined || sub === "--help" || sub === "-h") return { command: "help", topic: first, json: false };

@@ -16,6 +16,8 @@ export const CommandName = {
   Reject: "reject",
   Ledger: "ledger",
   Image: "image",
+  Wallet: "wallet",
+  Payments: "payments",
   Help: "help",
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -46,4 +48,8 @@ export type CommandPlan =
   | ({ command: "approve"; id: string } & Common)
   | ({ command: "reject"; id: string; reason?: string } & Common)
   | ({ command: "ledger-verify" } & Common)
-  | ({ command: "image-build" } & Common);
+  | ({ command: "image-build" } & Common)
+  | ({ command: "wallet-create"; name: string } & Common)
+  | ({ command: "wallet-import"; name: string } & Common)
+  | ({ command: "wallet-show" } & Common)
+  | ({ command: "payments"; pending: boolean } & Common);

@@ -58,4 +58,15 @@ describe("vibewriter approve / reject", () => {
     expect(await main(["approve", "p-approve", "--json"], io2)).toBe(1);
     expect(JSON.parse(io2.out()).error).toMatchObject({ code: "failed", causeCode: "not_pending" });
   });
+
+  it("payments lists proposals; --pending only those waiting", async () => {
+    const all = captureIo(env());
+    expect(await main(["payments", "--json"], all)).toBe(0);
+    const ids = (JSON.parse(all.out()) as { payments: { id: string; status: string }[] }).payments.map((p) => `${p.id}:${p.status}`);
+    expect(ids.sort()).toEqual(["p-approve:approved", "p-reject:rejected", "p-waiting:pending_approval"]);
+    const pending = captureIo(env());
+    expect(await main(["payments", "--pending"], pending)).toBe(0);
+    expect(pending.out()).toMatch(/^p-waiting {2}pending_approval {2}30 XLM to G\S+ {2}\(thread thread-7, [^)]+\) — /);
+    expect(pending.out().trim().split("\n")).toHaveLength(1);
+  });
 });

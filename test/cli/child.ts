@@ -18,8 +18,9 @@ export interface CliChild {
   waitForOutput(text: string | RegExp): Promise<void>;
 }
 
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): CliChild {
-  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv, opts: { stdin?: boolean } = {}): CliChild {
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ["pipe", "pipe", "pipe"] });
+  if (!opts.stdin) child.stdin!.end(); // commands that read stdin see EOF, not a hang
   let out = "";
   let err = "";
   const waiters: { match: string | RegExp; resolve: () => void; reject: (e: Error) => void }[] = [];

@@ -97,6 +97,21 @@ describe("parseCommandLine", () => {
     expect(usage(["threads", "x"]).message).toMatch(/takes no arguments/);
   });
 
+  it("wallet and payments", () => {
+    expect(parse("wallet", "create")).toEqual({ command: "wallet-create", name: "default", json: false });
+    expect(parse("wallet", "create", "ops", "--json")).toEqual({ command: "wallet-create", name: "ops", json: true });
+    expect(parse("wallet", "import", "cold")).toEqual({ command: "wallet-import", name: "cold", json: false });
+    expect(parse("wallet", "show")).toEqual({ command: "wallet-show", json: false });
+    expect(parse("payments", "--pending")).toEqual({ command: "payments", pending: true, json: false });
+    expect(parse("payments")).toEqual({ command: "payments", pending: false, json: false });
+    expect(usage(["wallet", "import"]).message).toMatch(/needs a key name \(the seed is read from stdin/);
+    // A seed pasted as an argument is refused before anything could store or echo it further.
+    expect(usage(["wallet", "import", "SBXXXXSEED"]).message).toMatch(/not a valid key name/);
+    expect(usage(["wallet", "create", "a", "b"]).message).toMatch(/one key name/);
+    expect(usage(["wallet", "delete"]).message).toMatch(/expected: create, import, show/);
+    expect(parse("wallet")).toEqual({ command: "help", topic: "wallet", json: false });
+  });
+
   it("unknown commands and misplaced options are usage errors", () => {
     expect(usage(["frobnicate"]).message).toMatch(/Unknown command "frobnicate"/);
     expect(usage(["--json", "doctor"]).message).toMatch(/Options go after the command/);

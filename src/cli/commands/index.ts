@@ -30,6 +30,14 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
       return (await import("./ledger.ts")).runLedgerVerify(plan, ctx);
     case "image-build":
       return (await import("./image.ts")).runImageBuild(plan, ctx);
+    case "wallet-create":
+      return (await import("./wallet.ts")).runWalletCreate(plan, ctx);
+    case "wallet-import":
+      return (await import("./wallet.ts")).runWalletImport(plan, ctx);
+    case "wallet-show":
+      return (await import("./wallet.ts")).runWalletShow(plan, ctx);
+    case "payments":
+      return (await import("./wallet.ts")).runPayments(plan, ctx);
     default: {
       const unknown: never = plan;
       throw new CliError(CliErrorCode.Failed, `no runner for ${JSON.stringify(unknown)}`);
