@@ -4,27 +4,28 @@
  * network, the guest clock set after a snapshot restore.
  */
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
+import { buildImage } from "../../src/sandbox/image/build.ts";
+import { acquireTestVm, closeTestPool } from "../support/vm.ts";
 import { backendSuite } from "./backend-suite.ts";
-import { startVmClones, type VmClones } from "./backend-vms.ts";
 
-let clones: VmClones | null = null;
-async function vms(): Promise<VmClones> {
-  clones ??= await startVmClones();
-  return clones;
+let imageReady: Promise<unknown> | null = null;
+/** A VM restored from the test pool's template, of an image holding the agent as it is now. */
+async function testVm() {
+  // Rebuilds only when an input changed (the agent bundle is one), so the VMs run this checkout's agent.
+  imageReady ??= buildImage();
+  await imageReady;
+  return acquireTestVm();
 }
 afterAll(async () => {
-  await clones?.close();
+  await closeTestPool();
 });
 
-backendSuite("MicroVMBackend in a microVM", async () => {
-  const c = await vms();
-  return { isVm: true, makeVm: () => c.clone(), teardown: async () => {} };
-});
+backendSuite("MicroVMBackend in a microVM", async () => ({ isVm: true, makeVm: testVm, teardown: async () => {} }));
 
 describe("only in a microVM", () => {
   let b: MicroVMBackend;
   beforeAll(async () => {
-    b = await MicroVMBackend.create({ threadId: "vm-only", vm: await (await vms()).clone(), executeTimeoutMs: 8000 });
+    b = await MicroVMBackend.create({ threadId: "vm-only", vm: await testVm(), executeTimeoutMs: 8000 });
   });
   afterAll(async () => {
     await b?.close();
