@@ -40,11 +40,17 @@ const todos = (statuses: Array<"pending" | "in_progress" | "completed">) => {
   return items.map((content, i) => ({ content, status: statuses[i] ?? "pending" }));
 };
 
+/** Where the skills are, as the system prompt's skill list says (the sandbox decides). */
+function skillsDirOf(system: string): string {
+  return /(\/[\w/.-]*\/)financial-due-diligence\/SKILL\.md/.exec(system)?.[1] ?? "/skills/";
+}
+
 const DRAFT = "/workspace/draft.md";
 const REPORT = "/workspace/report.md";
 
 const SCRIPTS: Record<string, Script> = {
-  main: ({ turn, results }) => {
+  main: ({ turn, results, system }) => {
+    const skills = skillsDirOf(system);
     const steps: Step[] = [
       [{ name: "write_todos", args: { todos: todos(["in_progress"]) } }],
       [
@@ -53,7 +59,7 @@ const SCRIPTS: Record<string, Script> = {
           args: {
             subagent_type: "researcher",
             description:
-              "Run the financial-due-diligence skill over /workspace/sources (read /skills/financial-due-diligence/SKILL.md first) " +
+              `Run the financial-due-diligence skill over /workspace/sources (read ${skills}financial-due-diligence/SKILL.md first) ` +
               "and report where the facts file is.",
           },
         },
@@ -64,8 +70,8 @@ const SCRIPTS: Record<string, Script> = {
           name: "execute",
           args: {
             command:
-              "python3 /skills/citation-ready-report/scripts/assemble_report.py /workspace/dd/facts.json /workspace/draft.md " +
-              "&& python3 /skills/citation-ready-report/scripts/check_report.py /workspace/draft.md /workspace/sources",
+              `python3 ${skills}citation-ready-report/scripts/assemble_report.py /workspace/dd/facts.json /workspace/draft.md ` +
+              `&& python3 ${skills}citation-ready-report/scripts/check_report.py /workspace/draft.md /workspace/sources`,
           },
         },
       ],
@@ -78,11 +84,12 @@ const SCRIPTS: Record<string, Script> = {
     ];
     return steps[turn];
   },
-  researcher: ({ turn }) => {
+  researcher: ({ turn, system }) => {
+    const skills = skillsDirOf(system);
     const steps: Step[] = [
       [{ name: "read_file", args: { file_path: "/workspace/sources/index.json", limit: 200 } }],
-      [{ name: "read_file", args: { file_path: "/skills/financial-due-diligence/SKILL.md", limit: 200 } }],
-      [{ name: "execute", args: { command: "python3 /skills/financial-due-diligence/scripts/extract_facts.py /workspace/sources /workspace/dd" } }],
+      [{ name: "read_file", args: { file_path: `${skills}financial-due-diligence/SKILL.md`, limit: 200 } }],
+      [{ name: "execute", args: { command: `python3 ${skills}financial-due-diligence/scripts/extract_facts.py /workspace/sources /workspace/dd` } }],
       [{ name: "read_file", args: { file_path: "/workspace/dd/facts.md", limit: 400 } }],
       { text: `${SCRIPTED_LABEL} Extracted the entity, figures, risks and red flags with exact quotes to /workspace/dd/facts.json and /workspace/dd/facts.md.` },
     ];

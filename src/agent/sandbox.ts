@@ -1,15 +1,46 @@
 import type { SandboxBackendProtocolV2 } from "deepagents";
 import type { Backbone } from "../nats/index.ts";
+import { ArtifactStore } from "../nats/artifacts.ts";
+import { MicroVMBackend } from "../sandbox/backend.ts";
+import { SandboxPool } from "../sandbox/pool.ts";
+import { artifactWorkspace } from "../sandbox/workspace-store.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import type { AgentBackbone } from "./ports.ts";
 
+let pool: SandboxPool | null = null;
+
+/** The process's VM pool (one ready VM kept waiting; a VM is never reused by another thread). */
+export function sandboxPool(): SandboxPool {
+  pool ??= new SandboxPool({ size: 1 });
+  return pool;
+}
+
+/** Kill every VM the process's pool started (call on exit). */
+export async function closeSandboxPool(): Promise<void> {
+  const p = pool;
+  pool = null;
+  await p?.close();
+}
+
 /**
- * The default sandbox for a thread: a MicroVMBackend from the VM pool, with the thread's
- * /workspace restored from the Object Store. Never shared with another thread.
+ * The default sandbox for a thread: a MicroVMBackend on a VM from the pool, with the thread's
+ * /workspace persisted in (and restored from) the Object Store, and a replacement VM from the
+ * same pool if the VM dies. `close()` kills the VM.
  */
-export async function openThreadSandbox(threadId: string, _backbone: Backbone | AgentBackbone): Promise<SandboxBackendProtocolV2 & { close?: () => Promise<void> }> {
-  throw new AgentError(
-    AgentErrorCode.SandboxSetup,
-    `no sandbox for thread ${threadId}: the microVM backend is not available yet; pass \`sandbox\` explicitly`,
-  );
+export async function openThreadSandbox(
+  threadId: string,
+  backbone: Backbone | AgentBackbone,
+): Promise<SandboxBackendProtocolV2 & { close(): Promise<void> }> {
+  const artifacts = (backbone as Backbone).artifacts;
+  const store = artifacts instanceof ArtifactStore ? artifactWorkspace(artifacts) : undefined;
+  const p = sandboxPool();
+  try {
+    return await MicroVMBackend.create({ threadId, vm: await p.acquire(), provider: () => p.acquire(), ...(store ? { store } : {}) });
+  } catch (cause) {
+    throw new AgentError(
+      AgentErrorCode.SandboxSetup,
+      `could not start a microVM sandbox for thread ${threadId}: ${(cause as Error).message}. Run \`vibewriter doctor\` to see what is missing.`,
+      { cause },
+    );
+  }
 }

@@ -12,6 +12,8 @@ export interface ScriptContext {
   results: string[];
   /** The first human message (the task or the subagent's instructions). */
   task: string;
+  /** The system prompt the agent was given. */
+  system: string;
 }
 export type AgentScript = (ctx: ScriptContext) => ScriptedStep | undefined;
 
@@ -57,7 +59,8 @@ export function createScriptedModel(scripts: Record<string, AgentScript>, option
     const task = first ? messageText(first) : "";
     const scope = createHash("sha256").update(`${role}\n${task}`).digest("hex").slice(0, 10);
     const id = `${role}-${scope}-${turn}`;
-    const step = script({ turn, results, task });
+    const sys = messages.find((m) => SystemMessage.isInstance(m));
+    const step = script({ turn, results, task, system: sys ? messageText(sys) : "" });
     if (!step) return new AIMessage({ id, content: `${label} The script for the ${role} agent is finished.` });
     if ("text" in step) return new AIMessage({ id, content: step.text });
     if ("message" in step) return step.message(id);

@@ -6,8 +6,14 @@ import { AgentError, AgentErrorCode } from "./errors.ts";
 
 /** The built-in skills shipped with Vibewriter (`<repo>/skills`). */
 export const BUILTIN_SKILLS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../skills");
-/** Where skills live inside the sandbox. */
+/** Where skills live inside the sandbox: read-only to the model. */
 export const SANDBOX_SKILLS_DIR = "/skills/";
+/**
+ * Used only when the sandbox cannot receive files in /skills/ (the microVM view makes /skills
+ * read-only to every upload until it offers a host-only install): the skills go under the
+ * workspace and the tool policy keeps the model from writing there.
+ */
+export const FALLBACK_SKILLS_DIR = "/workspace/skills/";
 
 export const SKILL_LIMITS = { maxFileBytes: 1024 * 1024, maxFiles: 200, maxDescription: 1024 } as const;
 
@@ -126,7 +132,54 @@ export async function loadSkills(dirs: readonly string[]): Promise<{ skills: Ski
   return { skills: [...byName.values()], warnings };
 }
 
-/** The uploads that place skills in the sandbox at `/skills/<name>/…`. */
-export function skillUploads(skills: readonly Skill[]): Array<[string, Uint8Array]> {
-  return skills.flatMap((s) => s.files.map((f) => [`${SANDBOX_SKILLS_DIR}${s.name}/${f.path}`, f.content] as [string, Uint8Array]));
+/**
+ * The uploads that place skills in the sandbox at `<dir><name>/…`. In SKILL.md files, paths
+ * written as `/skills/<skill>/` are rewritten to the actual folder so their commands stay right.
+ */
+export function skillUploads(skills: readonly Skill[], dir = SANDBOX_SKILLS_DIR): Array<[string, Uint8Array]> {
+  const names = skills.map((s) => s.name.replace(/[-]/g, "\\-")).join("|");
+  const rewrite = dir !== SANDBOX_SKILLS_DIR && names ? new RegExp(`${SANDBOX_SKILLS_DIR}(?=(${names})/)`, "g") : null;
+  return skills.flatMap((s) =>
+    s.files.map((f) => {
+      let content = f.content;
+      if (rewrite && f.path === "SKILL.md") content = new TextEncoder().encode(new TextDecoder().decode(content).replace(rewrite, dir));
+      return [`${dir}${s.name}/${f.path}`, content] as [string, Uint8Array];
+    }),
+  );
+}
+
+/** A sandbox that can install files where the model may not write (host-only), if it offers it. */
+interface InstallingSandbox {
+  installFiles?(files: Array<[string, Uint8Array]>): Promise<Array<{ path: string; error: string | null }>>;
+  uploadFiles?(files: Array<[string, Uint8Array]>): unknown;
+}
+
+/**
+ * Copy skills into the sandbox. Prefers `/skills/` (through a host-only `installFiles` when the
+ * sandbox has one, else `uploadFiles`); if the sandbox refuses /skills/ it falls back to
+ * FALLBACK_SKILLS_DIR. Returns the folder used; throws `SandboxSetup` if neither works.
+ */
+export async function installSkills(
+  sandbox: InstallingSandbox,
+  skills: readonly Skill[],
+): Promise<{ dir: string; fallback: boolean; reason?: string }> {
+  if (skills.length === 0) return { dir: SANDBOX_SKILLS_DIR, fallback: false };
+  const send = async (dir: string) => {
+    const files = skillUploads(skills, dir);
+    const fn = sandbox.installFiles && dir === SANDBOX_SKILLS_DIR ? sandbox.installFiles.bind(sandbox) : sandbox.uploadFiles?.bind(sandbox);
+    if (!fn) throw new AgentError(AgentErrorCode.SandboxSetup, "the sandbox cannot receive files (no uploadFiles), so skills cannot be placed in it");
+    const results = (await fn(files)) as Array<{ path: string; error: string | null }>;
+    return results.filter((r) => r.error);
+  };
+  const failed = await send(SANDBOX_SKILLS_DIR);
+  if (failed.length === 0) return { dir: SANDBOX_SKILLS_DIR, fallback: false };
+  const reason = `the sandbox refused ${SANDBOX_SKILLS_DIR} (${failed[0]!.path}: ${failed[0]!.error})`;
+  const again = await send(FALLBACK_SKILLS_DIR);
+  if (again.length > 0) {
+    throw new AgentError(
+      AgentErrorCode.SandboxSetup,
+      `could not place skills in the sandbox: ${reason}; and ${again.slice(0, 3).map((f) => `${f.path} (${f.error})`).join(", ")}`,
+    );
+  }
+  return { dir: FALLBACK_SKILLS_DIR, fallback: true, reason };
 }

@@ -7,7 +7,6 @@ import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
 import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
 import { GENERAL_PROMPT, PUBLISHER_PROMPT, RESEARCHER_PROMPT, VERIFIER_PROMPT } from "./prompts.ts";
-import { SANDBOX_SKILLS_DIR } from "./skills.ts";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 
 /**
@@ -66,6 +65,8 @@ export interface SubagentDeps {
   store: BaseStore;
   threadId: string;
   emit: EmitEvent;
+  /** Where the skills are in the sandbox (read-only for every subagent). */
+  skillsDir: string;
   /** Host tools by name; a subagent receives only those its powers list (and that exist). */
   hostTools: Record<string, StructuredTool | undefined>;
 }
@@ -78,7 +79,7 @@ export function buildSubagents(deps: SubagentDeps): SubAgent[] {
     const middleware: AgentMiddleware[] = [
       createFilesystemMiddleware({ backend: deps.backend, tools: [...powers.fs] }) as unknown as AgentMiddleware,
       createEventMiddleware({ agent: name, emit: deps.emit }) as unknown as AgentMiddleware,
-      createToolPolicyMiddleware({ agent: name, allowedTools: allowed, writablePrefixes: powers.writable }) as unknown as AgentMiddleware,
+      createToolPolicyMiddleware({ agent: name, allowedTools: allowed, writablePrefixes: powers.writable, readOnlyPrefixes: [deps.skillsDir] }) as unknown as AgentMiddleware,
       createEffectJournalMiddleware({ store: deps.store, threadId: deps.threadId, agent: name }) as unknown as AgentMiddleware,
     ];
     return {
@@ -88,7 +89,7 @@ export function buildSubagents(deps: SubagentDeps): SubAgent[] {
       model: deps.model,
       tools,
       middleware,
-      ...(powers.skills ? { skills: [SANDBOX_SKILLS_DIR] } : {}),
+      ...(powers.skills ? { skills: [deps.skillsDir] } : {}),
     } satisfies SubAgent;
   });
 }

@@ -13,9 +13,10 @@ import { EventType, type EmitEvent, type VibewriterEvent } from "./events.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
 import type { AgentBackbone } from "./ports.ts";
-import { MAIN_PROMPT } from "./prompts.ts";
+import { mainPrompt } from "./prompts.ts";
+import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
 import { openThreadSandbox } from "./sandbox.ts";
-import { BUILTIN_SKILLS_DIR, loadSkills, SANDBOX_SKILLS_DIR, skillUploads } from "./skills.ts";
+import { BUILTIN_SKILLS_DIR, installSkills, loadSkills } from "./skills.ts";
 import { loadSourcesDir, loadThreadSourceTexts, readSourceManifest, sourceUploads, storeSources, type SourceInfo } from "./sources.ts";
 import { buildSubagents } from "./subagents.ts";
 import { createCheckCitationsTool } from "./tools/citations.ts";
@@ -135,10 +136,13 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
     for (const w of warnings) {
       await emit({ id: `setup:skill:${shortHash(w.path + w.message)}`, type: EventType.SkillSkipped, agent: "main", data: { path: w.path, message: w.message } });
     }
-    const skillFiles = skillUploads(skills);
-    if (skillFiles.length > 0) await upload(sandbox, skillFiles, "skills");
+    const installed = await installSkills(sandbox as never, skills);
+    const skillsDir = installed.dir;
+    if (installed.fallback) {
+      await emit({ id: `setup:skills-dir:${skillsDir}`, type: EventType.Warning, agent: "main", data: { message: `skills placed in ${skillsDir}: ${installed.reason}` } });
+    }
     for (const s of skills) {
-      await emit({ id: `setup:skill:${s.name}:${shortHash(s.files.map((f) => f.path).join())}`, type: EventType.SkillLoaded, agent: "main", data: { name: s.name, description: s.description, files: s.files.length } });
+      await emit({ id: `setup:skill:${s.name}:${shortHash(s.files.map((f) => f.path).join())}`, type: EventType.SkillLoaded, agent: "main", data: { name: s.name, description: s.description, files: s.files.length, path: `${skillsDir}${s.name}/SKILL.md` } });
     }
 
     let infos: SourceInfo[];
@@ -170,17 +174,18 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
 
     const agent = createDeepAgent({
       model: opts.model,
-      systemPrompt: MAIN_PROMPT,
+      systemPrompt: mainPrompt(skillsDir),
       tools: mainTools,
       backend,
       checkpointer: backbone.checkpointer,
       store: backbone.store,
-      skills: [SANDBOX_SKILLS_DIR],
+      skills: [skillsDir],
       memory: [MEMORY_FILE],
-      subagents: buildSubagents({ model: opts.model, backend, store: backbone.store, threadId, emit, hostTools }),
+      subagents: buildSubagents({ model: opts.model, backend, store: backbone.store, threadId, emit, hostTools, skillsDir }),
       middleware: [
         todoListMiddleware() as unknown as AgentMiddleware,
         createEventMiddleware({ agent: "main", emit }) as unknown as AgentMiddleware,
+        createToolPolicyMiddleware({ agent: "main agent", readOnlyPrefixes: [skillsDir] }) as unknown as AgentMiddleware,
         createEffectJournalMiddleware({ store: backbone.store, threadId, agent: "main" }) as unknown as AgentMiddleware,
       ],
     });

@@ -66,7 +66,8 @@ describe("bad input", () => {
     await mkdir(join(dir, "my-skill"));
     await writeFile(join(dir, "my-skill", "SKILL.md"), "---\nname: my-skill\ndescription: Mine.\n---\n# Mine\n");
     const model = createScriptedModel({
-      main: ({ turn }) => [[{ name: "ls", args: { path: "/skills/" } }], { text: "listed" }][turn],
+      // The skills folder, as the system prompt names it (the sandbox decides where it is).
+      main: ({ turn, system }) => [[{ name: "ls", args: { path: /skills under (\S+),/.exec(system)![1]! } }], { text: "listed" }][turn],
     });
     const vw = await createVibewriter({ backbone: world.backbone, threadId: "skills-bad", model, sandbox: await world.sandbox("s"), skillDirs: [dir] });
     const result = await vw.run("list skills");
@@ -107,7 +108,7 @@ describe("bad input", () => {
     expect(result.status).toBe("completed");
     expect(result.finalMessage).toContain("done after: 3 tool results");
     const events = await world.backbone.events.read("malformed");
-    const warning = events.find((e) => e.type === EventType.Warning)!;
+    const warning = events.find((e) => e.type === EventType.Warning && String(e.data.message).includes("malformed"))!;
     expect(String(warning.data.message)).toContain("malformed tool call (write_file: Unexpected end of JSON input)");
     const ends = events.filter((e) => e.type === EventType.ToolFinished);
     expect(ends.map((e) => [e.data.tool, e.data.status])).toEqual([

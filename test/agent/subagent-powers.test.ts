@@ -1,11 +1,9 @@
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { EventType } from "../../src/agent/events.ts";
 import { createScriptedModel } from "../../src/agent/scripted-model.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { SUBAGENT_POWERS } from "../../src/agent/subagents.ts";
 import { createVibewriter } from "../../src/agent/vibewriter.ts";
-import { startAgentWorld, type AgentWorld } from "./support/harness.ts";
+import { sandboxText, startAgentWorld, type AgentWorld } from "./support/harness.ts";
 
 let world: AgentWorld;
 beforeAll(async () => {
@@ -79,10 +77,9 @@ it("each subagent is bound only to its own tools and is refused anything else", 
   expect(researcherWrites[2]![0]).toBe("error");
 
   // And nothing reached the sandbox.
-  const root = sandbox.root!;
-  expect(readFileSync(join(root, "workspace/notes/n1.md"), "utf8")).toBe("a note");
-  for (const f of ["workspace/report.md", "workspace/pwned", "workspace/pwned2", "workspace/gp.md"]) expect(existsSync(join(root, f))).toBe(false);
-  expect(sandbox.executed).toEqual([]);
+  expect(await sandboxText(sandbox, "/workspace/notes/n1.md")).toBe("a note");
+  for (const f of ["/workspace/report.md", "/workspace/pwned", "/workspace/pwned2", "/workspace/gp.md"]) expect(await sandboxText(sandbox, f)).toBeNull();
+  expect(ends.filter((e) => e.data.tool === "execute" && e.data.status === "ok")).toEqual([]);
   expect(await world.backbone.artifacts.get("threads/powers/report.md")).toBeNull();
   await vw.close();
 });

@@ -1,42 +1,53 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import type { SandboxBackendProtocolV2 } from "deepagents";
 import { agentBackbone } from "../../../src/agent/backbone.ts";
 import type { AgentBackbone } from "../../../src/agent/ports.ts";
+import { MicroVMBackend } from "../../../src/sandbox/backend.ts";
+import { artifactWorkspace } from "../../../src/sandbox/workspace-store.ts";
 import { startTestNats, type TestNats } from "../../support/nats.ts";
-import { DevSandbox } from "./dev-sandbox.ts";
+import { acquireTestVm, closeTestPool, getTestPool } from "../../support/vm.ts";
 
 /**
- * The agent tests' world: a real nats-server (events and artifacts in JetStream) and a sandbox per
- * thread. Until the JetStream store and the microVM test kit are complete, the store falls back
- * to LangGraph's in-memory one and the sandbox to DevSandbox.
+ * The agent tests' world: a real nats-server with the real backbone (JetStream checkpointer, KV
+ * store, Object Store, event stream) and real microVM sandboxes restored from the test pool's
+ * template snapshot, each thread's /workspace persisted in the Object Store. Fails loudly when
+ * nats-server, QEMU or the guest image is missing.
  */
 export interface AgentWorld {
   nats: TestNats;
   backbone: AgentBackbone;
-  sandbox(threadId: string): Promise<SandboxBackendProtocolV2 & { root?: string; executed?: string[] }>;
+  /** A new MicroVMBackend on a fresh VM for the thread (its saved /workspace restored). */
+  sandbox(threadId: string): Promise<MicroVMBackend>;
   close(): Promise<void>;
 }
 
 export async function startAgentWorld(): Promise<AgentWorld> {
+  await getTestPool(); // boots/loads the template first: a missing QEMU or image fails here, clearly
   const nats = await startTestNats();
-  const roots: string[] = [];
-  const real = agentBackbone(nats.backbone);
-  const storeReady = await real.store.batch([]).then(() => true, () => false);
-  const backbone: AgentBackbone = { ...real, ...(storeReady ? {} : { store: new InMemoryStore() }) };
+  const backbones: MicroVMBackend[] = [];
   return {
     nats,
-    backbone,
-    async sandbox() {
-      const root = await mkdtemp(join(tmpdir(), "vw-sbx-"));
-      roots.push(root);
-      return new DevSandbox(root);
+    backbone: agentBackbone(nats.backbone),
+    async sandbox(threadId: string) {
+      const b = await MicroVMBackend.create({
+        threadId,
+        vm: await acquireTestVm(),
+        provider: acquireTestVm,
+        store: artifactWorkspace(nats.backbone.artifacts),
+      });
+      backbones.push(b);
+      return b;
     },
     async close() {
-      for (const r of roots) await rm(r, { recursive: true, force: true });
+      for (const b of backbones) await b.close().catch(() => {});
+      await closeTestPool();
       await nats.close();
     },
   };
+}
+
+/** A file's text inside a sandbox, or null when it does not exist. */
+export async function sandboxText(sandbox: SandboxBackendProtocolV2, path: string): Promise<string | null> {
+  const [r] = await sandbox.downloadFiles!([path]);
+  if (!r || r.error || !r.content) return null;
+  return new TextDecoder().decode(r.content);
 }
