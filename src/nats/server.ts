@@ -33,6 +33,8 @@ export interface StartNatsServerOptions {
   detached?: boolean;
   /** How long to wait for "Server is ready" (ms). */
   readyTimeoutMs?: number;
+  /** Extra command-line flags, e.g. `["--user", "u", "--pass", "p"]`. */
+  extraArgs?: string[];
 }
 
 const READY_LINE = "Server is ready";
@@ -81,7 +83,7 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
   const launch = async (): Promise<void> => {
     const log = await open(logFile, "a");
     const offset = (await log.stat()).size;
-    const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "-l", logFile];
+    const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "-l", logFile, ...(opts.extraArgs ?? [])];
     const proc = spawn(bin, args, {
       stdio: ["ignore", "ignore", "ignore"],
       detached: opts.detached ?? false,

@@ -1,0 +1,53 @@
+import { publishAcked } from "../../src/nats/publish.ts";
+import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
+import { decodeToken, encodeToken, MAX_TOKEN } from "../../src/nats/subject-token.ts";
+import { startTestNats, type TestNats } from "../support/nats.ts";
+
+describe("subject tokens", () => {
+  it("round-trips any string into one subject token of safe characters", () => {
+    for (const s of ["", "plain-id", "a.b*c>d e", "_5f", "=", "ü🦜", "\n\t", "x".repeat(MAX_TOKEN / 3)]) {
+      const token = encodeToken(s);
+      expect(token).toMatch(/^[A-Za-z0-9_=-]+$/);
+      expect(decodeToken(token)).toBe(s);
+    }
+    expect(encodeToken("a.b")).not.toBe(encodeToken("a_2eb"));
+    const long = encodeToken("y".repeat(10_000));
+    expect(long.length).toBeLessThanOrEqual(MAX_TOKEN);
+    expect(decodeToken(long)).toBeUndefined(); // hashed: the full value lives in the message body
+  });
+});
+
+describe("publishAcked", () => {
+  let t: TestNats;
+  beforeAll(async () => {
+    t = await startTestNats();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it("a retry with the same msgID after a lost ack is stored once", async () => {
+    const { js, jsm } = t.backbone;
+    const data = new TextEncoder().encode("event");
+    // First attempt reached the server (its ack is what got lost)…
+    await js.publish("vibewriter.events.dedup.run_started", data, { msgID: "same-id" });
+    const before = (await jsm.streams.info("VIBEWRITER_EVENTS")).state.messages;
+    // …so the retry is recognised as a duplicate.
+    const r = await publishAcked(js, "vibewriter.events.dedup.run_started", data, { msgID: "same-id" });
+    expect(r.stored && r.ack.duplicate).toBe(true);
+    expect((await jsm.streams.info("VIBEWRITER_EVENTS")).state.messages).toBe(before);
+  });
+
+  it("first-write-wins publishes report an existing subject instead of failing", async () => {
+    const { js } = t.backbone;
+    const a = await publishAcked(js, "vibewriter.state.fww.x", new Uint8Array([1]), { ifAbsent: true });
+    const b = await publishAcked(js, "vibewriter.state.fww.x", new Uint8Array([2]), { ifAbsent: true });
+    expect(a.stored).toBe(true);
+    expect(b).toEqual({ stored: false, reason: "exists" });
+  });
+
+  it("fails with WRITE_FAILED when no stream takes the subject and the deadline passes", async () => {
+    const err = await publishAcked(t.backbone.js, "nowhere.at.all", new Uint8Array([1]), { deadlineMs: 300, ackTimeoutMs: 100 }).catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(err, NatsErrorCode.WriteFailed)).toBe(true);
+  });
+});
