@@ -4,6 +4,7 @@ import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile }
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { statePath } from "../../config/paths.ts";
+import { buildGuestAgent } from "../../guest/build.ts";
 import type { GuestImage } from "../vmm/driver.ts";
 import { writeCpio, type CpioEntry } from "./cpio.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
@@ -27,7 +28,7 @@ export interface BuildImageOptions {
   imagesDir?: string;
   node?: string;
   busybox?: string;
-  /** A ready guest-agent bundle; default: `buildGuestAgent()` from src/guest, or the stand-in. */
+  /** A ready guest-agent bundle; default: `buildGuestAgent()` from src/guest. */
   agent?: string;
   log?: (line: string) => void;
 }
@@ -37,6 +38,8 @@ export function imagesDir(): string {
 }
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
+/** The builder's sources that decide what goes into an image (part of its hash). */
+const IMAGE_SOURCES = ["build.ts", "cpio.ts", "guest-scripts.ts", "kernel.ts", "rootfs.ts", "vmlinux.ts"] as const;
 
 export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestImage & { built: boolean }> {
   const root = opts.imagesDir ?? imagesDir();
@@ -49,14 +52,16 @@ export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestIma
   }
   await mkdir(cache, { recursive: true });
 
-  const agent = opts.agent ?? (await bundleAgent(join(cache, "agent"), log));
+  const agent = opts.agent ?? (await bundleAgent(join(cache, "agent")));
   const pkg = await resolveKernelPackage();
   const mirror = await debianMirror();
 
   const h = createHash("sha256");
   h.update(JSON.stringify({ kernel: pkg, base: baseKey(mirror), cmdline: IMAGE_CMDLINE }));
-  for (const f of (await readdir(HERE)).sort()) h.update(f).update(await readFile(join(HERE, f)));
-  for (const f of [agent, node, busybox]) h.update(await sha256File(f));
+  for (const f of IMAGE_SOURCES) h.update(f).update(await readFile(join(HERE, f)));
+  h.update(await sha256File(agent));
+  // System binaries: size + mtime identify a package update without reading 100 MB each time.
+  for (const f of [node, busybox]) h.update(await stat(f).then((st) => `${f}:${st.size}:${st.mtimeMs}`));
   const hash = h.digest("hex").slice(0, 20);
 
   const dir = join(root, hash);
@@ -164,21 +169,17 @@ export async function currentImage(root = imagesDir()): Promise<GuestImage> {
   return image;
 }
 
-/** The real guest agent bundle when src/guest provides `buildGuestAgent`, else the stand-in. */
-async function bundleAgent(outDir: string, log: (s: string) => void): Promise<string> {
+/** The guest agent, bundled by src/guest's `buildGuestAgent` (esbuild, one dependency-free file). */
+async function bundleAgent(outDir: string): Promise<string> {
   await mkdir(outDir, { recursive: true });
-  const builder = fileURLToPath(new URL("../../guest/build.ts", import.meta.url));
-  if (existsSync(builder)) {
-    const mod = (await import(builder)) as { buildGuestAgent?: (outFile: string) => Promise<unknown> };
-    if (typeof mod.buildGuestAgent === "function") {
-      const out = join(outDir, "agent.mjs");
-      await mod.buildGuestAgent(out);
-      if (!existsSync(out)) throw new ImageError(ImageErrorCode.AgentMissing, `buildGuestAgent did not write ${out}`);
-      return out;
-    }
+  const out = join(outDir, "agent.mjs");
+  try {
+    await buildGuestAgent(out);
+  } catch (err) {
+    throw new ImageError(ImageErrorCode.AgentMissing, `bundling the guest agent failed: ${(err as Error).message}`, { cause: err });
   }
-  log("src/guest/build.ts has no buildGuestAgent yet: using the stand-in agent");
-  return join(HERE, "stand-in-agent.mjs");
+  if (!existsSync(out)) throw new ImageError(ImageErrorCode.AgentMissing, `buildGuestAgent did not write ${out}`);
+  return out;
 }
 
 function sha256File(path: string): Promise<string> {

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, link, mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -56,6 +56,7 @@ export class QemuDriver implements VmmDriver {
   private probeP: Promise<KvmProbeResult> | null = null;
   private readonly live = new Set<QemuVm>();
   private counter = 0;
+  private reaped: Promise<string[]> | null = null;
 
   constructor(opts: QemuDriverOptions = {}) {
     this.binary = opts.binary ?? "qemu-system-x86_64";
@@ -105,8 +106,28 @@ export class QemuDriver implements VmmDriver {
     for (const vm of this.live) vm.killSync();
   }
 
+  /**
+   * Removes run folders left by VMs whose QEMU is gone (a host process that was SIGKILLed never
+   * cleaned up; its QEMUs died with it through the parent-death signal). Runs once per driver.
+   */
+  async reapStale(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of await readdir(this.runDir).catch(() => [] as string[])) {
+      const dir = join(this.runDir, name);
+      const pid = Number(await readFile(join(dir, "qemu.pid"), "utf8").catch(() => "0"));
+      const ownerTag = /^vm([0-9a-z]+)-/.exec(name)?.[1]; // ids start with the owner's pid, base 36
+      const owner = ownerTag ? parseInt(ownerTag, 36) : 0;
+      if ((pid > 0 && pidAlive(pid)) || (owner > 0 && pidAlive(owner))) continue;
+      await rm(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+    return removed;
+  }
+
   async start(spec: VmSpec): Promise<VmHandle> {
     validateSpec(spec);
+    this.reaped ??= this.reapStale().catch(() => []);
+    await this.reaped;
     for (const f of [spec.image.kernel, spec.image.initrd, spec.image.rootfs]) {
       if (!existsSync(f)) throw new VmmError(VmmErrorCode.ImageMissing, `guest image file ${f} is missing: run \`bash scripts/setup.sh\``);
     }
@@ -414,6 +435,15 @@ function waitMigration(qmp: QmpClient): Promise<void> {
     };
     qmp.on("event", onEvent);
   });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function shellQuote(path: string): string {
