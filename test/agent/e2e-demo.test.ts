@@ -5,14 +5,16 @@ import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { loadThreadSourceTexts } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
+import { closeSandboxPool } from "../../src/agent/sandbox.ts";
 import { createVibewriter } from "../../src/agent/vibewriter.ts";
-import { startAgentWorld, type AgentWorld } from "./support/harness.ts";
+import { sandboxText, startAgentWorld, type AgentWorld } from "./support/harness.ts";
 
 let world: AgentWorld;
 beforeAll(async () => {
   world = await startAgentWorld();
 });
 afterAll(async () => {
+  await closeSandboxPool();
   await world?.close();
 });
 
@@ -26,12 +28,12 @@ function at(events: VibewriterEvent[], pred: (e: VibewriterEvent) => boolean, wh
 it("the scripted demo: plan → researcher runs a skill in the sandbox → draft → verifier → publisher → verified report in the Object Store", async () => {
   const threadId = "demo-e2e";
   const live: VibewriterEvent[] = [];
-  const sandbox = await world.sandbox(threadId);
+  // As the CLI does it: the backbone from src/nats and no sandbox given, so the thread gets a
+  // MicroVMBackend on a VM from the process's pool, its /workspace persisted in the Object Store.
   const vw = await createVibewriter({
-    backbone: world.backbone,
+    backbone: world.nats.backbone,
     threadId,
     model: scriptedDemoModel(),
-    sandbox,
     sourcesDir: SAMPLES_DIR,
     onEvent: (e) => live.push(e),
   });
@@ -92,8 +94,12 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   expect(shown.todos).toEqual(result.todos);
   expect(shown.files).toContain("/workspace/report.md");
 
+  // The workspace outlived the VM: a new VM for the thread has the report file back.
+  const sandbox2 = await world.sandbox(threadId);
+  expect(await sandboxText(sandbox2, "/workspace/report.md")).toBe(report);
+
   // Resuming a finished thread does nothing and changes nothing.
-  const vw2 = await createVibewriter({ backbone: world.backbone, threadId, model: scriptedDemoModel(), sandbox: await world.sandbox(threadId) });
+  const vw2 = await createVibewriter({ backbone: world.backbone, threadId, model: scriptedDemoModel(), sandbox: sandbox2 });
   const again = await vw2.resume();
   expect(again.report).toBe(report);
   // Setting up again re-publishes skill.loaded with the same ids: JetStream drops the duplicates.
