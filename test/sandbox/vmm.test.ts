@@ -4,7 +4,11 @@
  */
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { validateSpec, VmExitReason, VmmError, type VmHandle, type VmSpec } from "../../src/sandbox/vmm/driver.ts";
+import { probeKvm } from "../../src/sandbox/vmm/kvm-probe.ts";
 import { qemuArgs } from "../../src/sandbox/vmm/qemu-args.ts";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { acquireTestVm, closeTestPool, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
 
 async function sh(vm: VmHandle, shell: string): Promise<{ exitCode: number | null; out: string }> {
@@ -58,6 +62,48 @@ describe("qemu arguments", () => {
     } catch (err) {
       expect(VmmError.isInstance(err) && err.code).toBe("bad_spec");
     }
+  });
+});
+
+describe("QEMU microvm: probing and refusals", () => {
+  it("probes KVM once, caches the verdict, and the driver follows it", async () => {
+    const driver = getTestDriver();
+    const image = await getTestImage();
+    const dir = mkdtempSync(join(tmpdir(), "vw-kvm-"));
+    try {
+      const cacheFile = join(dir, "probe.json");
+      const opts = { qemu: driver.binary, qemuVersion: await driver.version(), kernel: image.kernel, cacheFile, timeoutMs: 8000 };
+      const first = await probeKvm(opts);
+      expect(typeof first.usable).toBe("boolean");
+      expect(first.reason.length).toBeGreaterThan(0);
+      expect(JSON.parse(readFileSync(cacheFile, "utf8")).result).toEqual(first);
+      expect(await probeKvm(opts)).toEqual(first); // same ms: answered from the cache
+      // Another QEMU build is probed afresh (the cache is keyed by version, host and guest kernel).
+      const keyBefore = JSON.parse(readFileSync(cacheFile, "utf8")).key;
+      await probeKvm({ ...opts, qemuVersion: "other" });
+      expect(JSON.parse(readFileSync(cacheFile, "utf8")).key).not.toBe(keyBefore);
+      if (process.env.VIBEWRITER_KVM !== "on" && process.env.VIBEWRITER_KVM !== "off") {
+        expect(await driver.accel(image)).toBe((await driver.kvmProbe(image.kernel)).usable ? "kvm" : "tcg");
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("refuses a missing image and a snapshot taken with another shape, before starting QEMU", async () => {
+    const driver = getTestDriver();
+    const image = await getTestImage();
+    const before = driver.running().length;
+    const missing = { ...image, kernel: "/nonexistent/vmlinux" };
+    await expect(driver.start({ image: missing, memoryMiB: 256, vcpus: 1, workspaceMiB: 16, network: false })).rejects.toMatchObject({
+      code: "image_missing",
+      message: expect.stringMatching(/setup\.sh/),
+    });
+    const snapshot = (await getTestPool()).snapshot!;
+    await expect(driver.start({ image, memoryMiB: 1024, vcpus: 1, workspaceMiB: 16, network: false, restore: snapshot })).rejects.toMatchObject({
+      code: "snapshot_mismatch",
+    });
+    expect(driver.running().length).toBe(before);
   });
 });
 
