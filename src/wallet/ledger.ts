@@ -148,6 +148,19 @@ export class AuditLedger {
 
   /** Appends one entry chained to the current head. Retries when another writer got there first. */
   async append(type: LedgerEntryType, proposalId: string, data: { [key: string]: JsonValue }): Promise<LedgerEntry> {
+    return (await this.#append(type, proposalId, data, undefined))!;
+  }
+
+  /**
+   * Appends an entry that must exist at most once per `onceKey` (e.g. "<proposal>:decision"):
+   * concurrent writers of the same key are collapsed by JetStream's msg-id deduplication (2 min
+   * window; callers keep their own record for later retries). Undefined when it was a duplicate.
+   */
+  async appendOnce(onceKey: string, type: LedgerEntryType, proposalId: string, data: { [key: string]: JsonValue }): Promise<LedgerEntry | undefined> {
+    return this.#append(type, proposalId, data, onceKey);
+  }
+
+  async #append(type: LedgerEntryType, proposalId: string, data: { [key: string]: JsonValue }, msgID: string | undefined): Promise<LedgerEntry | undefined> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const last = await this.#last();
       const body: Omit<LedgerEntry, "hash"> = {
@@ -161,10 +174,11 @@ export class AuditLedger {
       };
       const entry: LedgerEntry = { ...body, hash: hashEntry(body) };
       try {
-        await this.#js.publish(this.subject, JSON.stringify(entry), {
+        const ack = await this.#js.publish(this.subject, JSON.stringify(entry), {
           expect: { lastSubjectSequence: last ? last.seq : 0 },
+          ...(msgID ? { msgID } : {}),
         });
-        return entry;
+        return ack.duplicate ? undefined : entry;
       } catch (e) {
         // 10071: wrong last sequence — someone appended in between; rebuild on the new head.
         if (e instanceof JetStreamApiError && e.code === 10071) continue;

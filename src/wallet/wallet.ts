@@ -4,6 +4,7 @@ import { TransactionBuilder, type Transaction } from "@stellar/stellar-sdk";
 import type { StellarAddress } from "./address.ts";
 import { formatAmount, parseAmount } from "./amount.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
+import type { JsonValue } from "./canonical-json.ts";
 import { AuditLedger, LedgerEntryType, type LedgerOptions } from "./ledger.ts";
 import { parseMemo } from "./memo.ts";
 import { PaymentStatus, proposalFingerprint, type PaymentRecord } from "./payment-record.ts";
@@ -149,15 +150,14 @@ export class Wallet {
         return { record: existing.record, decision, replay: "conflict" };
       }
       if (existing.record.status !== PaymentStatus.Proposed) {
-        return { record: existing.record, decision: storedDecision(existing.record), replay: "identical" };
+        // A crash may have come between storing the decision and ledgering it.
+        if (!existing.record.ledgered.includes(LedgerEntryType.Decision)) await this.#recordDecision(existing.record);
+        return { record: (await this.get(input.id))!, decision: storedDecision(existing.record), replay: "identical" };
       }
       // A crash left it undecided: finish deciding now.
       record = existing.record;
     }
-    if (!record.ledgered.includes(LedgerEntryType.Proposal)) {
-      await this.ledger.append(LedgerEntryType.Proposal, input.id, { requested, requestedBy: record.requestedBy, reason: record.reason ?? null });
-      ({ record } = await this.#update(input.id, (r) => ({ ...r, ledgered: [...r.ledgered, LedgerEntryType.Proposal] })));
-    }
+    await this.#ledgerOnce(input.id, LedgerEntryType.Proposal, { requested, requestedBy: record.requestedBy, reason: record.reason ?? null });
 
     let decision: PolicyDecision;
     let parsed: ReturnType<typeof parsePaymentRequest> | undefined;
@@ -182,25 +182,27 @@ export class Wallet {
     }
     const status =
       decision!.outcome === "allow" ? PaymentStatus.Approved : decision!.outcome === "deny" ? PaymentStatus.Denied : PaymentStatus.PendingApproval;
-    ({ record } = await this.#update(input.id, (r) => ({
-      ...r,
-      status,
-      destination: parsed?.destination,
-      asset: parsed?.asset,
-      amount: parsed ? formatAmount(parsed.amount) : undefined,
-      memo,
-      decision: { ...decision!, at: now.toISOString() } as PaymentRecord["decision"],
-    })));
-    await this.ledger.append(LedgerEntryType.Decision, input.id, {
-      outcome: decision!.outcome,
-      rule: "rule" in decision! ? decision!.rule : null,
-      reason: "reason" in decision! ? decision!.reason : null,
-      destination: parsed?.destination ?? null,
-      asset: parsed?.asset ?? null,
-      amount: record.amount ?? null,
-      memo: memo ?? null,
-    });
-    return { record, decision: decision!, replay: "none" };
+    try {
+      ({ record } = await this.#update(input.id, (r) => {
+        // Two callers finishing the same undecided proposal: only the first decision stands.
+        if (r.status !== PaymentStatus.Proposed) throw new RaceLost();
+        return {
+          ...r,
+          status,
+          destination: parsed?.destination,
+          asset: parsed?.asset,
+          amount: parsed ? formatAmount(parsed.amount) : undefined,
+          memo,
+          decision: { ...decision!, at: now.toISOString() } as PaymentRecord["decision"],
+        };
+      }));
+    } catch (e) {
+      if (!(e instanceof RaceLost)) throw e;
+      const stored = (await this.#read(input.id))!.record;
+      return { record: stored, decision: storedDecision(stored), replay: "identical" };
+    }
+    await this.#recordDecision(record);
+    return { record: (await this.get(input.id))!, decision: decision!, replay: "none" };
   }
 
   /**
@@ -236,7 +238,7 @@ export class Wallet {
         ownerDecision: { approved, by: text(by, 120), at, note: note === undefined ? undefined : text(note, 500) },
       };
     });
-    await this.ledger.append(approved ? LedgerEntryType.Approval : LedgerEntryType.Rejection, id, { by: text(by, 120), note: note ?? null });
+    await this.#recordOwnerDecision(record);
     return record;
   }
 
@@ -250,6 +252,7 @@ export class Wallet {
     let cur = await this.#read(id);
     if (!cur) throw new WalletError(WalletErrorCode.ProposalNotFound, `no payment proposal ${JSON.stringify(id)}`);
     let { record } = cur;
+    if (record.ownerDecision) await this.#recordOwnerDecision(record);
     if (record.status === PaymentStatus.Approved) {
       const signer = this.#signer();
       const sequence = await this.#nextSequence(signer.publicKey);
@@ -311,16 +314,38 @@ export class Wallet {
     throw new WalletError(WalletErrorCode.NotApproved, `payment ${id} is ${record.status}; only approved payments are signed`);
   }
 
+  /** Ledger entry for the owner's decision, once (also re-checked by `execute` after a crash). */
+  async #recordOwnerDecision(r: PaymentRecord): Promise<void> {
+    const o = r.ownerDecision;
+    if (!o) return;
+    await this.#ledgerOnce(r.id, o.approved ? LedgerEntryType.Approval : LedgerEntryType.Rejection, { by: o.by, note: o.note ?? null });
+  }
+
+  /** Ledger entry for the policy's decision, once. */
+  async #recordDecision(r: PaymentRecord): Promise<void> {
+    const d = r.decision!;
+    await this.#ledgerOnce(r.id, LedgerEntryType.Decision, {
+      outcome: d.outcome,
+      rule: d.rule ?? null,
+      reason: d.reason ?? null,
+      destination: r.destination ?? null,
+      asset: r.asset ?? null,
+      amount: r.amount ?? null,
+      memo: r.memo ?? null,
+    });
+  }
+
   #signer(): Signer {
     if (!this.#opts.signer) throw new WalletError(WalletErrorCode.Locked, "this wallet has no signer (opened without a key)");
     return this.#opts.signer;
   }
 
   /** Appends a ledger entry for a step unless the record says it is already there. */
-  async #ledgerOnce(id: string, type: LedgerEntryType, data: Record<string, string | number | null>): Promise<void> {
+  async #ledgerOnce(id: string, type: LedgerEntryType, data: { [key: string]: JsonValue }): Promise<void> {
     const cur = (await this.#read(id))!;
     if (cur.record.ledgered.includes(type)) return;
-    await this.ledger.append(type, id, data);
+    // Racing writers of the same step are collapsed by msg-id; `ledgered` covers later retries.
+    await this.ledger.appendOnce(`${id}:${type}`, type, id, data);
     await this.#update(id, (r) => (r.ledgered.includes(type) ? r : { ...r, ledgered: [...r.ledgered, type] }));
   }
 

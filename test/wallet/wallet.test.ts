@@ -176,6 +176,18 @@ describe("wallet: hostile input", () => {
   });
 });
 
+describe("wallet: the same proposal twice at once", () => {
+  it("concurrent identical proposals produce one decision and one ledger entry each", async () => {
+    const { wallet } = await openWallet();
+    const results = await Promise.all(Array.from({ length: 5 }, () => wallet.propose(pay("same", "5"))));
+    expect(results.filter((r) => r.replay === "none").length).toBeGreaterThanOrEqual(1);
+    expect(new Set(results.map((r) => r.decision.outcome))).toEqual(new Set(["allow"]));
+    const types = (await wallet.ledger.entries({ proposalId: "same" })).map((e) => e.type);
+    expect(types).toEqual([LedgerEntryType.Proposal, LedgerEntryType.Decision]);
+    expect((await wallet.get("same"))!.ledgered).toEqual([LedgerEntryType.Proposal, LedgerEntryType.Decision]);
+  });
+});
+
 describe("wallet: rolling window", () => {
   it("stops a large payment split into many small ones, counting pending approvals too", async () => {
     const { wallet } = await openWallet();
