@@ -19,7 +19,7 @@ import type { BaseStore } from "@langchain/langgraph-checkpoint";
 export const SUBAGENT_POWERS = {
   researcher: {
     fs: ["read_file", "ls", "grep", "glob", "write_file", "edit_file", "execute"],
-    hostTools: ["fetch_url"],
+    hostTools: ["fetch_url", "search_choir_kb"],
     writable: ["/workspace/notes/", "/workspace/dd/"],
     skills: true,
   },
@@ -31,7 +31,7 @@ export const SUBAGENT_POWERS = {
   },
   publisher: {
     fs: ["read_file", "ls", "grep", "glob", "write_file", "edit_file"],
-    hostTools: ["publish_report"],
+    hostTools: ["publish_report", "publish_to_choir"],
     writable: ["/workspace/report.md", "/workspace/publish/"],
     skills: false,
   },

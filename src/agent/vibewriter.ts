@@ -6,6 +6,7 @@ import { Command } from "@langchain/langgraph";
 import { CompositeBackend, createDeepAgent, StoreBackend, type SandboxBackendProtocolV2 } from "deepagents";
 import { todoListMiddleware, type AgentMiddleware } from "langchain";
 import type { Backbone } from "../nats/index.ts";
+import type { Choir } from "../choir/choir.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
@@ -21,6 +22,8 @@ import { loadSourcesDir, loadThreadSourceTexts, readSourceManifest, sourceUpload
 import { buildSubagents } from "./subagents.ts";
 import { createCheckCitationsTool } from "./tools/citations.ts";
 import { createFetchUrlTool } from "./tools/fetch-url.ts";
+import { createChoirTools } from "./tools/choir.ts";
+import { readBackendText } from "./tools/context.ts";
 import { createProposePaymentTool } from "./tools/payment.ts";
 import { createPublishReportTool, REPORT_ARTIFACT } from "./tools/publish.ts";
 
@@ -45,6 +48,8 @@ export interface VibewriterOptions {
   allowNetwork?: boolean;
   /** The owner's wallet: adds `propose_payment` (policy-checked, may pause for approval) to the main agent. */
   wallet?: Wallet;
+  /** Choir: search and cite published reports (main, researcher), publish to Choir (publisher). */
+  choir?: { choir: Choir; author: string };
   /** Extra host tools for the main agent. */
   tools?: StructuredTool[];
   /** Live display hook; every event also goes to the thread's event log. */
@@ -163,12 +168,18 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       [MEMORY_ROUTE]: new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }),
     });
     const ctx = { threadId, backbone, backend, emit };
+    const [searchChoir, citeArticle, publishToChoir] = opts.choir
+      ? createChoirTools({ ...opts.choir, threadId, readText: (p) => readBackendText(backend, p) }).map((t) => t as unknown as StructuredTool)
+      : [];
     const hostTools = {
       check_citations: createCheckCitationsTool(ctx, "verifier"),
       publish_report: createPublishReportTool(ctx, "publisher"),
       fetch_url: opts.allowNetwork ? createFetchUrlTool(ctx, "researcher") : undefined,
+      search_choir_kb: searchChoir,
+      publish_to_choir: publishToChoir,
     };
     const mainTools: StructuredTool[] = [createCheckCitationsTool(ctx, "main"), ...(opts.tools ?? [])];
+    if (searchChoir && citeArticle) mainTools.push(searchChoir, citeArticle);
     if (opts.allowNetwork) mainTools.push(createFetchUrlTool(ctx, "main"));
     if (opts.wallet) mainTools.push(createProposePaymentTool({ wallet: opts.wallet, threadId }) as unknown as StructuredTool);
 

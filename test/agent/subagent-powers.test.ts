@@ -49,11 +49,12 @@ it("each subagent is bound only to its own tools and is refused anything else", 
   const vw = await createVibewriter({ backbone: world.backbone, threadId: "powers", model, sandbox, sourcesDir: SAMPLES_DIR });
   await vw.run("Test the subagents' powers.");
 
-  // Bound tools: exactly the powers table (plus deepagents' own non-file tools, if any).
+  // Bound tools: exactly the powers table (this run has no network and no Choir).
   const bound = model.boundTools;
   for (const role of ["verifier", "researcher", "publisher", "general-purpose"] as const) {
     const tools = bound.get(role)!;
-    const expected = new Set<string>([...SUBAGENT_POWERS[role].fs, ...SUBAGENT_POWERS[role].hostTools.filter((t) => t !== "fetch_url")]);
+    const hostTools: readonly string[] = SUBAGENT_POWERS[role].hostTools;
+    const expected = new Set<string>([...SUBAGENT_POWERS[role].fs, ...hostTools.filter((t) => t === "check_citations" || t === "publish_report")]);
     expect([...tools].sort()).toEqual([...expected].sort());
   }
   expect(bound.get("verifier")!.has("execute")).toBe(false);

@@ -16,6 +16,8 @@ export const JOURNALED_TOOLS = [
   "task",
   "publish_report",
   "fetch_url",
+  "cite_article",
+  "publish_to_choir",
 ] as const;
 
 export interface JournalEntry {
