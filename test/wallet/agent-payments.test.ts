@@ -1,29 +1,21 @@
 /**
- * The financial delegate end to end: a deep agent (deepagents' createDeepAgent with the project's
- * event middleware) whose backend is a real microVM, the real JetStream checkpointer and event
- * log on a real nats-server, a real encrypted keystore — only the model is scripted.
- * (createVibewriter is not used yet: with a real MicroVMBackend it fails to upload skills into the
- * VM's read-only /skills.) The model tries to pay an unlisted address, to pay above the per-transaction cap,
- * and then to split a large payment into many small ones; all stopped, every attempt on the
- * ledger. Then everything the run produced is scanned for the secret key.
+ * The financial delegate end to end: the real Vibewriter (createVibewriter) in a real microVM,
+ * with the JetStream checkpointer, store and event log on a real nats-server and a real encrypted
+ * keystore — only the model is scripted. The model tries to pay an unlisted address, to pay above
+ * the per-transaction cap, and then to split a large payment into many small ones; all stopped,
+ * every attempt on the ledger. Then everything the run produced is scanned for the secret key.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { format } from "node:util";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
-import { InMemoryStore } from "@langchain/langgraph-checkpoint";
 import { fakeModel } from "@langchain/core/testing";
 import { Keypair } from "@stellar/stellar-sdk";
 import { agentBackbone } from "../../src/agent/backbone.ts";
-import type { AgentBackbone } from "../../src/agent/ports.ts";
 import { paymentProposalId } from "../../src/agent/tools/payment.ts";
-import { createProposePaymentTool } from "../../src/agent/tools/payment.ts";
-import type { VibewriterEvent } from "../../src/agent/events.ts";
-import { createEventMiddleware } from "../../src/agent/middleware/events.ts";
-import { createDeepAgent } from "deepagents";
 import { createChoirTools } from "../../src/agent/tools/choir.ts";
+import { createVibewriter, type RunResult } from "../../src/agent/vibewriter.ts";
 import { Choir } from "../../src/choir/choir.ts";
-import type { AgentMiddleware } from "langchain";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import { formatAmount, parseAmount } from "../../src/wallet/amount.ts";
 import { LedgerEntryType } from "../../src/wallet/ledger.ts";
@@ -43,6 +35,7 @@ let choir: Choir;
 let earlierId: string;
 let model: ReturnType<typeof fakeModel>;
 let result: { messages: unknown[] };
+let run: RunResult;
 const captured: string[] = [];
 const stranger = Keypair.random().publicKey();
 
@@ -56,10 +49,7 @@ const call = (id: string, calls: { id: string; args: Record<string, unknown> }[]
 beforeAll(async () => {
   nats = await startTestNats();
   fx = await walletFixture({ perTransaction: "50", window: "100", approvalAbove: "20" });
-  const real = agentBackbone(nats.backbone);
-  // Until the JetStream store is complete, fall back to the in-memory one (as the agent harness does).
-  const storeReady = await real.store.batch([]).then(() => true, () => false);
-  const backbone: AgentBackbone = { ...real, ...(storeReady ? {} : { store: new InMemoryStore() }) };
+  const backbone = agentBackbone(nats.backbone);
   wallet = await Wallet.open({ nats: nats.backbone, policy: fx.policy, signer: await fx.signer() });
   choir = await Choir.open(nats.backbone);
   const earlier = await choir.publish({ title: "Fee survey", body: "Editors charge per report.", author: fx.alice });
@@ -107,23 +97,18 @@ beforeAll(async () => {
     };
   }
   try {
-    const emit = async (partial: Omit<VibewriterEvent, "at" | "threadId">) => {
-      const event: VibewriterEvent = { ...partial, threadId: THREAD, at: new Date().toISOString() };
-      await backbone.events.publish(THREAD, event);
-      captured.push(JSON.stringify(event));
-    };
-    const agent = createDeepAgent({
+    const vw = await createVibewriter({
+      backbone,
+      threadId: THREAD,
       model,
-      tools: [createProposePaymentTool({ wallet, threadId: THREAD }), ...createChoirTools({ choir, author: fx.publicKey, threadId: THREAD })],
-      backend: sandbox,
-      checkpointer: backbone.checkpointer,
-      store: backbone.store,
-      middleware: [createEventMiddleware({ agent: "main", emit }) as unknown as AgentMiddleware],
+      sandbox,
+      wallet,
+      tools: [...createChoirTools({ choir, author: fx.publicKey, threadId: THREAD })],
+      onEvent: (e) => captured.push(JSON.stringify(e)),
     });
-    result = (await agent.invoke(
-      { messages: [{ role: "user", content: "Pay the editor 105 XLM for the report." }] },
-      { configurable: { thread_id: THREAD }, recursionLimit: 100 },
-    )) as unknown as { messages: unknown[] };
+    run = await vw.run("Pay the editor 105 XLM for the report.");
+    result = (await vw.agent.graph.getState({ configurable: { thread_id: THREAD } } as never)).values as { messages: unknown[] };
+    await vw.close();
   } finally {
     process.stdout.write = origOut;
     process.stderr.write = origErr;
@@ -142,7 +127,7 @@ const id = (toolCallId: string) => paymentProposalId(THREAD, toolCallId);
 
 describe("an agent trying to move money beyond the policy", () => {
   it("is stopped: unlisted address denied, over-cap denied, the split stopped at the rolling-window cap", async () => {
-    expect(String((result.messages.at(-1) as AIMessage).content)).toBe("I paid what the policy allowed.");
+    expect(run).toMatchObject({ status: "completed", finalMessage: "I paid what the policy allowed." });
     expect((await wallet.get(id("t-unlisted")))!.decision).toMatchObject({ outcome: "deny", rule: PolicyRule.Destination });
     expect((await wallet.get(id("t-big")))!.decision).toMatchObject({ outcome: "deny", rule: PolicyRule.PerTransaction });
 
@@ -223,7 +208,8 @@ describe("an agent trying to move money beyond the policy", () => {
     expect(captured.length).toBeGreaterThan(0);
     captured.forEach((line, i) => scan(`log line ${i}`, line));
     scan("model input", JSON.stringify(model.calls));
-    scan("run result", JSON.stringify(result));
+    scan("run result", JSON.stringify(run));
+    scan("final state", JSON.stringify(result));
 
     // The VM's writable filesystem, archived in the guest and scanned on the host (the needle
     // never enters the VM).
