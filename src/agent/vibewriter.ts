@@ -23,6 +23,7 @@ import { buildSubagents } from "./subagents.ts";
 import { createCheckCitationsTool } from "./tools/citations.ts";
 import { createFetchUrlTool } from "./tools/fetch-url.ts";
 import { createChoirTools } from "./tools/choir.ts";
+import { guardChoirPublish } from "./tools/choir-guard.ts";
 import { readBackendText } from "./tools/context.ts";
 import { createProposePaymentTool } from "./tools/payment.ts";
 import { createPublishReportTool, REPORT_ARTIFACT } from "./tools/publish.ts";
@@ -176,7 +177,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       publish_report: createPublishReportTool(ctx, "publisher"),
       fetch_url: opts.allowNetwork ? createFetchUrlTool(ctx, "researcher") : undefined,
       search_choir_kb: searchChoir,
-      publish_to_choir: publishToChoir,
+      publish_to_choir: publishToChoir ? guardChoirPublish(publishToChoir, ctx) : undefined,
     };
     const mainTools: StructuredTool[] = [createCheckCitationsTool(ctx, "main"), ...(opts.tools ?? [])];
     if (searchChoir && citeArticle) mainTools.push(searchChoir, citeArticle);
