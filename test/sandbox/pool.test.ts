@@ -7,7 +7,8 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
-import { SandboxPool } from "../../src/sandbox/pool.ts";
+import { DEFAULT_SHAPE, SandboxPool } from "../../src/sandbox/pool.ts";
+import { templateKey } from "../../src/sandbox/snapshot.ts";
 import { VmExitReason, type VmHandle } from "../../src/sandbox/vmm/driver.ts";
 import { getTestDriver, getTestImage } from "../support/vm.ts";
 
@@ -114,6 +115,20 @@ describe("SandboxPool", () => {
     expect(await gone(pid, 100)).toBe(false); // the VM is running
     child.kill("SIGKILL");
     expect(await gone(pid)).toBe(true);
+  });
+
+  it("keys templates by image, QEMU build, accelerator and VM shape", async () => {
+    const driver = getTestDriver();
+    const image = await getTestImage();
+    const base = await templateKey(driver, image, DEFAULT_SHAPE, "tcg");
+    expect(await templateKey(driver, image, { ...DEFAULT_SHAPE }, "tcg")).toBe(base);
+    expect(await templateKey(driver, { ...image, hash: "another-image" }, DEFAULT_SHAPE, "tcg")).not.toBe(base);
+    expect(await templateKey(driver, image, DEFAULT_SHAPE, "kvm")).not.toBe(base);
+    expect(await templateKey(driver, image, { ...DEFAULT_SHAPE, memoryMiB: 1024 }, "tcg")).not.toBe(base);
+    expect(await templateKey(driver, image, { ...DEFAULT_SHAPE, network: true }, "tcg")).not.toBe(base);
+    const otherQemu = { ...driver, name: driver.name, version: async () => "QEMU emulator version 9.9.9", accel: driver.accel, start: driver.start };
+    expect(await templateKey(otherQemu, image, DEFAULT_SHAPE, "tcg")).not.toBe(base);
+    expect(pool.snapshot?.dir).toContain(`${image.dir}/templates/`);
   });
 
   it("rejects a bad size", () => {
