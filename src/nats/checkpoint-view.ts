@@ -15,6 +15,15 @@ export interface BlobRef {
   v: string | number;
   /** serde type, or "empty" when the channel has no value */
   ty: string;
+  /** Delta: the value is version `bv` of the same channel minus its first `drop` elements, plus the
+   *  elements stored here; `n` is the resulting length. Used for growing lists (messages). */
+  d?: BlobDelta;
+}
+
+export interface BlobDelta {
+  bv: string | number;
+  drop: number;
+  n: number;
 }
 
 /** `c.<id>`: parts [checkpoint without channel_values, metadata, ...values of `b`]. */
@@ -74,6 +83,9 @@ interface Decodable {
 }
 export interface BlobEntry extends Decodable {
   chunks?: (Uint8Array | undefined)[];
+  delta?: BlobDelta;
+  /** Length of the decoded list when it was decoded or written (detects later in-place edits). */
+  length?: number;
 }
 export interface WriteEntry extends Decodable {
   task: string;
@@ -96,6 +108,13 @@ export interface CheckpointEntry {
 export type OwnValues = Map<string, unknown>;
 export const ownBlobKey = (ch: string) => `b\u0000${ch}`;
 export const ownWriteKey = (idx: number) => `w\u0000${idx}`;
+
+function setOwn(entry: BlobEntry, own: OwnValues | undefined, key: string): void {
+  if (!own?.has(key)) return;
+  entry.decoded = own.get(key);
+  entry.isDecoded = true;
+  if (Array.isArray(entry.decoded)) entry.length = entry.decoded.length;
+}
 
 export function blobKey(channel: string, version: string | number): string {
   return `${channel}\u0000${typeof version}\u0000${version}`;
@@ -146,11 +165,8 @@ export class NamespaceView {
       const prev = this.blobs.get(key);
       if (prev && prev.seq >= seq) return;
       const entry: BlobEntry = { seq, ty: ref.ty, bytes: parts[2 + i] };
-      const ownKey = ownBlobKey(ref.ch);
-      if (own?.has(ownKey)) {
-        entry.decoded = own.get(ownKey);
-        entry.isDecoded = true;
-      }
+      if (ref.d) entry.delta = ref.d;
+      setOwn(entry, own, ownBlobKey(ref.ch));
       this.blobs.set(key, entry);
     });
   }
@@ -161,6 +177,7 @@ export class NamespaceView {
     if (!entry || !entry.chunks || entry.chunks.length !== h.cn) {
       if (entry && !entry.chunks && entry.bytes) return; // already complete
       entry = { seq, ty: h.ty, bytes: undefined, chunks: new Array(h.cn).fill(undefined) };
+      if (h.d) entry.delta = h.d;
       this.blobs.set(key, entry);
     }
     entry.chunks![h.ck] = part;
@@ -168,11 +185,7 @@ export class NamespaceView {
     if (entry.chunks!.every((c) => c !== undefined)) {
       entry.bytes = Buffer.concat(entry.chunks as Uint8Array[]);
       entry.chunks = undefined;
-      const ownKey = ownBlobKey(h.ch);
-      if (own?.has(ownKey)) {
-        entry.decoded = own.get(ownKey);
-        entry.isDecoded = true;
-      }
+      setOwn(entry, own, ownBlobKey(h.ch));
     }
   }
 
@@ -209,6 +222,8 @@ export class ThreadView {
   readonly namespaces = new Map<string, NamespaceView>();
   /** Sequence of the newest deleteThread marker applied. */
   resetSeq = 0;
+  /** The thread's history has been read (a view made by a write alone holds only that write). */
+  loaded = false;
   /** Sequences the live tail announced for this thread that are not applied yet. */
   readonly missing = new Set<number>();
   /** Sequences applied (own acks) that the live tail has not announced yet. */

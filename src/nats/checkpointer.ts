@@ -20,6 +20,7 @@ import {
   ownBlobKey,
   ownWriteKey,
   type BlobChunkHeader,
+  type BlobDelta,
   type BlobEntry,
   type BlobRef,
   type CheckpointEntry,
@@ -70,6 +71,11 @@ interface Outgoing {
   /** first write wins: only store when the subject has no message yet */
   ifAbsent: boolean;
 }
+
+/** Lists shorter than this are always stored whole. */
+const MIN_DELTA_ITEMS = 8;
+/** A delta chain is at most this long before a whole value is stored again. */
+const MAX_DELTA_CHAIN = 32;
 
 /** Room left for NATS headers (msg id, expectations) under the server's max_payload. */
 const HEADER_ROOM = 16 * 1024;
@@ -173,19 +179,18 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
     const tail = await this.#startTail();
     let view = this.#views.get(threadId);
-    const cold = !view;
     if (!view) {
       // Registered before anything is read, so the tail announces whatever lands meanwhile.
       view = new ThreadView(threadId);
-      this.#remember(threadId, view);
-    } else {
-      this.#remember(threadId, view);
     }
+    this.#remember(threadId, view);
+    const cold = !view.loaded && !this.#loading.has(threadId);
     const loading = this.#loading.get(threadId);
     if (loading) await loading;
     const subject = `${this.#threadSubject(threadId)}.>`;
     const last = await this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject });
     if (!last) {
+      view.loaded = true;
       if (!cold && view.namespaces.size > 0) {
         // Purged without a marker (e.g. by hand): start over.
         this.#forget(threadId);
@@ -198,6 +203,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       this.#loading.set(threadId, load);
       try {
         await load;
+        view.loaded = true;
       } catch (err) {
         this.#forget(threadId);
         throw err;
@@ -247,13 +253,61 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     return e.decoded as DecodedCheckpoint;
   }
 
-  async #decodeValue(e: BlobEntry | WriteEntry): Promise<unknown> {
+  async #decodeValue(e: BlobEntry | WriteEntry, nsView?: NamespaceView, ch?: string): Promise<unknown> {
     if (!e.isDecoded) {
       if (!e.bytes) throw new NatsBackboneError(NatsErrorCode.Corrupt, "a chunked channel value is incomplete");
-      e.decoded = await this.serde.loadsTyped(e.ty, e.bytes);
+      const value = await this.serde.loadsTyped(e.ty, e.bytes);
+      const delta = (e as BlobEntry).delta;
+      if (delta) {
+        const base = nsView?.blobs.get(blobKey(ch!, delta.bv));
+        if (!base) {
+          throw new NatsBackboneError(NatsErrorCode.Corrupt, `channel "${ch}" refers to a missing version ${delta.bv}`);
+        }
+        const baseValue = await this.#decodeValue(base, nsView, ch);
+        if (!Array.isArray(baseValue) || !Array.isArray(value)) {
+          throw new NatsBackboneError(NatsErrorCode.Corrupt, `channel "${ch}" delta is not a list`);
+        }
+        const whole = baseValue.slice(delta.drop).concat(value);
+        if (whole.length !== delta.n) {
+          throw new NatsBackboneError(NatsErrorCode.Corrupt, `channel "${ch}" rebuilt to ${whole.length} items, expected ${delta.n}`);
+        }
+        e.decoded = whole;
+      } else {
+        e.decoded = value;
+      }
       e.isDecoded = true;
+      if (Array.isArray(e.decoded)) (e as BlobEntry).length = e.decoded.length;
     }
     return e.decoded;
+  }
+
+  /**
+   * A growing list (a conversation) changes by a few items per step: when the parent checkpoint's
+   * version of the channel is known here and the new list is it minus some leading items plus
+   * new ones (same objects), store only the new items.
+   */
+  #listDelta(nsView: NamespaceView | undefined, parentVersions: ChannelVersions | undefined, ch: string, value: unknown): { delta: BlobDelta; extra: unknown[] } | undefined {
+    if (!nsView || !parentVersions || !Array.isArray(value) || value.length < MIN_DELTA_ITEMS) return undefined;
+    const bv = parentVersions[ch];
+    if (bv === undefined) return undefined;
+    let base = nsView.blobs.get(blobKey(ch, bv));
+    if (!base?.isDecoded || !Array.isArray(base.decoded)) return undefined;
+    const old = base.decoded as unknown[];
+    // The same array object, or one whose length changed since it was stored, was edited in place:
+    // what the server holds is no longer what we see, so store the whole value.
+    if (old === value || old.length !== base.length) return undefined;
+    // Bound the chain a cold reader has to walk: a full value every MAX_DELTA_CHAIN versions.
+    let depth = 0;
+    for (let e: BlobEntry | undefined = base; e?.delta && depth < MAX_DELTA_CHAIN; depth++) e = nsView.blobs.get(blobKey(ch, e.delta.bv));
+    if (depth >= MAX_DELTA_CHAIN) return undefined;
+    const drop = old.indexOf(value[0]);
+    if (drop < 0) return undefined;
+    const kept = old.length - drop;
+    if (kept > value.length) return undefined;
+    for (let i = 0; i < kept; i++) if (old[drop + i] !== value[i]) return undefined;
+    const extra = value.slice(kept);
+    if (extra.length > value.length / 2) return undefined;
+    return { delta: { bv, drop, n: value.length }, extra };
   }
 
   async #tuple(threadId: string, ns: string, nsView: NamespaceView, e: CheckpointEntry): Promise<CheckpointTuple> {
@@ -264,7 +318,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       const blob = nsView.blobs.get(blobKey(ch, ver));
       if (!blob || blob.ty === "empty" || (!blob.bytes && !blob.isDecoded)) continue;
       if (blob.isDecoded) channel_values[ch] = blob.decoded;
-      else pending.push(this.#decodeValue(blob).then((v) => void (channel_values[ch] = v)));
+      else pending.push(this.#decodeValue(blob, nsView, ch).then((v) => void (channel_values[ch] = v)));
     }
     const writes = nsView.orderedWrites(e.id);
     const pendingWrites = await Promise.all(
@@ -384,13 +438,17 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const own: OwnValues = new Map();
 
     const channels = Object.entries(newVersions);
+    const nsView = this.#views.get(threadId)?.namespaces.get(ns);
+    const parentEntry = parentId ? nsView?.checkpoints.get(parentId) : undefined;
+    const parentVersions = parentEntry ? (await this.#decodeCheckpoint(parentEntry)).checkpoint.channel_versions : undefined;
+    const deltas = channels.map(([ch]) => this.#listDelta(nsView, parentVersions, ch, values[ch]));
     const [[ty, cpBytes], [mty, mdBytes], ...blobs] = await Promise.all([
       this.serde.dumpsTyped(rest),
       this.serde.dumpsTyped(metadata),
-      ...channels.map(([ch]) => {
+      ...channels.map(([ch], i) => {
         if (!Object.prototype.hasOwnProperty.call(values, ch)) return ["empty", new Uint8Array(0)] as [string, Uint8Array];
         own.set(ownBlobKey(ch), values[ch]);
-        return this.serde.dumpsTyped(values[ch]);
+        return this.serde.dumpsTyped(deltas[i] ? deltas[i].extra : values[ch]);
       }),
     ]);
 
@@ -403,6 +461,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     channels.forEach(([ch, ver], i) => {
       const [vty, bytes] = blobs[i];
       const ref: BlobRef = { ch, v: ver, ty: vty };
+      if (deltas[i]) ref.d = deltas[i].delta;
       if (size + bytes.length + 256 <= max) {
         header.b.push(ref);
         parts.push(bytes);
@@ -483,11 +542,13 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   async #publishAll(threadId: string, messages: Outgoing[], own: OwnValues): Promise<void> {
     if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
     if (messages.length === 0) return;
+    // A view from this write on (history is read on the first read), so the values written here
+    // are kept decoded and the next put of this thread can store a delta.
+    let view = this.#views.get(threadId);
+    if (!view) this.#remember(threadId, (view = new ThreadView(threadId)));
     const results = await Promise.all(
       messages.map((m) => publishAcked(this.#js, m.subject, m.data, { ifAbsent: m.ifAbsent, deadlineMs: this.#deadline })),
     );
-    const view = this.#views.get(threadId);
-    if (!view) return;
     results.forEach((r, i) => {
       if (r.stored) view.apply(r.ack.seq, messages[i].header, messages[i].parts, this.#tailWatermark, own);
     });

@@ -85,6 +85,45 @@ describe("JetStreamCheckpointSaver", () => {
     }
   });
 
+  it("stores a growing conversation as deltas that any process rebuilds exactly", async () => {
+    const { HumanMessage, AIMessage } = await import("@langchain/core/messages");
+    const saver = t.backbone.checkpointer;
+    let messages: unknown[] = Array.from({ length: 40 }, (_, i) =>
+      i % 2 ? new AIMessage({ id: `a${i}`, content: `answer ${i} `.repeat(20) }) : new HumanMessage({ id: `h${i}`, content: `question ${i} `.repeat(20) }),
+    );
+    let cfg: RunnableConfig = { configurable: { thread_id: "conversation" } };
+    const expected = new Map<string, string>();
+    const growth: number[] = [];
+    for (let step = 1; step <= 12; step++) {
+      if (step === 8) {
+        // An in-place edit of the very array already written: must be stored whole, not as a delta.
+        messages.push(new HumanMessage({ id: `pushed${step}`, content: "edited in place" }));
+      } else {
+        messages = [...messages.slice(step % 3 === 0 ? 2 : 0), new AIMessage({ id: `n${step}`, content: `step ${step}` })];
+      }
+      const before = (await t.backbone.jsm.streams.info(Names.stateStream)).state.bytes;
+      cfg = await saver.put(cfg, checkpoint(step, { messages }, { messages: step }), meta, { messages: step });
+      growth.push((await t.backbone.jsm.streams.info(Names.stateStream)).state.bytes - before);
+      expected.set(cfg.configurable!.checkpoint_id as string, JSON.stringify(messages));
+    }
+    const full = growth[0];
+    // Steps that only add or drop a few messages store a fraction of the conversation.
+    expect(growth[3]).toBeLessThan(full / 4);
+    expect(growth[7]).toBeGreaterThan(full / 2); // the in-place edit
+    const other = await otherProcess(t);
+    try {
+      let n = 0;
+      for await (const x of other.saver.list({ configurable: { thread_id: "conversation" } })) {
+        expect(JSON.stringify(x.checkpoint.channel_values.messages)).toBe(expected.get(x.checkpoint.id));
+        expect((x.checkpoint.channel_values.messages as object[])[0].constructor.name).toMatch(/Message$/);
+        n++;
+      }
+      expect(n).toBe(12);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("shares a thread between processes: reads see the other's acknowledged writes", async () => {
     const a = t.backbone.checkpointer;
     const other = await otherProcess(t);
