@@ -23,6 +23,8 @@ export const WalletErrorCode = {
   NotPending: "not_pending",
   /** An action needs an owner approval that is not on record. */
   NotApproved: "not_approved",
+  /** The owner's delegation has expired: nothing more is signed, even if approved earlier. */
+  DelegationExpired: "delegation_expired",
   SubmitDisabled: "submit_disabled",
   SubmitFailed: "submit_failed",
   LedgerConflict: "ledger_conflict",

@@ -31,7 +31,7 @@ export interface WalletOptions {
   ledger?: LedgerOptions;
   bucket?: string;
   /** Test hooks that simulate a crash at the named point by throwing. */
-  faults?: { afterSign?: () => void; afterRecordSignature?: () => void };
+  faults?: { afterDecisionStored?: () => void; afterSign?: () => void; afterRecordSignature?: () => void };
 }
 
 export interface ProposeInput {
@@ -201,6 +201,7 @@ export class Wallet {
       const stored = (await this.#read(input.id))!.record;
       return { record: stored, decision: storedDecision(stored), replay: "identical" };
     }
+    this.#opts.faults?.afterDecisionStored?.();
     await this.#recordDecision(record);
     return { record: (await this.get(input.id))!, decision: decision!, replay: "none" };
   }
@@ -254,6 +255,13 @@ export class Wallet {
     let { record } = cur;
     if (record.ownerDecision) await this.#recordOwnerDecision(record);
     if (record.status === PaymentStatus.Approved) {
+      const expiresAt = this.#opts.policy?.expiresAt;
+      if (!expiresAt || !(this.#clock().getTime() < expiresAt.getTime())) {
+        throw new WalletError(
+          WalletErrorCode.DelegationExpired,
+          expiresAt ? `the delegation expired at ${expiresAt.toISOString()}: payment ${id} is not signed` : `no spending policy: payment ${id} is not signed`,
+        );
+      }
       const signer = this.#signer();
       const sequence = await this.#nextSequence(signer.publicKey);
       const tx = buildPaymentTransaction({

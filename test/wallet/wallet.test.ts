@@ -222,14 +222,29 @@ describe("wallet: rolling window", () => {
     expect(results.filter((r) => r.decision.outcome === "allow")).toHaveLength(6);
   });
 
-  it("expired delegation denies", async () => {
-    const { wallet, clock } = await openWallet();
+  it("expired delegation denies, and an approval given before expiry is not signed after it", async () => {
+    const { wallet, clock, signed } = await openWallet();
+    await wallet.propose(pay("early", "30"));
+    await wallet.approve("early", "owner");
     clock.now = new Date("2026-07-01T00:00:00Z").getTime();
     expect((await wallet.propose(pay("late", "1"))).decision).toMatchObject({ rule: PolicyRule.DelegationExpired });
+    expect(await codeOf(wallet.execute("early"))).toBe("delegation_expired");
+    expect(signed).toHaveLength(0);
   });
 });
 
 describe("wallet: idempotent signing across a crash", () => {
+  it("a crash between storing the decision and ledgering it is repaired by replaying the proposal", async () => {
+    const crash = new Error("simulated crash after decision");
+    const first = await openWallet({ faults: { afterDecisionStored: () => { throw crash; } } });
+    await expect(first.wallet.propose(pay("d1", "5"))).rejects.toBe(crash);
+    expect((await first.wallet.ledger.entries({ proposalId: "d1" })).map((e) => e.type)).toEqual([LedgerEntryType.Proposal]);
+    const second = await openWallet({ names: first.id });
+    const again = await second.wallet.propose(pay("d1", "5"));
+    expect(again).toMatchObject({ replay: "identical", decision: { outcome: "allow" } });
+    expect((await second.wallet.ledger.entries({ proposalId: "d1" })).map((e) => e.type)).toEqual([LedgerEntryType.Proposal, LedgerEntryType.Decision]);
+  });
+
   it("a crash after signing but before recording re-signs the same bytes, never a second transaction", async () => {
     const crash = new Error("simulated crash after sign");
     const first = await openWallet({ faults: { afterSign: () => { throw crash; } } });
