@@ -26,6 +26,14 @@ export interface CliContext extends CliIo {
 }
 
 export function processIo(): CliIo {
+  // `vibewriter events ID | head`: the reader went away. That is the end of output, not a crash:
+  // stop the command the way Ctrl-C does, so cleanup (VMs, embedded nats-server) still runs.
+  let closed = false;
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code !== "EPIPE") throw e;
+    if (!closed) process.kill(process.pid, "SIGTERM");
+    closed = true;
+  });
   return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
 }
 

@@ -8,6 +8,7 @@ import { createVibewriter, type RunResult, type Vibewriter } from "../../agent/v
 import { DEMO_TASK } from "../../agent/demo-model.ts";
 import { SAMPLES_DIR } from "../../agent/samples.ts";
 import { showThread } from "../../agent/threads.ts";
+import { closeSandboxPool } from "../../agent/sandbox.ts";
 import type { PaymentApprovalRequest } from "../../agent/tools/payment.ts";
 import { openRunWallet } from "../wallet.ts";
 import { openCliBackbone } from "../backbone.ts";
@@ -40,6 +41,7 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   const display = new RunDisplay(ctx.stdout, s.json);
   display.note(`${s.verb} thread ${s.threadId} with ${s.model.label}`);
   const backbone = await openCliBackbone(ctx, `vibewriter-${s.verb}-${process.pid}`);
+  ctx.defer(() => closeSandboxPool()); // every VM this process started, after the thread's own closes
   // Resuming a thread that does not exist is a typo: say so before starting a VM.
   const before = s.verb === "resume" ? await showThread(backbone, s.threadId).catch((e) => Promise.reject(notFoundOr(e))) : undefined;
   const payments = await openRunWallet(backbone, ctx.env);
