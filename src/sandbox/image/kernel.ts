@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
@@ -54,7 +55,9 @@ export async function resolveKernelPackage(env: NodeJS.ProcessEnv = process.env)
 
 /** Fetches (once) and prepares the kernel under `cacheRoot/kernel/<package>_<version>/`. */
 export async function fetchKernel(cacheRoot: string, pkg: { name: string; version: string }): Promise<GuestKernel> {
-  const dir = join(cacheRoot, "kernel", `${pkg.name}_${pkg.version}`);
+  // Keyed by the module list too: a module added to GUEST_MODULES must not be served from an old cache.
+  const modulesKey = createHash("sha256").update(GUEST_MODULES.join(",")).digest("hex").slice(0, 8);
+  const dir = join(cacheRoot, "kernel", `${pkg.name}_${pkg.version}_${modulesKey}`);
   const manifest = join(dir, "kernel.json");
   if (existsSync(manifest)) return JSON.parse(await readFile(manifest, "utf8")) as GuestKernel;
 

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, link, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -318,7 +318,7 @@ class QemuVm implements VmHandle {
       // The RAM file now belongs to the snapshot (linked before the run folder is removed on
       // exit): the template must never run again.
       await rm(memoryFile, { force: true });
-      await link(this.paths.ramFile, memoryFile).catch(() => copyFile(this.paths.ramFile!, memoryFile));
+      await link(this.paths.ramFile, memoryFile).catch(() => copySparse(this.paths.ramFile!, memoryFile));
       await this.kill();
       const { restore: _r, snapshotable: _s, image, accel: _a, ...rest } = this.spec;
       const snap: VmSnapshot = {
@@ -434,6 +434,15 @@ function waitMigration(qmp: QmpClient): Promise<void> {
       }
     };
     qmp.on("event", onEvent);
+  });
+}
+
+/** Another filesystem: copy the RAM file keeping its holes (most of guest RAM was never touched). */
+function copySparse(from: string, to: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cp = spawn("cp", ["--sparse=always", from, to], { stdio: "ignore" });
+    cp.on("error", reject);
+    cp.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`cp ${from} ${to} failed (${code})`))));
   });
 }
 
