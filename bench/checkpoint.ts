@@ -18,6 +18,7 @@ import type { RunnableConfig } from "@langchain/core/runnables";
 import { uuid6, type BaseCheckpointSaver, type Checkpoint, type PendingWrite } from "@langchain/langgraph-checkpoint";
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { JetStreamCheckpointSaver } from "../src/nats/checkpointer.ts";
+import { publishAcked } from "../src/nats/publish.ts";
 import { startTestNats } from "../test/support/nats.ts";
 
 const STEPS = Number(process.argv[2] ?? 400);
@@ -106,6 +107,9 @@ async function main(): Promise<void> {
       { name: "sqlite", saver: sqlite as BaseCheckpointSaver, t: { put: [], putWrites: [], getTuple: [] } as Timings },
       { name: "jetstream", saver: jetstream as BaseCheckpointSaver, t: { put: [], putWrites: [], getTuple: [] } as Timings },
     ];
+    // The floor under any acknowledged write: one 1 KiB publish + JetStream ack, on a stream of its own.
+    await jsm.streams.add({ name: "BENCH_FLOOR", subjects: ["bench.floor.>"] });
+    const floor: number[] = [];
     const state = initialState();
     const bytes = JSON.stringify(state).length;
     const threadId = uuid6(-1);
@@ -132,6 +136,9 @@ async function main(): Promise<void> {
         ["messages", [message(next)]],
         ["branch:to:agent", null],
       ];
+      const f0 = performance.now();
+      await publishAcked(js, `bench.floor.${i}`, new Uint8Array(1024));
+      if (i >= WARMUP) floor.push(performance.now() - f0);
       // Alternate which saver goes first so neither always gets the warmer cache.
       const order = i % 2 === 0 ? savers : [...savers].reverse();
       for (const s of order) {
@@ -156,6 +163,9 @@ async function main(): Promise<void> {
       out[`jetstream_${op}_ms`] = r3(b);
       out[`${op}_ratio`] = r3(b / a);
     }
+    const f = quantile(floor, 0.5);
+    console.log(`floor: one acknowledged 1 KiB JetStream publish, median ${f.toFixed(3)} ms (p90 ${quantile(floor, 0.9).toFixed(3)} ms)`);
+    out.jetstream_publish_ack_1k_ms = r3(f);
     console.log(JSON.stringify(out));
   } finally {
     await nats.close();
