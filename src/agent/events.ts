@@ -41,9 +41,20 @@ export type EmitEvent = (event: Omit<VibewriterEvent, "at" | "threadId">) => Pro
 
 const MAX_STRING = 400;
 
+/** Shapes of secrets that must never reach an event: Stellar secret seeds and provider API keys. */
+const SECRET_PATTERNS = [/\bS[A-Z2-7]{55}\b/g, /\bsk-(?:ant-)?[A-Za-z0-9_-]{16,}/g];
+
+/** The text with anything shaped like a secret replaced by `[redacted]`. */
+export function redactSecrets(text: string): string {
+  return SECRET_PATTERNS.reduce((t, re) => t.replace(re, "[redacted]"), text);
+}
+
 /** A JSON-safe summary of tool arguments or output: long strings clipped, depth bounded. */
 export function summarise(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… (${value.length} chars)` : value;
+  if (typeof value === "string") {
+    const clean = redactSecrets(value);
+    return clean.length > MAX_STRING ? `${clean.slice(0, MAX_STRING)}… (${clean.length} chars)` : clean;
+  }
   if (value === null || typeof value !== "object") return value;
   if (depth > 3) return "…";
   if (Array.isArray(value)) return value.slice(0, 50).map((v) => summarise(v, depth + 1));

@@ -152,7 +152,31 @@ export function sourceInfo(s: Source): SourceInfo {
  * Store sources as artifacts (`sources/<id>`, the extracted text, content-addressed so storing
  * twice is harmless) and add them to the thread's manifest.
  */
-export async function storeSources(artifacts: ArtifactPort, threadId: string, sources: readonly Source[]): Promise<SourceInfo[]> {
+export async function storeSources(
+  artifacts: ArtifactPort,
+  threadId: string,
+  sources: readonly Source[],
+  /** Runs inside the same turn, with the updated manifest (e.g. to refresh the sandbox's index). */
+  then?: (infos: SourceInfo[]) => Promise<void>,
+): Promise<SourceInfo[]> {
+  // The manifest is read-modify-write: parallel fetches in one process take turns.
+  const prior = manifestLocks.get(threadId) ?? Promise.resolve();
+  const run = prior.then(async () => {
+    const infos = await storeSourcesNow(artifacts, threadId, sources);
+    await then?.(infos);
+    return infos;
+  });
+  const settled = run.then(() => {}, () => {});
+  manifestLocks.set(threadId, settled);
+  void settled.then(() => {
+    if (manifestLocks.get(threadId) === settled) manifestLocks.delete(threadId);
+  });
+  return run;
+}
+
+const manifestLocks = new Map<string, Promise<void>>();
+
+async function storeSourcesNow(artifacts: ArtifactPort, threadId: string, sources: readonly Source[]): Promise<SourceInfo[]> {
   const enc = new TextEncoder();
   for (const s of sources) await artifacts.put(SOURCE_PATHS.artifact(s.id), enc.encode(s.text));
   const manifest = await readSourceManifest(artifacts, threadId);

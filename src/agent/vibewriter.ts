@@ -10,7 +10,7 @@ import type { Choir } from "../choir/choir.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
-import { EventType, type EmitEvent, type VibewriterEvent } from "./events.ts";
+import { EventType, redactSecrets, type EmitEvent, type VibewriterEvent } from "./events.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
 import type { AgentBackbone } from "./ports.ts";
@@ -110,7 +110,9 @@ export function validateThreadId(threadId: string): void {
 /** The emitter every part of the agent uses: publish to the log (acked), then tell `onEvent`. */
 function makeEmitter(backbone: AgentBackbone, threadId: string, onEvent?: (e: VibewriterEvent) => void): EmitEvent {
   return async (partial) => {
-    const event: VibewriterEvent = { ...partial, threadId, at: new Date().toISOString() };
+    // Last line of defence: whatever a tool echoed, no secret-shaped string leaves in an event.
+    const data = JSON.parse(redactSecrets(JSON.stringify(partial.data))) as Record<string, unknown>;
+    const event: VibewriterEvent = { ...partial, data, threadId, at: new Date().toISOString() };
     await backbone.events.publish(threadId, event);
     try {
       onEvent?.(event);

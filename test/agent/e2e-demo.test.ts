@@ -83,7 +83,11 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   expect(events[publish]!.data.artifact).toBe(REPORT_ARTIFACT(threadId));
   expect(events.filter((e) => e.type === EventType.FileWritten).map((e) => e.data.path)).toContain("/workspace/report.md");
   expect(events.filter((e) => e.type === EventType.SourceStored)).toHaveLength(3);
-  expect(events.filter((e) => e.type === EventType.SkillLoaded).map((e) => e.data.name).sort()).toEqual(["citation-ready-report", "financial-due-diligence"]);
+  const skills = events.filter((e) => e.type === EventType.SkillLoaded);
+  expect(skills.map((e) => e.data.name).sort()).toEqual(["citation-ready-report", "financial-due-diligence"]);
+  // Installed by the host into the VM's read-only /skills/ (no fallback, no warnings).
+  expect(skills.map((e) => e.data.path)).toEqual(["/skills/citation-ready-report/SKILL.md", "/skills/financial-due-diligence/SKILL.md"]);
+  expect(events.filter((e) => e.type === EventType.Warning || e.type === EventType.SkillSkipped)).toEqual([]);
 
   // threads / show see the same thread.
   const threads = await listThreads(world.backbone);

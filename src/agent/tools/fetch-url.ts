@@ -37,15 +37,16 @@ export function createFetchUrlTool(ctx: HostToolContext, agent: string) {
       } catch (err) {
         return `Error: ${(err as Error).message}`;
       }
-      const infos = await storeSources(ctx.backbone.artifacts, ctx.threadId, [source]);
-      const texts = new Map([[source.id, source.text]]);
-      const uploads = sourceUploads(infos.filter((i) => i.id === source.id), texts).filter(([p]) => p !== SOURCE_PATHS.sandboxIndex);
-      // Rewrite the index with every source of the thread, so it stays complete.
-      const index = infos.map((i) => ({ id: i.id, origin: i.origin, title: i.title ?? null, kind: i.kind, file: SOURCE_PATHS.sandboxFile(i.id) }));
-      uploads.push([SOURCE_PATHS.sandboxIndex, new TextEncoder().encode(JSON.stringify(index, null, 2))]);
-      const results = (await ctx.backend.uploadFiles?.(uploads)) ?? [];
-      const failed = results.filter((r) => r.error);
-      if (failed.length > 0) return `Error: stored ${source.id} but could not place it in the sandbox (${failed.map((f) => f.error).join(", ")})`;
+      let placed = "";
+      await storeSources(ctx.backbone.artifacts, ctx.threadId, [source], async (infos) => {
+        // The new text plus the whole thread's index, so the index stays complete.
+        const uploads = sourceUploads(infos.filter((i) => i.id === source.id), new Map([[source.id, source.text]])).filter(([p]) => p !== SOURCE_PATHS.sandboxIndex);
+        uploads.push(sourceUploads(infos, new Map()).at(-1)!);
+        const results = (await ctx.backend.uploadFiles?.(uploads)) ?? [];
+        const failed = results.filter((r) => r.error);
+        if (failed.length > 0) placed = failed.map((f) => `${f.path}: ${f.error}`).join(", ");
+      });
+      if (placed) return `Error: stored ${source.id} but could not place it in the sandbox (${placed})`;
       await ctx.emit({
         id: `${agent}:${config.toolCall?.id ?? source.id}:source`,
         type: EventType.SourceStored,
