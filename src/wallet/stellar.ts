@@ -93,10 +93,22 @@ export interface StellarNetwork {
   horizonUrl?: string;
 }
 
+/** Plain http only to a Horizon on this machine (a local node or test stand-in); anything else must be https. */
+function horizon(url: string): Horizon.Server {
+  const host = (() => {
+    try {
+      return new URL(url).hostname;
+    } catch {
+      throw new WalletError(WalletErrorCode.SubmitFailed, `Horizon URL ${JSON.stringify(url.slice(0, 200))} is not a URL`);
+    }
+  })();
+  return new Horizon.Server(url, { allowHttp: host === "127.0.0.1" || host === "localhost" || host === "[::1]" });
+}
+
 export async function loadSequence(network: StellarNetwork, account: StellarAddress): Promise<string> {
   if (!network.horizonUrl) throw new WalletError(WalletErrorCode.SubmitDisabled, "no Horizon URL configured");
   try {
-    const acc = await new Horizon.Server(network.horizonUrl).loadAccount(parseStellarAddress(account));
+    const acc = await horizon(network.horizonUrl).loadAccount(parseStellarAddress(account));
     return acc.sequenceNumber();
   } catch (cause) {
     throw new WalletError(WalletErrorCode.SubmitFailed, `cannot load account ${account} from Horizon`, { cause });
@@ -108,9 +120,15 @@ export async function submitEnvelope(network: StellarNetwork, envelopeXdr: strin
   if (!network.horizonUrl) throw new WalletError(WalletErrorCode.SubmitDisabled, "submission is disabled: no Horizon URL configured");
   const tx = TransactionBuilder.fromXDR(envelopeXdr, network.networkPassphrase);
   try {
-    const res = await new Horizon.Server(network.horizonUrl).submitTransaction(tx);
+    const res = await horizon(network.horizonUrl).submitTransaction(tx);
     return { hash: res.hash, ledger: res.ledger };
   } catch (cause) {
-    throw new WalletError(WalletErrorCode.SubmitFailed, `Horizon refused transaction ${tx.hash().toString("hex")}`, { cause });
+    // Horizon's result codes (e.g. tx_bad_seq) are public and say what to do; nothing else is echoed.
+    // (An axios error carries them in response.data, the SDK's BadResponseError in response.)
+    type Extras = { extras?: { result_codes?: unknown } };
+    const res = (cause as { response?: Extras & { data?: Extras } })?.response;
+    const codes = res?.data?.extras?.result_codes ?? res?.extras?.result_codes;
+    const why = codes ? `: ${JSON.stringify(codes).slice(0, 300)}` : "";
+    throw new WalletError(WalletErrorCode.SubmitFailed, `Horizon refused transaction ${tx.hash().toString("hex")}${why}`, { cause });
   }
 }

@@ -1,0 +1,95 @@
+import { Keypair, Networks } from "@stellar/stellar-sdk";
+import { LedgerEntryType } from "../../src/wallet/ledger.ts";
+import { PaymentStatus } from "../../src/wallet/payment-record.ts";
+import { parsePolicy } from "../../src/wallet/policy.ts";
+import { Secret } from "../../src/wallet/secret.ts";
+import { Signer } from "../../src/wallet/signer.ts";
+import { decodePaymentEnvelope, submitEnvelope } from "../../src/wallet/stellar.ts";
+import { Wallet } from "../../src/wallet/wallet.ts";
+import { startTestNats, type TestNats } from "../support/nats.ts";
+import { startHorizonStandIn, type HorizonStandIn } from "./support/horizon-standin.ts";
+
+let nats: TestNats;
+let horizon: HorizonStandIn;
+beforeAll(async () => {
+  nats = await startTestNats();
+  horizon = await startHorizonStandIn(Networks.TESTNET);
+});
+afterAll(async () => {
+  await horizon?.close();
+  await nats?.close();
+});
+
+describe("submission when a Horizon URL is configured", () => {
+  it("loads the sequence from Horizon, submits the signed envelope once, and records it", async () => {
+    const owner = Keypair.random();
+    const alice = Keypair.random().publicKey();
+    horizon.accounts.set(owner.publicKey(), 5000n);
+    const wallet = await Wallet.open({
+      nats: nats.backbone,
+      policy: parsePolicy({
+        version: 1,
+        delegation: { expiresAt: "2099-01-01T00:00:00Z" },
+        destinations: [alice],
+        assets: { XLM: { perTransaction: "10", rollingWindow: { amount: "100", hours: 24 } } },
+      }),
+      signer: new Signer(new Secret(owner.secret())),
+      network: { horizonUrl: horizon.url, networkPassphrase: Networks.TESTNET },
+    });
+    await wallet.propose({ id: "sub-1", destination: alice, asset: "XLM", amount: "7", requestedBy: "t" });
+    const done = await wallet.execute("sub-1");
+    expect(done.status).toBe(PaymentStatus.Submitted);
+    expect(done.submission).toMatchObject({ ledger: 1001 });
+    expect(decodePaymentEnvelope(done.envelopeXdr!).sequence).toBe("5001");
+    expect(horizon.accepted).toEqual([done.txHash]);
+
+    // Executing again does not submit again; a raw resubmission is refused by the network's sequence rule.
+    expect((await wallet.execute("sub-1")).status).toBe(PaymentStatus.Submitted);
+    expect(horizon.accepted).toHaveLength(1);
+    await expect(submitEnvelope({ horizonUrl: horizon.url, networkPassphrase: Networks.TESTNET }, done.envelopeXdr!)).rejects.toMatchObject({
+      code: "submit_failed",
+    });
+    const types = (await wallet.ledger.entries({ proposalId: "sub-1" })).map((e) => e.type);
+    expect(types.slice(-2)).toEqual([LedgerEntryType.Signature, LedgerEntryType.Submission]);
+  });
+
+  it("a refused submission is recorded as submit_failed with the network's reason, and not retried blindly", async () => {
+    const owner = Keypair.random();
+    const alice = Keypair.random().publicKey();
+    const open = (faults?: { afterRecordSignature: () => void }) =>
+      Wallet.open({
+        nats: nats.backbone,
+        policy: parsePolicy({
+          version: 1,
+          delegation: { expiresAt: "2099-01-01T00:00:00Z" },
+          destinations: [alice],
+          assets: { XLM: { perTransaction: "10", rollingWindow: { amount: "100", hours: 24 } } },
+        }),
+        signer: new Signer(new Secret(owner.secret())),
+        network: { horizonUrl: horizon.url, networkPassphrase: Networks.TESTNET },
+        bucket: "SUBMIT_FAIL",
+        ledger: { stream: "SUBMIT_FAIL_LEDGER", subject: "submit.fail.ledger" },
+        faults,
+      });
+    // Unknown account: the sequence cannot be loaded, so nothing is signed.
+    const wallet = await open();
+    await wallet.propose({ id: "sub-2", destination: alice, asset: "XLM", amount: "1", requestedBy: "t" });
+    await expect(wallet.execute("sub-2")).rejects.toMatchObject({ code: "submit_failed" });
+    expect((await wallet.get("sub-2"))!.status).toBe(PaymentStatus.Approved);
+
+    // Signed, then the process stops before submitting; meanwhile the account's sequence moves on.
+    horizon.accounts.set(owner.publicKey(), 10n);
+    const crash = new Error("stopped before submit");
+    await expect((await open({ afterRecordSignature: () => { throw crash; } })).execute("sub-2")).rejects.toBe(crash);
+    horizon.accounts.set(owner.publicKey(), 11n);
+    const failed = await (await open()).execute("sub-2");
+    expect(failed.status).toBe(PaymentStatus.SubmitFailed);
+    expect(failed.submission?.error).toMatch(/tx_bad_seq/);
+    expect(horizon.accepted).not.toContain(failed.txHash);
+    const last = (await wallet.ledger.entries({ proposalId: "sub-2" })).at(-1)!;
+    expect(last).toMatchObject({ type: LedgerEntryType.SubmissionFailed, data: { txHash: failed.txHash } });
+    expect(String(last.data.error)).toMatch(/tx_bad_seq/);
+    // Executing again returns the recorded failure; it does not sign a new transaction.
+    expect((await wallet.execute("sub-2")).txHash).toBe(failed.txHash);
+  });
+});
