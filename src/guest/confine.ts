@@ -3,7 +3,7 @@
  * lexically, the deepest existing ancestor is resolved with realpath, so a symlink anywhere on the
  * way cannot lead out of the view, and writes must land under a writable root.
  */
-import { chown, lstat, mkdir, realpath } from "node:fs/promises";
+import { chownSync, lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { AgentContext } from "./context.ts";
 import { AgentError, toAgentError } from "./errors.ts";
@@ -53,13 +53,13 @@ async function realOf(path: string): Promise<string> {
   let current = path;
   for (;;) {
     try {
-      const resolved = await realpath(current);
+      const resolved = realpathSync(current);
       return missing.length ? join(resolved, ...missing.reverse()) : resolved;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== "ENOENT" || current === "/" || current === dirname(current)) throw toAgentError(err);
       // A dangling symlink exists but does not resolve: refuse rather than create through it.
-      const link = await lstat(current).catch(() => null);
+      const link = lstatSafe(current);
       if (link?.isSymbolicLink()) throw new AgentError(ErrorCode.PermissionDenied, "path goes through a dangling symlink");
       missing.push(current.slice(current.lastIndexOf("/") + 1));
       current = dirname(current);
@@ -92,13 +92,22 @@ export function viewOf(ctx: AgentContext, real: string): string | undefined {
 }
 
 /** Hands a file the agent created (as root) to the sandbox user, so commands can change it. */
-export async function ownToSandbox(ctx: AgentContext, real: string): Promise<void> {
-  if (ctx.sandboxUser) await chown(real, ctx.sandboxUser.uid, ctx.sandboxUser.gid);
+export function ownToSandbox(ctx: AgentContext, real: string): void {
+  if (ctx.sandboxUser) chownSync(real, ctx.sandboxUser.uid, ctx.sandboxUser.gid);
+}
+
+/** lstat that returns null instead of throwing. */
+export function lstatSafe(path: string): import("node:fs").Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** mkdir -p that chowns each directory it creates. */
 export async function makeDirs(ctx: AgentContext, real: string): Promise<void> {
-  const first = await mkdir(real, { recursive: true });
+  const first = mkdirSync(real, { recursive: true });
   if (!first || !ctx.sandboxUser) return;
   // `first` is the top-most directory created; chown it and everything below it on the way down.
   let dir = real;
@@ -108,5 +117,5 @@ export async function makeDirs(ctx: AgentContext, real: string): Promise<void> {
     if (dir === first) break;
     dir = dirname(dir);
   }
-  for (const d of created) await ownToSandbox(ctx, d);
+  for (const d of created) ownToSandbox(ctx, d);
 }

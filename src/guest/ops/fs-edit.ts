@@ -1,4 +1,5 @@
 /** `edit`: exact string replacement with deepagents' uniqueness rules, written atomically. */
+import { readFileSync } from "node:fs";
 import { optBool, str } from "../args.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError } from "../errors.ts";
@@ -14,14 +15,14 @@ export async function handleEdit(ctx: AgentContext, req: RequestContext): Promis
   const oldString = str(req.args, "oldString");
   const newString = str(req.args, "newString");
   const replaceAll = optBool(req.args, "replaceAll") ?? false;
-  const { fh, view } = await openRegular(ctx, req.args.path);
+  const f = await openRegular(ctx, req.args.path);
+  const view = f.view;
   let content: string;
   try {
-    const st = await fh.stat();
-    if (st.size > MAX_EDIT_BYTES) throw new AgentError(ErrorCode.TooLarge, `${view}: ${st.size} bytes is too large to edit`);
-    content = await fh.readFile({ encoding: "utf8" });
+    if (f.size > MAX_EDIT_BYTES) throw new AgentError(ErrorCode.TooLarge, `${view}: ${f.size} bytes is too large to edit`);
+    content = readFileSync(f.fd, "utf8");
   } finally {
-    await fh.close();
+    f.close();
   }
   const [next, occurrences] = replace(view, content, oldString, newString, replaceAll);
   const bytes = Buffer.from(next, "utf8");

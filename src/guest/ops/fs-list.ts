@@ -1,9 +1,8 @@
 /** `ls`, `stat` and `manifest` (every regular file under a directory, for persistence diffs). */
-import type { Dirent, Stats } from "node:fs";
-import { lstat, readdir, stat } from "node:fs/promises";
+import { readdirSync, statSync, type Dirent, type Stats } from "node:fs";
 import { join } from "node:path";
 import { optInt, optStr } from "../args.ts";
-import { confine, viewOf } from "../confine.ts";
+import { confine, lstatSafe, viewOf } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
@@ -22,7 +21,7 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
     const entries: FileInfo[] = [];
     for (const root of ctx.roots) {
       if (root.real.startsWith(`${ctx.roots.find((r) => r.path === "/workspace")?.real}/`)) continue;
-      const st = await stat(root.real).catch(() => null);
+      const st = statSafe(root.real);
       if (st) entries.push(infoOf(root.path, st));
     }
     return { entries };
@@ -30,7 +29,7 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
   const { real, view } = await confine(ctx, req.args.path, "read");
   let dirents: Dirent[];
   try {
-    dirents = await readdir(real, { withFileTypes: true });
+    dirents = readdirSync(real, { withFileTypes: true });
   } catch (err) {
     throw toAgentError(err, view);
   }
@@ -39,7 +38,7 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
   for (const d of dirents) {
     // A root nested in this directory (/workspace/.large_tool_results) is listed at "/" instead.
     if (ctx.roots.some((r) => r.real === join(real, d.name))) continue;
-    const st = await lstat(join(real, d.name)).catch(() => null);
+    const st = lstatSafe(join(real, d.name));
     if (st) entries.push(infoOf(`${base}/${d.name}`, st));
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -49,11 +48,21 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
 export async function handleStat(ctx: AgentContext, req: RequestContext): Promise<FileInfo> {
   const { real, view } = await confine(ctx, req.args.path, "read");
   try {
-    return infoOf(view, await stat(real));
+    return infoOf(view, statSync(real));
   } catch (err) {
     throw toAgentError(err, view);
   }
 }
+
+export function statSafe(path: string): Stats | null {
+  try {
+    return statSync(path);
+  } catch {
+    return null;
+  }
+}
+
+const YIELD_EVERY = 2000;
 
 /** Default cap on manifest entries; a workspace bigger than this is reported `truncated`. */
 const MANIFEST_LIMIT = 100_000;
@@ -62,35 +71,47 @@ export async function handleManifest(ctx: AgentContext, req: RequestContext): Pr
   const { real, view } = await confine(ctx, optStr(req.args, "path") ?? "/workspace", "read");
   const limit = optInt(req.args, "limit", 1) ?? MANIFEST_LIMIT;
   const files: FileInfo[] = [];
-  const truncated = await walk(real, req.signal, limit, (path, st) => {
-    if (!st.isFile()) return;
+  const truncated = await walk(real, req.signal, limit, (path, entry) => {
+    if (!entry.isFile()) return;
     const v = viewOf(ctx, path);
-    if (v) files.push(infoOf(v, st));
+    const st = v ? lstatSafe(path) : null;
+    if (v && st) files.push(infoOf(v, st));
   });
-  if (!files.length && !(await stat(real).catch(() => null))) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
+  if (!files.length && !statSafe(real)) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
   return { files, truncated };
 }
 
 /**
- * Depth-first walk that never follows symlinks (they are reported, not entered). Calls `visit`
- * for every entry below `dir`; returns true when it stopped at `limit` entries.
+ * Depth-first walk in name order that never follows symlinks (they are reported, not entered).
+ * Calls `visit` with each entry's path and directory entry (no stat: callers stat what they keep);
+ * returns true when it stopped at `limit` entries or when `visit` returned false.
  */
-export async function walk(dir: string, signal: AbortSignal, limit: number, visit: (path: string, st: Stats) => void | boolean): Promise<boolean> {
+export async function walk(dir: string, signal: AbortSignal, limit: number, visit: (path: string, entry: Dirent) => void | boolean): Promise<boolean> {
   const stack = [dir];
   let seen = 0;
+  let sinceYield = 0;
   while (stack.length) {
+    // Let other requests (and `cancel`) in now and then: the walk itself is synchronous.
+    if (sinceYield > YIELD_EVERY) {
+      sinceYield = 0;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     if (signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     const current = stack.pop()!;
-    const names = await readdir(current).catch(() => [] as string[]);
-    names.sort();
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(current, { withFileTypes: true });
+    } catch {
+      entries = [];
+    }
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const dirs: string[] = [];
-    for (const name of names) {
-      const path = join(current, name);
-      const st = await lstat(path).catch(() => null);
-      if (!st) continue;
+    for (const entry of entries) {
+      sinceYield++;
+      const path = join(current, entry.name);
       if (++seen > limit) return true;
-      if (visit(path, st) === false) return true;
-      if (st.isDirectory()) dirs.push(path);
+      if (visit(path, entry) === false) return true;
+      if (entry.isDirectory()) dirs.push(path);
     }
     for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i]!);
   }

@@ -1,6 +1,5 @@
 /** `read` (byte window or line window, binary-safe) and `download` (many files). */
-import { constants } from "node:fs";
-import { open, type FileHandle } from "node:fs/promises";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { bad, obj, optInt } from "../args.ts";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
@@ -10,61 +9,71 @@ import { ErrorCode, MAX_FRAME_BODY, type DownloadResult, type ReadResult } from 
 
 const NL = 0x0a;
 
+/** An open regular file; `close()` must be called. Synchronous I/O: see confine.ts. */
+export interface OpenFile {
+  fd: number;
+  view: string;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  close(): void;
+}
+
 /** Opens a confined regular file for reading without following a last-moment symlink. */
-export async function openRegular(ctx: AgentContext, path: unknown): Promise<{ fh: FileHandle; view: string }> {
+export async function openRegular(ctx: AgentContext, path: unknown): Promise<OpenFile> {
   const { real, view } = await confine(ctx, path, "read");
-  let fh: FileHandle;
+  let fd: number;
   try {
-    fh = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     throw toAgentError(err, view);
   }
-  const st = await fh.stat();
+  const st = fstatSync(fd);
+  const close = (): void => closeSync(fd);
   if (st.isDirectory()) {
-    await fh.close();
+    close();
     throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
   }
   if (!st.isFile()) {
-    await fh.close();
+    close();
     throw new AgentError(ErrorCode.InvalidPath, `${view}: not a regular file`);
   }
-  return { fh, view };
+  return { fd, view, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, close };
 }
 
 export async function handleRead(ctx: AgentContext, req: RequestContext): Promise<ReadResult> {
-  const { fh } = await openRegular(ctx, req.args.path);
+  const f = await openRegular(ctx, req.args.path);
   try {
-    const st = await fh.stat();
-    const base = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+    const base = { size: f.size, mtimeMs: f.mtimeMs, ctimeMs: f.ctimeMs };
     if (req.args.lines !== undefined) {
       const lines = obj(req.args.lines, "lines");
       const offset = optInt(lines, "offset", 0) ?? 0;
       const limit = optInt(lines, "limit", 0) ?? 500;
-      const { totalLines, blank } = await sendLines(fh, req, offset, limit);
+      const { totalLines, blank } = await sendLines(f.fd, req, offset, limit);
       return { ...base, totalLines, blank };
     }
     const offset = optInt(req.args, "offset", 0) ?? 0;
     const length = optInt(req.args, "length", 0);
-    await sendBytes(fh, req, offset, length ?? Number.MAX_SAFE_INTEGER);
+    await sendBytes(f.fd, req, offset, length ?? Number.MAX_SAFE_INTEGER);
     return base;
   } finally {
-    await fh.close();
+    f.close();
   }
 }
 
 /** Streams [offset, offset+length) in frame-sized parts; returns the number of bytes sent. */
-async function sendBytes(fh: FileHandle, req: RequestContext, offset: number, length: number, tags?: Record<string, unknown>): Promise<number> {
-  const buf = Buffer.allocUnsafe(MAX_FRAME_BODY);
+async function sendBytes(fd: number, req: RequestContext, offset: number, length: number, tags?: Record<string, unknown>): Promise<number> {
   let pos = offset;
   let left = length;
   while (left > 0) {
     if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
-    const { bytesRead } = await fh.read(buf, 0, Math.min(buf.length, left), pos);
-    if (bytesRead === 0) break;
-    // Copy: the next read reuses `buf` while this part may still wait in the writer.
-    await req.data(Buffer.from(buf.subarray(0, bytesRead)), tags);
-    pos += bytesRead;
-    left -= bytesRead;
+    // A fresh buffer per part: the previous one may still wait in the writer.
+    const buf = Buffer.allocUnsafe(Math.min(MAX_FRAME_BODY, left));
+    const n = readSync(fd, buf, 0, buf.length, pos);
+    if (n === 0) break;
+    await req.data(n === buf.length ? buf : buf.subarray(0, n), tags);
+    pos += n;
+    left -= n;
   }
   return pos - offset;
 }
@@ -73,8 +82,7 @@ async function sendBytes(fh: FileHandle, req: RequestContext, offset: number, le
  * Streams the bytes of lines [first, first+limit) (with their newlines) and returns the file's
  * line count, where a last line without "\n" counts (deepagents' `split("\n")` semantics).
  */
-async function sendLines(fh: FileHandle, req: RequestContext, first: number, limit: number): Promise<{ totalLines: number; blank: boolean }> {
-  const buf = Buffer.allocUnsafe(MAX_FRAME_BODY);
+async function sendLines(fd: number, req: RequestContext, first: number, limit: number): Promise<{ totalLines: number; blank: boolean }> {
   const end = first + limit;
   let line = 0; // index of the line the next byte belongs to
   let pos = 0;
@@ -82,7 +90,8 @@ async function sendLines(fh: FileHandle, req: RequestContext, first: number, lim
   let blank = true;
   for (;;) {
     if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
-    const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+    const buf = Buffer.allocUnsafe(MAX_FRAME_BODY);
+    const bytesRead = readSync(fd, buf, 0, buf.length, pos);
     if (bytesRead === 0) break;
     pos += bytesRead;
     const chunk = buf.subarray(0, bytesRead);
@@ -97,11 +106,11 @@ async function sendLines(fh: FileHandle, req: RequestContext, first: number, lim
       at = nl + 1;
       if (line === first && from === -1) from = at;
       if (line === end && from !== -1) {
-        if (at > from) await req.data(Buffer.from(chunk.subarray(from, at)));
+        if (at > from) await req.data(chunk.subarray(from, at));
         from = -1;
       }
     }
-    if (from !== -1 && from < bytesRead) await req.data(Buffer.from(chunk.subarray(from, bytesRead)));
+    if (from !== -1 && from < bytesRead) await req.data(chunk.subarray(from, bytesRead));
   }
   return { totalLines: lastByte === -1 ? 0 : lastByte === NL ? line : line + 1, blank };
 }
@@ -119,12 +128,12 @@ export async function handleDownload(ctx: AgentContext, req: RequestContext): Pr
   for (let part = 0; part < paths.length; part++) {
     const path = paths[part];
     try {
-      const { fh } = await openRegular(ctx, path);
+      const f = await openRegular(ctx, path);
       try {
-        const size = await sendBytes(fh, req, 0, Number.MAX_SAFE_INTEGER, { part });
+        const size = await sendBytes(f.fd, req, 0, Number.MAX_SAFE_INTEGER, { part });
         files.push({ path: String(path), size });
       } finally {
-        await fh.close();
+        f.close();
       }
     } catch (err) {
       const e = toAgentError(err);

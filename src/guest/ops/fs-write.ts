@@ -3,11 +3,10 @@
  * renamed over it, so a failed or short write (no space, cancelled) leaves the old file intact.
  */
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { lstat, open, rename, unlink } from "node:fs/promises";
+import { closeSync, constants, fchownSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { bad, int, optBool } from "../args.ts";
-import { confine, makeDirs } from "../confine.ts";
+import { confine, lstatSafe, makeDirs } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
@@ -31,32 +30,36 @@ export async function writeFileAtomic(
   // An install may target read-only roots and leaves files to root (see UploadArgs.install).
   const { real, view } = await confine(ctx, path, opts.install ? "read" : "write");
   const owner = opts.install ? null : ctx.sandboxUser;
-  const existing = await lstat(real).catch(() => null);
+  const existing = lstatSafe(real);
   if (existing?.isDirectory()) throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
   if (existing && opts.exclusive) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
   if (opts.parents !== false) await makeDirs({ ...ctx, sandboxUser: owner }, dirname(real)).catch((err) => Promise.reject(toAgentError(err, view)));
   const tmp = join(dirname(real), `.${basename(real).slice(0, 200)}.vw-${randomBytes(6).toString("hex")}`);
   let written = 0;
   try {
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, existing?.mode ?? 0o644);
+    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, existing?.mode ?? 0o644);
     try {
       for await (const part of parts) {
         if (written + part.length > size) throw bad(`${view}: body is longer than the declared ${size} bytes`);
-        await fh.write(part, 0, part.length);
+        for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at);
         written += part.length;
       }
       if (written !== size) throw bad(`${view}: body is ${written} bytes, declared ${size}`);
-      if (owner) await fh.chown(owner.uid, owner.gid);
+      if (owner) fchownSync(fd, owner.uid, owner.gid);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
-    if (opts.exclusive && (await lstat(real).catch(() => null))) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
-    await rename(tmp, real);
+    if (opts.exclusive && lstatSafe(real)) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
+    renameSync(tmp, real);
   } catch (err) {
-    await unlink(tmp).catch(() => {});
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // never created, or already renamed
+    }
     throw toAgentError(err, view);
   }
-  const st = await lstat(real);
+  const st = lstatSync(real);
   return { size: st.size, mtimeMs: st.mtimeMs };
 }
 

@@ -6,6 +6,7 @@ import { globToRegExp, literalPrefix } from "../glob-match.ts";
 import type { RequestContext } from "../handlers.ts";
 import { AgentError } from "../errors.ts";
 import { ErrorCode, type FileInfo, type GlobResult } from "../protocol.ts";
+import { lstatSafe } from "../confine.ts";
 import { infoOf, walk } from "./fs-list.ts";
 import { searchStarts } from "./search-roots.ts";
 
@@ -38,15 +39,16 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
     // Relative to `start`: for "/" that includes the root's name ("workspace/a.py").
     const prefix = start === "/" ? s.view.slice(1) + "/" : "";
     if (s.isFile) continue;
-    const cut = await walk(s.real, req.signal, WALK_LIMIT, (path, st) => {
-      if (!st.isFile()) return;
+    const cut = await walk(s.real, req.signal, WALK_LIMIT, (path, entry) => {
+      if (!entry.isFile()) return;
       const rel = relative(s.real, path).split(sep).join("/");
       if (!regex.test(prefix + rel)) return;
       if (paths.length >= limit) {
         truncated = true;
         return false;
       }
-      paths.push(infoOf(`${s.view}/${rel}`, st));
+      const st = lstatSafe(path);
+      if (st) paths.push(infoOf(`${s.view}/${rel}`, st));
     });
     truncated ||= cut;
     if (truncated) break;

@@ -2,7 +2,7 @@
  * `grep`: literal search done in the agent (no shell, no regex): the pattern is data. Binary files
  * (by extension or a NUL byte) and very large files are skipped; matches are capped.
  */
-import { open } from "node:fs/promises";
+import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
 import { basename, relative, sep } from "node:path";
 import { bad, optInt, optStr, str } from "../args.ts";
 import { hasBinaryExtension, looksBinary } from "../binary.ts";
@@ -32,15 +32,19 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
 
   const searchFile = async (real: string, view: string): Promise<void> => {
     if (hasBinaryExtension(real) || (nameFilter && !nameFilter.test(basename(real)))) return;
-    const fh = await open(real, "r").catch(() => null);
-    if (!fh) return;
+    let fd: number;
+    try {
+      fd = openSync(real, "r");
+    } catch {
+      return;
+    }
     let buf: Buffer;
     try {
-      const st = await fh.stat();
+      const st = fstatSync(fd);
       if (!st.isFile() || st.size > MAX_FILE_BYTES) return;
-      buf = await fh.readFile();
+      buf = readFileSync(fd);
     } finally {
-      await fh.close();
+      closeSync(fd);
     }
     if (looksBinary(buf)) return;
     let line = 1;
@@ -72,8 +76,8 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
       continue;
     }
     const files: string[] = [];
-    truncated ||= await walk(s.real, req.signal, WALK_LIMIT, (path, st) => {
-      if (st.isFile()) files.push(path);
+    truncated ||= await walk(s.real, req.signal, WALK_LIMIT, (path, entry) => {
+      if (entry.isFile()) files.push(path);
     });
     for (const f of files) {
       await searchFile(f, `${s.view}/${relative(s.real, f).split(sep).join("/")}`);

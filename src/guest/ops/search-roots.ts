@@ -1,5 +1,5 @@
 /** Where a recursive search starts: a confined directory or file, or every top root for "/". */
-import { stat } from "node:fs/promises";
+import { statSafe } from "./fs-list.ts";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError } from "../errors.ts";
@@ -19,7 +19,7 @@ export async function searchStarts(ctx: AgentContext, path: string): Promise<Sea
   const starts: SearchStart[] = [];
   for (const view of views) {
     const { real } = await confine(ctx, view, "read");
-    const st = await stat(real).catch(() => null);
+    const st = statSafe(real);
     if (!st) {
       if (lexical.root === null) continue;
       throw new AgentError(ErrorCode.FileNotFound, `${view}: no such file or directory`);
