@@ -84,6 +84,17 @@ export async function measureRestoreAnswer(driver: VmmDriver, image: GuestImage,
   return out;
 }
 
+/** Proportional set size (MiB) of each process: what a clone really costs the host. */
+export async function pssMiB(pids: number[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const pid of pids) {
+    const text = await readFile(`/proc/${pid}/smaps_rollup`, "utf8").catch(() => "");
+    const kb = Number(/^Pss:\s+(\d+) kB/m.exec(text)?.[1] ?? NaN);
+    if (Number.isFinite(kb)) out.push(kb / 1024);
+  }
+  return out;
+}
+
 /** `acquire()` from a pool that is full (waits for the refill between runs, untimed). */
 export async function measurePoolAcquire(pool: SandboxPool, runs: number): Promise<number[]> {
   const out: number[] = [];
@@ -158,12 +169,16 @@ async function main(): Promise<void> {
   console.log(`restore: agent answers   ${median(answer).toFixed(0)} ms  (${answer.map((x) => x.toFixed(0)).join(", ")})  [stat, no clock set]`);
   const pool = new SandboxPool({ driver, image, shape, size: 2 });
   let acquire: number[];
+  let pss: number[];
   try {
     acquire = await measurePoolAcquire(pool, runs * 3);
+    await pool.filled();
+    pss = await pssMiB(driver.running().map((vm) => vm.pid));
   } finally {
     await pool.close();
   }
   console.log(`pool acquire (warm)      ${median(acquire).toFixed(2)} ms  (${acquire.map((x) => x.toFixed(2)).join(", ")})`);
+  console.log(`idle restored VM, PSS     ${median(pss).toFixed(0)} MiB  (${pss.map((x) => x.toFixed(0)).join(", ")})`);
   const r = (x: number, d = 0) => Number(x.toFixed(d));
   console.log(
     JSON.stringify({
@@ -176,6 +191,7 @@ async function main(): Promise<void> {
       restoreReadyMs: r(median(restore.ready)),
       restoreAnswerMs: r(median(answer)),
       poolAcquireMs: r(median(acquire), 2),
+      idleVmPssMiB: r(median(pss)),
     }),
   );
 }
