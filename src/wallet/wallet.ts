@@ -357,13 +357,19 @@ export class Wallet {
     await this.#update(id, (r) => (r.ledgered.includes(type) ? r : { ...r, ledgered: [...r.ledgered, type] }));
   }
 
+  /**
+   * The source sequence for the next transaction. KV `seq.<account>` holds the last sequence
+   * handed out, so concurrent executions (parallel tool calls, several processes) never build two
+   * transactions on the same sequence; the base is Horizon's current sequence when configured,
+   * else `network.startSequence`.
+   */
   async #nextSequence(account: StellarAddress): Promise<string> {
-    if (this.#network.horizonUrl) return loadSequence(this.#network, account);
-    // Offline: count locally (KV CAS), starting from the configured sequence.
+    const base = this.#network.horizonUrl ? BigInt(await loadSequence(this.#network, account)) : BigInt(this.#opts.network?.startSequence ?? "0");
     const key = `seq.${account}`;
     for (let i = 0; i < 100; i++) {
       const e = await this.#kv.get(key);
-      const current = e && e.operation === "PUT" ? BigInt(e.string()) : BigInt(this.#opts.network?.startSequence ?? "0");
+      const last = e && e.operation === "PUT" ? BigInt(e.string()) : base;
+      const current = last > base ? last : base;
       const next = (current + 1n).toString();
       try {
         if (e && e.operation === "PUT") await this.#kv.update(key, next, e.revision);

@@ -53,6 +53,31 @@ describe("submission when a Horizon URL is configured", () => {
     expect(types.slice(-2)).toEqual([LedgerEntryType.Signature, LedgerEntryType.Submission]);
   });
 
+  it("parallel executions build on distinct, consecutive sequences", async () => {
+    const owner = Keypair.random();
+    const alice = Keypair.random().publicKey();
+    horizon.accounts.set(owner.publicKey(), 700n);
+    const wallet = await Wallet.open({
+      nats: nats.backbone,
+      policy: parsePolicy({
+        version: 1,
+        delegation: { expiresAt: "2099-01-01T00:00:00Z" },
+        destinations: [alice],
+        assets: { XLM: { perTransaction: "10", rollingWindow: { amount: "100", hours: 24 } } },
+      }),
+      signer: new Signer(new Secret(owner.secret())),
+      network: { horizonUrl: horizon.url, networkPassphrase: Networks.TESTNET },
+      bucket: "SUBMIT_PAR",
+      ledger: { stream: "SUBMIT_PAR_LEDGER", subject: "submit.par.ledger" },
+    });
+    for (let i = 0; i < 3; i++) await wallet.propose({ id: `par-${i}`, destination: alice, asset: "XLM", amount: "1", requestedBy: "t" });
+    // Built concurrently: each gets its own sequence (submission order is not guaranteed, so some may
+    // be refused with tx_bad_seq and recorded as such, but no two share a sequence).
+    const built = await Promise.all([0, 1, 2].map((i) => wallet.execute(`par-${i}`)));
+    const seqs = built.map((r) => decodePaymentEnvelope(r.envelopeXdr!).sequence).sort();
+    expect(seqs).toEqual(["701", "702", "703"]);
+  });
+
   it("a refused submission is recorded as submit_failed with the network's reason, and not retried blindly", async () => {
     const owner = Keypair.random();
     const alice = Keypair.random().publicKey();
