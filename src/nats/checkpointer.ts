@@ -19,23 +19,20 @@ import {
   blobKey,
   ownBlobKey,
   ownWriteKey,
-  type BlobChunkHeader,
-  type BlobDelta,
   type BlobEntry,
   type BlobRef,
   type CheckpointEntry,
-  type CheckpointHeader,
   type NamespaceView,
   type OwnValues,
   type StateHeader,
   type WriteEntry,
-  type WriteHeader,
   type WriteRef,
 } from "./checkpoint-view.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { decodeFrame, encodeFrame } from "./frame.ts";
 import { MessageMemoSerializer } from "./message-serde.ts";
 import { publishAcked } from "./publish.ts";
+import { checkpointMessages, HEADER_ROOM, listDelta, writeMessages, type Outgoing } from "./state-messages.ts";
 import { readStream } from "./read-stream.ts";
 import { StreamTail } from "./state-tail.ts";
 import { Names } from "./streams.ts";
@@ -62,24 +59,6 @@ interface DecodedCheckpoint {
   metadata: CheckpointMetadata;
 }
 
-/** One message to publish, with what the view needs to apply it once acked. */
-interface Outgoing {
-  subject: string;
-  data: Uint8Array;
-  header: StateHeader;
-  parts: Uint8Array[];
-  /** first write wins: only store when the subject has no message yet */
-  ifAbsent: boolean;
-}
-
-/** Lists shorter than this are always stored whole. */
-const MIN_DELTA_ITEMS = 8;
-/** A delta chain is at most this long before a whole value is stored again. */
-const MAX_DELTA_CHAIN = 32;
-
-/** Room left for NATS headers (msg id, expectations) under the server's max_payload. */
-const HEADER_ROOM = 16 * 1024;
-
 /**
  * LangGraph checkpointer on JetStream. The agent's state is a set of messages under
  * `<prefix>.<thread>.<ns>.`: `c.<id>` a checkpoint together with the channel values that changed
@@ -97,7 +76,10 @@ const HEADER_ROOM = 16 * 1024;
  *
  * Channel values are cached decoded by (channel, version) — including the objects this process
  * wrote — and shared between reads: treat the values in returned checkpoints as immutable
- * (LangGraph's built-in channels and reducers do).
+ * (LangGraph's built-in channels and reducers do). A list that grows by a few items per step (the
+ * conversation) is stored as a delta of the parent checkpoint's version (see state-messages.ts),
+ * and message encodings are remembered (MessageMemoSerializer), so a put costs about one small
+ * acknowledged publish.
  */
 export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   readonly stream: string;
@@ -135,9 +117,6 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   }
   #nsSubject(threadId: string, ns: string): string {
     return `${this.#threadSubject(threadId)}.${encodeToken(ns)}`;
-  }
-  static #versionToken(v: string | number): string {
-    return encodeToken((typeof v === "number" ? "n" : "s") + String(v));
   }
   #maxFrame(): number {
     return Math.max(64 * 1024, (this.#nc.info?.max_payload ?? 1024 * 1024) - HEADER_ROOM);
@@ -281,35 +260,6 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     return e.decoded;
   }
 
-  /**
-   * A growing list (a conversation) changes by a few items per step: when the parent checkpoint's
-   * version of the channel is known here and the new list is it minus some leading items plus
-   * new ones (same objects), store only the new items.
-   */
-  #listDelta(nsView: NamespaceView | undefined, parentVersions: ChannelVersions | undefined, ch: string, value: unknown): { delta: BlobDelta; extra: unknown[] } | undefined {
-    if (!nsView || !parentVersions || !Array.isArray(value) || value.length < MIN_DELTA_ITEMS) return undefined;
-    const bv = parentVersions[ch];
-    if (bv === undefined) return undefined;
-    let base = nsView.blobs.get(blobKey(ch, bv));
-    if (!base?.isDecoded || !Array.isArray(base.decoded)) return undefined;
-    const old = base.decoded as unknown[];
-    // The same array object, or one whose length changed since it was stored, was edited in place:
-    // what the server holds is no longer what we see, so store the whole value.
-    if (old === value || old.length !== base.length) return undefined;
-    // Bound the chain a cold reader has to walk: a full value every MAX_DELTA_CHAIN versions.
-    let depth = 0;
-    for (let e: BlobEntry | undefined = base; e?.delta && depth < MAX_DELTA_CHAIN; depth++) e = nsView.blobs.get(blobKey(ch, e.delta.bv));
-    if (depth >= MAX_DELTA_CHAIN) return undefined;
-    const drop = old.indexOf(value[0]);
-    if (drop < 0) return undefined;
-    const kept = old.length - drop;
-    if (kept > value.length) return undefined;
-    for (let i = 0; i < kept; i++) if (old[drop + i] !== value[i]) return undefined;
-    const extra = value.slice(kept);
-    if (extra.length > value.length / 2) return undefined;
-    return { delta: { bv, drop, n: value.length }, extra };
-  }
-
   async #tuple(threadId: string, ns: string, nsView: NamespaceView, e: CheckpointEntry): Promise<CheckpointTuple> {
     const { checkpoint: base, metadata } = await this.#decodeCheckpoint(e);
     const channel_values: Record<string, unknown> = {};
@@ -432,7 +382,6 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const parentId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
     const id = optionalId(checkpoint.id, "checkpoint.id");
     if (!id) throw invalid("put: checkpoint.id is missing");
-    const nsSubject = this.#nsSubject(threadId, ns);
     const values = checkpoint.channel_values ?? {};
     const { channel_values: _values, ...rest } = checkpoint;
     const own: OwnValues = new Map();
@@ -441,8 +390,8 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const nsView = this.#views.get(threadId)?.namespaces.get(ns);
     const parentEntry = parentId ? nsView?.checkpoints.get(parentId) : undefined;
     const parentVersions = parentEntry ? (await this.#decodeCheckpoint(parentEntry)).checkpoint.channel_versions : undefined;
-    const deltas = channels.map(([ch]) => this.#listDelta(nsView, parentVersions, ch, values[ch]));
-    const [[ty, cpBytes], [mty, mdBytes], ...blobs] = await Promise.all([
+    const deltas = channels.map(([ch]) => listDelta(nsView, parentVersions, ch, values[ch]));
+    const [cp, md, ...blobs] = await Promise.all([
       this.serde.dumpsTyped(rest),
       this.serde.dumpsTyped(metadata),
       ...channels.map(([ch], i) => {
@@ -451,35 +400,22 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         return this.serde.dumpsTyped(deltas[i] ? deltas[i].extra : values[ch]);
       }),
     ]);
-
-    const out: Outgoing[] = [];
-    const header: CheckpointHeader = { k: "c", t: threadId, n: ns, id, ty, mty, b: [] };
-    if (parentId) header.p = parentId;
-    const parts = [cpBytes, mdBytes];
-    const max = this.#maxFrame();
-    let size = cpBytes.length + mdBytes.length + 1024;
-    channels.forEach(([ch, ver], i) => {
-      const [vty, bytes] = blobs[i];
-      const ref: BlobRef = { ch, v: ver, ty: vty };
-      if (deltas[i]) ref.d = deltas[i].delta;
-      if (size + bytes.length + 256 <= max) {
-        header.b.push(ref);
-        parts.push(bytes);
-        size += bytes.length + 256;
-        return;
-      }
-      // Too large to ride along: its own chunk messages, published before the checkpoint.
-      const cn = Math.max(1, Math.ceil(bytes.length / (max - 1024)));
-      const base = `${nsSubject}.b.${encodeToken(ch)}.${JetStreamCheckpointSaver.#versionToken(ver)}`;
-      for (let ck = 0; ck < cn; ck++) {
-        const part = bytes.subarray(ck * (max - 1024), (ck + 1) * (max - 1024));
-        const h: BlobChunkHeader = { k: "b", t: threadId, n: ns, ...ref, ck, cn };
-        out.push({ subject: `${base}.${ck}`, data: encodeFrame(h, [part]), header: h, parts: [part], ifAbsent: false });
-      }
+    const messages = checkpointMessages({
+      nsSubject: this.#nsSubject(threadId, ns),
+      threadId,
+      ns,
+      id,
+      parentId,
+      checkpoint: cp,
+      metadata: md,
+      blobs: channels.map(([ch, v], i) => {
+        const ref: BlobRef = { ch, v, ty: blobs[i][0] };
+        if (deltas[i]) ref.d = deltas[i].delta;
+        return { ref, bytes: blobs[i][1] };
+      }),
+      maxFrame: this.#maxFrame(),
     });
-    // Last, so whoever sees the checkpoint also sees its values (one connection keeps order).
-    out.push({ subject: `${nsSubject}.c.${encodeToken(id)}`, data: encodeFrame(header, parts), header, parts, ifAbsent: false });
-    await this.#publishAll(threadId, out, own);
+    await this.#publishAll(threadId, messages, own);
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id } };
   }
 
@@ -491,11 +427,9 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const checkpointId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
     if (!checkpointId) throw invalid('putWrites: config.configurable is missing "checkpoint_id"');
     if (typeof taskId !== "string") throw invalid("putWrites: taskId must be a string");
-    const path = taskPath ?? "";
-    const subject = `${this.#nsSubject(threadId, ns)}.w.${encodeToken(checkpointId)}.${encodeToken(taskId)}`;
     const known = this.#views.get(threadId)?.namespaces.get(ns);
     const own: OwnValues = new Map();
-    const encoded = await Promise.all(
+    const items = await Promise.all(
       writes.map(async ([channel, value], i) => {
         const idx = (WRITES_IDX_MAP as Record<string, number>)[channel] ?? i;
         const [ty, bytes] = await this.serde.dumpsTyped(value);
@@ -503,39 +437,18 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         return { ref: { idx, ch: channel, ty } satisfies WriteRef, bytes };
       }),
     );
-    const out: Outgoing[] = [];
-    const max = this.#maxFrame();
-    const make = (subj: string, items: typeof encoded, ifAbsent: boolean) => {
-      const header: WriteHeader = { k: "w", t: threadId, n: ns, id: checkpointId, task: taskId, path, w: items.map((e) => e.ref) };
-      const parts = items.map((e) => e.bytes);
-      const data = encodeFrame(header, parts);
-      if (data.length > max) {
-        throw new NatsBackboneError(
-          NatsErrorCode.InvalidArgument,
-          `putWrites: a pending write of ${data.length} bytes exceeds the server's max_payload (${max + HEADER_ROOM} bytes)`,
-        );
-      }
-      out.push({ subject: subj, data, header, parts, ifAbsent });
-    };
-    // Regular writes of one task: one message, first write wins (the server refuses a second).
-    const regular = encoded.filter((e) => e.ref.idx >= 0 && !known?.hasWrite(checkpointId, taskId, e.ref.idx));
-    if (regular.length > 0) {
-      let batch: typeof encoded = [];
-      let size = 0;
-      for (const e of regular) {
-        if (batch.length > 0 && size + e.bytes.length > max - 4096) {
-          make(out.length === 0 ? subject : `${subject}.r${out.length}`, batch, true);
-          batch = [];
-          size = 0;
-        }
-        batch.push(e);
-        size += e.bytes.length + 128;
-      }
-      make(out.length === 0 ? subject : `${subject}.r${out.length}`, batch, true);
-    }
-    // Special writes (error, interrupt, resume, …) replace what was there.
-    for (const e of encoded.filter((x) => x.ref.idx < 0)) make(`${subject}.${encodeToken(String(e.ref.idx))}`, [e], false);
-    await this.#publishAll(threadId, out, own);
+    const messages = writeMessages({
+      subject: `${this.#nsSubject(threadId, ns)}.w.${encodeToken(checkpointId)}.${encodeToken(taskId)}`,
+      threadId,
+      ns,
+      checkpointId,
+      taskId,
+      path: taskPath ?? "",
+      // A regular write this process already holds would be refused anyway: skip the round trip.
+      items: items.filter((e) => e.ref.idx < 0 || !known?.hasWrite(checkpointId, taskId, e.ref.idx)),
+      maxFrame: this.#maxFrame(),
+    });
+    await this.#publishAll(threadId, messages, own);
   }
 
   /** Publish all at once, await every ack (unacked ones are retried with the same msgID). */
