@@ -236,9 +236,16 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
           const names = (await store.list(workspacePrefix("persist-1"))).sort();
           expect(names).toEqual(["data.bin", "notes/plan.md", "out/result.txt"].map((n) => workspacePrefix("persist-1") + n));
 
+          // Kill QEMU while a command runs: that call gets a clear error...
           const firstVm = p.vm!;
+          const running = p.execute("echo partial > partial.txt; sleep 876544");
+          await expect
+            .poll(async () => (await (await p.guest()).exec({ shell: "cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' '" })).output.toString(), { timeout: 20_000 })
+            .toMatch(/sleep 876544/);
           await firstVm.kill();
-          await firstVm.exited;
+          const interrupted = await running;
+          expect(interrupted.exitCode).toBeNull();
+          expect(interrupted.output).toMatch(/sandbox VM stopped responding/);
           // The death was noticed; the next call brings up a replacement and restores the files.
           expect((await p.read("/workspace/notes/plan.md")).content).toBe("# PLAN\n");
           expect(p.generation).toBe(2);
