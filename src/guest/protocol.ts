@@ -8,9 +8,15 @@
  * command output always travel in bodies, never as base64 inside JSON.
  *
  * Every request carries a numeric `id` chosen by the host; every frame the guest sends about that
- * request carries the same `id`, so many requests run concurrently over one channel. Hosts start
- * their ids at a random base per connection so that frames left over from an earlier connection
- * (the guest blocks writing them until someone connects) never match a live request.
+ * request carries the same `id`, so many requests run concurrently over one channel. Id 0 belongs
+ * to the VMM driver's readiness handshake (`hello` as id 0, see `src/sandbox/vmm/driver.ts`);
+ * clients use ids ≥ 1 and ignore id-0 frames. Hosts start their ids at a random base per
+ * connection so that frames left over from an earlier connection (the guest blocks writing them
+ * until someone connects) never match a live request.
+ *
+ * Nothing the guest sends is trusted by the host: every event and result is shape-checked
+ * (`src/sandbox/guest-validate.ts`). Paths are view paths (`VIEW_ROOTS`); the agent confines them
+ * again with real paths.
  *
  * A request's life:
  *   host → guest  { id, op, args, more? }          (+ body: `write` contents, `upload` parts, stdin)
