@@ -99,3 +99,17 @@ export function killAll(pids: readonly number[]): number {
   }
   return killed;
 }
+
+/** The command line of a live process ("" when it is gone). */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").trim();
+  } catch {
+    return "";
+  }
+}
+
+/** Live QEMU processes among `pids` (zombies waiting to be reaped have an empty command line). */
+export function liveQemus(pids: readonly number[]): number[] {
+  return pids.filter((p) => commandOf(p).includes("qemu-system"));
+}
