@@ -26,7 +26,10 @@ export const WalletErrorCode = {
   /** The owner's delegation has expired: nothing more is signed, even if approved earlier. */
   DelegationExpired: "delegation_expired",
   SubmitDisabled: "submit_disabled",
+  /** Horizon could not be reached or answered without a verdict: retrying later may work. */
   SubmitFailed: "submit_failed",
+  /** The network refused the transaction (result codes given): this envelope will never land. */
+  SubmitRejected: "submit_rejected",
   LedgerConflict: "ledger_conflict",
   Nats: "nats_error",
 } as const;

@@ -129,6 +129,7 @@ export async function submitEnvelope(network: StellarNetwork, envelopeXdr: strin
     const res = (cause as { response?: Extras & { data?: Extras } })?.response;
     const codes = res?.data?.extras?.result_codes ?? res?.extras?.result_codes;
     const why = codes ? `: ${JSON.stringify(codes).slice(0, 300)}` : "";
-    throw new WalletError(WalletErrorCode.SubmitFailed, `Horizon refused transaction ${tx.hash().toString("hex")}${why}`, { cause });
+    if (codes) throw new WalletError(WalletErrorCode.SubmitRejected, `Horizon refused transaction ${tx.hash().toString("hex")}${why}`, { cause });
+    throw new WalletError(WalletErrorCode.SubmitFailed, `cannot submit transaction ${tx.hash().toString("hex")} to Horizon`, { cause });
   }
 }

@@ -306,13 +306,26 @@ export class Wallet {
       await this.#ledgerOnce(id, LedgerEntryType.Signature, { txHash: record.txHash!, envelopeXdr: record.envelopeXdr! });
       ({ record } = (await this.#read(id))!);
       if (this.#network.horizonUrl) {
+        // Only a Signed record moves on, so a late answer from a racing executor cannot overwrite it.
+        const fromSigned = (change: (r: PaymentRecord) => PaymentRecord) => (r: PaymentRecord) => {
+          if (r.status !== PaymentStatus.Signed) throw new RaceLost();
+          return change(r);
+        };
         try {
           const res = await submitEnvelope(this.#network, record.envelopeXdr!);
-          ({ record } = await this.#update(id, (r) => ({ ...r, status: PaymentStatus.Submitted, submission: { at: this.#clock().toISOString(), ledger: res.ledger } })));
+          ({ record } = await this.#update(id, fromSigned((r) => ({ ...r, status: PaymentStatus.Submitted, submission: { at: this.#clock().toISOString(), ledger: res.ledger } }))));
           await this.#ledgerOnce(id, LedgerEntryType.Submission, { txHash: res.hash, ledger: res.ledger });
         } catch (e) {
-          const error = WalletError.isInstance(e) ? e.message : "submission failed";
-          ({ record } = await this.#update(id, (r) => ({ ...r, status: PaymentStatus.SubmitFailed, submission: { at: this.#clock().toISOString(), error } })));
+          if (e instanceof RaceLost) return (await this.get(id))!;
+          // Unreachable Horizon: stay Signed, the next execute submits the same envelope again.
+          if (!WalletError.isInstance(e) || e.code !== WalletErrorCode.SubmitRejected) throw e;
+          const error = e.message;
+          try {
+            ({ record } = await this.#update(id, fromSigned((r) => ({ ...r, status: PaymentStatus.SubmitFailed, submission: { at: this.#clock().toISOString(), error } }))));
+          } catch (raced) {
+            if (raced instanceof RaceLost) return (await this.get(id))!;
+            throw raced;
+          }
           await this.#ledgerOnce(id, LedgerEntryType.SubmissionFailed, { txHash: record.txHash!, error });
         }
       }
