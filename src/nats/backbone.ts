@@ -1,4 +1,4 @@
-import { readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { mkdir, open, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm } from "@nats-io/kv";
@@ -8,6 +8,7 @@ import { stateDir as defaultStateDir } from "../config/paths.ts";
 import { ArtifactStore } from "./artifacts.ts";
 import { JetStreamCheckpointSaver } from "./checkpointer.ts";
 import { connectNats, natsOptionsFromEnv } from "./connection.ts";
+import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { EventLog } from "./events.ts";
 import { startNatsServer, type NatsServer } from "./server.ts";
 import { JetStreamStore } from "./store.ts";
@@ -64,17 +65,10 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
   } else {
     const dir = join(opts.stateDir ?? defaultStateDir(env), "nats");
     await mkdir(dir, { recursive: true });
-    serverFile = join(dir, "server.json");
-    const running = await findRunningServer(serverFile);
-    if (running) {
-      nc = running;
-      serverFile = undefined; // not ours to clean up
-    } else {
-      server = await startNatsServer({ storeDir: dir, detached: true });
-      const info: ServerFile = { pid: server.pid, port: server.port };
-      await writeFile(serverFile, JSON.stringify(info));
-      nc = await connectNats({ url: server.url, name });
-    }
+    const embedded = await embeddedServer(dir, name);
+    nc = embedded.nc;
+    server = embedded.server;
+    serverFile = server ? join(dir, "server.json") : undefined;
   }
   try {
     const backbone = await openOnConnection(nc, { server, serverFile });
@@ -103,7 +97,7 @@ export async function openOnConnection(
     history: 1,
     storage: StorageType.File,
     description: "Vibewriter long-term memory (LangGraph store)",
-  } as never);
+  });
   const os = await new Objm(js).create(Names.filesBucket, {
     storage: StorageType.File,
     description: "Vibewriter artifacts",
@@ -135,20 +129,72 @@ export async function openOnConnection(
   };
 }
 
-async function findRunningServer(file: string): Promise<NatsConnection | undefined> {
+/**
+ * Reuse the server another process runs on this store, or start one. Two servers on one store
+ * would corrupt it, so starting is serialised by an exclusive lock file (a stale lock, whose
+ * process is gone, is taken over).
+ */
+async function embeddedServer(dir: string, name: string): Promise<{ nc: NatsConnection; server?: NatsServer }> {
+  const serverFile = join(dir, "server.json");
+  const lockFile = join(dir, "server.lock");
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const running = await findRunningServer(serverFile, name);
+    if (running) return { nc: running };
+    let lock;
+    try {
+      lock = await open(lockFile, "wx");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const holder = Number((await readFile(lockFile, "utf8").catch(() => "")).trim());
+      if (!holder || !isAlive(holder)) {
+        await rm(lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new NatsBackboneError(
+          NatsErrorCode.ServerStart,
+          `process ${holder} holds ${lockFile} and has not started the embedded nats-server within 60 s`,
+        );
+      }
+      // Another process is starting the server right now: back off, then look again.
+      await new Promise((r) => setTimeout(r, 50));
+      continue;
+    }
+    try {
+      await lock.writeFile(String(process.pid));
+      await lock.close();
+      const again = await findRunningServer(serverFile, name);
+      if (again) return { nc: again };
+      const server = await startNatsServer({ storeDir: dir, detached: true });
+      const info: ServerFile = { pid: server.pid, port: server.port };
+      await writeFile(serverFile, JSON.stringify(info));
+      return { nc: await connectNats({ url: server.url, name }), server };
+    } finally {
+      await rm(lockFile, { force: true });
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function findRunningServer(file: string, name: string): Promise<NatsConnection | undefined> {
   let info: ServerFile;
   try {
     info = JSON.parse(await readFile(file, "utf8")) as ServerFile;
   } catch {
     return undefined;
   }
+  if (!isAlive(info.pid)) return undefined; // stale file: the process is gone
   try {
-    process.kill(info.pid, 0);
-  } catch {
-    return undefined; // stale file: the process is gone
-  }
-  try {
-    return await connectNats({ url: `nats://127.0.0.1:${info.port}`, name: `vibewriter-${process.pid}` });
+    return await connectNats({ url: `nats://127.0.0.1:${info.port}`, name });
   } catch {
     return undefined;
   }

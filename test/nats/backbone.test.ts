@@ -52,6 +52,20 @@ describe("openBackbone", () => {
     }
   });
 
+  it("two processes opening at once share one embedded server", async () => {
+    const [a, b] = await Promise.all([openBackbone({ stateDir: dir, env: {} }), openBackbone({ stateDir: dir, env: {} })]);
+    const owner = a.server ?? b.server;
+    try {
+      expect([a.server, b.server].filter(Boolean).length).toBe(1);
+      expect(a.nc.getServer()).toBe(b.nc.getServer());
+      expect(existsSync(join(dir, "nats", "server.lock"))).toBe(false);
+    } finally {
+      await (a.server ? b : a).close();
+      await (a.server ? a : b).close();
+    }
+    expect(alive(owner!.pid)).toBe(false);
+  });
+
   it("with NATS_URL and credentials connects to that server; a bad password is a clear error without the secret", async () => {
     const server = await startNatsServer({ extraArgs: ["--user", "vw", "--pass", "s3cret-pass"] });
     try {
