@@ -18,8 +18,16 @@ export interface QemuPaths {
   incoming?: boolean;
 }
 
-/** Kernel arguments for TCG only (NOTES): without tsc_early_khz the guest hangs calibrating. */
-const TCG_CMDLINE = "tsc_early_khz=2000000 lpj=4000000";
+/**
+ * Kernel arguments for TCG only. Without tsc_early_khz the guest hangs calibrating (NOTES).
+ * tsc=reliable: on a loaded host the clocksource watchdog sees jiffies lag behind and demotes the
+ * TSC to low-resolution jiffies; TCG's TSC follows the host clock, so it is the better clock.
+ */
+const TCG_CMDLINE = "tsc_early_khz=2000000 lpj=4000000 tsc=reliable";
+
+/** Bumped whenever the command line changes what a guest looks like: it is part of the driver
+ * version, so templates snapshotted with older arguments are not restored. */
+export const QEMU_ARGS_REVISION = 2;
 
 export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB: number): string[] {
   const cmdline = [

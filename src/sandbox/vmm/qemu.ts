@@ -23,7 +23,7 @@ import {
   type VmSpec,
 } from "./driver.ts";
 import { probeKvm, type KvmProbeResult } from "./kvm-probe.ts";
-import { qemuArgs, type QemuPaths } from "./qemu-args.ts";
+import { QEMU_ARGS_REVISION, qemuArgs, type QemuPaths } from "./qemu-args.ts";
 import { QmpClient, type QmpEvent } from "./qmp.ts";
 
 /** QEMU `-M microvm` driver (NOTES: PVH vmlinux, virtio-serial agent port, QMP, TCG or KVM). */
@@ -76,7 +76,7 @@ export class QemuDriver implements VmmDriver {
       );
       child.on("close", (code) => {
         const first = out.split("\n")[0]?.trim() ?? "";
-        if (code === 0 && first) resolve(first);
+        if (code === 0 && first) resolve(`${first} (args r${QEMU_ARGS_REVISION})`);
         else reject(new VmmError(VmmErrorCode.BinaryMissing, `${this.binary} --version failed (${code})`));
       });
     });
