@@ -10,15 +10,16 @@ import type { Choir } from "../choir/choir.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
-import { EventType, redactSecrets, type EmitEvent, type VibewriterEvent } from "./events.ts";
+import { EventType, type VibewriterEvent } from "./events.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
 import type { AgentBackbone } from "./ports.ts";
 import { mainPrompt } from "./prompts.ts";
 import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
 import { openThreadSandbox } from "./sandbox.ts";
-import { BUILTIN_SKILLS_DIR, installSkills, loadSkills } from "./skills.ts";
-import { loadSourcesDir, loadThreadSourceTexts, readSourceManifest, sourceUploads, storeSources, type SourceInfo } from "./sources.ts";
+import { createEmitter } from "./emitter.ts";
+import { prepareSandbox } from "./prepare-sandbox.ts";
+import { loadSourcesDir, type SourceInfo } from "./sources.ts";
 import { buildSubagents } from "./subagents.ts";
 import { createCheckCitationsTool } from "./tools/citations.ts";
 import { createFetchUrlTool } from "./tools/fetch-url.ts";
@@ -107,21 +108,6 @@ export function validateThreadId(threadId: string): void {
   }
 }
 
-/** The emitter every part of the agent uses: publish to the log (acked), then tell `onEvent`. */
-function makeEmitter(backbone: AgentBackbone, threadId: string, onEvent?: (e: VibewriterEvent) => void): EmitEvent {
-  return async (partial) => {
-    // Last line of defence: whatever a tool echoed, no secret-shaped string leaves in an event.
-    const data = JSON.parse(redactSecrets(JSON.stringify(partial.data))) as Record<string, unknown>;
-    const event: VibewriterEvent = { ...partial, data, threadId, at: new Date().toISOString() };
-    await backbone.events.publish(threadId, event);
-    try {
-      onEvent?.(event);
-    } catch {
-      // A display error must not break the run.
-    }
-  };
-}
-
 /**
  * Build a Vibewriter for one thread: prepares the sandbox (skills at /skills/, sources at
  * /workspace/sources/), stores `--sources` as artifacts, and compiles the deep agent with the
@@ -132,7 +118,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
   if (!opts.model) throw new AgentError(AgentErrorCode.InvalidArgument, "createVibewriter: a model is required");
   const threadId = opts.threadId;
   const backbone = agentBackbone(opts.backbone);
-  const emit = makeEmitter(backbone, threadId, opts.onEvent);
+  const emit = createEmitter(backbone, threadId, opts.onEvent);
 
   // Sources first: a bad folder is refused before anything is stored or started.
   const newSources = opts.sourcesDir ? await loadSourcesDir(opts.sourcesDir) : [];
@@ -140,32 +126,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
   const ownSandbox = !opts.sandbox;
   const sandbox = opts.sandbox ?? (await openThreadSandbox(threadId, opts.backbone));
   try {
-    const { skills, warnings } = await loadSkills([BUILTIN_SKILLS_DIR, ...(opts.skillDirs ?? [])]);
-    for (const w of warnings) {
-      await emit({ id: `setup:skill:${shortHash(w.path + w.message)}`, type: EventType.SkillSkipped, agent: "main", data: { path: w.path, message: w.message } });
-    }
-    const installed = await installSkills(sandbox as never, skills);
-    const skillsDir = installed.dir;
-    if (installed.fallback) {
-      await emit({ id: `setup:skills-dir:${skillsDir}`, type: EventType.Warning, agent: "main", data: { message: `skills placed in ${skillsDir}: ${installed.reason}` } });
-    }
-    for (const s of skills) {
-      await emit({ id: `setup:skill:${s.name}:${shortHash(s.files.map((f) => f.path).join())}`, type: EventType.SkillLoaded, agent: "main", data: { name: s.name, description: s.description, files: s.files.length, path: `${skillsDir}${s.name}/SKILL.md` } });
-    }
-
-    let infos: SourceInfo[];
-    if (newSources.length > 0) {
-      infos = await storeSources(backbone.artifacts, threadId, newSources);
-      for (const s of newSources) {
-        await emit({ id: `setup:source:${s.id}`, type: EventType.SourceStored, agent: "main", data: { id: s.id, origin: s.origin, kind: s.kind, chars: s.chars, title: s.title ?? null } });
-      }
-    } else {
-      infos = await readSourceManifest(backbone.artifacts, threadId);
-    }
-    if (infos.length > 0) {
-      const texts = await loadThreadSourceTexts(backbone.artifacts, threadId);
-      await upload(sandbox, sourceUploads(infos, texts), "sources");
-    }
+    const { skillsDir, sources: infos } = await prepareSandbox({ sandbox, backbone, threadId, emit, skillDirs: opts.skillDirs ?? [], newSources });
 
     const backend = new CompositeBackend(sandbox, {
       [MEMORY_ROUTE]: new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }),
@@ -254,9 +215,12 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       sources: infos,
       async run(task: string) {
         if (typeof task !== "string" || !task.trim()) throw new AgentError(AgentErrorCode.InvalidArgument, "run: the task is empty");
-        const key = `run:${shortHash(task)}`;
+        // Ids from the thread's position, so the same task twice on one thread stays two messages.
+        const before = await agent.graph.getState(config as never);
+        const position = ((before.values as { messages?: unknown[] } | undefined)?.messages ?? []).length;
+        const key = `run:${position}:${shortHash(task)}`;
         await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { task, sources: infos.map((i) => i.id) } });
-        return invoke({ messages: [new HumanMessage({ id: `task-${shortHash(task)}`, content: task })] }, key);
+        return invoke({ messages: [new HumanMessage({ id: `task-${position}-${shortHash(task)}`, content: task })] }, key);
       },
       async resume(resumeValue?: unknown) {
         const snapshot = await agent.graph.getState(config as never);
@@ -281,17 +245,5 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
   } catch (err) {
     if (ownSandbox) await (sandbox as { close?: () => Promise<void> }).close?.().catch(() => {});
     throw err;
-  }
-}
-
-async function upload(sandbox: SandboxBackendProtocolV2, files: Array<[string, Uint8Array]>, what: string): Promise<void> {
-  if (!sandbox.uploadFiles) throw new AgentError(AgentErrorCode.SandboxSetup, `the sandbox cannot receive files (no uploadFiles), so ${what} cannot be placed in it`);
-  const results = await sandbox.uploadFiles(files);
-  const failed = results.filter((r) => r.error);
-  if (failed.length > 0) {
-    throw new AgentError(
-      AgentErrorCode.SandboxSetup,
-      `could not place ${what} in the sandbox: ${failed.slice(0, 5).map((f) => `${f.path} (${f.error})`).join(", ")}`,
-    );
   }
 }

@@ -43,3 +43,12 @@ it("a run that pauses for the owner reports it, and continues in a new process w
   expect(done.finalMessage).toBe("done: owner said: yes");
   expect((await showThread(world.backbone, "pause")).status).toBe("completed");
 });
+
+it("the same task run twice on one thread is two turns, not one overwritten", async () => {
+  const model = createScriptedModel({ main: ({ turn }) => ({ text: `answer ${turn}` }) });
+  const vw = await createVibewriter({ backbone: world.backbone, threadId: "twice", model, sandbox: await world.sandbox("twice") });
+  expect((await vw.run("same question")).finalMessage).toBe("answer 0");
+  expect((await vw.run("same question")).finalMessage).toBe("answer 1");
+  const state = await vw.agent.graph.getState({ configurable: { thread_id: "twice" } } as never);
+  expect((state.values as { messages: unknown[] }).messages).toHaveLength(4);
+});

@@ -1,0 +1,73 @@
+import { createHash } from "node:crypto";
+import type { SandboxBackendProtocolV2 } from "deepagents";
+import { AgentError, AgentErrorCode } from "./errors.ts";
+import { EventType, type EmitEvent } from "./events.ts";
+import type { AgentBackbone } from "./ports.ts";
+import { BUILTIN_SKILLS_DIR, installSkills, loadSkills } from "./skills.ts";
+import { loadThreadSourceTexts, readSourceManifest, sourceUploads, storeSources, type Source, type SourceInfo } from "./sources.ts";
+
+function shortHash(s: string): string {
+  return createHash("sha256").update(s).digest("hex").slice(0, 12);
+}
+
+/**
+ * Put what the thread needs into its sandbox: the skills (built-in, then the user's folders;
+ * malformed ones skipped with a `skill.skipped` event) and the thread's sources (new ones stored
+ * as artifacts first, then every source of the thread placed under /workspace/sources/). Runs on
+ * every start, so a resumed thread in a new VM has them too; the event ids are stable, so the
+ * repeats are deduplicated in the log.
+ */
+export async function prepareSandbox(args: {
+  sandbox: SandboxBackendProtocolV2;
+  backbone: AgentBackbone;
+  threadId: string;
+  emit: EmitEvent;
+  skillDirs: readonly string[];
+  newSources: readonly Source[];
+}): Promise<{ skillsDir: string; sources: SourceInfo[] }> {
+  const { sandbox, backbone, threadId, emit, newSources } = args;
+  const { skills, warnings } = await loadSkills([BUILTIN_SKILLS_DIR, ...args.skillDirs]);
+  for (const w of warnings) {
+    await emit({ id: `setup:skill:${shortHash(w.path + w.message)}`, type: EventType.SkillSkipped, agent: "main", data: { path: w.path, message: w.message } });
+  }
+  const installed = await installSkills(sandbox as never, skills);
+  const skillsDir = installed.dir;
+  if (installed.fallback) {
+    await emit({ id: `setup:skills-dir:${skillsDir}`, type: EventType.Warning, agent: "main", data: { message: `skills placed in ${skillsDir}: ${installed.reason}` } });
+  }
+  for (const s of skills) {
+    await emit({
+      id: `setup:skill:${s.name}:${shortHash(s.files.map((f) => f.path).join())}`,
+      type: EventType.SkillLoaded,
+      agent: "main",
+      data: { name: s.name, description: s.description, files: s.files.length, path: `${skillsDir}${s.name}/SKILL.md` },
+    });
+  }
+
+  let infos: SourceInfo[];
+  if (newSources.length > 0) {
+    infos = await storeSources(backbone.artifacts, threadId, newSources);
+    for (const s of newSources) {
+      await emit({ id: `setup:source:${s.id}`, type: EventType.SourceStored, agent: "main", data: { id: s.id, origin: s.origin, kind: s.kind, chars: s.chars, title: s.title ?? null } });
+    }
+  } else {
+    infos = await readSourceManifest(backbone.artifacts, threadId);
+  }
+  if (infos.length > 0) {
+    const texts = await loadThreadSourceTexts(backbone.artifacts, threadId);
+    await upload(sandbox, sourceUploads(infos, texts), "sources");
+  }
+  return { skillsDir, sources: infos };
+}
+
+async function upload(sandbox: SandboxBackendProtocolV2, files: Array<[string, Uint8Array]>, what: string): Promise<void> {
+  if (!sandbox.uploadFiles) throw new AgentError(AgentErrorCode.SandboxSetup, `the sandbox cannot receive files (no uploadFiles), so ${what} cannot be placed in it`);
+  const results = await sandbox.uploadFiles(files);
+  const failed = results.filter((r) => r.error);
+  if (failed.length > 0) {
+    throw new AgentError(
+      AgentErrorCode.SandboxSetup,
+      `could not place ${what} in the sandbox: ${failed.slice(0, 5).map((f) => `${f.path} (${f.error})`).join(", ")}`,
+    );
+  }
+}
