@@ -37,7 +37,7 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
     sourcesDir: SAMPLES_DIR,
     onEvent: (e) => live.push(e),
   });
-  expect(vw.sources.map((s) => s.origin).sort()).toEqual(["annual-report-2025.md", "auditor-letter.txt", "press-release.html"]);
+  expect(vw.sources.map((s) => s.origin).sort()).toEqual(["annual-report-2025.md", "auditor-letter.txt", "lender-notice.pdf", "press-release.html"]);
   const result = await vw.run(DEMO_TASK);
   await vw.close();
 
@@ -55,7 +55,7 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   const check = checkCitations(report, await loadThreadSourceTexts(world.backbone.artifacts, threadId));
   expect(check.problems).toEqual([]);
   expect(check.citations.length).toBeGreaterThan(10);
-  expect(check.verifiedSources).toHaveLength(3);
+  expect(check.verifiedSources).toHaveLength(4); // every sample source, the PDF included, is cited
 
   // The event log (read back from JetStream) equals what was seen live, in the same order.
   const events = await world.backbone.events.read(threadId);
@@ -82,7 +82,7 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   expect(events[publish]!.agent).toBe("publisher");
   expect(events[publish]!.data.artifact).toBe(REPORT_ARTIFACT(threadId));
   expect(events.filter((e) => e.type === EventType.FileWritten).map((e) => e.data.path)).toContain("/workspace/report.md");
-  expect(events.filter((e) => e.type === EventType.SourceStored)).toHaveLength(3);
+  expect(events.filter((e) => e.type === EventType.SourceStored)).toHaveLength(4);
   const skills = events.filter((e) => e.type === EventType.SkillLoaded);
   expect(skills.map((e) => e.data.name).sort()).toEqual(["citation-ready-report", "financial-due-diligence"]);
   // Installed by the host into the VM's read-only /skills/ (no fallback, no warnings).

@@ -75,11 +75,11 @@ describe("sources", () => {
 
   it("places sources in the sandbox as <id>.txt plus an index", async () => {
     const sources = await loadSourcesDir(SAMPLES_DIR);
-    expect(sources).toHaveLength(3);
+    expect(sources).toHaveLength(4);
     const uploads = sourceUploads(sources, new Map(sources.map((s) => [s.id, s.text])));
     expect(uploads.map(([p]) => p)).toEqual([...sources.map((s) => SOURCE_PATHS.sandboxFile(s.id)), SOURCE_PATHS.sandboxIndex]);
     const index = JSON.parse(new TextDecoder().decode(uploads.at(-1)![1])) as Array<{ id: string; origin: string }>;
-    expect(index.map((i) => i.origin).sort()).toEqual(["annual-report-2025.md", "auditor-letter.txt", "press-release.html"]);
+    expect(index.map((i) => i.origin).sort()).toEqual(["annual-report-2025.md", "auditor-letter.txt", "lender-notice.pdf", "press-release.html"]);
   });
 
   it("turns HTML into text without scripts, styles or tags", () => {
