@@ -20,6 +20,7 @@ Commands:
   ledger verify          check the audit ledger's hash chain
   wallet create|import|show   the owner's Stellar keys (encrypted at rest) and policy
   image build            build the microVM guest image
+  web [--port N]         a read-only dashboard of threads, plans, live events and reports
 
 Every command accepts --json (one JSON document on stdout, for scripts) and --help.
 
@@ -105,6 +106,12 @@ wallet refuses to open. NAME defaults to "default", the key runs sign with
 
 Lists payment proposals (newest first) with their status; --pending only those waiting for
 \`vibewriter approve ID\` or \`vibewriter reject ID\`.
+`,
+  web: `Usage: vibewriter web [--port N] [--json]
+
+Serves a read-only dashboard on http://127.0.0.1:N (default 7878; 0 picks a free port): threads,
+each thread's plan, files, report and live events. Loopback only; approvals stay in the CLI.
+Runs until Ctrl-C.
 `,
   image: `Usage: vibewriter image build [--json]
 

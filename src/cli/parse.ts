@@ -16,6 +16,9 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@=-]{0,127}$/;
 /** Thread ids: the agent's rule (`validateThreadId`), checked here so a typo fails before any I/O. */
 const THREAD_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
+/** The dashboard's default port (loopback only). */
+export const DEFAULT_WEB_PORT = 7878;
+
 const common: Options = {
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -172,6 +175,16 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet">
   payments: {
     options: { ...common, pending: { type: "boolean" } },
     build: (v, p) => (noPositionals("payments", p), { command: "payments", pending: v.pending === true, json: json(v) }),
+  },
+  web: {
+    options: { ...common, port: { type: "string", short: "p" } },
+    build(v, p) {
+      noPositionals("web", p);
+      const raw = typeof v.port === "string" ? v.port : String(DEFAULT_WEB_PORT);
+      const port = Number(raw);
+      if (!/^\d+$/.test(raw) || port > 65535) throw usageError(`--port must be a number from 0 to 65535, got "${raw}".`, "web");
+      return { command: "web", port, json: json(v) };
+    },
   },
   "image build": {
     options: common,

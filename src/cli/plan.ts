@@ -18,6 +18,7 @@ export const CommandName = {
   Image: "image",
   Wallet: "wallet",
   Payments: "payments",
+  Web: "web",
   Help: "help",
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -52,4 +53,5 @@ export type CommandPlan =
   | ({ command: "wallet-create"; name: string } & Common)
   | ({ command: "wallet-import"; name: string } & Common)
   | ({ command: "wallet-show" } & Common)
-  | ({ command: "payments"; pending: boolean } & Common);
+  | ({ command: "payments"; pending: boolean } & Common)
+  | ({ command: "web"; port: number } & Common);

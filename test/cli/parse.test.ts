@@ -112,6 +112,13 @@ describe("parseCommandLine", () => {
     expect(parse("wallet")).toEqual({ command: "help", topic: "wallet", json: false });
   });
 
+  it("web", () => {
+    expect(parse("web")).toEqual({ command: "web", port: 7878, json: false });
+    expect(parse("web", "--port", "0")).toEqual({ command: "web", port: 0, json: false });
+    expect(usage(["web", "--port", "http"]).message).toMatch(/--port must be a number/);
+    expect(usage(["web", "--port", "70000"]).message).toMatch(/--port must be a number/);
+  });
+
   it("unknown commands and misplaced options are usage errors", () => {
     expect(usage(["frobnicate"]).message).toMatch(/Unknown command "frobnicate"/);
     expect(usage(["--json", "doctor"]).message).toMatch(/Options go after the command/);

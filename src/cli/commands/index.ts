@@ -38,6 +38,8 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
       return (await import("./wallet.ts")).runWalletShow(plan, ctx);
     case "payments":
       return (await import("./wallet.ts")).runPayments(plan, ctx);
+    case "web":
+      return (await import("./web.ts")).runWeb(plan, ctx);
     default: {
       const unknown: never = plan;
       throw new CliError(CliErrorCode.Failed, `no runner for ${JSON.stringify(unknown)}`);
