@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, open, readFile, rm, stat } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { VmmError, VmmErrorCode, type Accel, type GuestImage, type VmmDriver, type VmSnapshot, type VmSpec } from "./vmm/driver.ts";
 
@@ -58,13 +58,34 @@ export async function ensureTemplate(
     try {
       await vm.ready(opts.readyTimeoutMs ?? 180_000);
       if (!vm.snapshot) throw new VmmError(VmmErrorCode.Unsupported, `driver ${driver.name} cannot snapshot`);
-      return await vm.snapshot(dir);
+      const snap = await vm.snapshot(dir);
+      await pruneStaleTemplates(join(image.dir, "templates"), snap);
+      return snap;
     } finally {
       await vm.kill();
     }
   } finally {
     await rm(lock, { force: true });
   }
+}
+
+/**
+ * Removes templates of this image written by the same driver at another version (an older QEMU or
+ * argument revision): they can never be restored again. A clone still running from one keeps its
+ * private mapping of the deleted RAM file.
+ */
+export async function pruneStaleTemplates(templatesDir: string, current: VmSnapshot): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of await readdir(templatesDir).catch(() => [] as string[])) {
+    const dir = join(templatesDir, name);
+    if (dir === current.dir || name.endsWith(".lock")) continue;
+    const snap = await loadSnapshot(dir).catch(() => null);
+    if (snap && snap.driver === current.driver && snap.driverVersion !== current.driverVersion) {
+      await rm(dir, { recursive: true, force: true });
+      removed.push(dir);
+    }
+  }
+  return removed;
 }
 
 /** A complete snapshot in `dir` (its snapshot.json is written last), or null. */

@@ -8,7 +8,10 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { DEFAULT_SHAPE, SandboxPool } from "../../src/sandbox/pool.ts";
-import { templateKey } from "../../src/sandbox/snapshot.ts";
+import { pruneStaleTemplates, templateKey } from "../../src/sandbox/snapshot.ts";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { VmExitReason, type VmHandle } from "../../src/sandbox/vmm/driver.ts";
 import { getTestDriver, getTestImage } from "../support/vm.ts";
 
@@ -129,6 +132,29 @@ describe("SandboxPool", () => {
     const otherQemu = { ...driver, name: driver.name, version: async () => "QEMU emulator version 9.9.9", accel: driver.accel, start: driver.start };
     expect(await templateKey(otherQemu, image, DEFAULT_SHAPE, "tcg")).not.toBe(base);
     expect(pool.snapshot?.dir).toContain(`${image.dir}/templates/`);
+  });
+
+  it("drops templates written by another version of the same driver", async () => {
+    const root = mkdtempSync(join(tmpdir(), "vw-templates-"));
+    try {
+      const make = (name: string, driver: string, driverVersion: string) => {
+        const dir = join(root, name);
+        mkdirSync(dir);
+        writeFileSync(join(dir, "memory"), "");
+        writeFileSync(join(dir, "state"), "");
+        const snap = { dir, driver, driverVersion, spec: { ...DEFAULT_SHAPE, imageHash: "h" }, memoryFile: join(dir, "memory"), stateFile: join(dir, "state") };
+        writeFileSync(join(dir, "snapshot.json"), JSON.stringify(snap));
+        return snap;
+      };
+      const current = make("current", "qemu-microvm", "v2");
+      make("old", "qemu-microvm", "v1");
+      make("other-shape", "qemu-microvm", "v2");
+      make("firecracker", "firecracker", "v1");
+      expect(await pruneStaleTemplates(root, current)).toEqual([join(root, "old")]);
+      expect(["current", "other-shape", "firecracker"].every((d) => existsSync(join(root, d)))).toBe(true);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 
   it("rejects a bad size", () => {
