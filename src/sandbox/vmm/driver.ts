@@ -121,7 +121,9 @@ export interface VmHandle {
   ready(timeoutMs?: number): Promise<AgentReady>;
   /**
    * The connected byte stream to the guest agent's port; the same stream on every call. After
-   * `ready()` the handshake frames have been consumed from it. Rejects once the VM has exited.
+   * `ready()` the handshake frames have been consumed from it and the stream is left paused, so
+   * nothing is lost before you listen: attach your `data` listener, then call `resume()` (or pipe
+   * it). Rejects once the VM has exited.
    */
   channel(): Promise<Duplex>;
   /** Asks the VMM to end the VM, escalating to `kill()` after `timeoutMs`. */
