@@ -19,6 +19,8 @@ import { uuid6, type BaseCheckpointSaver, type Checkpoint, type PendingWrite } f
 import { SqliteSaver } from "@langchain/langgraph-checkpoint-sqlite";
 import { JetStreamCheckpointSaver } from "../src/nats/checkpointer.ts";
 import { publishAcked } from "../src/nats/publish.ts";
+import { connectNats } from "../src/nats/connection.ts";
+import { jetstream as jetstreamClient, jetstreamManager } from "@nats-io/jetstream";
 import { startTestNats } from "../test/support/nats.ts";
 
 const STEPS = Number(process.argv[2] ?? 400);
@@ -147,6 +149,20 @@ async function main(): Promise<void> {
     }
     await jetstream.close();
 
+    // Resume in a new process: a fresh saver reads the thread back (history of every step).
+    const coldNc = await connectNats({ url: nats.server.url, name: "bench-cold" });
+    const coldJs = new JetStreamCheckpointSaver({ nc: coldNc, js: jetstreamClient(coldNc), jsm: await jetstreamManager(coldNc) });
+    let t0 = performance.now();
+    const coldTuple = await coldJs.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+    const coldJetstream = performance.now() - t0;
+    await coldJs.close();
+    await coldNc.close();
+    const coldSqlite = SqliteSaver.fromConnString(join(dir, "checkpoints.db"));
+    t0 = performance.now();
+    const coldRow = await coldSqlite.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+    const coldSqliteMs = performance.now() - t0;
+    if (coldTuple?.checkpoint.id !== coldRow?.checkpoint.id) throw new Error("cold reads disagree");
+
     const ops = ["put", "putWrites", "getTuple"] as const;
     const med = (name: string, op: (typeof ops)[number]) => quantile(savers.find((s) => s.name === name)!.t[op], 0.5);
     const p90 = (name: string, op: (typeof ops)[number]) => quantile(savers.find((s) => s.name === name)!.t[op], 0.9);
@@ -163,6 +179,9 @@ async function main(): Promise<void> {
       out[`jetstream_${op}_ms`] = r3(b);
       out[`${op}_ratio`] = r3(b / a);
     }
+    console.log(`cold getTuple (new process, ${STEPS + WARMUP} checkpoints on the thread): sqlite ${coldSqliteMs.toFixed(1)} ms, jetstream ${coldJetstream.toFixed(1)} ms`);
+    out.sqlite_cold_getTuple_ms = r3(coldSqliteMs);
+    out.jetstream_cold_getTuple_ms = r3(coldJetstream);
     const f = quantile(floor, 0.5);
     console.log(`floor: one acknowledged 1 KiB JetStream publish, median ${f.toFixed(3)} ms (p90 ${quantile(floor, 0.9).toFixed(3)} ms)`);
     out.jetstream_publish_ack_1k_ms = r3(f);
