@@ -106,6 +106,8 @@ export class GuestClient {
     const done = new Promise<Response<O>>((resolve, reject) => {
       this.pending.set(id, { op, resolve: resolve as (r: Response<Op>) => void, reject, data: [], bytes: 0, onData: opts.onData, onStart: opts.onStart });
     });
+    // It may reject while the body is still being sent; it is awaited below.
+    done.catch(() => {});
     const cleanups: (() => void)[] = [];
     const abandon = (err: GuestError): void => {
       const p = this.pending.get(id);

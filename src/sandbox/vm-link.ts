@@ -41,8 +41,16 @@ export class VmLink {
   async client(): Promise<GuestClient> {
     if (this.closed) throw new GuestError(GuestErrorCode.Unavailable, "the sandbox is closed");
     if (this.current && !this.current.client.isClosed) return this.current.client;
-    this.attaching ??= this.attach().finally(() => (this.attaching = null));
+    this.attaching ??= this.replace().finally(() => (this.attaching = null));
     return this.attaching;
+  }
+
+  /** Drops the current VM (its channel failed; it may still run) and attaches the next one. */
+  private async replace(): Promise<GuestClient> {
+    const old = this.current;
+    this.current = null;
+    if (old) await old.vm.kill().catch(() => {});
+    return this.attach();
   }
 
   private async attach(): Promise<GuestClient> {
