@@ -147,3 +147,24 @@ export function checkCitations(report: string, sources: ReadonlyMap<string, stri
 export function formatCitationProblems(problems: readonly CitationProblem[]): string {
   return problems.map((p) => `- ${p.message}`).join("\n");
 }
+
+/**
+ * Lines that state something without any citation (advice for the verifier; publishing does not
+ * require it). Exempt: headings, blank lines, an italic note line (`_…_`), rules, and everything
+ * in a `Sources` section. Mirrors `uncited_lines` in the citation-ready-report skill.
+ */
+export function uncitedLines(report: string): Array<{ line: number; text: string }> {
+  const out: Array<{ line: number; text: string }> = [];
+  let inSources = false;
+  report.split("\n").forEach((raw, i) => {
+    const s = raw.trim();
+    if (!s) return;
+    if (s.startsWith("#")) {
+      inSources = s.replace(/^#+/, "").trim().toLowerCase().startsWith("sources");
+      return;
+    }
+    if (inSources || (s.startsWith("_") && s.endsWith("_")) || s === "---" || s === "***") return;
+    if (!s.includes("[[src:")) out.push({ line: i + 1, text: s.slice(0, 120) });
+  });
+  return out;
+}

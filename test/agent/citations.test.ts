@@ -1,4 +1,4 @@
-import { checkCitations, CitationProblemKind, normaliseWhitespace, parseCitations } from "../../src/agent/citations.ts";
+import { checkCitations, CitationProblemKind, normaliseWhitespace, parseCitations, uncitedLines } from "../../src/agent/citations.ts";
 
 const sources = new Map([
   ["aaaaaaaaaaaa", "Revenue for fiscal 2025 was $48.2 million,\n  up 31% from $36.8 million.\nThe CEO said \"demand is strong\"."],
@@ -69,5 +69,18 @@ describe("citation checker", () => {
     expect(normaliseWhitespace("  a\t\n b  ")).toBe("a b");
     const { citations } = parseCitations('\n\nz [[src:abc123abc123|"q"]]');
     expect(citations[0]).toMatchObject({ sourceId: "abc123abc123", quote: "q", line: 3 });
+  });
+
+  it("lists lines that state something without a citation, exempting headings, notes and Sources", () => {
+    const report = [
+      "# Title",
+      "_A note about method._",
+      "",
+      'Cited claim [[src:aaaaaaaaaaaa|"up 31%"]].',
+      "An uncited claim.",
+      "## Sources",
+      "- aaaaaaaaaaaa annual report",
+    ].join("\n");
+    expect(uncitedLines(report)).toEqual([{ line: 5, text: "An uncited claim." }]);
   });
 });

@@ -1,6 +1,6 @@
 import { tool } from "langchain";
 import { z } from "zod";
-import { checkCitations, CITATION_SYNTAX, formatCitationProblems } from "../citations.ts";
+import { checkCitations, CITATION_SYNTAX, formatCitationProblems, uncitedLines } from "../citations.ts";
 import { EventType } from "../events.ts";
 import { loadThreadSourceTexts } from "../sources.ts";
 import { readBackendText, type HostToolContext } from "./context.ts";
@@ -16,16 +16,20 @@ export function createCheckCitationsTool(ctx: HostToolContext, agent: string) {
       if (typeof text !== "string") return `Error: ${text.error}`;
       const sources = await loadThreadSourceTexts(ctx.backbone.artifacts, ctx.threadId);
       const result = checkCitations(text, sources);
+      const uncited = uncitedLines(text);
+      const advice = uncited.length
+        ? `\n${uncited.length} line(s) state something without a citation (cite them or cut them):\n${uncited.map((u) => `- line ${u.line}: ${u.text}`).join("\n")}`
+        : "";
       await ctx.emit({
         id: `${agent}:${config.toolCall?.id ?? path}:citations`,
         type: EventType.CitationsChecked,
         agent,
-        data: { path, ok: result.ok, citations: result.citations.length, problems: result.problems.map((p) => p.message) },
+        data: { path, ok: result.ok, citations: result.citations.length, problems: result.problems.map((p) => p.message), uncited: uncited.length },
       });
       if (result.ok) {
-        return `All ${result.citations.length} citations in ${path} verified against sources ${result.verifiedSources.join(", ")}.`;
+        return `All ${result.citations.length} citations in ${path} verified against sources ${result.verifiedSources.join(", ")}.${advice}`;
       }
-      return `${result.problems.length} citation problem(s) in ${path} (${result.citations.length} citations):\n${formatCitationProblems(result.problems)}`;
+      return `${result.problems.length} citation problem(s) in ${path} (${result.citations.length} citations):\n${formatCitationProblems(result.problems)}${advice}`;
     },
     {
       name: "check_citations",
