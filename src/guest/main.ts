@@ -1,7 +1,7 @@
 /**
  * The guest agent's entry point. In the VM (run as root by init): serves the virtio-serial port
  * named `agent`. On a host, for tests:
- *   node agent.mjs --listen /path/to.sock --root-prefix /tmp/dir
+ *   node agent.mjs --listen /path/to.sock --root-prefix /tmp/dir    (--socket is the same)
  *   node agent.mjs --connect /path/to.sock --root-prefix /tmp/dir
  * `--root-prefix DIR` maps every view root under DIR (e.g. /workspace → DIR/workspace).
  */
@@ -28,7 +28,7 @@ function parseOptions(argv: string[]): Options {
     const value = argv[i + 1];
     if (value === undefined) throw new Error(`${flag} needs a value`);
     i++;
-    if (flag === "--listen") opts.listen = value;
+    if (flag === "--listen" || flag === "--socket") opts.listen = value;
     else if (flag === "--connect") opts.connect = value;
     else if (flag === "--port") opts.port = value;
     else if (flag === "--root-prefix") opts.rootPrefix = value.replace(/\/+$/, "");
