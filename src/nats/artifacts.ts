@@ -180,6 +180,10 @@ function checkName(name: unknown): asserts name is string {
   if (name.includes("\u0000")) {
     throw new NatsBackboneError(NatsErrorCode.InvalidName, "artifact name must not contain NUL characters");
   }
+  // The Object Store keeps names as UTF-8, which has no encoding for an unpaired surrogate.
+  if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name)) {
+    throw new NatsBackboneError(NatsErrorCode.InvalidName, "artifact name contains an unpaired UTF-16 surrogate");
+  }
   const bytes = Buffer.byteLength(name, "utf8");
   if (bytes > MAX_ARTIFACT_NAME_BYTES) {
     throw new NatsBackboneError(

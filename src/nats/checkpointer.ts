@@ -96,7 +96,8 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   /** Threads whose history is being loaded → the load. */
   readonly #loading = new Map<string, Promise<void>>();
   #tail: Promise<StreamTail> | undefined;
-  #tailWatermark = 0;
+  /** How far the live tail has read; infinite while there is no tail (nothing will be announced). */
+  #tailWatermark = Number.POSITIVE_INFINITY;
   #closed = false;
 
   constructor(opts: JetStreamCheckpointSaverOptions) {
@@ -131,10 +132,16 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         this.#tailWatermark = seq;
         const token = subject.split(".", tokenAt + 1)[tokenAt];
         this.#byToken.get(token)?.announced(seq);
-      }).catch((err: unknown) => {
-        this.#tail = undefined;
-        throw new NatsBackboneError(NatsErrorCode.Connect, `cannot follow stream ${this.stream}`, { cause: err });
-      });
+      }).then(
+        (tail) => {
+          this.#tailWatermark = tail.watermark;
+          return tail;
+        },
+        (err: unknown) => {
+          this.#tail = undefined;
+          throw new NatsBackboneError(NatsErrorCode.Connect, `cannot follow stream ${this.stream}`, { cause: err });
+        },
+      );
     }
     return this.#tail;
   }

@@ -10,9 +10,12 @@ import { createHash } from "node:crypto";
 export const MAX_TOKEN = 200;
 
 const PLAIN = /^[A-Za-z0-9-]+$/;
+/** A UTF-16 surrogate without its pair: UTF-8 cannot carry it, so such strings are hashed. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 export function encodeToken(value: string): string {
   if (value === "") return "=";
+  if (LONE_SURROGATE.test(value)) return "=h" + createHash("sha256").update(JSON.stringify(value), "utf8").digest("hex");
   let out: string;
   if (PLAIN.test(value)) {
     out = value;

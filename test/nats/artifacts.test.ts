@@ -70,7 +70,7 @@ describe("ArtifactStore", () => {
     expect((missing as Error).message).toContain("threads/none/nothing.txt");
     const del = await a.delete("threads/none/nothing.txt").catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(del, NatsErrorCode.NotFound)).toBe(true);
-    for (const bad of ["", "a\u0000b", "x".repeat(2000)]) {
+    for (const bad of ["", "a\u0000b", "x".repeat(2000), "half \ud800 pair"]) {
       const err = await a.put(bad, "data").catch((e: unknown) => e);
       expect(NatsBackboneError.isInstance(err, NatsErrorCode.InvalidName)).toBe(true);
     }

@@ -14,6 +14,9 @@ describe("subject tokens", () => {
     const long = encodeToken("y".repeat(10_000));
     expect(long.length).toBeLessThanOrEqual(MAX_TOKEN);
     expect(decodeToken(long)).toBeUndefined(); // hashed: the full value lives in the message body
+    // Lone surrogates do not survive UTF-8: two such ids must still get different tokens.
+    expect(encodeToken("a\ud800")).not.toBe(encodeToken("a\udbff"));
+    expect(encodeToken("a\ud800")).toMatch(/^=h[0-9a-f]{64}$/);
   });
 });
 
