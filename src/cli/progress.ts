@@ -126,17 +126,18 @@ function clip(s: string, n: number): string {
   return s.length <= n ? s : s.slice(0, n - 1) + "…";
 }
 
-/** The one-line status: "[2/5] Research the filings · researcher · execute". */
+/**
+ * The one-line status: "[2/5] researcher · execute — Research the filings". Who and what come
+ * before the todo, so a narrow terminal that cuts the line keeps the part that changes.
+ */
 export function statusLine(s: ProgressState): string {
   const done = s.todos.filter((t) => t.status === "completed").length;
   const current = s.todos.find((t) => t.status === "in_progress") ?? s.todos.find((t) => t.status === "pending");
-  const parts: string[] = [];
-  if (s.todos.length > 0) parts.push(`[${done}/${s.todos.length}] ${current ? current.content : "all todos done"}`);
-  else parts.push(s.finished ? "finished" : "planning…");
-  if (s.agents.length > 0) parts.push(s.agents.join(" › "));
   const tool = (s.agents.length > 0 ? s.tools[s.agents.at(-1)!] : undefined) ?? s.tools.main;
-  if (tool) parts.push(tool);
-  return parts.join(" · ");
+  const doing = [...(s.agents.length > 0 ? [s.agents.join(" › ")] : []), ...(tool ? [tool] : [])].join(" · ");
+  if (s.todos.length === 0) return [s.finished ? "finished" : "planning…", doing].filter(Boolean).join(" · ");
+  const todo = current ? current.content : "all todos done";
+  return `[${done}/${s.todos.length}] ${doing ? `${doing} — ` : ""}${todo}`;
 }
 
 /** One plain line per event, for `vibewriter events` without --json. */

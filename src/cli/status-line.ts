@@ -23,7 +23,7 @@ export class StatusLine {
     if (line === this.#current) return;
     this.#current = line;
     if (this.isLive) {
-      this.out.write(CLEAR_LINE + truncate(line, (this.out.columns ?? 80) - 1));
+      this.out.write(CLEAR_LINE + truncate(line, this.#width()));
       this.#drawn = true;
     } else {
       this.out.write(line + "\n");
@@ -33,10 +33,15 @@ export class StatusLine {
   /** Prints a permanent line (above the status line on a TTY). */
   log(line: string): void {
     if (this.isLive && this.#drawn) {
-      this.out.write(CLEAR_LINE + line + "\n" + truncate(this.#current, (this.out.columns ?? 80) - 1));
+      this.out.write(CLEAR_LINE + line + "\n" + truncate(this.#current, this.#width()));
     } else {
       this.out.write(line + "\n");
     }
+  }
+
+  /** Usable width; a terminal that reports no size (0) gets the classic 80 columns. */
+  #width(): number {
+    return (this.out.columns || 80) - 1;
   }
 
   /** Removes the status line (before printing the result). */

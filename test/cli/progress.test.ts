@@ -50,9 +50,10 @@ describe("progress", () => {
     ]);
     expect(statuses[0]).toBe("planning…");
     expect(statuses[1]).toBe("[0/2] Read sources");
-    expect(statuses[3]).toBe("[0/2] Read sources · researcher · task");
-    expect(statuses[4]).toBe("[0/2] Read sources · researcher · read_file");
-    expect(statuses[7]).toBe("[0/2] Read sources · task");
+    expect(statuses[2]).toBe("[0/2] task — Read sources");
+    expect(statuses[3]).toBe("[0/2] researcher · task — Read sources");
+    expect(statuses[4]).toBe("[0/2] researcher · read_file — Read sources");
+    expect(statuses[7]).toBe("[0/2] task — Read sources");
     expect(statuses[9]).toBe("[1/2] Verify claims");
     expect(lines).toEqual([
       "run started: thread t1 — Assess ACME",
