@@ -102,12 +102,16 @@ export interface CheckpointEntry {
   cp: Uint8Array;
   md: Uint8Array;
   decoded?: unknown;
+  /** Channel versions, known without decoding when this process wrote the checkpoint. */
+  versions?: Record<string, string | number>;
 }
 
 /** Values this process just wrote, keyed like `ownValueKey`: the objects stand in for decoding. */
 export type OwnValues = Map<string, unknown>;
 export const ownBlobKey = (ch: string) => `b\u0000${ch}`;
 export const ownWriteKey = (idx: number) => `w\u0000${idx}`;
+/** The channel versions of a checkpoint this process wrote (a copy), so the next put need not decode it. */
+export const OWN_VERSIONS_KEY = "versions";
 
 function setOwn(entry: BlobEntry, own: OwnValues | undefined, key: string): void {
   if (!own?.has(key)) return;
@@ -158,7 +162,9 @@ export class NamespaceView {
     const old = this.checkpoints.get(h.id);
     if (!old || old.seq < seq) {
       if (!old) this.#sortedDesc = undefined;
-      this.checkpoints.set(h.id, { seq, id: h.id, parent: h.p, ty: h.ty, mty: h.mty, cp: parts[0], md: parts[1] });
+      const entry: CheckpointEntry = { seq, id: h.id, parent: h.p, ty: h.ty, mty: h.mty, cp: parts[0], md: parts[1] };
+      if (own?.has(OWN_VERSIONS_KEY)) entry.versions = own.get(OWN_VERSIONS_KEY) as Record<string, string | number>;
+      this.checkpoints.set(h.id, entry);
     }
     h.b.forEach((ref, i) => {
       const key = blobKey(ref.ch, ref.v);

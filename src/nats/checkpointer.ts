@@ -19,6 +19,7 @@ import {
   blobKey,
   ownBlobKey,
   ownWriteKey,
+  OWN_VERSIONS_KEY,
   type BlobEntry,
   type BlobRef,
   type CheckpointEntry,
@@ -396,7 +397,10 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const channels = Object.entries(newVersions);
     const nsView = this.#views.get(threadId)?.namespaces.get(ns);
     const parentEntry = parentId ? nsView?.checkpoints.get(parentId) : undefined;
-    const parentVersions = parentEntry ? (await this.#decodeCheckpoint(parentEntry)).checkpoint.channel_versions : undefined;
+    const parentVersions = parentEntry
+      ? (parentEntry.versions ?? (await this.#decodeCheckpoint(parentEntry)).checkpoint.channel_versions)
+      : undefined;
+    own.set(OWN_VERSIONS_KEY, { ...checkpoint.channel_versions });
     const deltas = channels.map(([ch]) => listDelta(nsView, parentVersions, ch, values[ch]));
     const [cp, md, ...blobs] = await Promise.all([
       this.serde.dumpsTyped(rest),
