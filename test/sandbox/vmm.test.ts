@@ -115,9 +115,9 @@ describe("QEMU microvm", () => {
     try {
       const ready = await vm.ready(180_000);
       expect(ready.protocolVersion).toBe(1);
-      const r = await sh(vm, "ls /sys/class/net; id -u");
+      const r = await sh(vm, "ls /sys/class/net; id -u; cat /sys/class/net/eth0/operstate /etc/resolv.conf");
       expect(r.exitCode).toBe(0);
-      expect(r.out.split("\n")).toEqual(expect.arrayContaining(["eth0", "lo", "1000"]));
+      expect(r.out.split("\n")).toEqual(expect.arrayContaining(["eth0", "lo", "1000", "up", "nameserver 10.0.2.3"]));
     } finally {
       const exit = await vm.stop();
       expect(exit.reason).toBe(VmExitReason.Stopped);

@@ -8,6 +8,7 @@ import { buildGuestAgent } from "../../guest/build.ts";
 import type { GuestImage } from "../vmm/driver.ts";
 import { writeCpio, type CpioEntry } from "./cpio.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
+import { publishDir } from "./publish.ts";
 import { initramfsInit } from "./guest-scripts.ts";
 import { fetchKernel, resolveKernelPackage } from "./kernel.ts";
 import { baseKey, buildRootfs, debianMirror, ensureBase } from "./rootfs.ts";
@@ -74,7 +75,7 @@ export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestIma
     cmdline: IMAGE_CMDLINE,
   };
   if (existsSync(join(dir, "image.json"))) {
-    await writeFile(join(root, "current.json"), JSON.stringify(image, null, 2));
+    await writeCurrent(root, image);
     return { ...image, built: false };
   }
 
@@ -105,9 +106,8 @@ export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestIma
 
     const final = { ...image, kernelPackage: pkg, builtAt: new Date().toISOString() };
     await writeFile(join(work, "image.json"), JSON.stringify(final, null, 2));
-    await rm(dir, { recursive: true, force: true });
-    await rename(work, dir);
-    await writeFile(join(root, "current.json"), JSON.stringify(image, null, 2));
+    await publishDir(work, dir);
+    await writeCurrent(root, image);
     await pruneImages(root, KEEP_IMAGES);
     return { ...image, built: true };
   } catch (err) {
@@ -180,6 +180,13 @@ async function bundleAgent(outDir: string): Promise<string> {
   }
   if (!existsSync(out)) throw new ImageError(ImageErrorCode.AgentMissing, `buildGuestAgent did not write ${out}`);
   return out;
+}
+
+/** current.json is replaced atomically: readers in other processes never see it half-written. */
+async function writeCurrent(root: string, image: GuestImage): Promise<void> {
+  const tmp = join(root, `current.json.tmp-${process.pid}`);
+  await writeFile(tmp, JSON.stringify(image, null, 2));
+  await rename(tmp, join(root, "current.json"));
 }
 
 function sha256File(path: string): Promise<string> {

@@ -55,20 +55,21 @@ mount -t tmpfs -o size=64m,mode=1777 tmp /newroot/tmp
 mount -t tmpfs -o size=8m,mode=0755 run /newroot/run
 # Skills are uploaded by the host after start; root-owned, so read-only to the sandbox user.
 mount -t tmpfs -o size=64m,mode=0755 skills /newroot/skills
+hostname sandbox
+ip link set lo up
+if [ "$net" = 1 ]; then
+  i=0; while [ ! -e /sys/class/net/eth0 ]; do i=$((i+1)); [ $i -gt 2000 ] && fail "no eth0"; usleep 1000; done
+  ip link set eth0 up
+  ip addr add 10.0.2.15/24 dev eth0
+  ip route add default via 10.0.2.2
+  echo "nameserver 10.0.2.3" > /newroot/run/resolv.conf
+fi
 mount --move /dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /newroot/dev/pts
 mount -t tmpfs -o size=16m,mode=1777 shm /newroot/dev/shm
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
-hostname sandbox
-ip link set lo up
-if [ "$net" = 1 ] && [ -e /sys/class/net/eth0 ]; then
-  ip link set eth0 up
-  ip addr add 10.0.2.15/24 dev eth0
-  ip route add default via 10.0.2.2
-  echo "nameserver 10.0.2.3" > /newroot/run/resolv.conf
-fi
 echo "\$nproc" > /newroot/run/vw-nproc
 exec switch_root /newroot /opt/vibewriter/bin/init
 `;

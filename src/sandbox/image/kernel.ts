@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { ImageError, ImageErrorCode } from "./errors.ts";
+import { publishDir } from "./publish.ts";
 import { run } from "./run.ts";
 import { extractVmlinux } from "./vmlinux.ts";
 
@@ -94,8 +95,7 @@ export async function fetchKernel(cacheRoot: string, pkg: { name: string; versio
       modules,
     };
     await writeFile(join(work, "kernel.json"), JSON.stringify(kernel, null, 2));
-    await rm(dir, { recursive: true, force: true });
-    await rename(work, dir);
+    await publishDir(work, dir);
     return kernel;
   } catch (err) {
     await rm(work, { recursive: true, force: true });

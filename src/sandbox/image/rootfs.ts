@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ImageError, ImageErrorCode } from "./errors.ts";
+import { publishDir } from "./publish.ts";
 import { AGENT_RUN, INITTAB, SANDBOX_GID, SANDBOX_UID } from "./guest-scripts.ts";
 import { run } from "./run.ts";
 
@@ -49,8 +50,7 @@ export async function ensureBase(cacheRoot: string, mirror: string, log: (s: str
       await mkdir(join(work, p), { recursive: true });
     }
     await writeFile(join(work, ".complete"), "");
-    await rm(dir, { recursive: true, force: true });
-    await rename(work, dir);
+    await publishDir(work, dir);
     return dir;
   } catch (err) {
     await rm(work, { recursive: true, force: true });

@@ -266,7 +266,14 @@ class QemuVm implements VmHandle {
 
   async channel(): Promise<Duplex> {
     if (this.exit) throw new VmmError(VmmErrorCode.VmExited, `VM ${this.id} has exited (${this.exit.reason})`);
-    this.channelP ??= this.untilExit(connectUnix(this.paths.agentSocket), "cannot connect to the agent port");
+    this.channelP ??= this.untilExit(
+      connectUnix(this.paths.agentSocket).then((sock) => {
+        // A reset when QEMU dies must not crash the host process: consumers see it as `close`.
+        sock.on("error", () => {});
+        return sock;
+      }),
+      "cannot connect to the agent port",
+    );
     return this.channelP;
   }
 
