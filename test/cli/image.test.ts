@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { currentImage } from "../../src/sandbox/image/build.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "./capture.ts";
-import { requireGuestImage } from "./image.ts";
+import { requireGuestImage } from "./guest-image.ts";
 
 describe("vibewriter image build", () => {
   it("reuses the built image and ensures its template snapshot", async () => {

@@ -7,7 +7,7 @@ import { DEMO_TASK } from "../../src/agent/demo-model.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { descendants, killAll, liveQemus, spawnCli } from "./child.ts";
 import { EventObserver } from "./event-observer.ts";
-import { requireGuestImage } from "./image.ts";
+import { requireGuestImage } from "./guest-image.ts";
 
 const SOURCES = fileURLToPath(new URL("../../samples/northwind", import.meta.url));
 

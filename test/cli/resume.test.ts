@@ -13,7 +13,7 @@ import { Names } from "../../src/nats/index.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { descendants, killAll, spawnCli } from "./child.ts";
 import { EventObserver } from "./event-observer.ts";
-import { requireGuestImage } from "./image.ts";
+import { requireGuestImage } from "./guest-image.ts";
 
 const SOURCES = fileURLToPath(new URL("../../samples/northwind", import.meta.url));
 

@@ -5,7 +5,7 @@
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "./capture.ts";
-import { requireGuestImage } from "./image.ts";
+import { requireGuestImage } from "./guest-image.ts";
 
 const THREAD = "cli-threads-1";
 
