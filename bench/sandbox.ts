@@ -55,18 +55,24 @@ class ExecOnlySandbox extends BaseSandbox {
 type Op = "read" | "write" | "edit" | "ls" | "grep" | "glob" | "execute";
 type Backendish = Pick<MicroVMBackend, "read" | "write" | "edit" | "ls" | "grep" | "glob" | "execute">;
 
-async function timeOps(b: Backendish, dir: string, runs: number): Promise<Record<Op, number>> {
-  const text4k = Array.from({ length: 64 }, (_, i) => `line ${String(i).padStart(3, "0")} ${"x".repeat(54)}`).join("\n") + "\n";
-  const must = <T extends { error?: string }>(r: T, what: string): T => {
-    if (r.error) throw new Error(`${what}: ${r.error}`);
-    return r;
-  };
-  must(await b.write(`${dir}/read.txt`, text4k), "seed");
+/** Files every op works on, written through the backend itself. */
+async function seed(b: Backendish, dir: string): Promise<void> {
+  must(await b.write(`${dir}/read.txt`, TEXT_4K), "seed");
   must(await b.write(`${dir}/edit.txt`, "alpha AAAA omega\n"), "seed");
   for (let i = 0; i < 20; i++) must(await b.write(`${dir}/sub${i % 4}/f${i}.txt`, `file ${i} needle-${i}\n`), "seed");
-  const ops: Record<Op, (i: number) => Promise<unknown>> = {
+}
+
+const TEXT_4K = Array.from({ length: 64 }, (_, i) => `line ${String(i).padStart(3, "0")} ${"x".repeat(54)}`).join("\n") + "\n";
+
+function must<T extends { error?: string }>(r: T, what: string): T {
+  if (r.error) throw new Error(`${what}: ${r.error}`);
+  return r;
+}
+
+function opsFor(b: Backendish, dir: string): Record<Op, (i: number) => Promise<unknown>> {
+  return {
     read: async () => must(await b.read(`${dir}/read.txt`), "read"),
-    write: async (i) => must(await b.write(`${dir}/write.txt`, text4k.replace("line 000", `line ${i}`)), "write"),
+    write: async (i) => must(await b.write(`${dir}/write.txt`, TEXT_4K.replace("line 000", `line ${i}`)), "write"),
     edit: async (i) => must(await b.edit(`${dir}/edit.txt`, i % 2 ? "BBBB" : "AAAA", i % 2 ? "AAAA" : "BBBB"), "edit"),
     ls: async () => must(await b.ls(dir), "ls"),
     grep: async () => must(await b.grep("needle-1", dir), "grep"),
@@ -76,18 +82,36 @@ async function timeOps(b: Backendish, dir: string, runs: number): Promise<Record
       if (r.exitCode !== 0) throw new Error(`execute: ${r.output}`);
     },
   };
-  const out = {} as Record<Op, number>;
-  for (const [name, fn] of Object.entries(ops) as [Op, (i: number) => Promise<unknown>][]) {
-    await fn(0); // warm up (TCG translates the code path once)
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const t = performance.now();
-      await fn(i + 1);
-      times.push(performance.now() - t);
+}
+
+/**
+ * Times every op on both backends, alternating run by run, so that both see the same machine
+ * load (this host is shared and TCG timings swing with it): the ratios stay meaningful.
+ */
+async function timeBoth(ours: Backendish, base: Backendish, runs: number): Promise<{ micro: Record<Op, number>; base: Record<Op, number> }> {
+  await seed(ours, "/workspace/bench-micro");
+  await seed(base, "/workspace/bench-base");
+  const a = opsFor(ours, "/workspace/bench-micro");
+  const b = opsFor(base, "/workspace/bench-base");
+  const micro = {} as Record<Op, number>;
+  const shell = {} as Record<Op, number>;
+  for (const op of Object.keys(a) as Op[]) {
+    await a[op](0); // warm up (TCG translates each code path once)
+    await b[op](0);
+    const ta: number[] = [];
+    const tb: number[] = [];
+    for (let i = 1; i <= runs; i++) {
+      let t = performance.now();
+      await a[op](i);
+      ta.push(performance.now() - t);
+      t = performance.now();
+      await b[op](i);
+      tb.push(performance.now() - t);
     }
-    out[name] = median(times);
+    micro[op] = median(ta);
+    shell[op] = median(tb);
   }
-  return out;
+  return { micro, base: shell };
 }
 
 async function main(): Promise<void> {
@@ -109,8 +133,7 @@ async function main(): Promise<void> {
   let writeMiBs: number;
   let readMiBs: number;
   try {
-    micro = await timeOps(ours, "/workspace/bench-micro", runs);
-    base = await timeOps(new ExecOnlySandbox(ours), "/workspace/bench-base", Math.max(5, Math.ceil(runs / 2)));
+    ({ micro, base } = await timeBoth(ours, new ExecOnlySandbox(ours), runs));
     const big = randomBytes(10 * 1024 * 1024);
     let t = performance.now();
     const up = await ours.uploadFiles([["/workspace/ten.bin", big]]);

@@ -168,8 +168,8 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
       if (typeof content !== "string") return { error: `Error: content for ${view} must be a string` };
       const bytes = isTextMimeType(mimeTypeOf(view)) ? Buffer.from(content, "utf8") : Buffer.from(content, "base64");
       const { value } = await c.request("write", { path: view, size: bytes.length }, { ...this.timeout(), body: bytes });
-      await this.sync?.saved(view, bytes, value);
-      return { path: view, filesUpdate: null };
+      const unsaved = await this.persisted(view, () => this.sync?.saved(view, bytes, value));
+      return unsaved ? { error: unsaved } : { path: view, filesUpdate: null };
     });
   }
 
@@ -177,8 +177,8 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
     return this.run<EditResult>(filePath, "write", async (c, view) => {
       if (typeof oldString !== "string" || typeof newString !== "string") return { error: "Error: old and new strings must be strings" };
       const { value } = await c.request("edit", { path: view, oldString, newString, replaceAll: Boolean(replaceAll) }, this.timeout());
-      await this.sync?.changed(c, view, value);
-      return { path: view, filesUpdate: null, occurrences: value.occurrences };
+      const unsaved = await this.persisted(view, () => this.sync?.changed(c, view, value));
+      return unsaved ? { error: unsaved } : { path: view, filesUpdate: null, occurrences: value.occurrences };
     });
   }
 
@@ -315,6 +315,16 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Runs a persistence step; returns an error message when it failed (the VM has the change). */
+  private async persisted(view: string, step: () => Promise<void> | undefined): Promise<string | null> {
+    try {
+      await step();
+      return null;
+    } catch (err) {
+      return `Error: ${view} changed in the sandbox but could not be saved to the thread's store: ${(err as Error).message}`;
+    }
+  }
 
   private timeout(): { timeoutMs: number } {
     return { timeoutMs: this.requestTimeoutMs };
