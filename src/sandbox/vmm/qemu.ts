@@ -7,7 +7,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { statePath } from "../../config/paths.ts";
-import { PROTOCOL_VERSION } from "../../guest/protocol.ts";
 import {
   Accel,
   validateSpec,
@@ -22,6 +21,7 @@ import {
   type VmSnapshot,
   type VmSpec,
 } from "./driver.ts";
+import { agentHandshake } from "./handshake.ts";
 import { probeKvm, type KvmProbeResult } from "./kvm-probe.ts";
 import { QEMU_ARGS_REVISION, qemuArgs, type QemuPaths } from "./qemu-args.ts";
 import { QmpClient, type QmpEvent } from "./qmp.ts";
@@ -41,9 +41,6 @@ export interface QemuDriverOptions {
 }
 
 export const QEMU_DRIVER_NAME = "qemu-microvm";
-
-/** Frames with request id 0 belong to the driver's readiness handshake (see driver.ts). */
-const HANDSHAKE_ID = 0;
 
 export class QemuDriver implements VmmDriver {
   readonly name = QEMU_DRIVER_NAME;
@@ -344,67 +341,16 @@ class QemuVm implements VmHandle {
     }
   }
 
-  /** Connect to the agent port, ask `hello` as id 0, wait for an id-0 `ready` or `result`. */
+  /** Connect to the agent port and run the driver's handshake (see driver.ts), with a timeout. */
   private async handshake(timeoutMs: number): Promise<AgentReady> {
     const sock = (await this.channel()) as Socket;
-    const work = new Promise<AgentReady>((resolve, reject) => {
-      let buf: Buffer = Buffer.alloc(0);
-      const onData = (d: Buffer) => {
-        buf = buf.length ? Buffer.concat([buf, d]) : d;
-        for (;;) {
-          if (buf.length < 8) return;
-          const hl = buf.readUInt32BE(0);
-          const bl = buf.readUInt32BE(4);
-          if (buf.length < 8 + hl + bl) return;
-          let header: Record<string, unknown>;
-          try {
-            header = JSON.parse(buf.subarray(8, 8 + hl).toString("utf8")) as Record<string, unknown>;
-          } catch (err) {
-            cleanup();
-            return reject(new VmmError(VmmErrorCode.NotReady, `VM ${this.id}: the agent sent a malformed frame`, { cause: err }));
-          }
-          buf = buf.subarray(8 + hl + bl);
-          if (header.id !== HANDSHAKE_ID) continue;
-          const value = (header.value ?? {}) as { protocolVersion?: number; agentVersion?: string };
-          if (header.ev === "error") {
-            cleanup();
-            return reject(new VmmError(VmmErrorCode.NotReady, `VM ${this.id}: the agent refused hello: ${String(header.message)}`));
-          }
-          // Only the hello's result proves the agent reads what we send: a `ready` frame can be
-          // stale (a template snapshotted before its hello finished would keep id 0 busy).
-          if (header.ev !== "result") continue;
-          cleanup();
-          // Hand the rest of the stream back untouched to whoever reads the channel next.
-          if (buf.length) sock.unshift(buf);
-          return resolve({
-            protocolVersion: Number(value.protocolVersion),
-            agentVersion: String(value.agentVersion),
-            readyMs: Date.now() - this.startedAt,
-          });
-        }
-      };
-      const onClose = () => {
-        cleanup();
-        reject(new VmmError(VmmErrorCode.VmExited, `VM ${this.id}: the agent port closed before the agent was ready`));
-      };
-      const cleanup = () => {
-        sock.pause();
-        sock.off("data", onData);
-        sock.off("close", onClose);
-      };
-      sock.on("data", onData);
-      sock.on("close", onClose);
-      const hello = Buffer.from(JSON.stringify({ id: HANDSHAKE_ID, op: "hello", args: { nowMs: Date.now(), protocolVersion: PROTOCOL_VERSION } }));
-      const prefix = Buffer.alloc(8);
-      prefix.writeUInt32BE(hello.length, 0);
-      sock.write(Buffer.concat([prefix, hello]));
-    });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new VmmError(VmmErrorCode.NotReady, `VM ${this.id}: the guest agent did not answer within ${timeoutMs} ms`)), timeoutMs);
     });
     try {
-      return await Promise.race([this.untilExit(work, "the guest agent never answered"), timeout]);
+      const hello = await Promise.race([this.untilExit(agentHandshake(sock, `VM ${this.id}`), "the guest agent never answered"), timeout]);
+      return { ...hello, readyMs: Date.now() - this.startedAt };
     } finally {
       clearTimeout(timer);
     }
