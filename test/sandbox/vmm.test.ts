@@ -45,6 +45,7 @@ describe("qemu arguments", () => {
     expect(args[args.indexOf("-m") + 1]).toBe("300M");
     expect(args[args.indexOf("-smp") + 1]).toBe("2");
     expect(args[args.indexOf("-accel") + 1]).toBe("tcg,tb-size=32");
+    expect(args[args.indexOf("-cpu") + 1]).toBe("qemu64,+arat"); // idle guests stop their tick
     expect(args[args.indexOf("-append") + 1]).toMatch(/vw\.ws=40 .*tsc_early_khz|tsc_early_khz.*vw\.ws=40/);
     const kvm = qemuArgs(spec, paths, "kvm", 32);
     expect(kvm.join(" ")).toContain("-accel kvm -cpu host");

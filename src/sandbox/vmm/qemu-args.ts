@@ -25,9 +25,17 @@ export interface QemuPaths {
  */
 const TCG_CMDLINE = "tsc_early_khz=2000000 lpj=4000000 tsc=reliable";
 
+/**
+ * The default TCG model plus ARAT (always-running APIC timer). Without it the guest assumes its
+ * local APIC timer stops in deep idle, finds no broadcast timer on microvm, and keeps a periodic
+ * 250 Hz tick: an idle VM then cost ~10% of a host core. With it the tick stops when idle
+ * (measured: 247 → 12 timer interrupts per second).
+ */
+const TCG_CPU = "qemu64,+arat";
+
 /** Bumped whenever the command line changes what a guest looks like: it is part of the driver
  * version, so templates snapshotted with older arguments are not restored. */
-export const QEMU_ARGS_REVISION = 2;
+export const QEMU_ARGS_REVISION = 3;
 
 export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB: number): string[] {
   const cmdline = [
@@ -41,7 +49,7 @@ export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB
     .join(" ");
   const args = [
     "-M", paths.ramFile ? "microvm,memory-backend=mem" : "microvm",
-    ...(accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", `tcg,tb-size=${tbSizeMiB}`]),
+    ...(accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", `tcg,tb-size=${tbSizeMiB}`, "-cpu", TCG_CPU]),
     "-m", `${spec.memoryMiB}M`,
     "-smp", String(spec.vcpus),
     "-nodefaults", "-no-user-config", "-nographic", "-no-reboot",
