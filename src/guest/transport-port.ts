@@ -7,11 +7,11 @@
  * open) as its stdin and copies it into a pipe that Node reads natively with large reads. Reading
  * the port through libuv's threadpool instead costs two thread switches per 4 KiB, which under TCG
  * held host→guest transfers to ~2 MiB/s. `cat` ends at EOF = the host disconnected.
- * Writing: straight to the port, serialised; the first write of a session (`ready`) blocks until
- * a host is there.
+ * Writing: straight to the port, synchronously (see writeAllSync); the first write of a session
+ * (`ready`) blocks until a host is there.
  */
 import { spawn } from "node:child_process";
-import { openSync, readdirSync, readFileSync, write } from "node:fs";
+import { openSync, readdirSync, readFileSync, writeSync } from "node:fs";
 import type { AgentContext } from "./context.ts";
 import { Session, type Transport } from "./session.ts";
 
@@ -36,24 +36,26 @@ export async function findPort(name: string): Promise<string> {
   throw new Error(`no virtio-serial port named ${JSON.stringify(name)} under ${dir} (found: ${ports.join(", ") || "none"})`);
 }
 
-function writeAll(fd: number, bytes: Buffer): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (at: number): void => {
-      if (at >= bytes.length) return resolve();
-      write(fd, bytes, at, bytes.length - at, null, (err, n) => (err ? reject(err) : step(at + n)));
-    };
-    step(0);
-  });
+/**
+ * Writes are synchronous: a threadpool round trip per write costs more than the write itself
+ * under TCG. A port write blocks only while no host is connected (or the host is not reading);
+ * then the whole agent waits, which is right: its session is over and every command it ran was
+ * killed when the host left, and the next frame (`ready`) is meant to wait for a host.
+ */
+function writeAllSync(fd: number, bytes: Buffer): void {
+  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 export async function servePort(ctx: AgentContext, device: string): Promise<never> {
   const fd = openSync(device, "r+");
-  // Frames must never interleave: one write at a time.
-  let tail: Promise<void> = Promise.resolve();
+  // Synchronous, so frames can never interleave.
   const writeFrame = (bytes: Buffer): Promise<void> => {
-    const next = tail.then(() => writeAll(fd, bytes));
-    tail = next.catch(() => {});
-    return next;
+    try {
+      writeAllSync(fd, bytes);
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
   for (;;) {
     let reader: ReturnType<typeof spawn> | null = null;
