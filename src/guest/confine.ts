@@ -53,7 +53,8 @@ async function realOf(path: string): Promise<string> {
   let current = path;
   for (;;) {
     try {
-      const resolved = realpathSync(current);
+      // The native realpath(3): one call, where Node's JS version lstat()s every component.
+      const resolved = realpathSync.native(current);
       return missing.length ? join(resolved, ...missing.reverse()) : resolved;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;

@@ -49,12 +49,12 @@ export async function handleRead(ctx: AgentContext, req: RequestContext): Promis
       const lines = obj(req.args.lines, "lines");
       const offset = optInt(lines, "offset", 0) ?? 0;
       const limit = optInt(lines, "limit", 0) ?? 500;
-      const { totalLines, blank } = await sendLines(f.fd, req, offset, limit);
+      const { totalLines, blank } = await sendLines(f.fd, req, offset, limit, f.size);
       return { ...base, totalLines, blank };
     }
     const offset = optInt(req.args, "offset", 0) ?? 0;
     const length = optInt(req.args, "length", 0);
-    await sendBytes(f.fd, req, offset, length ?? Number.MAX_SAFE_INTEGER);
+    await sendBytes(f.fd, req, offset, length ?? Number.MAX_SAFE_INTEGER, f.size);
     return base;
   } finally {
     f.close();
@@ -62,13 +62,13 @@ export async function handleRead(ctx: AgentContext, req: RequestContext): Promis
 }
 
 /** Streams [offset, offset+length) in frame-sized parts; returns the number of bytes sent. */
-async function sendBytes(fd: number, req: RequestContext, offset: number, length: number, tags?: Record<string, unknown>): Promise<number> {
+async function sendBytes(fd: number, req: RequestContext, offset: number, length: number, sizeHint: number, tags?: Record<string, unknown>): Promise<number> {
   let pos = offset;
   let left = length;
   while (left > 0) {
     if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     // A fresh buffer per part: the previous one may still wait in the writer.
-    const buf = Buffer.allocUnsafe(Math.min(MAX_FRAME_BODY, left));
+    const buf = Buffer.allocUnsafe(Math.min(MAX_FRAME_BODY, left, Math.max(sizeHint - pos + 1, 4096)));
     const n = readSync(fd, buf, 0, buf.length, pos);
     if (n === 0) break;
     await req.data(n === buf.length ? buf : buf.subarray(0, n), tags);
@@ -82,7 +82,9 @@ async function sendBytes(fd: number, req: RequestContext, offset: number, length
  * Streams the bytes of lines [first, first+limit) (with their newlines) and returns the file's
  * line count, where a last line without "\n" counts (deepagents' `split("\n")` semantics).
  */
-async function sendLines(fd: number, req: RequestContext, first: number, limit: number): Promise<{ totalLines: number; blank: boolean }> {
+async function sendLines(fd: number, req: RequestContext, first: number, limit: number, sizeHint: number): Promise<{ totalLines: number; blank: boolean }> {
+  // Small files are the common case: do not allocate a whole frame's worth for them.
+  const bufSize = Math.min(MAX_FRAME_BODY, Math.max(sizeHint + 1, 4096));
   const end = first + limit;
   let line = 0; // index of the line the next byte belongs to
   let pos = 0;
@@ -90,7 +92,7 @@ async function sendLines(fd: number, req: RequestContext, first: number, limit: 
   let blank = true;
   for (;;) {
     if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
-    const buf = Buffer.allocUnsafe(MAX_FRAME_BODY);
+    const buf = Buffer.allocUnsafe(bufSize);
     const bytesRead = readSync(fd, buf, 0, buf.length, pos);
     if (bytesRead === 0) break;
     pos += bytesRead;
@@ -130,7 +132,7 @@ export async function handleDownload(ctx: AgentContext, req: RequestContext): Pr
     try {
       const f = await openRegular(ctx, path);
       try {
-        const size = await sendBytes(f.fd, req, 0, Number.MAX_SAFE_INTEGER, { part });
+        const size = await sendBytes(f.fd, req, 0, Number.MAX_SAFE_INTEGER, f.size, { part });
         files.push({ path: String(path), size });
       } finally {
         f.close();
