@@ -115,6 +115,9 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
 
   const waitExit = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode !== null || child.signalCode !== null) return;
+    // A detached server is unref'd; while we wait for its exit it must hold the event loop, or
+    // Node would find nothing left to do and exit mid-await (code 13).
+    child.ref();
     child.kill(signal);
     await exited;
   };

@@ -1,0 +1,225 @@
+import { readFileSync } from "node:fs";
+import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { nuid, type NatsConnection } from "@nats-io/transport-node";
+import { connectNats } from "./connection.ts";
+import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
+import { startNatsServer, type NatsServer } from "./server.ts";
+
+/**
+ * The embedded nats-server of a state directory, shared by every Vibewriter process using it.
+ *
+ * Files under `<dir>` (the server's store dir):
+ * - `server.json` — pid, port and start time of the running server;
+ * - `leases/<pid>.<id>` — one per open backbone; the server runs while a live lease exists;
+ * - `server.lock` — held (briefly) by whoever starts, joins or leaves, so those never interleave.
+ *
+ * Whoever closes the last live lease stops the server, whether or not it started it. A lease
+ * whose process is gone (crashed, kill -9) counts as closed. A pid is matched together with its
+ * start time (from /proc), so a recycled pid is not mistaken for the original process.
+ */
+export interface EmbeddedServerHandle {
+  nc: NatsConnection;
+  /** The server, when this call started it. */
+  server?: NatsServer;
+  /** Drop this lease; the last live lease stops the server. Call after draining `nc`. */
+  release(): Promise<void>;
+}
+
+/** `server.json` */
+interface ServerFile {
+  pid: number;
+  port: number;
+  /** Process start time (clock ticks since boot), when /proc has it. */
+  start?: number;
+}
+
+/** Contents of a lease file. */
+interface LeaseFile {
+  pid: number;
+  start?: number;
+}
+
+const LOCK_WAIT_MS = 60_000;
+const STOP_WAIT_MS = 10_000;
+
+export async function openEmbeddedServer(dir: string, name: string): Promise<EmbeddedServerHandle> {
+  const leases = join(dir, "leases");
+  await mkdir(leases, { recursive: true });
+  const serverFile = join(dir, "server.json");
+  const lease = join(leases, `${process.pid}.${nuid.next()}`);
+  const me: LeaseFile = { pid: process.pid, start: processStart(process.pid) };
+
+  const { nc, server } = await withLock(dir, async () => {
+    let joined: { nc: NatsConnection; server?: NatsServer } | undefined;
+    const running = await readServerFile(serverFile);
+    if (running && isSameProcess(running.pid, running.start)) {
+      const nc = await connectNats({ url: `nats://127.0.0.1:${running.port}`, name }).catch(() => undefined);
+      if (nc) joined = { nc };
+    }
+    if (!joined) {
+      // No server, or one that no longer answers: a fresh one (a hung one is stopped first).
+      if (running) await stopByPid(running);
+      const server = await startNatsServer({ storeDir: dir, detached: true });
+      const info: ServerFile = { pid: server.pid, port: server.port, start: processStart(server.pid) };
+      await writeFile(serverFile, JSON.stringify(info));
+      try {
+        joined = { nc: await connectNats({ url: server.url, name }), server };
+      } catch (err) {
+        await server.stop();
+        await rm(serverFile, { force: true });
+        throw err;
+      }
+    }
+    await writeFile(lease, JSON.stringify(me));
+    return joined;
+  });
+
+  let released = false;
+  return {
+    nc,
+    server,
+    async release() {
+      if (released) return;
+      released = true;
+      await withLock(dir, async () => {
+        await rm(lease, { force: true });
+        if ((await liveLeases(leases)) > 0) return;
+        const info = await readServerFile(serverFile);
+        if (server && info?.pid === server.pid) await server.stop();
+        else if (info) await stopByPid(info);
+        await rm(serverFile, { force: true });
+      });
+    },
+  };
+}
+
+/** Live leases in `dir`; files of dead processes are removed on the way. */
+async function liveLeases(dir: string): Promise<number> {
+  let live = 0;
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    const path = join(dir, f);
+    let lease: LeaseFile;
+    try {
+      lease = JSON.parse(await readFile(path, "utf8")) as LeaseFile;
+    } catch {
+      // Written under the lock, so a torn file is one whose writer died mid-write.
+      await rm(path, { force: true });
+      continue;
+    }
+    if (isSameProcess(lease.pid, lease.start)) live += 1;
+    else await rm(path, { force: true });
+  }
+  return live;
+}
+
+/**
+ * Run `fn` holding `<dir>/server.lock` (exclusive create). A lock whose holder is gone is taken
+ * over. Two servers on one store would corrupt it: this is what keeps starting single.
+ */
+async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lockFile = join(dir, "server.lock");
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    let fh;
+    try {
+      fh = await open(lockFile, "wx");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const holder = Number((await readFile(lockFile, "utf8").catch(() => "")).trim());
+      // An empty file is a holder between create and write: wait for it like for any holder.
+      if (holder && !isSameProcess(holder)) {
+        await rm(lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new NatsBackboneError(
+          NatsErrorCode.ServerStart,
+          `process ${holder || "?"} has held ${lockFile} for over ${LOCK_WAIT_MS / 1000} s`,
+        );
+      }
+      // The holder is starting or stopping the server: back off, then try again.
+      await new Promise((r) => setTimeout(r, 20));
+      continue;
+    }
+    try {
+      await fh.writeFile(String(process.pid));
+      await fh.close();
+      return await fn();
+    } finally {
+      await rm(lockFile, { force: true });
+    }
+  }
+}
+
+async function readServerFile(file: string): Promise<ServerFile | undefined> {
+  try {
+    const info = JSON.parse(await readFile(file, "utf8")) as ServerFile;
+    return Number.isInteger(info.pid) && Number.isInteger(info.port) ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stop a server another process started: SIGTERM, wait (a timer poll: it is not our child, so
+ * there is no exit event, and the timer keeps Node's event loop alive meanwhile), then SIGKILL.
+ */
+async function stopByPid(info: ServerFile): Promise<void> {
+  if (!isSameProcess(info.pid, info.start)) return;
+  signal(info.pid, "SIGTERM");
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (isSameProcess(info.pid, info.start)) {
+    if (Date.now() > deadline) {
+      signal(info.pid, "SIGKILL");
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch {
+    // Exited in between: nothing to stop.
+  }
+}
+
+/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22); undefined without /proc. */
+export function processStart(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name (field 2) may hold spaces and parentheses: count from the last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const start = Number(fields[19]);
+    return Number.isFinite(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `pid` runs and, when `start` is known, is still the process that had that start time. */
+function isSameProcess(pid: number, start?: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    // EPERM: it exists but belongs to someone else, so it is not the process we recorded.
+    return false;
+  }
+  if (start === undefined) return true;
+  const now = processStart(pid);
+  if (now === undefined) return true;
+  // A zombie (exited, not yet reaped by its parent) still has its stat: treat it as gone.
+  if (isZombie(pid)) return false;
+  return now === start;
+}
+
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
+  } catch {
+    return false;
+  }
+}
