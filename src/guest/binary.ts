@@ -9,7 +9,7 @@ export function hasBinaryExtension(name: string): boolean {
   return dot > 0 && BINARY_EXTENSIONS.has(name.slice(dot).toLowerCase());
 }
 
-/** Like git and grep: a NUL byte in the first 8 KiB marks binary content. */
-export function looksBinary(head: Buffer): boolean {
-  return head.subarray(0, 8192).includes(0);
+/** Like git and grep: a NUL byte near the start marks binary content. */
+export function looksBinary(text: string): boolean {
+  return text.slice(0, 8192).includes("\0");
 }

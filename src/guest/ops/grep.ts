@@ -2,10 +2,11 @@
  * `grep`: literal search done in the agent (no shell, no regex): the pattern is data. Binary files
  * (by extension or a NUL byte) and very large files are skipped; matches are capped.
  */
-import { closeSync, fstatSync, openSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename, relative, sep } from "node:path";
 import { bad, optInt, optStr, str } from "../args.ts";
 import { hasBinaryExtension, looksBinary } from "../binary.ts";
+import { lstatSafe } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { globToRegExp } from "../glob-match.ts";
 import type { RequestContext } from "../handlers.ts";
@@ -26,47 +27,41 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
   const glob = optStr(req.args, "glob");
   const nameFilter = glob ? globToRegExp(glob) : null;
   const maxCount = optInt(req.args, "maxCount", 1) ?? DEFAULT_MAX_COUNT;
-  const needle = Buffer.from(pattern, "utf8");
   const matches: GrepMatch[] = [];
   let truncated = false;
 
   const searchFile = async (real: string, view: string): Promise<void> => {
     if (hasBinaryExtension(real) || (nameFilter && !nameFilter.test(basename(real)))) return;
-    let fd: number;
+    // lstat + one UTF-8 read: under TCG every fs call costs about a millisecond of JS and syscalls.
+    const st = lstatSafe(real);
+    if (!st?.isFile() || st.size > MAX_FILE_BYTES) return;
+    let text: string;
     try {
-      fd = openSync(real, "r");
+      text = readFileSync(real, "utf8");
     } catch {
       return;
     }
-    let buf: Buffer;
-    try {
-      const st = fstatSync(fd);
-      if (!st.isFile() || st.size > MAX_FILE_BYTES) return;
-      buf = readFileSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    if (looksBinary(buf)) return;
+    if (looksBinary(text)) return;
     let line = 1;
     let scanned = 0; // newlines counted up to here
-    let at = buf.indexOf(needle, 0);
+    let at = text.indexOf(pattern, 0);
     while (at !== -1) {
-      for (let nl = buf.indexOf(0x0a, scanned); nl !== -1 && nl < at; nl = buf.indexOf(0x0a, nl + 1)) {
+      for (let nl = text.indexOf("\n", scanned); nl !== -1 && nl < at; nl = text.indexOf("\n", nl + 1)) {
         line++;
         scanned = nl + 1;
       }
       const lineStart = scanned;
-      let lineEnd = buf.indexOf(0x0a, at);
-      if (lineEnd === -1) lineEnd = buf.length;
+      let lineEnd = text.indexOf("\n", at);
+      if (lineEnd === -1) lineEnd = text.length;
       if (matches.length >= maxCount) {
         truncated = true;
         return;
       }
-      let text = buf.toString("utf8", lineStart, lineEnd);
-      if (text.endsWith("\r")) text = text.slice(0, -1);
-      if (text.length > MAX_LINE_CHARS) text = text.slice(0, MAX_LINE_CHARS);
-      matches.push({ path: view, line, text });
-      at = buf.indexOf(needle, lineEnd + 1);
+      let lineText = text.slice(lineStart, lineEnd);
+      if (lineText.endsWith("\r")) lineText = lineText.slice(0, -1);
+      if (lineText.length > MAX_LINE_CHARS) lineText = lineText.slice(0, MAX_LINE_CHARS);
+      matches.push({ path: view, line, text: lineText });
+      at = text.indexOf(pattern, lineEnd + 1);
     }
   };
 
