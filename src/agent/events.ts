@@ -1,55 +1,20 @@
 /**
- * Events a Vibewriter run publishes to its thread's event log (and to `onEvent`), as they happen.
- * Each event has a stable `id` derived from what caused it (agent, tool-call id, phase), so an
- * event log that deduplicates by id drops the copies a crash-resume replay would publish.
- * Events carry summaries, never whole tool outputs, and never secrets.
+ * How the agent publishes to its thread's event log. The events themselves (types, data shapes)
+ * are defined once, in `src/nats/event-types.ts`. Every agent event has a stable `id` derived
+ * from what caused it (agent, tool-call id, phase), so the copies a crash-resume replay publishes
+ * are dropped by the log's dedup. Events carry summaries, never whole tool outputs, never secrets.
  */
-export const EventType = {
-  RunStarted: "run.started",
-  RunFinished: "run.finished",
-  RunFailed: "run.failed",
-  TodosUpdated: "todos.updated",
-  ModelTurn: "model.turn",
-  ToolStarted: "tool.started",
-  ToolFinished: "tool.finished",
-  FileWritten: "file.written",
-  SubagentStarted: "subagent.started",
-  SubagentFinished: "subagent.finished",
-  SourceStored: "source.stored",
-  SkillLoaded: "skill.loaded",
-  SkillSkipped: "skill.skipped",
-  CitationsChecked: "citations.checked",
-  ReportPublished: "report.published",
-  Warning: "warning",
-} as const;
-export type EventType = (typeof EventType)[keyof typeof EventType];
+import type { NewEvent } from "../nats/event-types.ts";
+import { redactSecrets } from "../nats/secret-shapes.ts";
 
-export interface VibewriterEvent {
-  /** Stable id: the same cause always yields the same id. */
-  id: string;
-  type: EventType;
-  threadId: string;
-  /** `main` or the subagent's name. */
-  agent: string;
-  /** ISO-8601 time the event was produced. */
-  at: string;
-  data: Record<string, unknown>;
-}
+export { redactSecrets };
 
-/** Publishes one event; resolves once it is stored. */
-export type EmitEvent = (event: Omit<VibewriterEvent, "at" | "threadId">) => Promise<void>;
+/** Publishes one event (with its stable id); resolves once it is stored. */
+export type EmitEvent = (event: NewEvent & { id: string; agent: string }) => Promise<void>;
 
 const MAX_STRING = 400;
 
-/** Shapes of secrets that must never reach an event: Stellar secret seeds and provider API keys. */
-const SECRET_PATTERNS = [/\bS[A-Z2-7]{55}\b/g, /\bsk-(?:ant-)?[A-Za-z0-9_-]{16,}/g];
-
-/** The text with anything shaped like a secret replaced by `[redacted]`. */
-export function redactSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((t, re) => t.replace(re, "[redacted]"), text);
-}
-
-/** A JSON-safe summary of tool arguments or output: long strings clipped, depth bounded. */
+/** A JSON-safe summary of tool arguments or output: long strings clipped, depth bounded, secrets redacted. */
 export function summarise(value: unknown, depth = 0): unknown {
   if (typeof value === "string") {
     const clean = redactSecrets(value);

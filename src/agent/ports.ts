@@ -1,9 +1,9 @@
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph-checkpoint";
-import type { VibewriterEvent } from "./events.ts";
+import type { EventLog } from "../nats/events.ts";
 
 /**
  * What the agent needs from the NATS backbone (`openBackbone()` in `src/nats`), as a narrow
- * contract. `backboneFor()` in `backbone.ts` adapts the real backbone to it; keeping the agent on
+ * contract. `agentBackbone()` in `backbone.ts` adapts the real backbone to it; keeping the agent on
  * this port means a change in the backbone's wider API touches one adapter, not the agent.
  */
 export interface AgentBackbone {
@@ -23,11 +23,5 @@ export interface ArtifactPort {
   list(prefix: string): Promise<string[]>;
 }
 
-/** The thread's event log. `publish` resolves once the event is stored (acked). */
-export interface EventPort {
-  publish(threadId: string, event: VibewriterEvent): Promise<void>;
-  /** Every event of a thread so far, oldest first. */
-  read(threadId: string): Promise<VibewriterEvent[]>;
-  /** Thread ids that have events. */
-  threads(): Promise<string[]>;
-}
+/** The thread event log: the backbone's `EventLog` (publish is acked and deduplicated by event id). */
+export type EventPort = Pick<EventLog, "publish" | "history" | "subscribe" | "threads">;

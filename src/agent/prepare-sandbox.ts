@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import type { SandboxBackendProtocolV2 } from "deepagents";
 import { AgentError, AgentErrorCode } from "./errors.ts";
-import { EventType, type EmitEvent } from "./events.ts";
+import { EventType } from "../nats/event-types.ts";
+import type { EmitEvent } from "./events.ts";
 import type { AgentBackbone } from "./ports.ts";
 import { BUILTIN_SKILLS_DIR, installSkills, loadSkills } from "./skills.ts";
 import { loadThreadSourceTexts, readSourceManifest, sourceUploads, storeSources, type Source, type SourceInfo } from "./sources.ts";

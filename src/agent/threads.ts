@@ -1,7 +1,7 @@
 import type { Backbone } from "../nats/index.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
-import { EventType, type VibewriterEvent } from "./events.ts";
+import { EventType, type VibewriterEvent } from "../nats/event-types.ts";
 import type { AgentBackbone } from "./ports.ts";
 import { REPORT_ARTIFACT } from "./tools/publish.ts";
 import { validateThreadId, type Todo } from "./vibewriter.ts";
@@ -47,8 +47,8 @@ function statusOf(events: readonly VibewriterEvent[]): ThreadStatus {
 }
 
 function taskOf(events: readonly VibewriterEvent[]): string | undefined {
-  const e = events.find((ev) => ev.type === EventType.RunStarted && typeof ev.data.task === "string");
-  return e?.data.task as string | undefined;
+  for (const e of events) if (e.type === EventType.RunStarted && typeof e.data.task === "string") return e.data.task;
+  return undefined;
 }
 
 /** Every thread that has events, newest activity first. */
@@ -56,7 +56,7 @@ export async function listThreads(backbone: Backbone | AgentBackbone): Promise<T
   const b = agentBackbone(backbone);
   const out: ThreadSummary[] = [];
   for (const threadId of await b.events.threads()) {
-    const events = await b.events.read(threadId);
+    const events = await b.events.history(threadId);
     out.push({
       threadId,
       ...(taskOf(events) ? { task: taskOf(events) } : {}),
@@ -78,7 +78,7 @@ export async function showThread(backbone: Backbone | AgentBackbone, threadId: s
   validateThreadId(threadId);
   const b = agentBackbone(backbone);
   const [events, tuple] = await Promise.all([
-    b.events.read(threadId),
+    b.events.history(threadId),
     b.checkpointer.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } }),
   ]);
   if (events.length === 0 && !tuple) {

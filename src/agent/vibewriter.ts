@@ -10,7 +10,7 @@ import type { Choir } from "../choir/choir.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
-import { EventType, type VibewriterEvent } from "./events.ts";
+import { EventType, RunStatus, type VibewriterEvent } from "../nats/event-types.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
 import type { AgentBackbone } from "./ports.ts";
@@ -58,13 +58,8 @@ export interface VibewriterOptions {
   onEvent?: (e: VibewriterEvent) => void;
 }
 
-export const RunStatus = {
-  /** The agent finished; `report` is set when a report was published. */
-  Completed: "completed",
-  /** Paused for a human decision (e.g. a payment that needs approval); `resume()` continues. */
-  Interrupted: "interrupted",
-} as const;
-export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
+/** How a run ended: one definition, shared with the `run.finished` event. */
+export { RunStatus };
 
 export interface Todo {
   content: string;

@@ -3,7 +3,10 @@
  * permanent lines for the steps worth keeping (todo done, subagent hand-off, file written, report).
  * Pure: the same events give the same output; `run`, `resume`, `demo` and `events` share it.
  */
-import type { VibewriterEvent } from "../agent/events.ts";
+import type { VibewriterEvent } from "../nats/event-types.ts";
+
+/** The event's data read defensively: the log may hold events written by an older version. */
+const dataOf = (e: VibewriterEvent): Record<string, unknown> => (e.data ?? {}) as Record<string, unknown>;
 
 export interface Todo {
   content: string;
@@ -34,11 +37,11 @@ function todosOf(data: Record<string, unknown>): Todo[] | undefined {
 }
 
 function toolName(e: VibewriterEvent): string {
-  return str(e.data.tool) ?? str(e.data.name) ?? "tool";
+  return str(dataOf(e).tool) ?? str(dataOf(e).name) ?? "tool";
 }
 
 function subagentName(e: VibewriterEvent): string {
-  return str(e.data.subagent) ?? str(e.data.subagentType) ?? str(e.data.name) ?? e.agent;
+  return str(dataOf(e).subagent) ?? str(dataOf(e).subagentType) ?? str(dataOf(e).name) ?? e.agent;
 }
 
 /** Applies one event; returns the new state and the permanent lines it produced. */
@@ -47,10 +50,10 @@ export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: P
   const lines: string[] = [];
   switch (e.type) {
     case "run.started":
-      lines.push(`run started: thread ${e.threadId}${str(e.data.task) ? ` — ${str(e.data.task)}` : ""}`);
+      lines.push(`run started: thread ${e.threadId}${str(dataOf(e).task) ? ` — ${str(dataOf(e).task)}` : ""}`);
       break;
     case "todos.updated": {
-      const todos = todosOf(e.data);
+      const todos = todosOf(dataOf(e));
       if (todos) {
         for (const t of todos) {
           const before = state.todos.find((o) => o.content === t.content);
@@ -69,7 +72,7 @@ export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: P
       break;
     case "subagent.started":
       s.agents.push(subagentName(e));
-      lines.push(`→ ${subagentName(e)}${str(e.data.description) ? `: ${clip(str(e.data.description)!, 100)}` : ""}`);
+      lines.push(`→ ${subagentName(e)}${str(dataOf(e).description) ? `: ${clip(str(dataOf(e).description)!, 100)}` : ""}`);
       break;
     case "subagent.finished": {
       const name = subagentName(e);
@@ -80,23 +83,23 @@ export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: P
       break;
     }
     case "file.written":
-      lines.push(`  wrote ${str(e.data.path) ?? "a file"}`);
+      lines.push(`  wrote ${str(dataOf(e).path) ?? "a file"}`);
       break;
     case "source.stored":
-      lines.push(`  source ${str(e.data.id) ?? ""} ${str(e.data.name) ?? str(e.data.path) ?? ""}`.trimEnd());
+      lines.push(`  source ${str(dataOf(e).id) ?? ""} ${str(dataOf(e).name) ?? str(dataOf(e).path) ?? ""}`.trimEnd());
       break;
     case "skill.loaded":
-      lines.push(`  skill ${str(e.data.name) ?? ""}`.trimEnd());
+      lines.push(`  skill ${str(dataOf(e).name) ?? ""}`.trimEnd());
       break;
     case "skill.skipped":
     case "warning":
-      lines.push(`  warning: ${str(e.data.message) ?? str(e.data.reason) ?? e.type}`);
+      lines.push(`  warning: ${str(dataOf(e).message) ?? str(dataOf(e).reason) ?? e.type}`);
       break;
     case "citations.checked":
-      lines.push(`  citations checked: ${describeCitations(e.data)}`);
+      lines.push(`  citations checked: ${describeCitations(dataOf(e))}`);
       break;
     case "report.published":
-      lines.push(`report published${str(e.data.artifact) ?? str(e.data.name) ? `: ${str(e.data.artifact) ?? str(e.data.name)}` : ""}`);
+      lines.push(`report published${str(dataOf(e).artifact) ?? str(dataOf(e).name) ? `: ${str(dataOf(e).artifact) ?? str(dataOf(e).name)}` : ""}`);
       break;
     case "run.finished":
       s.finished = true;
@@ -106,7 +109,7 @@ export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: P
       break;
     case "run.failed":
       s.finished = true;
-      lines.push(`run failed: ${str(e.data.message) ?? str(e.data.error) ?? "unknown error"}`);
+      lines.push(`run failed: ${str(dataOf(e).message) ?? str(dataOf(e).error) ?? "unknown error"}`);
       break;
     default:
       break;
@@ -116,7 +119,8 @@ export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: P
 
 function describeCitations(d: Record<string, unknown>): string {
   if (typeof d.ok === "boolean") {
-    const n = typeof d.count === "number" ? `${d.count} ` : "";
+    const count = typeof d.citations === "number" ? d.citations : d.count;
+    const n = typeof count === "number" ? `${count} ` : "";
     return d.ok ? `${n}all verified` : `${n}some unverifiable`;
   }
   return JSON.stringify(d).slice(0, 120);
@@ -147,18 +151,18 @@ export function formatEvent(e: VibewriterEvent): string {
   let what = "";
   switch (e.type) {
     case "todos.updated": {
-      const todos = todosOf(e.data) ?? [];
+      const todos = todosOf(dataOf(e)) ?? [];
       what = todos.map((t) => `${t.status === "completed" ? "✓" : t.status === "in_progress" ? "▸" : "·"} ${t.content}`).join("; ");
       break;
     }
     case "tool.started":
     case "tool.finished":
-      what = `${toolName(e)}${str(e.data.callId) ? ` (${str(e.data.callId)})` : ""}${
-        e.type === "tool.finished" && e.data.status === "error" ? ` error: ${clip(str(e.data.output) ?? "", 160)}` : ""
-      }${e.data.replayed === true ? " (replayed from the effect journal)" : ""}`;
+      what = `${toolName(e)}${str(dataOf(e).callId) ? ` (${str(dataOf(e).callId)})` : ""}${
+        e.type === "tool.finished" && dataOf(e).status === "error" ? ` error: ${clip(str(dataOf(e).output) ?? "", 160)}` : ""
+      }${dataOf(e).replayed === true ? " (replayed from the effect journal)" : ""}`;
       break;
     default: {
-      const summary = JSON.stringify(e.data);
+      const summary = JSON.stringify(dataOf(e));
       what = summary === "{}" ? "" : clip(summary, 200);
     }
   }

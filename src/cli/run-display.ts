@@ -1,5 +1,5 @@
 /** Live progress of a run: events in, status line and permanent lines out (see progress.ts). */
-import type { VibewriterEvent } from "../agent/events.ts";
+import type { VibewriterEvent } from "../nats/event-types.ts";
 import type { CliOutput } from "./context.ts";
 import { applyEvent, initialProgress, statusLine, type ProgressState } from "./progress.ts";
 import { StatusLine } from "./status-line.ts";
@@ -29,8 +29,8 @@ export class RunDisplay {
     if (this.#quiet) return;
     for (const l of lines) this.#line.log(l);
     // Without a terminal there is no status line: say which tool runs, as a line of the transcript.
-    if (!this.#line.isLive && e.type === "tool.started" && !QUIET_TOOLS.has(String(e.data.tool))) {
-      this.#line.log(`  ${e.agent}: ${String(e.data.tool)}`);
+    if (!this.#line.isLive && e.type === "tool.started" && !QUIET_TOOLS.has(String((e.data as { tool?: unknown }).tool))) {
+      this.#line.log(`  ${e.agent}: ${String((e.data as { tool?: unknown }).tool)}`);
     }
     // On a terminal the status line shows what is happening now; in plain mode the permanent
     // lines already tell the story, and a status line per tool call would flood a log file.

@@ -1,134 +1,129 @@
 /**
- * The events Vibewriter publishes for a thread (dashboards, the CLI, audits), as a discriminated
- * union on `type`. Each type is one subject token: `vibewriter.events.<thread>.<type>`.
+ * The one definition of the events Vibewriter publishes to a thread's event log (the agent, the
+ * CLI's progress display, the dashboard and audits all read these), as a union discriminated on
+ * `type`; `data` is typed per type.
  *
- * Events are read by people and other processes: they carry no secrets. Payment events name the
- * public destination and amount only — there is no field for keys, seeds or signed envelopes, and
- * `EventLog.publish` refuses any event whose text looks like a Stellar secret seed.
+ * Each event is stored on `vibewriter.events.<thread token>.<type>` (the type's dots make it one
+ * or two subject tokens, so consumers can filter, e.g. `….tool.>`). A thread's events come back in
+ * publish order from one ordered consumer on `vibewriter.events.<thread token>.>`.
+ *
+ * Ids are chosen by the publisher and stable: the same cause (agent, tool-call id, phase) always
+ * yields the same id, and the id is the JetStream msgID, so the copies a crash-resume replay
+ * publishes are dropped by the stream's dedup window.
+ *
+ * Events are read by people and other processes: they carry summaries, never whole tool outputs,
+ * and never secrets. Payment events name the public destination and amount only, and
+ * `EventLog.publish` refuses any event whose text looks like a secret (see `secret-shapes.ts`).
  */
 export const EventType = {
-  RunStarted: "run_started",
-  RunFinished: "run_finished",
-  TodosChanged: "todos_changed",
-  ToolCalled: "tool_called",
-  ToolResult: "tool_result",
-  FileWritten: "file_written",
+  RunStarted: "run.started",
+  RunFinished: "run.finished",
+  RunFailed: "run.failed",
+  TodosUpdated: "todos.updated",
+  ModelTurn: "model.turn",
+  ToolStarted: "tool.started",
+  ToolFinished: "tool.finished",
+  FileWritten: "file.written",
+  SubagentStarted: "subagent.started",
+  SubagentFinished: "subagent.finished",
+  SourceStored: "source.stored",
+  SkillLoaded: "skill.loaded",
+  SkillSkipped: "skill.skipped",
+  CitationsChecked: "citations.checked",
   Citation: "citation",
+  ReportPublished: "report.published",
   Payment: "payment",
-  SubagentHandoff: "subagent_handoff",
+  Warning: "warning",
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 
+/** How a run ended (the agent's `RunResult.status`). */
 export const RunStatus = {
-  Succeeded: "succeeded",
-  Failed: "failed",
+  /** The agent finished; `report` is set when a report was published. */
+  Completed: "completed",
+  /** Paused for a human decision (e.g. a payment that needs approval); `resume()` continues. */
   Interrupted: "interrupted",
-  Cancelled: "cancelled",
 } as const;
 export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
 
-export const TodoStatus = { Pending: "pending", InProgress: "in_progress", Completed: "completed" } as const;
-export type TodoStatus = (typeof TodoStatus)[keyof typeof TodoStatus];
+export const ToolStatus = { Ok: "ok", Error: "error" } as const;
+export type ToolStatus = (typeof ToolStatus)[keyof typeof ToolStatus];
 
-export const PaymentStatus = {
-  Requested: "requested",
-  Approved: "approved",
-  Denied: "denied",
-  Submitted: "submitted",
-  Settled: "settled",
-  Failed: "failed",
-} as const;
-export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
-
-export interface RunStartedEvent {
-  type: typeof EventType.RunStarted;
-  runId: string;
-  /** Short description of the request (not the full prompt). */
-  summary?: string;
-  model?: string;
-}
-export interface RunFinishedEvent {
-  type: typeof EventType.RunFinished;
-  runId: string;
-  status: RunStatus;
-  error?: string;
-}
-export interface TodosChangedEvent {
-  type: typeof EventType.TodosChanged;
-  todos: { content: string; status: TodoStatus }[];
-}
-export interface ToolCalledEvent {
-  type: typeof EventType.ToolCalled;
-  toolCallId: string;
-  name: string;
-  args: Record<string, unknown>;
-  /** The subagent that made the call, if not the main agent. */
-  subagent?: string;
-}
-export interface ToolResultEvent {
-  type: typeof EventType.ToolResult;
-  toolCallId: string;
-  name: string;
-  ok: boolean;
-  summary?: string;
-  durationMs?: number;
-}
-export interface FileWrittenEvent {
-  type: typeof EventType.FileWritten;
-  path: string;
-  bytes: number;
-  /** Object Store name when the file was saved as an artifact. */
-  artifact?: string;
-}
-export interface CitationEvent {
-  type: typeof EventType.Citation;
-  url: string;
-  title?: string;
-  quote?: string;
-  sourceId?: string;
-}
-export interface PaymentEvent {
-  type: typeof EventType.Payment;
-  paymentId: string;
-  status: PaymentStatus;
-  /** Decimal string, e.g. "2.5000000". */
-  amount: string;
-  /** Asset code, e.g. "XLM" or "USDC:G…issuer". */
-  asset: string;
-  /** Public account (G…) that receives the payment. */
-  destination: string;
-  memo?: string;
-  /** Why the policy approved or denied it. */
-  reason?: string;
-  /** Ledger transaction hash once submitted. */
-  txHash?: string;
-}
-export interface SubagentHandoffEvent {
-  type: typeof EventType.SubagentHandoff;
-  from: string;
-  to: string;
-  direction: "delegated" | "returned";
-  task: string;
+export interface TodoItem {
+  content: string;
+  status: string;
 }
 
-export type VibewriterEvent =
-  | RunStartedEvent
-  | RunFinishedEvent
-  | TodosChangedEvent
-  | ToolCalledEvent
-  | ToolResultEvent
-  | FileWrittenEvent
-  | CitationEvent
-  | PaymentEvent
-  | SubagentHandoffEvent;
+/** The `data` of each event type. Values made by `summarise()` are `unknown`: clipped JSON. */
+export interface EventData {
+  "run.started": { task?: string; sources?: string[]; resumed?: boolean; checkpoint?: string };
+  "run.finished": { status: RunStatus; report?: string | null; todos?: number };
+  "run.failed": { message: string };
+  "todos.updated": { todos: TodoItem[] };
+  "model.turn": { toolCalls: { name: string; id?: string }[]; text: unknown };
+  "tool.started": { tool: string; callId: string; args?: unknown };
+  "tool.finished": { tool: string; callId: string; status: ToolStatus; output?: unknown; replayed?: boolean };
+  /** `artifact`: Object Store name when the file was saved as one. */
+  "file.written": { path: string; tool?: string; bytes?: number; artifact?: string };
+  "subagent.started": { subagent: string; description?: unknown; callId: string };
+  "subagent.finished": { subagent: string; callId: string; status: ToolStatus; result?: unknown };
+  "source.stored": { id: string; origin: string; kind: string; chars: number; title?: string | null };
+  "skill.loaded": { name: string; description: string; files: number; path: string };
+  "skill.skipped": { path: string; message: string };
+  "citations.checked": { path: string; ok: boolean; citations: number; problems: string[]; uncited: number };
+  /** One citation recorded (a source quoted, a Choir report cited). */
+  citation: { url: string; title?: string; quote?: string; sourceId?: string };
+  "report.published": { artifact: string; sha256: string; bytes: number; citations: number; sources: string[] };
+  /**
+   * A payment's progress. `status` is the wallet's `PaymentStatus`; `amount` a decimal string,
+   * `asset` "XLM" or "CODE:ISSUER", `destination` the public account (G…); `txHash` once submitted.
+   */
+  payment: {
+    paymentId: string;
+    status: string;
+    amount: string;
+    asset: string;
+    destination: string;
+    memo?: string;
+    reason?: string;
+    txHash?: string;
+  };
+  warning: { message: string; attempt?: number };
+}
 
-/** An event as stored: what was published plus where and when. */
-export type StoredEvent = VibewriterEvent & {
-  threadId: string;
-  /** Publisher's clock, ISO 8601. */
-  ts: string;
-  /** Unique id (also the JetStream msgID, so a retried publish is stored once). */
-  id: string;
-  /** Stream sequence: total order of the event log. */
-  seq: number;
+/** What a publisher hands to `EventLog.publish`. */
+export type EventOf<T extends EventType> = {
+  type: T;
+  /**
+   * Stable id from what caused the event (unique within the thread). Omitted: a random one, so
+   * the event cannot be deduplicated on replay — fine for one-off events only.
+   */
+  id?: string;
+  /** `main` or the subagent's name; default `main`. */
+  agent?: string;
+  /** When it happened, ISO 8601; default: now (the publisher's clock). */
+  at?: string;
+  data: EventData[T];
 };
+export type NewEvent = { [T in EventType]: EventOf<T> }[EventType];
+
+/** Publisher-side event (what `onEvent` sees): id, agent, thread and time filled in. */
+export type VibewriterEvent = {
+  [T in EventType]: Required<Omit<EventOf<T>, "data">> & {
+    data: EventData[T];
+    threadId: string;
+  };
+}[EventType];
+
+/** An event as read back from the log: plus its stream sequence (the log's total order). */
+export type StoredEvent = VibewriterEvent & { seq: number };
+
+const KNOWN = new Set<string>(Object.values(EventType));
+export function isEventType(value: unknown): value is EventType {
+  return typeof value === "string" && KNOWN.has(value);
+}
+
+/** A type guard for `filter`/`find`: `events.filter(eventOf(EventType.ToolFinished))` keeps `data` typed. */
+export function eventOf<T extends EventType>(type: T) {
+  return <E extends { type: EventType }>(e: E): e is Extract<E, { type: T }> => e.type === type;
+}

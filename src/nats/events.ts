@@ -1,11 +1,12 @@
-import { DeliverPolicy, type ConsumerMessages, type JetStreamClient } from "@nats-io/jetstream";
+import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { nuid } from "@nats-io/transport-node";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
-import { EventType, type StoredEvent, type VibewriterEvent } from "./event-types.ts";
+import { isEventType, type EventType, type NewEvent, type StoredEvent, type VibewriterEvent } from "./event-types.ts";
 import { publishAcked } from "./publish.ts";
 import { readStream } from "./read-stream.ts";
+import { looksSecret } from "./secret-shapes.ts";
 import { Names } from "./streams.ts";
-import { encodeToken } from "./subject-token.ts";
+import { decodeToken, encodeToken } from "./subject-token.ts";
 
 export interface EventSubscription extends AsyncIterable<StoredEvent> {
   /** Resolves once the server-side consumer exists: "now" means from this point on. */
@@ -21,54 +22,76 @@ export interface SubscribeOptions {
   types?: readonly EventType[];
 }
 
-const KNOWN_TYPES = new Set<string>(Object.values(EventType));
-/** A Stellar secret seed: "S" + 55 base32 characters. */
-const STELLAR_SEED = /\bS[A-Z2-7]{55}\b/;
-
 /**
- * The live event log of each thread on `vibewriter.events.<thread>.<type>`: publish typed events
- * (acknowledged, deduplicated by id), subscribe live or from the beginning (ordered consumer,
- * survives server restarts), or read the history so far.
+ * The event log of each thread on `vibewriter.events.<thread>.<type>`: publish typed events
+ * (acknowledged, deduplicated by their id), subscribe live or from the beginning (ordered
+ * consumer, survives server restarts), read the history so far, list the threads that have one.
+ * The only code in Vibewriter that writes or reads the events stream.
  */
 export class EventLog {
   readonly #js: JetStreamClient;
+  #jsm: Promise<JetStreamManager> | undefined;
   readonly #stream: string;
   readonly #prefix: string;
 
-  constructor(js: JetStreamClient, opts: { stream?: string; subjectPrefix?: string } = {}) {
+  constructor(js: JetStreamClient, opts: { jsm?: JetStreamManager; stream?: string; subjectPrefix?: string } = {}) {
     this.#js = js;
+    this.#jsm = opts.jsm ? Promise.resolve(opts.jsm) : undefined;
     this.#stream = opts.stream ?? Names.eventsStream;
     this.#prefix = opts.subjectPrefix ?? Names.eventsSubjectPrefix;
   }
 
-  #threadFilter(threadId: string): string {
+  /** `vibewriter.events.<thread token>`: every subject of the thread's events is below it. */
+  threadSubject(threadId: string): string {
     if (typeof threadId !== "string" || threadId === "") {
       throw new NatsBackboneError(NatsErrorCode.InvalidName, "event thread id must be a non-empty string");
     }
     return `${this.#prefix}.${encodeToken(threadId)}`;
   }
 
-  /** Publish one event; resolves with it as stored once JetStream acknowledged it. */
-  async publish(threadId: string, event: VibewriterEvent): Promise<StoredEvent> {
-    const base = this.#threadFilter(threadId);
-    if (!event || !KNOWN_TYPES.has((event as { type?: string }).type ?? "")) {
-      throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `unknown event type: ${(event as { type?: string })?.type}`);
+  /**
+   * Publish one event; resolves with it as stored once JetStream acknowledged it. Publishing an
+   * id the thread already has (within the stream's 2-minute dedup window) stores nothing and
+   * resolves with the first copy's sequence.
+   */
+  async publish(threadId: string, event: NewEvent): Promise<StoredEvent> {
+    const base = this.threadSubject(threadId);
+    const type = (event as { type?: unknown } | null)?.type;
+    if (!isEventType(type)) {
+      throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `unknown event type: ${String(type)}`);
     }
-    const stored = { ...event, threadId, ts: new Date().toISOString(), id: nuid.next() };
+    if (event.id !== undefined && (typeof event.id !== "string" || event.id === "")) {
+      throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `a ${type} event id must be a non-empty string`);
+    }
+    if (event.at !== undefined && (typeof event.at !== "string" || Number.isNaN(Date.parse(event.at)))) {
+      throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `a ${type} event's time must be an ISO 8601 string, got ${JSON.stringify(event.at)}`);
+    }
+    if (!event.data || typeof event.data !== "object") {
+      throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `a ${type} event needs a data object`);
+    }
+    const stored = {
+      id: event.id ?? nuid.next(),
+      type,
+      threadId,
+      agent: event.agent ?? "main",
+      at: event.at ?? new Date().toISOString(),
+      data: event.data,
+    } as VibewriterEvent;
     const body = JSON.stringify(stored);
-    if (STELLAR_SEED.test(body)) {
-      throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `refusing to publish a ${event.type} event that contains a secret key`);
+    if (looksSecret(body)) {
+      throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `refusing to publish a ${type} event that contains a secret key`);
     }
-    const r = await publishAcked(this.#js, `${base}.${event.type}`, new TextEncoder().encode(body), { msgID: stored.id });
+    // The msgID names the thread too: ids are unique per thread, the dedup window is per stream.
+    const r = await publishAcked(this.#js, `${base}.${type}`, new TextEncoder().encode(body), { msgID: `${threadId}/${stored.id}` });
     if (!r.stored) throw new NatsBackboneError(NatsErrorCode.WriteFailed, "event not stored");
-    return { ...stored, seq: r.ack.seq } as StoredEvent;
+    return { ...stored, seq: r.ack.seq };
   }
 
   /** Every event of the thread stored so far, in order. */
   async history(threadId: string, opts: { types?: readonly EventType[] } = {}): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
     const types = opts.types ? new Set<string>(opts.types) : undefined;
-    await readStream(this.#js, this.#stream, `${this.#threadFilter(threadId)}.>`, (m) => {
+    await readStream(this.#js, this.#stream, `${this.threadSubject(threadId)}.>`, (m) => {
       const e = decodeEvent(m.data, m.seq);
       if (e && (!types || types.has(e.type))) out.push(e);
     });
@@ -77,7 +100,7 @@ export class EventLog {
 
   /** Follow the thread's events; iterate with `for await`, end with `stop()`. */
   subscribe(threadId: string, opts: SubscribeOptions = {}): EventSubscription {
-    const filter = `${this.#threadFilter(threadId)}.>`;
+    const filter = `${this.threadSubject(threadId)}.>`;
     const types = opts.types ? new Set<string>(opts.types) : undefined;
     const js = this.#js;
     const stream = this.#stream;
@@ -110,12 +133,25 @@ export class EventLog {
       },
     };
   }
+
+  /** Ids of the threads that have events, sorted (thread ids too long to spell in a subject are hashed and left out). */
+  async threads(): Promise<string[]> {
+    this.#jsm ??= this.#js.jetstreamManager(false);
+    const info = await (await this.#jsm).streams.info(this.#stream, { subjects_filter: `${this.#prefix}.>` });
+    const ids = new Set<string>();
+    for (const subject of Object.keys(info.state.subjects ?? {})) {
+      const token = subject.slice(this.#prefix.length + 1).split(".")[0]!;
+      const id = decodeToken(token);
+      if (id !== undefined) ids.add(id);
+    }
+    return [...ids].sort();
+  }
 }
 
 function decodeEvent(data: Uint8Array, seq: number): StoredEvent | undefined {
   try {
-    const e = JSON.parse(new TextDecoder().decode(data)) as StoredEvent;
-    return KNOWN_TYPES.has(e.type) ? { ...e, seq } : undefined;
+    const e = JSON.parse(new TextDecoder().decode(data)) as VibewriterEvent;
+    return isEventType(e?.type) && typeof e.id === "string" && e.data && typeof e.data === "object" ? { ...e, seq } : undefined;
   } catch {
     return undefined; // not ours: skip rather than break every subscriber
   }

@@ -3,15 +3,13 @@
  *   GET /                          the page
  *   GET /api/threads               listThreads()
  *   GET /api/threads/:id           showThread()  (404 for an unknown thread)
- *   GET /api/threads/:id/events    Server-Sent Events: the thread's log from the start, then live
+ *   GET /api/threads/:id/events    Server-Sent Events: the thread's log from the start, then live (EventLog.subscribe)
  * Read-only: approving payments stays a deliberate CLI action (`vibewriter approve`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { DeliverPolicy } from "@nats-io/jetstream";
-import { eventSubject } from "../agent/backbone.ts";
 import { AgentError } from "../agent/errors.ts";
 import { listThreads, showThread } from "../agent/threads.ts";
-import { Names, type Backbone } from "../nats/index.ts";
+import type { Backbone } from "../nats/index.ts";
 import { DASHBOARD_HTML } from "./page.ts";
 
 const THREAD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -34,18 +32,15 @@ export async function startDashboard(backbone: Backbone, port: number): Promise<
   const streams = new Set<() => void>();
 
   const events = async (req: IncomingMessage, res: ServerResponse, threadId: string) => {
-    const consumer = await backbone.js.consumers.get(Names.eventsStream, {
-      filter_subjects: eventSubject(threadId),
-      deliver_policy: DeliverPolicy.All,
-    });
-    const messages = await consumer.consume();
+    const sub = backbone.events.subscribe(threadId, { from: "beginning" });
+    await sub.ready;
     res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store", connection: "keep-alive" });
     res.write(": vibewriter events\n\n");
-    const stop = () => void messages.stop();
+    const stop = () => sub.stop();
     streams.add(stop);
     req.on("close", stop);
     try {
-      for await (const m of messages) res.write(`data: ${m.string()}\n\n`);
+      for await (const e of sub) res.write(`data: ${JSON.stringify(e)}\n\n`);
     } finally {
       streams.delete(stop);
       res.end();

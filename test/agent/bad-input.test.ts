@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AIMessage } from "@langchain/core/messages";
 import { AgentError, AgentErrorCode } from "../../src/agent/errors.ts";
-import { EventType } from "../../src/agent/events.ts";
+import { EventType, eventOf } from "../../src/nats/event-types.ts";
 import { createScriptedModel } from "../../src/agent/scripted-model.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { showThread } from "../../src/agent/threads.ts";
@@ -57,7 +57,7 @@ describe("bad input", () => {
     expect(err.code).toBe(AgentErrorCode.BadSource);
     expect(err.message).toContain("blob.bin: refused, binary content");
     expect(await world.backbone.artifacts.list("threads/bad-sources/")).toEqual([]);
-    expect(await world.backbone.events.read("bad-sources")).toEqual([]);
+    expect(await world.backbone.events.history("bad-sources")).toEqual([]);
   });
 
   it("a malformed SKILL.md is skipped with a warning event; the good skills still load", async () => {
@@ -72,13 +72,13 @@ describe("bad input", () => {
     const vw = await createVibewriter({ backbone: world.backbone, threadId: "skills-bad", model, sandbox: await world.sandbox("s"), skillDirs: [dir] });
     const result = await vw.run("list skills");
     expect(result.status).toBe("completed");
-    const events = await world.backbone.events.read("skills-bad");
+    const events = await world.backbone.events.history("skills-bad");
     const skipped = events.filter((e) => e.type === EventType.SkillSkipped);
     expect(skipped).toHaveLength(1);
     expect(String(skipped[0]!.data.message)).toMatch(/broken-skill\/SKILL\.md: frontmatter has no 'description'/);
     const loaded = events.filter((e) => e.type === EventType.SkillLoaded).map((e) => e.data.name).sort();
     expect(loaded).toEqual(["citation-ready-report", "financial-due-diligence", "my-skill"]);
-    const ls = events.find((e) => e.type === EventType.ToolFinished && e.data.tool === "ls")!;
+    const ls = events.filter(eventOf(EventType.ToolFinished)).find((e) => e.data.tool === "ls")!;
     expect(String(ls.data.output)).toContain("my-skill");
     expect(String(ls.data.output)).not.toContain("broken-skill");
   });
@@ -107,8 +107,8 @@ describe("bad input", () => {
     const result = await vw.run("write a.md");
     expect(result.status).toBe("completed");
     expect(result.finalMessage).toContain("done after: 3 tool results");
-    const events = await world.backbone.events.read("malformed");
-    const warning = events.find((e) => e.type === EventType.Warning && String(e.data.message).includes("malformed"))!;
+    const events = await world.backbone.events.history("malformed");
+    const warning = events.filter(eventOf(EventType.Warning)).find((e) => e.data.message.includes("malformed"))!;
     expect(String(warning.data.message)).toContain("malformed tool call (write_file: Unexpected end of JSON input)");
     const ends = events.filter((e) => e.type === EventType.ToolFinished);
     expect(ends.map((e) => [e.data.tool, e.data.status])).toEqual([

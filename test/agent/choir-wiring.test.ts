@@ -1,6 +1,6 @@
 import { Keypair } from "@stellar/stellar-sdk";
 import { Choir } from "../../src/choir/choir.ts";
-import { EventType } from "../../src/agent/events.ts";
+import { EventType } from "../../src/nats/event-types.ts";
 import { createScriptedModel } from "../../src/agent/scripted-model.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { sourceIdFor } from "../../src/agent/sources.ts";
@@ -55,7 +55,7 @@ it("the Choir tools: main searches, only the publisher publishes, after the cita
   expect([...model.boundTools.get("main")!]).not.toContain("publish_to_choir");
   expect([...model.boundTools.get("publisher")!]).toEqual(expect.arrayContaining(["publish_report", "publish_to_choir"]));
 
-  const events = await world.backbone.events.read("choir");
+  const events = await world.backbone.events.history("choir");
   const ends = events.filter((e) => e.type === EventType.ToolFinished);
   expect(String(ends.find((e) => e.data.tool === "search_choir_kb")!.data.output)).toContain("No published Choir report");
   expect(ends.find((e) => e.agent === "main" && e.data.tool === "publish_to_choir")!.data.status).toBe("error");

@@ -1,6 +1,6 @@
 import { checkCitations } from "../../src/agent/citations.ts";
 import { DEMO_TASK, SCRIPTED_LABEL, scriptedDemoModel } from "../../src/agent/demo-model.ts";
-import { EventType, type VibewriterEvent } from "../../src/agent/events.ts";
+import { EventType, type VibewriterEvent } from "../../src/nats/event-types.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { loadThreadSourceTexts } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
@@ -58,7 +58,7 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   expect(check.verifiedSources).toHaveLength(4); // every sample source, the PDF included, is cited
 
   // The event log (read back from JetStream) equals what was seen live, in the same order.
-  const events = await world.backbone.events.read(threadId);
+  const events = await world.backbone.events.history(threadId);
   expect(events.map((e) => e.id)).toEqual(live.map((e) => e.id));
   expect(new Set(events.map((e) => e.id)).size).toBe(events.length);
 
@@ -78,9 +78,9 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   expect([plan, research, skillRun, researchDone, draft, verify, publish, finished]).toEqual(
     [plan, research, skillRun, researchDone, draft, verify, publish, finished].sort((a, b) => a - b),
   );
-  expect(String(events[skillRun]!.data.output)).toMatch(/"entity": "Northwind Solar Holdings, Inc."/);
+  expect(String((events[skillRun]!.data as { output?: unknown }).output)).toMatch(/"entity": "Northwind Solar Holdings, Inc."/);
   expect(events[publish]!.agent).toBe("publisher");
-  expect(events[publish]!.data.artifact).toBe(REPORT_ARTIFACT(threadId));
+  expect((events[publish]!.data as { artifact?: unknown }).artifact).toBe(REPORT_ARTIFACT(threadId));
   expect(events.filter((e) => e.type === EventType.FileWritten).map((e) => e.data.path)).toContain("/workspace/report.md");
   expect(events.filter((e) => e.type === EventType.SourceStored)).toHaveLength(4);
   const skills = events.filter((e) => e.type === EventType.SkillLoaded);
@@ -107,5 +107,5 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   const again = await vw2.resume();
   expect(again.report).toBe(report);
   // Setting up again re-publishes skill.loaded with the same ids: JetStream drops the duplicates.
-  expect((await world.backbone.events.read(threadId)).length).toBe(events.length);
+  expect((await world.backbone.events.history(threadId)).length).toBe(events.length);
 });

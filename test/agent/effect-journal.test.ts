@@ -2,7 +2,7 @@ import { ToolMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, PendingWrite } from "@langchain/langgraph-checkpoint";
 import { AgentErrorCode } from "../../src/agent/errors.ts";
-import { EventType, type VibewriterEvent } from "../../src/agent/events.ts";
+import { EventType, eventOf, type VibewriterEvent } from "../../src/nats/event-types.ts";
 import { createScriptedModel } from "../../src/agent/scripted-model.ts";
 import { createVibewriter } from "../../src/agent/vibewriter.ts";
 import { sandboxText, startAgentWorld, type AgentWorld } from "./support/harness.ts";
@@ -65,7 +65,7 @@ it("a side effect interrupted before its checkpoint does not run again on resume
   expect(snap.next).toEqual(["tools"]); // the crash left the tool step to be re-run
   const result = await vw2.resume();
   expect(result.status).toBe("completed");
-  const replay = seen.find((e) => e.type === EventType.ToolFinished && e.data.tool === "execute");
+  const replay = seen.filter(eventOf(EventType.ToolFinished)).find((e) => e.data.tool === "execute");
   expect(replay?.data.replayed).toBe(true); // answered from the journal, not run
   expect(await sandboxText(second, "/workspace/count.txt")).toBe("ran\n");
   expect(result.finalMessage).toContain("count: 1");

@@ -1,4 +1,4 @@
-import { EventType } from "../../src/agent/events.ts";
+import { EventType } from "../../src/nats/event-types.ts";
 import { createScriptedModel } from "../../src/agent/scripted-model.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { SUBAGENT_POWERS } from "../../src/agent/subagents.ts";
@@ -64,7 +64,7 @@ it("each subagent is bound only to its own tools and is refused anything else", 
   expect(bound.get("main")!.has("publish_report")).toBe(false);
 
   // What each subagent got back when it overstepped.
-  const events = await world.backbone.events.read("powers");
+  const events = await world.backbone.events.history("powers");
   const ends = events.filter((e) => e.type === EventType.ToolFinished);
   const outcome = (agent: string, tool: string) => ends.filter((e) => e.agent === agent && e.data.tool === tool).sort((a, b) => String(a.data.callId).localeCompare(String(b.data.callId))).map((e) => [e.data.status, String(e.data.output)]);
   expect(outcome("verifier", "write_file")).toEqual([["error", expect.stringContaining('the verifier may not use the tool "write_file"')]]);

@@ -4,7 +4,7 @@
  * how many times a step really ran, across processes.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import type { VibewriterEvent } from "../../src/agent/events.ts";
+import type { VibewriterEvent } from "../../src/nats/event-types.ts";
 import { Names } from "../../src/nats/index.ts";
 
 export class EventObserver {

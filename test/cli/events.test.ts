@@ -1,25 +1,23 @@
 /** `vibewriter events` against a real nats-server: history in order, --json lines, --follow live. */
-import { eventStreamPort } from "../../src/agent/backbone.ts";
-import type { VibewriterEvent } from "../../src/agent/events.ts";
+import type { NewEvent, VibewriterEvent } from "../../src/nats/event-types.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "./capture.ts";
 import { spawnCli } from "./child.ts";
 
 const THREAD = "events-1";
-const ev = (i: number, type: VibewriterEvent["type"], data: Record<string, unknown>): VibewriterEvent => ({
+const ev = (i: number, type: VibewriterEvent["type"], data: Record<string, unknown>): NewEvent => ({
   id: `test:${i}`,
   type,
-  threadId: THREAD,
   agent: i % 2 ? "researcher" : "main",
   at: `2026-11-25T10:00:${String(i).padStart(2, "0")}.000Z`,
   data,
-});
+}) as NewEvent;
 
 describe("vibewriter events", () => {
   let nats: TestNats;
   const env = () => ({ PATH: process.env.PATH, NATS_URL: nats.server.url });
-  const port = () => eventStreamPort(nats.backbone.js, nats.backbone.jsm);
+  const port = () => nats.backbone.events;
 
   beforeAll(async () => {
     nats = await startTestNats();
@@ -27,7 +25,7 @@ describe("vibewriter events", () => {
       await port().publish(THREAD, ev(i, "tool.started", { tool: `tool${i}`, callId: `c${i}` }));
     }
     // Another thread's events must not leak into this one's log.
-    await port().publish("other-thread", { ...ev(99, "warning", { message: "other" }), threadId: "other-thread" });
+    await port().publish("other-thread", ev(99, "warning", { message: "other" }));
   });
   afterAll(async () => {
     await nats?.close();

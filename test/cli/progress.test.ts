@@ -1,7 +1,7 @@
 import { applyEvent, formatEvent, initialProgress, statusLine, type ProgressState } from "../../src/cli/progress.ts";
 import { StatusLine } from "../../src/cli/status-line.ts";
 import { secretRedactor } from "../../src/cli/redact.ts";
-import type { VibewriterEvent } from "../../src/agent/events.ts";
+import type { VibewriterEvent } from "../../src/nats/event-types.ts";
 
 let n = 0;
 const ev = (type: VibewriterEvent["type"], data: Record<string, unknown> = {}, agent = "main"): VibewriterEvent => ({
@@ -11,7 +11,7 @@ const ev = (type: VibewriterEvent["type"], data: Record<string, unknown> = {}, a
   agent,
   at: "2026-11-25T09:30:01.123Z",
   data,
-});
+}) as VibewriterEvent;
 
 function play(events: VibewriterEvent[]): { state: ProgressState; lines: string[]; statuses: string[] } {
   let state = initialProgress();

@@ -5,11 +5,9 @@
  * report must equal an uninterrupted run's, and no step with a side effect may have run twice.
  */
 import { fileURLToPath } from "node:url";
-import { headers } from "@nats-io/transport-node";
 import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
-import type { VibewriterEvent } from "../../src/agent/events.ts";
-import { Names } from "../../src/nats/index.ts";
+import type { VibewriterEvent } from "../../src/nats/event-types.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { descendants, killAll, spawnCli } from "./child.ts";
 import { EventObserver } from "./event-observer.ts";
@@ -59,12 +57,11 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
   });
 
   it("the observer sees duplicate publishes that the stream drops (so it can count re-runs)", async () => {
-    const subject = `${Names.eventsSubjectPrefix}.observer-check`;
-    const body = JSON.stringify({ id: "x", type: "warning", threadId: "observer-check", agent: "main", at: "", data: {} });
-    const h = headers();
-    await nats.backbone.js.publish(subject, body, { msgID: "dup-1", headers: h });
-    const second = await nats.backbone.js.publish(subject, body, { msgID: "dup-1", headers: h });
-    expect(second.duplicate).toBe(true);
+    const event = { id: "dup-1", type: "warning", data: { message: "twice" } } as const;
+    const first = await nats.backbone.events.publish("observer-check", event);
+    const second = await nats.backbone.events.publish("observer-check", event);
+    expect(second.seq).toBe(first.seq); // the stream kept the first copy only
+    expect(await nats.backbone.events.history("observer-check")).toHaveLength(1);
     await nats.nc.flush();
     expect(observer.of("observer-check")).toHaveLength(2);
   });
@@ -122,7 +119,7 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
     const twice = [...counts].filter(([, n]) => n > 1);
     expect(twice).toEqual([]);
     // The call in flight at the kill completed exactly once, in the resumed process.
-    const killedKey = `main:${String(killedCall.data.callId)}:execute`;
+    const killedKey = `main:${String((killedCall.data as { callId?: unknown }).callId)}:execute`;
     expect(doneBefore.has(killedKey)).toBe(false);
     expect(counts.get(killedKey)).toBe(1);
     // The steps done before the kill did not run again in the resumed process.

@@ -1,25 +1,22 @@
 /** `vibewriter web`: the dashboard's page, JSON API and live event stream, on a real nats-server. */
-import { eventStreamPort } from "../../src/agent/backbone.ts";
-import type { VibewriterEvent } from "../../src/agent/events.ts";
+import type { NewEvent, VibewriterEvent } from "../../src/nats/event-types.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { spawnCli, type CliChild } from "./child.ts";
 
 const THREAD = "web-1";
 let n = 0;
-const ev = (type: VibewriterEvent["type"], data: Record<string, unknown>): VibewriterEvent => ({
+const ev = (type: VibewriterEvent["type"], data: Record<string, unknown>): NewEvent => ({
   id: `web:${n++}`,
   type,
-  threadId: THREAD,
   agent: "main",
-  at: new Date().toISOString(),
   data,
-});
+}) as NewEvent;
 
 describe("vibewriter web", () => {
   let nats: TestNats;
   let web: CliChild;
   let base = "";
-  const publish = (e: VibewriterEvent) => eventStreamPort(nats.backbone.js, nats.backbone.jsm).publish(THREAD, e);
+  const publish = (e: NewEvent) => nats.backbone.events.publish(THREAD, e);
 
   beforeAll(async () => {
     nats = await startTestNats();

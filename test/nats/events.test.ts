@@ -1,5 +1,6 @@
-import { EventType, PaymentStatus, RunStatus, type StoredEvent } from "../../src/nats/event-types.ts";
+import { EventType, RunStatus, type StoredEvent } from "../../src/nats/event-types.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
+import { PaymentStatus } from "../../src/wallet/payment-record.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
 describe("EventLog", () => {
@@ -14,12 +15,12 @@ describe("EventLog", () => {
   it("replays a thread's events from the beginning, then follows live ones, until stopped", async () => {
     const events = t.backbone.events;
     const thread = "thread/with spaces.and.dots";
-    await events.publish(thread, { type: EventType.RunStarted, runId: "r1", summary: "write about NATS" });
+    await events.publish(thread, { id: "r1:started", type: EventType.RunStarted, data: { task: "write about NATS" } });
     await events.publish(thread, {
-      type: EventType.TodosChanged,
-      todos: [{ content: "research", status: "in_progress" }],
+      type: EventType.TodosUpdated,
+      data: { todos: [{ content: "research", status: "in_progress" }] },
     });
-    await events.publish("another thread", { type: EventType.RunStarted, runId: "other" });
+    await events.publish("another thread", { type: EventType.RunStarted, data: { task: "other" } });
 
     const sub = events.subscribe(thread, { from: "beginning" });
     const seen: StoredEvent[] = [];
@@ -28,78 +29,108 @@ describe("EventLog", () => {
         seen.push(e);
         if (seen.length === 2) {
           // Live: published after the subscriber caught up.
-          await events.publish(thread, { type: EventType.ToolCalled, toolCallId: "c1", name: "web_search", args: { q: "nats" } });
+          await events.publish(thread, { type: EventType.ToolStarted, agent: "researcher", data: { tool: "web_search", callId: "c1", args: { q: "nats" } } });
         }
         if (seen.length === 3) sub.stop();
       }
     })();
     await done;
-    expect(seen.map((e) => e.type)).toEqual([EventType.RunStarted, EventType.TodosChanged, EventType.ToolCalled]);
+    expect(seen.map((e) => e.type)).toEqual([EventType.RunStarted, EventType.TodosUpdated, EventType.ToolStarted]);
     expect(seen.every((e) => e.threadId === thread)).toBe(true);
-    expect(seen[0].seq).toBeLessThan(seen[2].seq);
-    const first = seen[0];
+    expect(seen[0]!.seq).toBeLessThan(seen[2]!.seq);
+    const first = seen[0]!;
     if (first.type !== EventType.RunStarted) throw new Error("narrowing");
-    expect(first.runId).toBe("r1");
+    expect(first.id).toBe("r1:started");
+    expect(first.agent).toBe("main");
+    expect(first.data.task).toBe("write about NATS");
+    expect(seen[2]!.agent).toBe("researcher");
   });
 
   it("subscribes to new events only and filters by type; history returns what is stored", async () => {
     const events = t.backbone.events;
     const thread = "t-live";
-    await events.publish(thread, { type: EventType.Citation, url: "https://old.example" });
+    await events.publish(thread, { type: EventType.Citation, data: { url: "https://old.example" } });
     const sub = events.subscribe(thread, { types: [EventType.Citation, EventType.RunFinished] });
     await sub.ready;
     const it = sub[Symbol.asyncIterator]();
     const next = it.next();
-    await events.publish(thread, { type: EventType.FileWritten, path: "/draft.md", bytes: 120 });
-    await events.publish(thread, { type: EventType.Citation, url: "https://new.example", title: "New" });
+    await events.publish(thread, { type: EventType.FileWritten, data: { path: "/draft.md", bytes: 120 } });
+    await events.publish(thread, { type: EventType.Citation, data: { url: "https://new.example", title: "New" } });
     const got = await next;
     expect(got.value?.type).toBe(EventType.Citation);
-    expect(got.value?.type === EventType.Citation && got.value.url).toBe("https://new.example");
+    expect(got.value?.type === EventType.Citation && got.value.data.url).toBe("https://new.example");
     sub.stop();
-    await events.publish(thread, {
-      type: EventType.RunFinished,
-      runId: "r",
-      status: RunStatus.Succeeded,
-    });
+    await events.publish(thread, { type: EventType.RunFinished, data: { status: RunStatus.Completed } });
     const history = await events.history(thread);
     expect(history.map((e) => e.type)).toEqual([EventType.Citation, EventType.FileWritten, EventType.Citation, EventType.RunFinished]);
     expect((await events.history(thread, { types: [EventType.FileWritten] })).length).toBe(1);
     expect(await events.history("no such thread")).toEqual([]);
   });
 
-  it("publishes payments without key material and refuses anything that carries a secret seed", async () => {
+  it("stores a replayed id once (the msgID is thread + id), in publish order across types", async () => {
+    const events = t.backbone.events;
+    const a = await events.publish("dedup", { id: "main:c1:start", type: EventType.ToolStarted, data: { tool: "execute", callId: "c1" } });
+    await events.publish("dedup", { id: "main:c1:end", type: EventType.ToolFinished, data: { tool: "execute", callId: "c1", status: "ok" } });
+    // A crash-resume replays the step: the same ids again, other data (a later clock).
+    const again = await events.publish("dedup", { id: "main:c1:start", type: EventType.ToolStarted, data: { tool: "execute", callId: "c1", args: "x" } });
+    expect(again.seq).toBe(a.seq);
+    // The same id in another thread is another event.
+    await events.publish("dedup-2", { id: "main:c1:start", type: EventType.ToolStarted, data: { tool: "execute", callId: "c1" } });
+    const history = await events.history("dedup");
+    expect(history.map((e) => e.id)).toEqual(["main:c1:start", "main:c1:end"]);
+    expect(history[0]!.data).toEqual({ tool: "execute", callId: "c1" });
+    expect((await events.history("dedup-2")).length).toBe(1);
+    expect(await events.threads()).toEqual(expect.arrayContaining(["dedup", "dedup-2", "thread/with spaces.and.dots", "t-live"]));
+  });
+
+  it("publishes payments without key material and refuses anything that carries a secret", async () => {
     const events = t.backbone.events;
     const ok = await events.publish("pay", {
       type: EventType.Payment,
-      paymentId: "p1",
-      status: PaymentStatus.Settled,
-      amount: "2.5000000",
-      asset: "XLM",
-      destination: "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H",
-      txHash: "abc123",
+      data: {
+        paymentId: "p1",
+        status: PaymentStatus.Submitted,
+        amount: "2.5000000",
+        asset: "XLM",
+        destination: "GBRPYHIL2CI3FNQ4BXLFMNDLFJUNPU2HY3ZMFSHONUCEOASW7QC7OX2H",
+        txHash: "abc123",
+      },
     });
     expect(ok.seq).toBeGreaterThan(0);
     const leaked = await events
       .publish("pay", {
         type: EventType.Payment,
-        paymentId: "p2",
-        status: PaymentStatus.Failed,
-        amount: "1",
-        asset: "XLM",
-        destination: "G...",
-        reason: "signing failed for SCZANGBA5YHTNYVVV4C3U252E2B6P6F5T3U6MM63WBSBZATAQI3EBTQ4",
+        data: {
+          paymentId: "p2",
+          status: PaymentStatus.SubmitFailed,
+          amount: "1",
+          asset: "XLM",
+          destination: "G...",
+          reason: "signing failed for SCZANGBA5YHTNYVVV4C3U252E2B6P6F5T3U6MM63WBSBZATAQI3EBTQ4",
+        },
       })
       .catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(leaked, NatsErrorCode.InvalidArgument)).toBe(true);
-    expect((await events.history("pay")).map((e) => (e.type === EventType.Payment ? e.paymentId : ""))).toEqual(["p1"]);
+    const apiKey = await events
+      .publish("pay", { type: EventType.Warning, data: { message: "key sk-ant-abcdefghijklmnopqrstuvwx" } })
+      .catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(apiKey, NatsErrorCode.InvalidArgument)).toBe(true);
+    expect((await events.history("pay")).map((e) => (e.type === EventType.Payment ? e.data.paymentId : e.type))).toEqual(["p1"]);
   });
 
-  it("rejects unknown event types and empty thread ids", async () => {
+  it("rejects unknown event types, empty thread ids, bad ids, times and data", async () => {
     const events = t.backbone.events;
     const e1 = await events.publish("x", { type: "nope" } as never).catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(e1, NatsErrorCode.InvalidArgument)).toBe(true);
-    const e2 = await events.publish("", { type: EventType.RunStarted, runId: "r" }).catch((e: unknown) => e);
+    const e2 = await events.publish("", { type: EventType.RunStarted, data: {} }).catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(e2, NatsErrorCode.InvalidName)).toBe(true);
+    const e3 = await events.publish("x", { id: "", type: EventType.RunStarted, data: {} }).catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(e3, NatsErrorCode.InvalidArgument)).toBe(true);
+    const e4 = await events.publish("x", { type: EventType.RunStarted, at: "yesterday", data: {} }).catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(e4, NatsErrorCode.InvalidArgument)).toBe(true);
+    const e5 = await events.publish("x", { type: EventType.RunStarted } as never).catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(e5, NatsErrorCode.InvalidArgument)).toBe(true);
+    expect(await events.history("x")).toEqual([]);
   });
 
   it("keeps following across a server restart", async () => {
@@ -107,11 +138,11 @@ describe("EventLog", () => {
     const thread = "t-restart";
     const sub = events.subscribe(thread, { from: "beginning" });
     const it = sub[Symbol.asyncIterator]();
-    await events.publish(thread, { type: EventType.RunStarted, runId: "before" });
+    await events.publish(thread, { type: EventType.RunStarted, data: { task: "before" } });
     expect((await it.next()).value?.type).toBe(EventType.RunStarted);
     await t.server.kill();
     await t.server.restart();
-    await events.publish(thread, { type: EventType.RunFinished, runId: "after", status: RunStatus.Succeeded });
+    await events.publish(thread, { type: EventType.RunFinished, data: { status: RunStatus.Completed } });
     const after = await it.next();
     expect(after.value?.type).toBe(EventType.RunFinished);
     sub.stop();

@@ -1,7 +1,8 @@
 import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
 import { Command } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
-import { EventType, summarise, type EmitEvent } from "../events.ts";
+import { EventType, ToolStatus, type TodoItem } from "../../nats/event-types.ts";
+import { summarise, type EmitEvent } from "../events.ts";
 
 const WRITE_TOOLS = new Set(["write_file", "edit_file"]);
 const MAX_MALFORMED_RETRIES = 3;
@@ -14,6 +15,16 @@ function toolMessageOf(result: unknown): ToolMessage | undefined {
     return last as ToolMessage | undefined;
   }
   return undefined;
+}
+
+/** The todo list as the event carries it: well-formed items only, text clipped and redacted. */
+function todosOf(raw: unknown): TodoItem[] {
+  if (!Array.isArray(raw)) return [];
+  return raw.slice(0, 100).flatMap((t) => {
+    const o = t as { content?: unknown; status?: unknown } | null;
+    if (typeof o?.content !== "string") return [];
+    return [{ content: summarise(o.content) as string, status: typeof o.status === "string" ? o.status : "pending" }];
+  });
 }
 
 function textOf(msg: { content: unknown } | undefined): string {
@@ -46,7 +57,7 @@ export function createEventMiddleware(options: { agent: string; emit: EmitEvent 
           id: `${agent}:model:${key}`,
           type: EventType.ModelTurn,
           agent,
-          data: { toolCalls: calls.map((c) => ({ name: c.name, id: c.id })), text: summarise(textOf(ai)) },
+          data: { toolCalls: calls.map((c) => ({ name: c.name, ...(c.id ? { id: c.id } : {}) })), text: summarise(textOf(ai)) },
         });
         if (invalid.length === 0 || calls.length > 0) return;
         const strikes = state.messages.filter(
@@ -79,14 +90,14 @@ export function createEventMiddleware(options: { agent: string; emit: EmitEvent 
       const args = (call.args ?? {}) as Record<string, unknown>;
       await emit({ id: `${agent}:${callId}:start`, type: EventType.ToolStarted, agent, data: { tool: name, callId, args: summarise(args) } });
       if (name === "write_todos") {
-        await emit({ id: `${agent}:${callId}:todos`, type: EventType.TodosUpdated, agent, data: { todos: summarise(args.todos) } });
+        await emit({ id: `${agent}:${callId}:todos`, type: EventType.TodosUpdated, agent, data: { todos: todosOf(args.todos) } });
       }
       if (name === "task") {
         await emit({
           id: `${agent}:${callId}:handoff`,
           type: EventType.SubagentStarted,
           agent,
-          data: { subagent: args.subagent_type, description: summarise(args.description), callId },
+          data: { subagent: String(args.subagent_type ?? "unknown"), description: summarise(args.description), callId },
         });
       }
       let result: ToolMessage | Command;
@@ -97,7 +108,7 @@ export function createEventMiddleware(options: { agent: string; emit: EmitEvent 
           id: `${agent}:${callId}:end`,
           type: EventType.ToolFinished,
           agent,
-          data: { tool: name, callId, status: "error", output: summarise((err as Error).message ?? String(err)) },
+          data: { tool: name, callId, status: ToolStatus.Error, output: summarise((err as Error).message ?? String(err)) },
         });
         throw err;
       }
@@ -108,7 +119,7 @@ export function createEventMiddleware(options: { agent: string; emit: EmitEvent 
         id: `${agent}:${callId}:end`,
         type: EventType.ToolFinished,
         agent,
-        data: { tool: name, callId, status: failed ? "error" : "ok", output: summarise(output), ...(msg?.additional_kwargs?.vibewriter_replayed ? { replayed: true } : {}) },
+        data: { tool: name, callId, status: failed ? ToolStatus.Error : ToolStatus.Ok, output: summarise(output), ...(msg?.additional_kwargs?.vibewriter_replayed ? { replayed: true } : {}) },
       });
       if (WRITE_TOOLS.has(name) && !failed && typeof args.file_path === "string") {
         await emit({ id: `${agent}:${callId}:file`, type: EventType.FileWritten, agent, data: { path: args.file_path, tool: name } });
@@ -118,7 +129,7 @@ export function createEventMiddleware(options: { agent: string; emit: EmitEvent 
           id: `${agent}:${callId}:handback`,
           type: EventType.SubagentFinished,
           agent,
-          data: { subagent: args.subagent_type, callId, status: failed ? "error" : "ok", result: summarise(output) },
+          data: { subagent: String(args.subagent_type ?? "unknown"), callId, status: failed ? ToolStatus.Error : ToolStatus.Ok, result: summarise(output) },
         });
       }
       return result;

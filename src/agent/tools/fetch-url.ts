@@ -1,6 +1,6 @@
 import { tool } from "langchain";
 import { z } from "zod";
-import { EventType } from "../events.ts";
+import { EventType } from "../../nats/event-types.ts";
 import { SOURCE_LIMITS, SOURCE_PATHS, sourceFromBytes, sourceUploads, storeSources } from "../sources.ts";
 import type { HostToolContext } from "./context.ts";
 
