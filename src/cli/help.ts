@@ -40,7 +40,7 @@ KVM, QEMU, the guest image, the nats-server version, Node, the model and the wal
 Prints what is ready and what is missing with the fix for each. Exits 0 when everything needed is
 ready, 1 otherwise.
 `,
-  run: `Usage: vibewriter run "<task>" [--sources DIR] [--thread ID] [--skills DIR]... [--json]
+  run: `Usage: vibewriter run "<task>" [--sources DIR] [--thread ID] [--skills DIR]... [--allow-network] [--json]
 
 Runs the Vibewriter agent on a task and prints progress (one live status line on a terminal, plain
 lines otherwise), then the final report.
@@ -49,15 +49,17 @@ Options:
   -s, --sources DIR   folder of source files (markdown, text, HTML, PDF) to research
   -t, --thread ID     thread id to use (default: a new one, printed at the start)
       --skills DIR    an extra skill folder (repeatable)
+      --allow-network give the agent a fetch_url tool (pages fetched on the host, public
+                      addresses only, stored as sources); the VM itself never has a network
       --json          print the result as JSON instead of progress and report
 
 Ctrl-C stops the run; \`vibewriter resume ID\` continues it where it stopped.
 `,
-  resume: `Usage: vibewriter resume ID [--skills DIR]... [--json]
+  resume: `Usage: vibewriter resume ID [--skills DIR]... [--allow-network] [--json]
 
 Continues thread ID from its last checkpoint: after a crash, Ctrl-C, or an approval decision.
-Steps with side effects that already ran are not run again. Pass the same --skills folders as
-the original run (they are placed in the new sandbox).
+Steps with side effects that already ran are not run again. Pass the same --skills folders and
+--allow-network as the original run (they are placed in the new sandbox).
 `,
   threads: `Usage: vibewriter threads [--json]
 

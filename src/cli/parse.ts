@@ -88,6 +88,7 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet">
       sources: { type: "string", short: "s" },
       thread: { type: "string", short: "t" },
       skills: { type: "string", multiple: true },
+      "allow-network": { type: "boolean" },
     },
     build(v, p, cwd) {
       if (p.length === 0) throw usageError("`run` needs a task, e.g. vibewriter run \"Assess ACME Corp\".", "run");
@@ -102,16 +103,18 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet">
         sources: typeof v.sources === "string" ? nonEmptyPath("run", "sources", v.sources, cwd) : undefined,
         threadId: typeof v.thread === "string" ? checkId("run", "thread id", v.thread) : undefined,
         skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("run", "skills", s, cwd)),
+        allowNetwork: v["allow-network"] === true,
         json: json(v),
       };
     },
   },
   resume: {
-    options: { ...common, skills: { type: "string", multiple: true } },
+    options: { ...common, skills: { type: "string", multiple: true }, "allow-network": { type: "boolean" } },
     build: (v, p, cwd) => ({
       command: "resume",
       threadId: oneId("resume", "thread id", p),
       skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("resume", "skills", s, cwd)),
+      allowNetwork: v["allow-network"] === true,
       json: json(v),
     }),
   },

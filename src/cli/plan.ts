@@ -40,8 +40,10 @@ export type CommandPlan =
       threadId?: string;
       /** Extra skill folders (absolute paths), in the order given. */
       skills: string[];
+      /** Give the agent the host-side `fetch_url` tool (the VM itself never gets a network). */
+      allowNetwork: boolean;
     } & Common)
-  | ({ command: "resume"; threadId: string; skills: string[] } & Common)
+  | ({ command: "resume"; threadId: string; skills: string[]; allowNetwork: boolean } & Common)
   | ({ command: "threads" } & Common)
   | ({ command: "show"; threadId: string } & Common)
   | ({ command: "events"; threadId: string; follow: boolean } & Common)

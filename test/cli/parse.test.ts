@@ -43,17 +43,19 @@ describe("parseCommandLine", () => {
 
   it("run with every option, paths resolved against cwd", () => {
     expect(
-      parse("run", "Assess ACME", "--sources", "docs", "--thread", "t-1", "--skills", "a", "--skills", "/abs/b", "--json"),
+      parse("run", "Assess ACME", "--sources", "docs", "--thread", "t-1", "--skills", "a", "--skills", "/abs/b", "--allow-network", "--json"),
     ).toEqual({
       command: "run",
       task: "Assess ACME",
       sources: "/home/u/work/docs",
       threadId: "t-1",
       skills: ["/home/u/work/a", "/abs/b"],
+      allowNetwork: true,
       json: true,
     });
     expect(parse("run", "  x  ", "-s", "/s", "-t", "abc")).toMatchObject({ task: "x", sources: "/s", threadId: "abc" });
-    expect(parse("run", "task")).toEqual({ command: "run", task: "task", skills: [], json: false, sources: undefined, threadId: undefined });
+    expect(parse("run", "task")).toEqual({ command: "run", task: "task", skills: [], allowNetwork: false, json: false, sources: undefined, threadId: undefined });
+    expect(parse("run", "task", "--allow-network")).toMatchObject({ allowNetwork: true });
   });
 
   it("run rejects a missing, empty or unquoted task and bad options", () => {
@@ -68,8 +70,9 @@ describe("parseCommandLine", () => {
   });
 
   it("thread commands need exactly one valid id", () => {
-    expect(parse("resume", "t1")).toEqual({ command: "resume", threadId: "t1", skills: [], json: false });
-    expect(parse("resume", "t1", "--skills", "s")).toEqual({ command: "resume", threadId: "t1", skills: ["/home/u/work/s"], json: false });
+    expect(parse("resume", "t1")).toEqual({ command: "resume", threadId: "t1", skills: [], allowNetwork: false, json: false });
+    expect(parse("resume", "t1", "--allow-network")).toMatchObject({ allowNetwork: true });
+    expect(parse("resume", "t1", "--skills", "s")).toEqual({ command: "resume", threadId: "t1", skills: ["/home/u/work/s"], allowNetwork: false, json: false });
     expect(usage(["resume", "a.b"]).message).toMatch(/not a valid thread id: use letters, digits, - and _/);
     expect(parse("show", "t1", "--json")).toEqual({ command: "show", threadId: "t1", json: true });
     expect(parse("events", "t1", "--follow")).toEqual({ command: "events", threadId: "t1", follow: true, json: false });

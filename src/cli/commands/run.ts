@@ -31,6 +31,7 @@ interface Session {
   model: CliModel;
   sourcesDir?: string;
   skillDirs: string[];
+  allowNetwork?: boolean;
   /** What to do with the agent once built; `waiting` when the thread paused for a decision. */
   act: (vw: Vibewriter, waiting: boolean) => Promise<RunResult>;
   /** "run" or "resume", for messages. */
@@ -53,6 +54,7 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
     model: s.model.model,
     ...(s.sourcesDir ? { sourcesDir: s.sourcesDir } : {}),
     skillDirs: s.skillDirs,
+    ...(s.allowNetwork ? { allowNetwork: true } : {}),
     wallet: payments.wallet,
     onEvent: display.onEvent,
   });
@@ -126,6 +128,7 @@ export async function runRun(plan: Extract<CommandPlan, { command: "run" }>, ctx
       model,
       ...(plan.sources ? { sourcesDir: plan.sources } : {}),
       skillDirs: plan.skills,
+      allowNetwork: plan.allowNetwork,
       act: (vw) => vw.run(plan.task),
       verb: "run",
     },
@@ -137,7 +140,7 @@ export async function runResume(plan: Extract<CommandPlan, { command: "resume" }
   const model = cliModel(ctx.env);
   try {
     return await runSession(
-      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, act: (vw, waiting) => vw.resume(waiting ? RESUME_AFTER_DECISION : undefined), verb: "resume" },
+      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, allowNetwork: plan.allowNetwork, act: (vw, waiting) => vw.resume(waiting ? RESUME_AFTER_DECISION : undefined), verb: "resume" },
       ctx,
     );
   } catch (e) {
