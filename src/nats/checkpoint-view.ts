@@ -24,6 +24,8 @@ export interface BlobDelta {
   bv: string | number;
   drop: number;
   n: number;
+  /** Id of the checkpoint whose message holds version `bv`, when the writer knew it. */
+  at?: string;
 }
 
 /** `c.<id>`: parts [checkpoint without channel_values, metadata, ...values of `b`]. */
@@ -37,6 +39,12 @@ export interface CheckpointHeader {
   mty: string;
   /** Channel values stored with this checkpoint (the channels in newVersions that fit). */
   b: BlobRef[];
+  /**
+   * Where the other channels' values live: channel → id of the checkpoint that stored that
+   * version (its message, or its `b.` chunks). Present only when the writer knew all of them;
+   * lets a new process resume by reading a handful of messages instead of the whole thread.
+   */
+  l?: Record<string, string>;
 }
 
 /** `b.<channel>.<version>.<chunk>`: one chunk of a value too large to ride in its checkpoint. */
@@ -104,6 +112,10 @@ export interface CheckpointEntry {
   decoded?: unknown;
   /** Channel versions, known without decoding when this process wrote the checkpoint. */
   versions?: Record<string, string | number>;
+  /** Channels whose values this checkpoint stored itself. */
+  stored: Set<string>;
+  /** The header's `l`: where the other channels' values live. */
+  loc?: Record<string, string>;
 }
 
 /** Values this process just wrote, keyed like `ownValueKey`: the objects stand in for decoding. */
@@ -162,7 +174,17 @@ export class NamespaceView {
     const old = this.checkpoints.get(h.id);
     if (!old || old.seq < seq) {
       if (!old) this.#sortedDesc = undefined;
-      const entry: CheckpointEntry = { seq, id: h.id, parent: h.p, ty: h.ty, mty: h.mty, cp: parts[0], md: parts[1] };
+      const entry: CheckpointEntry = {
+        seq,
+        id: h.id,
+        parent: h.p,
+        ty: h.ty,
+        mty: h.mty,
+        cp: parts[0],
+        md: parts[1],
+        stored: new Set(h.b.map((r) => r.ch)),
+      };
+      if (h.l) entry.loc = h.l;
       if (own?.has(OWN_VERSIONS_KEY)) entry.versions = own.get(OWN_VERSIONS_KEY) as Record<string, string | number>;
       this.checkpoints.set(h.id, entry);
     }
@@ -230,6 +252,11 @@ export class ThreadView {
   resetSeq = 0;
   /** The thread's history has been read (a view made by a write alone holds only that write). */
   loaded = false;
+  /**
+   * Namespaces whose latest checkpoint was read with just what it needs (a resume): enough for
+   * reads of the latest checkpoint; anything else reads the whole history first.
+   */
+  readonly latestLoaded = new Set<string>();
   /** Sequences the live tail announced for this thread that are not applied yet. */
   readonly missing = new Set<number>();
   /** Sequences applied (own acks) that the live tail has not announced yet. */

@@ -160,9 +160,11 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
 
   /**
    * The thread's view, holding every message stored for it up to now (read-your-writes and
-   * other processes' acknowledged writes). One direct get when the view is warm.
+   * other processes' acknowledged writes). One direct get when the view is warm. With `latestOf`,
+   * a cold view only needs that namespace's latest checkpoint, its values and writes (a resume),
+   * read with a few direct gets instead of the whole history.
    */
-  async #freshView(threadId: string): Promise<ThreadView> {
+  async #freshView(threadId: string, latestOf?: string): Promise<ThreadView> {
     if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
     const tail = await this.#startTail();
     let view = this.#views.get(threadId);
@@ -171,9 +173,9 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       view = new ThreadView(threadId);
     }
     this.#remember(threadId, view);
-    const cold = !view.loaded && !this.#loading.has(threadId);
-    const loading = this.#loading.get(threadId);
-    if (loading) await loading;
+    const enough = () => view.loaded || (latestOf !== undefined && view.latestLoaded.has(latestOf));
+    const cold = !enough() && !this.#loading.has(threadId);
+    for (let loading = this.#loading.get(threadId); loading; loading = this.#loading.get(threadId)) await loading;
     const subject = `${this.#threadSubject(threadId)}.>`;
     const last = await this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject });
     if (!last) {
@@ -181,16 +183,22 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       if (!cold && view.namespaces.size > 0) {
         // Purged without a marker (e.g. by hand): start over.
         this.#forget(threadId);
-        return this.#freshView(threadId);
+        return this.#freshView(threadId, latestOf);
       }
       return view;
     }
-    if (cold) {
-      const load = this.#readAll(subject, (seq, data) => this.#apply(view, seq, data));
+    if (!enough()) {
+      const load = (async () => {
+        if (latestOf !== undefined && (await this.#loadLatest(view, threadId, latestOf))) {
+          view.latestLoaded.add(latestOf);
+          return;
+        }
+        await this.#readAll(subject, (seq, data) => this.#apply(view, seq, data));
+        view.loaded = true;
+      })();
       this.#loading.set(threadId, load);
       try {
         await load;
-        view.loaded = true;
       } catch (err) {
         this.#forget(threadId);
         throw err;
@@ -202,7 +210,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (last.seq > tail.watermark && !(await tail.waitFor(last.seq, 10_000))) {
       // The live tail is stuck (e.g. recreating itself after a restart): read the thread again.
       this.#forget(threadId);
-      return this.#freshView(threadId);
+      return this.#freshView(threadId, latestOf);
     }
     if (view.missing.size > 0) {
       const seqs = [...view.missing];
@@ -213,6 +221,69 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       });
     }
     return view;
+  }
+
+  /**
+   * Read only what the namespace's latest checkpoint needs: its message (the last one stored on
+   * `c.*`; ids are time-ordered uuid6, so it is the newest), the messages holding its other
+   * channels' values (header `l`) and their delta bases (at most 32 deep), and its writes.
+   * False when something cannot be placed (old messages, large chunked values): read everything.
+   */
+  async #loadLatest(view: ThreadView, threadId: string, ns: string): Promise<boolean> {
+    const nsSubject = this.#nsSubject(threadId, ns);
+    const fetched = new Map<string, Promise<void>>();
+    const fetch = (subject: string): Promise<void> => {
+      let p = fetched.get(subject);
+      if (!p) {
+        p = this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject }).then((m) => {
+          if (m) this.#apply(view, m.seq, m.data);
+        });
+        fetched.set(subject, p);
+      }
+      return p;
+    };
+    await fetch(`${nsSubject}.c.*`);
+    const nsView = view.namespaces.get(ns);
+    const id = nsView?.latestId();
+    if (!nsView || id === undefined) return false;
+    const entry = nsView.checkpoints.get(id)!;
+    const { checkpoint } = await this.#decodeCheckpoint(entry);
+    if (checkpoint.v < 4) return false; // pending sends live in the parent's writes
+    const writes = this.#readAll(`${nsSubject}.w.${encodeToken(id)}.>`, (seq, data) => this.#apply(view, seq, data));
+    const place = async (ch: string, v: string | number, at: string | undefined, depth: number): Promise<boolean> => {
+      const key = blobKey(ch, v);
+      if (at === "" && !nsView.blobs.has(key)) return true; // never stored: the channel has no value
+      if (!nsView.blobs.has(key) && at !== undefined) await fetch(`${nsSubject}.c.${encodeToken(at)}`);
+      if (!nsView.blobs.has(key)) return false;
+      const delta = nsView.blobs.get(key)!.delta;
+      if (!delta) return true;
+      return depth < 64 && place(ch, delta.bv, delta.at, depth + 1);
+    };
+    const placed = await Promise.all(
+      Object.entries(checkpoint.channel_versions).map(([ch, v]) =>
+        place(ch, v, entry.stored.has(ch) ? id : entry.loc?.[ch], 0),
+      ),
+    );
+    await writes;
+    return placed.every(Boolean);
+  }
+
+  /** Every value of the namespace's latest checkpoint (and its delta bases) is in the view. */
+  async #latestComplete(view: ThreadView, ns: string): Promise<boolean> {
+    const nsView = view.namespaces.get(ns);
+    const id = nsView?.latestId();
+    if (!nsView || id === undefined) return true;
+    const entry = nsView.checkpoints.get(id)!;
+    const { checkpoint } = await this.#decodeCheckpoint(entry);
+    for (const [ch, v] of Object.entries(checkpoint.channel_versions)) {
+      if (entry.loc?.[ch] === "" && !nsView.blobs.has(blobKey(ch, v))) continue; // never stored
+      for (let key: string | undefined = blobKey(ch, v), depth = 0; key !== undefined; depth++) {
+        const blob = nsView.blobs.get(key);
+        if (!blob || depth > 64) return false;
+        key = blob.delta ? blobKey(ch, blob.delta.bv) : undefined;
+      }
+    }
+    return true;
   }
 
   #remember(threadId: string, view: ThreadView): void {
@@ -321,7 +392,12 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (threadId === undefined) return undefined;
     const ns = optionalId(config.configurable?.checkpoint_ns, "checkpoint_ns") ?? "";
     const checkpointId = optionalId(config.configurable?.checkpoint_id, "checkpoint_id");
-    const view = await this.#freshView(threadId);
+    let view = await this.#freshView(threadId, checkpointId ? undefined : ns);
+    if (!view.loaded && !(await this.#latestComplete(view, ns))) {
+      // A resumed view that no longer covers the latest checkpoint (e.g. a fork off an old one).
+      view.latestLoaded.clear();
+      view = await this.#freshView(threadId);
+    }
     const nsView = view.namespaces.get(ns);
     if (!nsView) return undefined;
     const id = checkpointId || nsView.latestId();
@@ -421,9 +497,14 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       metadata: md,
       blobs: channels.map(([ch, v], i) => {
         const ref: BlobRef = { ch, v, ty: blobs[i][0] };
-        if (deltas[i]) ref.d = deltas[i].delta;
+        if (deltas[i]) {
+          ref.d = deltas[i].delta;
+          const at = parentEntry && valueLocation(parentEntry, parentId!, ch);
+          if (at !== undefined) ref.d.at = at;
+        }
         return { ref, bytes: blobs[i][1] };
       }),
+      loc: locations(checkpoint.channel_versions, newVersions, parentEntry, parentId, parentVersions),
       maxFrame: this.#maxFrame(),
     });
     await this.#publishAll(threadId, messages, own);
@@ -496,6 +577,40 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     this.#views.clear();
     this.#byToken.clear();
   }
+}
+
+/** Id of the checkpoint whose message (or chunks) holds `entry`'s version of `ch`. */
+function valueLocation(entry: CheckpointEntry, id: string, ch: string): string | undefined {
+  return entry.stored.has(ch) ? id : entry.loc?.[ch];
+}
+
+/**
+ * For each channel a checkpoint does not store itself: the checkpoint that stored its version
+ * (known from the parent when the version is the parent's), or "" when no checkpoint stored it
+ * (a first checkpoint's channels outside newVersions, and what inherits them). Channels the
+ * writer cannot place are left out; a reader missing one reads the whole thread.
+ */
+function locations(
+  versions: ChannelVersions,
+  newVersions: ChannelVersions,
+  parent: CheckpointEntry | undefined,
+  parentId: string | undefined,
+  parentVersions: Record<string, string | number> | undefined,
+): Record<string, string> | undefined {
+  if (parentId !== undefined && (!parent || !parentVersions)) return undefined;
+  const loc: Record<string, string> = {};
+  let any = false;
+  for (const [ch, v] of Object.entries(versions)) {
+    if (Object.prototype.hasOwnProperty.call(newVersions, ch)) continue;
+    let at: string | undefined;
+    if (parentId === undefined) at = "";
+    else if (parentVersions![ch] === v) at = valueLocation(parent!, parentId, ch);
+    if (at !== undefined) {
+      loc[ch] = at;
+      any = true;
+    }
+  }
+  return any ? loc : undefined;
 }
 
 function invalid(message: string): NatsBackboneError {

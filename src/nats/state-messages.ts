@@ -86,6 +86,8 @@ export interface CheckpointMessageInput {
   metadata: [type: string, bytes: Uint8Array];
   /** Channel values to store with it (serialized; `ty: "empty"` for a channel without value). */
   blobs: { ref: BlobRef; bytes: Uint8Array }[];
+  /** Where the channels it does not store live (header `l`). */
+  loc?: Record<string, string>;
   /** Largest frame the server takes. */
   maxFrame: number;
 }
@@ -101,6 +103,7 @@ export function checkpointMessages(input: CheckpointMessageInput): Outgoing[] {
   const out: Outgoing[] = [];
   const header: CheckpointHeader = { k: "c", t: threadId, n: ns, id, ty, mty, b: [] };
   if (parentId) header.p = parentId;
+  if (input.loc) header.l = input.loc;
   const parts = [cpBytes, mdBytes];
   let size = cpBytes.length + mdBytes.length + 1024;
   for (const { ref, bytes } of input.blobs) {
