@@ -157,6 +157,59 @@ describe("JetStreamCheckpointSaver", () => {
     }
   });
 
+  it("a resume in a new process reads the latest checkpoint whole: values placed in older checkpoints, delta chains, writes, forks", async () => {
+    const { HumanMessage, AIMessage } = await import("@langchain/core/messages");
+    const saver = t.backbone.checkpointer;
+    const thread = { configurable: { thread_id: "resume", checkpoint_ns: "" } };
+    let messages: unknown[] = Array.from({ length: 20 }, (_, i) => new HumanMessage({ id: `m${i}`, content: `message ${i}` }));
+    const todos = [{ content: "placed once, never changed", status: "pending" }];
+    // `files` has a version but no checkpoint ever stored a value for it.
+    const versions = { messages: 1, todos: 1, files: 1 };
+    let cfg: RunnableConfig = await saver.put(thread, checkpoint(0, { messages, todos }, versions), meta, { messages: 1, todos: 1 });
+    const configs = [cfg];
+    for (let step = 1; step <= 40; step++) {
+      messages = [...messages, new AIMessage({ id: `s${step}`, content: `step ${step}` })];
+      versions.messages += 1;
+      cfg = await saver.put(cfg, checkpoint(step, { messages, todos }, { ...versions }), meta, { messages: versions.messages });
+      configs.push(cfg);
+    }
+    await saver.putWrites(cfg, [["messages", "pending write"]], "task-last");
+    const expected = await saver.getTuple(thread);
+    expect((expected?.checkpoint.channel_values.messages as unknown[]).length).toBe(60);
+
+    const other = await otherProcess(t);
+    try {
+      const resumed = await other.saver.getTuple(thread);
+      expect(JSON.parse(JSON.stringify(resumed?.checkpoint))).toEqual(JSON.parse(JSON.stringify(expected?.checkpoint)));
+      expect(resumed?.checkpoint.channel_values.todos).toEqual(todos);
+      expect(resumed?.pendingWrites).toEqual([["task-last", "messages", "pending write"]]);
+      expect(resumed?.parentConfig).toEqual(expected?.parentConfig);
+
+      // A fork off an early checkpoint, written by the first process: the resumed view must
+      // notice it lacks that version of `messages` and read what it needs.
+      const early = await saver.getTuple(configs[3]);
+      const forkVersions = { messages: 4, todos: 1, files: 1, extra: 1 };
+      const fork = await saver.put(
+        configs[3],
+        checkpoint(99, { ...early!.checkpoint.channel_values, extra: "x" }, forkVersions),
+        meta,
+        { extra: 1 },
+      );
+      const afterFork = await other.saver.getTuple(thread);
+      expect(afterFork?.checkpoint.id).toBe(fork.configurable?.checkpoint_id);
+      expect(JSON.stringify(afterFork?.checkpoint.channel_values.messages)).toBe(
+        JSON.stringify(early!.checkpoint.channel_values.messages),
+      );
+      expect(afterFork?.checkpoint.channel_values.extra).toBe("x");
+      // Older checkpoints are still there for anyone who asks.
+      let n = 0;
+      for await (const _ of other.saver.list(thread)) n++;
+      expect(n).toBe(42);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("keeps every acknowledged checkpoint through a kill -9 in the middle of a burst", async () => {
     const saver = t.backbone.checkpointer;
     const writers = 4;
