@@ -10,7 +10,7 @@ const ev = (i: number, type: VibewriterEvent["type"], data: Record<string, unkno
   id: `test:${i}`,
   type,
   agent: i % 2 ? "researcher" : "main",
-  at: `2026-11-25T10:00:${String(i).padStart(2, "0")}.000Z`,
+  at: new Date(Date.UTC(2026, 10, 25, 10, 0, i)).toISOString(), // 10:00:00 + i seconds
   data,
 }) as NewEvent;
 
