@@ -149,7 +149,8 @@ async function main(): Promise<void> {
     }
     await jetstream.close();
 
-    // Resume in a new process: a fresh saver reads the thread back (history of every step).
+    // Resume in a new process: a fresh saver reads the latest checkpoint back (only the messages
+    // it needs: the checkpoint, the ones holding its values and delta bases, its writes).
     const coldNc = await connectNats({ url: nats.server.url, name: "bench-cold" });
     const coldJs = new JetStreamCheckpointSaver({ nc: coldNc, js: jetstreamClient(coldNc), jsm: await jetstreamManager(coldNc) });
     let t0 = performance.now();
@@ -185,6 +186,10 @@ async function main(): Promise<void> {
     const f = quantile(floor, 0.5);
     console.log(`floor: one acknowledged 1 KiB JetStream publish, median ${f.toFixed(3)} ms (p90 ${quantile(floor, 0.9).toFixed(3)} ms)`);
     out.jetstream_publish_ack_1k_ms = r3(f);
+    // No acknowledged write can beat one acked publish: this is the best putWrites ratio possible.
+    const floorRatio = f / med("sqlite", "putWrites");
+    console.log(`putWrites ratio floor (acked publish / sqlite putWrites): ${floorRatio.toFixed(2)}`);
+    out.putWrites_floor_ratio = r3(floorRatio);
     console.log(JSON.stringify(out));
   } finally {
     await nats.close();
