@@ -6,12 +6,18 @@ import { SandboxPool } from "../sandbox/pool.ts";
 import { artifactWorkspace } from "../sandbox/workspace-store.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import type { AgentBackbone } from "./ports.ts";
+import { sandboxConfigFromEnv, type SandboxConfig } from "./sandbox-config.ts";
 
 let pool: SandboxPool | null = null;
+let config: SandboxConfig | null = null;
 
-/** The process's VM pool (one ready VM kept waiting; a VM is never reused by another thread). */
+/**
+ * The process's VM pool (by default one ready VM kept waiting; a VM is never reused by another
+ * thread). Shape, pool size and command timeout come from the environment (`SandboxEnv`).
+ */
 export function sandboxPool(): SandboxPool {
-  pool ??= new SandboxPool({ size: 1 });
+  config ??= sandboxConfigFromEnv();
+  pool ??= new SandboxPool({ size: config.poolSize, shape: config.shape });
   return pool;
 }
 
@@ -35,7 +41,13 @@ export async function openThreadSandbox(
   const store = artifacts instanceof ArtifactStore ? artifactWorkspace(artifacts) : undefined;
   const p = sandboxPool();
   try {
-    return await MicroVMBackend.create({ threadId, vm: await p.acquire(), provider: () => p.acquire(), ...(store ? { store } : {}) });
+    return await MicroVMBackend.create({
+      threadId,
+      vm: await p.acquire(),
+      provider: () => p.acquire(),
+      executeTimeoutMs: config!.executeTimeoutMs,
+      ...(store ? { store } : {}),
+    });
   } catch (cause) {
     throw new AgentError(
       AgentErrorCode.SandboxSetup,

@@ -1,0 +1,29 @@
+import { sandboxConfigFromEnv, SandboxEnv } from "../../src/agent/sandbox-config.ts";
+
+describe("sandbox settings from the environment", () => {
+  it("defaults to a 768 MiB, 1 vCPU VM with a 256 MiB workspace, one VM ready, 120 s commands", () => {
+    expect(sandboxConfigFromEnv({})).toEqual({
+      shape: { memoryMiB: 768, vcpus: 1, workspaceMiB: 256, network: false },
+      poolSize: 1,
+      executeTimeoutMs: 120_000,
+    });
+  });
+
+  it("takes the owner's values", () => {
+    const c = sandboxConfigFromEnv({
+      [SandboxEnv.MemoryMiB]: "2048",
+      [SandboxEnv.Vcpus]: "2",
+      [SandboxEnv.WorkspaceMiB]: "1024",
+      [SandboxEnv.PoolSize]: "0",
+      [SandboxEnv.ExecTimeoutSec]: "30",
+    });
+    expect(c).toEqual({ shape: { memoryMiB: 2048, vcpus: 2, workspaceMiB: 1024, network: false }, poolSize: 0, executeTimeoutMs: 30_000 });
+  });
+
+  it("refuses malformed or out-of-range values with the variable's name, never clamping them", () => {
+    expect(() => sandboxConfigFromEnv({ [SandboxEnv.MemoryMiB]: "1e3" })).toThrow(/VIBEWRITER_VM_MEMORY_MIB="1e3" must be a whole number from 256/);
+    expect(() => sandboxConfigFromEnv({ [SandboxEnv.Vcpus]: "0" })).toThrow(/VIBEWRITER_VM_VCPUS/);
+    expect(() => sandboxConfigFromEnv({ [SandboxEnv.ExecTimeoutSec]: "-5" })).toThrow(/VIBEWRITER_EXEC_TIMEOUT_SEC/);
+    expect(() => sandboxConfigFromEnv({ [SandboxEnv.WorkspaceMiB]: "512" })).toThrow(/needs VIBEWRITER_VM_MEMORY_MIB of at least 1024/);
+  });
+});
