@@ -12,6 +12,7 @@ import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { Keypair } from "@stellar/stellar-sdk";
 import { agentBackbone } from "../../src/agent/backbone.ts";
+import { EventType, eventOf } from "../../src/nats/event-types.ts";
 import { paymentProposalId } from "../../src/agent/tools/payment.ts";
 import { createChoirTools } from "../../src/agent/tools/choir.ts";
 import { createVibewriter, type RunResult } from "../../src/agent/vibewriter.ts";
@@ -164,6 +165,19 @@ describe("an agent trying to move money beyond the policy", () => {
     );
     expect(entries.filter((e) => e.type === LedgerEntryType.Signature)).toHaveLength(6);
     expect(await wallet.ledger.verify()).toMatchObject({ ok: true, problems: [] });
+  });
+
+  it("the thread's event log shows each payment's outcome, with public fields only", async () => {
+    const payments = (await nats.backbone.events.history(THREAD)).filter(eventOf(EventType.Payment));
+    const last = new Map(payments.map((e) => [e.data.paymentId, e.data]));
+    const attempts = ["t-unlisted", "t-big", ...Array.from({ length: 7 }, (_, i) => `t-split-${i}`)].map(id);
+    expect([...last.keys()].sort()).toEqual([...attempts].sort());
+    const final = [...last.values()];
+    expect(final.filter((p) => p.status === PaymentStatus.Denied)).toHaveLength(3);
+    const signed = final.filter((p) => p.status === PaymentStatus.Signed);
+    expect(signed).toHaveLength(6);
+    for (const p of signed) expect(p).toMatchObject({ destination: fx.alice, amount: "15", asset: "XLM", txHash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(Object.keys(payments[0]!.data).every((k) => ["paymentId", "status", "amount", "asset", "destination", "memo", "reason", "txHash"].includes(k))).toBe(true);
   });
 
   it("nothing the run produced contains the secret key: streams, KV, object store, checkpoints, events, logs, model input, VM filesystem", async () => {

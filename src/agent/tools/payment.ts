@@ -5,6 +5,8 @@ import { z } from "zod";
 import { WalletError } from "../../wallet/errors.ts";
 import { PaymentStatus, type PaymentRecord } from "../../wallet/payment-record.ts";
 import type { Wallet } from "../../wallet/wallet.ts";
+import { EventType } from "../../nats/event-types.ts";
+import type { EmitEvent } from "../events.ts";
 
 /** What the run pauses with when a payment needs the owner. Public data only. */
 export interface PaymentApprovalRequest {
@@ -26,6 +28,28 @@ export interface PaymentToolOptions {
   threadId?: string;
   /** How many times the tool re-pauses when resumed without an owner decision on record. */
   maxWaits?: number;
+  /** Publishes a `payment` event to the thread's log at each status the call sees (public fields only). */
+  emit?: EmitEvent;
+}
+
+/** One `payment` event per (tool call, status): a replayed call republishes the same ids, which the log drops. */
+async function emitPayment(emit: EmitEvent | undefined, toolCallId: string, r: PaymentRecord): Promise<void> {
+  if (!emit) return;
+  await emit({
+    id: `main:${toolCallId}:payment:${r.status}`,
+    type: EventType.Payment,
+    agent: "main",
+    data: {
+      paymentId: r.id,
+      status: r.status,
+      amount: r.amount ?? r.requested.amount,
+      asset: r.asset ?? r.requested.asset,
+      destination: r.destination ?? r.requested.destination,
+      ...(r.memo ? { memo: r.memo } : {}),
+      ...(r.decision?.reason ? { reason: r.decision.reason } : {}),
+      ...(r.txHash ? { txHash: r.txHash } : {}),
+    },
+  });
 }
 
 /** A proposal id is a function of (thread, tool call): re-running the same call after a resume or a crash finds the same proposal. */
@@ -67,6 +91,7 @@ export function createProposePaymentTool(options: PaymentToolOptions) {
           return `ALREADY DECIDED: this exact proposal was made before; nothing new was done. ${describe(res.record)}`;
         }
         let record = res.record;
+        await emitPayment(options.emit, toolCallId, record);
         for (let waits = 0; record.status === PaymentStatus.PendingApproval && waits < maxWaits; waits++) {
           const request: PaymentApprovalRequest = {
             kind: "payment_approval",
@@ -83,7 +108,11 @@ export function createProposePaymentTool(options: PaymentToolOptions) {
           interrupt(request);
           record = (await wallet.get(id)) ?? record;
         }
-        if (record.status === PaymentStatus.Approved || record.status === PaymentStatus.Signing) record = await wallet.execute(id);
+        if (record.status === PaymentStatus.Approved || record.status === PaymentStatus.Signing) {
+          await emitPayment(options.emit, toolCallId, record);
+          record = await wallet.execute(id);
+        }
+        await emitPayment(options.emit, toolCallId, record);
         return describe(record);
       } catch (e) {
         // The interrupt (and any other graph control flow) must propagate to pause the run.
