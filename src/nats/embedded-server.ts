@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nuid, type NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "./connection.ts";
@@ -42,6 +42,7 @@ interface LeaseFile {
 
 const LOCK_WAIT_MS = 60_000;
 const STOP_WAIT_MS = 10_000;
+const EMPTY_LOCK_STALE_MS = 5_000;
 
 export async function openEmbeddedServer(dir: string, name: string): Promise<EmbeddedServerHandle> {
   const leases = join(dir, "leases");
@@ -116,6 +117,8 @@ async function liveLeases(dir: string): Promise<number> {
 /**
  * Run `fn` holding `<dir>/server.lock` (exclusive create). A lock whose holder is gone is taken
  * over. Two servers on one store would corrupt it: this is what keeps starting single.
+ * Known gap: two processes taking over the same stale lock at the same instant can both succeed
+ * (the second removes the first's fresh lock); it needs a crash plus an exact tie to happen.
  */
 async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   const lockFile = join(dir, "server.lock");
@@ -127,8 +130,10 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       const holder = Number((await readFile(lockFile, "utf8").catch(() => "")).trim());
-      // An empty file is a holder between create and write: wait for it like for any holder.
-      if (holder && !isSameProcess(holder)) {
+      // An empty file is a holder between create and write: wait for it, unless it stayed empty
+      // long enough that its writer must have died in between.
+      const emptyAge = holder ? 0 : Date.now() - ((await stat(lockFile).catch(() => undefined))?.mtimeMs ?? Date.now());
+      if ((holder && !isSameProcess(holder)) || emptyAge > EMPTY_LOCK_STALE_MS) {
         await rm(lockFile, { force: true });
         continue;
       }

@@ -1,6 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
@@ -137,6 +137,19 @@ describe("embedded nats-server shared by several processes", () => {
     await b.close();
     expect(alive(pid)).toBe(false);
     expect(existsSync(join(dir, "nats", "server.json"))).toBe(false);
+  });
+
+  it("a lock and a lease left by a crashed process are taken over and ignored", async () => {
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!;
+    await mkdir(join(dir, "nats", "leases"), { recursive: true });
+    await writeFile(join(dir, "nats", "server.lock"), String(dead));
+    await writeFile(join(dir, "nats", "leases", `${dead}.x`), JSON.stringify({ pid: dead }));
+    const b = await openBackbone({ stateDir: dir, env: {} });
+    const pid = b.server!.pid;
+    expect(existsSync(join(dir, "nats", "server.lock"))).toBe(false);
+    await b.close();
+    expect(alive(pid)).toBe(false);
+    expect(readdirSync(join(dir, "nats", "leases"))).toEqual([]);
   });
 
   it("a process closing while another opens leaves one server running for the opener", async () => {
