@@ -1,7 +1,10 @@
 /**
  * Real-path confinement (defence in depth behind the host's lexical check): after `..` is resolved
  * lexically, the deepest existing ancestor is resolved with realpath, so a symlink anywhere on the
- * way cannot lead out of the view, and writes must land under a writable root.
+ * way cannot lead out of the view, and writes must land under a writable root. In the VM the
+ * checks and the operations that follow run with the sandbox user's effective ids
+ * (`privileges.ts`), so a symlink swapped in after the check reaches no more than that user can.
+ * Synchronous on purpose: no other request runs between a check and the call that follows it.
  */
 import { chownSync, lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
@@ -21,11 +24,11 @@ export interface Resolved {
 export type Access = "read" | "write";
 
 /** Resolves a view path to a real one, following symlinks, and checks it stays in the view. */
-export async function confine(ctx: AgentContext, input: unknown, access: Access): Promise<Resolved> {
+export function confine(ctx: AgentContext, input: unknown, access: Access): Resolved {
   const lexical = resolveViewPath(input, ctx.roots);
   if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
   if (lexical.root === null) throw new AgentError(ErrorCode.PermissionDenied, `/: the view's top is not a directory you can ${access} here`);
-  const real = await realOf(lexical.root.real + lexical.rest);
+  const real = realOf(lexical.root.real + lexical.rest);
   check(ctx, real, lexical.view, access);
   return { view: lexical.view, real, root: lexical.root };
 }
@@ -34,21 +37,21 @@ export async function confine(ctx: AgentContext, input: unknown, access: Access)
  * Like `confine` but does not follow the last component: for delete (a symlink is removed, never
  * its target) and for stat-like listings.
  */
-export async function confineParent(ctx: AgentContext, input: unknown, access: Access): Promise<Resolved> {
+export function confineParent(ctx: AgentContext, input: unknown, access: Access): Resolved {
   const lexical = resolveViewPath(input, ctx.roots);
   if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
   if (lexical.root === null || lexical.rest === "") {
     throw new AgentError(ErrorCode.PermissionDenied, `${lexical.view}: a root of the view cannot be ${access === "write" ? "changed" : "used"} this way`);
   }
   const lexReal = lexical.root.real + lexical.rest;
-  const parent = await realOf(dirname(lexReal));
+  const parent = realOf(dirname(lexReal));
   const real = join(parent, lexReal.slice(lexReal.lastIndexOf("/") + 1));
   check(ctx, parent, lexical.view, access);
   return { view: lexical.view, real, root: lexical.root };
 }
 
 /** realpath of the deepest existing ancestor, plus the components that do not exist yet. */
-async function realOf(path: string): Promise<string> {
+function realOf(path: string): string {
   const missing: string[] = [];
   let current = path;
   for (;;) {
@@ -92,11 +95,6 @@ export function viewOf(ctx: AgentContext, real: string): string | undefined {
   return root.path + real.slice(root.real.length);
 }
 
-/** Hands a file the agent created (as root) to the sandbox user, so commands can change it. */
-export function ownToSandbox(ctx: AgentContext, real: string): void {
-  if (ctx.sandboxUser) chownSync(real, ctx.sandboxUser.uid, ctx.sandboxUser.gid);
-}
-
 /** lstat that returns null instead of throwing. */
 export function lstatSafe(path: string): import("node:fs").Stats | null {
   try {
@@ -106,17 +104,20 @@ export function lstatSafe(path: string): import("node:fs").Stats | null {
   }
 }
 
-/** mkdir -p that chowns each directory it creates. */
-export async function makeDirs(ctx: AgentContext, real: string): Promise<void> {
+/** mkdir -p; with an `owner`, each directory it creates is handed to that user. */
+export function makeDirs(owner: { uid: number; gid: number } | null, real: string): void {
   const first = mkdirSync(real, { recursive: true });
-  if (!first || !ctx.sandboxUser) return;
+  if (!first || !owner) return;
   // `first` is the top-most directory created; chown it and everything below it on the way down.
   let dir = real;
-  const created: string[] = [];
   while (dir.length >= first.length) {
-    created.push(dir);
+    chownSync(dir, owner.uid, owner.gid);
     if (dir === first) break;
     dir = dirname(dir);
   }
-  for (const d of created) ownToSandbox(ctx, d);
+}
+
+/** Who should own what the agent creates: nobody to hand to when its privileges are lowered. */
+export function createdOwner(ctx: AgentContext): { uid: number; gid: number } | null {
+  return ctx.privileges.lowered ? null : ctx.sandboxUser;
 }

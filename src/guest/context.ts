@@ -1,5 +1,6 @@
 /** What every handler needs to know about the agent it runs in. */
 import type { ViewRoot } from "./protocol.ts";
+import { UNPRIVILEGED, type Privileges } from "./privileges.ts";
 
 export interface AgentContext {
   /** The view roots with `real` mapped to where they live here (the VM, or temp dirs in tests). */
@@ -8,6 +9,10 @@ export interface AgentContext {
   sandboxUser: { uid: number; gid: number } | null;
   /** PATH, HOME, LANG... for commands. */
   baseEnv: Record<string, string>;
+  /** Whose effective ids file operations run with (see privileges.ts); set once serving starts. */
+  privileges: Privileges;
+  /** A clock update started by `hello` and not finished yet: commands wait for it. */
+  clockSetting: Promise<unknown> | null;
 }
 
 export const SANDBOX_UID = 1000;
@@ -18,6 +23,8 @@ export function createContext(roots: ViewRoot[]): AgentContext {
   const workspace = roots.find((r) => r.path === "/workspace")?.real ?? "/";
   const tmp = roots.find((r) => r.path === "/tmp")?.real ?? "/tmp";
   return {
+    privileges: UNPRIVILEGED,
+    clockSetting: null,
     roots,
     sandboxUser: isRoot ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : null,
     baseEnv: {

@@ -4,6 +4,8 @@
  *   node agent.mjs --listen /path/to.sock --root-prefix /tmp/dir    (--socket is the same)
  *   node agent.mjs --connect /path/to.sock --root-prefix /tmp/dir
  * `--root-prefix DIR` maps every view root under DIR (e.g. /workspace → DIR/workspace).
+ * In the VM the agent lowers its effective ids to the sandbox user's once the port is open; on a
+ * host (tests) it keeps the ids it was started with.
  */
 // Before any fs call starts libuv's pool: the port's blocking read and write each hold a thread.
 process.env.UV_THREADPOOL_SIZE ??= "16";
@@ -11,7 +13,8 @@ process.env.UV_THREADPOOL_SIZE ??= "16";
 import { chown, mkdir, realpath } from "node:fs/promises";
 import { createContext, SANDBOX_GID, SANDBOX_UID } from "./context.ts";
 import { VIEW_ROOTS, type ViewRoot } from "./protocol.ts";
-import { findPort, servePort } from "./transport-port.ts";
+import { lowerPrivileges } from "./privileges.ts";
+import { findPort, openPort, servePort } from "./transport-port.ts";
 import { connectSocket, listenSocket } from "./transport-socket.ts";
 
 interface Options {
@@ -55,7 +58,12 @@ async function main(): Promise<void> {
   const ctx = createContext(await prepareRoots(opts.rootPrefix, isRoot));
   if (opts.listen) await listenSocket(ctx, opts.listen);
   else if (opts.connect) await connectSocket(ctx, opts.connect);
-  else await servePort(ctx, await findPort(opts.port));
+  else {
+    const fd = openPort(await findPort(opts.port));
+    // From here on file operations run as the sandbox user (see privileges.ts).
+    if (ctx.sandboxUser) ctx.privileges = lowerPrivileges(ctx.sandboxUser.uid, ctx.sandboxUser.gid);
+    await servePort(ctx, fd);
+  }
   process.stderr.write(`agent: serving (pid ${process.pid})\n`);
 }
 

@@ -91,7 +91,7 @@ export interface HelloResult {
   /** Roots of the filesystem view and whether each is writable. */
   roots: { path: string; writable: boolean }[];
   pid: number;
-  /** True when the guest clock was more than a second off and was set from `nowMs`. */
+  /** True when the guest clock was more than a second off and is being set from `nowMs` (commands wait for it). */
   clockSet: boolean;
 }
 

@@ -46,8 +46,12 @@ function writeAllSync(fd: number, bytes: Buffer): void {
   for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
-export async function servePort(ctx: AgentContext, device: string): Promise<never> {
-  const fd = openSync(device, "r+");
+/** Opens the port (root only): before the agent lowers its privileges. */
+export function openPort(device: string): number {
+  return openSync(device, "r+");
+}
+
+export async function servePort(ctx: AgentContext, fd: number): Promise<never> {
   // Synchronous, so frames can never interleave.
   const writeFrame = (bytes: Buffer): Promise<void> => {
     try {
@@ -66,7 +70,8 @@ export async function servePort(ctx: AgentContext, device: string): Promise<neve
     };
     const session = new Session(ctx, transport);
     await session.sendReady(); // blocks until a host connects
-    reader = spawn("cat", [], { stdio: [fd, "pipe", "inherit"] });
+    // As root: a reader started with the sandbox user's effective ids could be signalled by it.
+    reader = ctx.privileges.asRoot(() => spawn("cat", [], { stdio: [fd, "pipe", "inherit"] }));
     const child = reader;
     await new Promise<void>((resolve) => {
       child.stdout!.on("data", (chunk: Buffer) => {

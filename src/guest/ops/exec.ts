@@ -20,7 +20,7 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   const argv = parseArgv(args.argv);
   const shell = optStr(args, "shell");
   if ((argv === undefined) === (shell === undefined)) throw bad("exactly one of argv and shell is required");
-  const cwd = (await confine(ctx, optStr(args, "cwd") ?? "/workspace", "read")).real;
+  const cwd = (confine(ctx, optStr(args, "cwd") ?? "/workspace", "read")).real;
   const env = { ...ctx.baseEnv, ...parseEnv(args.env) };
   const timeoutMs = optInt(args, "timeoutMs", 1, 24 * 3600_000) ?? DEFAULT_TIMEOUT_MS;
   const cap = optInt(args, "maxOutputBytes", 0) ?? DEFAULT_MAX_OUTPUT;
@@ -28,13 +28,19 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   const [file, rest] = argv ? [argv[0]!, argv.slice(1)] : ["/bin/sh", ["-c", shell!]];
 
   if (shell?.includes("\0")) throw bad("shell must not contain NUL bytes");
-  const child = spawn(file, rest, {
-    cwd,
-    env,
-    detached: true, // own process group: kill(-pid) reaches every descendant that stayed in it
-    stdio: [wantsStdin ? "pipe" : "ignore", "pipe", "pipe"],
-    ...(ctx.sandboxUser ?? {}),
-  });
+  // A command must see the clock the host's hello asked for.
+  if (ctx.clockSetting) await ctx.clockSetting;
+  // Spawned with root's effective ids so the child's setuid drops real, effective and saved ids
+  // for good (from lowered ids it would keep a real uid of 0). spawn() forks synchronously.
+  const child = ctx.privileges.asRoot(() =>
+    spawn(file, rest, {
+      cwd,
+      env,
+      detached: true, // own process group: kill(-pid) reaches every descendant that stayed in it
+      stdio: [wantsStdin ? "pipe" : "ignore", "pipe", "pipe"],
+      ...(ctx.sandboxUser ?? {}),
+    }),
+  );
   const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   const spawned = new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);

@@ -26,7 +26,7 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
     }
     return { entries };
   }
-  const { real, view } = await confine(ctx, req.args.path, "read");
+  const { real, view } = confine(ctx, req.args.path, "read");
   let dirents: Dirent[];
   try {
     dirents = readdirSync(real, { withFileTypes: true });
@@ -46,7 +46,7 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
 }
 
 export async function handleStat(ctx: AgentContext, req: RequestContext): Promise<FileInfo> {
-  const { real, view } = await confine(ctx, req.args.path, "read");
+  const { real, view } = confine(ctx, req.args.path, "read");
   try {
     return infoOf(view, statSync(real));
   } catch (err) {
@@ -68,7 +68,7 @@ const YIELD_EVERY = 2000;
 const MANIFEST_LIMIT = 100_000;
 
 export async function handleManifest(ctx: AgentContext, req: RequestContext): Promise<ManifestResult> {
-  const { real, view } = await confine(ctx, optStr(req.args, "path") ?? "/workspace", "read");
+  const { real, view } = confine(ctx, optStr(req.args, "path") ?? "/workspace", "read");
   const limit = optInt(req.args, "limit", 1) ?? MANIFEST_LIMIT;
   const files: FileInfo[] = [];
   const truncated = await walk(real, req.signal, limit, (path, entry) => {

@@ -20,8 +20,8 @@ export interface OpenFile {
 }
 
 /** Opens a confined regular file for reading without following a last-moment symlink. */
-export async function openRegular(ctx: AgentContext, path: unknown): Promise<OpenFile> {
-  const { real, view } = await confine(ctx, path, "read");
+export function openRegular(ctx: AgentContext, path: unknown): OpenFile {
+  const { real, view } = confine(ctx, path, "read");
   let fd: number;
   try {
     fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);

@@ -3,10 +3,10 @@
  * renamed over it, so a failed or short write (no space, cancelled) leaves the old file intact.
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fchownSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fchownSync, fstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { bad, int, optBool } from "../args.ts";
-import { confine, lstatSafe, makeDirs } from "../confine.ts";
+import { confine, createdOwner, lstatSafe, makeDirs } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
@@ -19,48 +19,117 @@ export interface Written {
 
 /**
  * Writes `parts` (exactly `size` bytes) to the confined path. Exported for `edit`.
+ *
+ * An install (host-only: skills into read-only /skills, files left to root) needs root: its body
+ * is collected first, then the whole write runs in one synchronous step with root's effective ids,
+ * so no other request ever runs while they are raised.
  */
 export async function writeFileAtomic(
   ctx: AgentContext,
   path: unknown,
   parts: AsyncIterable<Buffer> | Iterable<Buffer>,
   size: number,
-  opts: { exclusive?: boolean; parents?: boolean; install?: boolean } = {},
+  opts: WriteOptions = {},
 ): Promise<Written> {
+  if (opts.install && ctx.privileges.lowered) {
+    const body = await collect(parts, size);
+    return ctx.privileges.asRoot(() => {
+      const w = beginWrite(ctx, path, size, opts);
+      return w.run(() => {
+        for (const part of body) w.append(part);
+        return w.commit();
+      });
+    });
+  }
+  const w = beginWrite(ctx, path, size, opts);
+  return w.runAsync(async () => {
+    for await (const part of parts) w.append(part);
+    return w.commit();
+  });
+}
+
+interface WriteOptions {
+  exclusive?: boolean;
+  parents?: boolean;
+  install?: boolean;
+}
+
+/** Confines, creates parents and opens the temporary file; `append`, then `commit` renames it. */
+function beginWrite(ctx: AgentContext, path: unknown, size: number, opts: WriteOptions) {
   // An install may target read-only roots and leaves files to root (see UploadArgs.install).
-  const { real, view } = await confine(ctx, path, opts.install ? "read" : "write");
-  const owner = opts.install ? null : ctx.sandboxUser;
+  const { real, view } = confine(ctx, path, opts.install ? "read" : "write");
+  // With lowered privileges files are the sandbox user's already; root (host tests) hands them over.
+  const owner = opts.install ? null : createdOwner(ctx);
   const existing = lstatSafe(real);
   if (existing?.isDirectory()) throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
   if (existing && opts.exclusive) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
-  if (opts.parents !== false) await makeDirs({ ...ctx, sandboxUser: owner }, dirname(real)).catch((err) => Promise.reject(toAgentError(err, view)));
-  const tmp = join(dirname(real), `.${basename(real).slice(0, 200)}.vw-${randomBytes(6).toString("hex")}`);
-  let written = 0;
   try {
-    const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, existing?.mode ?? 0o644);
-    try {
-      for await (const part of parts) {
-        if (written + part.length > size) throw bad(`${view}: body is longer than the declared ${size} bytes`);
-        for (let at = 0; at < part.length; ) at += writeSync(fd, part, at, part.length - at);
-        written += part.length;
-      }
-      if (written !== size) throw bad(`${view}: body is ${written} bytes, declared ${size}`);
-      if (owner) fchownSync(fd, owner.uid, owner.gid);
-    } finally {
-      closeSync(fd);
-    }
-    if (opts.exclusive && lstatSafe(real)) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
-    renameSync(tmp, real);
+    if (opts.parents !== false) makeDirs(owner, dirname(real));
   } catch (err) {
+    throw toAgentError(err, view);
+  }
+  const tmp = join(dirname(real), `.${basename(real).slice(0, 200)}.vw-${randomBytes(6).toString("hex")}`);
+  let fd: number | null = null;
+  let written = 0;
+  const abort = (err: unknown): never => {
+    if (fd !== null) closeSync(fd);
+    fd = null;
     try {
       unlinkSync(tmp);
     } catch {
       // never created, or already renamed
     }
     throw toAgentError(err, view);
+  };
+  try {
+    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, existing?.mode ?? 0o644);
+  } catch (err) {
+    abort(err);
   }
-  const st = lstatSync(real);
-  return { size: st.size, mtimeMs: st.mtimeMs };
+  return {
+    append(part: Buffer): void {
+      if (written + part.length > size) throw bad(`${view}: body is longer than the declared ${size} bytes`);
+      for (let at = 0; at < part.length; ) at += writeSync(fd!, part, at, part.length - at);
+      written += part.length;
+    },
+    commit(): Written {
+      if (written !== size) throw bad(`${view}: body is ${written} bytes, declared ${size}`);
+      if (owner) fchownSync(fd!, owner.uid, owner.gid);
+      // fstat before close: the same inode is what the rename puts in place.
+      const st = fstatSync(fd!);
+      closeSync(fd!);
+      fd = null;
+      if (opts.exclusive && lstatSafe(real)) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
+      renameSync(tmp, real);
+      return { size: st.size, mtimeMs: st.mtimeMs };
+    },
+    run<T>(fn: () => T): T {
+      try {
+        return fn();
+      } catch (err) {
+        return abort(err);
+      }
+    },
+    async runAsync<T>(fn: () => Promise<T>): Promise<T> {
+      try {
+        return await fn();
+      } catch (err) {
+        return abort(err);
+      }
+    },
+  };
+}
+
+/** Reads a whole body into memory, checking it against its declared size. */
+async function collect(parts: AsyncIterable<Buffer> | Iterable<Buffer>, size: number): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  let total = 0;
+  for await (const part of parts) {
+    total += part.length;
+    if (total > size) throw bad(`body is longer than the declared ${size} bytes`);
+    out.push(part);
+  }
+  return out;
 }
 
 export async function handleWrite(ctx: AgentContext, req: RequestContext): Promise<WriteResult> {

@@ -1,19 +1,22 @@
 /** `hello`: version handshake, and the guest clock set from the host's (snapshots leave it stale). */
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
+import { spawn } from "node:child_process";
 import { int } from "../args.ts";
 import type { AgentContext } from "../context.ts";
 import type { RequestContext } from "../handlers.ts";
 import { AGENT_VERSION, PROTOCOL_VERSION, type HelloResult } from "../protocol.ts";
 
-const run = promisify(execFile);
 /** Drift tolerated before the clock is set. */
 const MAX_SKEW_MS = 1000;
+const CLOCK_TIMEOUT_MS = 5000;
 
 export async function handleHello(ctx: AgentContext, req: RequestContext): Promise<HelloResult> {
   const nowMs = int(req.args, "nowMs", 0);
   let clockSet = false;
-  if (ctx.sandboxUser && Math.abs(Date.now() - nowMs) > MAX_SKEW_MS) clockSet = await setClock(nowMs);
+  if (ctx.sandboxUser && Math.abs(Date.now() - nowMs) > MAX_SKEW_MS) {
+    // Not awaited: the reply goes out now; `exec` waits for the clock if it comes first.
+    ctx.clockSetting ??= setClockSoon(ctx, nowMs).finally(() => (ctx.clockSetting = null));
+    clockSet = true;
+  }
   return {
     protocolVersion: PROTOCOL_VERSION,
     agentVersion: AGENT_VERSION,
@@ -23,13 +26,29 @@ export async function handleHello(ctx: AgentContext, req: RequestContext): Promi
   };
 }
 
-/** Node cannot call clock_settime; coreutils' `date -s @secs` can (we are root in the VM). */
-async function setClock(nowMs: number): Promise<boolean> {
-  try {
-    await run("date", ["-u", "-s", `@${(nowMs / 1000).toFixed(3)}`], { timeout: 5000 });
-    return true;
-  } catch (err) {
-    process.stderr.write(`agent: could not set the clock: ${(err as Error).message}\n`);
-    return false;
-  }
+/**
+ * Node cannot call clock_settime; coreutils' `date -s @secs` can (as root). Spawned after this
+ * turn of the event loop, so the hello's reply is written before the fork, and given the time the
+ * host asked for plus what passed meanwhile.
+ */
+function setClockSoon(ctx: AgentContext, nowMs: number): Promise<void> {
+  const asked = performance.now();
+  return new Promise((resolve) => {
+    setImmediate(() => {
+      const target = nowMs + (performance.now() - asked);
+      const fail = (why: string): void => {
+        process.stderr.write(`agent: could not set the clock: ${why}\n`);
+        resolve();
+      };
+      try {
+        const child = ctx.privileges.asRoot(() =>
+          spawn("date", ["-u", "-s", `@${(target / 1000).toFixed(3)}`], { stdio: ["ignore", "ignore", "inherit"], timeout: CLOCK_TIMEOUT_MS }),
+        );
+        child.once("error", (err) => fail(err.message));
+        child.once("exit", (code, signal) => (code === 0 ? resolve() : fail(`date ended with ${signal ?? code}`)));
+      } catch (err) {
+        fail((err as Error).message);
+      }
+    });
+  });
 }

@@ -18,7 +18,7 @@ export async function searchStarts(ctx: AgentContext, path: string): Promise<Sea
   const views = lexical.root === null ? topRoots(ctx) : [lexical.view];
   const starts: SearchStart[] = [];
   for (const view of views) {
-    const { real } = await confine(ctx, view, "read");
+    const { real } = confine(ctx, view, "read");
     const st = statSafe(real);
     if (!st) {
       if (lexical.root === null) continue;
