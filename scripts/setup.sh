@@ -19,6 +19,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
 fi
 
+# QEMU started by root drops to this unprivileged user once set up (-runas): under TCG the QEMU
+# process is the only wall between a guest and the host.
+if [ "$(id -u)" = 0 ] && ! id -u vibewriter-vm >/dev/null 2>&1; then
+  useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin vibewriter-vm
+fi
+
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi

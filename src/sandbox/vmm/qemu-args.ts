@@ -1,5 +1,6 @@
 import type { Accel, VmSpec } from "./driver.ts";
 import { GuestCmdline } from "../image/guest-scripts.ts";
+import { sandboxArg } from "./qemu-privileges.ts";
 
 /**
  * The QEMU `microvm` command line for a spec: a pure function, so the exact arguments are easy to
@@ -16,6 +17,9 @@ export interface QemuPaths {
   ramShared?: boolean;
   /** Restoring: start paused, waiting for `migrate-incoming`. */
   incoming?: boolean;
+  /** Root host: the user QEMU drops to once set up, and the folder it chroots into (its run dir). */
+  runAs?: string;
+  chroot?: string;
 }
 
 /**
@@ -35,7 +39,7 @@ const TCG_CPU = "qemu64,+arat";
 
 /** Bumped whenever the command line changes what a guest looks like: it is part of the driver
  * version, so templates snapshotted with older arguments are not restored. */
-export const QEMU_ARGS_REVISION = 3;
+export const QEMU_ARGS_REVISION = 4;
 
 export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB: number): string[] {
   const cmdline = [
@@ -66,7 +70,10 @@ export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB
     "-qmp", `unix:${paths.qmpSocket},server=on,wait=off`,
     "-serial", `file:${paths.console}`,
     "-pidfile", paths.pidFile,
+    "-sandbox", sandboxArg(Boolean(paths.runAs)),
   ];
+  if (paths.runAs) args.push("-runas", paths.runAs);
+  if (paths.chroot) args.push("-chroot", paths.chroot);
   if (spec.network) args.push("-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0");
   if (paths.ramFile) {
     args.push("-object", `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${paths.ramFile},share=${paths.ramShared ? "on" : "off"}`);

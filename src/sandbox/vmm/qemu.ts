@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
-import { link, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { connect, type Socket } from "node:net";
+import { createWriteStream, existsSync, openSync, closeSync } from "node:fs";
+import { chmod, chown, link, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
@@ -25,6 +25,7 @@ import { agentHandshake } from "./handshake.ts";
 import { probeKvm, type KvmProbeResult } from "./kvm-probe.ts";
 import { QEMU_ARGS_REVISION, qemuArgs, type QemuPaths } from "./qemu-args.ts";
 import { QmpClient, type QmpEvent } from "./qmp.ts";
+import { exitFromGuardian, resolveVmUser, spawnQemu, VM_USER, type SpawnedQemu, type VmUser } from "./qemu-privileges.ts";
 
 /** QEMU `-M microvm` driver (NOTES: PVH vmlinux, virtio-serial agent port, QMP, TCG or KVM). */
 export interface QemuDriverOptions {
@@ -38,6 +39,13 @@ export interface QemuDriverOptions {
   kvm?: "auto" | "on" | "off";
   /** Where the KVM probe result is cached. */
   kvmProbeCache?: string;
+  /**
+   * When the host runs as root, the user QEMU drops to after setting up (default `vibewriter-vm`,
+   * falling back to `nobody` with a warning). Ignored when not root: QEMU then has nothing to drop.
+   */
+  runAs?: string;
+  /** Chroot a root-started QEMU into its run folder after setup (default true). */
+  chroot?: boolean;
 }
 
 export const QEMU_DRIVER_NAME = "qemu-microvm";
@@ -54,6 +62,9 @@ export class QemuDriver implements VmmDriver {
   private readonly live = new Set<QemuVm>();
   private counter = 0;
   private reaped: Promise<string[]> | null = null;
+  private readonly runAsName: string;
+  private readonly chroot: boolean;
+  private vmUserResolved: VmUser | null | undefined;
 
   constructor(opts: QemuDriverOptions = {}) {
     this.binary = opts.binary ?? "qemu-system-x86_64";
@@ -61,6 +72,14 @@ export class QemuDriver implements VmmDriver {
     this.tbSizeMiB = opts.tbSizeMiB ?? 64;
     this.kvmMode = opts.kvm ?? ((process.env.VIBEWRITER_KVM as "auto" | "on" | "off" | undefined) || "auto");
     this.kvmProbeCache = opts.kvmProbeCache ?? statePath("vmm", "kvm-probe.json");
+    this.runAsName = opts.runAs ?? VM_USER;
+    this.chroot = opts.chroot ?? true;
+  }
+
+  /** The user QEMU runs as after dropping root (null: the host is not root, QEMU keeps its uid). */
+  vmUser(): VmUser | null {
+    if (this.vmUserResolved === undefined) this.vmUserResolved = resolveVmUser(this.runAsName);
+    return this.vmUserResolved;
   }
 
   version(): Promise<string> {
@@ -152,19 +171,26 @@ export class QemuDriver implements VmmDriver {
     if (Buffer.byteLength(paths.agentSocket) > 100) {
       throw new VmmError(VmmErrorCode.BadSpec, `run directory ${this.runDir} is too long for unix socket paths`);
     }
+    const user = this.vmUser();
+    if (user) {
+      paths.runAs = user.name;
+      if (this.chroot) paths.chroot = dir;
+    }
     const args = qemuArgs(spec, paths, accel, this.tbSizeMiB);
-    const vm = new QemuVm(id, dir, spec, accel, paths, this.spawnQemu(args), qemuVersion, this.name);
+    // A restore reads the snapshot's device state from an fd opened here (QEMU's fd 3): no `exec:`
+    // migration, so seccomp can deny spawning, and the chrooted QEMU needs no path to it.
+    const stateFd = spec.restore ? openSync(spec.restore.stateFile, "r") : null;
+    let spawned: SpawnedQemu;
+    try {
+      spawned = spawnQemu(this.binary, args, Boolean(user), stateFd === null ? [] : [stateFd]);
+    } finally {
+      if (stateFd !== null) closeSync(stateFd);
+    }
+    const vm = new QemuVm(id, dir, spec, accel, paths, spawned, qemuVersion, this.name, user);
     this.live.add(vm);
     void vm.exited.then(() => this.live.delete(vm));
     await vm.boot();
     return vm;
-  }
-
-  /** setpriv --pdeathsig: QEMU gets SIGKILL if this process dies, so no VM outlives its owner. */
-  private spawnQemu(args: string[]): ChildProcess {
-    const setpriv = ["/usr/bin/setpriv", "/bin/setpriv"].find((p) => existsSync(p));
-    const [cmd, argv] = setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", this.binary, ...args]] : [this.binary, args];
-    return spawn(cmd, argv, { stdio: ["ignore", "ignore", "pipe"], detached: false });
   }
 }
 
@@ -180,7 +206,8 @@ function checkSnapshot(spec: VmSpec, snap: VmSnapshot, qemuVersion: string, acce
 }
 
 class QemuVm implements VmHandle {
-  readonly pid: number;
+  private qemuPid: number;
+  private readonly child: ChildProcess;
   readonly exited: Promise<VmExit>;
   private qmp: QmpClient | null = null;
   private booted = false;
@@ -197,14 +224,18 @@ class QemuVm implements VmHandle {
     readonly spec: VmSpec,
     readonly accel: Accel,
     private readonly paths: QemuPaths,
-    private readonly child: ChildProcess,
+    private readonly spawned: SpawnedQemu,
     private readonly qemuVersion: string,
     private readonly driverName: string,
+    private readonly user: VmUser | null,
   ) {
-    this.pid = child.pid ?? -1;
+    const child = spawned.child;
+    this.child = child;
+    this.qemuPid = user ? -1 : (child.pid ?? -1);
     child.stderr!.on("data", (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-4000)));
     this.exited = new Promise<VmExit>((resolve) => {
-      const done = (code: number | null, signal: NodeJS.Signals | null) => {
+      const done = (rawCode: number | null, rawSignal: NodeJS.Signals | null) => {
+        const { code, signal } = this.user ? exitFromGuardian(rawCode, rawSignal) : { code: rawCode, signal: rawSignal };
         const reason = !this.booted
           ? VmExitReason.StartFailed
           : this.wanted === "kill"
@@ -230,12 +261,17 @@ class QemuVm implements VmHandle {
     });
   }
 
+  /** Host pid of QEMU itself (known once `start()` has resolved). */
+  get pid(): number {
+    return this.qemuPid;
+  }
+
   /** Waits for QMP; when restoring, loads the snapshot and resumes the guest. */
   async boot(): Promise<void> {
     try {
+      this.qemuPid = await this.untilExit(this.spawned.pid, "QEMU did not start");
       this.qmp = await this.untilExit(connectWhenListening(this.paths.qmpSocket, this.exited), "QMP did not come up");
       if (this.spec.restore) {
-        const snap = this.spec.restore;
         await this.qmp.execute("migrate-set-capabilities", {
           capabilities: [
             { capability: "x-ignore-shared", state: true },
@@ -243,7 +279,7 @@ class QemuVm implements VmHandle {
           ],
         });
         const done = waitMigration(this.qmp);
-        await this.qmp.execute("migrate-incoming", { uri: `exec:cat ${shellQuote(snap.stateFile)}` });
+        await this.qmp.execute("migrate-incoming", { uri: "fd:3" });
         await this.untilExit(done, "restore did not complete");
         const status = await this.qmp.execute<{ status: string }>("query-status");
         if (status.status !== "running") await this.qmp.execute("cont");
@@ -293,7 +329,12 @@ class QemuVm implements VmHandle {
     if (this.exit) return;
     this.wanted = "kill";
     try {
-      this.child.kill("SIGKILL");
+      if (this.user) {
+        // QEMU runs under a guardian shell: kill QEMU itself; the guardian then exits with its
+        // status. Before QEMU's pid is known, SIGTERM makes the guardian kill it.
+        if (this.qemuPid > 0) process.kill(this.qemuPid, "SIGKILL");
+        else this.child.kill("SIGTERM");
+      } else this.child.kill("SIGKILL");
     } catch {
       /* already gone */
     }
@@ -317,13 +358,23 @@ class QemuVm implements VmHandle {
         ],
       });
       const done = waitMigration(qmp);
-      await qmp.execute("migrate", { uri: `exec:cat > ${shellQuote(stateFile)}` });
-      await this.untilExit(done, "snapshot migration did not complete");
+      const received = await this.receiveState(stateFile);
+      try {
+        await qmp.execute("migrate", { uri: `unix:${received.qemuPath}` });
+        await this.untilExit(done, "snapshot migration did not complete");
+        await this.untilExit(received.written, "the snapshot state was not written");
+      } finally {
+        received.close();
+      }
       // The RAM file now belongs to the snapshot (linked before the run folder is removed on
       // exit): the template must never run again.
       await rm(memoryFile, { force: true });
       await link(this.paths.ramFile, memoryFile).catch(() => copySparse(this.paths.ramFile!, memoryFile));
       await this.kill();
+      // Read-only from now on: clones map it copy-on-write, and no unprivileged QEMU may open it
+      // for writing (QEMU 7.2 opens share=off files read-write, which only root then can).
+      await chmod(memoryFile, 0o444);
+      await chmod(stateFile, 0o444);
       const { restore: _r, snapshotable: _s, image, accel: _a, ...rest } = this.spec;
       const snap: VmSnapshot = {
         dir,
@@ -339,6 +390,38 @@ class QemuVm implements VmHandle {
       if (VmmError.isInstance(err)) throw err;
       throw new VmmError(VmmErrorCode.SnapshotFailed, `snapshot of VM ${this.id} failed: ${(err as Error).message}`, { cause: err });
     }
+  }
+
+  /**
+   * Listens on a socket in the run folder for QEMU's outgoing migration stream (an `exec:`
+   * migration would need spawning, denied by seccomp) and writes it to `stateFile`. The socket is
+   * the VM user's so a QEMU that dropped root can connect; its path is given as QEMU sees it.
+   */
+  private async receiveState(stateFile: string): Promise<{ qemuPath: string; written: Promise<void>; close: () => void }> {
+    const path = join(this.dir, "migrate.sock");
+    const server = createServer();
+    let resolveWritten!: () => void;
+    let rejectWritten!: (e: Error) => void;
+    const written = new Promise<void>((resolve, reject) => {
+      resolveWritten = resolve;
+      rejectWritten = reject;
+    });
+    written.catch(() => {});
+    server.once("connection", (sock) => {
+      server.close();
+      const out = createWriteStream(stateFile);
+      out.on("error", rejectWritten);
+      sock.on("error", rejectWritten);
+      out.on("finish", () => resolveWritten());
+      sock.pipe(out);
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(path, () => resolve());
+    });
+    if (this.user) await chown(path, this.user.uid, this.user.gid);
+    await chmod(path, 0o600);
+    return { qemuPath: this.paths.chroot ? "/migrate.sock" : path, written, close: () => server.close() };
   }
 
   /** Connect to the agent port and run the driver's handshake (see driver.ts), with a timeout. */
@@ -406,11 +489,6 @@ function pidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
-}
-
-function shellQuote(path: string): string {
-  if (path.includes("'")) throw new VmmError(VmmErrorCode.BadSpec, `path ${path} must not contain a quote`);
-  return `'${path}'`;
 }
 
 function connectUnix(path: string): Promise<Socket> {
