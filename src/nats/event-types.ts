@@ -71,8 +71,8 @@ export interface EventData {
   "skill.loaded": { name: string; description: string; files: number; path: string };
   "skill.skipped": { path: string; message: string };
   "citations.checked": { path: string; ok: boolean; citations: number; problems: string[]; uncited: number };
-  /** One citation recorded (a source quoted, a Choir report cited). */
-  citation: { url: string; title?: string; quote?: string; sourceId?: string };
+  /** One verified citation of a published report: the stored source it names, the quote, the report line. */
+  citation: { sourceId: string; quote?: string; line?: number; url?: string; title?: string };
   "report.published": { artifact: string; sha256: string; bytes: number; citations: number; sources: string[] };
   /**
    * A payment's progress. `status` is the wallet's `PaymentStatus`; `amount` a decimal string,

@@ -1,6 +1,6 @@
 import { checkCitations } from "../../src/agent/citations.ts";
 import { DEMO_TASK, SCRIPTED_LABEL, scriptedDemoModel } from "../../src/agent/demo-model.ts";
-import { EventType, type VibewriterEvent } from "../../src/nats/event-types.ts";
+import { EventType, eventOf, type VibewriterEvent } from "../../src/nats/event-types.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { loadThreadSourceTexts } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
@@ -83,6 +83,13 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   expect((events[publish]!.data as { artifact?: unknown }).artifact).toBe(REPORT_ARTIFACT(threadId));
   expect(events.filter((e) => e.type === EventType.FileWritten).map((e) => e.data.path)).toContain("/workspace/report.md");
   expect(events.filter((e) => e.type === EventType.SourceStored)).toHaveLength(4);
+  // Each verified citation of the published report is its own event, naming a stored source.
+  const cites = events.filter(eventOf(EventType.Citation));
+  const published = events.filter(eventOf(EventType.ReportPublished))[0]!;
+  expect(cites.length).toBeGreaterThan(0);
+  expect(cites).toHaveLength(published.data.citations);
+  const storedSources = new Set(events.filter(eventOf(EventType.SourceStored)).map((e) => e.data.id));
+  expect(cites.every((c) => storedSources.has(c.data.sourceId) && c.agent === "publisher")).toBe(true);
   const skills = events.filter((e) => e.type === EventType.SkillLoaded);
   expect(skills.map((e) => e.data.name).sort()).toEqual(["citation-ready-report", "financial-due-diligence"]);
   // Installed by the host into the VM's read-only /skills/ (no fallback, no warnings).

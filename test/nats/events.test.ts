@@ -49,13 +49,13 @@ describe("EventLog", () => {
   it("subscribes to new events only and filters by type; history returns what is stored", async () => {
     const events = t.backbone.events;
     const thread = "t-live";
-    await events.publish(thread, { type: EventType.Citation, data: { url: "https://old.example" } });
+    await events.publish(thread, { type: EventType.Citation, data: { sourceId: "old", url: "https://old.example" } });
     const sub = events.subscribe(thread, { types: [EventType.Citation, EventType.RunFinished] });
     await sub.ready;
     const it = sub[Symbol.asyncIterator]();
     const next = it.next();
     await events.publish(thread, { type: EventType.FileWritten, data: { path: "/draft.md", bytes: 120 } });
-    await events.publish(thread, { type: EventType.Citation, data: { url: "https://new.example", title: "New" } });
+    await events.publish(thread, { type: EventType.Citation, data: { sourceId: "new", url: "https://new.example", title: "New" } });
     const got = await next;
     expect(got.value?.type).toBe(EventType.Citation);
     expect(got.value?.type === EventType.Citation && got.value.data.url).toBe("https://new.example");

@@ -3,6 +3,7 @@ import { tool } from "langchain";
 import { z } from "zod";
 import { checkCitations, CITATION_SYNTAX, formatCitationProblems } from "../citations.ts";
 import { EventType } from "../../nats/event-types.ts";
+import { summarise } from "../events.ts";
 import { loadThreadSourceTexts } from "../sources.ts";
 import { readBackendText, type HostToolContext } from "./context.ts";
 
@@ -11,7 +12,7 @@ export const REPORT_ARTIFACT = (threadId: string) => `threads/${threadId}/report
 /**
  * `publish_report`: the only way a report leaves the sandbox. Re-checks every citation on the
  * host; refuses (and says which citations fail) unless all verify; then stores the report in the
- * Object Store at `threads/<id>/report.md` and emits `report.published`. Publishing the same text
+ * Object Store at `threads/<id>/report.md` and emits `report.published`, then one `citation` per citation. Publishing the same text
  * twice stores the same object and the same event id, so a replay after a crash changes nothing.
  */
 export function createPublishReportTool(ctx: HostToolContext, agent: string) {
@@ -38,6 +39,14 @@ export function createPublishReportTool(ctx: HostToolContext, agent: string) {
         agent,
         data: { artifact, sha256, bytes: bytes.length, citations: result.citations.length, sources: result.verifiedSources },
       });
+      for (const [i, c] of result.citations.entries()) {
+        await ctx.emit({
+          id: `${agent}:report:${sha256.slice(0, 16)}:citation:${i}`,
+          type: EventType.Citation,
+          agent,
+          data: { sourceId: c.sourceId, quote: summarise(c.quote) as string, line: c.line },
+        });
+      }
       return `Published ${path} to ${artifact} (${bytes.length} bytes, sha256 ${sha256.slice(0, 16)}…, ${result.citations.length} verified citations).`;
     },
     {
