@@ -46,6 +46,57 @@ describe("only in a microVM", () => {
     expect(r.output).toMatch(/print\('skill ran'\)/);
   });
 
+  it("file operations run with the sandbox user's rights: a root-owned directory in /workspace stays closed", async () => {
+    // installFiles is host-only and leaves what it creates to root.
+    expect((await b.installFiles([["/workspace/rootonly/f.txt", Buffer.from("root's\n")]]))[0]!.error).toBeNull();
+    expect((await b.execute("stat -c %u:%a /workspace/rootonly")).output).toBe("0:755\n");
+    // The path passes every confinement check (a writable root); only the user's rights stop it.
+    expect((await b.write("/workspace/rootonly/g.txt", "x")).error).toMatch(/permission denied/);
+    expect((await b.edit("/workspace/rootonly/f.txt", "root's", "mine")).error).toMatch(/permission denied/);
+    expect((await b.delete("/workspace/rootonly/f.txt")).error).toMatch(/permission denied/);
+    expect((await b.read("/workspace/rootonly/f.txt")).content).toBe("root's\n");
+    // What the backend writes belongs to the sandbox user, as before.
+    expect((await b.write("/workspace/mine/h.txt", "x")).error).toBeUndefined();
+    expect((await b.execute("stat -c %u:%g /workspace/mine /workspace/mine/h.txt")).output).toBe("1000:1000\n1000:1000\n");
+  });
+
+  it("a parent directory swapped for a symlink to /etc while writes run never lets a write land in /etc", async () => {
+    // A command flips /workspace/race between a real directory and a symlink to /etc as fast as it
+    // can while the host keeps writing through it: whichever state a write's checks and its open
+    // see, nothing may appear in /etc (root-only: the agent writes with the sandbox user's ids).
+    const swapper = [
+      "import os, time",
+      "os.chdir('/workspace'); os.mkdir('race'); os.symlink('/etc', 'race.l'); print('go', flush=True)",
+      "end = time.time() + 6",
+      "while time.time() < end:",
+      "    try:",
+      "        os.rename('race', 'race.d'); os.rename('race.l', 'race'); os.rename('race', 'race.l'); os.rename('race.d', 'race')",
+      "    except OSError:",
+      "        pass",
+    ].join("\n");
+    const c = await b.guest();
+    let go!: () => void;
+    const started = new Promise<void>((resolve) => (go = resolve));
+    let running = true;
+    const swap = c
+      .exec({ argv: ["python3", "-c", swapper], timeoutMs: 30_000 }, { timeoutMs: 60_000, onOutput: (bytes) => bytes.toString().includes("go") && go() })
+      .finally(() => (running = false));
+    await started;
+    let n = 0;
+    const outcomes = { written: 0, refused: 0 };
+    while (running) {
+      const r = n % 2 ? await b.write(`/workspace/race/vw-race-${n}.txt`, "escaped?") : await b.edit("/workspace/race/seed.txt", "a", "b");
+      if (r.error) outcomes.refused++;
+      else outcomes.written++;
+      if (n % 2 === 0) await b.write("/workspace/race/seed.txt", "a");
+      n++;
+    }
+    expect((await swap).exitCode).toBe(0);
+    expect(outcomes.written + outcomes.refused).toBeGreaterThan(10);
+    expect((await b.execute("ls -a /etc | grep -c vw-race; ls -a /etc | grep -c seed.txt")).output).toBe("0\n0\n");
+    expect((await b.execute("test -f /etc/passwd && ! test -w /etc && echo etc-intact")).output).toBe("etc-intact\n");
+  }, 120_000);
+
   it("has no network: only lo, and connections fail", async () => {
     expect((await b.execute("ls /sys/class/net")).output.trim()).toBe("lo");
     const r = await b.execute(`python3 -c "import socket; socket.create_connection(('1.1.1.1', 80), timeout=3)" 2>&1 | tail -1`);
