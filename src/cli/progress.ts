@@ -98,6 +98,11 @@ export function applyEvent(state: ProgressState, e: VibewriterEvent): { state: P
     case "citations.checked":
       lines.push(`  citations checked: ${describeCitations(dataOf(e))}`);
       break;
+    case "payment": {
+      const d = dataOf(e);
+      lines.push(`  payment ${str(d.amount) ?? "?"} ${str(d.asset) ?? ""} to ${str(d.destination) ?? "?"}: ${str(d.status) ?? "?"}${str(d.reason) ? ` (${clip(str(d.reason)!, 100)})` : ""}`);
+      break;
+    }
     case "report.published":
       lines.push(`report published${str(dataOf(e).artifact) ?? str(dataOf(e).name) ? `: ${str(dataOf(e).artifact) ?? str(dataOf(e).name)}` : ""}`);
       break;

@@ -68,6 +68,14 @@ describe("progress", () => {
     expect(state.finished).toBe(true);
   });
 
+  it("logs a line per payment status, with the policy's reason", () => {
+    const { lines } = play([
+      ev("payment", { paymentId: "pay-1", status: "denied", amount: "105", asset: "XLM", destination: "GABC", reason: "above the per-transaction cap" }),
+      ev("payment", { paymentId: "pay-2", status: "signed", amount: "15", asset: "XLM", destination: "GABC" }),
+    ]);
+    expect(lines).toEqual(["  payment 105 XLM to GABC: denied (above the per-transaction cap)", "  payment 15 XLM to GABC: signed"]);
+  });
+
   it("formats events as plain lines", () => {
     expect(formatEvent(ev("tool.finished", { tool: "execute", callId: "x9", status: "ok", replayed: true }, "verifier"))).toBe(
       "09:30:01 tool.finished [verifier] execute (x9) (replayed from the effect journal)",
