@@ -32,7 +32,7 @@ import {
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { decodeFrame, encodeFrame } from "./frame.ts";
 import { MessageMemoSerializer } from "./message-serde.ts";
-import { publishAcked } from "./publish.ts";
+import { AckedPublisher } from "./publish.ts";
 import { checkpointMessages, HEADER_ROOM, listDelta, writeMessages, type Outgoing } from "./state-messages.ts";
 import { readStream } from "./read-stream.ts";
 import { StreamTail } from "./state-tail.ts";
@@ -88,6 +88,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   readonly #nc: NatsConnection;
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
+  readonly #publisher: AckedPublisher;
   readonly #maxThreads: number;
   readonly #deadline: number;
   /** Thread id → view; Map order is the LRU order. */
@@ -106,6 +107,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     this.#nc = opts.nc;
     this.#js = opts.js;
     this.#jsm = opts.jsm;
+    this.#publisher = new AckedPublisher(opts.nc);
     this.stream = opts.stream ?? Names.stateStream;
     this.prefix = opts.subjectPrefix ?? Names.stateSubjectPrefix;
     this.#maxThreads = opts.maxCachedThreads ?? 64;
@@ -552,7 +554,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     let view = this.#views.get(threadId);
     if (!view) this.#remember(threadId, (view = new ThreadView(threadId)));
     const results = await Promise.all(
-      messages.map((m) => publishAcked(this.#js, m.subject, m.data, { ifAbsent: m.ifAbsent, deadlineMs: this.#deadline })),
+      messages.map((m) => this.#publisher.publish(m.subject, m.data, { ifAbsent: m.ifAbsent, deadlineMs: this.#deadline })),
     );
     results.forEach((r, i) => {
       if (r.stored) view.apply(r.ack.seq, messages[i].header, messages[i].parts, this.#tailWatermark, own);
@@ -565,7 +567,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const subject = this.#threadSubject(id);
     await this.#jsm.streams.purge(this.stream, { filter: `${subject}.>` });
     const header = { k: "x", t: id } as const;
-    const r = await publishAcked(this.#js, `${subject}.x`, encodeFrame(header, []), { deadlineMs: this.#deadline });
+    const r = await this.#publisher.publish(`${subject}.x`, encodeFrame(header, []), { deadlineMs: this.#deadline });
     if (r.stored) this.#views.get(id)?.apply(r.ack.seq, header, [], this.#tailWatermark);
   }
 

@@ -2,7 +2,7 @@ export { startNatsServer, natsServerVersion, type NatsServer, type StartNatsServ
 export { connectNats, natsOptionsFromEnv, redactUrl, type ConnectNatsOptions } from "./connection.ts";
 export { openBackbone, openOnConnection, type Backbone, type OpenBackboneOptions } from "./backbone.ts";
 export { Names, stateStreamConfig, eventsStreamConfig, ensureStream } from "./streams.ts";
-export { publishAcked, type AckedPublishOptions, type AckedPublishResult } from "./publish.ts";
+export { AckedPublisher, publishAcked, type AckedPublishOptions, type AckedPublishResult } from "./publish.ts";
 export { encodeToken, decodeToken } from "./subject-token.ts";
 export { JetStreamCheckpointSaver, type JetStreamCheckpointSaverOptions } from "./checkpointer.ts";
 export { MessageMemoSerializer } from "./message-serde.ts";

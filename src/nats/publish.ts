@@ -2,10 +2,13 @@ import { JetStreamApiError, type JetStreamClient, type PubAck } from "@nats-io/j
 import {
   ClosedConnectionError,
   DrainingConnectionError,
+  headers,
   InvalidArgumentError,
   InvalidSubjectError,
   nuid,
   PermissionViolationError,
+  type Msg,
+  type NatsConnection,
 } from "@nats-io/transport-node";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
@@ -25,36 +28,134 @@ export interface AckedPublishOptions {
 
 export type AckedPublishResult = { stored: true; ack: PubAck } | { stored: false; reason: "exists" };
 
+/** Something that does one publish attempt and resolves with JetStream's ack. */
+type Attempt = (subject: string, data: Uint8Array, msgID: string, ifAbsent: boolean, timeoutMs: number) => Promise<PubAck>;
+
 /**
  * Publish and wait for JetStream's ack. A missing ack (timeout, disconnect, server restarting)
  * is retried with the same `msgID` until the deadline, so the message is stored exactly once.
  */
-export async function publishAcked(
+export function publishAcked(
   js: JetStreamClient,
   subject: string,
   data: Uint8Array,
   opts: AckedPublishOptions = {},
 ): Promise<AckedPublishResult> {
+  const attempt: Attempt = (subj, payload, msgID, ifAbsent, timeout) =>
+    js.publish(subj, payload, { msgID, timeout, expect: ifAbsent ? { lastSubjectSequence: 0 } : undefined });
+  return withRetries(attempt, subject, data, opts);
+}
+
+/**
+ * The same contract as `publishAcked`, with less work per write: one reply subscription for the
+ * connection instead of a request (with its error object, timer wrapper and header parsing) per
+ * call. Still one publish and one JetStream ack per write. Used on the checkpointer's hot path.
+ */
+export class AckedPublisher {
+  readonly #nc: NatsConnection;
+  readonly #inbox = `_INBOX.${nuid.next()}.`;
+  readonly #pending = new Map<string, { resolve: (m: Msg) => void; reject: (e: unknown) => void; timer: NodeJS.Timeout }>();
+  #subscribed = false;
+  #next = 0;
+
+  constructor(nc: NatsConnection) {
+    this.#nc = nc;
+  }
+
+  publish(subject: string, data: Uint8Array, opts: AckedPublishOptions = {}): Promise<AckedPublishResult> {
+    return withRetries(this.#attempt, subject, data, opts);
+  }
+
+  #subscribe(): void {
+    if (this.#subscribed) return;
+    this.#subscribed = true;
+    const sub = this.#nc.subscribe(`${this.#inbox}*`, {
+      callback: (_err, m) => {
+        const p = this.#pending.get(m.subject.slice(this.#inbox.length));
+        if (!p) return; // an ack that arrived after its attempt timed out
+        this.#pending.delete(m.subject.slice(this.#inbox.length));
+        clearTimeout(p.timer);
+        p.resolve(m);
+      },
+    });
+    void sub.closed.then(() => {
+      this.#subscribed = false;
+      for (const [k, p] of this.#pending) {
+        clearTimeout(p.timer);
+        p.reject(new ClosedConnectionError());
+        this.#pending.delete(k);
+      }
+    });
+  }
+
+  readonly #attempt: Attempt = (subject, data, msgID, ifAbsent, timeoutMs) => {
+    this.#subscribe();
+    const token = (this.#next++).toString(36);
+    const h = headers();
+    h.set("Nats-Msg-Id", msgID);
+    if (ifAbsent) h.set("Nats-Expected-Last-Subject-Sequence", "0");
+    return new Promise<Msg>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(token);
+        reject(new AckTimeout());
+      }, timeoutMs);
+      this.#pending.set(token, { resolve, reject, timer });
+      try {
+        this.#nc.publish(subject, data, { reply: this.#inbox + token, headers: h });
+      } catch (err) {
+        clearTimeout(timer);
+        this.#pending.delete(token);
+        reject(err);
+      }
+    }).then(parseAck);
+  };
+}
+
+/** No ack within the attempt's timeout (retryable). */
+class AckTimeout extends Error {
+  override name = "AckTimeout";
+}
+
+/** An error reply from JetStream: `code` is HTTP-like (503 = unavailable), `errCode` JetStream's. */
+class AckRefused extends Error {
+  override name = "AckRefused";
+  constructor(
+    readonly code: number,
+    readonly errCode: number,
+    description: string,
+  ) {
+    super(description);
+  }
+}
+
+function parseAck(m: Msg): PubAck {
+  // A status-only reply: 503 no responders (no stream has the subject, or JetStream is restarting).
+  if (m.data.length === 0) {
+    throw new AckRefused(m.headers?.code ?? 503, 0, m.headers?.description || "no responders");
+  }
+  const r = m.json<{ stream?: string; seq?: number; duplicate?: boolean; domain?: string; error?: { code: number; err_code?: number; description?: string } }>();
+  if (r.error) throw new AckRefused(r.error.code, r.error.err_code ?? 0, r.error.description ?? "JetStream refused the write");
+  if (!r.stream || typeof r.seq !== "number") throw new AckRefused(500, 0, "invalid ack response");
+  const ack: PubAck = { stream: r.stream, seq: r.seq, duplicate: r.duplicate ?? false };
+  if (r.domain) ack.domain = r.domain;
+  return ack;
+}
+
+async function withRetries(attempt: Attempt, subject: string, data: Uint8Array, opts: AckedPublishOptions): Promise<AckedPublishResult> {
   const msgID = opts.msgID ?? nuid.next();
   const deadline = Date.now() + (opts.deadlineMs ?? 90_000);
   const timeout = opts.ackTimeoutMs ?? 2_000;
+  const ifAbsent = opts.ifAbsent ?? false;
   let delay = 25;
-  for (let attempt = 1; ; attempt++) {
+  for (let n = 1; ; n++) {
     try {
-      const ack = await js.publish(subject, data, {
-        msgID,
-        timeout,
-        expect: opts.ifAbsent ? { lastSubjectSequence: 0 } : undefined,
-      });
-      return { stored: true, ack };
+      return { stored: true, ack: await attempt(subject, data, msgID, ifAbsent, timeout) };
     } catch (err) {
-      if (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE && opts.ifAbsent) {
-        return { stored: false, reason: "exists" };
-      }
+      if (ifAbsent && isWrongLastSequence(err)) return { stored: false, reason: "exists" };
       if (!isRetryable(err) || Date.now() + delay > deadline) {
         throw new NatsBackboneError(
           NatsErrorCode.WriteFailed,
-          `JetStream did not acknowledge the write to ${subject} after ${attempt} attempt(s)`,
+          `JetStream did not acknowledge the write to ${subject} after ${n} attempt(s)`,
           { cause: err },
         );
       }
@@ -63,6 +164,13 @@ export async function publishAcked(
       delay = Math.min(delay * 2, 500);
     }
   }
+}
+
+function isWrongLastSequence(err: unknown): boolean {
+  return (
+    (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) ||
+    (err instanceof AckRefused && err.errCode === WRONG_LAST_SEQUENCE)
+  );
 }
 
 function isRetryable(err: unknown): boolean {
@@ -76,5 +184,6 @@ function isRetryable(err: unknown): boolean {
     return false;
   }
   if (err instanceof JetStreamApiError) return err.status === 503 || err.status === 408;
+  if (err instanceof AckRefused) return err.code === 503 || err.code === 408;
   return true; // timeouts, "no responders" while the server restarts, disconnects
 }

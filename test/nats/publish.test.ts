@@ -1,4 +1,4 @@
-import { publishAcked } from "../../src/nats/publish.ts";
+import { AckedPublisher, publishAcked, type AckedPublishOptions, type AckedPublishResult } from "../../src/nats/publish.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
 import { decodeToken, encodeToken, MAX_TOKEN } from "../../src/nats/subject-token.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
@@ -20,7 +20,13 @@ describe("subject tokens", () => {
   });
 });
 
-describe("publishAcked", () => {
+type Publish = (t: TestNats, subject: string, data: Uint8Array, opts?: AckedPublishOptions) => Promise<AckedPublishResult>;
+const publishers: [string, Publish][] = [
+  ["publishAcked", (t, subject, data, opts) => publishAcked(t.backbone.js, subject, data, opts)],
+  ["AckedPublisher", (t, subject, data, opts) => new AckedPublisher(t.backbone.nc).publish(subject, data, opts)],
+];
+
+describe.each(publishers)("%s", (name, publish) => {
   let t: TestNats;
   beforeAll(async () => {
     t = await startTestNats();
@@ -33,24 +39,41 @@ describe("publishAcked", () => {
     const { js, jsm } = t.backbone;
     const data = new TextEncoder().encode("event");
     // First attempt reached the server (its ack is what got lost)…
-    await js.publish("vibewriter.events.dedup.run_started", data, { msgID: "same-id" });
+    await js.publish("vibewriter.events.dedup.run_started", data, { msgID: `same-id-${name}` });
     const before = (await jsm.streams.info("VIBEWRITER_EVENTS")).state.messages;
     // …so the retry is recognised as a duplicate.
-    const r = await publishAcked(js, "vibewriter.events.dedup.run_started", data, { msgID: "same-id" });
+    const r = await publish(t, "vibewriter.events.dedup.run_started", data, { msgID: `same-id-${name}` });
     expect(r.stored && r.ack.duplicate).toBe(true);
     expect((await jsm.streams.info("VIBEWRITER_EVENTS")).state.messages).toBe(before);
   });
 
   it("first-write-wins publishes report an existing subject instead of failing", async () => {
-    const { js } = t.backbone;
-    const a = await publishAcked(js, "vibewriter.state.fww.x", new Uint8Array([1]), { ifAbsent: true });
-    const b = await publishAcked(js, "vibewriter.state.fww.x", new Uint8Array([2]), { ifAbsent: true });
+    const a = await publish(t, `vibewriter.state.fww.${name}`, new Uint8Array([1]), { ifAbsent: true });
+    const b = await publish(t, `vibewriter.state.fww.${name}`, new Uint8Array([2]), { ifAbsent: true });
     expect(a.stored).toBe(true);
     expect(b).toEqual({ stored: false, reason: "exists" });
   });
 
   it("fails with WRITE_FAILED when no stream takes the subject and the deadline passes", async () => {
-    const err = await publishAcked(t.backbone.js, "nowhere.at.all", new Uint8Array([1]), { deadlineMs: 300, ackTimeoutMs: 100 }).catch((e: unknown) => e);
+    const err = await publish(t, "nowhere.at.all", new Uint8Array([1]), { deadlineMs: 300, ackTimeoutMs: 100 }).catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(err, NatsErrorCode.WriteFailed)).toBe(true);
+  });
+});
+
+describe("AckedPublisher on a closed connection", () => {
+  it("fails at once with WRITE_FAILED (nothing to retry on)", async () => {
+    const t = await startTestNats();
+    try {
+      const { connectNats } = await import("../../src/nats/connection.ts");
+      const nc = await connectNats({ url: t.server.url, name: "closing" });
+      const publisher = new AckedPublisher(nc);
+      expect((await publisher.publish("vibewriter.state.closed.a", new Uint8Array([1]))).stored).toBe(true);
+      await nc.close();
+      const err = await publisher.publish("vibewriter.state.closed.b", new Uint8Array([1])).catch((e: unknown) => e);
+      expect(NatsBackboneError.isInstance(err, NatsErrorCode.WriteFailed)).toBe(true);
+      expect((err as Error).message).toContain("after 1 attempt(s)");
+    } finally {
+      await t.close();
+    }
   });
 });
