@@ -1,4 +1,4 @@
-/** Which files grep skips: deepagents' binary extensions, plus anything with a NUL byte early on. */
+/** Which files grep skips by name: deepagents' binary extensions (grep also skips early NUL bytes). */
 const BINARY_EXTENSIONS = new Set([
   ".png", ".jpg", ".jpeg", ".gif", ".webp", ".heic", ".heif", ".mp3", ".wav", ".aiff", ".aac", ".ogg",
   ".flac", ".mp4", ".webm", ".mpeg", ".mov", ".avi", ".flv", ".mpg", ".wmv", ".3gpp", ".pdf", ".ppt", ".pptx",
@@ -7,9 +7,4 @@ const BINARY_EXTENSIONS = new Set([
 export function hasBinaryExtension(name: string): boolean {
   const dot = name.lastIndexOf(".");
   return dot > 0 && BINARY_EXTENSIONS.has(name.slice(dot).toLowerCase());
-}
-
-/** Like git and grep: a NUL byte near the start marks binary content. */
-export function looksBinary(text: string): boolean {
-  return text.slice(0, 8192).includes("\0");
 }

@@ -23,7 +23,8 @@
  *   host → guest  { id, op: "chunk", more }        (further body parts while `more` was true)
  *   guest → host  { id, ev: "start", pid }         (exec only)
  *   guest → host  { id, ev: "data", stream?, part? } + body   (zero or more; bulk bytes)
- *   guest → host  { id, ev: "result", value }      (exactly one of result/error ends it)
+ *   guest → host  { id, ev: "result", value }      (exactly one of result/error ends it; its body,
+ *                                                   if any, is the last untagged `data` part)
  *   guest → host  { id, ev: "error", code, message }
  * Any body bigger than MAX_FRAME_BODY is split over several frames.
  */

@@ -23,6 +23,8 @@ const LOW_WATER = 4 * 1024 * 1024;
 interface Running {
   abort: AbortController;
   body: BodyStream | null;
+  /** The last untagged data part, held back to travel in the result frame (one frame, not two). */
+  held: Buffer | null;
 }
 
 export class Session {
@@ -90,7 +92,7 @@ export class Session {
     }
     const hasBody = body.length > 0 || header.more === true;
     const stream = hasBody ? new BodyStream((n) => this.consumed(n)) : null;
-    const running: Running = { abort: new AbortController(), body: stream };
+    const running: Running = { abort: new AbortController(), body: stream, held: null };
     this.running.set(id, running);
     if (stream) this.accept(stream, body, header.more !== true);
     void this.run(id, op as Op, header.args, running);
@@ -122,12 +124,14 @@ export class Session {
       body: running.body ?? emptyBody(),
       signal: running.abort.signal,
       send: (header, bytes) => this.send({ id, ...header }, bytes),
-      data: (bytes, tags) => this.sendData(id, bytes, tags),
+      data: (bytes, tags) => this.sendData(id, running, bytes, tags),
       cancel: (target) => this.cancel(target),
     };
     try {
       const value = await handlers[op](this.ctx, req);
-      await this.send({ id, ev: "result", value });
+      const held = running.held;
+      running.held = null;
+      await this.send({ id, ev: "result", value }, held ?? undefined);
     } catch (err) {
       const e = running.abort.signal.aborted && !(err instanceof AgentError) ? new AgentError(ErrorCode.Cancelled, "cancelled") : toAgentError(err);
       if (e.code === ErrorCode.Internal) process.stderr.write(`agent: ${op} failed: ${(err as Error)?.stack ?? err}\n`);
@@ -146,9 +150,24 @@ export class Session {
     return true;
   }
 
-  private async sendData(id: number, bytes: Buffer, tags: Record<string, unknown> = {}): Promise<void> {
+  /**
+   * Untagged bytes (read) are sent one part late: the last part rides in the result frame, so a
+   * small read is one frame. Tagged parts (exec streams, download parts) go out at once.
+   */
+  private async sendData(id: number, running: Running, bytes: Buffer, tags?: Record<string, unknown>): Promise<void> {
+    const untagged = tags === undefined || Object.keys(tags).length === 0;
+    if (running.held) {
+      const held = running.held;
+      running.held = null;
+      await this.send({ id, ev: "data" }, held);
+    }
     for (let at = 0; at < bytes.length || at === 0; at += MAX_FRAME_BODY) {
-      await this.send({ id, ev: "data", ...tags }, bytes.subarray(at, at + MAX_FRAME_BODY));
+      const part = bytes.subarray(at, at + MAX_FRAME_BODY);
+      if (untagged && at + MAX_FRAME_BODY >= bytes.length) {
+        running.held = part;
+        break;
+      }
+      await this.send({ id, ev: "data", ...tags }, part);
       if (bytes.length === 0) break;
     }
   }

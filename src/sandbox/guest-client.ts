@@ -277,6 +277,15 @@ export class GuestClient {
         return;
       }
       case "result":
+        // The last untagged data part may travel in the result frame's body.
+        if (body.length) {
+          if (p.onData) p.onData(body, {});
+          else if ((p.bytes += body.length) > this.maxResponseBytes) {
+            this.pending.delete(event.id);
+            p.reject(new GuestError(GuestErrorCode.TooLarge, `${p.op} response exceeds ${this.maxResponseBytes} bytes`));
+            return;
+          } else p.data.push({ bytes: body });
+        }
         this.pending.delete(event.id);
         try {
           p.resolve({ value: checkResult(p.op, event.value), data: p.data });

@@ -1,6 +1,7 @@
 /** `edit`: exact string replacement with deepagents' uniqueness rules, written atomically. */
 import { readFileSync } from "node:fs";
 import { optBool, str } from "../args.ts";
+import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
@@ -15,7 +16,10 @@ export async function handleEdit(ctx: AgentContext, req: RequestContext): Promis
   const oldString = str(req.args, "oldString");
   const newString = str(req.args, "newString");
   const replaceAll = optBool(req.args, "replaceAll") ?? false;
-  const f = await openRegular(ctx, req.args.path);
+  // Confined for writing once: the write below reuses it (it is the same file, and nothing else
+  // runs in between; a racing command can reach only what the sandbox user can, see privileges.ts).
+  const target = confine(ctx, req.args.path, "write");
+  const f = openRegular(ctx, req.args.path, target);
   const view = f.view;
   let content: string;
   try {
@@ -26,7 +30,7 @@ export async function handleEdit(ctx: AgentContext, req: RequestContext): Promis
   }
   const [next, occurrences] = replace(view, content, oldString, newString, replaceAll);
   const bytes = Buffer.from(next, "utf8");
-  const w = await writeFileAtomic(ctx, req.args.path, [bytes], bytes.length);
+  const w = await writeFileAtomic(ctx, req.args.path, [bytes], bytes.length, { confined: target });
   return { occurrences, size: w.size, mtimeMs: w.mtimeMs };
 }
 

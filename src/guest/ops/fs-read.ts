@@ -1,7 +1,7 @@
 /** `read` (byte window or line window, binary-safe) and `download` (many files). */
 import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { bad, obj, optInt } from "../args.ts";
-import { confine } from "../confine.ts";
+import { confine, type Resolved } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
@@ -13,15 +13,20 @@ const NL = 0x0a;
 export interface OpenFile {
   fd: number;
   view: string;
+  /** The confined real path it was opened at. */
+  real: string;
   size: number;
   mtimeMs: number;
   ctimeMs: number;
   close(): void;
 }
 
-/** Opens a confined regular file for reading without following a last-moment symlink. */
-export function openRegular(ctx: AgentContext, path: unknown): OpenFile {
-  const { real, view } = confine(ctx, path, "read");
+/**
+ * Opens a confined regular file for reading without following a last-moment symlink. `confined`:
+ * the path already resolved by the caller (edit confines once, for writing).
+ */
+export function openRegular(ctx: AgentContext, path: unknown, confined?: Resolved): OpenFile {
+  const { real, view } = confined ?? confine(ctx, path, "read");
   let fd: number;
   try {
     fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -38,7 +43,7 @@ export function openRegular(ctx: AgentContext, path: unknown): OpenFile {
     close();
     throw new AgentError(ErrorCode.InvalidPath, `${view}: not a regular file`);
   }
-  return { fd, view, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, close };
+  return { fd, view, real, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, close };
 }
 
 export async function handleRead(ctx: AgentContext, req: RequestContext): Promise<ReadResult> {

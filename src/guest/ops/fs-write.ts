@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchownSync, fstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { bad, int, optBool } from "../args.ts";
-import { confine, createdOwner, lstatSafe, makeDirs } from "../confine.ts";
+import { confine, createdOwner, lstatSafe, makeDirs, type Resolved } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
@@ -48,27 +48,35 @@ export async function writeFileAtomic(
   });
 }
 
-interface WriteOptions {
+/** Temporary names: a per-agent random tag and a counter (no RNG call per write). */
+const TMP_TAG = randomBytes(4).toString("hex");
+let tmpCounter = 0;
+
+export interface WriteOptions {
   exclusive?: boolean;
   parents?: boolean;
   install?: boolean;
+  /** Already confined for writing in this same synchronous step (edit): not resolved again. */
+  confined?: Resolved;
 }
 
 /** Confines, creates parents and opens the temporary file; `append`, then `commit` renames it. */
 function beginWrite(ctx: AgentContext, path: unknown, size: number, opts: WriteOptions) {
   // An install may target read-only roots and leaves files to root (see UploadArgs.install).
-  const { real, view } = confine(ctx, path, opts.install ? "read" : "write");
+  const { real, view } = opts.confined ?? confine(ctx, path, opts.install ? "read" : "write");
   // With lowered privileges files are the sandbox user's already; root (host tests) hands them over.
   const owner = opts.install ? null : createdOwner(ctx);
   const existing = lstatSafe(real);
   if (existing?.isDirectory()) throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
   if (existing && opts.exclusive) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
   try {
-    if (opts.parents !== false) makeDirs(owner, dirname(real));
+    // An existing file proves its directory exists.
+    if (opts.parents !== false && !existing) makeDirs(owner, dirname(real));
   } catch (err) {
     throw toAgentError(err, view);
   }
-  const tmp = join(dirname(real), `.${basename(real).slice(0, 200)}.vw-${randomBytes(6).toString("hex")}`);
+  const tmpPrefix = join(dirname(real), `.${basename(real).slice(0, 200)}.vw-${TMP_TAG}-`);
+  let tmp = tmpPrefix + ++tmpCounter;
   let fd: number | null = null;
   let written = 0;
   const abort = (err: unknown): never => {
@@ -81,10 +89,14 @@ function beginWrite(ctx: AgentContext, path: unknown, size: number, opts: WriteO
     }
     throw toAgentError(err, view);
   };
-  try {
-    fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, existing?.mode ?? 0o644);
-  } catch (err) {
-    abort(err);
+  // O_EXCL refuses anything a command placed at the name; then the next name is tried.
+  for (let attempt = 1; fd === null; attempt++) {
+    try {
+      fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, existing?.mode ?? 0o644);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST" || attempt >= 8) abort(err);
+      tmp = tmpPrefix + ++tmpCounter;
+    }
   }
   return {
     append(part: Buffer): void {

@@ -29,7 +29,7 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
   let truncated = false;
   let starts;
   try {
-    starts = await searchStarts(ctx, start);
+    starts = searchStarts(ctx, start);
   } catch (err) {
     // The pattern's fixed directory part does not exist: nothing matches (as with any glob).
     if (err instanceof AgentError && (err.code === ErrorCode.FileNotFound || err.code === ErrorCode.NotDirectory)) return { paths: [], truncated: false };

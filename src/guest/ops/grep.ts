@@ -1,12 +1,13 @@
 /**
  * `grep`: literal search done in the agent (no shell, no regex): the pattern is data. Binary files
- * (by extension or a NUL byte) and very large files are skipped; matches are capped.
+ * (by extension or a NUL byte) and very large files are skipped; matches are capped. Files are
+ * searched as bytes (Buffer.indexOf on the pattern's UTF-8): each is read once and only matched
+ * lines are decoded.
  */
-import { readFileSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
 import { basename, relative, sep } from "node:path";
 import { bad, optInt, optStr, str } from "../args.ts";
-import { hasBinaryExtension, looksBinary } from "../binary.ts";
-import { lstatSafe } from "../confine.ts";
+import { hasBinaryExtension } from "../binary.ts";
 import type { AgentContext } from "../context.ts";
 import { globToRegExp } from "../glob-match.ts";
 import type { RequestContext } from "../handlers.ts";
@@ -19,66 +20,92 @@ const MAX_FILE_BYTES = 32 * 1024 * 1024;
 /** Longest line text returned per match. */
 const MAX_LINE_CHARS = 4000;
 const WALK_LIMIT = 500_000;
+/** Bytes looked at for a NUL that marks a binary file. */
+const BINARY_SNIFF = 8192;
+const NL = 0x0a;
+const CR = 0x0d;
 
 export async function handleGrep(ctx: AgentContext, req: RequestContext): Promise<GrepResult> {
   const pattern = str(req.args, "pattern");
   if (pattern === "") throw bad("pattern must not be empty");
   if (pattern.includes("\n")) return { matches: [], truncated: false }; // lines never contain "\n"
+  const needle = Buffer.from(pattern, "utf8");
   const glob = optStr(req.args, "glob");
   const nameFilter = glob ? globToRegExp(glob) : null;
   const maxCount = optInt(req.args, "maxCount", 1) ?? DEFAULT_MAX_COUNT;
   const matches: GrepMatch[] = [];
   let truncated = false;
 
-  const searchFile = async (real: string, view: string): Promise<void> => {
-    if (hasBinaryExtension(real) || (nameFilter && !nameFilter.test(basename(real)))) return;
-    // lstat + one UTF-8 read: under TCG every fs call costs about a millisecond of JS and syscalls.
-    const st = lstatSafe(real);
-    if (!st?.isFile() || st.size > MAX_FILE_BYTES) return;
-    let text: string;
-    try {
-      text = readFileSync(real, "utf8");
-    } catch {
-      return;
-    }
-    if (looksBinary(text)) return;
+  /** Searches one file's bytes; false once maxCount is reached. */
+  const searchFile = (real: string, view: string): boolean => {
+    if (hasBinaryExtension(real) || (nameFilter && !nameFilter.test(basename(real)))) return true;
+    const bytes = readSmallRegular(real);
+    // Like git and grep: a NUL byte near the start marks binary content.
+    if (!bytes || bytes.subarray(0, BINARY_SNIFF).includes(0)) return true;
+    let at = bytes.indexOf(needle);
+    if (at === -1) return true;
     let line = 1;
     let scanned = 0; // newlines counted up to here
-    let at = text.indexOf(pattern, 0);
     while (at !== -1) {
-      for (let nl = text.indexOf("\n", scanned); nl !== -1 && nl < at; nl = text.indexOf("\n", nl + 1)) {
+      for (let nl = bytes.indexOf(NL, scanned); nl !== -1 && nl < at; nl = bytes.indexOf(NL, nl + 1)) {
         line++;
         scanned = nl + 1;
       }
-      const lineStart = scanned;
-      let lineEnd = text.indexOf("\n", at);
-      if (lineEnd === -1) lineEnd = text.length;
       if (matches.length >= maxCount) {
         truncated = true;
-        return;
+        return false;
       }
-      let lineText = text.slice(lineStart, lineEnd);
-      if (lineText.endsWith("\r")) lineText = lineText.slice(0, -1);
+      let lineEnd = bytes.indexOf(NL, at);
+      if (lineEnd === -1) lineEnd = bytes.length;
+      // Only matched lines are decoded.
+      let lineText = bytes.toString("utf8", scanned, bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd);
       if (lineText.length > MAX_LINE_CHARS) lineText = lineText.slice(0, MAX_LINE_CHARS);
       matches.push({ path: view, line, text: lineText });
-      at = text.indexOf(pattern, lineEnd + 1);
+      at = bytes.indexOf(needle, lineEnd + 1);
     }
+    return true;
   };
 
-  for (const s of await searchStarts(ctx, optStr(req.args, "path") ?? "/")) {
+  for (const s of searchStarts(ctx, optStr(req.args, "path") ?? "/")) {
     if (s.isFile) {
-      await searchFile(s.real, s.view);
+      searchFile(s.real, s.view);
       continue;
     }
-    const files: string[] = [];
+    // Files are searched as the walk finds them, so maxCount ends the walk too.
     truncated ||= await walk(s.real, req.signal, WALK_LIMIT, (path, entry) => {
-      if (entry.isFile()) files.push(path);
+      if (!entry.isFile()) return;
+      return searchFile(path, `${s.view}/${relative(s.real, path).split(sep).join("/")}`);
     });
-    for (const f of files) {
-      await searchFile(f, `${s.view}/${relative(s.real, f).split(sep).join("/")}`);
-      if (truncated) break;
-    }
     if (truncated) break;
   }
   return { matches, truncated };
+}
+
+/**
+ * A regular file's bytes: open (not following a symlink swapped in since the walk), fstat, one
+ * read, close. Null for anything else or anything too big.
+ */
+function readSmallRegular(real: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile() || st.size > MAX_FILE_BYTES) return null;
+    const buf = Buffer.allocUnsafe(st.size);
+    let n = 0;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, n);
+      if (got === 0) break;
+      n += got;
+    }
+    return n === buf.length ? buf : buf.subarray(0, n);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }

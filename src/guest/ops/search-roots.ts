@@ -12,7 +12,7 @@ export interface SearchStart {
   isFile: boolean;
 }
 
-export async function searchStarts(ctx: AgentContext, path: string): Promise<SearchStart[]> {
+export function searchStarts(ctx: AgentContext, path: string): SearchStart[] {
   const lexical = resolveViewPath(path, ctx.roots);
   if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
   const views = lexical.root === null ? topRoots(ctx) : [lexical.view];
