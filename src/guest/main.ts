@@ -15,6 +15,7 @@ import { createContext, SANDBOX_GID, SANDBOX_UID } from "./context.ts";
 import { VIEW_ROOTS, type ViewRoot } from "./protocol.ts";
 import { lowerPrivileges } from "./privileges.ts";
 import { findPort, openPort, servePort } from "./transport-port.ts";
+import { warmUp } from "./warm-up.ts";
 import { connectSocket, listenSocket } from "./transport-socket.ts";
 
 interface Options {
@@ -62,6 +63,9 @@ async function main(): Promise<void> {
     const fd = openPort(await findPort(opts.port));
     // From here on file operations run as the sandbox user (see privileges.ts).
     if (ctx.sandboxUser) ctx.privileges = lowerPrivileges(ctx.sandboxUser.uid, ctx.sandboxUser.gid);
+    const t = performance.now();
+    await warmUp(ctx).catch((err) => process.stderr.write(`agent: warm-up failed: ${(err as Error).message}\n`));
+    process.stderr.write(`agent: warmed up in ${Math.round(performance.now() - t)} ms\n`);
     await servePort(ctx, fd);
   }
   process.stderr.write(`agent: serving (pid ${process.pid})\n`);
