@@ -48,6 +48,8 @@ export interface VibewriterOptions {
   sourcesDir?: string;
   /** Register `fetch_url` (the host fetches; the VM never has network). Off by default. */
   allowNetwork?: boolean;
+  /** With `allowNetwork`: let `fetch_url` reach loopback and private addresses too (an intranet, tests). */
+  allowPrivateNetwork?: boolean;
   /** The owner's wallet: adds `propose_payment` (policy-checked, may pause for approval) to the main agent. */
   wallet?: Wallet;
   /** Choir: search and cite published reports (main, researcher), publish to Choir (publisher). */
@@ -126,7 +128,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
     const backend = new CompositeBackend(sandbox, {
       [MEMORY_ROUTE]: new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }),
     });
-    const ctx = { threadId, backbone, backend, emit };
+    const ctx = { threadId, backbone, backend, emit, allowPrivateNetwork: opts.allowPrivateNetwork === true };
     const [searchChoir, citeArticle, publishToChoir] = opts.choir
       ? createChoirTools({ ...opts.choir, threadId, readText: (p) => readBackendText(backend, p) }).map((t) => t as unknown as StructuredTool)
       : [];

@@ -50,7 +50,7 @@ const script = () =>
 
 it("fetch_url (network allowed) stores a page as a citable source in the sandbox and refuses the rest", async () => {
   const sandbox = await world.sandbox("fetch");
-  const vw = await createVibewriter({ backbone: world.backbone, threadId: "fetch", model: script(), sandbox, allowNetwork: true });
+  const vw = await createVibewriter({ backbone: world.backbone, threadId: "fetch", model: script(), sandbox, allowNetwork: true, allowPrivateNetwork: true });
   const result = await vw.run("fetch");
   const manifest = await readSourceManifest(world.backbone.artifacts, "fetch");
   expect(manifest.map((m) => m.origin).sort()).toEqual([`${base}/page`, `${base}/page2`]); // parallel fetches both kept
@@ -74,4 +74,26 @@ it("without the network flag there is no fetch_url tool", async () => {
   expect([...model.boundTools.get("main")!]).not.toContain("fetch_url");
   expect(result.finalMessage).toMatch(/fetch_url/);
   expect(await readSourceManifest(world.backbone.artifacts, "nofetch")).toEqual([]);
+});
+
+it("fetch_url refuses loopback and private addresses unless the owner allows them", async () => {
+  const model = createScriptedModel({
+    main: ({ turn, results }) =>
+      [
+        [
+          { name: "fetch_url", args: { url: `${base}/page` } },
+          { name: "fetch_url", args: { url: "http://169.254.169.254/latest/meta-data/" } },
+          { name: "fetch_url", args: { url: "http://[::1]:4222/" } },
+          { name: "fetch_url", args: { url: "http://user:pw@example.com/" } },
+        ],
+        { text: results.join("\n") },
+      ][turn],
+  });
+  const vw = await createVibewriter({ backbone: world.backbone, threadId: "ssrf", model, sandbox: await world.sandbox("ssrf"), allowNetwork: true });
+  const result = await vw.run("fetch");
+  expect(result.finalMessage).toContain("127.0.0.1 is a private or local address");
+  expect(result.finalMessage).toContain("169.254.169.254 is a private or local address");
+  expect(result.finalMessage).toContain("[::1] is a private or local address");
+  expect(result.finalMessage).toContain("URLs with credentials are refused");
+  expect(await readSourceManifest(world.backbone.artifacts, "ssrf")).toEqual([]);
 });

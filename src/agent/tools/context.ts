@@ -9,6 +9,8 @@ export interface HostToolContext {
   /** The agent's composite backend (sandbox + /memories/). */
   backend: BackendProtocolV2;
   emit: EmitEvent;
+  /** `fetch_url` may reach loopback and private addresses (an intranet; tests). */
+  allowPrivateNetwork?: boolean;
 }
 
 /** Read a whole text file through the backend (binary-safe download when available). */

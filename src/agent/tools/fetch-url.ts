@@ -3,34 +3,27 @@ import { z } from "zod";
 import { EventType } from "../../nats/event-types.ts";
 import { SOURCE_LIMITS, SOURCE_PATHS, sourceFromBytes, sourceUploads, storeSources } from "../sources.ts";
 import type { HostToolContext } from "./context.ts";
+import { guardedFetch } from "./guarded-fetch.ts";
 
 const FETCH_TIMEOUT_MS = 20_000;
 
 /**
  * `fetch_url`: fetches a web page on the host (the VM has no network), turns it into a source with
  * a content-derived id, stores it like a `--sources` file and places it in the sandbox. Only
- * registered when the configuration allows network access (off by default).
+ * registered when the configuration allows network access (off by default). Private and local
+ * addresses are refused unless the owner allows them (`guarded-fetch.ts`).
  */
 export function createFetchUrlTool(ctx: HostToolContext, agent: string) {
   return tool(
     async ({ url }, config) => {
-      let parsed: URL;
-      try {
-        parsed = new URL(url);
-      } catch {
-        return `Error: "${url}" is not a URL`;
-      }
-      if (parsed.protocol !== "https:" && parsed.protocol !== "http:") return `Error: only http and https URLs can be fetched`;
-      let bytes: Uint8Array;
-      try {
-        const res = await fetch(parsed, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: "follow" });
-        if (!res.ok) return `Error: ${url} answered HTTP ${res.status}`;
-        const length = Number(res.headers.get("content-length") ?? "0");
-        if (length > SOURCE_LIMITS.maxFileBytes) return `Error: ${url} is too large (${length} bytes)`;
-        bytes = new Uint8Array(await res.arrayBuffer());
-      } catch (err) {
-        return `Error: could not fetch ${url}: ${(err as Error).message}`;
-      }
+      const fetched = await guardedFetch(url, {
+        maxBytes: SOURCE_LIMITS.maxFileBytes,
+        timeoutMs: FETCH_TIMEOUT_MS,
+        allowPrivateAddresses: ctx.allowPrivateNetwork === true,
+      });
+      if (!fetched.ok) return `Error: ${fetched.error}`;
+      const parsed = new URL(fetched.finalUrl);
+      const bytes = fetched.bytes;
       let source;
       try {
         source = await sourceFromBytes(parsed.href, bytes);
