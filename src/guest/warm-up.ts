@@ -13,7 +13,7 @@ import { encodeFrame } from "./framing.ts";
 import type { Op, OpMap } from "./protocol.ts";
 import { Session } from "./session.ts";
 
-const ROUNDS = 30;
+const ROUNDS = 20;
 const DIR = "/tmp/.vw-warm-up";
 const STEP_TIMEOUT_MS = 10_000;
 

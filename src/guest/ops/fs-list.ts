@@ -108,7 +108,8 @@ export async function walk(dir: string, signal: AbortSignal, limit: number, visi
     const dirs: string[] = [];
     for (const entry of entries) {
       sinceYield++;
-      const path = join(current, entry.name);
+      // Plain concatenation: path.join normalises, and `current` is already normal.
+      const path = `${current}/${entry.name}`;
       if (++seen > limit) return true;
       if (visit(path, entry) === false) return true;
       if (entry.isDirectory()) dirs.push(path);

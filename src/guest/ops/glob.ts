@@ -1,5 +1,5 @@
 /** `glob`: walk (never following symlinks) and match paths relative to the search base. */
-import { posix, relative, sep } from "node:path";
+import { posix } from "node:path";
 import { optInt, optStr, str } from "../args.ts";
 import type { AgentContext } from "../context.ts";
 import { globToRegExp, literalPrefix } from "../glob-match.ts";
@@ -41,7 +41,7 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
     if (s.isFile) continue;
     const cut = await walk(s.real, req.signal, WALK_LIMIT, (path, entry) => {
       if (!entry.isFile()) return;
-      const rel = relative(s.real, path).split(sep).join("/");
+      const rel = path.slice(s.real.length + 1); // walk() builds `${dir}/${name}` from s.real
       if (!regex.test(prefix + rel)) return;
       if (paths.length >= limit) {
         truncated = true;

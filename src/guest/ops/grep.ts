@@ -4,8 +4,8 @@
  * searched as bytes (Buffer.indexOf on the pattern's UTF-8): each is read once and only matched
  * lines are decoded.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from "node:fs";
-import { basename, relative, sep } from "node:path";
+import { closeSync, constants, openSync, readSync } from "node:fs";
+import { basename } from "node:path";
 import { bad, optInt, optStr, str } from "../args.ts";
 import { hasBinaryExtension } from "../binary.ts";
 import type { AgentContext } from "../context.ts";
@@ -74,16 +74,21 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
     // Files are searched as the walk finds them, so maxCount ends the walk too.
     truncated ||= await walk(s.real, req.signal, WALK_LIMIT, (path, entry) => {
       if (!entry.isFile()) return;
-      return searchFile(path, `${s.view}/${relative(s.real, path).split(sep).join("/")}`);
+      // walk() builds each path as `${dir}/${name}` from s.real: the rest is the view's tail.
+      return searchFile(path, s.view + path.slice(s.real.length));
     });
     if (truncated) break;
   }
   return { matches, truncated };
 }
 
+/** Reused read buffer: most files fit, and fs calls are the cost under TCG (not copies). */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
 /**
- * A regular file's bytes: open (not following a symlink swapped in since the walk), fstat, one
- * read, close. Null for anything else or anything too big.
+ * A file's bytes (valid until the next call): open (not following a symlink swapped in since the
+ * walk; non-blocking, so a FIFO cannot stall the agent), read until EOF, close — no stat: a
+ * directory fails the read, a FIFO reads nothing. Null when unreadable or too big.
  */
 function readSmallRegular(real: string): Buffer | null {
   let fd: number;
@@ -93,16 +98,18 @@ function readSmallRegular(real: string): Buffer | null {
     return null;
   }
   try {
-    const st = fstatSync(fd);
-    if (!st.isFile() || st.size > MAX_FILE_BYTES) return null;
-    const buf = Buffer.allocUnsafe(st.size);
     let n = 0;
-    while (n < buf.length) {
-      const got = readSync(fd, buf, n, buf.length - n, n);
-      if (got === 0) break;
+    for (;;) {
+      if (n === scratch.length) {
+        if (n >= MAX_FILE_BYTES) return null;
+        const bigger = Buffer.allocUnsafe(Math.min(scratch.length * 4, MAX_FILE_BYTES));
+        scratch.copy(bigger, 0, 0, n);
+        scratch = bigger;
+      }
+      const got = readSync(fd, scratch, n, scratch.length - n, null);
+      if (got === 0) return scratch.subarray(0, n);
       n += got;
     }
-    return n === buf.length ? buf : buf.subarray(0, n);
   } catch {
     return null;
   } finally {
