@@ -157,6 +157,8 @@ export interface EditArgs {
   oldString: string;
   newString: string;
   replaceAll?: boolean;
+  /** Send the edited file's bytes back as data (the host persists them without a download). */
+  returnContent?: boolean;
 }
 export interface EditResult {
   occurrences: number;

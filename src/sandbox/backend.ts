@@ -28,7 +28,7 @@ import { ErrorCode, type FileInfo } from "../guest/protocol.ts";
 import type { GuestClient } from "./guest-client.ts";
 import { GuestError, GuestErrorCode } from "./guest-error.ts";
 import { isTextMimeType, mimeTypeOf } from "./mime.ts";
-import { confinePath, type Access } from "./paths.ts";
+import { confinePath, workspaceRelative, type Access } from "./paths.ts";
 import type { SandboxVm, VmProvider } from "./sandbox-vm.ts";
 import { VmLink } from "./vm-link.ts";
 import { WorkspaceSync } from "./workspace-sync.ts";
@@ -176,8 +176,10 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
   async edit(filePath: string, oldString: string, newString: string, replaceAll = false): Promise<EditResult> {
     return this.run<EditResult>(filePath, "write", async (c, view) => {
       if (typeof oldString !== "string" || typeof newString !== "string") return { error: "Error: old and new strings must be strings" };
-      const { value } = await c.request("edit", { path: view, oldString, newString, replaceAll: Boolean(replaceAll) }, this.timeout());
-      const unsaved = await this.persisted(view, () => this.sync?.changed(c, view, value));
+      // With a store, the edited bytes come back with the result: one request, no download.
+      const returnContent = this.sync !== null && workspaceRelative(view) !== null;
+      const { value, data } = await c.request("edit", { path: view, oldString, newString, replaceAll: Boolean(replaceAll), returnContent }, this.timeout());
+      const unsaved = await this.persisted(view, () => (returnContent ? this.sync?.saved(view, concat(data), value) : undefined));
       return unsaved ? { error: unsaved } : { path: view, filesUpdate: null, occurrences: value.occurrences };
     });
   }

@@ -66,7 +66,7 @@ export class WorkspaceSync {
     });
   }
 
-  /** A file the backend wrote (bytes known): save it. */
+  /** A file the backend wrote or edited (bytes known): save it. */
   saved(view: string, data: Uint8Array, stat: Known): Promise<void> {
     const rel = workspaceRelative(view);
     if (rel === null) return Promise.resolve();
@@ -74,12 +74,6 @@ export class WorkspaceSync {
       await this.store.put(this.prefix + rel, data);
       this.known.set(rel, { size: stat.size, mtimeMs: stat.mtimeMs });
     });
-  }
-
-  /** A file changed in the VM by the backend (edit, with its new stat): fetch it and save it. */
-  changed(client: GuestClient, view: string, stat: Known): Promise<void> {
-    if (workspaceRelative(view) === null) return Promise.resolve();
-    return this.exclusive(() => this.fetchAndSave(client, [{ view, ...stat }]));
   }
 
   /** A path the backend deleted (file or directory): forget it and everything under it. */

@@ -31,6 +31,7 @@ export async function handleEdit(ctx: AgentContext, req: RequestContext): Promis
   const [next, occurrences] = replace(view, content, oldString, newString, replaceAll);
   const bytes = Buffer.from(next, "utf8");
   const w = await writeFileAtomic(ctx, req.args.path, [bytes], bytes.length, { confined: target });
+  if (optBool(req.args, "returnContent")) await req.data(bytes);
   return { occurrences, size: w.size, mtimeMs: w.mtimeMs };
 }
 
