@@ -1,4 +1,5 @@
 /** What every handler needs to know about the agent it runs in. */
+import type { ClockSetter } from "./clock.ts";
 import type { ViewRoot } from "./protocol.ts";
 import { UNPRIVILEGED, type Privileges } from "./privileges.ts";
 
@@ -11,6 +12,8 @@ export interface AgentContext {
   baseEnv: Record<string, string>;
   /** Whose effective ids file operations run with (see privileges.ts); set once serving starts. */
   privileges: Privileges;
+  /** Sets the wall clock (a root helper started at boot), when the agent runs in the VM. */
+  clock: ClockSetter | null;
   /** A clock update started by `hello` and not finished yet: commands wait for it. */
   clockSetting: Promise<unknown> | null;
 }
@@ -24,6 +27,7 @@ export function createContext(roots: ViewRoot[]): AgentContext {
   const tmp = roots.find((r) => r.path === "/tmp")?.real ?? "/tmp";
   return {
     privileges: UNPRIVILEGED,
+    clock: null,
     clockSetting: null,
     roots,
     sandboxUser: isRoot ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : null,

@@ -11,6 +11,7 @@
 process.env.UV_THREADPOOL_SIZE ??= "16";
 
 import { chown, mkdir, realpath } from "node:fs/promises";
+import { startClockHelper } from "./clock.ts";
 import { createContext, SANDBOX_GID, SANDBOX_UID } from "./context.ts";
 import { VIEW_ROOTS, type ViewRoot } from "./protocol.ts";
 import { lowerPrivileges } from "./privileges.ts";
@@ -61,8 +62,11 @@ async function main(): Promise<void> {
   else if (opts.connect) await connectSocket(ctx, opts.connect);
   else {
     const fd = openPort(await findPort(opts.port));
-    // From here on file operations run as the sandbox user (see privileges.ts).
-    if (ctx.sandboxUser) ctx.privileges = lowerPrivileges(ctx.sandboxUser.uid, ctx.sandboxUser.gid);
+    if (ctx.sandboxUser) {
+      ctx.clock = startClockHelper();
+      // From here on file operations run as the sandbox user (see privileges.ts).
+      ctx.privileges = lowerPrivileges(ctx.sandboxUser.uid, ctx.sandboxUser.gid);
+    }
     const t = performance.now();
     await warmUp(ctx).catch((err) => process.stderr.write(`agent: warm-up failed: ${(err as Error).message}\n`));
     process.stderr.write(`agent: warmed up in ${Math.round(performance.now() - t)} ms\n`);

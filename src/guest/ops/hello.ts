@@ -14,7 +14,7 @@ export async function handleHello(ctx: AgentContext, req: RequestContext): Promi
   let clockSet = false;
   if (ctx.sandboxUser && Math.abs(Date.now() - nowMs) > MAX_SKEW_MS) {
     // Not awaited: the reply goes out now; `exec` waits for the clock if it comes first.
-    ctx.clockSetting ??= setClockSoon(ctx, nowMs).finally(() => (ctx.clockSetting = null));
+    ctx.clockSetting ??= (ctx.clock ? ctx.clock.set(nowMs) : setClockSoon(ctx, nowMs)).finally(() => (ctx.clockSetting = null));
     clockSet = true;
   }
   return {
@@ -27,7 +27,7 @@ export async function handleHello(ctx: AgentContext, req: RequestContext): Promi
 }
 
 /**
- * Node cannot call clock_settime; coreutils' `date -s @secs` can (as root). Spawned after this
+ * Without the clock helper (`clock.ts`; started in the VM): coreutils' `date -s @secs`, as root, spawned after this
  * turn of the event loop, so the hello's reply is written before the fork, and given the time the
  * host asked for plus what passed meanwhile.
  */
