@@ -79,6 +79,8 @@ async function sendBytes(fd: number, req: RequestContext, offset: number, length
     await req.data(n === buf.length ? buf : buf.subarray(0, n), tags);
     pos += n;
     left -= n;
+    // A short read of a regular file is its end: no extra read() just to see 0.
+    if (n < buf.length) break;
   }
   return pos - offset;
 }
@@ -100,6 +102,7 @@ async function sendLines(fd: number, req: RequestContext, first: number, limit: 
     const buf = Buffer.allocUnsafe(bufSize);
     const bytesRead = readSync(fd, buf, 0, buf.length, pos);
     if (bytesRead === 0) break;
+    const atEnd = bytesRead < buf.length; // a short read of a regular file is its end
     pos += bytesRead;
     const chunk = buf.subarray(0, bytesRead);
     lastByte = chunk[bytesRead - 1]!;
@@ -118,6 +121,7 @@ async function sendLines(fd: number, req: RequestContext, first: number, limit: 
       }
     }
     if (from !== -1 && from < bytesRead) await req.data(chunk.subarray(from, bytesRead));
+    if (atEnd) break;
   }
   return { totalLines: lastByte === -1 ? 0 : lastByte === NL ? line : line + 1, blank };
 }
