@@ -1,3 +1,4 @@
+import { CodedError } from "../errors.ts";
 /**
  * One error type for the agent layer. Every failure carries a `code` from this table and the
  * underlying `cause`, so the CLI branches on `err.code` and prints `err.message` once.
@@ -24,13 +25,8 @@ export const AgentErrorCode = {
 } as const;
 export type AgentErrorCode = (typeof AgentErrorCode)[keyof typeof AgentErrorCode];
 
-export class AgentError extends Error {
+export class AgentError extends CodedError<AgentErrorCode> {
   override name = "AgentError";
-  readonly code: AgentErrorCode;
-  constructor(code: AgentErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
   static isInstance(err: unknown, code?: AgentErrorCode): err is AgentError {
     return err instanceof AgentError && (code === undefined || err.code === code);
   }

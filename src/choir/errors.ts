@@ -1,3 +1,4 @@
+import { CodedError } from "../errors.ts";
 /** Errors of the Choir economy. Messages carry ids and titles only. */
 export const ChoirErrorCode = {
   InvalidReport: "invalid_report",
@@ -8,15 +9,8 @@ export const ChoirErrorCode = {
 } as const;
 export type ChoirErrorCode = (typeof ChoirErrorCode)[keyof typeof ChoirErrorCode];
 
-export class ChoirError extends Error {
+export class ChoirError extends CodedError<ChoirErrorCode> {
   override readonly name = "ChoirError";
-  readonly code: ChoirErrorCode;
-
-  constructor(code: ChoirErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-
   static isInstance(e: unknown): e is ChoirError {
     return e instanceof ChoirError || (e instanceof Error && e.name === "ChoirError" && "code" in e);
   }

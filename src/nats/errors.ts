@@ -1,3 +1,4 @@
+import { CodedError } from "../errors.ts";
 /**
  * One error type for the NATS backbone. Every failure carries a `code` from this table and the
  * underlying `cause`, so callers branch on `err.code` instead of parsing messages.
@@ -24,13 +25,8 @@ export const NatsErrorCode = {
 } as const;
 export type NatsErrorCode = (typeof NatsErrorCode)[keyof typeof NatsErrorCode];
 
-export class NatsBackboneError extends Error {
+export class NatsBackboneError extends CodedError<NatsErrorCode> {
   override name = "NatsBackboneError";
-  readonly code: NatsErrorCode;
-  constructor(code: NatsErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
   static isInstance(err: unknown, code?: NatsErrorCode): err is NatsBackboneError {
     return err instanceof NatsBackboneError && (code === undefined || err.code === code);
   }

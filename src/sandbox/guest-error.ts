@@ -1,5 +1,6 @@
 /** The one error type of the host ⇄ guest channel. */
 import { ErrorCode } from "../guest/protocol.ts";
+import { CodedError } from "../errors.ts";
 
 /** Guest-reported codes (`protocol.ts`) plus what can go wrong on the host side of the channel. */
 export const GuestErrorCode = {
@@ -17,13 +18,8 @@ export const GuestErrorCode = {
 } as const;
 export type GuestErrorCode = (typeof GuestErrorCode)[keyof typeof GuestErrorCode];
 
-export class GuestError extends Error {
+export class GuestError extends CodedError<GuestErrorCode> {
   override name = "GuestError";
-  readonly code: GuestErrorCode;
-  constructor(code: GuestErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
   static isInstance(err: unknown, code?: GuestErrorCode): err is GuestError {
     return err instanceof GuestError && (code === undefined || err.code === code);
   }

@@ -1,3 +1,4 @@
+import { CodedError } from "../errors.ts";
 /**
  * One error type for the wallet. Messages never contain a secret: callers pass only public data
  * (addresses, amounts, ids) into `message`, and `cause` is kept off `toJSON` so a serialised error
@@ -35,15 +36,8 @@ export const WalletErrorCode = {
 } as const;
 export type WalletErrorCode = (typeof WalletErrorCode)[keyof typeof WalletErrorCode];
 
-export class WalletError extends Error {
+export class WalletError extends CodedError<WalletErrorCode> {
   override readonly name = "WalletError";
-  readonly code: WalletErrorCode;
-
-  constructor(code: WalletErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
-
   static isInstance(e: unknown): e is WalletError {
     return e instanceof WalletError || (e instanceof Error && e.name === "WalletError" && "code" in e);
   }

@@ -1,3 +1,4 @@
+import { CodedError } from "../../errors.ts";
 /** Errors of the guest-image builder. */
 export const ImageErrorCode = {
   ToolMissing: "tool_missing",
@@ -10,13 +11,8 @@ export const ImageErrorCode = {
 } as const;
 export type ImageErrorCode = (typeof ImageErrorCode)[keyof typeof ImageErrorCode];
 
-export class ImageError extends Error {
+export class ImageError extends CodedError<ImageErrorCode> {
   override name = "ImageError";
-  readonly code: ImageErrorCode;
-  constructor(code: ImageErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
   static isInstance(err: unknown): err is ImageError {
     return err instanceof Error && err.name === "ImageError" && typeof (err as ImageError).code === "string";
   }

@@ -19,6 +19,7 @@
  * ids ≥ 1 and ignore any late frame with id 0.
  */
 import type { Duplex } from "node:stream";
+import { CodedError } from "../../errors.ts";
 
 /** How the guest's CPU is run. */
 export const Accel = { Kvm: "kvm", Tcg: "tcg" } as const;
@@ -161,13 +162,8 @@ export const VmmErrorCode = {
 } as const;
 export type VmmErrorCode = (typeof VmmErrorCode)[keyof typeof VmmErrorCode];
 
-export class VmmError extends Error {
+export class VmmError extends CodedError<VmmErrorCode> {
   override name = "VmmError";
-  readonly code: VmmErrorCode;
-  constructor(code: VmmErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.code = code;
-  }
   static isInstance(err: unknown): err is VmmError {
     return err instanceof Error && err.name === "VmmError" && typeof (err as VmmError).code === "string";
   }
