@@ -4,40 +4,24 @@
  */
 import { fileURLToPath } from "node:url";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
-import { startTestNats, type TestNats } from "../support/nats.ts";
-import { descendants, killAll, liveQemus, spawnCli } from "./child.ts";
-import { EventObserver } from "./event-observer.ts";
-import { requireGuestImage } from "./guest-image.ts";
+import { descendants, liveQemus, spawnCli } from "./child.ts";
+import { useCliChildWorld } from "./child-world.ts";
 
 const SOURCES = fileURLToPath(new URL("../../samples/northwind", import.meta.url));
 
 describe("Ctrl-C during vibewriter run", () => {
-  let nats: TestNats;
-  let observer: EventObserver;
-  const leftovers: number[] = [];
-  const env = () => ({ ...process.env, NATS_URL: nats.server.url, VIBEWRITER_SCRIPTED_MODEL: "demo" });
-
-  beforeAll(async () => {
-    await requireGuestImage();
-    nats = await startTestNats();
-    observer = new EventObserver(nats.nc);
-  });
-  afterAll(async () => {
-    killAll(leftovers);
-    observer?.close();
-    await nats?.close();
-  });
+  const world = useCliChildWorld();
 
   it("stops cleanly (exit 130, VMs stopped, how to resume), and resume completes the thread", async () => {
     const thread = "ctrl-c-run";
-    const run = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", thread], env());
-    const researching = observer.waitFor((e) => e.threadId === thread && e.type === "subagent.started");
+    const run = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", thread], world.env());
+    const researching = world.observer.waitFor((e) => e.threadId === thread && e.type === "subagent.started");
     const early = run.exited.then((x) => {
       throw new Error(`the run ended (${x.code ?? x.signal}) before Ctrl-C:\n${run.stdout()}\n${run.stderr()}`);
     });
     await Promise.race([researching, early]);
     const vms = liveQemus(descendants(run.child.pid!));
-    leftovers.push(...vms);
+    world.leftovers.push(...vms);
     expect(vms.length).toBeGreaterThan(0); // the run's VM(s) are up
 
     run.child.kill("SIGINT");
@@ -48,9 +32,9 @@ describe("Ctrl-C during vibewriter run", () => {
     // Cleanup ran before exit: nothing the run started is still alive.
     expect(liveQemus(vms)).toEqual([]);
 
-    const resumed = spawnCli(["resume", thread, "--json"], env());
+    const resumed = spawnCli(["resume", thread, "--json"], world.env());
     const r = await resumed.exited;
-    leftovers.push(...descendants(resumed.child.pid!));
+    world.leftovers.push(...descendants(resumed.child.pid!));
     expect(r.code, resumed.stderr()).toBe(0);
     const result = JSON.parse(resumed.stdout()) as { status: string; report?: string };
     expect(result.status).toBe("completed");

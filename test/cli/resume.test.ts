@@ -8,10 +8,8 @@ import { fileURLToPath } from "node:url";
 import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
 import type { VibewriterEvent } from "../../src/nats/event-types.ts";
-import { startTestNats, type TestNats } from "../support/nats.ts";
-import { descendants, killAll, spawnCli } from "./child.ts";
-import { EventObserver } from "./event-observer.ts";
-import { requireGuestImage } from "./guest-image.ts";
+import { descendants, spawnCli } from "./child.ts";
+import { useCliChildWorld } from "./child-world.ts";
 
 const SOURCES = fileURLToPath(new URL("../../samples/northwind", import.meta.url));
 
@@ -40,35 +38,21 @@ function executions(events: VibewriterEvent[]): Map<string, number> {
 }
 
 describe("vibewriter run, SIGKILL, vibewriter resume", () => {
-  let nats: TestNats;
-  let observer: EventObserver;
-  const leftovers: number[] = [];
-  const env = () => ({ ...process.env, NATS_URL: nats.server.url, VIBEWRITER_SCRIPTED_MODEL: "demo" });
-
-  beforeAll(async () => {
-    await requireGuestImage();
-    nats = await startTestNats();
-    observer = new EventObserver(nats.nc);
-  });
-  afterAll(async () => {
-    killAll(leftovers);
-    observer?.close();
-    await nats?.close();
-  });
+  const world = useCliChildWorld();
 
   it("the observer sees duplicate publishes that the stream drops (so it can count re-runs)", async () => {
     const event = { id: "dup-1", type: "warning", data: { message: "twice" } } as const;
-    const first = await nats.backbone.events.publish("observer-check", event);
-    const second = await nats.backbone.events.publish("observer-check", event);
+    const first = await world.nats.backbone.events.publish("observer-check", event);
+    const second = await world.nats.backbone.events.publish("observer-check", event);
     expect(second.seq).toBe(first.seq); // the stream kept the first copy only
-    expect(await nats.backbone.events.history("observer-check")).toHaveLength(1);
-    await nats.nc.flush();
-    expect(observer.of("observer-check")).toHaveLength(2);
+    expect(await world.nats.backbone.events.history("observer-check")).toHaveLength(1);
+    await world.nats.nc.flush();
+    expect(world.observer.of("observer-check")).toHaveLength(2);
   });
 
   it("resumes after SIGKILL to the same report, running no side effect twice", async () => {
     // 1. The reference: the same task, uninterrupted.
-    const ref = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", "ref-run", "--json"], env());
+    const ref = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", "ref-run", "--json"], world.env());
     const refExit = await ref.exited;
     expect(refExit.code, ref.stderr()).toBe(0);
     const refResult = JSON.parse(ref.stdout()) as RunJson;
@@ -79,8 +63,8 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
     //    VM: the researcher's script and its whole hand-off have completed (side effects done and
     //    recorded), and a tool call is in flight.
     const thread = "crash-run";
-    const victim = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", thread], env());
-    const inFlight = observer.waitFor(
+    const victim = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", thread], world.env());
+    const inFlight = world.observer.waitFor(
       (e) => e.threadId === thread && e.type === "tool.started" && e.agent === "main" && e.data.tool === "execute",
     );
     const early = victim.exited.then((x) => {
@@ -88,12 +72,12 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
     });
     const killedCall = await Promise.race([inFlight, early]);
     const tree = descendants(victim.child.pid!); // its QEMUs: the sandbox pool's parent-death signal should end them
-    leftovers.push(...tree);
+    world.leftovers.push(...tree);
     victim.child.kill("SIGKILL");
     expect((await victim.exited).signal).toBe("SIGKILL");
-    await nats.nc.flush(); // every event the victim got out has reached the observer
-    const beforeResume = observer.of(thread).length;
-    const beforeKill = observer.of(thread);
+    await world.nats.nc.flush(); // every event the victim got out has reached the observer
+    const beforeResume = world.observer.of(thread).length;
+    const beforeKill = world.observer.of(thread);
     expect(beforeKill.some((e) => e.type === "run.finished")).toBe(false); // really mid-run
     // Side effects had completed before the kill: the researcher's script and the hand-off.
     const doneBefore = executions(beforeKill);
@@ -101,9 +85,9 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
     expect([...doneBefore.keys()].some((k) => k.startsWith("main:") && k.endsWith(":task"))).toBe(true);
 
     // 3. Resume in a new process.
-    const resumed = spawnCli(["resume", thread, "--json"], env());
+    const resumed = spawnCli(["resume", thread, "--json"], world.env());
     const resumedExit = await resumed.exited;
-    leftovers.push(...descendants(resumed.child.pid!));
+    world.leftovers.push(...descendants(resumed.child.pid!));
     expect(resumedExit.code, resumed.stderr()).toBe(0);
     const result = JSON.parse(resumed.stdout()) as RunJson;
     expect(result).toMatchObject({ ok: true, status: "completed", threadId: thread });
@@ -113,7 +97,7 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
 
     // Nothing with a side effect ran twice: every journaled call (execute, write_file, task,
     // publish_report…) completed at most once across both processes.
-    const all = observer.of(thread);
+    const all = world.observer.of(thread);
     expect(all.length).toBeGreaterThan(beforeResume);
     const counts = executions(all);
     const twice = [...counts].filter(([, n]) => n > 1);
@@ -126,7 +110,7 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
     const rerun = executions(all.slice(beforeResume));
     expect([...doneBefore.keys()].filter((k) => rerun.has(k))).toEqual([]);
     // The same journaled calls ran as in the uninterrupted run (none skipped, none extra).
-    const refCounts = executions(observer.of("ref-run"));
+    const refCounts = executions(world.observer.of("ref-run"));
     expect([...counts.keys()].map((k) => k.split(":").slice(0, 1).concat(k.split(":").slice(2)).join(":")).sort()).toEqual(
       [...refCounts.keys()].map((k) => k.split(":").slice(0, 1).concat(k.split(":").slice(2)).join(":")).sort(),
     );
