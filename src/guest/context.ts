@@ -2,6 +2,7 @@
 import type { ClockSetter } from "./clock.ts";
 import type { ViewRoot } from "./protocol.ts";
 import { UNPRIVILEGED, type Privileges } from "./privileges.ts";
+import { TreeCache } from "./tree-cache.ts";
 
 export interface AgentContext {
   /** The view roots with `real` mapped to where they live here (the VM, or temp dirs in tests). */
@@ -16,6 +17,8 @@ export interface AgentContext {
   clock: ClockSetter | null;
   /** A clock update started by `hello` and not finished yet: commands wait for it. */
   clockSetting: Promise<unknown> | null;
+  /** Listings and small contents kept between requests, invalidated by inotify. */
+  tree: TreeCache;
 }
 
 export const SANDBOX_UID = 1000;
@@ -29,6 +32,8 @@ export function createContext(roots: ViewRoot[]): AgentContext {
     privileges: UNPRIVILEGED,
     clock: null,
     clockSetting: null,
+    // Outermost roots first, so a nested root's directories are watched up to their outer root.
+    tree: new TreeCache(roots.map((r) => r.real).sort((a, b) => a.length - b.length)),
     roots,
     sandboxUser: isRoot ? { uid: SANDBOX_UID, gid: SANDBOX_GID } : null,
     baseEnv: {

@@ -61,7 +61,8 @@ async function main(): Promise<void> {
   if (opts.listen) await listenSocket(ctx, opts.listen);
   else if (opts.connect) await connectSocket(ctx, opts.connect);
   else {
-    const fd = openPort(await findPort(opts.port));
+    const device = await findPort(opts.port);
+    const fd = openPort(device);
     if (ctx.sandboxUser) {
       ctx.clock = startClockHelper();
       // From here on file operations run as the sandbox user (see privileges.ts).
@@ -70,7 +71,7 @@ async function main(): Promise<void> {
     const t = performance.now();
     await warmUp(ctx).catch((err) => process.stderr.write(`agent: warm-up failed: ${(err as Error).message}\n`));
     process.stderr.write(`agent: warmed up in ${Math.round(performance.now() - t)} ms\n`);
-    await servePort(ctx, fd);
+    await servePort(ctx, device, fd);
   }
   process.stderr.write(`agent: serving (pid ${process.pid})\n`);
 }

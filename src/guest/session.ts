@@ -36,8 +36,13 @@ export class Session {
 
   constructor(
     private readonly ctx: AgentContext,
-    private readonly transport: Transport,
+    private transport: Transport,
   ) {}
+
+  /** Replaces the byte pipe (the port's transport changes once `ready` went out). */
+  setTransport(transport: Transport): void {
+    this.transport = transport;
+  }
 
   sendReady(): Promise<void> {
     return this.send({ id: 0, ev: "ready", protocolVersion: PROTOCOL_VERSION, agentVersion: AGENT_VERSION });

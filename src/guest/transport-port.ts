@@ -1,17 +1,22 @@
 /**
  * The virtio-serial transport inside the VM. The port is a character device: `read()` returns EOF
  * while no host is connected, `write()` blocks until one connects, and each read returns at most
- * one 4 KiB virtqueue buffer.
+ * one 4 KiB virtqueue buffer. The port allows only one open.
  *
- * Reading: a `cat` child process is given the port (the same open file: the port allows only one
- * open) as its stdin and copies it into a pipe that Node reads natively with large reads. Reading
- * the port through libuv's threadpool instead costs two thread switches per 4 KiB, which under TCG
- * held host→guest transfers to ~2 MiB/s. `cat` ends at EOF = the host disconnected.
- * Writing: straight to the port, synchronously (see writeAllSync); the first write of a session
- * (`ready`) blocks until a host is there.
+ * Each session starts with a blocking write of `ready` (it waits for a host). Then the port's
+ * descriptor is handed to libuv as a non-blocking stream (the port supports poll), so requests
+ * are read and replies written on the agent's own event loop: no thread, no helper process. Under
+ * TCG that matters most: a switch to another process reloads CR3, which empties QEMU's software TLB
+ * and its jump cache, and the agent then runs cold on every request. When the host leaves (EOF),
+ * the descriptor is closed and the port opened again for the next session.
+ *
+ * Fallback, if this Node has no `pipe_wrap` binding: a `cat` child copies the port into a pipe
+ * (reading the port through libuv's threadpool costs two thread switches per 4 KiB) and replies
+ * are written synchronously.
  */
 import { spawn } from "node:child_process";
 import { openSync, readdirSync, readFileSync, writeSync } from "node:fs";
+import { Socket } from "node:net";
 import type { AgentContext } from "./context.ts";
 import { Session, type Transport } from "./session.ts";
 
@@ -51,9 +56,73 @@ export function openPort(device: string): number {
   return openSync(device, "r+");
 }
 
-export async function servePort(ctx: AgentContext, fd: number): Promise<never> {
-  // Synchronous, so frames can never interleave.
-  const writeFrame = (bytes: Buffer): Promise<void> => {
+/** libuv's pipe handle, from Node's internal binding (undefined if this Node has none). */
+interface PipeHandle {
+  open(fd: number): number;
+}
+type PipeCtor = new (type: number) => PipeHandle;
+
+function pipeBinding(): { Pipe: PipeCtor; SOCKET: number } | null {
+  try {
+    const b = (process as unknown as { binding(name: string): { Pipe: PipeCtor; constants: { SOCKET: number } } }).binding("pipe_wrap");
+    return typeof b.Pipe === "function" ? { Pipe: b.Pipe, SOCKET: b.constants.SOCKET } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The port's descriptor as a non-blocking stream on the event loop, or null when not possible. */
+function portStream(fd: number): Socket | null {
+  const binding = pipeBinding();
+  if (!binding) return null;
+  const handle = new binding.Pipe(binding.SOCKET);
+  if (handle.open(fd) !== 0) return null;
+  return new Socket({ handle, readable: true, writable: true } as unknown as ConstructorParameters<typeof Socket>[0]);
+}
+
+/**
+ * Serves sessions on the port forever. `device` is reopened (as root) after each session, since
+ * closing the stream closes its descriptor.
+ */
+export async function servePort(ctx: AgentContext, device: string, firstFd: number): Promise<never> {
+  let fd = firstFd;
+  for (;;) {
+    const session = new Session(ctx, { write: syncWriter(fd), pause() {}, resume() {} });
+    await session.sendReady(); // blocks until a host connects
+    const stream = portStream(fd);
+    if (!stream) return serveThroughCat(ctx, fd, session);
+    await serveStream(session, stream);
+    fd = ctx.privileges.asRoot(() => openPort(device));
+  }
+}
+
+/** One session on the port stream; resolves when the host has left and the stream is closed. */
+function serveStream(session: Session, stream: Socket): Promise<void> {
+  session.setTransport({
+    write: (bytes) =>
+      new Promise<void>((resolve, reject) => {
+        if (stream.destroyed) return reject(new Error("host disconnected"));
+        // libuv writes at once when nothing is queued; resolving on flush gives back-pressure.
+        stream.write(bytes, (err) => (err ? reject(err) : resolve()));
+      }),
+    pause: () => stream.pause(),
+    resume: () => stream.resume(),
+  });
+  return new Promise<void>((resolve) => {
+    stream.on("data", (chunk: Buffer) => {
+      if (!session.receive(chunk)) stream.destroy();
+    });
+    stream.on("end", () => stream.destroy());
+    stream.on("error", () => stream.destroy());
+    stream.once("close", () => {
+      session.close(); // host disconnected: cancel what it asked for
+      resolve();
+    });
+  });
+}
+
+function syncWriter(fd: number): (bytes: Buffer) => Promise<void> {
+  return (bytes) => {
     try {
       writeAllSync(fd, bytes);
       return Promise.resolve();
@@ -61,22 +130,30 @@ export async function servePort(ctx: AgentContext, fd: number): Promise<never> {
       return Promise.reject(err);
     }
   };
+}
+
+/** The fallback: a `cat` child reads the port, replies are written synchronously. */
+async function serveThroughCat(ctx: AgentContext, fd: number, first: Session): Promise<never> {
+  let session: Session | null = first;
   for (;;) {
     let reader: ReturnType<typeof spawn> | null = null;
     const transport: Transport = {
-      write: writeFrame,
+      write: syncWriter(fd),
       pause: () => reader?.stdout?.pause(),
       resume: () => reader?.stdout?.resume(),
     };
-    const session = new Session(ctx, transport);
-    await session.sendReady(); // blocks until a host connects
+    if (!session) {
+      session = new Session(ctx, transport);
+      await session.sendReady(); // blocks until a host connects
+    } else session.setTransport(transport);
+    const current = session;
     // As root: a reader started with the sandbox user's effective ids could be signalled by it.
     reader = ctx.privileges.asRoot(() => spawn("cat", [], { stdio: [fd, "pipe", "inherit"] }));
     const child = reader;
     await new Promise<void>((resolve) => {
       child.stdout!.on("data", (chunk: Buffer) => {
         // A malformed frame: drop this session; the next one starts with a fresh decoder.
-        if (!session.receive(chunk)) child.kill("SIGKILL");
+        if (!current.receive(chunk)) child.kill("SIGKILL");
       });
       child.once("close", () => resolve());
       child.once("error", (err) => {
@@ -84,6 +161,7 @@ export async function servePort(ctx: AgentContext, fd: number): Promise<never> {
         resolve();
       });
     });
-    session.close(); // host disconnected (cat saw EOF): cancel what it asked for
+    current.close(); // host disconnected (cat saw EOF): cancel what it asked for
+    session = null;
   }
 }

@@ -76,5 +76,6 @@ export async function warmUp(ctx: AgentContext, onError?: (op: string, message: 
   } finally {
     session.close();
     rmSync(real + DIR.slice("/tmp".length), { recursive: true, force: true });
+    ctx.tree.clear(); // no watchers in the template snapshot
   }
 }

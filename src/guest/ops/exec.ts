@@ -97,6 +97,7 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
 
   const exit = await exited;
   await closed;
+  ctx.tree.commandEnded();
   clearTimeout(timer);
   req.signal.removeEventListener("abort", onAbort);
   await chain.catch(() => {});

@@ -1,12 +1,12 @@
 /** `ls`, `stat` and `manifest` (every regular file under a directory, for persistence diffs). */
-import { readdirSync, statSync, type Dirent, type Stats } from "node:fs";
-import { join } from "node:path";
+import { statSync, type Stats } from "node:fs";
 import { optInt, optStr } from "../args.ts";
-import { confine, lstatSafe, viewOf } from "../confine.ts";
+import { confine, viewOf } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
 import { ErrorCode, type FileInfo, type LsResult, type ManifestResult } from "../protocol.ts";
+import type { CachedEntry, TreeCache } from "../tree-cache.ts";
 import { resolveViewPath } from "../view-path.ts";
 
 export function infoOf(path: string, st: Stats): FileInfo {
@@ -26,23 +26,28 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
     }
     return { entries };
   }
+  await ctx.tree.settle();
   const { real, view } = confine(ctx, req.args.path, "read");
-  let dirents: Dirent[];
+  let listed: CachedEntry[];
   try {
-    dirents = readdirSync(real, { withFileTypes: true });
+    listed = ctx.tree.list(real);
   } catch (err) {
     throw toAgentError(err, view);
   }
   const base = view === "/" ? "" : view;
   const entries: FileInfo[] = [];
-  for (const d of dirents) {
-    // A root nested in this directory (/workspace/.large_tool_results) is listed at "/" instead.
-    if (ctx.roots.some((r) => r.real === join(real, d.name))) continue;
-    const st = lstatSafe(join(real, d.name));
-    if (st) entries.push(infoOf(`${base}/${d.name}`, st));
+  // A root nested in this directory (/workspace/.large_tool_results) is listed at "/" instead.
+  const nested = ctx.roots.filter((r) => r.real.lastIndexOf("/") === real.length && r.real.startsWith(real)).map((r) => r.real.slice(real.length + 1));
+  for (const e of listed) {
+    if (nested.length && nested.includes(e.name)) continue;
+    // Sorted by name, so sorted by path.
+    entries.push(infoOfEntry(`${base}/${e.name}`, e));
   }
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { entries };
+}
+
+export function infoOfEntry(path: string, e: CachedEntry): FileInfo {
+  return { path, type: e.kind, size: e.size, mtimeMs: e.mtimeMs };
 }
 
 export async function handleStat(ctx: AgentContext, req: RequestContext): Promise<FileInfo> {
@@ -71,11 +76,11 @@ export async function handleManifest(ctx: AgentContext, req: RequestContext): Pr
   const { real, view } = confine(ctx, optStr(req.args, "path") ?? "/workspace", "read");
   const limit = optInt(req.args, "limit", 1) ?? MANIFEST_LIMIT;
   const files: FileInfo[] = [];
-  const truncated = await walk(real, req.signal, limit, (path, entry) => {
-    if (!entry.isFile()) return;
+  await ctx.tree.settle();
+  const truncated = await walk(ctx.tree, real, req.signal, limit, (path, entry) => {
+    if (entry.kind !== "file") return;
     const v = viewOf(ctx, path);
-    const st = v ? lstatSafe(path) : null;
-    if (v && st) files.push(infoOf(v, st));
+    if (v) files.push(infoOfEntry(v, entry));
   });
   if (!files.length && !statSafe(real)) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
   return { files, truncated };
@@ -83,10 +88,16 @@ export async function handleManifest(ctx: AgentContext, req: RequestContext): Pr
 
 /**
  * Depth-first walk in name order that never follows symlinks (they are reported, not entered).
- * Calls `visit` with each entry's path and directory entry (no stat: callers stat what they keep);
- * returns true when it stopped at `limit` entries or when `visit` returned false.
+ * Calls `visit` with each entry's path and listing (from the tree cache: callers `settle()` it
+ * first); returns true when it stopped at `limit` entries or when `visit` returned false.
  */
-export async function walk(dir: string, signal: AbortSignal, limit: number, visit: (path: string, entry: Dirent) => void | boolean): Promise<boolean> {
+export async function walk(
+  tree: TreeCache,
+  dir: string,
+  signal: AbortSignal,
+  limit: number,
+  visit: (path: string, entry: CachedEntry) => void | boolean,
+): Promise<boolean> {
   const stack = [dir];
   let seen = 0;
   let sinceYield = 0;
@@ -98,13 +109,12 @@ export async function walk(dir: string, signal: AbortSignal, limit: number, visi
     }
     if (signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     const current = stack.pop()!;
-    let entries: Dirent[];
+    let entries: CachedEntry[];
     try {
-      entries = readdirSync(current, { withFileTypes: true });
+      entries = tree.list(current);
     } catch {
       entries = [];
     }
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     const dirs: string[] = [];
     for (const entry of entries) {
       sinceYield++;
@@ -112,7 +122,7 @@ export async function walk(dir: string, signal: AbortSignal, limit: number, visi
       const path = `${current}/${entry.name}`;
       if (++seen > limit) return true;
       if (visit(path, entry) === false) return true;
-      if (entry.isDirectory()) dirs.push(path);
+      if (entry.kind === "dir") dirs.push(path);
     }
     for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i]!);
   }

@@ -6,8 +6,7 @@ import { globToRegExp, literalPrefix } from "../glob-match.ts";
 import type { RequestContext } from "../handlers.ts";
 import { AgentError } from "../errors.ts";
 import { ErrorCode, type FileInfo, type GlobResult } from "../protocol.ts";
-import { lstatSafe } from "../confine.ts";
-import { infoOf, walk } from "./fs-list.ts";
+import { infoOfEntry, walk } from "./fs-list.ts";
 import { searchStarts } from "./search-roots.ts";
 
 const DEFAULT_LIMIT = 10_000;
@@ -28,6 +27,7 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
   const paths: FileInfo[] = [];
   let truncated = false;
   let starts;
+  await ctx.tree.settle();
   try {
     starts = searchStarts(ctx, start);
   } catch (err) {
@@ -39,16 +39,15 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
     // Relative to `start`: for "/" that includes the root's name ("workspace/a.py").
     const prefix = start === "/" ? s.view.slice(1) + "/" : "";
     if (s.isFile) continue;
-    const cut = await walk(s.real, req.signal, WALK_LIMIT, (path, entry) => {
-      if (!entry.isFile()) return;
+    const cut = await walk(ctx.tree, s.real, req.signal, WALK_LIMIT, (path, entry) => {
+      if (entry.kind !== "file") return;
       const rel = path.slice(s.real.length + 1); // walk() builds `${dir}/${name}` from s.real
       if (!regex.test(prefix + rel)) return;
       if (paths.length >= limit) {
         truncated = true;
         return false;
       }
-      const st = lstatSafe(path);
-      if (st) paths.push(infoOf(`${s.view}/${rel}`, st));
+      paths.push(infoOfEntry(`${s.view}/${rel}`, entry));
     });
     truncated ||= cut;
     if (truncated) break;

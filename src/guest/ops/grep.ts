@@ -39,9 +39,14 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
   /** Searches one file's bytes; false once maxCount is reached. */
   const searchFile = (real: string, view: string): boolean => {
     if (hasBinaryExtension(real) || (nameFilter && !nameFilter.test(basename(real)))) return true;
-    const bytes = readSmallRegular(real);
-    // Like git and grep: a NUL byte near the start marks binary content.
-    if (!bytes || bytes.subarray(0, BINARY_SNIFF).includes(0)) return true;
+    let bytes = ctx.tree.content(real);
+    if (bytes === undefined) {
+      const read = readSmallRegular(real);
+      // Like git and grep: a NUL byte near the start marks binary content.
+      bytes = read && !read.subarray(0, BINARY_SNIFF).includes(0) ? read : null;
+      ctx.tree.keep(real, bytes);
+    }
+    if (!bytes) return true;
     let at = bytes.indexOf(needle);
     if (at === -1) return true;
     let line = 1;
@@ -66,14 +71,15 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
     return true;
   };
 
+  await ctx.tree.settle();
   for (const s of searchStarts(ctx, optStr(req.args, "path") ?? "/")) {
     if (s.isFile) {
       searchFile(s.real, s.view);
       continue;
     }
     // Files are searched as the walk finds them, so maxCount ends the walk too.
-    truncated ||= await walk(s.real, req.signal, WALK_LIMIT, (path, entry) => {
-      if (!entry.isFile()) return;
+    truncated ||= await walk(ctx.tree, s.real, req.signal, WALK_LIMIT, (path, entry) => {
+      if (entry.kind !== "file") return;
       // walk() builds each path as `${dir}/${name}` from s.real: the rest is the view's tail.
       return searchFile(path, s.view + path.slice(s.real.length));
     });

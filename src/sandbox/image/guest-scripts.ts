@@ -84,7 +84,13 @@ export const AGENT_RUN = `#!/opt/vibewriter/bin/sh
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root
 ulimit -u "$(cat /run/vw-nproc)"
 cd /
-/usr/local/bin/node /opt/vibewriter/agent.mjs
+# The agent's tree cache trusts inotify: a deep event queue, and watches for big trees.
+echo 1048576 > /proc/sys/fs/inotify/max_queued_events
+echo 65536 > /proc/sys/fs/inotify/max_user_watches
+# --jitless: under TCG, code V8 compiles at run time must be translated again by QEMU, and tiering
+# up made requests 5-10x slower for their first hundred runs; the interpreter's code is translated
+# once. On KVM the cost of interpreting the agent's little JavaScript is small either way.
+/usr/local/bin/node --jitless /opt/vibewriter/agent.mjs
 echo "vibewriter: guest agent exited ($?)" > /dev/console
 /opt/vibewriter/bin/poweroff -f
 `;

@@ -1,0 +1,233 @@
+/**
+ * Directory listings (with each entry's lstat) and small file contents, kept between requests and
+ * invalidated by inotify (`fs.watch` on every cached directory and its ancestors).
+ *
+ * Why: under TCG every fs call from Node costs ~0.1–0.5 ms (most of it Node's own JS wrapper run
+ * by an emulated CPU), so `ls`, `glob` and `grep` spent their time re-reading a tree that had not
+ * changed. A cached answer costs no system call at all.
+ *
+ * When it is right: inotify reports every change made through a path under a watched directory,
+ * by the agent, by commands, or by processes they left behind. Events are queued by the kernel
+ * during the change itself, and readers `settle()` (one turn of the event loop, so pending events
+ * are handled first) before they use the cache: a change that finished before a request was sent
+ * is always seen. An event drops the directory's listing and the named entry with everything
+ * under it; a directory deleted or moved, or whose watcher failed, loses its watcher too and is
+ * never trusted again. What inotify
+ * cannot see is a write through a hard link in another directory: `commandEnded()` looks at every
+ * cached file once more (one lstat each: a write through any name changes its ctime) or, for a big
+ * cache, drops it. Not seen at all: a text file changed in place through a shared mmap (no event,
+ * no ctime change on tmpfs), and a hard-link write by a process that outlived its command, until
+ * the next change or command. The kernel's event queue is raised at boot so that it does not
+ * overflow; a command that floods it anyway makes `commandEnded()` renew the watchers too.
+ */
+import { lstatSync, readdirSync, watch, type FSWatcher } from "node:fs";
+
+export type EntryKind = "file" | "dir" | "symlink" | "other";
+
+/** One directory entry as listed (lstat: symlinks are entries, not followed). */
+export interface CachedEntry {
+  name: string;
+  kind: EntryKind;
+  /** Bytes, files only (0 otherwise). */
+  size: number;
+  mtimeMs: number;
+  /** Changes with any write or link, through any name: what `commandEnded()` compares. */
+  ctimeMs: number;
+}
+
+interface Node {
+  watcher: FSWatcher | null;
+  /** Sorted by name; null while only watched (an ancestor of a listed directory). */
+  entries: CachedEntry[] | null;
+}
+
+/** Directories watched at most (inotify watches are a per-user kernel resource). */
+const MAX_DIRS = 4096;
+/** Content kept for grep, in total and per file. */
+const MAX_CONTENT_BYTES = 32 * 1024 * 1024;
+const MAX_CACHED_FILE = 1024 * 1024;
+/** Events during one command above which the watchers themselves are renewed. */
+const FLOOD_EVENTS = 20_000;
+/** Cached files looked at again after a command; above this the cache is dropped instead. */
+const MAX_REVALIDATE = 1000;
+
+export class TreeCache {
+  readonly #dirs = new Map<string, Node>();
+  /** real path → searchable bytes, or null for a file that is not text; oldest first. */
+  readonly #content = new Map<string, Buffer | null>();
+  #contentBytes = 0;
+  #events = 0;
+  /** Cached directories must lie under one of these (the view roots' real paths). */
+  readonly #tops: string[];
+
+  constructor(tops: string[]) {
+    this.#tops = tops;
+  }
+
+  /** Lets queued inotify events be handled before the cache is read. */
+  settle(): Promise<void> {
+    return new Promise((resolve) => setImmediate(resolve));
+  }
+
+  /**
+   * The entries of `dir` (a real, confined directory path), sorted by name. Throws what readdir
+   * throws (ENOENT, ENOTDIR, EACCES). Entries that vanish between readdir and lstat are left out.
+   */
+  list(dir: string): CachedEntry[] {
+    const known = this.#dirs.get(dir);
+    if (known?.entries) return known.entries;
+    // Watch first, then read: a change after this point is an event, and drops what is read here.
+    const watched = this.#watchWithAncestors(dir);
+    let entries: CachedEntry[];
+    try {
+      entries = readEntries(dir);
+    } catch (err) {
+      if (watched) this.#changed(dir, null); // not a directory (any more): watch nothing there
+      throw err;
+    }
+    const node = watched ? this.#dirs.get(dir) : undefined;
+    if (node) node.entries = entries;
+    return entries;
+  }
+
+  /** A cached file's text, null when it is known not to be text, undefined when not cached. */
+  content(path: string): Buffer | null | undefined {
+    return this.#content.get(path);
+  }
+
+  /**
+   * Offers what was just read from `path` (null: not text); kept only while its directory's
+   * listing is cached. Oldest entries go first when the budget is full.
+   */
+  keep(path: string, bytes: Buffer | null): void {
+    const dir = path.slice(0, path.lastIndexOf("/"));
+    if ((bytes && bytes.length > MAX_CACHED_FILE) || !this.#dirs.get(dir)?.entries) return;
+    const copy = bytes && Buffer.from(bytes); // callers reuse their read buffer
+    this.#dropContent(path);
+    this.#content.set(path, copy);
+    this.#contentBytes += copy?.length ?? 0;
+    for (const [p, b] of this.#content) {
+      if (this.#contentBytes <= MAX_CONTENT_BYTES) break;
+      this.#content.delete(p);
+      this.#contentBytes -= b?.length ?? 0;
+    }
+  }
+
+  /**
+   * A command ended. It may have written through a hard link whose other name is in no watched
+   * directory: every cached file is lstat'ed again and its directory dropped if it changed. A
+   * cache too big to check is dropped whole, and a flood of events renews the watchers too.
+   */
+  commandEnded(): void {
+    const flooded = this.#events > FLOOD_EVENTS;
+    this.#events = 0;
+    if (flooded) return this.clear();
+    let files = 0;
+    for (const node of this.#dirs.values()) files += node.entries?.length ?? 0;
+    if (files > MAX_REVALIDATE) {
+      for (const node of this.#dirs.values()) node.entries = null;
+      this.#content.clear();
+      this.#contentBytes = 0;
+      return;
+    }
+    for (const [dir, node] of this.#dirs) {
+      const entries = node.entries;
+      if (!entries || entries.every((e) => e.kind !== "file" || unchanged(`${dir}/${e.name}`, e))) continue;
+      node.entries = null;
+      for (const e of entries) this.#dropContent(`${dir}/${e.name}`);
+    }
+  }
+
+  /** Drops everything (the agent's tests and the end of a session). */
+  clear(): void {
+    for (const node of this.#dirs.values()) node.watcher?.close();
+    this.#dirs.clear();
+    this.#content.clear();
+    this.#contentBytes = 0;
+  }
+
+  get size(): { dirs: number; files: number; bytes: number } {
+    return { dirs: this.#dirs.size, files: this.#content.size, bytes: this.#contentBytes };
+  }
+
+  /** Watches `dir` and each ancestor up to its top; false when that is not possible. */
+  #watchWithAncestors(dir: string): boolean {
+    const top = this.#tops.find((t) => dir === t || dir.startsWith(`${t}/`));
+    if (top === undefined) return false;
+    const chain: string[] = [];
+    for (let d = dir; ; d = d.slice(0, d.lastIndexOf("/"))) {
+      chain.push(d);
+      if (d === top) break;
+    }
+    // Outermost first: a move of an ancestor is seen by the ancestor's watcher.
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const d = chain[i]!;
+      if (this.#dirs.has(d)) continue;
+      if (this.#dirs.size >= MAX_DIRS) return false;
+      let watcher: FSWatcher;
+      try {
+        watcher = watch(d, { persistent: false }, (_event, name) => this.#changed(d, typeof name === "string" ? name : null));
+      } catch {
+        return false; // no inotify here, or out of watches: serve uncached
+      }
+      watcher.on("error", () => this.#changed(d, null));
+      this.#dirs.set(d, { watcher, entries: null });
+    }
+    return true;
+  }
+
+  /**
+   * `name` changed in `dir`: drop the listing, that entry's content and, if it is a directory, its
+   * whole subtree. Events about the directory itself (deleted, moved) carry its own basename: then
+   * it goes with everything below, watcher included (a child of the same name is treated alike).
+   */
+  #changed(dir: string, name: string | null): void {
+    this.#events++;
+    const self = name === null || name === dir.slice(dir.lastIndexOf("/") + 1);
+    const gone = self ? dir : `${dir}/${name}`;
+    const node = this.#dirs.get(dir);
+    if (node) node.entries = null;
+    const prefix = `${gone}/`;
+    for (const [d, n] of this.#dirs) {
+      if (d === gone || d.startsWith(prefix)) {
+        n.watcher?.close();
+        this.#dirs.delete(d);
+      }
+    }
+    this.#dropContent(gone);
+    for (const p of this.#content.keys()) if (p.startsWith(prefix)) this.#dropContent(p);
+  }
+
+  #dropContent(path: string): void {
+    const old = this.#content.get(path);
+    if (old === undefined) return;
+    this.#content.delete(path);
+    this.#contentBytes -= old?.length ?? 0;
+  }
+}
+
+function readEntries(dir: string): CachedEntry[] {
+  const names = readdirSync(dir);
+  names.sort();
+  const entries: CachedEntry[] = [];
+  for (const name of names) {
+    let st;
+    try {
+      st = lstatSync(`${dir}/${name}`);
+    } catch {
+      continue; // gone since readdir
+    }
+    const kind: EntryKind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+    entries.push({ name, kind, size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+  }
+  return entries;
+}
+
+function unchanged(path: string, e: CachedEntry): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isFile() && st.size === e.size && st.mtimeMs === e.mtimeMs && st.ctimeMs === e.ctimeMs;
+  } catch {
+    return false;
+  }
+}
