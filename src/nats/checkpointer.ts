@@ -53,6 +53,14 @@ export interface JetStreamCheckpointSaverOptions {
   maxCachedThreads?: number;
   /** Give up on an unacknowledged write after this long (ms); below the 2-min dedup window. */
   writeDeadlineMs?: number;
+  /**
+   * When `putWrites` resolves. `"next-step"` (default): once its messages are encoded; they are
+   * published at the end of the current event-loop turn, and their acknowledgement is awaited by
+   * the thread's next put, getTuple, list or deleteThread (and by close), which fail if a write was
+   * never acknowledged. That is LangGraph's own contract: its loop does not await putWrites either,
+   * only the superstep barrier. `"each-call"`: putWrites resolves on the acknowledgement itself.
+   */
+  writeAcks?: "next-step" | "each-call";
 }
 
 interface DecodedCheckpoint {
@@ -68,7 +76,8 @@ interface DecodedCheckpoint {
  * task (first write wins, enforced by the server with an expected subject sequence of 0),
  * `w.<id>.<task>.<idx>` special writes (replace), and `<prefix>.<thread>.x` after deleteThread.
  * Resuming is reading that back. Every write is acknowledged by JetStream; unacknowledged ones are
- * retried with the same msgID, so a write is stored once.
+ * retried with the same msgID, so a write is stored once. A checkpoint is stored only after every
+ * pending write published before it was acknowledged (see `writeAcks`).
  *
  * Reads: each process keeps a view of the threads it uses. A live headers-only consumer on the
  * stream announces every stored message (from any process); a read asks the server for the
@@ -98,6 +107,9 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   /** Threads whose history is being loaded → the load. */
   readonly #loading = new Map<string, Promise<void>>();
   #tail: Promise<StreamTail> | undefined;
+  /** Pending writes published by putWrites and not acknowledged yet, per thread (`writeAcks`). */
+  readonly #unacked = new Map<string, Set<Promise<void>>>();
+  readonly #awaitEachWrite: boolean;
   /** How far the live tail has read; infinite while there is no tail (nothing will be announced). */
   #tailWatermark = Number.POSITIVE_INFINITY;
   #closed = false;
@@ -112,6 +124,40 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     this.prefix = opts.subjectPrefix ?? Names.stateSubjectPrefix;
     this.#maxThreads = opts.maxCachedThreads ?? 64;
     this.#deadline = opts.writeDeadlineMs ?? 90_000;
+    this.#awaitEachWrite = opts.writeAcks === "each-call";
+  }
+
+  // ---- acknowledgements of pending writes ---------------------------------------------------
+
+  #track(threadId: string, write: Promise<void>): void {
+    let set = this.#unacked.get(threadId);
+    if (!set) this.#unacked.set(threadId, (set = new Set()));
+    set.add(write);
+    const pending = set;
+    // A failure stays in the set until a barrier reports it.
+    write.then(
+      () => {
+        pending.delete(write);
+        if (pending.size === 0 && this.#unacked.get(threadId) === pending) this.#unacked.delete(threadId);
+      },
+      () => {},
+    );
+  }
+
+  /**
+   * Waits for the acknowledgement of every pending write of `threadId` (of every thread when
+   * undefined). Throws the first failure, once: the write it belonged to is lost, and the run that
+   * made it must fail before its next checkpoint.
+   */
+  async #acked(threadId?: string): Promise<void> {
+    const sets = threadId === undefined ? [...this.#unacked.values()] : [this.#unacked.get(threadId)].filter((s) => s !== undefined);
+    const writes = sets.flatMap((s) => [...s]);
+    if (writes.length === 0) return;
+    const results = await Promise.allSettled(writes);
+    const failed = results.findIndex((r) => r.status === "rejected");
+    if (failed === -1) return;
+    for (const s of sets) for (const w of writes) s.delete(w);
+    throw (results[failed] as PromiseRejectedResult).reason;
   }
 
   // ---- subjects -------------------------------------------------------------------------
@@ -168,6 +214,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
    */
   async #freshView(threadId: string, latestOf?: string): Promise<ThreadView> {
     if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
+    await this.#acked(threadId); // read your own writes
     const tail = await this.#startTail();
     let view = this.#views.get(threadId);
     if (!view) {
@@ -415,6 +462,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const nsFilter = optionalId(config.configurable?.checkpoint_ns, "checkpoint_ns");
     const idFilter = optionalId(config.configurable?.checkpoint_id, "checkpoint_id");
     const beforeId = optionalId(before?.configurable?.checkpoint_id, "before.checkpoint_id");
+    if (threadId === undefined) await this.#acked();
     const views = threadId !== undefined ? [await this.#freshView(threadId)] : [...(await this.#scanAll()).values()];
     const filterEntries = Object.entries(filter ?? {}).filter(([, v]) => v !== undefined);
     const candidates: { view: ThreadView; ns: string; nsView: NamespaceView; entry: CheckpointEntry }[] = [];
@@ -468,6 +516,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const parentId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
     const id = optionalId(checkpoint.id, "checkpoint.id");
     if (!id) throw invalid("put: checkpoint.id is missing");
+    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
     const values = checkpoint.channel_values ?? {};
     const { channel_values: _values, ...rest } = checkpoint;
     const own: OwnValues = new Map();
@@ -509,6 +558,8 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       loc: locations(checkpoint.channel_versions, newVersions, parentEntry, parentId, parentVersions),
       maxFrame: this.#maxFrame(),
     });
+    // The writes of the step before come first (their acks arrived while this was encoded).
+    await this.#acked(threadId);
     await this.#publishAll(threadId, messages, own);
     return { configurable: { thread_id: threadId, checkpoint_ns: ns, checkpoint_id: id } };
   }
@@ -521,6 +572,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const checkpointId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
     if (!checkpointId) throw invalid('putWrites: config.configurable is missing "checkpoint_id"');
     if (typeof taskId !== "string") throw invalid("putWrites: taskId must be a string");
+    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
     const known = this.#views.get(threadId)?.namespaces.get(ns);
     const own: OwnValues = new Map();
     const items = await Promise.all(
@@ -542,12 +594,14 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       items: items.filter((e) => e.ref.idx < 0 || !known?.hasWrite(checkpointId, taskId, e.ref.idx)),
       maxFrame: this.#maxFrame(),
     });
-    await this.#publishAll(threadId, messages, own);
+    if (this.#awaitEachWrite) return this.#publishAll(threadId, messages, own);
+    // Encoded now (bad values fail here); published when this turn of the event loop ends, so the
+    // writes of tasks finishing together share one socket write; acknowledged by the next barrier.
+    this.#track(threadId, new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#publishAll(threadId, messages, own)));
   }
 
   /** Publish all at once, await every ack (unacked ones are retried with the same msgID). */
   async #publishAll(threadId: string, messages: Outgoing[], own: OwnValues): Promise<void> {
-    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
     if (messages.length === 0) return;
     // A view from this write on (history is read on the first read), so the values written here
     // are kept decoded and the next put of this thread can store a delta.
@@ -564,7 +618,10 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   async deleteThread(threadId: string): Promise<void> {
     const id = optionalId(threadId, "thread_id");
     if (id === undefined) throw invalid("deleteThread: thread id is missing");
+    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
     const subject = this.#threadSubject(id);
+    // A write still in flight must not land after the purge; a lost one no longer matters.
+    await this.#acked(id).catch(() => {});
     await this.#jsm.streams.purge(this.stream, { filter: `${subject}.>` });
     const header = { k: "x", t: id } as const;
     const r = await this.#publisher.publish(`${subject}.x`, encodeFrame(header, []), { deadlineMs: this.#deadline });
@@ -574,6 +631,8 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   /** Stop the live tail (the connection stays open; it belongs to the caller). */
   async close(): Promise<void> {
     this.#closed = true;
+    // Pending writes are waited for, not abandoned (a failure has no run left to fail here).
+    await this.#acked().catch(() => {});
     const tail = await this.#tail?.catch(() => undefined);
     await tail?.stop();
     this.#views.clear();

@@ -272,6 +272,63 @@ describe("JetStreamCheckpointSaver", () => {
     expect((await saver.getTuple(thread))?.checkpoint.id).toBe(c2.configurable?.checkpoint_id);
   });
 
+  it("has every pending write acknowledged before the next checkpoint; one that never is fails that step, which stores nothing", async () => {
+    // A stream that refuses messages over 4 KiB: checkpoints fit, the big pending write does not.
+    const { nc, js, jsm } = t.backbone;
+    await jsm.streams.add({ name: "ACK_TEST", subjects: ["acktest.>"], max_msg_size: 4096, allow_direct: true });
+    const saver = new JetStreamCheckpointSaver({ nc, js, jsm, stream: "ACK_TEST", subjectPrefix: "acktest" });
+    const strict = new JetStreamCheckpointSaver({ nc, js, jsm, stream: "ACK_TEST", subjectPrefix: "acktest", writeAcks: "each-call" });
+    try {
+      const thread = { configurable: { thread_id: "acks", checkpoint_ns: "" } };
+      const c1 = await saver.put(thread, checkpoint(1, { n: 1 }, { n: 1 }), meta, { n: 1 });
+      await saver.putWrites(c1, [["n", "small"]], "task-a");
+      // Read your writes: the barrier waits for the acknowledgement.
+      expect((await saver.getTuple(thread))?.pendingWrites).toEqual([["task-a", "n", "small"]]);
+
+      await saver.putWrites(c1, [["n", "x".repeat(10_000)]], "task-b"); // published, not yet refused
+      const failed = await saver.put(c1, checkpoint(2, { n: 2 }, { n: 2 }), meta, { n: 2 }).catch((e: unknown) => e);
+      expect(failed).toBeInstanceOf(NatsBackboneError);
+      expect((failed as NatsBackboneError).code).toBe(NatsErrorCode.WriteFailed);
+      expect((failed as Error).message).toMatch(/did not acknowledge the write to acktest\..*\.w\./);
+      // The step's checkpoint was not stored, in this process or for anyone reading the stream.
+      const fresh = new JetStreamCheckpointSaver({ nc, js, jsm, stream: "ACK_TEST", subjectPrefix: "acktest" });
+      for (const s of [saver, fresh]) {
+        const latest = await s.getTuple(thread);
+        expect(latest?.checkpoint.id).toBe(c1.configurable?.checkpoint_id);
+        expect(latest?.pendingWrites).toEqual([["task-a", "n", "small"]]);
+      }
+      await fresh.close();
+      // Reported once: the run can go on (LangGraph retries the step).
+      const c2 = await saver.put(c1, checkpoint(2, { n: 2 }, { n: 2 }), meta, { n: 2 });
+      expect((await saver.getTuple(thread))?.checkpoint.id).toBe(c2.configurable?.checkpoint_id);
+
+      // With writeAcks "each-call" the refusal comes from putWrites itself.
+      const refused = await strict.putWrites(c2, [["n", "y".repeat(10_000)]], "task-c").catch((e: unknown) => e);
+      expect((refused as NatsBackboneError).code).toBe(NatsErrorCode.WriteFailed);
+      await strict.putWrites(c2, [["n", "fits"]], "task-d");
+      expect((await saver.getTuple(thread))?.pendingWrites).toEqual([["task-d", "n", "fits"]]);
+    } finally {
+      await saver.close();
+      await strict.close();
+    }
+  });
+
+  it("close() waits for the writes still pending: another process reads them", async () => {
+    const { nc, js, jsm } = t.backbone;
+    const saver = new JetStreamCheckpointSaver({ nc, js, jsm });
+    const thread = { configurable: { thread_id: "closing", checkpoint_ns: "" } };
+    const c1 = await saver.put(thread, checkpoint(1, { n: 1 }, { n: 1 }), meta, { n: 1 });
+    await saver.putWrites(c1, [["n", "last words"]], "task-z");
+    await saver.close();
+    await expect(saver.putWrites(c1, [["n", "too late"]], "task-y")).rejects.toMatchObject({ code: NatsErrorCode.Closed });
+    const other = await otherProcess(t);
+    try {
+      expect((await other.saver.getTuple(thread))?.pendingWrites).toEqual([["task-z", "n", "last words"]]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it("gives clear errors for bad input", async () => {
     const saver = t.backbone.checkpointer;
     const e1 = await saver.putWrites({ configurable: { thread_id: "x" } }, [["a", 1]], "t").catch((e: unknown) => e);
