@@ -18,8 +18,10 @@ export interface RequestContext {
   args: Record<string, unknown>;
   /** Request body parts (empty for most ops). */
   body: BodyStream;
-  /** Aborted on `cancel` or when the host disconnects. */
-  signal: AbortSignal;
+  /** Aborted on `cancel` or when the host disconnects (made on first use: see `aborted`). */
+  readonly signal: AbortSignal;
+  /** The same as `signal.aborted`, without making a signal (that costs ~0.2 ms under TCG). */
+  readonly aborted: boolean;
   /** Send an event frame for this request (`start`). */
   send(header: Record<string, unknown>, body?: Buffer): Promise<void>;
   /** Send bulk bytes as `data` frames (split at MAX_FRAME_BODY). */

@@ -21,7 +21,9 @@ const HIGH_WATER = 16 * 1024 * 1024;
 const LOW_WATER = 4 * 1024 * 1024;
 
 interface Running {
-  abort: AbortController;
+  /** Made only when a handler asks for `req.signal` (exec does; most requests never do). */
+  controller: AbortController | null;
+  aborted: boolean;
   body: BodyStream | null;
   /** The last untagged data part, held back to travel in the result frame (one frame, not two). */
   held: Buffer | null;
@@ -67,7 +69,7 @@ export class Session {
     if (this.closed) return;
     this.closed = true;
     for (const r of this.running.values()) {
-      r.abort.abort();
+      abort(r);
       r.body?.fail(new AgentError(ErrorCode.Cancelled, "host disconnected"));
     }
     this.running.clear();
@@ -97,7 +99,7 @@ export class Session {
     }
     const hasBody = body.length > 0 || header.more === true;
     const stream = hasBody ? new BodyStream((n) => this.consumed(n)) : null;
-    const running: Running = { abort: new AbortController(), body: stream, held: null };
+    const running: Running = { controller: null, aborted: false, body: stream, held: null };
     this.running.set(id, running);
     if (stream) this.accept(stream, body, header.more !== true);
     void this.run(id, op as Op, header.args, running);
@@ -127,7 +129,16 @@ export class Session {
       id,
       args: (typeof args === "object" && args !== null ? args : {}) as Record<string, unknown>,
       body: running.body ?? emptyBody(),
-      signal: running.abort.signal,
+      get signal() {
+        if (!running.controller) {
+          running.controller = new AbortController();
+          if (running.aborted) running.controller.abort();
+        }
+        return running.controller.signal;
+      },
+      get aborted() {
+        return running.aborted;
+      },
       send: (header, bytes) => this.send({ id, ...header }, bytes),
       data: (bytes, tags) => this.sendData(id, running, bytes, tags),
       cancel: (target) => this.cancel(target),
@@ -138,7 +149,7 @@ export class Session {
       running.held = null;
       await this.send({ id, ev: "result", value }, held ?? undefined);
     } catch (err) {
-      const e = running.abort.signal.aborted && !(err instanceof AgentError) ? new AgentError(ErrorCode.Cancelled, "cancelled") : toAgentError(err);
+      const e = running.aborted && !(err instanceof AgentError) ? new AgentError(ErrorCode.Cancelled, "cancelled") : toAgentError(err);
       if (e.code === ErrorCode.Internal) process.stderr.write(`agent: ${op} failed: ${(err as Error)?.stack ?? err}\n`);
       await this.send({ id, ev: "error", code: e.code, message: e.message }).catch(() => {});
     } finally {
@@ -150,7 +161,7 @@ export class Session {
   private cancel(target: number): boolean {
     const r = this.running.get(target);
     if (!r) return false;
-    r.abort.abort();
+    abort(r);
     r.body?.fail(new AgentError(ErrorCode.Cancelled, "cancelled"));
     return true;
   }
@@ -181,4 +192,9 @@ export class Session {
     if (this.closed && header.ev !== "ready") return Promise.resolve();
     return this.transport.write(encodeFrame(header, body));
   }
+}
+
+function abort(r: Running): void {
+  r.aborted = true;
+  r.controller?.abort();
 }

@@ -26,10 +26,15 @@ export function resolveViewPath(input: unknown, roots: readonly ViewRoot[]): Vie
   if (input.length === 0) return fail(ErrorCode.InvalidPath, "path is empty");
   if (input.length > MAX_PATH_LENGTH) return fail(ErrorCode.InvalidPath, "path is too long");
   if (input.includes("\0")) return fail(ErrorCode.InvalidPath, "path contains a NUL byte");
-  let view = posix.normalize(input.startsWith("/") ? input : `${DEFAULT_DIR}/${input}`);
-  // normalize keeps a leading "//" and ".." above the top collapses to "/": both are fine here.
-  view = view.replace(/^\/+/, "/");
-  if (view.length > 1 && view.endsWith("/")) view = view.slice(0, -1);
+  let view: string;
+  if (input.startsWith("/") && !input.includes("//") && !input.includes("/.") && (input.length === 1 || !input.endsWith("/"))) {
+    view = input; // already normal (the common case; normalize costs more than it looks under TCG)
+  } else {
+    view = posix.normalize(input.startsWith("/") ? input : `${DEFAULT_DIR}/${input}`);
+    // normalize keeps a leading "//" and ".." above the top collapses to "/": both are fine here.
+    view = view.replace(/^\/+/, "/");
+    if (view.length > 1 && view.endsWith("/")) view = view.slice(0, -1);
+  }
   if (view === "/") return { ok: true, view: "/", root: null, rest: "" };
   let best: ViewRoot | undefined;
   for (const root of roots) {

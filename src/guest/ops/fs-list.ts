@@ -77,7 +77,7 @@ export async function handleManifest(ctx: AgentContext, req: RequestContext): Pr
   const limit = optInt(req.args, "limit", 1) ?? MANIFEST_LIMIT;
   const files: FileInfo[] = [];
   await ctx.tree.settle();
-  const truncated = await walk(ctx.tree, real, req.signal, limit, (path, entry) => {
+  const truncated = await walk(ctx.tree, real, req, limit, (path, entry) => {
     if (entry.kind !== "file") return;
     const v = viewOf(ctx, path);
     if (v) files.push(infoOfEntry(v, entry));
@@ -94,7 +94,7 @@ export async function handleManifest(ctx: AgentContext, req: RequestContext): Pr
 export async function walk(
   tree: TreeCache,
   dir: string,
-  signal: AbortSignal,
+  request: { readonly aborted: boolean },
   limit: number,
   visit: (path: string, entry: CachedEntry) => void | boolean,
 ): Promise<boolean> {
@@ -107,7 +107,7 @@ export async function walk(
       sinceYield = 0;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    if (signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    if (request.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     const current = stack.pop()!;
     let entries: CachedEntry[];
     try {

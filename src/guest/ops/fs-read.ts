@@ -71,7 +71,7 @@ async function sendBytes(fd: number, req: RequestContext, offset: number, length
   let pos = offset;
   let left = length;
   while (left > 0) {
-    if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    if (req.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     // A fresh buffer per part: the previous one may still wait in the writer.
     const buf = Buffer.allocUnsafe(Math.min(MAX_FRAME_BODY, left, Math.max(sizeHint - pos + 1, 4096)));
     const n = readSync(fd, buf, 0, buf.length, pos);
@@ -98,7 +98,7 @@ async function sendLines(fd: number, req: RequestContext, first: number, limit: 
   let lastByte = -1;
   let blank = true;
   for (;;) {
-    if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    if (req.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     const buf = Buffer.allocUnsafe(bufSize);
     const bytesRead = readSync(fd, buf, 0, buf.length, pos);
     if (bytesRead === 0) break;

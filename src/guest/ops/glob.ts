@@ -39,7 +39,7 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
     // Relative to `start`: for "/" that includes the root's name ("workspace/a.py").
     const prefix = start === "/" ? s.view.slice(1) + "/" : "";
     if (s.isFile) continue;
-    const cut = await walk(ctx.tree, s.real, req.signal, WALK_LIMIT, (path, entry) => {
+    const cut = await walk(ctx.tree, s.real, req, WALK_LIMIT, (path, entry) => {
       if (entry.kind !== "file") return;
       const rel = path.slice(s.real.length + 1); // walk() builds `${dir}/${name}` from s.real
       if (!regex.test(prefix + rel)) return;

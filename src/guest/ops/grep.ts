@@ -78,7 +78,7 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
       continue;
     }
     // Files are searched as the walk finds them, so maxCount ends the walk too.
-    truncated ||= await walk(ctx.tree, s.real, req.signal, WALK_LIMIT, (path, entry) => {
+    truncated ||= await walk(ctx.tree, s.real, req, WALK_LIMIT, (path, entry) => {
       if (entry.kind !== "file") return;
       // walk() builds each path as `${dir}/${name}` from s.real: the rest is the view's tail.
       return searchFile(path, s.view + path.slice(s.real.length));
