@@ -90,6 +90,11 @@ export class TreeCache {
     return entries;
   }
 
+  /** True when `dir` is a directory whose listing is cached (so it exists and is unchanged). */
+  isListed(dir: string): boolean {
+    return this.#dirs.get(dir)?.entries != null;
+  }
+
   /** A cached file's text, null when it is known not to be text, undefined when not cached. */
   content(path: string): Buffer | null | undefined {
     return this.#content.get(path);

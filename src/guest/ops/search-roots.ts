@@ -19,6 +19,11 @@ export function searchStarts(ctx: AgentContext, path: string): SearchStart[] {
   const starts: SearchStart[] = [];
   for (const view of views) {
     const { real } = confine(ctx, view, "read");
+    // A cached directory answers without a stat (the walk lists it next anyway).
+    if (ctx.tree.isListed(real)) {
+      starts.push({ view, real, isFile: false });
+      continue;
+    }
     const st = statSafe(real);
     if (!st) {
       if (lexical.root === null) continue;
@@ -33,3 +38,4 @@ export function searchStarts(ctx: AgentContext, path: string): SearchStart[] {
 function topRoots(ctx: AgentContext): string[] {
   return ctx.roots.filter((r) => !ctx.roots.some((o) => o !== r && r.real.startsWith(`${o.real}/`))).map((r) => r.path);
 }
+
