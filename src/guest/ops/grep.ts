@@ -38,9 +38,11 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
 
   /** Searches one file's bytes; false once maxCount is reached. */
   const searchFile = (real: string, view: string): boolean => {
-    if (hasBinaryExtension(real) || (nameFilter && !nameFilter.test(basename(real)))) return true;
+    if (nameFilter && !nameFilter.test(basename(real))) return true;
+    // Cached: text that passed the checks below, or null for a file that did not.
     let bytes = ctx.tree.content(real);
     if (bytes === undefined) {
+      if (hasBinaryExtension(real)) return true;
       const read = readSmallRegular(real);
       // Like git and grep: a NUL byte near the start marks binary content.
       bytes = read && !read.subarray(0, BINARY_SNIFF).includes(0) ? read : null;
