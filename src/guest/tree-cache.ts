@@ -90,6 +90,25 @@ export class TreeCache {
     return entries;
   }
 
+  /** The cached listing entry of `path` (its directory is listed), or undefined. */
+  entry(path: string): CachedEntry | undefined {
+    const slash = path.lastIndexOf("/");
+    const entries = this.#dirs.get(path.slice(0, slash))?.entries;
+    if (!entries) return undefined;
+    const name = path.slice(slash + 1);
+    // Sorted by name (UTF-16 order, as sort() and < compare).
+    let lo = 0;
+    let hi = entries.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const n = entries[mid]!.name;
+      if (n === name) return entries[mid];
+      if (n < name) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return undefined;
+  }
+
   /** True when `dir` is a directory whose listing is cached (so it exists and is unchanged). */
   isListed(dir: string): boolean {
     return this.#dirs.get(dir)?.entries != null;

@@ -45,6 +45,17 @@ describe("the guest's tree cache", () => {
     expect(await grepLines("one", "/workspace/t1")).toEqual(["/workspace/t1/sub/b.txt:1:one more"]);
   });
 
+  it("read takes a listed file's size from the cache, and it is current: an empty file that got content", async () => {
+    await mkdir(agent.real("/workspace/t6"), { recursive: true });
+    await writeFile(agent.real("/workspace/t6/notes.txt"), "");
+    expect((await c.request("ls", { path: "/workspace/t6" }, {})).value.entries.map((e) => e.size)).toEqual([0]);
+    await writeFile(agent.real("/workspace/t6/notes.txt"), "now it has words\n");
+    const r = await c.request("read", { path: "/workspace/t6/notes.txt", lines: { offset: 0, limit: 10 } }, {});
+    expect(r.value).toMatchObject({ size: 17, totalLines: 1, blank: false });
+    expect(Buffer.concat(r.data.map((d) => d.bytes)).toString()).toBe("now it has words\n");
+    await expect(c.request("read", { path: "/workspace/t6" }, {})).rejects.toMatchObject({ code: "is_directory" });
+  });
+
   it("follows a directory moved away and another made in its place, also when an ancestor moves", async () => {
     await mkdir(agent.real("/workspace/t2/a/b"), { recursive: true });
     await writeFile(agent.real("/workspace/t2/a/b/f.txt"), "old\n");

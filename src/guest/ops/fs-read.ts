@@ -5,6 +5,7 @@ import { confine, type Resolved } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
+import type { CachedEntry } from "../tree-cache.ts";
 import { ErrorCode, MAX_FRAME_BODY, type DownloadResult, type ReadResult } from "../protocol.ts";
 
 const NL = 0x0a;
@@ -25,16 +26,19 @@ export interface OpenFile {
  * Opens a confined regular file for reading without following a last-moment symlink. `confined`:
  * the path already resolved by the caller (edit confines once, for writing).
  */
-export function openRegular(ctx: AgentContext, path: unknown, confined?: Resolved): OpenFile {
+export function openRegular(ctx: AgentContext, path: unknown, confined?: Resolved, listed?: CachedEntry): OpenFile {
   const { real, view } = confined ?? confine(ctx, path, "read");
+  if (listed?.kind === "dir") throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
   let fd: number;
   try {
     fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     throw toAgentError(err, view);
   }
-  const st = fstatSync(fd);
   const close = (): void => closeSync(fd);
+  // A listed file's size and times are current (see tree-cache.ts): no fstat and Stats object.
+  if (listed?.kind === "file") return { fd, view, real, size: listed.size, mtimeMs: listed.mtimeMs, ctimeMs: listed.ctimeMs, close };
+  const st = fstatSync(fd);
   if (st.isDirectory()) {
     close();
     throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
@@ -47,7 +51,10 @@ export function openRegular(ctx: AgentContext, path: unknown, confined?: Resolve
 }
 
 export async function handleRead(ctx: AgentContext, req: RequestContext): Promise<ReadResult> {
-  const f = await openRegular(ctx, req.args.path);
+  await ctx.tree.settle();
+  const confined = confine(ctx, req.args.path, "read");
+  // The bytes are always read from the file; only its size and times may come from the listing.
+  const f = openRegular(ctx, req.args.path, confined, ctx.tree.entry(confined.real));
   try {
     const base = { size: f.size, mtimeMs: f.mtimeMs, ctimeMs: f.ctimeMs };
     if (req.args.lines !== undefined) {
