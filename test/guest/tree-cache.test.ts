@@ -56,6 +56,44 @@ describe("the guest's tree cache", () => {
     await expect(c.request("read", { path: "/workspace/t6" }, {})).rejects.toMatchObject({ code: "is_directory" });
   });
 
+  it("reads a listed file (one native call) exactly as an unlisted one (the byte path), for every window", async () => {
+    const contents: Record<string, Buffer> = {
+      "plain.txt": Buffer.from("one\ntwo\nthree\n"),
+      "no-final-newline.txt": Buffer.from("one\ntwo\nthree"),
+      "empty.txt": Buffer.alloc(0),
+      "blank.txt": Buffer.from(" \t\n\r\n\v\f \n"),
+      "unicode.txt": Buffer.from("héllo wörld\n日本語の行\n🦜 parrot\n"),
+      "crlf.txt": Buffer.from("a\r\nb\r\nc\r\n"),
+      "invalid-utf8.txt": Buffer.from([0x61, 0x0a, 0xff, 0xfe, 0x0a, 0x62]),
+      "replacement-char.txt": Buffer.from("a\n\uFFFD\nb\n"),
+      "only-newlines.txt": Buffer.from("\n\n\n"),
+    };
+    const windows = [
+      [0, 500], [0, 1], [1, 1], [1, 2], [2, 10], [3, 1], [5, 2], [0, 0],
+    ];
+    const readAll = async (dir: string) => {
+      const out: unknown[] = [];
+      for (const name of Object.keys(contents)) {
+        for (const [offset, limit] of windows) {
+          const r = await c.request("read", { path: `${dir}/${name}`, lines: { offset, limit } }, {});
+          const { mtimeMs: _m, ctimeMs: _c, ...value } = r.value as Record<string, unknown>;
+          out.push({ name, offset, limit, value, bytes: Buffer.concat(r.data.map((d) => d.bytes)).toString("hex") });
+        }
+      }
+      return out;
+    };
+    for (const dir of ["unlisted", "listed"]) {
+      await mkdir(agent.real(`/workspace/t7/${dir}`), { recursive: true });
+      for (const [name, bytes] of Object.entries(contents)) await writeFile(agent.real(`/workspace/t7/${dir}/${name}`), bytes);
+    }
+    await c.request("ls", { path: "/workspace/t7/listed" }, {});
+    const byBytes = await readAll("/workspace/t7/unlisted");
+    const byText = await readAll("/workspace/t7/listed");
+    expect(byText).toEqual(byBytes);
+    // And the byte path is right: plain.txt lines 1..2 are "two\nthree\n" of 3 lines.
+    expect(byBytes).toContainEqual({ name: "plain.txt", offset: 1, limit: 2, value: { size: 14, totalLines: 3, blank: false }, bytes: Buffer.from("two\nthree\n").toString("hex") });
+  });
+
   it("follows a directory moved away and another made in its place, also when an ancestor moves", async () => {
     await mkdir(agent.real("/workspace/t2/a/b"), { recursive: true });
     await writeFile(agent.real("/workspace/t2/a/b/f.txt"), "old\n");
