@@ -76,7 +76,7 @@ describe("the guest's tree cache", () => {
       for (const name of Object.keys(contents)) {
         for (const [offset, limit] of windows) {
           const r = await c.request("read", { path: `${dir}/${name}`, lines: { offset, limit } }, {});
-          const { mtimeMs: _m, ctimeMs: _c, ...value } = r.value as Record<string, unknown>;
+          const { mtimeMs: _m, ctimeMs: _c, ...value } = r.value;
           out.push({ name, offset, limit, value, bytes: Buffer.concat(r.data.map((d) => d.bytes)).toString("hex") });
         }
       }

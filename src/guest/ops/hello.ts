@@ -13,8 +13,13 @@ export async function handleHello(ctx: AgentContext, req: RequestContext): Promi
   const nowMs = int(req.args, "nowMs", 0);
   let clockSet = false;
   if (ctx.sandboxUser && Math.abs(Date.now() - nowMs) > MAX_SKEW_MS) {
-    // Not awaited: the reply goes out now; `exec` waits for the clock if it comes first.
-    ctx.clockSetting ??= (ctx.clock ? ctx.clock.set(nowMs) : setClockSoon(ctx, nowMs)).finally(() => (ctx.clockSetting = null));
+    // Not awaited: the reply goes out first (right after a restore, the helper's fork of `date`
+    // would otherwise compete with it for the one vCPU); `exec` waits for the clock if it comes first.
+    const asked = performance.now();
+    const clock = ctx.clock;
+    ctx.clockSetting ??= (clock ? afterReply().then(() => clock.set(nowMs + (performance.now() - asked))) : setClockSoon(ctx, nowMs)).finally(
+      () => (ctx.clockSetting = null),
+    );
     clockSet = true;
   }
   return {
@@ -51,4 +56,9 @@ function setClockSoon(ctx: AgentContext, nowMs: number): Promise<void> {
       }
     });
   });
+}
+
+/** Resolves after this turn of the event loop, i.e. once the reply has been written. */
+function afterReply(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
