@@ -15,11 +15,18 @@ export async function handleHello(ctx: AgentContext, req: RequestContext): Promi
   if (ctx.sandboxUser && Math.abs(Date.now() - nowMs) > MAX_SKEW_MS) {
     // Not awaited: the reply goes out first (right after a restore, the helper's fork of `date`
     // would otherwise compete with it for the one vCPU); `exec` waits for the clock if it comes first.
+    // After any setting still in flight (even one a template snapshot caught midway): the last
+    // hello's time wins.
     const asked = performance.now();
     const clock = ctx.clock;
-    ctx.clockSetting ??= (clock ? afterReply().then(() => clock.set(nowMs + (performance.now() - asked))) : setClockSoon(ctx, nowMs)).finally(
-      () => (ctx.clockSetting = null),
-    );
+    const before: Promise<unknown> = ctx.clockSetting ?? Promise.resolve();
+    const setting: Promise<unknown> = before
+      .catch(() => {})
+      .then((): Promise<unknown> => (clock ? afterReply().then(() => clock.set(nowMs + (performance.now() - asked))) : setClockSoon(ctx, nowMs)))
+      .finally(() => {
+        if (ctx.clockSetting === setting) ctx.clockSetting = null;
+      });
+    ctx.clockSetting = setting;
     clockSet = true;
   }
   return {
