@@ -157,7 +157,8 @@ async function main(): Promise<void> {
   const readyRuns = 2;
   const bare = await measureBareBoot(driver.binary, image, accel, readyRuns);
   const cold = await measureColdBoot(driver, image, shape, readyRuns);
-  const restore = await measureRestore(driver, image, snapshot, shape, readyRuns * 2);
+  // Restores are quick: more of them, for a steadier median.
+  const restore = await measureRestore(driver, image, snapshot, shape, 8);
   const pool = new SandboxPool({ driver, image, shape, size: 1 });
   let acquire: number[];
   try {
