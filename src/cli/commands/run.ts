@@ -18,6 +18,7 @@ import { cliModel, scriptedModel, type CliModel } from "../model.ts";
 import type { CommandPlan } from "../plan.ts";
 import { RunDisplay } from "../run-display.ts";
 import { notFoundOr } from "../not-found.ts";
+import { rememberRunOptions, resumeOptions, type RunOptions } from "../run-options.ts";
 
 /** A new thread id: sortable by time, unique enough, and valid for the agent's rule. */
 export function newThreadId(prefix = "t", now = new Date()): string {
@@ -45,6 +46,14 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   ctx.defer(() => closeSandboxPool()); // every VM this process started, after the thread's own closes
   // Resuming a thread that does not exist is a typo: say so before starting a VM.
   const before = s.verb === "resume" ? await showThread(backbone, s.threadId).catch((e) => Promise.reject(notFoundOr(e))) : undefined;
+  let options: RunOptions = { skills: s.skillDirs, allowNetwork: s.allowNetwork ?? false };
+  if (s.verb === "resume") {
+    const resumed = await resumeOptions(backbone.store, s.threadId, options);
+    options = resumed;
+    if (resumed.remembered) {
+      display.note(`with the run's options: skills ${options.skills.length ? options.skills.join(", ") : "built-in only"}, network ${options.allowNetwork ? "allowed" : "off"}`);
+    }
+  } else await rememberRunOptions(backbone.store, s.threadId, options);
   const payments = await openRunWallet(backbone, ctx.env);
   display.note(`wallet: ${payments.summary}`);
   checkAborted(ctx, s.threadId);
@@ -53,8 +62,8 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
     threadId: s.threadId,
     model: s.model.model,
     ...(s.sourcesDir ? { sourcesDir: s.sourcesDir } : {}),
-    skillDirs: s.skillDirs,
-    ...(s.allowNetwork ? { allowNetwork: true } : {}),
+    skillDirs: options.skills,
+    ...(options.allowNetwork ? { allowNetwork: true } : {}),
     wallet: payments.wallet,
     onEvent: display.onEvent,
   });

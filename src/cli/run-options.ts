@@ -1,0 +1,34 @@
+/**
+ * The options a thread was run with (`--skills`, `--allow-network`), kept in the memory KV so that
+ * `resume` goes on as the run started. On `resume`, its own `--skills` replace the run's list and
+ * `--allow-network` allows the network; without them the run's options apply.
+ */
+import { resolve } from "node:path";
+import type { BaseStore } from "@langchain/langgraph-checkpoint";
+
+const NAMESPACE = ["vibewriter", "run-options"];
+
+export interface RunOptions {
+  /** Host folders of extra skills (absolute once remembered). */
+  skills: string[];
+  allowNetwork: boolean;
+}
+
+export async function rememberRunOptions(store: BaseStore, threadId: string, opts: RunOptions): Promise<void> {
+  await store.put(NAMESPACE, threadId, { skills: opts.skills.map((s) => resolve(s)), allowNetwork: opts.allowNetwork });
+}
+
+/** The options to resume `threadId` with; `remembered` when the run's own were found. */
+export async function resumeOptions(store: BaseStore, threadId: string, given: RunOptions): Promise<RunOptions & { remembered: boolean }> {
+  const saved = parse((await store.get(NAMESPACE, threadId))?.value);
+  if (!saved) return { ...given, remembered: false };
+  return { skills: given.skills.length > 0 ? given.skills : saved.skills, allowNetwork: given.allowNetwork || saved.allowNetwork, remembered: true };
+}
+
+/** A record that is not what `rememberRunOptions` writes is ignored (it never widens anything). */
+function parse(value: unknown): RunOptions | null {
+  if (typeof value !== "object" || value === null) return null;
+  const { skills, allowNetwork } = value as Record<string, unknown>;
+  if (!Array.isArray(skills) || !skills.every((s) => typeof s === "string") || typeof allowNetwork !== "boolean") return null;
+  return { skills, allowNetwork };
+}
