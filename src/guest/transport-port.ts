@@ -19,6 +19,7 @@ import { openSync, readdirSync, readFileSync, readSync, writeSync } from "node:f
 import { Socket } from "node:net";
 import type { AgentContext } from "./context.ts";
 import { Session, type Transport } from "./session.ts";
+import { streamTransport } from "./transport-socket.ts";
 
 /** Finds `/dev/vportNpM` for the port QEMU named `name` (`-device virtserialport,name=...`). */
 export async function findPort(name: string): Promise<string> {
@@ -124,16 +125,7 @@ function drainPort(fd: number, first: Buffer): Buffer {
 
 /** One session on the port stream; resolves when the host has left and the stream is closed. */
 function serveStream(session: Session, stream: Socket, fd: number): Promise<void> {
-  session.setTransport({
-    write: (bytes) =>
-      new Promise<void>((resolve, reject) => {
-        if (stream.destroyed) return reject(new Error("host disconnected"));
-        // libuv writes at once when nothing is queued; resolving on flush gives back-pressure.
-        stream.write(bytes, (err) => (err ? reject(err) : resolve()));
-      }),
-    pause: () => stream.pause(),
-    resume: () => stream.resume(),
-  });
+  session.setTransport(streamTransport(stream));
   return new Promise<void>((resolve) => {
     stream.on("data", (chunk: Buffer) => {
       if (!session.receive(chunk.length === PORT_BUFFER ? drainPort(fd, chunk) : chunk)) stream.destroy();

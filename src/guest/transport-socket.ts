@@ -3,18 +3,22 @@ import { connect, createServer, type Socket } from "node:net";
 import type { AgentContext } from "./context.ts";
 import { Session, type Transport } from "./session.ts";
 
-function attach(ctx: AgentContext, socket: Socket): Session {
-  const transport: Transport = {
+/** A session's byte pipe over a stream socket (a unix socket here, the VM's port in transport-port.ts). */
+export function streamTransport(socket: Socket): Transport {
+  return {
     write: (bytes) =>
       new Promise<void>((resolve, reject) => {
         if (socket.destroyed) return reject(new Error("host disconnected"));
-        // Resolve on flush so senders feel back-pressure from a slow host.
+        // libuv writes at once when nothing is queued; resolving on flush gives back-pressure.
         socket.write(bytes, (err) => (err ? reject(err) : resolve()));
       }),
     pause: () => socket.pause(),
     resume: () => socket.resume(),
   };
-  const session = new Session(ctx, transport);
+}
+
+function attach(ctx: AgentContext, socket: Socket): Session {
+  const session = new Session(ctx, streamTransport(socket));
   socket.on("data", (chunk) => {
     if (!session.receive(chunk)) socket.destroy();
   });
