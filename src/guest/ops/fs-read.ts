@@ -102,26 +102,9 @@ async function readTextLines(real: string, listed: CachedEntry, req: RequestCont
     return null; // the byte path reports it properly
   }
   if (text.includes("\uFFFD")) return null;
-  const end = first + limit;
-  let line = 0;
-  let at = 0;
-  let from = first === 0 && end > 0 ? 0 : -1;
-  let windowFrom = 0;
-  let windowTo = 0;
-  while (at < text.length) {
-    const nl = text.indexOf("\n", at);
-    if (nl === -1) break;
-    line++;
-    at = nl + 1;
-    if (line === first && from === -1) from = at;
-    if (line === end && from !== -1) {
-      [windowFrom, windowTo] = [from, at];
-      from = -1;
-    }
-  }
-  if (from !== -1 && from < text.length) [windowFrom, windowTo] = [from, text.length];
-  if (windowTo > windowFrom) await req.data(Buffer.from(text.slice(windowFrom, windowTo), "utf8"));
-  const totalLines = text.length === 0 ? 0 : text.endsWith("\n") ? line : line + 1;
+  const w = lineWindow(text, 0, first, first + limit);
+  if (w.to > w.from) await req.data(Buffer.from(text.slice(w.from, w.to), "utf8"));
+  const totalLines = text.length === 0 ? 0 : text.endsWith("\n") ? w.line : w.line + 1;
   return { size: Buffer.byteLength(text, "utf8"), mtimeMs: listed.mtimeMs, ctimeMs: listed.ctimeMs, totalLines, blank: BLANK.test(text) };
 }
 
@@ -166,26 +149,34 @@ async function sendLines(fd: number, req: RequestContext, first: number, limit: 
     const chunk = buf.subarray(0, bytesRead);
     lastByte = chunk[bytesRead - 1]!;
     if (blank) blank = isBlank(chunk);
-    let at = 0;
-    let from = line >= first && line < end ? 0 : -1;
     // Byte offsets = latin1 string offsets; String#indexOf is a V8 builtin, where Buffer#indexOf
     // first runs Node's JS wrapper: per line, that wrapper cost more than the search under TCG.
-    const text = chunk.toString("latin1");
-    while (at < bytesRead) {
-      const nl = text.indexOf("\n", at);
-      if (nl === -1) break;
-      line++;
-      at = nl + 1;
-      if (line === first && from === -1) from = at;
-      if (line === end && from !== -1) {
-        if (at > from) await req.data(chunk.subarray(from, at));
-        from = -1;
-      }
-    }
-    if (from !== -1 && from < bytesRead) await req.data(chunk.subarray(from, bytesRead));
+    const w = lineWindow(chunk.toString("latin1"), line, first, end);
+    line = w.line;
+    if (w.to > w.from) await req.data(chunk.subarray(w.from, w.to));
     if (atEnd) break;
   }
   return { totalLines: lastByte === -1 ? 0 : lastByte === NL ? line : line + 1, blank };
+}
+
+/**
+ * One piece of a file, whose first character belongs to line `line`: the part of it inside lines
+ * [first, end) (with their newlines; empty when `to <= from`) and the line the piece ends in.
+ * The window's lines are consecutive, so a piece holds at most one part of it.
+ */
+function lineWindow(text: string, line: number, first: number, end: number): { from: number; to: number; line: number } {
+  let from = line >= first && line < end ? 0 : -1;
+  let to = -1;
+  for (let at = 0; at < text.length; ) {
+    const nl = text.indexOf("\n", at);
+    if (nl === -1) break;
+    line++;
+    at = nl + 1;
+    if (line === first && from === -1) from = at;
+    if (line === end && from !== -1 && to === -1) to = at;
+  }
+  if (from === -1) return { from: 0, to: 0, line };
+  return { from, to: to === -1 ? text.length : to, line };
 }
 
 /** Only space, \t, \n, \v, \f, \r. */
