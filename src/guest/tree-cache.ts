@@ -20,7 +20,7 @@
  * the next change or command. The kernel's event queue is raised at boot so that it does not
  * overflow; a command that floods it anyway makes `commandEnded()` renew the watchers too.
  */
-import { lstatSync, readdirSync, watch, type FSWatcher } from "node:fs";
+import { lstatSync, readdirSync, watch, type FSWatcher, type Stats } from "node:fs";
 
 export type EntryKind = "file" | "dir" | "symlink" | "other";
 
@@ -170,10 +170,6 @@ export class TreeCache {
     this.#contentBytes = 0;
   }
 
-  get size(): { dirs: number; files: number; bytes: number } {
-    return { dirs: this.#dirs.size, files: this.#content.size, bytes: this.#contentBytes };
-  }
-
   /** Watches `dir` and each ancestor up to its top; false when that is not possible. */
   #watchWithAncestors(dir: string): boolean {
     const top = this.#tops.find((t) => dir === t || dir.startsWith(`${t}/`));
@@ -230,6 +226,10 @@ export class TreeCache {
   }
 }
 
+export function kindOf(st: Stats): EntryKind {
+  return st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+}
+
 function readEntries(dir: string): CachedEntry[] {
   const names = readdirSync(dir);
   names.sort();
@@ -241,7 +241,7 @@ function readEntries(dir: string): CachedEntry[] {
     } catch {
       continue; // gone since readdir
     }
-    const kind: EntryKind = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+    const kind = kindOf(st);
     entries.push({ name, kind, size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
   }
   return entries;

@@ -6,11 +6,11 @@ import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
 import type { RequestContext } from "../handlers.ts";
 import { ErrorCode, type FileInfo, type LsResult, type ManifestResult } from "../protocol.ts";
-import type { CachedEntry, TreeCache } from "../tree-cache.ts";
+import { kindOf, type CachedEntry, type TreeCache } from "../tree-cache.ts";
 import { resolveViewPath } from "../view-path.ts";
 
 export function infoOf(path: string, st: Stats): FileInfo {
-  const type = st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
+  const type = kindOf(st);
   return { path, type, size: type === "file" ? st.size : 0, mtimeMs: st.mtimeMs };
 }
 
