@@ -3,6 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { VmmError, VmmErrorCode, type Accel, type GuestImage, type VmmDriver, type VmSnapshot, type VmSpec } from "./vmm/driver.ts";
+import { pidAlive } from "./pid-alive.ts";
 
 /**
  * Template snapshots: one booted-and-ready VM per (image, driver build, accelerator, VM shape),
@@ -109,18 +110,10 @@ async function tryLock(path: string): Promise<boolean> {
   }
   const owner = Number(await readFile(path, "utf8").catch(() => "0"));
   const age = Date.now() - (await stat(path).then((s) => s.mtimeMs).catch(() => Date.now()));
-  if ((owner > 0 && !alive(owner)) || (!owner && age > 5000)) {
+  if ((owner > 0 && !pidAlive(owner)) || (!owner && age > 5000)) {
     await rm(path, { force: true });
     return tryLock(path);
   }
   return false;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

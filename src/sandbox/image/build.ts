@@ -12,6 +12,7 @@ import { publishDir } from "./publish.ts";
 import { initramfsInit } from "./guest-scripts.ts";
 import { fetchKernel, resolveKernelPackage } from "./kernel.ts";
 import { baseKey, buildRootfs, debianMirror, ensureBase } from "./rootfs.ts";
+import { pidAlive } from "../pid-alive.ts";
 
 /**
  * Builds the guest image (kernel, initramfs, root disk) into `stateDir()/images/<hash>/`, where the
@@ -143,15 +144,6 @@ export async function pruneImages(root: string, keep: number): Promise<string[]>
     removed.push(dir);
   }
   return removed;
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** The image setup built last, without rebuilding anything; a clear error when there is none. */

@@ -26,6 +26,7 @@ import { probeKvm, type KvmProbeResult } from "./kvm-probe.ts";
 import { QEMU_ARGS_REVISION, qemuArgs, type QemuPaths } from "./qemu-args.ts";
 import { QmpClient, type QmpEvent } from "./qmp.ts";
 import { exitFromGuardian, resolveVmUser, spawnQemu, VM_USER, type SpawnedQemu, type VmUser } from "./qemu-privileges.ts";
+import { pidAlive } from "../pid-alive.ts";
 
 /** QEMU `-M microvm` driver (NOTES: PVH vmlinux, virtio-serial agent port, QMP, TCG or KVM). */
 export interface QemuDriverOptions {
@@ -480,15 +481,6 @@ function copySparse(from: string, to: string): Promise<void> {
     cp.on("error", reject);
     cp.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`cp ${from} ${to} failed (${code})`))));
   });
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function connectUnix(path: string): Promise<Socket> {
