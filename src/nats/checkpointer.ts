@@ -127,6 +127,11 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     this.#awaitEachWrite = opts.writeAcks === "each-call";
   }
 
+  /** put, putWrites, reads and deleteThread refuse once close() was called. */
+  #assertOpen(): void {
+    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
+  }
+
   // ---- acknowledgements of pending writes ---------------------------------------------------
 
   #track(threadId: string, write: Promise<void>): void {
@@ -213,7 +218,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
    * read with a few direct gets instead of the whole history.
    */
   async #freshView(threadId: string, latestOf?: string): Promise<ThreadView> {
-    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
+    this.#assertOpen();
     await this.#acked(threadId); // read your own writes
     const tail = await this.#startTail();
     let view = this.#views.get(threadId);
@@ -516,7 +521,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const parentId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
     const id = optionalId(checkpoint.id, "checkpoint.id");
     if (!id) throw invalid("put: checkpoint.id is missing");
-    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
+    this.#assertOpen();
     const values = checkpoint.channel_values ?? {};
     const { channel_values: _values, ...rest } = checkpoint;
     const own: OwnValues = new Map();
@@ -572,7 +577,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const checkpointId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
     if (!checkpointId) throw invalid('putWrites: config.configurable is missing "checkpoint_id"');
     if (typeof taskId !== "string") throw invalid("putWrites: taskId must be a string");
-    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
+    this.#assertOpen();
     const known = this.#views.get(threadId)?.namespaces.get(ns);
     const own: OwnValues = new Map();
     const items = await Promise.all(
@@ -618,7 +623,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   async deleteThread(threadId: string): Promise<void> {
     const id = optionalId(threadId, "thread_id");
     if (id === undefined) throw invalid("deleteThread: thread id is missing");
-    if (this.#closed) throw new NatsBackboneError(NatsErrorCode.Closed, "checkpointer is closed");
+    this.#assertOpen();
     const subject = this.#threadSubject(id);
     // A write still in flight must not land after the purge; a lost one no longer matters.
     await this.#acked(id).catch(() => {});
