@@ -12,10 +12,9 @@
  * are handled first) before they use the cache: a change that finished before a request was sent
  * is always seen. An event drops the directory's listing and the named entry with everything
  * under it; a directory deleted or moved, or whose watcher failed, loses its watcher too and is
- * never trusted again. What inotify
- * cannot see is a write through a hard link in another directory: `commandEnded()` looks at every
- * cached file once more (one lstat each: a write through any name changes its ctime) or, for a big
- * cache, drops it. Not seen at all: a text file changed in place through a shared mmap (no event,
+ * never trusted again. What inotify cannot see is a write through a hard link in another
+ * directory: `commandEnded()` looks at every cached file once more (one lstat each: a write through
+ * any name changes its ctime) or, for a big cache, drops it. Not seen at all: a text file changed in place through a shared mmap (no event,
  * no ctime change on tmpfs), and a hard-link write by a process that outlived its command, until
  * the next change or command. The kernel's event queue is raised at boot so that it does not
  * overflow; a command that floods it anyway makes `commandEnded()` renew the watchers too.
@@ -36,7 +35,7 @@ export interface CachedEntry {
 }
 
 interface Node {
-  watcher: FSWatcher | null;
+  watcher: FSWatcher;
   /** Sorted by name; null while only watched (an ancestor of a listed directory). */
   entries: CachedEntry[] | null;
 }
@@ -125,7 +124,7 @@ export class TreeCache {
    */
   keep(path: string, bytes: Buffer | null): void {
     const dir = path.slice(0, path.lastIndexOf("/"));
-    if ((bytes && bytes.length > MAX_CACHED_FILE) || !this.#dirs.get(dir)?.entries) return;
+    if ((bytes && bytes.length > MAX_CACHED_FILE) || !this.isListed(dir)) return;
     const copy = bytes && Buffer.from(bytes); // callers reuse their read buffer
     this.#dropContent(path);
     this.#content.set(path, copy);
@@ -164,7 +163,7 @@ export class TreeCache {
 
   /** Drops everything (the agent's tests and the end of a session). */
   clear(): void {
-    for (const node of this.#dirs.values()) node.watcher?.close();
+    for (const node of this.#dirs.values()) node.watcher.close();
     this.#dirs.clear();
     this.#content.clear();
     this.#contentBytes = 0;
@@ -210,7 +209,7 @@ export class TreeCache {
     const prefix = `${gone}/`;
     for (const [d, n] of this.#dirs) {
       if (d === gone || d.startsWith(prefix)) {
-        n.watcher?.close();
+        n.watcher.close();
         this.#dirs.delete(d);
       }
     }
