@@ -20,6 +20,7 @@
  * overflow; a command that floods it anyway makes `commandEnded()` renew the watchers too.
  */
 import { lstatSync, readdirSync, watch, type FSWatcher, type Stats } from "node:fs";
+import { setImmediate as nextTurn } from "node:timers/promises";
 
 export type EntryKind = "file" | "dir" | "symlink" | "other";
 
@@ -65,7 +66,7 @@ export class TreeCache {
 
   /** Lets queued inotify events be handled before the cache is read. */
   settle(): Promise<void> {
-    return new Promise((resolve) => setImmediate(resolve));
+    return nextTurn();
   }
 
   /**

@@ -38,6 +38,7 @@ import { readStream } from "./read-stream.ts";
 import { StreamTail } from "./state-tail.ts";
 import { Names } from "./streams.ts";
 import { encodeToken } from "./subject-token.ts";
+import { setImmediate as nextTurn } from "node:timers/promises";
 
 export interface JetStreamCheckpointSaverOptions {
   nc: NatsConnection;
@@ -602,7 +603,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (this.#awaitEachWrite) return this.#publishAll(threadId, messages, own);
     // Encoded now (bad values fail here); published when this turn of the event loop ends, so the
     // writes of tasks finishing together share one socket write; acknowledged by the next barrier.
-    this.#track(threadId, new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#publishAll(threadId, messages, own)));
+    this.#track(threadId, nextTurn().then(() => this.#publishAll(threadId, messages, own)));
   }
 
   /** Publish all at once, await every ack (unacked ones are retried with the same msgID). */

@@ -8,6 +8,7 @@ import type { RequestContext } from "../handlers.ts";
 import { ErrorCode, type FileInfo, type LsResult, type ManifestResult } from "../protocol.ts";
 import { kindOf, type CachedEntry, type TreeCache } from "../tree-cache.ts";
 import { resolveViewPath } from "../view-path.ts";
+import { setImmediate as nextTurn } from "node:timers/promises";
 
 export function infoOf(path: string, st: Stats): FileInfo {
   const type = kindOf(st);
@@ -105,7 +106,7 @@ export async function walk(
     // Let other requests (and `cancel`) in now and then: the walk itself is synchronous.
     if (sinceYield > YIELD_EVERY) {
       sinceYield = 0;
-      await new Promise((resolve) => setImmediate(resolve));
+      await nextTurn();
     }
     if (request.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     const current = stack.pop()!;

@@ -4,6 +4,7 @@ import { int } from "../args.ts";
 import type { AgentContext } from "../context.ts";
 import type { RequestContext } from "../handlers.ts";
 import { AGENT_VERSION, PROTOCOL_VERSION, type HelloResult } from "../protocol.ts";
+import { setImmediate as nextTurn } from "node:timers/promises";
 
 /** Drift tolerated before the clock is set. */
 const MAX_SKEW_MS = 1000;
@@ -13,7 +14,7 @@ export async function handleHello(ctx: AgentContext, req: RequestContext): Promi
   const nowMs = int(req.args, "nowMs", 0);
   let clockSet = false;
   if (ctx.sandboxUser && Math.abs(Date.now() - nowMs) > MAX_SKEW_MS) {
-    // Not awaited: the reply goes out first (right after a restore, the helper's fork of `date`
+    // Not awaited: the reply goes out first, in this turn of the event loop (right after a restore, the helper's fork of `date`
     // would otherwise compete with it for the one vCPU); `exec` waits for the clock if it comes first.
     // After any setting still in flight (even one a template snapshot caught midway): the last
     // hello's time wins.
@@ -22,7 +23,7 @@ export async function handleHello(ctx: AgentContext, req: RequestContext): Promi
     const before: Promise<unknown> = ctx.clockSetting ?? Promise.resolve();
     const setting: Promise<unknown> = before
       .catch(() => {})
-      .then((): Promise<unknown> => (clock ? afterReply().then(() => clock.set(nowMs + (performance.now() - asked))) : setClockSoon(ctx, nowMs)))
+      .then((): Promise<unknown> => (clock ? nextTurn().then(() => clock.set(nowMs + (performance.now() - asked))) : setClockSoon(ctx, nowMs)))
       .finally(() => {
         if (ctx.clockSetting === setting) ctx.clockSetting = null;
       });
@@ -63,9 +64,4 @@ function setClockSoon(ctx: AgentContext, nowMs: number): Promise<void> {
       }
     });
   });
-}
-
-/** Resolves after this turn of the event loop, i.e. once the reply has been written. */
-function afterReply(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
