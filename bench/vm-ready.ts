@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { currentImage } from "../src/sandbox/image/build.ts";
 import { encodeFrame, FrameDecoder } from "../src/guest/framing.ts";
-import { writeCpio } from "../src/sandbox/image/cpio.ts";
+import { busyboxInitrd } from "../src/sandbox/image/busybox-initrd.ts";
 import { DEFAULT_SHAPE, SandboxPool } from "../src/sandbox/pool.ts";
 import { ensureTemplate, type TemplateShape } from "../src/sandbox/snapshot.ts";
 import type { GuestImage, VmmDriver, VmSnapshot } from "../src/sandbox/vmm/driver.ts";
@@ -114,16 +114,7 @@ export async function measureBareBoot(qemu: string, image: GuestImage, accel: "k
   const dir = await mkdtemp(join(tmpdir(), "vw-bare-"));
   try {
     const initrd = join(dir, "initrd");
-    await writeFile(
-      initrd,
-      writeCpio([
-        { path: "bin", type: "dir" },
-        { path: "dev", type: "dir" },
-        { path: "dev/console", type: "chardev", major: 5, minor: 1 },
-        { path: "bin/busybox", type: "file", data: await readFile("/bin/busybox"), mode: 0o755 },
-        { path: "init", type: "file", data: Buffer.from("#!/bin/busybox sh\necho VW-AT-INIT\n/bin/busybox poweroff -f\n"), mode: 0o755 },
-      ]),
-    );
+    await writeFile(initrd, await busyboxInitrd("echo VW-AT-INIT\n/bin/busybox poweroff -f\n", { console: true }));
     const cmdline = `${image.cmdline} ${accel === "tcg" ? "tsc_early_khz=2000000 lpj=4000000" : ""} reboot=t panic=-1`;
     const out: number[] = [];
     for (let i = 0; i < runs; i++) {

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { writeCpio } from "../image/cpio.ts";
+import { busyboxInitrd } from "../image/busybox-initrd.ts";
 
 /**
  * Whether KVM really works for our guests. `/dev/kvm` existing is not enough: on a PVM host
@@ -37,14 +37,7 @@ export async function probeKvm(opts: KvmProbeOptions): Promise<KvmProbeResult> {
   let result: KvmProbeResult;
   try {
     const initrd = join(dir, "initrd");
-    await writeFile(
-      initrd,
-      writeCpio([
-        { path: "bin", type: "dir" },
-        { path: "bin/busybox", type: "file", data: await readFile("/bin/busybox"), mode: 0o755 },
-        { path: "init", type: "file", data: Buffer.from("#!/bin/busybox sh\n/bin/busybox poweroff -f\n"), mode: 0o755 },
-      ]),
-    );
+    await writeFile(initrd, await busyboxInitrd("/bin/busybox poweroff -f\n"));
     const args = [
       "-M", "microvm", "-accel", "kvm", "-cpu", "host", "-m", "256", "-smp", "1",
       "-nodefaults", "-no-user-config", "-nographic", "-no-reboot", "-serial", "none",
