@@ -1,7 +1,9 @@
 /**
  * The dashboard's single page. No framework, no build step, no external requests: the page calls
  * the server's JSON API and its event stream. Everything from the server is inserted with
- * `textContent`, never as HTML, so a report or event cannot inject markup.
+ * `textContent`, never as HTML, so a report or event cannot inject markup. The server authenticates
+ * it by an HttpOnly cookie set at login (the script never sees the token); when that is refused
+ * (the dashboard was restarted with a new token) the page says so instead of showing stale data.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -29,9 +31,18 @@ export const DASHBOARD_HTML = `<!doctype html>
 <script>
 const $ = (tag, text, cls) => { const e = document.createElement(tag); if (text !== undefined) e.textContent = text; if (cls) e.className = cls; return e; };
 let source = null;
+let timer = null;
+
+function signedOut() {
+  if (source) { source.close(); source = null; }
+  clearInterval(timer);
+  document.getElementById("threads").replaceChildren();
+  document.getElementById("thread").replaceChildren($("p", "Not signed in: the dashboard may have been restarted. Open the URL that vibewriter web printed."));
+}
 
 async function loadThreads() {
   const r = await fetch("/api/threads");
+  if (r.status === 401) return signedOut();
   const { threads } = await r.json();
   const box = document.getElementById("threads");
   box.replaceChildren();
@@ -48,6 +59,7 @@ async function showThread(id) {
   const main = document.getElementById("thread");
   if (!id) return;
   const r = await fetch("/api/threads/" + encodeURIComponent(id));
+  if (r.status === 401) return signedOut();
   if (!r.ok) { main.replaceChildren($("p", (await r.json()).error)); return; }
   const d = await r.json();
   const plan = $("ul"); for (const t of d.todos) plan.append($("li", t.content, t.status));
@@ -67,7 +79,7 @@ async function showThread(id) {
 
 window.addEventListener("hashchange", () => { loadThreads(); showThread(decodeURIComponent(location.hash.slice(1))); });
 loadThreads(); showThread(decodeURIComponent(location.hash.slice(1)));
-setInterval(loadThreads, 5000);
+timer = setInterval(loadThreads, 5000);
 </script>
 </body>
 </html>
