@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { childEnv } from "../config/child-env.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
 /** A `nats-server -js` child process on a loopback port. */
@@ -42,7 +43,7 @@ const LISTEN_RE = /Listening for client connections on [^\s:]+:(\d+)/;
 
 function resolveBinary(binary?: string): string {
   const bin = binary ?? process.env.NATS_SERVER_BIN ?? "nats-server";
-  const probe = spawnSync(bin, ["--version"], { encoding: "utf8" });
+  const probe = spawnSync(bin, ["--version"], { env: childEnv(), encoding: "utf8" });
   if (probe.error || probe.status !== 0) {
     throw new NatsBackboneError(
       NatsErrorCode.ServerMissing,
@@ -57,6 +58,7 @@ function resolveBinary(binary?: string): string {
 /** Version string of the installed nats-server, e.g. "2.9.10", or undefined when missing. */
 export function natsServerVersion(binary?: string): string | undefined {
   const probe = spawnSync(binary ?? process.env.NATS_SERVER_BIN ?? "nats-server", ["--version"], {
+    env: childEnv(),
     encoding: "utf8",
   });
   if (probe.error || probe.status !== 0) return undefined;
@@ -85,6 +87,7 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
     const offset = (await log.stat()).size;
     const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "-l", logFile, ...(opts.extraArgs ?? [])];
     const proc = spawn(bin, args, {
+      env: childEnv(),
       stdio: ["ignore", "ignore", "ignore"],
       detached: opts.detached ?? false,
     });

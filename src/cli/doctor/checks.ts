@@ -4,6 +4,7 @@
  * them against real binaries and a real nats-server with controlled inputs.
  */
 import { execFile } from "node:child_process";
+import { childEnv } from "../../config/child-env.ts";
 import { CheckStatus, guard, type CheckResult } from "./check.ts";
 import { atLeast, qemuVersionFrom } from "./versions.ts";
 
@@ -43,7 +44,7 @@ export function checkNatsServerBinary(version: string | undefined, usingNatsUrl:
 /** Runs a binary with `--version`; resolves its stdout, or undefined when it cannot run. */
 export function binaryVersionOutput(bin: string, timeoutMs = 10_000): Promise<string | undefined> {
   return new Promise((resolve) => {
-    execFile(bin, ["--version"], { timeout: timeoutMs, encoding: "utf8" }, (err, stdout) => {
+    execFile(bin, ["--version"], { env: childEnv(), timeout: timeoutMs, encoding: "utf8" }, (err, stdout) => {
       resolve(err ? undefined : stdout);
     });
   });

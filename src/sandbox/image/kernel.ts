@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { proxyEnv } from "../../config/child-env.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
 import { publishDir } from "./publish.ts";
 import { run } from "./run.ts";
@@ -67,7 +68,7 @@ export async function fetchKernel(cacheRoot: string, pkg: { name: string; versio
   await mkdir(join(work, "modules"), { recursive: true });
   try {
     // apt-get download writes into the current directory.
-    await run(["apt-get", "download", `${pkg.name}=${pkg.version}`], { cwd: work });
+    await run(["apt-get", "download", `${pkg.name}=${pkg.version}`], { cwd: work, extraEnv: proxyEnv() });
     const deb = (await readdir(work)).find((f) => f.endsWith(".deb"));
     if (!deb) throw new ImageError(ImageErrorCode.DownloadFailed, `apt-get download ${pkg.name} produced no .deb`);
     const tree = join(work, "tree");

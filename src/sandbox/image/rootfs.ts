@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { proxyEnv } from "../../config/child-env.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
 import { publishDir } from "./publish.ts";
 import { AGENT_RUN, INITTAB, SANDBOX_GID, SANDBOX_UID } from "./guest-scripts.ts";
@@ -44,7 +45,7 @@ export async function ensureBase(cacheRoot: string, mirror: string, log: (s: str
   await mkdir(dirname(work), { recursive: true });
   log(`debootstrap ${BASE_SUITE} (minbase + ${BASE_PACKAGES.join(",")}) — about a minute`);
   try {
-    await run(["debootstrap", "--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, BASE_SUITE, work, mirror]);
+    await run(["debootstrap", "--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, BASE_SUITE, work, mirror], { extraEnv: proxyEnv() });
     for (const p of ["usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt", "var/lib/apt/lists", "var/log"]) {
       await rm(join(work, p), { recursive: true, force: true });
       await mkdir(join(work, p), { recursive: true });

@@ -1,17 +1,19 @@
 import { spawn } from "node:child_process";
+import { childEnv } from "../../config/child-env.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
 
 /**
  * Runs a build tool to completion (argv, no shell) and returns its stdout. A missing binary or a
- * non-zero exit becomes an ImageError that carries the tool's stderr.
+ * non-zero exit becomes an ImageError that carries the tool's stderr. The tool gets `childEnv()`
+ * plus `extraEnv`, never this process's environment.
  */
 export function run(
   argv: string[],
-  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: Buffer; stdoutTo?: NodeJS.WritableStream } = {},
+  opts: { cwd?: string; extraEnv?: Record<string, string>; input?: Buffer; stdoutTo?: NodeJS.WritableStream } = {},
 ): Promise<Buffer> {
   const [cmd, ...args] = argv;
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd!, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(cmd!, args, { cwd: opts.cwd, env: childEnv(opts.extraEnv), stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     if (opts.stdoutTo) child.stdout.pipe(opts.stdoutTo);

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
+import { childEnv } from "../../config/child-env.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
 
 /**
@@ -45,7 +46,7 @@ export async function extractVmlinux(bzImagePath: string, outPath: string): Prom
  * output is judged by its content, not the exit code. A missing tool yields null. */
 function decompress(argv: readonly string[], input: Buffer): Promise<Buffer | null> {
   return new Promise((resolve) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "ignore"] });
+    const child = spawn(argv[0]!, argv.slice(1), { env: childEnv(), stdio: ["pipe", "pipe", "ignore"] });
     const chunks: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => chunks.push(d));
     child.on("error", () => resolve(null));

@@ -4,6 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { childEnv } from "../../config/child-env.ts";
 import { busyboxInitrd } from "../image/busybox-initrd.ts";
 
 /**
@@ -59,7 +60,7 @@ export async function probeKvm(opts: KvmProbeOptions): Promise<KvmProbeResult> {
 
 function runWithTimeout(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(cmd, args, { env: childEnv(), stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     let timedOut = false;
     child.stderr.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
+import { childEnv } from "../../config/child-env.ts";
 
 /**
  * How QEMU gives up its power. Under TCG the QEMU process is the only wall between a hostile guest
@@ -77,11 +78,11 @@ export function spawnQemu(binary: string, args: string[], guarded: boolean, extr
   const stdio: ("ignore" | "pipe" | number)[] = ["ignore", guarded ? "pipe" : "ignore", "pipe", ...extraFds];
   if (!guarded) {
     const [cmd, argv] = setpriv ? [setpriv, ["--pdeathsig", "KILL", "--", binary, ...args]] : [binary, args];
-    const child = spawn(cmd, argv, { stdio });
+    const child = spawn(cmd, argv, { env: childEnv(), stdio });
     return { child, pid: Promise.resolve(child.pid ?? -1) };
   }
   if (!setpriv) throw new Error("setpriv (util-linux) is missing: run `bash scripts/setup.sh`");
-  const child = spawn(setpriv, ["--pdeathsig", "TERM", "--", "/bin/sh", "-c", GUARDIAN, binary, ...args], { stdio });
+  const child = spawn(setpriv, ["--pdeathsig", "TERM", "--", "/bin/sh", "-c", GUARDIAN, binary, ...args], { env: childEnv(), stdio });
   const pid = new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (d: Buffer) => {

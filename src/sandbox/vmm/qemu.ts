@@ -6,6 +6,7 @@ import { connect, createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
+import { childEnv } from "../../config/child-env.ts";
 import { statePath } from "../../config/paths.ts";
 import {
   Accel,
@@ -85,7 +86,7 @@ export class QemuDriver implements VmmDriver {
 
   version(): Promise<string> {
     this.versionP ??= new Promise<string>((resolve, reject) => {
-      const child = spawn(this.binary, ["--version"], { stdio: ["ignore", "pipe", "ignore"] });
+      const child = spawn(this.binary, ["--version"], { env: childEnv(), stdio: ["ignore", "pipe", "ignore"] });
       let out = "";
       child.stdout.on("data", (d: Buffer) => (out += d.toString()));
       child.on("error", (e) =>
@@ -477,7 +478,7 @@ function waitMigration(qmp: QmpClient): Promise<void> {
 /** Another filesystem: copy the RAM file keeping its holes (most of guest RAM was never touched). */
 function copySparse(from: string, to: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const cp = spawn("cp", ["--sparse=always", from, to], { stdio: "ignore" });
+    const cp = spawn("cp", ["--sparse=always", from, to], { env: childEnv(), stdio: "ignore" });
     cp.on("error", reject);
     cp.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`cp ${from} ${to} failed (${code})`))));
   });
