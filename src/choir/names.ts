@@ -1,14 +1,16 @@
+import { Names } from "../nats/streams.ts";
+
 /**
  * Where the Choir lives in NATS. `citation.>` is outside the `vibewriter.>` streams, so it gets
  * its own stream to make the economic signals durable.
  */
 export const ChoirNames = {
-  stream: "VIBEWRITER_CHOIR",
-  subjects: "citation.>",
+  stream: Names.choirStream,
+  subjects: Names.choirSubjects,
   /** KV: `report.<id>` metadata, `draft.<thread>` citations staged by `cite_article`. */
-  reportsBucket: "VIBEWRITER_CHOIR_REPORTS",
+  reportsBucket: Names.choirReportsBucket,
   /** Object Store: report bodies by id. */
-  bodiesBucket: "VIBEWRITER_CHOIR_BODIES",
+  bodiesBucket: Names.choirBodiesBucket,
 } as const;
 
 /** Emitted when a newly published report cites `citedReportId`. */

@@ -6,10 +6,13 @@ import { Objm, setSha256Backend, StorageType } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { stateDir as defaultStateDir } from "../config/paths.ts";
 import { ArtifactStore } from "./artifacts.ts";
+import { NatsRole } from "./auth.ts";
 import { JetStreamCheckpointSaver } from "./checkpointer.ts";
 import { connectNats, natsOptionsFromEnv } from "./connection.ts";
 import { openEmbeddedServer } from "./embedded-server.ts";
+import { embeddedUsers, loadOrCreateIdentity } from "./identities.ts";
 import { EventLog } from "./events.ts";
+import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import type { NatsServer } from "./server.ts";
 import { JetStreamStore } from "./store.ts";
 import { ensureStream, eventsStreamConfig, Names, stateStreamConfig } from "./streams.ts";
@@ -25,6 +28,13 @@ export interface Backbone {
   events: EventLog;
   /** The embedded server, when this process started it. */
   server?: NatsServer;
+  /** The identity this process acts as. */
+  role: NatsRole;
+  /**
+   * How the connection authenticated: "nkey" (the embedded server's own identities), or for
+   * `NATS_URL` what the environment gave ("creds", "user", "token", "none").
+   */
+  auth: BackboneAuth;
   /**
    * Drain the connection and drop this process's lease on the embedded server: the last open
    * backbone on a state dir stops it, whichever process started it.
@@ -41,7 +51,16 @@ export interface OpenBackboneOptions {
   stateDir?: string;
   /** Connection name. */
   name?: string;
+  /**
+   * The identity to act as (default runtime). Only the runtime creates and maintains streams and
+   * buckets; the owner and the viewer open them as they are.
+   */
+  role?: NatsRole;
+  /** The owner's nkey seed, unlocked by the owner (role owner on the embedded server). */
+  ownerSeed?: Uint8Array;
 }
+
+export type BackboneAuth = "nkey" | "creds" | "user" | "token" | "none";
 
 /**
  * Connect to `NATS_URL` (with optional credentials) or, without it, to the embedded nats-server
@@ -53,25 +72,44 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
   const env = opts.env ?? process.env;
   const name = opts.name ?? `vibewriter-${process.pid}`;
   const fromEnv = natsOptionsFromEnv(env);
+  const role = opts.role ?? NatsRole.Runtime;
   let server: NatsServer | undefined;
   let nc: NatsConnection;
   let release: (() => Promise<void>) | undefined;
-  if (opts.natsUrl) {
-    nc = await connectNats({ ...fromEnv, url: opts.natsUrl, name });
-  } else if (fromEnv) {
-    nc = await connectNats({ ...fromEnv, name });
+  let auth: BackboneAuth;
+  if (opts.natsUrl || fromEnv) {
+    const conn = { ...fromEnv, ...(opts.natsUrl ? { url: opts.natsUrl } : {}), name } as Parameters<typeof connectNats>[0];
+    auth = conn.credsFile ? "creds" : conn.token ? "token" : conn.user ? "user" : "none";
+    nc = await connectNats(conn);
   } else {
-    const dir = join(opts.stateDir ?? defaultStateDir(env), "nats");
+    const state = opts.stateDir ?? defaultStateDir(env);
+    const dir = join(state, "nats");
     await mkdir(dir, { recursive: true });
-    const embedded = await openEmbeddedServer(dir, name);
+    const seed =
+      role === NatsRole.Owner
+        ? opts.ownerSeed
+        : (await loadOrCreateIdentity(state, role === NatsRole.Viewer ? NatsRole.Viewer : NatsRole.Runtime)).seed;
+    if (!seed) throw new NatsBackboneError(NatsErrorCode.InvalidArgument, "the owner's identity needs the owner's unlocked key");
+    const embedded = await openEmbeddedServer(dir, name, { seed, users: await embeddedUsers(state) });
     nc = embedded.nc;
     server = embedded.server;
     release = embedded.release;
+    auth = "nkey";
+    // A server this process started has empty streams: the runtime lays them out once.
+    if (server && role !== NatsRole.Runtime) {
+      const runtime = await loadOrCreateIdentity(state, NatsRole.Runtime);
+      const rc = await connectNats({ url: server.url, name: `${name}-provision`, nkeySeed: runtime.seed });
+      try {
+        await (await openOnConnection(rc, { role: NatsRole.Runtime })).close();
+      } finally {
+        await rc.close().catch(() => {});
+      }
+    }
   }
   try {
-    const backbone = await openOnConnection(nc, { server, release });
+    const backbone = await openOnConnection(nc, { server, release, role, auth });
     // Chunks of puts that died with an earlier process (older than the grace period).
-    await backbone.artifacts.sweep();
+    if (role === NatsRole.Runtime) await backbone.artifacts.sweep();
     return backbone;
   } catch (err) {
     await nc.close().catch(() => {});
@@ -83,23 +121,31 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
 /** Build a Backbone on an existing connection (used by the test kit). */
 export async function openOnConnection(
   nc: NatsConnection,
-  owned: { server?: NatsServer; release?: () => Promise<void> } = {},
+  owned: { server?: NatsServer; release?: () => Promise<void>; role?: NatsRole; auth?: BackboneAuth } = {},
 ): Promise<Backbone> {
   // Node's native hash is 4–7× faster than the client's JS sha256 (NOTES.md).
   setSha256Backend("native");
+  const role = owned.role ?? NatsRole.Runtime;
   const js = jetstream(nc, { timeout: 10_000 });
   const jsm = await jetstreamManager(nc, { timeout: 10_000 });
-  await ensureStream(jsm, stateStreamConfig());
-  await ensureStream(jsm, eventsStreamConfig());
-  const kv = await new Kvm(js).create(Names.memoryBucket, {
-    history: 1,
-    storage: StorageType.File,
-    description: "Vibewriter long-term memory (LangGraph store)",
-  });
-  const os = await new Objm(js).create(Names.filesBucket, {
-    storage: StorageType.File,
-    description: "Vibewriter artifacts",
-  });
+  let kv, os;
+  if (role === NatsRole.Runtime) {
+    await ensureStream(jsm, stateStreamConfig());
+    await ensureStream(jsm, eventsStreamConfig());
+    kv = await new Kvm(js).create(Names.memoryBucket, {
+      history: 1,
+      storage: StorageType.File,
+      description: "Vibewriter long-term memory (LangGraph store)",
+    });
+    os = await new Objm(js).create(Names.filesBucket, {
+      storage: StorageType.File,
+      description: "Vibewriter artifacts",
+    });
+  } else {
+    // The owner and the viewer may not create or reconfigure anything: open what the runtime made.
+    kv = await new Kvm(js).open(Names.memoryBucket);
+    os = await new Objm(js).open(Names.filesBucket);
+  }
   const checkpointer = new JetStreamCheckpointSaver({ nc, js, jsm });
   const store = new JetStreamStore({ kv, js, bucket: Names.memoryBucket });
   const artifacts = new ArtifactStore({ os, jsm, bucket: Names.filesBucket });
@@ -114,6 +160,8 @@ export async function openOnConnection(
     artifacts,
     events,
     server: owned.server,
+    role,
+    auth: owned.auth ?? "none",
     async close() {
       if (closed) return;
       closed = true;

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import {
   connect,
   credsAuthenticator,
+  nkeyAuthenticator,
   type ConnectionOptions,
   type NatsConnection,
 } from "@nats-io/transport-node";
@@ -17,6 +18,8 @@ export interface ConnectNatsOptions {
   token?: string;
   /** A `.creds` file (JWT + nkey seed). */
   credsFile?: string;
+  /** An nkey user seed (the embedded server's identities): signs the server's nonce. */
+  nkeySeed?: Uint8Array;
 }
 
 /**
@@ -38,7 +41,9 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     // Capturing a stack trace per request costs more than a loopback round trip.
     noAsyncTraces: true,
   };
-  if (opts.credsFile) {
+  if (opts.nkeySeed) {
+    options.authenticator = nkeyAuthenticator(opts.nkeySeed);
+  } else if (opts.credsFile) {
     let creds: Uint8Array;
     try {
       creds = await readFile(opts.credsFile);

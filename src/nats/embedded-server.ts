@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
-import { mkdir, open, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nuid, type NatsConnection } from "@nats-io/transport-node";
+import { renderAuthorization, type NatsUser } from "./auth.ts";
 import { connectNats } from "./connection.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { startNatsServer, type NatsServer } from "./server.ts";
@@ -32,7 +33,19 @@ interface ServerFile {
   port: number;
   /** Process start time (clock ticks since boot), when /proc has it. */
   start?: number;
+  /** "nkey": started with `nats-server.conf`'s authorization. Older, open servers are replaced. */
+  auth?: "nkey";
 }
+
+/** How this process authenticates, and who the server must admit. */
+export interface EmbeddedAuth {
+  /** This process's nkey seed. */
+  seed: Uint8Array;
+  /** Every identity the server admits (public keys only). */
+  users: NatsUser[];
+}
+
+export const SERVER_CONFIG_FILE = "nats-server.conf";
 
 /** Contents of a lease file. */
 interface LeaseFile {
@@ -44,28 +57,41 @@ const LOCK_WAIT_MS = 60_000;
 const STOP_WAIT_MS = 10_000;
 const EMPTY_LOCK_STALE_MS = 5_000;
 
-export async function openEmbeddedServer(dir: string, name: string): Promise<EmbeddedServerHandle> {
+export async function openEmbeddedServer(dir: string, name: string, auth: EmbeddedAuth): Promise<EmbeddedServerHandle> {
   const leases = join(dir, "leases");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
   await mkdir(leases, { recursive: true });
   const serverFile = join(dir, "server.json");
+  const configFile = join(dir, SERVER_CONFIG_FILE);
+  const connect = (port: number) => connectNats({ url: `nats://127.0.0.1:${port}`, name, nkeySeed: auth.seed });
   const lease = join(leases, `${process.pid}.${nuid.next()}`);
   const me: LeaseFile = { pid: process.pid, start: processStart(process.pid) };
 
   const { nc, server } = await withLock(dir, async () => {
     let joined: { nc: NatsConnection; server?: NatsServer } | undefined;
     const running = await readServerFile(serverFile);
-    if (running && isSameProcess(running.pid, running.start)) {
-      const nc = await connectNats({ url: `nats://127.0.0.1:${running.port}`, name }).catch(() => undefined);
-      if (nc) joined = { nc };
+    const config = renderAuthorization(auth.users);
+    if (running && running.auth === "nkey" && isSameProcess(running.pid, running.start)) {
+      // A new identity (the owner's key, created since the server started) is let in by a reload.
+      if ((await readFile(configFile, "utf8").catch(() => "")) !== config) {
+        await writeConfig(configFile, config);
+        signal(running.pid, "SIGHUP");
+        joined = await untilConnected(() => connect(running.port));
+      } else {
+        const nc = await connect(running.port).catch(() => undefined);
+        if (nc) joined = { nc };
+      }
     }
     if (!joined) {
-      // No server, or one that no longer answers: a fresh one (a hung one is stopped first).
+      // No server, an open one from an older version, or one that no longer answers: a fresh one.
       if (running) await stopByPid(running);
-      const server = await startNatsServer({ storeDir: dir, detached: true });
-      const info: ServerFile = { pid: server.pid, port: server.port, start: processStart(server.pid) };
+      await writeConfig(configFile, config);
+      const server = await startNatsServer({ storeDir: dir, detached: true, extraArgs: ["-c", configFile] });
+      const info: ServerFile = { pid: server.pid, port: server.port, start: processStart(server.pid), auth: "nkey" };
       await writeFile(serverFile, JSON.stringify(info));
       try {
-        joined = { nc: await connectNats({ url: server.url, name }), server };
+        joined = { nc: await connect(server.port), server };
       } catch (err) {
         await server.stop();
         await rm(serverFile, { force: true });
@@ -93,6 +119,27 @@ export async function openEmbeddedServer(dir: string, name: string): Promise<Emb
       });
     },
   };
+}
+
+/** The config holds public keys only; 0600 anyway, like everything under the state directory. */
+async function writeConfig(file: string, text: string): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, file);
+}
+
+/** After a SIGHUP the server applies the new users within moments; connect once it has. */
+async function untilConnected(connect: () => Promise<NatsConnection>): Promise<{ nc: NatsConnection } | undefined> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      return { nc: await connect() };
+    } catch {
+      if (Date.now() > deadline) return undefined;
+      // Polling the reload: nats-server reports it only in its log.
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
 }
 
 /** Live leases in `dir`; files of dead processes are removed on the way. */

@@ -21,6 +21,18 @@ export const Names = {
   memoryBucket: "VIBEWRITER_MEMORY",
   /** Object Store bucket for artifacts. Stream name is `OBJ_<bucket>`. */
   filesBucket: "VIBEWRITER_FILES",
+  /** The wallet's audit ledger (one subject, so appends serialise on its last sequence). */
+  ledgerStream: "VIBEWRITER_LEDGER",
+  ledgerSubject: "vibewriter.ledger.entry",
+  /** KV: payment records, the spend window, sequence counters (written by the agent runtime). */
+  paymentsBucket: "VIBEWRITER_PAYMENTS",
+  /** KV: the owner's signed mandates (approve/reject), written only by the owner identity. */
+  mandatesBucket: "VIBEWRITER_MANDATES",
+  /** Choir: `citation.>` stream, report metadata KV, report bodies Object Store. */
+  choirStream: "VIBEWRITER_CHOIR",
+  choirSubjects: "citation.>",
+  choirReportsBucket: "VIBEWRITER_CHOIR_REPORTS",
+  choirBodiesBucket: "VIBEWRITER_CHOIR_BODIES",
 } as const;
 
 /** How long JetStream remembers a `msgID` for dedup; unacked writes are retried within it. */

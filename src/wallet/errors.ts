@@ -32,6 +32,13 @@ export const WalletErrorCode = {
   /** The network refused the transaction (result codes given): this envelope will never land. */
   SubmitRejected: "submit_rejected",
   LedgerConflict: "ledger_conflict",
+  /** The owner's key is absent, locked (no VIBEWRITER_OWNER_PASSPHRASE) or does not open. */
+  OwnerLocked: "owner_locked",
+  OwnerKeyExists: "owner_key_exists",
+  /** A mandate's signature, owner, payment or terms do not check out. */
+  MandateInvalid: "mandate_invalid",
+  /** What was about to be signed disagrees with the mandate, the ledger or the policy: refused and recorded. */
+  Tamper: "tamper_detected",
   Nats: "nats_error",
 } as const;
 export type WalletErrorCode = (typeof WalletErrorCode)[keyof typeof WalletErrorCode];

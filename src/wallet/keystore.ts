@@ -18,10 +18,10 @@ export const WalletEnv = {
 export const KEYSTORE_FILE = "keystore.json";
 
 /** scrypt cost: 2^15 × 8 × 1 ≈ 32 MiB and ~0.1 s per unlock on these machines. */
-const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+export const SCRYPT = { N: 1 << 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 const CHECK_PLAINTEXT = "vibewriter-wallet-v1";
 
-interface Sealed {
+export interface Sealed {
   iv: string;
   tag: string;
   data: string;
@@ -46,13 +46,13 @@ export interface KeystoreOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function scrypt(pass: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
+export function scrypt(pass: string, salt: Buffer, opts: ScryptOptions): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     scryptCb(pass, salt, 32, opts, (err, key) => (err ? reject(err) : resolve(key))),
   );
 }
 
-function seal(key: Buffer, plaintext: string, aad: string): Sealed {
+export function seal(key: Buffer, plaintext: string, aad: string): Sealed {
   const iv = randomBytes(12);
   const c = createCipheriv("aes-256-gcm", key, iv);
   c.setAAD(Buffer.from(aad));
@@ -60,7 +60,7 @@ function seal(key: Buffer, plaintext: string, aad: string): Sealed {
   return { iv: iv.toString("base64"), tag: c.getAuthTag().toString("base64"), data: data.toString("base64") };
 }
 
-function unseal(key: Buffer, s: Sealed, aad: string): string {
+export function unseal(key: Buffer, s: Sealed, aad: string): string {
   const d = createDecipheriv("aes-256-gcm", key, Buffer.from(s.iv, "base64"));
   d.setAAD(Buffer.from(aad));
   d.setAuthTag(Buffer.from(s.tag, "base64"));

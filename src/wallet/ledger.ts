@@ -8,8 +8,10 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { Names } from "../nats/streams.ts";
 import { canonicalJson, type JsonValue } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
+import { verifyBy } from "./owner-key.ts";
 
 /** What a ledger entry records. */
 export const LedgerEntryType = {
@@ -24,6 +26,8 @@ export const LedgerEntryType = {
   SubmissionFailed: "submission_failed",
   /** A proposal id that was reused with different contents. */
   ReplayRefused: "replay_refused",
+  /** What was about to be signed disagreed with the mandate, the ledger or the policy: refused. */
+  Tamper: "tamper",
 } as const;
 export type LedgerEntryType = (typeof LedgerEntryType)[keyof typeof LedgerEntryType];
 
@@ -37,22 +41,36 @@ export interface LedgerEntry {
   data: { [key: string]: JsonValue };
   /** `hash` of the previous entry; 64 zeros for the first. */
   prev: string;
-  /** sha256 hex of the canonical JSON of every other field. */
+  /** The writer's public key (nkey `U…`: the runtime's or the owner's); part of the hash. */
+  by?: string;
+  /** sha256 hex of the canonical JSON of every other field (but `sig`). */
   hash: string;
+  /** base64 ed25519 signature by `by` over `hash`. */
+  sig?: string;
+}
+
+/** Signs the entries this process appends. */
+export interface LedgerSigner {
+  readonly publicKey: string;
+  sign(data: Uint8Array): Uint8Array;
 }
 
 export const GENESIS_HASH = "0".repeat(64);
 
 export const LedgerNames = {
-  stream: "VIBEWRITER_LEDGER",
+  stream: Names.ledgerStream,
   /** One subject, so expected-last-subject-sequence serialises appends (it is ignored on wildcards). */
-  subject: "vibewriter.ledger.entry",
+  subject: Names.ledgerSubject,
 } as const;
 
-export function hashEntry(entry: Omit<LedgerEntry, "hash">): string {
-  const { v, index, at, type, proposalId, data, prev } = entry;
-  return createHash("sha256").update(canonicalJson({ v, index, at, type, proposalId, data, prev })).digest("hex");
+export function hashEntry(entry: Omit<LedgerEntry, "hash" | "sig">): string {
+  const { v, index, at, type, proposalId, data, prev, by } = entry;
+  const body: { [key: string]: JsonValue } = { v, index, at, type, proposalId, data, prev };
+  if (by !== undefined) body.by = by;
+  return createHash("sha256").update(canonicalJson(body)).digest("hex");
 }
+
+const sigBytes = (hash: string) => new TextEncoder().encode(`vibewriter-ledger-v1\n${hash}`);
 
 export const LedgerProblemKind = {
   /** A stream sequence or chain index is absent. */
@@ -62,6 +80,12 @@ export const LedgerProblemKind = {
   /** The entry's content does not match its hash. */
   Altered: "altered",
   Malformed: "malformed",
+  /** Not signed, or signed by a key that is not the runtime's or the owner's. */
+  Unsigned: "unsigned",
+  /** The anchor outside NATS names an entry the chain does not have (truncated, deleted, rewritten). */
+  Anchor: "anchor_mismatch",
+  /** A signature, signing or approval that follows no decision or mandate for the same transaction. */
+  Unauthorized: "unauthorized",
 } as const;
 export type LedgerProblemKind = (typeof LedgerProblemKind)[keyof typeof LedgerProblemKind];
 
@@ -75,6 +99,10 @@ export interface LedgerProblem {
 export interface LedgerVerification {
   ok: boolean;
   entries: number;
+  /** Refused attempts on record (`tamper` entries): the chain is fine, the attempts are not. */
+  tamperAttempts: number;
+  /** The anchored head, when an anchor is configured. */
+  anchor?: { index: number; hash: string };
   /** Hash of the last good entry. */
   head: string;
   problems: LedgerProblem[];
@@ -84,6 +112,25 @@ export interface LedgerOptions {
   stream?: string;
   subject?: string;
   clock?: () => Date;
+  /** Signs what this process appends. */
+  signer?: LedgerSigner;
+  /**
+   * The keys whose entries `verify()` accepts (runtime and owner). Given, an unsigned entry or one
+   * by any other key is a problem; absent, signatures are not checked (tests of the chain alone).
+   */
+  trusted?: readonly string[];
+  /** The head record outside NATS: advanced after each append, checked by `verify()`. */
+  anchor?: LedgerAnchor;
+  /** Never create the stream (the viewer): a missing stream reads as an empty chain. */
+  readOnly?: boolean;
+  /** Checks the meaning of signatures and approvals in `verify()` (see wallet/ledger-meaning.ts). */
+  meaning?: (entries: readonly LedgerEntry[]) => LedgerProblem[];
+}
+
+/** Where the last known head of the chain is kept outside NATS. */
+export interface LedgerAnchor {
+  read(): Promise<{ index: number; hash: string } | undefined>;
+  advance(entry: LedgerEntry): Promise<void>;
 }
 
 export function ledgerStreamConfig(stream: string, subject: string): Partial<StreamConfig> & { name: string } {
@@ -116,10 +163,14 @@ export class AuditLedger {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
   readonly #clock: () => Date;
+  readonly #opts: LedgerOptions;
+  /** Entries read so far, in stream order (the ledger only grows; a shrunk stream resets it). */
+  #cache: { lastSeq: number; entries: { seq: number; entry: LedgerEntry }[] } = { lastSeq: 0, entries: [] };
 
   private constructor(js: JetStreamClient, jsm: JetStreamManager, opts: LedgerOptions) {
     this.#js = js;
     this.#jsm = jsm;
+    this.#opts = opts;
     this.stream = opts.stream ?? LedgerNames.stream;
     this.subject = opts.subject ?? LedgerNames.subject;
     this.#clock = opts.clock ?? (() => new Date());
@@ -134,6 +185,7 @@ export class AuditLedger {
       if (!(e instanceof JetStreamApiError) || e.status !== 404) {
         throw new WalletError(WalletErrorCode.Nats, `cannot look up ledger stream ${ledger.stream}`, { cause: e });
       }
+      if (opts.readOnly) return ledger;
       try {
         await nats.jsm.streams.add(ledgerStreamConfig(ledger.stream, ledger.subject));
       } catch (cause) {
@@ -163,6 +215,7 @@ export class AuditLedger {
   async #append(type: LedgerEntryType, proposalId: string, data: { [key: string]: JsonValue }, msgID: string | undefined): Promise<LedgerEntry | undefined> {
     for (let attempt = 0; attempt < 50; attempt++) {
       const last = await this.#last();
+      const signer = this.#opts.signer;
       const body: Omit<LedgerEntry, "hash"> = {
         v: 1,
         index: last ? last.entry.index + 1 : 0,
@@ -171,14 +224,18 @@ export class AuditLedger {
         proposalId,
         data,
         prev: last ? last.entry.hash : GENESIS_HASH,
+        ...(signer ? { by: signer.publicKey } : {}),
       };
-      const entry: LedgerEntry = { ...body, hash: hashEntry(body) };
+      const hash = hashEntry(body);
+      const entry: LedgerEntry = { ...body, hash, ...(signer ? { sig: Buffer.from(signer.sign(sigBytes(hash))).toString("base64") } : {}) };
       try {
         const ack = await this.#js.publish(this.subject, JSON.stringify(entry), {
           expect: { lastSubjectSequence: last ? last.seq : 0 },
           ...(msgID ? { msgID } : {}),
         });
-        return ack.duplicate ? undefined : entry;
+        if (ack.duplicate) return undefined;
+        await this.#opts.anchor?.advance(entry);
+        return entry;
       } catch (e) {
         // 10071: wrong last sequence — someone appended in between; rebuild on the new head.
         if (e instanceof JetStreamApiError && e.code === 10071) continue;
@@ -194,9 +251,49 @@ export class AuditLedger {
     return { seq: m.seq, entry: m.json<LedgerEntry>() };
   }
 
+  /**
+   * The entries of one proposal whose signature checks out (when `trusted` is set), read
+   * incrementally: each call fetches only what was appended since the last.
+   */
+  async entriesFor(proposalId: string): Promise<LedgerEntry[]> {
+    const info = await this.#info();
+    const last = info?.state.last_seq ?? 0;
+    if (last < this.#cache.lastSeq) this.#cache = { lastSeq: 0, entries: [] };
+    for (let seq = Math.max(this.#cache.lastSeq + 1, info?.state.first_seq ?? 1); seq <= last; seq++) {
+      const m = await this.#jsm.streams.getMessage(this.stream, { seq }).catch(() => null);
+      if (m && m.subject === this.subject) {
+        try {
+          this.#cache.entries.push({ seq, entry: m.json<LedgerEntry>() });
+        } catch {
+          // malformed: verify() reports it
+        }
+      }
+      this.#cache.lastSeq = seq;
+    }
+    return this.#cache.entries.map((e) => e.entry).filter((e) => e.proposalId === proposalId && this.signedByTrusted(e) !== false);
+  }
+
+  /** true: signed by a trusted key; false: not (or forged); undefined: no trusted keys configured. */
+  signedByTrusted(e: LedgerEntry): boolean | undefined {
+    const trusted = this.#opts.trusted;
+    if (!trusted) return undefined;
+    if (typeof e.by !== "string" || typeof e.sig !== "string" || !trusted.includes(e.by)) return false;
+    return verifyBy(e.by, sigBytes(e.hash), Buffer.from(e.sig, "base64")) && hashEntry(e) === e.hash;
+  }
+
+  async #info() {
+    try {
+      return await this.#jsm.streams.info(this.stream);
+    } catch (e) {
+      if (e instanceof JetStreamApiError && e.status === 404) return undefined;
+      throw new WalletError(WalletErrorCode.Nats, `cannot read ledger stream ${this.stream}`, { cause: e });
+    }
+  }
+
   /** Every message on the ledger subject in stream order, parsed or not. */
   async *messages(): AsyncGenerator<{ seq: number; entry?: LedgerEntry; raw: string }> {
-    const info = await this.#jsm.streams.info(this.stream);
+    const info = await this.#info();
+    if (!info) return;
     const { first_seq, last_seq, messages } = info.state;
     if (messages === 0) return;
     for (let seq = first_seq; seq <= last_seq; seq++) {
@@ -234,9 +331,10 @@ export class AuditLedger {
    */
   async verify(): Promise<LedgerVerification> {
     const problems: LedgerProblem[] = [];
-    const info = await this.#jsm.streams.info(this.stream);
+    const info = await this.#info();
+    if (!info) problems.push({ kind: LedgerProblemKind.Missing, seq: 0, detail: `the ledger stream ${this.stream} does not exist` });
     // The first entry ever written has stream sequence 1: a later first_seq means a deleted head.
-    if (info.state.messages > 0 && info.state.first_seq !== 1) {
+    if (info && info.state.messages > 0 && info.state.first_seq !== 1) {
       problems.push({ kind: LedgerProblemKind.Missing, seq: 1, detail: `stream starts at sequence ${info.state.first_seq}: earlier entries were removed` });
     }
     const good: { seq: number; entry: LedgerEntry }[] = [];
@@ -258,6 +356,12 @@ export class AuditLedger {
       }
       if (recomputed !== e.hash) {
         problems.push({ kind: LedgerProblemKind.Altered, seq: m.seq, detail: `entry ${e.index} does not match its hash` });
+      } else if (this.signedByTrusted(e) === false) {
+        problems.push({
+          kind: LedgerProblemKind.Unsigned,
+          seq: m.seq,
+          detail: `entry ${e.index} (${String(e.type)}) is ${e.by ? `signed by ${e.by}, not by the runtime or the owner, or its signature is forged` : "not signed"}`,
+        });
       }
       good.push({ seq: m.seq, entry: e });
     }
@@ -287,6 +391,26 @@ export class AuditLedger {
       }
     }
     const head = maxIndex >= 0 ? byIndex.get(maxIndex)!.hash : GENESIS_HASH;
-    return { ok: problems.length === 0, entries: good.length, head, problems };
+    const anchor = await this.#opts.anchor?.read();
+    if (anchor) {
+      const at = byIndex.get(anchor.index);
+      if (!at) {
+        problems.push({
+          kind: LedgerProblemKind.Anchor,
+          seq: 0,
+          detail: `the anchor outside NATS records entry ${anchor.index} (hash ${anchor.hash.slice(0, 16)}…), but the chain ${maxIndex < 0 ? "is empty" : `ends at entry ${maxIndex}`}: entries were deleted or the tail truncated`,
+        });
+      } else if (at.hash !== anchor.hash) {
+        problems.push({
+          kind: LedgerProblemKind.Anchor,
+          seq: good.find((g) => g.entry === at)?.seq ?? 0,
+          detail: `entry ${anchor.index} has hash ${at.hash.slice(0, 16)}…, the anchor outside NATS records ${anchor.hash.slice(0, 16)}…: the chain was rewritten`,
+        });
+      }
+    }
+    const entries = good.map((g) => g.entry);
+    if (this.#opts.meaning) problems.push(...this.#opts.meaning(entries.filter((e) => this.signedByTrusted(e) !== false)));
+    const tamperAttempts = entries.filter((e) => e.type === LedgerEntryType.Tamper).length;
+    return { ok: problems.length === 0, entries: good.length, head, problems, tamperAttempts, ...(anchor ? { anchor } : {}) };
   }
 }

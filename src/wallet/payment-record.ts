@@ -13,6 +13,8 @@ export const PaymentStatus = {
   Signed: "signed",
   Submitted: "submitted",
   SubmitFailed: "submit_failed",
+  /** What was about to be signed disagreed with the mandate, the ledger or the policy; see `refusal`. */
+  Refused: "refused",
 } as const;
 export type PaymentStatus = (typeof PaymentStatus)[keyof typeof PaymentStatus];
 
@@ -48,6 +50,8 @@ export interface PaymentRecord {
   envelopeXdr?: string;
   txHash?: string;
   submission?: { at: string; ledger?: number; error?: string };
+  /** Why signing was refused (tamper detected); the ledger holds the same as a `tamper` entry. */
+  refusal?: { reason: string; at: string };
   /** Ledger entry types already appended for this proposal (lets recovery avoid duplicates). */
   ledgered: string[];
 }

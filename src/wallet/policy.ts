@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
@@ -169,6 +170,21 @@ export function parsePolicy(doc: unknown): SpendingPolicy {
     });
   }
   return { expiresAt, destinations, assets };
+}
+
+/**
+ * A fingerprint of what the policy allows (not of its formatting): a mandate names the version it
+ * was decided under, and is void once the owner changes the policy.
+ */
+export function policyVersion(policy: SpendingPolicy): string {
+  const normal = {
+    expiresAt: policy.expiresAt.toISOString(),
+    destinations: [...policy.destinations.keys()].sort(),
+    assets: [...policy.assets.entries()]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([id, l]) => [id, l.perTransaction.toString(), l.window.amount.toString(), l.window.ms, l.approvalAbove?.toString() ?? null]),
+  };
+  return createHash("sha256").update(JSON.stringify(normal)).digest("hex").slice(0, 32);
 }
 
 /** Reads the owner's policy file (`.json`, `.yaml` or `.yml`). A missing file is an error here; callers that want "no policy = deny everything" pass `undefined` to `evaluatePolicy`. */

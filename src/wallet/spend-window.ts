@@ -65,6 +65,19 @@ export class SpendWindow {
     throw new WalletError(WalletErrorCode.Nats, "spend window: too many concurrent updates");
   }
 
+  /**
+   * What was reserved in the same asset's window before reservation `id` was made (for the check
+   * at signing time: the amount `id` was allowed against). Undefined when `id` holds no reservation.
+   */
+  async spentBefore(id: string, asset: string, windowMs: number): Promise<bigint | undefined> {
+    const all = (await this.#read()).doc.reservations;
+    const own = all.find((x) => x.id === id);
+    if (!own) return undefined;
+    return all
+      .filter((x) => x.id !== id && x.asset === asset && x.at <= own.at && x.at > own.at - windowMs)
+      .reduce((s, x) => s + BigInt(x.stroops), 0n);
+  }
+
   async list(): Promise<Reservation[]> {
     return (await this.#read()).doc.reservations;
   }

@@ -1,19 +1,22 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { TransactionBuilder, type Transaction } from "@stellar/stellar-sdk";
+import { Names } from "../nats/streams.ts";
 import type { StellarAddress } from "./address.ts";
 import { formatAmount, parseAmount } from "./amount.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import type { JsonValue } from "./canonical-json.ts";
-import { AuditLedger, LedgerEntryType, type LedgerOptions } from "./ledger.ts";
+import { AuditLedger, LedgerEntryType, type LedgerEntry, type LedgerOptions } from "./ledger.ts";
+import { MandateDecision, signMandate, termsMismatch, verifyMandate, type Mandate, type PaymentTerms } from "./mandate.ts";
+import type { OwnerKey } from "./owner-key.ts";
 import { parseMemo } from "./memo.ts";
 import { PaymentStatus, proposalFingerprint, type PaymentRecord } from "./payment-record.ts";
-import { evaluatePolicy, parsePaymentRequest, PolicyRule, type PolicyDecision, type SpendingPolicy } from "./policy.ts";
+import { evaluatePolicy, parsePaymentRequest, PolicyRule, policyVersion, type PolicyDecision, type SpendingPolicy } from "./policy.ts";
 import type { Signer } from "./signer.ts";
 import { isCasConflict, SpendWindow } from "./spend-window.ts";
-import { buildPaymentTransaction, DEFAULT_NETWORK_PASSPHRASE, loadSequence, submitEnvelope, type StellarNetwork } from "./stellar.ts";
+import { buildPaymentTransaction, decodePaymentEnvelope, DEFAULT_NETWORK_PASSPHRASE, loadSequence, submitEnvelope, type StellarNetwork } from "./stellar.ts";
 
-export const PAYMENTS_BUCKET = "VIBEWRITER_PAYMENTS";
+export const PAYMENTS_BUCKET = Names.paymentsBucket;
 /** Proposal ids are KV-key safe and short. */
 const PROPOSAL_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -30,6 +33,13 @@ export interface WalletOptions {
   clock?: () => Date;
   ledger?: LedgerOptions;
   bucket?: string;
+  /** The owner's public key (`U…`) that mandates are checked against; from the state dir or env, never NATS. */
+  ownerPublicKey?: string;
+  /** The owner's unlocked key: only `approve`/`reject` (the owner's CLI) have it. */
+  ownerKey?: OwnerKey;
+  /** How long an approval stays usable (default 24 h, never past the delegation's expiry). */
+  mandateTtlMs?: number;
+  mandatesBucket?: string;
   /** Test hooks that simulate a crash at the named point by throwing. */
   faults?: { afterDecisionStored?: () => void; afterSign?: () => void; afterRecordSignature?: () => void };
 }
@@ -65,14 +75,16 @@ const text = (v: unknown, max: number): string => (typeof v === "string" ? v : v
 export class Wallet {
   readonly ledger: AuditLedger;
   readonly #kv: KV;
+  readonly #mandates: KV;
   readonly #window: SpendWindow;
   readonly #opts: WalletOptions;
   readonly #clock: () => Date;
   readonly #network: StellarNetwork;
 
-  private constructor(opts: WalletOptions, kv: KV, ledger: AuditLedger) {
+  private constructor(opts: WalletOptions, kv: KV, mandates: KV, ledger: AuditLedger) {
     this.#opts = opts;
     this.#kv = kv;
+    this.#mandates = mandates;
     this.ledger = ledger;
     this.#window = new SpendWindow(kv);
     this.#clock = opts.clock ?? (() => new Date());
@@ -81,13 +93,15 @@ export class Wallet {
 
   static async open(opts: WalletOptions): Promise<Wallet> {
     let kv: KV;
+    let mandates: KV;
     try {
       kv = await new Kvm(opts.nats.js).create(opts.bucket ?? PAYMENTS_BUCKET, { history: 10 });
+      mandates = await new Kvm(opts.nats.js).create(opts.mandatesBucket ?? Names.mandatesBucket, { history: 5 });
     } catch (cause) {
-      throw new WalletError(WalletErrorCode.Nats, `cannot open payments bucket ${opts.bucket ?? PAYMENTS_BUCKET}`, { cause });
+      throw new WalletError(WalletErrorCode.Nats, `cannot open the payments buckets ${opts.bucket ?? PAYMENTS_BUCKET}, ${opts.mandatesBucket ?? Names.mandatesBucket}`, { cause });
     }
     const ledger = await AuditLedger.open(opts.nats, { clock: opts.clock, ...opts.ledger });
-    return new Wallet(opts, kv, ledger);
+    return new Wallet(opts, kv, mandates, ledger);
   }
 
   get publicKey(): StellarAddress | undefined {
@@ -223,24 +237,125 @@ export class Wallet {
   }
 
   async #ownerDecision(id: string, approved: boolean, by: string, note?: string): Promise<PaymentRecord> {
+    const key = this.#opts.ownerKey;
+    if (!key) throw new WalletError(WalletErrorCode.OwnerLocked, "only the owner decides: this needs the owner's unlocked key");
+    const policy = this.#opts.policy;
+    if (!policy) throw new WalletError(WalletErrorCode.InvalidPolicy, "the owner decides under a spending policy: set VIBEWRITER_POLICY");
     const cur = await this.#read(id);
     if (!cur) throw new WalletError(WalletErrorCode.ProposalNotFound, `no payment proposal ${JSON.stringify(id)}`);
     if (cur.record.status !== PaymentStatus.PendingApproval) {
       throw new WalletError(WalletErrorCode.NotPending, `payment ${id} is ${cur.record.status}, not waiting for approval`);
     }
-    const at = this.#clock().toISOString();
-    const { record } = await this.#update(id, (r) => {
-      if (r.status !== PaymentStatus.PendingApproval) {
-        throw new WalletError(WalletErrorCode.NotPending, `payment ${id} is ${r.status}, not waiting for approval`);
-      }
-      return {
-        ...r,
-        status: approved ? PaymentStatus.Approved : PaymentStatus.Rejected,
-        ownerDecision: { approved, by: text(by, 120), at, note: note === undefined ? undefined : text(note, 500) },
-      };
-    });
+    // The owner decides on the terms the runtime ledgered (signed), never on the record alone.
+    const decided = (await this.ledger.entriesFor(id)).find((e) => e.type === LedgerEntryType.Decision);
+    if (!decided || decided.data.outcome !== "needs-approval") {
+      return this.#tamper(id, "the ledger holds no signed decision asking the owner for this payment", cur.record);
+    }
+    const terms = termsOfDecision(id, decided);
+    const wrong = termsMismatch(terms, termsOfRecord(cur.record));
+    if (wrong.length) return this.#tamper(id, `the payment record's ${wrong.join(", ")} disagree with its ledgered decision`, cur.record);
+    const now = this.#clock();
+    const ttl = Math.min(this.#opts.mandateTtlMs ?? 24 * 3_600_000, policy.expiresAt.getTime() - now.getTime());
+    const mandate: Mandate = {
+      v: 1,
+      ...terms,
+      decision: approved ? MandateDecision.Approve : MandateDecision.Reject,
+      policyVersion: policyVersion(policy),
+      issuedAt: now.toISOString(),
+      expiresAt: new Date(now.getTime() + Math.max(0, ttl)).toISOString(),
+      owner: key.publicKey,
+      note: note === undefined ? null : text(note, 500),
+    };
+    const signed = signMandate(mandate, key);
+    try {
+      // First decision wins: a mandate is never replaced.
+      await this.#mandates.create(mandateKey(id), JSON.stringify(signed));
+    } catch (e) {
+      if (!isCasConflict(e)) throw new WalletError(WalletErrorCode.Nats, `cannot record the owner's decision on ${id}`, { cause: e });
+      throw new WalletError(WalletErrorCode.NotPending, `payment ${id} already has the owner's decision`);
+    }
+    const at = now.toISOString();
+    const { record } = await this.#update(id, (r) => ({
+      ...r,
+      status: approved ? PaymentStatus.Approved : PaymentStatus.Rejected,
+      ownerDecision: { approved, by: text(by, 120), at, note: note === undefined ? undefined : text(note, 500) },
+    }));
     await this.#recordOwnerDecision(record);
     return record;
+  }
+
+  /** The owner's signed mandate for `id`, checked (signature, owner, payment); undefined when none is stored. */
+  async mandate(id: string): Promise<Mandate | undefined> {
+    const e = await this.#mandates.get(mandateKey(id));
+    if (!e || e.operation !== "PUT") return undefined;
+    const owner = this.#opts.ownerPublicKey ?? this.#opts.ownerKey?.publicKey;
+    if (!owner) throw new WalletError(WalletErrorCode.MandateInvalid, "no owner public key is configured: no mandate can be checked");
+    let value: unknown;
+    try {
+      value = e.json();
+    } catch {
+      value = undefined;
+    }
+    return verifyMandate(value, owner, id);
+  }
+
+  /**
+   * Refuses what is about to be signed unless (a) it matches the ledgered decision, and the owner's
+   * mandate when one is needed, field by field, (b) the policy allows it again, now, and (c) no other
+   * transaction was ever signed for this proposal. A mismatch is recorded and thrown.
+   */
+  async #authorize(record: PaymentRecord, tx: Transaction): Promise<void> {
+    const id = record.id;
+    const signer = this.#signer();
+    let d;
+    try {
+      d = decodePaymentEnvelope(tx.toXDR(), this.#network.networkPassphrase as never);
+    } catch {
+      return this.#tamper(id, "the transaction to sign is not a single payment", record);
+    }
+    if (d.source !== signer.publicKey) return this.#tamper(id, `the transaction spends from ${d.source}, not from this wallet`, record);
+    const terms: PaymentTerms = { paymentId: id, destination: d.destination, asset: d.asset, amount: formatAmount(parseAmount(d.amount)), memo: d.memo ?? null };
+    const entries = await this.ledger.entriesFor(id);
+    const decided = entries.find((e) => e.type === LedgerEntryType.Decision);
+    if (!decided) return this.#tamper(id, "no signed decision for this payment is on the ledger", record, terms);
+    const wrong = termsMismatch(termsOfDecision(id, decided), terms);
+    if (wrong.length) return this.#tamper(id, `the transaction's ${wrong.join(", ")} disagree with the ledgered decision`, record, terms);
+    const hash = tx.hash().toString("hex");
+    const other = entries.find((e) => (e.type === LedgerEntryType.SigningIntent || e.type === LedgerEntryType.Signature) && e.data.txHash !== hash);
+    if (other) return this.#tamper(id, `another transaction (${String(other.data.txHash).slice(0, 16)}…) was already signed for this payment`, record, terms);
+    const policy = this.#opts.policy;
+    const now = this.#clock();
+    const limits = policy?.assets.get(terms.asset as never);
+    const spent = limits ? await this.#window.spentBefore(id, terms.asset, limits.window.ms) : undefined;
+    if (limits && spent === undefined) return this.#tamper(id, "this payment holds no reservation in the spend window", record, terms);
+    const verdict = evaluatePolicy(policy, { destination: terms.destination as StellarAddress, asset: terms.asset as never, amount: parseAmount(terms.amount) }, { now, windowSpent: spent ?? 0n });
+    if (verdict.outcome === "deny") return this.#tamper(id, `the policy refuses this transaction now (${verdict.rule}: ${verdict.reason})`, record, terms);
+    if (verdict.outcome === "needs-approval" || decided.data.outcome !== "allow") {
+      if (decided.data.outcome === "deny") return this.#tamper(id, "the ledgered decision denied this payment", record, terms);
+      let m: Mandate | undefined;
+      try {
+        m = await this.mandate(id);
+      } catch (e) {
+        return this.#tamper(id, WalletError.isInstance(e) ? e.message : "the mandate does not check out", record, terms);
+      }
+      if (!m) return this.#tamper(id, "the owner's signed mandate is missing", record, terms);
+      if (m.decision !== MandateDecision.Approve) return this.#tamper(id, "the owner's mandate rejects this payment", record, terms);
+      const off = termsMismatch(m, terms);
+      if (off.length) return this.#tamper(id, `the transaction's ${off.join(", ")} disagree with the owner's mandate`, record, terms);
+      if (!policy || m.policyVersion !== policyVersion(policy)) return this.#tamper(id, "the mandate was given under another version of the policy", record, terms);
+      if (!(now.getTime() < Date.parse(m.expiresAt))) return this.#tamper(id, `the owner's mandate expired at ${m.expiresAt}`, record, terms);
+    }
+  }
+
+  /** Records a refused signing (ledger `tamper`, record `refused`) and throws `tamper_detected`. */
+  async #tamper(id: string, reason: string, record: PaymentRecord, terms?: PaymentTerms): Promise<never> {
+    await this.ledger.append(LedgerEntryType.Tamper, id, {
+      reason,
+      status: record.status,
+      ...(terms ? { destination: terms.destination, asset: terms.asset, amount: terms.amount, memo: terms.memo } : {}),
+    });
+    await this.#update(id, (r) => ({ ...r, status: PaymentStatus.Refused, refusal: { reason, at: this.#clock().toISOString() } })).catch(() => {});
+    throw new WalletError(WalletErrorCode.Tamper, `payment ${id} refused, nothing signed: ${reason}`);
   }
 
   /**
@@ -273,6 +388,7 @@ export class Wallet {
         memo: record.memo,
         networkPassphrase: this.#network.networkPassphrase,
       });
+      await this.#authorize(record, tx);
       try {
         ({ record } = await this.#update(id, (r) => {
           if (r.status !== PaymentStatus.Approved) throw new RaceLost();
@@ -282,12 +398,19 @@ export class Wallet {
         if (!(e instanceof RaceLost)) throw e;
         return this.execute(id);
       }
-      await this.#ledgerOnce(id, LedgerEntryType.SigningIntent, { source: signer.publicKey, sequence: tx.sequence, txHash: tx.hash().toString("hex") });
+      await this.#ledgerOnce(id, LedgerEntryType.SigningIntent, { source: signer.publicKey, sequence: tx.sequence, txHash: tx.hash().toString("hex"), unsignedXdr: tx.toXDR() });
       cur = (await this.#read(id))!;
       ({ record } = cur);
     }
     if (record.status === PaymentStatus.Signing) {
-      const tx = TransactionBuilder.fromXDR(record.unsignedXdr!, this.#network.networkPassphrase) as Transaction;
+      let tx: Transaction;
+      try {
+        tx = TransactionBuilder.fromXDR(record.unsignedXdr ?? "", this.#network.networkPassphrase) as Transaction;
+      } catch {
+        return this.#tamper(id, "the recorded transaction does not decode", record);
+      }
+      // The recorded bytes are re-checked: the record lives in NATS, which is not trusted.
+      await this.#authorize(record, tx);
       const txHash = this.#signer().sign(tx);
       this.#opts.faults?.afterSign?.();
       const envelopeXdr = tx.toEnvelope().toXDR("base64");
@@ -339,7 +462,15 @@ export class Wallet {
   async #recordOwnerDecision(r: PaymentRecord): Promise<void> {
     const o = r.ownerDecision;
     if (!o) return;
-    await this.#ledgerOnce(r.id, o.approved ? LedgerEntryType.Approval : LedgerEntryType.Rejection, { by: o.by, note: o.note ?? null });
+    const stored = await this.#mandates.get(mandateKey(r.id));
+    if (!stored || stored.operation !== "PUT") return;
+    let mandate: JsonValue;
+    try {
+      mandate = stored.json<JsonValue>();
+    } catch {
+      return;
+    }
+    await this.#ledgerOnce(r.id, o.approved ? LedgerEntryType.Approval : LedgerEntryType.Rejection, { by: o.by, note: o.note ?? null, mandate });
   }
 
   /** Ledger entry for the policy's decision, once. */
@@ -423,6 +554,17 @@ export class Wallet {
 }
 
 class RaceLost extends Error {}
+
+const mandateKey = (id: string) => `m.${id}`;
+
+function termsOfDecision(id: string, e: LedgerEntry): PaymentTerms {
+  const str = (v: JsonValue | undefined) => (typeof v === "string" ? v : "");
+  return { paymentId: id, destination: str(e.data.destination), asset: str(e.data.asset), amount: str(e.data.amount), memo: typeof e.data.memo === "string" ? e.data.memo : null };
+}
+
+function termsOfRecord(r: PaymentRecord): PaymentTerms {
+  return { paymentId: r.id, destination: r.destination ?? "", asset: r.asset ?? "", amount: r.amount ?? "", memo: r.memo ?? null };
+}
 
 function storedDecision(r: PaymentRecord): PolicyDecision {
   const d = r.decision;

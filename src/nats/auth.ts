@@ -1,0 +1,138 @@
+/**
+ * Who may do what on the NATS backbone: three identities with least-privilege subject permissions,
+ * enforced by nats-server's own authorization (nkey users). The embedded server is started with the
+ * config rendered here; `vibewriter nats config` prints the same for an operator's own server.
+ *
+ * - runtime: the agent (threads, events, artifacts, memory, proposing and signing payments). It can
+ *   read mandates but never write one, and cannot delete or purge the ledger, payments or mandates.
+ * - owner: decisions (signed mandates in `VIBEWRITER_MANDATES`, their ledger entries, freeing the
+ *   spend window on a rejection). Reads everything.
+ * - viewer: reads only (dashboard, `threads`, `show`, `events`, `payments`, `ledger verify`).
+ */
+import { Names } from "./streams.ts";
+
+export const NatsRole = { Runtime: "runtime", Owner: "owner", Viewer: "viewer" } as const;
+export type NatsRole = (typeof NatsRole)[keyof typeof NatsRole];
+export const NATS_ROLES: readonly NatsRole[] = [NatsRole.Runtime, NatsRole.Owner, NatsRole.Viewer];
+
+export interface SubjectPermissions {
+  publish: { allow: string[]; deny: string[] };
+  subscribe: { allow: string[]; deny: string[] };
+}
+
+const kv = (bucket: string) => `KV_${bucket}`;
+const obj = (bucket: string) => `OBJ_${bucket}`;
+
+/** Every stream Vibewriter keeps; the runtime creates and maintains all but the mandates. */
+const RUNTIME_STREAMS = [
+  Names.stateStream,
+  Names.eventsStream,
+  kv(Names.memoryBucket),
+  obj(Names.filesBucket),
+  Names.ledgerStream,
+  kv(Names.paymentsBucket),
+  Names.choirStream,
+  kv(Names.choirReportsBucket),
+  obj(Names.choirBodiesBucket),
+];
+/** Streams whose history decides money: nobody but an operator deletes, purges or reconfigures them. */
+const GUARDED_STREAMS = [Names.ledgerStream, kv(Names.paymentsBucket), kv(Names.mandatesBucket)];
+
+/** Reading: stream and consumer info, direct and stored-message gets, ephemeral consumers. */
+const READ_API = [
+  "$JS.API.INFO",
+  "$JS.API.STREAM.NAMES",
+  "$JS.API.STREAM.LIST",
+  "$JS.API.STREAM.INFO.*",
+  "$JS.API.STREAM.MSG.GET.*",
+  "$JS.API.DIRECT.GET.>",
+  "$JS.API.CONSUMER.CREATE.>",
+  "$JS.API.CONSUMER.INFO.>",
+  "$JS.API.CONSUMER.DELETE.>",
+  "$JS.API.CONSUMER.MSG.NEXT.>",
+  "$JS.API.CONSUMER.NAMES.*",
+  "$JS.API.CONSUMER.LIST.*",
+  "$JS.FC.>",
+];
+
+/** Replies (request/response, acks, consumer deliveries) come to the client's inbox. */
+const SUBSCRIBE = { allow: ["_INBOX.>"], deny: [] as string[] };
+
+export function rolePermissions(role: NatsRole): SubjectPermissions {
+  switch (role) {
+    case NatsRole.Runtime: {
+      const maintained = RUNTIME_STREAMS.filter((s) => !GUARDED_STREAMS.includes(s));
+      return {
+        publish: {
+          allow: [
+            ...READ_API,
+            "$JS.ACK.>",
+            "$JS.API.CONSUMER.DURABLE.CREATE.>",
+            ...RUNTIME_STREAMS.map((s) => `$JS.API.STREAM.CREATE.${s}`),
+            // Creating an absent mandates bucket is harmless: writing into it stays the owner's.
+            `$JS.API.STREAM.CREATE.${kv(Names.mandatesBucket)}`,
+            ...maintained.flatMap((s) => [`$JS.API.STREAM.UPDATE.${s}`, `$JS.API.STREAM.PURGE.${s}`, `$JS.API.STREAM.MSG.DELETE.${s}`]),
+            `${Names.stateSubjectPrefix}.>`,
+            `${Names.eventsSubjectPrefix}.>`,
+            `$KV.${Names.memoryBucket}.>`,
+            `$O.${Names.filesBucket}.>`,
+            Names.ledgerSubject,
+            `$KV.${Names.paymentsBucket}.>`,
+            Names.choirSubjects,
+            `$KV.${Names.choirReportsBucket}.>`,
+            `$O.${Names.choirBodiesBucket}.>`,
+          ],
+          deny: [`$KV.${Names.mandatesBucket}.>`, "$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi)],
+        },
+        subscribe: SUBSCRIBE,
+      };
+    }
+    case NatsRole.Owner:
+      return {
+        publish: {
+          allow: [
+            ...READ_API,
+            `$JS.API.STREAM.CREATE.${kv(Names.mandatesBucket)}`,
+            `$JS.API.STREAM.CREATE.${Names.ledgerStream}`,
+            `$JS.API.STREAM.CREATE.${kv(Names.paymentsBucket)}`,
+            `$KV.${Names.mandatesBucket}.>`,
+            Names.ledgerSubject,
+            // A rejection frees the amount reserved in the spend window, and marks the record.
+            `$KV.${Names.paymentsBucket}.>`,
+            `${Names.eventsSubjectPrefix}.>`,
+          ],
+          deny: ["$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi), `$KV.${Names.memoryBucket}.>`],
+        },
+        subscribe: SUBSCRIBE,
+      };
+    case NatsRole.Viewer:
+      return {
+        publish: { allow: READ_API, deny: ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.UPDATE.>", "$JS.API.STREAM.CREATE.>"] },
+        subscribe: SUBSCRIBE,
+      };
+  }
+}
+
+function guardedApi(stream: string): string[] {
+  return [`$JS.API.STREAM.PURGE.${stream}`, `$JS.API.STREAM.MSG.DELETE.${stream}`, `$JS.API.STREAM.UPDATE.${stream}`];
+}
+
+/** The public half of an identity, as the server knows it. */
+export interface NatsUser {
+  role: NatsRole;
+  /** nkey public key (`U…`). */
+  nkey: string;
+}
+
+/**
+ * The `authorization` block of a nats-server config (NATS config syntax accepts JSON values).
+ * Holds public keys only: the file may be read by whoever runs the server.
+ */
+export function renderAuthorization(users: NatsUser[]): string {
+  const entries = users.map((u) => ({ nkey: u.nkey, permissions: rolePermissions(u.role) }));
+  return (
+    "# Vibewriter identities: runtime, owner, viewer (nkeys). No anonymous access.\n" +
+    `# ${users.map((u) => `${u.role}=${u.nkey}`).join("  ")}\n` +
+    `authorization: ${JSON.stringify({ users: entries }, null, 2)}\n`
+  );
+}
