@@ -1,9 +1,28 @@
-/** Opens the NATS backbone for a command and registers its closing (and the embedded server's stop). */
-import { openBackbone, type Backbone } from "../nats/index.ts";
+/** Opens the NATS backbone for a command, as the identity the command needs, and registers its closing. */
+import { Kvm } from "@nats-io/kv";
+import { Choir } from "../choir/choir.ts";
+import { NatsRole } from "../nats/auth.ts";
+import { Names, openBackbone, type Backbone } from "../nats/index.ts";
+import { AuditLedger } from "../wallet/ledger.ts";
 import type { CliContext } from "./context.ts";
 
-export async function openCliBackbone(ctx: CliContext, name = "vibewriter-cli"): Promise<Backbone> {
-  const backbone = await openBackbone({ env: ctx.env, name });
+export interface CliBackboneOptions {
+  /** runtime: runs and the doctor; owner: approve/reject; viewer: everything that only reads. */
+  role?: NatsRole;
+  /** The owner's unlocked nkey seed (role owner). */
+  ownerSeed?: Uint8Array;
+}
+
+export async function openCliBackbone(ctx: CliContext, name = "vibewriter-cli", opts: CliBackboneOptions = {}): Promise<Backbone> {
+  const backbone = await openBackbone({ env: ctx.env, name, role: opts.role ?? NatsRole.Viewer, ownerSeed: opts.ownerSeed, provision: provisionLayout });
   ctx.defer(() => backbone.close());
   return backbone;
+}
+
+/** Everything the wallet and the Choir keep, created by the runtime so that readers find it. */
+export async function provisionLayout(nats: Pick<Backbone, "js" | "jsm">): Promise<void> {
+  await AuditLedger.open(nats);
+  await new Kvm(nats.js).create(Names.paymentsBucket, { history: 10 });
+  await new Kvm(nats.js).create(Names.mandatesBucket, { history: 5 });
+  await Choir.open(nats);
 }

@@ -17,7 +17,9 @@ Commands:
   approve ID             approve a payment proposal waiting for the owner
   reject ID              reject a payment proposal
   payments [--pending]   payment proposals and their status
-  ledger verify          check the audit ledger's hash chain
+  ledger verify          check the audit ledger: chain, signatures, anchor, meaning
+  owner init|show        the owner's signing identity (approvals are mandates signed with it)
+  nats config            the NATS identities and permissions, for an operator's own server
   wallet create|import|show   the owner's Stellar keys (encrypted at rest) and policy
   image build            build the microVM guest image
   web [--port N]         a read-only dashboard of threads, plans, live events and reports
@@ -82,17 +84,37 @@ the whole pipeline without an API key.
 `,
   approve: `Usage: vibewriter approve ID [--json]
 
-Approves payment proposal ID, which is waiting for the owner's decision. The run that proposed it
-continues (run \`vibewriter resume THREAD\` if it is no longer running).
+Approves payment proposal ID, which is waiting for the owner's decision: signs a mandate bound to
+exactly that payment (destination, asset, amount, memo, policy version, 24 h expiry) with the
+owner's key, unlocked by VIBEWRITER_OWNER_PASSPHRASE. The run that proposed it continues (run
+\`vibewriter resume THREAD\` if it is no longer running).
 `,
   reject: `Usage: vibewriter reject ID [--reason TEXT] [--json]
 
-Rejects payment proposal ID. The run that proposed it continues without paying.
+Rejects payment proposal ID (a signed mandate too, with VIBEWRITER_OWNER_PASSPHRASE). The run
+that proposed it continues without paying.
 `,
   ledger: `Usage: vibewriter ledger verify [--json]
 
-Reads the whole audit ledger and checks its hash chain: reports a missing, reordered or altered
-entry. Exits 0 when the chain is intact, 1 otherwise.
+Reads the whole audit ledger and checks its hash chain, that every entry is signed by the runtime
+or the owner, that it still reaches the head anchored outside NATS (a deleted stream, a truncated
+tail or a re-hashed chain is named), and what the entries mean: every signature follows a policy
+decision or an owner-signed mandate for the same transaction. Exits 0 when all holds, 1 otherwise.
+`,
+  owner: `Usage: vibewriter owner init [--json]
+       vibewriter owner show [--json]
+
+The owner's signing identity (an ed25519 nkey, separate from the Stellar key), sealed in the state
+directory with VIBEWRITER_OWNER_PASSPHRASE. Approvals and rejections are mandates signed with it,
+and it is the owner's identity on the embedded NATS server. \`init\` creates it once (never
+replaced); \`show\` prints its public key (set VIBEWRITER_OWNER_PUBLIC_KEY to it on other machines).
+Never give VIBEWRITER_OWNER_PASSPHRASE to \`run\` or a worker.
+`,
+  nats: `Usage: vibewriter nats config [--json]
+
+Prints the NATS identities (runtime, owner, viewer) and their subject permissions as a nats-server
+\`authorization\` block, for an operator who runs their own server or cluster (NATS_URL). The
+embedded server is started with exactly this; it never accepts an anonymous client.
 `,
   wallet: `Usage: vibewriter wallet create [NAME] [--json]
        vibewriter wallet import NAME [--json]     (the secret seed is read from stdin)

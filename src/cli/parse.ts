@@ -71,7 +71,10 @@ function keyName(name: string, positionals: string[], required: boolean): string
   return key;
 }
 
-const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet">, Spec> & {
+const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" | "owner" | "nats">, Spec> & {
+  "owner init": Spec;
+  "owner show": Spec;
+  "nats config": Spec;
   "ledger verify": Spec;
   "image build": Spec;
   "wallet create": Spec;
@@ -193,10 +196,22 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet">
     options: common,
     build: (v, p) => (noPositionals("image build", p), { command: "image-build", json: json(v) }),
   },
+  "owner init": {
+    options: common,
+    build: (v, p) => (noPositionals("owner init", p), { command: "owner-init", json: json(v) }),
+  },
+  "owner show": {
+    options: common,
+    build: (v, p) => (noPositionals("owner show", p), { command: "owner-show", json: json(v) }),
+  },
+  "nats config": {
+    options: common,
+    build: (v, p) => (noPositionals("nats config", p), { command: "nats-config", json: json(v) }),
+  },
 };
 
 /** Commands that only exist with a sub-command, and the sub-commands they accept. */
-const GROUPS = { ledger: ["verify"], image: ["build"], wallet: ["create", "import", "show"] } as const;
+const GROUPS = { ledger: ["verify"], image: ["build"], wallet: ["create", "import", "show"], owner: ["init", "show"], nats: ["config"] } as const;
 
 function isCommandName(s: string): s is CommandName {
   return (Object.values(CommandName) as string[]).includes(s);
@@ -221,7 +236,7 @@ export function parseCommandLine(argv: readonly string[], cwd: string): CommandP
 
   let key: keyof typeof SPECS = first as keyof typeof SPECS;
   let args = rest;
-  if (first === "ledger" || first === "image" || first === "wallet") {
+  if (first === "ledger" || first === "image" || first === "wallet" || first === "owner" || first === "nats") {
     const sub = rest[0];
     const allowed: readonly string[] = GROUPS[first];
     if (sub === undefined || sub === "--help" || sub === "-h") return { command: "help", topic: first, json: false };

@@ -19,6 +19,8 @@ export const CommandName = {
   Wallet: "wallet",
   Payments: "payments",
   Web: "web",
+  Owner: "owner",
+  Nats: "nats",
   Help: "help",
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -56,4 +58,7 @@ export type CommandPlan =
   | ({ command: "wallet-import"; name: string } & Common)
   | ({ command: "wallet-show" } & Common)
   | ({ command: "payments"; pending: boolean } & Common)
-  | ({ command: "web"; port: number } & Common);
+  | ({ command: "web"; port: number } & Common)
+  | ({ command: "owner-init" } & Common)
+  | ({ command: "owner-show" } & Common)
+  | ({ command: "nats-config" } & Common);

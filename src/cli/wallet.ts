@@ -16,6 +16,7 @@ import { loadPolicyFile, type SpendingPolicy } from "../wallet/policy.ts";
 import type { Signer } from "../wallet/signer.ts";
 import { Wallet } from "../wallet/wallet.ts";
 import type { Backbone } from "../nats/index.ts";
+import { loadTrust, runtimeLedger } from "./trust.ts";
 
 export const WalletConfigEnv = {
   Policy: "VIBEWRITER_POLICY",
@@ -47,10 +48,13 @@ export async function openRunWallet(backbone: Backbone, env: NodeJS.ProcessEnv):
     const name = env[WalletConfigEnv.KeyName] || "default";
     if (keystore.has(name)) signer = keystore.signer(name);
   }
+  const trust = await loadTrust(env);
   const wallet = await Wallet.open({
     nats: backbone,
     policy,
     signer,
+    ownerPublicKey: trust.ownerPublicKey,
+    ledger: await runtimeLedger(env, trust),
     network: {
       ...(env[WalletConfigEnv.Horizon] ? { horizonUrl: env[WalletConfigEnv.Horizon] } : {}),
       ...(env[WalletConfigEnv.Network] ? { networkPassphrase: env[WalletConfigEnv.Network] } : {}),

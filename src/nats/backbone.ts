@@ -58,6 +58,8 @@ export interface OpenBackboneOptions {
   role?: NatsRole;
   /** The owner's nkey seed, unlocked by the owner (role owner on the embedded server). */
   ownerSeed?: Uint8Array;
+  /** Lays out what other layers keep in NATS (ledger, payments, Choir), over a runtime connection. */
+  provision?: (nats: { js: JetStreamClient; jsm: JetStreamManager }) => Promise<void>;
 }
 
 export type BackboneAuth = "nkey" | "creds" | "user" | "token" | "none";
@@ -100,7 +102,9 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
       const runtime = await loadOrCreateIdentity(state, NatsRole.Runtime);
       const rc = await connectNats({ url: server.url, name: `${name}-provision`, nkeySeed: runtime.seed });
       try {
-        await (await openOnConnection(rc, { role: NatsRole.Runtime })).close();
+        const provisioned = await openOnConnection(rc, { role: NatsRole.Runtime });
+        await opts.provision?.(provisioned);
+        await provisioned.close();
       } finally {
         await rc.close().catch(() => {});
       }
@@ -108,8 +112,11 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
   }
   try {
     const backbone = await openOnConnection(nc, { server, release, role, auth });
-    // Chunks of puts that died with an earlier process (older than the grace period).
-    if (role === NatsRole.Runtime) await backbone.artifacts.sweep();
+    if (role === NatsRole.Runtime) {
+      await opts.provision?.(backbone);
+      // Chunks of puts that died with an earlier process (older than the grace period).
+      await backbone.artifacts.sweep();
+    }
     return backbone;
   } catch (err) {
     await nc.close().catch(() => {});

@@ -71,13 +71,16 @@ export async function openEmbeddedServer(dir: string, name: string, auth: Embedd
   const { nc, server } = await withLock(dir, async () => {
     let joined: { nc: NatsConnection; server?: NatsServer } | undefined;
     const running = await readServerFile(serverFile);
-    const config = renderAuthorization(auth.users);
+    // JetStream is in the file too: a reload of a file without it would shut JetStream down.
+    const config = `jetstream: ${JSON.stringify({ store_dir: dir })}\n${renderAuthorization(auth.users)}`;
     if (running && running.auth === "nkey" && isSameProcess(running.pid, running.start)) {
       // A new identity (the owner's key, created since the server started) is let in by a reload.
       if ((await readFile(configFile, "utf8").catch(() => "")) !== config) {
+        const log = join(dir, "nats-server.log");
+        const offset = (await stat(log).catch(() => undefined))?.size ?? 0;
         await writeConfig(configFile, config);
         signal(running.pid, "SIGHUP");
-        joined = await untilConnected(() => connect(running.port));
+        if (await untilReloaded(log, offset)) joined = { nc: await connect(running.port) };
       } else {
         const nc = await connect(running.port).catch(() => undefined);
         if (nc) joined = { nc };
@@ -87,7 +90,7 @@ export async function openEmbeddedServer(dir: string, name: string, auth: Embedd
       // No server, an open one from an older version, or one that no longer answers: a fresh one.
       if (running) await stopByPid(running);
       await writeConfig(configFile, config);
-      const server = await startNatsServer({ storeDir: dir, detached: true, extraArgs: ["-c", configFile] });
+      const server = await startNatsServer({ storeDir: dir, detached: true, configFile });
       const info: ServerFile = { pid: server.pid, port: server.port, start: processStart(server.pid), auth: "nkey" };
       await writeFile(serverFile, JSON.stringify(info));
       try {
@@ -128,18 +131,17 @@ async function writeConfig(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-/** After a SIGHUP the server applies the new users within moments; connect once it has. */
-async function untilConnected(connect: () => Promise<NatsConnection>): Promise<{ nc: NatsConnection } | undefined> {
+/** After a SIGHUP the server reports the new configuration in its log; false if it never does. */
+async function untilReloaded(log: string, offset: number): Promise<boolean> {
   const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      return { nc: await connect() };
-    } catch {
-      if (Date.now() > deadline) return undefined;
-      // Polling the reload: nats-server reports it only in its log.
-      await new Promise((r) => setTimeout(r, 50));
-    }
+  while (Date.now() < deadline) {
+    const text = await readFile(log).then((b) => b.subarray(offset).toString("utf8"), () => "");
+    if (text.includes("Reloaded server configuration")) return true;
+    if (text.includes("Failed to reload")) return false;
+    // The server says so only in its log (as it says "ready"): poll it, as startNatsServer does.
+    await new Promise((r) => setTimeout(r, 20));
   }
+  return false;
 }
 
 /** Live leases in `dir`; files of dead processes are removed on the way. */

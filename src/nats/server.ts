@@ -36,6 +36,11 @@ export interface StartNatsServerOptions {
   readyTimeoutMs?: number;
   /** Extra command-line flags, e.g. `["--user", "u", "--pass", "p"]`. */
   extraArgs?: string[];
+  /**
+   * A config file that enables JetStream itself (`jetstream { store_dir }`): passed with `-c`
+   * instead of `-js -sd`, so that a reload (SIGHUP) finds the same JetStream settings.
+   */
+  configFile?: string;
 }
 
 const READY_LINE = "Server is ready";
@@ -85,7 +90,8 @@ export async function startNatsServer(opts: StartNatsServerOptions = {}): Promis
   const launch = async (): Promise<void> => {
     const log = await open(logFile, "a");
     const offset = (await log.stat()).size;
-    const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, "-l", logFile, ...(opts.extraArgs ?? [])];
+    const js = opts.configFile ? ["-c", opts.configFile] : ["-js", "-sd", storeDir];
+    const args = [...js, "-a", "127.0.0.1", "-p", String(port), "-l", logFile, ...(opts.extraArgs ?? [])];
     const proc = spawn(bin, args, {
       env: childEnv(),
       stdio: ["ignore", "ignore", "ignore"],

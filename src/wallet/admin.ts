@@ -6,7 +6,8 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { formatAmount } from "./amount.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import { Keystore, WalletEnv, type KeyInfo } from "./keystore.ts";
-import { AuditLedger, type LedgerVerification } from "./ledger.ts";
+import { AuditLedger, type LedgerOptions, type LedgerVerification } from "./ledger.ts";
+import type { OwnerKey } from "./owner-key.ts";
 import { PaymentStatus, type PaymentRecord } from "./payment-record.ts";
 import { loadPolicyFile, type SpendingPolicy } from "./policy.ts";
 import type { Secret } from "./secret.ts";
@@ -69,14 +70,25 @@ export function describePolicy(p: SpendingPolicy): string {
   return lines.join("\n");
 }
 
-/** `vibewriter approve ID`: records the owner's approval (KV + ledger). Needs no key. */
-export async function approvePayment(nats: Nats, id: string, by: string, note?: string): Promise<PaymentRecord> {
-  return (await Wallet.open({ nats, policy: undefined })).approve(id, by, note);
+/** What the owner decides with: their unlocked key and the policy they decide under. */
+export interface OwnerAuthority {
+  ownerKey: OwnerKey;
+  policy: SpendingPolicy;
+  ledger?: LedgerOptions;
 }
 
-/** `vibewriter reject ID`: records the owner's rejection and frees the reserved amount. */
-export async function rejectPayment(nats: Nats, id: string, by: string, note?: string): Promise<PaymentRecord> {
-  return (await Wallet.open({ nats, policy: undefined })).reject(id, by, note);
+/** `vibewriter approve ID`: the owner's signed mandate (KV `VIBEWRITER_MANDATES` + ledger). */
+export async function approvePayment(nats: Nats, id: string, by: string, owner: OwnerAuthority, note?: string): Promise<PaymentRecord> {
+  return (await openOwnerWallet(nats, owner)).approve(id, by, note);
+}
+
+/** `vibewriter reject ID`: the owner's signed rejection; frees the reserved amount. */
+export async function rejectPayment(nats: Nats, id: string, by: string, owner: OwnerAuthority, note?: string): Promise<PaymentRecord> {
+  return (await openOwnerWallet(nats, owner)).reject(id, by, note);
+}
+
+function openOwnerWallet(nats: Nats, owner: OwnerAuthority): Promise<Wallet> {
+  return Wallet.open({ nats, policy: owner.policy, ownerKey: owner.ownerKey, ownerPublicKey: owner.ownerKey.publicKey, ledger: owner.ledger });
 }
 
 /** `vibewriter payments [--pending]`. */
@@ -87,8 +99,8 @@ export async function listPayments(nats: Nats, status?: PaymentRecord["status"])
 export const pendingPayments = (nats: Nats) => listPayments(nats, PaymentStatus.PendingApproval);
 
 /** `vibewriter ledger verify`. */
-export async function verifyLedger(nats: Nats): Promise<LedgerVerification> {
-  return (await AuditLedger.open(nats)).verify();
+export async function verifyLedger(nats: Nats, opts: LedgerOptions = {}): Promise<LedgerVerification> {
+  return (await AuditLedger.open(nats, opts)).verify();
 }
 
 export { WalletErrorCode };

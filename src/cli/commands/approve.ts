@@ -7,7 +7,13 @@ import { userInfo } from "node:os";
 import { WalletError, WalletErrorCode } from "../../wallet/errors.ts";
 import { PaymentStatus, type PaymentRecord } from "../../wallet/payment-record.ts";
 import { Wallet } from "../../wallet/wallet.ts";
+import { stateDir } from "../../config/paths.ts";
+import { NatsRole } from "../../nats/auth.ts";
+import { OwnerEnv, unlockOwnerKey } from "../../wallet/owner-key.ts";
+import { loadPolicyFile } from "../../wallet/policy.ts";
 import { openCliBackbone } from "../backbone.ts";
+import { ownerLedger, loadTrust } from "../trust.ts";
+import { policyPathFor } from "../wallet.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
@@ -27,8 +33,21 @@ function owner(env: NodeJS.ProcessEnv): string {
 }
 
 export async function runDecision(plan: DecisionPlan, ctx: CliContext): Promise<number> {
-  const backbone = await openCliBackbone(ctx);
-  const wallet = await Wallet.open({ nats: backbone, policy: undefined });
+  // Only the owner decides: their key signs the mandate and is their identity on NATS.
+  const state = stateDir(ctx.env);
+  let ownerKey;
+  try {
+    ownerKey = await unlockOwnerKey(state, ctx.env);
+  } catch (e) {
+    if (WalletError.isInstance(e) && e.code === WalletErrorCode.OwnerLocked) {
+      throw new CliError(CliErrorCode.Failed, e.message, { cause: e, fix: `set ${OwnerEnv.Passphrase} (the owner's passphrase); first time: vibewriter owner init` });
+    }
+    throw e;
+  }
+  const policy = await loadPolicyFile(policyPathFor(ctx.env));
+  const backbone = await openCliBackbone(ctx, "vibewriter-owner", { role: NatsRole.Owner, ownerSeed: ownerKey.natsSeed() });
+  const trust = await loadTrust(ctx.env);
+  const wallet = await Wallet.open({ nats: backbone, policy, ownerKey, ownerPublicKey: ownerKey.publicKey, ledger: ownerLedger(ctx.env, trust, ownerKey) });
   const approve = plan.command === "approve";
   let record: PaymentRecord;
   try {

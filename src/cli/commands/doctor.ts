@@ -1,6 +1,9 @@
 /** `vibewriter doctor`: run every check, print what is ready and what is missing, exit 0 iff ready. */
 import { Names, natsServerVersion, openBackbone, redactUrl } from "../../nats/index.ts";
+import { connect } from "@nats-io/transport-node";
 import { chooseModel } from "../../agent/model.ts";
+import { NatsRole } from "../../nats/auth.ts";
+import { provisionLayout } from "../backbone.ts";
 import {
   checkGuestImage,
   checkKvm,
@@ -26,14 +29,21 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
   const usingNatsUrl = (ctx.env.NATS_URL ?? "").trim() !== "";
 
   const openNats = async (): Promise<NatsFinding> => {
-    const backbone = await openBackbone({ env: ctx.env, name: "vibewriter-doctor" });
+    const backbone = await openBackbone({ env: ctx.env, name: "vibewriter-doctor", role: NatsRole.Runtime, provision: provisionLayout });
     ctx.defer(() => backbone.close());
     const info = backbone.nc.info;
+    const url = backbone.server?.url ?? (usingNatsUrl ? ctx.env.NATS_URL! : `nats://127.0.0.1:${info?.port}`);
+    // Does the server let in someone with no credentials? Try, with no reconnects.
+    const anonymousAccepted = await connect({ servers: url.split(",").map((s) => s.trim()), reconnect: false, timeout: 5_000 })
+      .then(async (nc) => (await nc.close(), true))
+      .catch(() => false);
     return {
-      url: redactUrl(backbone.server?.url ?? ctx.env.NATS_URL ?? `nats://${info?.host}:${info?.port}`),
+      url: redactUrl(url),
       embedded: backbone.server !== undefined || !usingNatsUrl,
       serverVersion: info?.version ?? "unknown",
-      created: [Names.stateStream, Names.eventsStream, `KV ${Names.memoryBucket}`, `Object Store ${Names.filesBucket}`],
+      created: [Names.stateStream, Names.eventsStream, `KV ${Names.memoryBucket}`, `Object Store ${Names.filesBucket}`, Names.ledgerStream, `KV ${Names.paymentsBucket}`, `KV ${Names.mandatesBucket}`],
+      auth: backbone.auth,
+      anonymousAccepted,
     };
   };
 

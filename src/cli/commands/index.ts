@@ -40,6 +40,12 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
       return (await import("./wallet.ts")).runPayments(plan, ctx);
     case "web":
       return (await import("./web.ts")).runWeb(plan, ctx);
+    case "owner-init":
+      return (await import("./owner.ts")).runOwnerInit(plan, ctx);
+    case "owner-show":
+      return (await import("./owner.ts")).runOwnerShow(plan, ctx);
+    case "nats-config":
+      return (await import("./owner.ts")).runNatsConfig(plan, ctx);
     default: {
       const unknown: never = plan;
       throw new CliError(CliErrorCode.Failed, `no runner for ${JSON.stringify(unknown)}`);

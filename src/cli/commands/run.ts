@@ -11,6 +11,7 @@ import { showThread } from "../../agent/threads.ts";
 import { closeSandboxPool } from "../../agent/sandbox.ts";
 import type { PaymentApprovalRequest } from "../../agent/tools/payment.ts";
 import { openRunWallet } from "../wallet.ts";
+import { NatsRole } from "../../nats/auth.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
@@ -42,7 +43,7 @@ interface Session {
 async function runSession(s: Session, ctx: CliContext): Promise<number> {
   const display = new RunDisplay(ctx.stdout, s.json);
   display.note(`${s.verb} thread ${s.threadId} with ${s.model.label}`);
-  const backbone = await openCliBackbone(ctx, `vibewriter-${s.verb}-${process.pid}`);
+  const backbone = await openCliBackbone(ctx, `vibewriter-${s.verb}-${process.pid}`, { role: NatsRole.Runtime });
   ctx.defer(() => closeSandboxPool()); // every VM this process started, after the thread's own closes
   // Resuming a thread that does not exist is a typo: say so before starting a VM.
   const before = s.verb === "resume" ? await showThread(backbone, s.threadId).catch((e) => Promise.reject(notFoundOr(e))) : undefined;

@@ -59,7 +59,7 @@ export async function runPayments(plan: Plan<"payments">, ctx: CliContext): Prom
   }
   for (const p of payments) {
     const what = `${p.amount ?? p.requested.amount} ${p.asset ?? p.requested.asset} to ${p.destination ?? p.requested.destination}`;
-    const why = p.decision?.reason ? ` — ${p.decision.reason}` : "";
+    const why = p.refusal ? ` — REFUSED, nothing signed: ${p.refusal.reason}` : p.decision?.reason ? ` — ${p.decision.reason}` : "";
     ctx.stdout.write(`${p.id}  ${p.status.padEnd(16)}  ${what}  (thread ${p.requestedBy}, ${p.createdAt})${why}\n`);
   }
   return 0;

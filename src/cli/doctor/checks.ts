@@ -155,6 +155,10 @@ export interface NatsFinding {
   serverVersion: string;
   /** Streams and buckets that now exist. */
   created: string[];
+  /** How this process authenticated ("nkey", "creds", "user", "token", "none"). */
+  auth: string;
+  /** Whether the server let in a client with no credentials at all (probed). */
+  anonymousAccepted: boolean;
 }
 
 /**
@@ -185,7 +189,15 @@ export function checkNats(open: () => Promise<NatsFinding>, usingNatsUrl: boolea
         fix: "Upgrade the NATS server to 2.9.10 or newer.",
       };
     }
-    return { status: CheckStatus.Ready, detail: `${where}; ready: ${found.created.join(", ")}` };
+    const auth = `auth ${found.auth}${found.anonymousAccepted ? "" : ", anonymous clients refused"}`;
+    if (found.anonymousAccepted) {
+      return {
+        status: CheckStatus.Degraded,
+        detail: `${where}; ${auth}: the server ACCEPTS ANONYMOUS CLIENTS — anyone who reaches it can read every thread and write payment records`,
+        fix: "Require authentication on the server: `vibewriter nats config` prints the identities and permissions to add.",
+      };
+    }
+    return { status: CheckStatus.Ready, detail: `${where}; ${auth}; ready: ${found.created.join(", ")}` };
   });
 }
 

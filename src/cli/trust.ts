@@ -1,0 +1,65 @@
+/**
+ * Who this process is, for money: the NATS identity it connects as, the key it signs ledger
+ * entries with, and the keys it trusts. Built from the state directory (never from NATS):
+ * - the runtime signs its ledger entries with its identity key (`identities/runtime.nk`);
+ * - the owner signs mandates and their ledger entries with the owner's key (unlocked by
+ *   `VIBEWRITER_OWNER_PASSPHRASE`);
+ * - verification trusts exactly those two public keys, plus `VIBEWRITER_LEDGER_SIGNERS` (the
+ *   runtime keys of other machines sharing the ledger), and the anchor file beside them.
+ */
+import { join } from "node:path";
+import { stateDir } from "../config/paths.ts";
+import { NatsRole } from "../nats/auth.ts";
+import { isUserKey, loadOrCreateIdentity } from "../nats/identities.ts";
+import { nkeys } from "@nats-io/transport-node";
+import { FileLedgerAnchor } from "../wallet/ledger-anchor.ts";
+import { checkLedgerMeaning } from "../wallet/ledger-meaning.ts";
+import { LedgerNames, type LedgerOptions, type LedgerSigner } from "../wallet/ledger.ts";
+import { readOwnerPublicKey, type OwnerKey } from "../wallet/owner-key.ts";
+import { DEFAULT_NETWORK_PASSPHRASE } from "../wallet/stellar.ts";
+import { CliError, CliErrorCode } from "./errors.ts";
+
+export const TrustEnv = { LedgerSigners: "VIBEWRITER_LEDGER_SIGNERS", Network: "VIBEWRITER_STELLAR_NETWORK" } as const;
+
+export interface Trust {
+  ownerPublicKey?: string;
+  trusted: string[];
+  anchorFile: string;
+}
+
+export async function loadTrust(env: NodeJS.ProcessEnv): Promise<Trust> {
+  const state = stateDir(env);
+  const runtime = await loadOrCreateIdentity(state, NatsRole.Runtime);
+  const ownerPublicKey = await readOwnerPublicKey(state, env);
+  const extra = (env[TrustEnv.LedgerSigners] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+  for (const k of extra) if (!isUserKey(k)) throw new CliError(CliErrorCode.Usage, `${TrustEnv.LedgerSigners}: ${k} is not an nkey user public key (U…)`);
+  const trusted = [runtime.publicKey, ...(ownerPublicKey ? [ownerPublicKey] : []), ...extra];
+  return { ownerPublicKey, trusted, anchorFile: join(state, "ledger", `${LedgerNames.stream}.anchor.json`) };
+}
+
+/** The runtime's ledger: signed by its identity key, anchored, checked against the trusted keys. */
+export async function runtimeLedger(env: NodeJS.ProcessEnv, trust: Trust): Promise<LedgerOptions> {
+  const runtime = await loadOrCreateIdentity(stateDir(env), NatsRole.Runtime);
+  const pair = nkeys.fromSeed(runtime.seed);
+  const signer: LedgerSigner = { publicKey: runtime.publicKey, sign: (d) => pair.sign(d) };
+  return withAnchor(env, trust, signer);
+}
+
+export function ownerLedger(env: NodeJS.ProcessEnv, trust: Trust, key: OwnerKey): LedgerOptions {
+  return withAnchor(env, trust, { publicKey: key.publicKey, sign: (d) => key.sign(d) });
+}
+
+/** Read-only: verification (viewer). */
+export function viewerLedger(env: NodeJS.ProcessEnv, trust: Trust): LedgerOptions {
+  return { ...withAnchor(env, trust, undefined), readOnly: true };
+}
+
+function withAnchor(env: NodeJS.ProcessEnv, trust: Trust, signer: LedgerSigner | undefined): LedgerOptions {
+  const networkPassphrase = env[TrustEnv.Network] || DEFAULT_NETWORK_PASSPHRASE;
+  return {
+    signer,
+    trusted: trust.trusted,
+    anchor: new FileLedgerAnchor(trust.anchorFile, LedgerNames.stream, { signer, trusted: trust.trusted }),
+    meaning: (entries) => checkLedgerMeaning(entries, { ownerPublicKey: trust.ownerPublicKey, networkPassphrase }),
+  };
+}
