@@ -4,9 +4,10 @@
  */
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { validateSpec, VmExitReason, VmmError, type VmHandle, type VmSpec } from "../../src/sandbox/vmm/driver.ts";
-import { probeKvm } from "../../src/sandbox/vmm/kvm-probe.ts";
+import { probeKvm, type KvmProbeResult } from "../../src/sandbox/vmm/kvm-probe.ts";
+import { QemuDriver } from "../../src/sandbox/vmm/qemu.ts";
 import { qemuArgs } from "../../src/sandbox/vmm/qemu-args.ts";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquireTestVm, closeTestPool, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
@@ -73,19 +74,68 @@ describe("QEMU microvm: probing and refusals", () => {
     const dir = mkdtempSync(join(tmpdir(), "vw-kvm-"));
     try {
       const cacheFile = join(dir, "probe.json");
-      const opts = { qemu: driver.binary, qemuVersion: await driver.version(), kernel: image.kernel, cacheFile, timeoutMs: 8000 };
+      const base = { qemu: driver.binary, qemuVersion: await driver.version(), kernel: image.kernel, cacheFile, timeoutMs: 8000 };
+      const readCache = () => JSON.parse(readFileSync(cacheFile, "utf8")) as { key: string; result: KvmProbeResult };
+
+      // No device: answered at once, QEMU not started, nothing cached (a device may appear later).
+      const absent = join(dir, "no-such-kvm");
+      expect(await probeKvm({ ...base, device: absent })).toEqual({ usable: false, reason: `no ${absent}`, ms: 0 });
+      expect(existsSync(cacheFile)).toBe(false);
+
+      // A device that exists but is no KVM device (a plain file): QEMU really runs under
+      // `-accel kvm` on every host (no /dev/kvm, PVM, real KVM), fails, and that verdict is cached.
+      const notKvm = join(dir, "not-kvm");
+      writeFileSync(notKvm, "");
+      const opts = { ...base, device: notKvm };
       const first = await probeKvm(opts);
-      expect(typeof first.usable).toBe("boolean");
-      expect(first.reason.length).toBeGreaterThan(0);
-      expect(JSON.parse(readFileSync(cacheFile, "utf8")).result).toEqual(first);
-      expect(await probeKvm(opts)).toEqual(first); // same ms: answered from the cache
-      // Another QEMU build is probed afresh (the cache is keyed by version, host and guest kernel).
-      const keyBefore = JSON.parse(readFileSync(cacheFile, "utf8")).key;
-      await probeKvm({ ...opts, qemuVersion: "other" });
-      expect(JSON.parse(readFileSync(cacheFile, "utf8")).key).not.toBe(keyBefore);
-      if (process.env.VIBEWRITER_KVM !== "on" && process.env.VIBEWRITER_KVM !== "off") {
-        expect(await driver.accel(image)).toBe((await driver.kvmProbe(image.kernel)).usable ? "kvm" : "tcg");
+      expect(first.usable).toBe(false);
+      expect(first.reason).toMatch(/^QEMU exited [1-9]\d* under KVM: \S/); // QEMU's own last stderr line
+      expect(first.reason).not.toMatch(/No such file or directory/); // QEMU was pointed at our device, not at a missing /dev/kvm
+      expect(readCache().result).toEqual(first);
+
+      // The second probe is answered from the cache: a verdict planted under the same key comes back.
+      const key = readCache().key;
+      const planted: KvmProbeResult = { usable: false, reason: "planted", ms: 1 };
+      writeFileSync(cacheFile, JSON.stringify({ key, result: planted }));
+      expect(await probeKvm(opts)).toEqual(planted);
+
+      // A device that is absent now is reported absent even with a cached verdict, which stays put.
+      rmSync(notKvm);
+      expect(await probeKvm(opts)).toEqual({ usable: false, reason: `no ${notKvm}`, ms: 0 });
+      expect(readCache()).toEqual({ key, result: planted });
+      writeFileSync(notKvm, "");
+
+      // Another QEMU build, or another device, is probed afresh (the key covers both).
+      const other = await probeKvm({ ...opts, qemuVersion: "other" });
+      expect(other.reason).toMatch(/^QEMU exited /);
+      const otherKey = readCache().key;
+      expect(otherKey).not.toBe(key);
+      const notKvm2 = join(dir, "not-kvm-2");
+      writeFileSync(notKvm2, "");
+      expect((await probeKvm({ ...opts, device: notKvm2 })).reason).toMatch(/^QEMU exited /);
+      expect(readCache().key).not.toBe(otherKey);
+      expect(readCache().key).not.toBe(key);
+
+      // The driver in "auto" follows the verdict for the real /dev/kvm (explicit mode: VIBEWRITER_KVM
+      // does not matter here); "on" and "off" override it without probing.
+      const driverCache = join(dir, "driver-probe.json");
+      const auto = new QemuDriver({ binary: driver.binary, kvm: "auto", kvmProbeCache: driverCache });
+      const verdict = await probeKvm({ ...base, cacheFile: driverCache });
+      if (existsSync("/dev/kvm")) {
+        // Probed for real (KVM or PVM); plant the opposite verdict: the driver must take it from the cache.
+        const { key: driverKey, result } = JSON.parse(readFileSync(driverCache, "utf8")) as { key: string; result: KvmProbeResult };
+        expect(result).toEqual(verdict);
+        writeFileSync(driverCache, JSON.stringify({ key: driverKey, result: { ...verdict, usable: !verdict.usable, reason: "planted" } }));
+        expect(await auto.accel(image)).toBe(verdict.usable ? "tcg" : "kvm");
+      } else {
+        expect(verdict).toEqual({ usable: false, reason: "no /dev/kvm", ms: 0 });
+        expect(existsSync(driverCache)).toBe(false);
+        expect(await auto.accel(image)).toBe("tcg");
       }
+      expect(await auto.accel(image)).toBe((await auto.kvmProbe(image.kernel)).usable ? "kvm" : "tcg");
+      expect(await new QemuDriver({ binary: driver.binary, kvm: "on", kvmProbeCache: join(dir, "on.json") }).accel(image)).toBe("kvm");
+      expect(await new QemuDriver({ binary: driver.binary, kvm: "off", kvmProbeCache: join(dir, "off.json") }).accel(image)).toBe("tcg");
+      expect(existsSync(join(dir, "on.json")) || existsSync(join(dir, "off.json"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
