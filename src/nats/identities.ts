@@ -5,7 +5,8 @@
  *   only its public key is read here, to let the owner's identity into the embedded server.
  * The seeds never leave the host process: children get a minimal environment and no file.
  */
-import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { chmod, link, mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
 import { NatsRole, type NatsUser } from "./auth.ts";
@@ -37,7 +38,7 @@ export async function loadOrCreateIdentity(stateDir: string, role: typeof NatsRo
   });
   if (text === undefined) {
     const seed = new TextDecoder().decode(nkeys.createUser().getSeed());
-    const tmp = `${file}.${process.pid}.tmp`;
+    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
     const fh = await open(tmp, "wx", 0o600);
     try {
       await fh.writeFile(seed + "\n");
@@ -45,8 +46,11 @@ export async function loadOrCreateIdentity(stateDir: string, role: typeof NatsRo
     } finally {
       await fh.close();
     }
-    // Two processes racing here each write a whole file; the last rename wins and both re-read it.
-    await rename(tmp, file);
+    // Racing creators: link() lets the first one win, and every one reads the winner's key.
+    await link(tmp, file).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "EEXIST") throw e;
+    });
+    await unlink(tmp).catch(() => {});
     text = await readFile(file, "utf8");
   }
   const seed = new TextEncoder().encode(text.trim());

@@ -332,7 +332,8 @@ export class AuditLedger {
   async verify(): Promise<LedgerVerification> {
     const problems: LedgerProblem[] = [];
     const info = await this.#info();
-    if (!info) problems.push({ kind: LedgerProblemKind.Missing, seq: 0, detail: `the ledger stream ${this.stream} does not exist` });
+    // A missing stream reads as an empty chain: on a fresh install that is the truth; after a
+    // deletion the anchor outside NATS says otherwise (below).
     // The first entry ever written has stream sequence 1: a later first_seq means a deleted head.
     if (info && info.state.messages > 0 && info.state.first_seq !== 1) {
       problems.push({ kind: LedgerProblemKind.Missing, seq: 1, detail: `stream starts at sequence ${info.state.first_seq}: earlier entries were removed` });

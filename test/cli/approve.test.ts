@@ -1,5 +1,9 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Keypair } from "@stellar/stellar-sdk";
-import { parsePolicy } from "../../src/wallet/policy.ts";
+import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
+import { loadPolicyFile } from "../../src/wallet/policy.ts";
 import { Wallet } from "../../src/wallet/wallet.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { main } from "../../src/cli/main.ts";
@@ -8,22 +12,42 @@ import { captureIo } from "./capture.ts";
 describe("vibewriter approve / reject", () => {
   let nats: TestNats;
   let wallet: Wallet;
+  let state: string;
   const dest = Keypair.random().publicKey();
   beforeAll(async () => {
     nats = await startTestNats();
-    const policy = parsePolicy({
-      version: 1,
-      delegation: { expiresAt: "2099-01-01T00:00:00Z" },
-      destinations: [dest],
-      assets: { XLM: { perTransaction: "50", rollingWindow: { amount: "100", hours: 24 }, approvalAbove: "20" } },
-    });
-    wallet = await Wallet.open({ nats: nats.backbone, policy });
+    state = await mkdtemp(join(tmpdir(), "vw-approve-"));
+    const policyPath = join(state, "policy.json");
+    await writeFile(
+      policyPath,
+      JSON.stringify({
+        version: 1,
+        delegation: { expiresAt: "2099-01-01T00:00:00Z" },
+        destinations: [dest],
+        assets: { XLM: { perTransaction: "50", rollingWindow: { amount: "100", hours: 24 }, approvalAbove: "20" } },
+      }),
+    );
+    // The owner creates their signing identity once; the runtime's wallet knows only its public key.
+    const init = captureIo(env());
+    expect(await main(["owner", "init"], init)).toBe(0);
+    expect(init.out()).toMatch(/^Owner key created: U[A-Z2-7]{55}\n/);
+    const runtimeEnv = { VIBEWRITER_STATE_DIR: state };
+    const trust = await loadTrust(runtimeEnv);
+    wallet = await Wallet.open({ nats: nats.backbone, policy: await loadPolicyFile(policyPath), ownerPublicKey: trust.ownerPublicKey, ledger: await runtimeLedger(runtimeEnv, trust) });
   });
   afterAll(async () => {
     await nats?.close();
+    await rm(state, { recursive: true, force: true });
   });
 
-  const env = () => ({ PATH: process.env.PATH, NATS_URL: nats.server.url, USER: "owner" });
+  const env = () => ({
+    PATH: process.env.PATH,
+    NATS_URL: nats.server.url,
+    USER: "owner",
+    VIBEWRITER_STATE_DIR: state,
+    VIBEWRITER_POLICY: join(state, "policy.json"),
+    VIBEWRITER_OWNER_PASSPHRASE: "the owner's own passphrase",
+  });
   const propose = (id: string) =>
     wallet.propose({ id, destination: dest, asset: "XLM", amount: "30", requestedBy: "thread-7" });
 
@@ -35,7 +59,23 @@ describe("vibewriter approve / reject", () => {
     expect(io.out()).toContain("vibewriter resume thread-7");
     expect((await wallet.get("p-approve"))?.status).toBe("approved");
     const entries = await wallet.ledger.entries({ proposalId: "p-approve" });
-    expect(entries.at(-1)).toMatchObject({ type: "approval", data: { by: "cli:owner" } });
+    expect(entries.at(-1)).toMatchObject({ type: "approval", data: { by: "cli:owner", mandate: { mandate: { paymentId: "p-approve", amount: "30", destination: dest, decision: "approve" } } } });
+    // The approval is signed by the owner's key, not the runtime's.
+    expect(entries.at(-1)!.by).toBe((await loadTrust({ VIBEWRITER_STATE_DIR: state })).ownerPublicKey);
+    expect((await wallet.mandate("p-approve"))?.decision).toBe("approve");
+  });
+
+  it("without the owner's passphrase nothing is decided, and the fix is named", async () => {
+    await propose("p-locked");
+    const io = captureIo({ ...env(), VIBEWRITER_OWNER_PASSPHRASE: "" });
+    expect(await main(["approve", "p-locked"], io)).toBe(1);
+    expect(io.err()).toMatch(/owner's key is locked/);
+    expect(io.err()).toMatch(/VIBEWRITER_OWNER_PASSPHRASE/);
+    const wrong = captureIo({ ...env(), VIBEWRITER_OWNER_PASSPHRASE: "a guess" });
+    expect(await main(["approve", "p-locked"], wrong)).toBe(1);
+    expect(wrong.err()).toMatch(/does not open the owner's key/);
+    expect((await wallet.get("p-locked"))?.status).toBe("pending_approval");
+    expect(await wallet.mandate("p-locked")).toBeUndefined();
   });
 
   it("rejects with a reason (JSON output)", async () => {
@@ -63,10 +103,10 @@ describe("vibewriter approve / reject", () => {
     const all = captureIo(env());
     expect(await main(["payments", "--json"], all)).toBe(0);
     const ids = (JSON.parse(all.out()) as { payments: { id: string; status: string }[] }).payments.map((p) => `${p.id}:${p.status}`);
-    expect(ids.sort()).toEqual(["p-approve:approved", "p-reject:rejected", "p-waiting:pending_approval"]);
+    expect(ids.sort()).toEqual(["p-approve:approved", "p-locked:pending_approval", "p-reject:rejected", "p-waiting:pending_approval"]);
     const pending = captureIo(env());
     expect(await main(["payments", "--pending"], pending)).toBe(0);
-    expect(pending.out()).toMatch(/^p-waiting {2}pending_approval {2}30 XLM to G\S+ {2}\(thread thread-7, [^)]+\) — /);
-    expect(pending.out().trim().split("\n")).toHaveLength(1);
+    expect(pending.out()).toMatch(/^p-\w+ {2}pending_approval {2}30 XLM to G\S+ {2}\(thread thread-7, [^)]+\) — /);
+    expect(pending.out().trim().split("\n")).toHaveLength(2);
   });
 });

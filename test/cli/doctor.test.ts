@@ -34,11 +34,14 @@ describe("vibewriter doctor", () => {
     await rm(stateDir, { recursive: true, force: true });
   });
 
-  it("with NATS_URL: connects, creates the streams and buckets, reports the server version", async () => {
+  it("with NATS_URL to an open server: connects, creates the streams and buckets, and says the server accepts anyone", async () => {
     const io = captureIo({ PATH: process.env.PATH, NATS_URL: server.url, VIBEWRITER_STATE_DIR: stateDir });
     const code = await main(["doctor", "--json"], io);
     const { report, nats } = natsCheck(io.out());
-    expect(nats.status).toBe("ready");
+    // An open server works, but is never called ready without saying so.
+    expect(nats.status).toBe("degraded");
+    expect(nats.detail).toMatch(/auth none: the server ACCEPTS ANONYMOUS CLIENTS/);
+    expect(nats.fix).toMatch(/vibewriter nats config/);
     expect(nats.detail).toContain(server.url);
     expect(nats.detail).toMatch(/server v2\.\d+\.\d+/);
     // The exit code follows the report: 0 exactly when every required check is ready.
@@ -49,16 +52,41 @@ describe("vibewriter doctor", () => {
       const jsm = await jetstreamManager(nc);
       const names: string[] = [];
       for await (const s of jsm.streams.list()) names.push(s.config.name);
-      expect(names.sort()).toEqual(["KV_VIBEWRITER_MEMORY", "OBJ_VIBEWRITER_FILES", "VIBEWRITER_EVENTS", "VIBEWRITER_STATE"]);
+      expect(names.sort()).toEqual([
+        "KV_VIBEWRITER_CHOIR_REPORTS",
+        "KV_VIBEWRITER_MANDATES",
+        "KV_VIBEWRITER_MEMORY",
+        "KV_VIBEWRITER_PAYMENTS",
+        "OBJ_VIBEWRITER_CHOIR_BODIES",
+        "OBJ_VIBEWRITER_FILES",
+        "VIBEWRITER_CHOIR",
+        "VIBEWRITER_EVENTS",
+        "VIBEWRITER_LEDGER",
+        "VIBEWRITER_STATE",
+      ]);
     } finally {
       await nc.close();
     }
   });
 
-  it("is idempotent: a second run finds the same streams and is still ready", async () => {
+  it("is idempotent: a second run finds the same streams and says the same", async () => {
     const io = captureIo({ PATH: process.env.PATH, NATS_URL: server.url, VIBEWRITER_STATE_DIR: stateDir });
     await main(["doctor", "--json"], io);
-    expect(natsCheck(io.out()).nats.status).toBe("ready");
+    expect(natsCheck(io.out()).nats.status).toBe("degraded");
+  });
+
+  it("with NATS_URL to a server that requires a password: ready, anonymous clients refused", async () => {
+    const locked = await startNatsServer({ extraArgs: ["--user", "vw", "--pass", "doctor-pass-1"] });
+    try {
+      const io = captureIo({ PATH: process.env.PATH, NATS_URL: locked.url, NATS_USER: "vw", NATS_PASSWORD: "doctor-pass-1", VIBEWRITER_STATE_DIR: stateDir });
+      await main(["doctor", "--json"], io);
+      const { nats } = natsCheck(io.out());
+      expect(nats.status).toBe("ready");
+      expect(nats.detail).toMatch(/auth user, anonymous clients refused/);
+      expect(io.out()).not.toContain("doctor-pass-1");
+    } finally {
+      await locked.stop();
+    }
   });
 
   it("with an unreachable NATS_URL: NATS is missing, the fix names NATS_URL, exit 1", async () => {
@@ -75,7 +103,7 @@ describe("vibewriter doctor", () => {
   it("without NATS_URL: starts the embedded server in the state dir and stops it on exit", async () => {
     const io = captureIo({ PATH: process.env.PATH, VIBEWRITER_STATE_DIR: stateDir });
     await main(["doctor"], io);
-    expect(io.out()).toMatch(/\[ok {2}\] NATS JetStream\s+embedded nats:\/\/127\.0\.0\.1:\d+, server v2/);
+    expect(io.out()).toMatch(/\[ok {2}\] NATS JetStream\s+embedded nats:\/\/127\.0\.0\.1:\d+, server v2\.\d+\.\d+; auth nkey, anonymous clients refused/);
     expect(io.out()).toMatch(/\[ok {2}\] Node\.js/);
     // The store lives under the state dir; the server's pid file is gone once it has stopped.
     expect((await stat(join(stateDir, "nats", "jetstream"))).isDirectory()).toBe(true);
@@ -84,7 +112,7 @@ describe("vibewriter doctor", () => {
 
   it("never prints a configured secret", async () => {
     const secret = "sk-ant-very-secret-value-42";
-    const io = captureIo({ PATH: process.env.PATH, NATS_URL: server.url, ANTHROPIC_API_KEY: secret, VIBEWRITER_WALLET_PASSPHRASE: "hunter2hunter2" });
+    const io = captureIo({ PATH: process.env.PATH, NATS_URL: server.url, VIBEWRITER_STATE_DIR: stateDir, ANTHROPIC_API_KEY: secret, VIBEWRITER_WALLET_PASSPHRASE: "hunter2hunter2" });
     await main(["doctor"], io);
     expect(io.out()).toMatch(/\[ok {2}\] Model\s+anthropic/);
     expect(io.out() + io.err()).not.toContain(secret);

@@ -42,14 +42,14 @@ describe("owner commands", () => {
   });
 
   it("approve / reject / pending / ledger verify over NATS, without a key", async () => {
-    const agentWallet = await Wallet.open({ nats: nats.backbone, policy: fx.policy, signer: await fx.signer() });
+    const agentWallet = await Wallet.open({ nats: nats.backbone, policy: fx.policy, signer: await fx.signer(), ownerPublicKey: fx.ownerKey.publicKey });
     await agentWallet.propose({ id: "adm-1", destination: fx.alice, asset: "XLM", amount: "30", requestedBy: "t" });
     await agentWallet.propose({ id: "adm-2", destination: fx.alice, asset: "XLM", amount: "31", requestedBy: "t" });
     expect((await pendingPayments(nats.backbone)).map((p) => p.id).sort()).toEqual(["adm-1", "adm-2"]);
-    expect((await approvePayment(nats.backbone, "adm-1", "cli:owner")).status).toBe(PaymentStatus.Approved);
-    expect((await rejectPayment(nats.backbone, "adm-2", "cli:owner", "no")).status).toBe(PaymentStatus.Rejected);
+    expect((await approvePayment(nats.backbone, "adm-1", "cli:owner", fx.owner)).status).toBe(PaymentStatus.Approved);
+    expect((await rejectPayment(nats.backbone, "adm-2", "cli:owner", fx.owner, "no")).status).toBe(PaymentStatus.Rejected);
     expect(await pendingPayments(nats.backbone)).toEqual([]);
-    await expect(approvePayment(nats.backbone, "adm-2", "cli:owner")).rejects.toMatchObject({ code: "not_pending" });
+    await expect(approvePayment(nats.backbone, "adm-2", "cli:owner", fx.owner)).rejects.toMatchObject({ code: "not_pending" });
     expect((await agentWallet.execute("adm-1")).status).toBe(PaymentStatus.Signed);
     // adm-1: proposal, decision, approval, signing, signature; adm-2: proposal, decision, rejection.
     expect(await verifyLedger(nats.backbone)).toMatchObject({ ok: true, entries: 8 });

@@ -32,7 +32,7 @@ const callPay = (callId: string, amount: string, memo?: string) =>
   });
 
 async function agentOn(backbone: Backbone, model: ReturnType<typeof fakeModel>) {
-  const wallet = await Wallet.open({ nats: backbone, policy: fx.policy, signer: await fx.signer() });
+  const wallet = await Wallet.open({ nats: backbone, policy: fx.policy, signer: await fx.signer(), ownerPublicKey: fx.ownerKey.publicKey });
   const agent = createDeepAgent({ model, tools: [createProposePaymentTool({ wallet })], checkpointer: backbone.checkpointer });
   return { agent, wallet };
 }
@@ -74,7 +74,7 @@ describe("payment approval across a restart", () => {
     expect((await second.wallet.get(id))!.status).toBe(PaymentStatus.PendingApproval);
 
     // The owner approves from the CLI (an approvals-only wallet: no key).
-    const cli = await Wallet.open({ nats: backbone, policy: undefined });
+    const cli = await Wallet.open({ nats: backbone, policy: fx.policy, ownerKey: fx.ownerKey });
     await cli.approve(id, "cli:owner");
 
     // Resume with a value that says "reject": ignored, the recorded approval counts.
@@ -105,7 +105,8 @@ describe("payment approval across a restart", () => {
     const paused = (await agent.invoke({ messages: [{ role: "user", content: "pay" }] }, thread)) as unknown as { __interrupt__?: unknown[] };
     expect(paused.__interrupt__).toHaveLength(1);
     const id = paymentProposalId("reject-1", "call-r");
-    await wallet.reject(id, "cli:owner", "too much");
+    const owner = await Wallet.open({ nats: backbone, policy: fx.policy, ownerKey: fx.ownerKey });
+    await owner.reject(id, "cli:owner", "too much");
     const done = (await agent.invoke(new Command({ resume: "approve" }), thread)) as unknown as { messages: unknown[] };
     expect(toolMessages(done).at(-1)).toMatch(/^REJECTED by the owner: payment/);
     expect(String((done.messages.at(-1) as AIMessage).content)).toBe("The owner said no.");

@@ -126,7 +126,7 @@ describe("choir: rewards", () => {
 
   it("pays rewards through the wallet policy: listed author paid, unlisted denied, a second run pays nothing twice", async () => {
     const { choir, clock } = await openChoir();
-    const wallet = await Wallet.open({ nats: nats.backbone, policy: fx.policy, signer: await fx.signer(), clock: () => new Date(clock.now), bucket: `TEST_CHOIR_PAY_${n}`, ledger: { stream: `TEST_CHOIR_LEDGER_${n}`, subject: `test.choir.ledger.${n}` } });
+    const wallet = await Wallet.open({ nats: nats.backbone, policy: fx.policy, signer: await fx.signer(), ownerPublicKey: fx.ownerKey.publicKey, clock: () => new Date(clock.now), bucket: `TEST_CHOIR_PAY_${n}`, ledger: { stream: `TEST_CHOIR_LEDGER_${n}`, subject: `test.choir.ledger.${n}` } });
     const a = await choir.publish({ title: "X's report", body: "x", author: X() });
     const b = await choir.publish({ title: "Y's report", body: "y", author: Y });
     clock.now += 60_000;

@@ -41,7 +41,7 @@ afterAll(async () => {
 async function vibewriterOn(backbone: Backbone, model: ReturnType<typeof fakeModel>) {
   const sandbox = await MicroVMBackend.create({ threadId: THREAD, vm: await acquireTestVm() });
   sandboxes.push(sandbox);
-  const wallet = await Wallet.open({ nats: backbone, policy: fx.policy, signer: await fx.signer() });
+  const wallet = await Wallet.open({ nats: backbone, policy: fx.policy, signer: await fx.signer(), ownerPublicKey: fx.ownerKey.publicKey });
   return createVibewriter({ backbone: agentBackbone(backbone), threadId: THREAD, model, sandbox, wallet });
 }
 
@@ -65,14 +65,14 @@ it("pauses for the owner, survives a nats-server crash, and finishes after `appr
   await nats.server.restart();
   second = await openOnConnection(await connectNats({ url: nats.server.url, name: "after-crash" }));
 
-  await approvePayment(second, id, "cli:owner");
+  await approvePayment(second, id, "cli:owner", fx.owner);
   const vw2 = await vibewriterOn(second, fakeModel().respond(new AIMessage({ id: "ai-done", content: "Paid." })));
   const done = await vw2.resume({ approved: false }); // the resume value is ignored; the record counts
   await vw2.close();
   expect(done.status).toBe(RunStatus.Completed);
   expect(done.finalMessage).toBe("Paid.");
 
-  const wallet = await Wallet.open({ nats: second, policy: undefined });
+  const wallet = await Wallet.open({ nats: second, policy: fx.policy, ownerKey: fx.ownerKey });
   const record = (await wallet.get(id))!;
   expect(record.status).toBe(PaymentStatus.Signed);
   expect((await wallet.ledger.entries({ proposalId: id })).map((e) => e.type)).toEqual([

@@ -1,3 +1,7 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createOwnerKey, OwnerEnv, unlockOwnerKey, type OwnerKey } from "../../src/wallet/owner-key.ts";
 import { Keypair } from "@stellar/stellar-sdk";
 import { parseStellarAddress } from "../../src/wallet/address.ts";
 import { WalletError } from "../../src/wallet/errors.ts";
@@ -11,11 +15,18 @@ import { Wallet, type WalletOptions } from "../../src/wallet/wallet.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
 let nats: TestNats;
+let ownerDir: string;
+let ownerKey: OwnerKey;
 beforeAll(async () => {
   nats = await startTestNats();
+  ownerDir = await mkdtemp(join(tmpdir(), "vw-owner-"));
+  const env = { [OwnerEnv.Passphrase]: "owner passphrase for tests" };
+  await createOwnerKey(ownerDir, env);
+  ownerKey = await unlockOwnerKey(ownerDir, env);
 });
 afterAll(async () => {
   await nats?.close();
+  await rm(ownerDir, { recursive: true, force: true });
 });
 
 const owner = Keypair.random();
@@ -44,6 +55,9 @@ async function openWallet(over: Partial<WalletOptions> & { names?: number } = {}
     clock: () => new Date(clock.now),
     bucket: `TEST_PAYMENTS_${id}`,
     ledger: { stream: `TEST_WALLET_LEDGER_${id}`, subject: `test.wallet.ledger.${id}` },
+    mandatesBucket: `TEST_MANDATES_${id}`,
+    ownerKey,
+    ownerPublicKey: ownerKey.publicKey,
     ...over,
   });
   return { wallet, clock, signed, id };
