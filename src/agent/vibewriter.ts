@@ -3,6 +3,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import type { StructuredTool } from "@langchain/core/tools";
 import { Command } from "@langchain/langgraph";
+import { recordedMemory } from "./memory-backend.ts";
 import { CompositeBackend, createDeepAgent, StoreBackend, type SandboxBackendProtocolV2 } from "deepagents";
 import { todoListMiddleware, type AgentMiddleware } from "langchain";
 import type { Backbone } from "../nats/index.ts";
@@ -126,7 +127,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
     const { skillsDir, sources: infos } = await prepareSandbox({ sandbox, backbone, threadId, emit, skillDirs: opts.skillDirs ?? [], newSources });
 
     const backend = new CompositeBackend(sandbox, {
-      [MEMORY_ROUTE]: new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }),
+      [MEMORY_ROUTE]: recordedMemory(new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }), MEMORY_ROUTE, emit),
     });
     const ctx = { threadId, backbone, backend, emit, allowPrivateNetwork: opts.allowPrivateNetwork === true };
     const [searchChoir, citeArticle, publishToChoir] = opts.choir

@@ -33,6 +33,8 @@ export const EventType = {
   Citation: "citation",
   ReportPublished: "report.published",
   Payment: "payment",
+  /** A file under /memories/ changed (memory reaches every later thread's prompt). */
+  MemoryChanged: "memory.changed",
   Warning: "warning",
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
@@ -88,6 +90,7 @@ export interface EventData {
     reason?: string;
     txHash?: string;
   };
+  "memory.changed": { path: string; op: "write" | "edit" | "delete" | "upload"; bytes?: number; sha256?: string };
   warning: { message: string; attempt?: number };
 }
 

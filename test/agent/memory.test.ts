@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import { EventType } from "../../src/nats/event-types.ts";
 import { SystemMessage } from "@langchain/core/messages";
 import { agentBackbone } from "../../src/agent/backbone.ts";
 import { createScriptedModel, messageText } from "../../src/agent/scripted-model.ts";
@@ -32,6 +34,13 @@ it("a fact written to /memories/ in one thread is read in a new thread after a r
   });
   const a = await createVibewriter({ backbone: b1, threadId: "memory-a", model: writer, sandbox: await world.sandbox("memory-a") });
   expect((await a.run("remember the waiver date")).status).toBe("completed");
+  // Each memory change is on the thread's record, with its size and hash.
+  const changes = await b1.events.history("memory-a", { types: [EventType.MemoryChanged] });
+  const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+  expect(changes.map((e) => e.data)).toEqual([
+    { path: "/memories/northwind.md", op: "write", bytes: Buffer.byteLength(`${FACT}\n`), sha256: sha(`${FACT}\n`) },
+    { path: MEMORY_FILE, op: "write", bytes: Buffer.byteLength(`# Lessons\n- ${FACT}\n`), sha256: sha(`# Lessons\n- ${FACT}\n`) },
+  ]);
   await a.close();
   await nc1.drain();
 

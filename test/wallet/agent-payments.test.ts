@@ -25,6 +25,7 @@ import { PolicyRule } from "../../src/wallet/policy.ts";
 import { Wallet } from "../../src/wallet/wallet.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { acquireTestVm, closeTestPool } from "../support/vm.ts";
+import { descendantEnvirons, environsHolding, type ProcessEnviron } from "../support/child-environ.ts";
 import { walletFixture, type WalletFixture } from "./support/fixtures.ts";
 
 const THREAD = "delegate-attack";
@@ -47,7 +48,23 @@ const call = (id: string, calls: { id: string; args: Record<string, unknown> }[]
     tool_calls: calls.map((c) => ({ id: c.id, name: "propose_payment", args: { asset: "XLM", reason: "pay the editor", ...c.args }, type: "tool_call" as const })),
   });
 
+/** Secrets in this process's environment for the whole run: a child that inherited it would hold them. */
+const SECRET_ENV: Record<string, string> = {
+  VIBEWRITER_WALLET_PASSPHRASE: "wallet-passphrase-in-env-7f3a",
+  VIBEWRITER_WALLET_KEY: "b".repeat(64),
+  VIBEWRITER_OWNER_PASSPHRASE: "owner-passphrase-in-env-91c2",
+  ANTHROPIC_API_KEY: "sk-ant-api03-child-env-probe-5d1e",
+  OPENAI_API_KEY: "sk-proj-child-env-probe-0b7c",
+  NATS_PASSWORD: "nats-password-child-env-probe",
+};
+const savedEnv: Record<string, string | undefined> = {};
+let childEnvirons: ProcessEnviron[] = [];
+
 beforeAll(async () => {
+  for (const [k, v] of Object.entries(SECRET_ENV)) {
+    savedEnv[k] = process.env[k];
+    process.env[k] = v;
+  }
   nats = await startTestNats();
   fx = await walletFixture({ perTransaction: "50", window: "100", approvalAbove: "20" });
   const backbone = agentBackbone(nats.backbone);
@@ -108,6 +125,8 @@ beforeAll(async () => {
       onEvent: (e) => captured.push(JSON.stringify(e)),
     });
     run = await vw.run("Pay the editor 105 XLM for the report.");
+    // Every process the run has alive (QEMU, its guardian, nats-server), read while they still run.
+    childEnvirons = descendantEnvirons([process.pid, nats.server.pid]);
     result = (await vw.agent.graph.getState({ configurable: { thread_id: THREAD } } as never)).values as { messages: unknown[] };
     await vw.close();
   } finally {
@@ -118,6 +137,10 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
+  for (const [k, v] of Object.entries(savedEnv)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
   await sandbox?.close();
   await closeTestPool();
   await nats?.close();
@@ -242,5 +265,15 @@ describe("an agent trying to move money beyond the policy", () => {
       expect.arrayContaining(["VIBEWRITER_LEDGER", "KV_VIBEWRITER_PAYMENTS", "VIBEWRITER_STATE", "VIBEWRITER_EVENTS", "model", "notes:VM"]),
     );
     expect(leaks).toEqual([]);
+  });
+
+  it("no child process holds a secret in its environment: QEMU, its guardian, nats-server", () => {
+    const names = childEnvirons.map((p) => p.name);
+    // The scan saw the processes that matter (so it cannot pass by reading nothing).
+    expect(names.some((n) => n.startsWith("qemu-system"))).toBe(true);
+    expect(names).toContain("nats-server");
+    expect(childEnvirons.every((p) => p.environ.length > 0)).toBe(true);
+    const secrets = [...Object.values(SECRET_ENV), fx.seed, fx.env.VIBEWRITER_WALLET_PASSPHRASE!, fx.env.VIBEWRITER_OWNER_PASSPHRASE!];
+    expect(environsHolding(childEnvirons, secrets)).toEqual([]);
   });
 });

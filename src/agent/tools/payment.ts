@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { tool, type ToolRuntime } from "@langchain/core/tools";
 import { interrupt, isGraphBubbleUp } from "@langchain/langgraph";
 import { z } from "zod";
-import { WalletError } from "../../wallet/errors.ts";
+import { WalletError, WalletErrorCode } from "../../wallet/errors.ts";
 import { PaymentStatus, type PaymentRecord } from "../../wallet/payment-record.ts";
 import type { Wallet } from "../../wallet/wallet.ts";
 import { EventType } from "../../nats/event-types.ts";
@@ -46,7 +46,7 @@ async function emitPayment(emit: EmitEvent | undefined, toolCallId: string, r: P
       asset: r.asset ?? r.requested.asset,
       destination: r.destination ?? r.requested.destination,
       ...(r.memo ? { memo: r.memo } : {}),
-      ...(r.decision?.reason ? { reason: r.decision.reason } : {}),
+      ...(r.refusal ? { reason: `refused, nothing signed: ${r.refusal.reason}` } : r.decision?.reason ? { reason: r.decision.reason } : {}),
       ...(r.txHash ? { txHash: r.txHash } : {}),
     },
   });
@@ -117,7 +117,14 @@ export function createProposePaymentTool(options: PaymentToolOptions) {
       } catch (e) {
         // The interrupt (and any other graph control flow) must propagate to pause the run.
         if (isGraphBubbleUp(e)) throw e;
-        if (WalletError.isInstance(e)) return `Error (${e.code}): ${e.message}`;
+        if (WalletError.isInstance(e)) {
+          // A refused signing is news for the owner too: the record says why, and so does the log.
+          if (e.code === WalletErrorCode.Tamper) {
+            const refused = await wallet.get(id).catch(() => undefined);
+            if (refused) await emitPayment(options.emit, toolCallId, refused).catch(() => {});
+          }
+          return `Error (${e.code}): ${e.message}`;
+        }
         throw e;
       }
     },
