@@ -8,6 +8,7 @@ import {
   checkNode,
   checkQemu,
   checkWallet,
+  checkOwner,
   parseVersion,
   qemuVersionFrom,
   renderDoctorReport,
@@ -98,6 +99,14 @@ describe("doctor checks", () => {
     expect(ok.status).toBe("ready");
     expect(ok.detail).toMatch(/VIBEWRITER_WALLET_PASSPHRASE/);
     expect(JSON.stringify(ok)).not.toContain(secret);
+  });
+
+  it("owner: without a key approvals are impossible and the fix is `owner init`; with one, its public key", async () => {
+    const none = await checkOwner(async () => undefined);
+    expect(none).toMatchObject({ status: "missing", required: false });
+    expect(none.fix).toMatch(/vibewriter owner init/);
+    const key = "UAUGSQZ6CMU25XLNPOWJVFPJMNE2ULZHORI2V24OUU3OZVDOHUJEFMM5";
+    expect(await checkOwner(async () => key)).toMatchObject({ status: "ready", detail: expect.stringContaining(key) });
   });
 
   it("summary fails only on a missing required check; the text names it and its fix", async () => {

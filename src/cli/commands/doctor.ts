@@ -13,6 +13,7 @@ import {
   checkNode,
   checkQemu,
   checkWallet,
+  checkOwner,
   checkPolicy,
   renderDoctorReport,
   summarize,
@@ -21,6 +22,8 @@ import {
 import { probeGuestImage, probeKvm } from "../doctor/probes.ts";
 import { existsSync } from "node:fs";
 import { loadPolicyFile } from "../../wallet/policy.ts";
+import { readOwnerPublicKey } from "../../wallet/owner-key.ts";
+import { stateDir } from "../../config/paths.ts";
 import { policyPathFor } from "../wallet.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
@@ -57,6 +60,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     await checkGuestImage(() => probeGuestImage(ctx.env)),
     await checkModel(async () => chooseModel(ctx.env)),
     await checkWallet(ctx.env),
+    await checkOwner(() => readOwnerPublicKey(stateDir(ctx.env), ctx.env)),
     await checkPolicy(policyPathFor(ctx.env), existsSync(policyPathFor(ctx.env)), loadPolicyFile),
   ];
   const report = summarize(checks);

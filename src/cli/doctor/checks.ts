@@ -145,6 +145,24 @@ export function checkWallet(env: NodeJS.ProcessEnv): Promise<CheckResult> {
   });
 }
 
+/**
+ * The owner's signing identity: without it no payment above the approval threshold can ever be
+ * approved (a mandate needs the owner's signature). Optional, like the wallet.
+ */
+export function checkOwner(publicKey: () => Promise<string | undefined>): Promise<CheckResult> {
+  return guard({ id: "owner", title: "Owner identity", required: false }, async () => {
+    const key = await publicKey();
+    if (!key) {
+      return {
+        status: CheckStatus.Missing,
+        detail: "no owner key: payments above the approval threshold can never be approved",
+        fix: "VIBEWRITER_OWNER_PASSPHRASE=… vibewriter owner init (never give that passphrase to runs or workers)",
+      };
+    }
+    return { status: CheckStatus.Ready, detail: `owner ${key}: approvals are mandates signed with it` };
+  });
+}
+
 /** What opening the backbone found: where NATS is and what was created. */
 export interface NatsFinding {
   /** Server URL without credentials. */

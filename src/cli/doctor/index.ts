@@ -8,6 +8,7 @@ export {
   checkGuestImage,
   checkModel,
   checkWallet,
+  checkOwner,
   checkPolicy,
   type NatsFinding,
   type KvmFinding,
