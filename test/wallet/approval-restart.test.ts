@@ -1,7 +1,11 @@
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { Command } from "@langchain/langgraph";
+import { Kvm } from "@nats-io/kv";
 import { createDeepAgent } from "deepagents";
+import { agentBackbone } from "../../src/agent/backbone.ts";
+import { createEmitter } from "../../src/agent/emitter.ts";
+import { EventType } from "../../src/nats/event-types.ts";
 import { openOnConnection, type Backbone } from "../../src/nats/backbone.ts";
 import { connectNats } from "../../src/nats/connection.ts";
 import { createProposePaymentTool, paymentProposalId, type PaymentApprovalRequest } from "../../src/agent/tools/payment.ts";
@@ -129,5 +133,29 @@ describe("payment approval across a restart", () => {
     const id = paymentProposalId("replay-1", "call-dup");
     const sigs = (await wallet.ledger.entries({ proposalId: id })).filter((e) => e.type === LedgerEntryType.Signature);
     expect(sigs).toHaveLength(1);
+  });
+
+  it("a payment rewritten in NATS while the run waits is refused on resume: the model, the record and the thread's events say so", async () => {
+    const thread = { configurable: { thread_id: "tamper-1" } };
+    const model = fakeModel()
+      .respond(callPay("call-t", "25"))
+      .respond(new AIMessage({ id: "ai-t-end", content: "The payment was refused." }));
+    const backbone = extra.at(-1)!;
+    const wallet = await Wallet.open({ nats: backbone, policy: fx.policy, signer: await fx.signer(), ownerPublicKey: fx.ownerKey.publicKey });
+    const emit = createEmitter(agentBackbone(backbone), "tamper-1");
+    const agent = createDeepAgent({ model, tools: [createProposePaymentTool({ wallet, emit })], checkpointer: backbone.checkpointer });
+    expect(((await agent.invoke({ messages: [{ role: "user", content: "pay" }] }, thread)) as { __interrupt__?: unknown[] }).__interrupt__).toHaveLength(1);
+    const id = paymentProposalId("tamper-1", "call-t");
+    await (await Wallet.open({ nats: backbone, policy: fx.policy, ownerKey: fx.ownerKey })).approve(id, "cli:owner");
+    // Someone with write access to the payments bucket redirects the approved payment.
+    const kv = await new Kvm(backbone.js).open("VIBEWRITER_PAYMENTS");
+    const rec = (await kv.get(`p.${id}`))!.json<Record<string, unknown>>();
+    await kv.put(`p.${id}`, JSON.stringify({ ...rec, amount: "5000" }));
+    const done = (await agent.invoke(new Command({ resume: "go" }), thread)) as unknown as { messages: unknown[] };
+    expect(toolMessages(done).at(-1)).toMatch(/^Error \(tamper_detected\): payment pay-\w+ refused, nothing signed: the transaction's amount disagree with the ledgered decision/);
+    expect((await wallet.get(id))!.status).toBe(PaymentStatus.Refused);
+    const payments = (await backbone.events.history("tamper-1", { types: [EventType.Payment] })).map((e) => e.data as { status: string; reason?: string });
+    expect(payments.at(-1)).toMatchObject({ status: "refused", reason: expect.stringMatching(/^refused, nothing signed: the transaction's amount/) });
+    expect((await wallet.ledger.entries({ proposalId: id })).map((e) => e.type)).toContain(LedgerEntryType.Tamper);
   });
 });
