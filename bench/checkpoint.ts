@@ -13,7 +13,13 @@
  *
  *   npx tsx bench/checkpoint.ts [steps]
  *
- * Prints a table, then one JSON line with the medians and `*_ratio` (JetStream / sqlite).
+ * Authentication: the same JetStream savers also run on the default set-up — the embedded
+ * nats-server of a state directory (`openBackbone`, role runtime: nkey identity, the runtime's
+ * subject permissions checked by the server on every publish and subscription) — beside today's
+ * anonymous server, in the same loop. `auth_*_ratio` is authenticated / anonymous per op (target ≤ 1.05).
+ *
+ * Prints a table, then one JSON line with the medians, `*_ratio` (JetStream / sqlite) and
+ * `auth_*_ratio` (authenticated / anonymous JetStream).
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -26,6 +32,10 @@ import { JetStreamCheckpointSaver } from "../src/nats/checkpointer.ts";
 import { AckedPublisher, publishAcked } from "../src/nats/publish.ts";
 import { connectNats } from "../src/nats/connection.ts";
 import { jetstream as jetstreamClient, jetstreamManager } from "@nats-io/jetstream";
+import { provisionLayout } from "../src/cli/backbone.ts";
+import { NatsRole } from "../src/nats/auth.ts";
+import { openBackbone } from "../src/nats/backbone.ts";
+import { loadOrCreateIdentity } from "../src/nats/identities.ts";
 import { startTestNats } from "../test/support/nats.ts";
 
 const STEPS = Number(process.argv[2] ?? 400);
@@ -108,16 +118,26 @@ const r3 = (x: number) => Math.round(x * 1000) / 1000;
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "vibewriter-bench-"));
   const nats = await startTestNats();
+  // The default set-up: the embedded server of a state directory, this process as the runtime.
+  const stateDir = await mkdtemp(join(tmpdir(), "vibewriter-bench-state-"));
+  const auth = await openBackbone({ stateDir, env: { VIBEWRITER_STATE_DIR: stateDir }, role: NatsRole.Runtime, name: "bench-auth", provision: provisionLayout });
   try {
+    if (auth.auth !== "nkey" || !auth.server) throw new Error(`expected the embedded server with nkey auth, got ${auth.auth}`);
     const sqlite = SqliteSaver.fromConnString(join(dir, "checkpoints.db"));
     const { nc, js, jsm } = nats.backbone;
     const jetstream = new JetStreamCheckpointSaver({ nc, js, jsm });
     const eachCall = new JetStreamCheckpointSaver({ nc, js, jsm, writeAcks: "each-call" });
+    const authed = new JetStreamCheckpointSaver({ nc: auth.nc, js: auth.js, jsm: auth.jsm });
+    const authedEachCall = new JetStreamCheckpointSaver({ nc: auth.nc, js: auth.js, jsm: auth.jsm, writeAcks: "each-call" });
     const timings = (): Timings => ({ put: [], putWrites: [], getTuple: [], step: [] });
+    // Each authenticated saver right after its anonymous twin; the order flips every step, so
+    // within each pair either side goes first half of the time.
     const savers = [
       { name: "sqlite", saver: sqlite as BaseCheckpointSaver, t: timings() },
       { name: "jetstream", saver: jetstream as BaseCheckpointSaver, t: timings() },
+      { name: "jetstream_auth", saver: authed as BaseCheckpointSaver, t: timings() },
       { name: "jetstream_each_call", saver: eachCall as BaseCheckpointSaver, t: timings() },
+      { name: "jetstream_auth_each_call", saver: authedEachCall as BaseCheckpointSaver, t: timings() },
     ];
     // The floor under any acknowledged write: one 1 KiB publish + JetStream ack, on a stream of its own.
     await jsm.streams.add({ name: "BENCH_FLOOR", subjects: ["bench.floor.>"] });
@@ -127,8 +147,9 @@ async function main(): Promise<void> {
     const state = initialState();
     const bytes = JSON.stringify(state).length;
     const threadId = uuid6(-1);
-    // The two JetStream savers share the stream: each works on a thread of its own.
-    const threadOf = (name: string) => (name === "jetstream_each_call" ? `${threadId}-each-call` : threadId);
+    // The two JetStream savers of a server share its stream: each works on a thread of its own
+    // (so both servers hold the same amount of data).
+    const threadOf = (name: string) => (name.endsWith("_each_call") ? `${threadId}-each-call` : threadId);
     const parents = new Map<string, RunnableConfig>(savers.map((s) => [s.name, { configurable: { thread_id: threadOf(s.name), checkpoint_ns: "" } }]));
     const versions: Record<string, number> = { messages: 1, todos: 1, files: 1, "branch:to:agent": 1, __start__: 1 };
     let next = state.messages.length;
@@ -162,22 +183,50 @@ async function main(): Promise<void> {
       const order = i % 2 === 0 ? savers : [...savers].reverse();
       for (const s of order) {
         // Each saver gets its own checkpoint id (the JetStream ones share a stream).
-        const own = s.name === "jetstream_each_call" ? { ...checkpoint, id: uuid6(-1) } : checkpoint;
+        const own = s.name.endsWith("_each_call") ? { ...checkpoint, id: uuid6(-1) } : checkpoint;
         parents.set(s.name, await step(s.saver, threadOf(s.name), parents.get(s.name)!, own, newVersions, writes, s.t, i >= WARMUP));
       }
     }
     await jetstream.close();
     await eachCall.close();
+    await authed.close();
+    await authedEachCall.close();
 
     // Resume in a new process: a fresh saver reads the latest checkpoint back (only the messages
     // it needs: the checkpoint, the ones holding its values and delta bases, its writes).
-    const coldNc = await connectNats({ url: nats.server.url, name: "bench-cold" });
-    const coldJs = new JetStreamCheckpointSaver({ nc: coldNc, js: jetstreamClient(coldNc), jsm: await jetstreamManager(coldNc) });
-    let t0 = performance.now();
-    const coldTuple = await coldJs.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
-    const coldJetstream = performance.now() - t0;
-    await coldJs.close();
-    await coldNc.close();
+    const coldRead = async (url: string, nkeySeed?: Uint8Array) => {
+      const coldNc = await connectNats({ url, name: "bench-cold", nkeySeed });
+      const coldJs = new JetStreamCheckpointSaver({ nc: coldNc, js: jetstreamClient(coldNc), jsm: await jetstreamManager(coldNc) });
+      const t0 = performance.now();
+      const tuple = await coldJs.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+      const ms = performance.now() - t0;
+      await coldJs.close();
+      await coldNc.close();
+      return { tuple, ms };
+    };
+    const runtimeSeed = (await loadOrCreateIdentity(stateDir, NatsRole.Runtime)).seed;
+    const coldAnon = await coldRead(nats.server.url);
+    const coldAuth = await coldRead(auth.server.url, runtimeSeed);
+    const coldTuple = coldAnon.tuple;
+    const coldJetstream = coldAnon.ms;
+    if (coldAuth.tuple?.checkpoint.id !== coldTuple?.checkpoint.id) throw new Error("cold reads disagree (authenticated)");
+    let t0: number;
+
+    // Connecting (the CLI connects once per command): TCP + CONNECT + first PING/PONG, with and
+    // without the nkey handshake (the server's nonce signed with the runtime's seed).
+    const connectAnon: number[] = [];
+    const connectAuth: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      for (const [url, seed, out] of i % 2 === 0
+        ? ([[nats.server.url, undefined, connectAnon], [auth.server.url, runtimeSeed, connectAuth]] as const)
+        : ([[auth.server.url, runtimeSeed, connectAuth], [nats.server.url, undefined, connectAnon]] as const)) {
+        const c0 = performance.now();
+        const c = await connectNats({ url, name: "bench-connect", nkeySeed: seed });
+        await c.flush();
+        if (i >= 4) out.push(performance.now() - c0);
+        await c.close();
+      }
+    }
     const coldSqlite = SqliteSaver.fromConnString(join(dir, "checkpoints.db"));
     t0 = performance.now();
     const coldRow = await coldSqlite.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
@@ -217,10 +266,41 @@ async function main(): Promise<void> {
     const floorRatio = lf / med("sqlite", "putWrites");
     console.log(`putWrites ratio floor with writeAcks each-call (AckedPublisher 1 KiB / sqlite putWrites): ${floorRatio.toFixed(2)}`);
     out.putWrites_floor_ratio = r3(floorRatio);
+
+    console.log("");
+    console.log("authentication: the same savers on the default set-up (embedded server, runtime nkey + permissions) / anonymous server");
+    console.log("op         anonymous med   authenticated med   ratio   (p90 anon / auth)        writeAcks each-call: anon, auth, ratio");
+    for (const op of ops) {
+      const a = med("jetstream", op);
+      const b = med("jetstream_auth", op);
+      const ea = med("jetstream_each_call", op);
+      const eb = med("jetstream_auth_each_call", op);
+      console.log(
+        `${op.padEnd(10)} ${a.toFixed(3).padStart(11)} ms ${b.toFixed(3).padStart(15)} ms ${(b / a).toFixed(3).padStart(7)}   (${p90("jetstream", op).toFixed(3)} / ${p90("jetstream_auth", op).toFixed(3)} ms)` +
+          `   ${ea.toFixed(3).padStart(9)} ms ${eb.toFixed(3).padStart(9)} ms ${(eb / ea).toFixed(3).padStart(7)}`,
+      );
+      out[`jetstream_auth_${op}_ms`] = r3(b);
+      out[`auth_${op}_ratio`] = r3(b / a);
+      out[`jetstream_auth_each_call_${op}_ms`] = r3(eb);
+      out[`auth_each_call_${op}_ratio`] = r3(eb / ea);
+    }
+    console.log(`cold getTuple (new connection): anonymous ${coldJetstream.toFixed(1)} ms, authenticated ${coldAuth.ms.toFixed(1)} ms`);
+    out.jetstream_auth_cold_getTuple_ms = r3(coldAuth.ms);
+    const ca = quantile(connectAnon, 0.5);
+    const cb = quantile(connectAuth, 0.5);
+    console.log(`connect + first round trip: anonymous ${ca.toFixed(3)} ms, nkey ${cb.toFixed(3)} ms, ratio ${(cb / ca).toFixed(2)}`);
+    out.connect_anon_ms = r3(ca);
+    out.connect_nkey_ms = r3(cb);
+    out.auth_connect_ratio = r3(cb / ca);
+    const worst = Math.max(...ops.map((op) => med("jetstream_auth", op) / med("jetstream", op)));
+    console.log(`authenticated / anonymous, worst op (default writeAcks): ${worst.toFixed(3)} (target ≤ 1.05)`);
+    out.auth_worst_ratio = r3(worst);
     console.log(JSON.stringify(out));
   } finally {
+    await auth.close();
     await nats.close();
     await rm(dir, { recursive: true, force: true });
+    await rm(stateDir, { recursive: true, force: true });
   }
 }
 
