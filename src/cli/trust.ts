@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { stateDir } from "../config/paths.ts";
 import { NatsRole } from "../nats/auth.ts";
 import { isUserKey, loadOrCreateIdentity } from "../nats/identities.ts";
-import { nkeys } from "@nats-io/transport-node";
+import { nkeySigner } from "../nats/nkey-crypto.ts";
 import { FileLedgerAnchor } from "../wallet/ledger-anchor.ts";
 import { checkLedgerMeaning } from "../wallet/ledger-meaning.ts";
 import { LedgerNames, type LedgerOptions, type LedgerSigner } from "../wallet/ledger.ts";
@@ -40,9 +40,7 @@ export async function loadTrust(env: NodeJS.ProcessEnv): Promise<Trust> {
 /** The runtime's ledger: signed by its identity key, anchored, checked against the trusted keys. */
 export async function runtimeLedger(env: NodeJS.ProcessEnv, trust: Trust): Promise<LedgerOptions> {
   const runtime = await loadOrCreateIdentity(stateDir(env), NatsRole.Runtime);
-  const pair = nkeys.fromSeed(runtime.seed);
-  const signer: LedgerSigner = { publicKey: runtime.publicKey, sign: (d) => pair.sign(d) };
-  return withAnchor(env, trust, signer);
+  return withAnchor(env, trust, nkeySigner(runtime.seed));
 }
 
 export function ownerLedger(env: NodeJS.ProcessEnv, trust: Trust, key: OwnerKey): LedgerOptions {

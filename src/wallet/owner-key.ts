@@ -10,6 +10,7 @@ import { chmod, link, mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
 import { identitiesDir, isUserKey, OWNER_KEY_FILE } from "../nats/identities.ts";
+import { nkeySigner, verifyByNkey } from "../nats/nkey-crypto.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import { scrypt, SCRYPT, seal, unseal, type Sealed } from "./keystore.ts";
 
@@ -109,11 +110,11 @@ export async function unlockOwnerKey(stateDir: string, env: NodeJS.ProcessEnv): 
     throw new WalletError(WalletErrorCode.OwnerLocked, `${OwnerEnv.Passphrase} does not open the owner's key`, { cause });
   }
   const seed = new TextEncoder().encode(seedText);
-  const pair = nkeys.fromSeed(seed);
-  if (pair.getPublicKey() !== doc.publicKey) throw new WalletError(WalletErrorCode.KeystoreCorrupt, "the owner's key does not match its public key");
+  const signer = nkeySigner(seed);
+  if (signer.publicKey !== doc.publicKey) throw new WalletError(WalletErrorCode.KeystoreCorrupt, "the owner's key does not match its public key");
   return {
     publicKey: doc.publicKey,
-    sign: (data) => pair.sign(data),
+    sign: (data) => signer.sign(data),
     natsSeed: () => seed,
   };
 }
@@ -132,10 +133,4 @@ export async function readOwnerPublicKey(stateDir: string, env: NodeJS.ProcessEn
 }
 
 /** Verifies an ed25519 signature by an nkey public key; false on any malformed input. */
-export function verifyBy(publicKey: string, data: Uint8Array, signature: Uint8Array): boolean {
-  try {
-    return nkeys.fromPublic(publicKey).verify(data, signature);
-  } catch {
-    return false;
-  }
-}
+export const verifyBy = verifyByNkey;
