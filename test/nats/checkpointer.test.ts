@@ -135,8 +135,11 @@ describe("JetStreamCheckpointSaver", () => {
       const c1 = await a.put(thread, checkpoint(1, { n: 1 }, { n: 1 }), meta, { n: 1 });
       expect((await b.getTuple(thread))?.checkpoint.channel_values).toEqual({ n: 1 });
 
-      // Regular writes: the first one wins, whichever process it came from.
+      // Regular writes: the first one wins, whichever process it came from. putWrites is
+      // write-behind, so "first" means first acknowledged: b's read waits for its write's ack
+      // (two connections give no order between writes still in flight).
       await b.putWrites(c1, [["n", "from b"]], "task-1");
+      await b.getTuple(c1);
       await a.putWrites(c1, [["n", "from a"]], "task-1");
       expect((await a.getTuple(c1))?.pendingWrites).toEqual([["task-1", "n", "from b"]]);
       expect((await b.getTuple(c1))?.pendingWrites).toEqual([["task-1", "n", "from b"]]);
