@@ -1,8 +1,9 @@
 /**
  * What every model call carries: the scripted demo task (`vibewriter demo`) run for real — a real
  * nats-server, a real microVM, the real deep agent built by `createVibewriter` with the wallet the
- * CLI would give it (`openRunWallet` on a fresh state directory: no policy, no signer) — with every
- * model call captured: its messages and the tools it was bound to.
+ * CLI would give it (`openRunWallet` on a fresh state directory: no policy, no signer; before the
+ * lean-context change that still gave a wallet, so `propose_payment` was bound, now it gives none)
+ * — with every model call captured: its messages and the tools it was bound to.
  *
  * Per agent (main, researcher, verifier, publisher, general-purpose), per call:
  * - system: the system prompt, UTF-8 bytes;
@@ -37,8 +38,9 @@ import { startTestNats } from "../test/support/nats.ts";
 const AGENTS = ["main", "researcher", "verifier", "publisher", "general-purpose"] as const;
 
 /**
- * Measured with this bench on the code before the lean-context change (commit f346abd, the CLI's
- * wallet always given, so `propose_payment` bound): bytes per call, and the demo's totals.
+ * Measured with this bench on the code before the lean-context change (commit f346abd: the CLI's
+ * wallet always given, so `propose_payment` bound; deepagents' and LangChain's generic prompts and
+ * tool descriptions): bytes per call, and the demo's totals.
  */
 const BEFORE = {
   perCall: {

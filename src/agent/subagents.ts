@@ -5,8 +5,9 @@ import type { AgentMiddleware } from "langchain";
 import type { EmitEvent } from "./events.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
+import { createSkillsPromptMiddleware } from "./middleware/context.ts";
 import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
-import { GENERAL_PROMPT, PUBLISHER_PROMPT, RESEARCHER_PROMPT, VERIFIER_PROMPT } from "./prompts.ts";
+import { fsToolDescriptions, GENERAL_PROMPT, PUBLISHER_PROMPT, RESEARCHER_PROMPT, VERIFIER_PROMPT } from "./prompts.ts";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 
 /**
@@ -14,7 +15,8 @@ import type { BaseStore } from "@langchain/langgraph-checkpoint";
  * filesystem toolset (including `execute`) and the main agent's custom tools unless the spec
  * overrides them, so every spec below sets its own `tools` and replaces the default
  * `FilesystemMiddleware` (same name) with one restricted to `fs`; a policy middleware refuses
- * anything else at call time, including writes outside `writable`.
+ * anything else at call time, including writes outside `writable`. Tool descriptions and the
+ * skills section are this agent's own (`prompts.ts`), not deepagents' generic ones.
  */
 export const SUBAGENT_POWERS = {
   researcher: {
@@ -45,7 +47,8 @@ export const SUBAGENT_POWERS = {
 } as const satisfies Record<string, { fs: readonly FsToolName[]; hostTools: readonly string[]; writable: readonly string[]; skills: boolean }>;
 export type SubagentName = keyof typeof SUBAGENT_POWERS;
 
-const DESCRIPTIONS: Record<SubagentName, string> = {
+/** What the main agent's `task` tool says about each subagent. */
+export const SUBAGENT_DESCRIPTIONS: Record<SubagentName, string> = {
   researcher:
     "Reads the sources, runs skill scripts in the sandbox and writes notes (claims with exact-quote citations) under /workspace/notes and /workspace/dd.",
   verifier: "Checks every claim and citation of a draft against the stored sources. Read-only; cannot write or publish.",
@@ -69,6 +72,8 @@ export interface SubagentDeps {
   skillsDir: string;
   /** Host tools by name; a subagent receives only those its powers list (and that exist). */
   hostTools: Record<string, StructuredTool | undefined>;
+  /** The run's model-call middleware for this subagent (budget, usage events, tool-call ids). */
+  modelCalls?: (agent: string) => AgentMiddleware;
 }
 
 export function buildSubagents(deps: SubagentDeps): SubAgent[] {
@@ -77,14 +82,17 @@ export function buildSubagents(deps: SubagentDeps): SubAgent[] {
     const tools = powers.hostTools.map((t) => deps.hostTools[t]).filter((t): t is StructuredTool => t !== undefined);
     const allowed = [...powers.fs, ...tools.map((t) => t.name)];
     const middleware: AgentMiddleware[] = [
-      createFilesystemMiddleware({ backend: deps.backend, tools: [...powers.fs] }) as unknown as AgentMiddleware,
+      createFilesystemMiddleware({ backend: deps.backend, tools: [...powers.fs], customToolDescriptions: fsToolDescriptions(powers.fs) }) as unknown as AgentMiddleware,
+      // Takes the place of deepagents' SkillsMiddleware (same name) that `skills` below adds.
+      ...(powers.skills ? [createSkillsPromptMiddleware({ backend: deps.backend, sources: [deps.skillsDir] })] : []),
       createEventMiddleware({ agent: name, emit: deps.emit }) as unknown as AgentMiddleware,
+      ...(deps.modelCalls ? [deps.modelCalls(name)] : []),
       createToolPolicyMiddleware({ agent: name, allowedTools: allowed, writablePrefixes: powers.writable, readOnlyPrefixes: [deps.skillsDir] }) as unknown as AgentMiddleware,
       createEffectJournalMiddleware({ store: deps.store, threadId: deps.threadId, agent: name }) as unknown as AgentMiddleware,
     ];
     return {
       name,
-      description: DESCRIPTIONS[name],
+      description: SUBAGENT_DESCRIPTIONS[name],
       systemPrompt: PROMPTS[name],
       model: deps.model,
       tools,

@@ -5,7 +5,7 @@ import type { StructuredTool } from "@langchain/core/tools";
 import { Command } from "@langchain/langgraph";
 import { recordedMemory } from "./memory-backend.ts";
 import { CompositeBackend, createDeepAgent, StoreBackend, type SandboxBackendProtocolV2 } from "deepagents";
-import { todoListMiddleware, type AgentMiddleware } from "langchain";
+import type { AgentMiddleware } from "langchain";
 import type { Backbone } from "../nats/index.ts";
 import type { Choir } from "../choir/choir.ts";
 import type { Wallet } from "../wallet/wallet.ts";
@@ -21,7 +21,8 @@ import { openThreadSandbox } from "./sandbox.ts";
 import { createEmitter } from "./emitter.ts";
 import { prepareSandbox } from "./prepare-sandbox.ts";
 import { loadSourcesDir, type SourceInfo } from "./sources.ts";
-import { buildSubagents } from "./subagents.ts";
+import { buildSubagents, SUBAGENT_DESCRIPTIONS } from "./subagents.ts";
+import { mainContextMiddleware } from "./middleware/context.ts";
 import { createCheckCitationsTool } from "./tools/citations.ts";
 import { createFetchUrlTool } from "./tools/fetch-url.ts";
 import { createChoirTools } from "./tools/choir.ts";
@@ -156,7 +157,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       memory: [MEMORY_FILE],
       subagents: buildSubagents({ model: opts.model, backend, store: backbone.store, threadId, emit, hostTools, skillsDir }),
       middleware: [
-        todoListMiddleware() as unknown as AgentMiddleware,
+        ...mainContextMiddleware({ backend, skillsDir, memory: [MEMORY_FILE], subagents: SUBAGENT_DESCRIPTIONS }),
         createEventMiddleware({ agent: "main", emit }) as unknown as AgentMiddleware,
         createToolPolicyMiddleware({ agent: "main agent", readOnlyPrefixes: [skillsDir] }) as unknown as AgentMiddleware,
         createEffectJournalMiddleware({ store: backbone.store, threadId, agent: "main" }) as unknown as AgentMiddleware,

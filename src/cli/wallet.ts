@@ -1,11 +1,14 @@
 /**
- * The wallet a run gets, from the owner's configuration. It is always given to the agent (so its
- * `propose_payment` tool exists and every attempt is judged and on the ledger); what it can do
- * depends on:
- * - the policy file (`VIBEWRITER_POLICY`, default `<state>/wallet/policy.yaml`): none = deny all;
- * - the signer: only when the keystore is unlocked (VIBEWRITER_WALLET_PASSPHRASE or
- *   VIBEWRITER_WALLET_KEY) and holds a key named by VIBEWRITER_WALLET_KEY_NAME (default "default");
- * - submission: only with VIBEWRITER_HORIZON_URL.
+ * The wallet a run gets, from the owner's configuration. The agent gets a wallet (and with it its
+ * `propose_payment` tool, judged by the policy and recorded on the ledger) only when the run can
+ * really pay, which takes both:
+ * - a policy file (`VIBEWRITER_POLICY`, default `<state>/wallet/policy.yaml`); without one every
+ *   payment would be denied;
+ * - a signer: the keystore unlocked (VIBEWRITER_WALLET_PASSPHRASE or VIBEWRITER_WALLET_KEY) and
+ *   holding the key named by VIBEWRITER_WALLET_KEY_NAME (default "default"); without one nothing
+ *   could be signed.
+ * Otherwise the run has no wallet and the model is not offered a payment tool at all.
+ * Submission happens only with VIBEWRITER_HORIZON_URL.
  * No key material passes through here except inside the wallet's own `Secret`/`Signer` types.
  */
 import { existsSync } from "node:fs";
@@ -30,8 +33,8 @@ export function policyPathFor(env: NodeJS.ProcessEnv): string {
 }
 
 export interface RunWallet {
-  /** Given to the agent, which adds the `propose_payment` tool over it. */
-  wallet: Wallet;
+  /** Given to the agent, which adds the `propose_payment` tool over it; absent when the run cannot pay. */
+  wallet?: Wallet;
   /** For the run's header line: what the wallet can do. Public facts only. */
   summary: string;
 }
@@ -41,12 +44,19 @@ export async function openRunWallet(backbone: Backbone, env: NodeJS.ProcessEnv):
   // An explicitly named policy that is missing is an error; the default location is optional.
   const policy: SpendingPolicy | undefined =
     env[WalletConfigEnv.Policy] || existsSync(policyPath) ? await loadPolicyFile(policyPath) : undefined;
+  if (!policy) return { summary: `off, no payment tool (no spending policy at ${policyPath})` };
 
   let signer: Signer | undefined;
+  const name = env[WalletConfigEnv.KeyName] || "default";
   if (env[WalletEnv.Passphrase] || env[WalletEnv.MasterKey]) {
     const keystore = await Keystore.open({ env });
-    const name = env[WalletConfigEnv.KeyName] || "default";
     if (keystore.has(name)) signer = keystore.signer(name);
+  }
+  if (!signer) {
+    const why = env[WalletEnv.Passphrase] || env[WalletEnv.MasterKey]
+      ? `no key "${name}" in the keystore`
+      : `the keystore is locked: set ${WalletEnv.Passphrase} or ${WalletEnv.MasterKey}`;
+    return { summary: `off, no payment tool (policy ${policyPath}, but no signer: ${why})` };
   }
   const trust = await loadTrust(env);
   const wallet = await Wallet.open({
@@ -61,8 +71,8 @@ export async function openRunWallet(backbone: Backbone, env: NodeJS.ProcessEnv):
     },
   });
   const summary = [
-    policy ? `policy ${policyPath}` : "no policy (every payment denied)",
-    signer ? `signer ${signer.publicKey}` : "no signer",
+    `policy ${policyPath}`,
+    `signer ${signer.publicKey}`,
     env[WalletConfigEnv.Horizon] ? "submits to Horizon" : "offline (signs, never submits)",
   ].join(", ");
   return { wallet, summary };
