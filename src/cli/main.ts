@@ -8,11 +8,13 @@ import type { CommandPlan } from "./plan.ts";
 import { processIo, printJson, type CliContext, type CliIo } from "./context.ts";
 import { runCommand } from "./commands/index.ts";
 import { redactingIo } from "./redact.ts";
+import { silenceLangChainUpgradeNotice } from "./langchain-notice.ts";
 
 const VERSION = "0.1.0";
 
 /** Runs the command line; resolves the exit code. Never throws. */
 export async function main(argv: string[], rawIo: CliIo = processIo()): Promise<number> {
+  silenceLangChainUpgradeNotice(); // its misleading "pnpm install" advice; idempotent, other warnings pass
   const io = redactingIo(rawIo);
   let plan: CommandPlan;
   try {

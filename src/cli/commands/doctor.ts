@@ -8,6 +8,7 @@ import {
   checkGuestImage,
   checkKvm,
   checkModel,
+  checkModelEndpoint,
   checkNats,
   checkNatsServerBinary,
   checkNode,
@@ -20,6 +21,7 @@ import {
   type NatsFinding,
 } from "../doctor/index.ts";
 import { probeGuestImage, probeKvm } from "../doctor/probes.ts";
+import { probeModelEndpoint } from "../doctor/model-endpoint.ts";
 import { existsSync } from "node:fs";
 import { loadPolicyFile } from "../../wallet/policy.ts";
 import { readOwnerPublicKey } from "../../wallet/owner-key.ts";
@@ -59,6 +61,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     await checkKvm(() => probeKvm(ctx.env)),
     await checkGuestImage(() => probeGuestImage(ctx.env)),
     await checkModel(async () => chooseModel(ctx.env)),
+    await checkModelEndpoint(async () => chooseModel(ctx.env), (choice) => probeModelEndpoint(choice, ctx.env)),
     await checkWallet(ctx.env),
     await checkOwner(() => readOwnerPublicKey(stateDir(ctx.env), ctx.env)),
     await checkPolicy(policyPathFor(ctx.env), existsSync(policyPathFor(ctx.env)), loadPolicyFile),

@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process";
 import { childEnv } from "../../config/child-env.ts";
 import { CheckStatus, guard, type CheckResult } from "./check.ts";
+import { EndpointVerdict, type ModelEndpointFinding } from "./model-endpoint.ts";
 import { atLeast, qemuVersionFrom } from "./versions.ts";
 
 export const MIN_NODE = "20.0.0";
@@ -122,6 +123,75 @@ export function checkModel(resolve: () => Promise<{ provider: string; model: str
       };
     }
   });
+}
+
+/**
+ * The configured model endpoint: does it answer, accept the key and know the model? `choose` is the
+ * agent's `chooseModel`; when it throws (no model configured) nothing is probed and nothing is sent.
+ * Once a model is configured the check is required: `run` cannot work without it. `probe` is
+ * `probeModelEndpoint` (metadata routes only, no tokens, a short deadline).
+ */
+export async function checkModelEndpoint<C extends { provider: string; model: string }>(
+  choose: () => Promise<C>,
+  probe: (choice: C) => Promise<ModelEndpointFinding>,
+): Promise<CheckResult> {
+  const meta = { id: "model-endpoint", title: "Model endpoint" };
+  let choice: C;
+  try {
+    choice = await choose();
+  } catch {
+    return { ...meta, required: false, status: CheckStatus.Missing, detail: "not checked: no model configured (see Model)" };
+  }
+  return guard({ ...meta, required: true }, async () => describeModelEndpoint(await probe(choice)));
+}
+
+/** A probe's finding in words: what answered where, and what to change when it is not ready. */
+export function describeModelEndpoint(f: ModelEndpointFinding): Omit<CheckResult, "id" | "title" | "required"> {
+  const name = `${f.provider}:${f.model}`;
+  const said = (status?: number) => `${status ?? ""}${status !== undefined && f.message ? " " : ""}${f.message ?? ""}`;
+  const baseVar = f.baseUrlVar ?? (f.provider === "anthropic" ? "ANTHROPIC_BASE_URL" : "OPENAI_BASE_URL");
+  switch (f.verdict) {
+    case EndpointVerdict.Found:
+      return { status: CheckStatus.Ready, detail: `${name} answers at ${f.baseUrl}, model found${f.via === "list" ? " in its list" : ""}` };
+    case EndpointVerdict.Refused:
+      return {
+        status: CheckStatus.Missing,
+        detail: `${name}: ${f.baseUrl} refused ${f.keySent ? `the key from ${f.keyVar}` : "the request (no key sent)"} (${said(f.status)})`,
+        fix:
+          f.status === 403
+            ? `The key in ${f.keyVar} has no access to ${f.model} here: check its permissions, project or region.`
+            : f.keySent
+              ? `Check ${f.keyVar}: the server does not accept it.`
+              : `Set ${f.keyVar}.`,
+      };
+    case EndpointVerdict.UnknownModel:
+      return {
+        status: CheckStatus.Missing,
+        detail: `${f.baseUrl} has no model "${f.model}"${f.status !== undefined || f.message ? ` (${said(f.status)})` : ""}`,
+        fix:
+          `Set VIBEWRITER_MODEL=${f.provider}:<model> to a model the server has` +
+          (f.offered?.length ? `; it lists: ${f.offered.join(", ")}` : f.provider === "anthropic" ? " (GET /v1/models lists the ones your key can use)" : "."),
+      };
+    case EndpointVerdict.Unreachable:
+      return {
+        status: CheckStatus.Missing,
+        detail: `${name}: no answer from ${f.url}: ${f.message ?? "unreachable"}`,
+        fix: f.baseUrlVar
+          ? `Start the server at ${f.baseUrl}, or fix ${f.baseUrlVar}.`
+          : `Check this machine's connection to ${f.baseUrl} (or set ${baseVar} to a reachable gateway).`,
+      };
+    case EndpointVerdict.Unexpected:
+      return {
+        status: CheckStatus.Missing,
+        detail: `${name}: ${f.url} answered ${said(f.status)}`,
+        fix:
+          f.status !== undefined && f.status >= 500
+            ? "The provider is failing; try again later."
+            : f.provider === "anthropic"
+              ? `Check ${baseVar}: it is the API's origin (the client appends /v1/messages).`
+              : `Check ${baseVar}: an OpenAI-compatible base URL usually ends in /v1.`,
+      };
+  }
 }
 
 /** Environment variables that unlock the wallet; only their presence is ever reported. */

@@ -7,6 +7,8 @@ export {
   checkKvm,
   checkGuestImage,
   checkModel,
+  checkModelEndpoint,
+  describeModelEndpoint,
   checkWallet,
   checkOwner,
   checkPolicy,
@@ -14,5 +16,6 @@ export {
   type KvmFinding,
   type ImageFinding,
 } from "./checks.ts";
+export { probeModelEndpoint, EndpointVerdict, type ModelEndpointFinding } from "./model-endpoint.ts";
 export { renderDoctorReport } from "./render.ts";
 export { atLeast, parseVersion, qemuVersionFrom } from "./versions.ts";
