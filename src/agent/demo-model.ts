@@ -114,6 +114,9 @@ const SCRIPTS: Record<string, Script> = {
   },
 };
 
+/** The demo's scripts by role (also served by the provider stand-in in tests, through real clients). */
+export const DEMO_SCRIPTS: Readonly<Record<string, Script>> = SCRIPTS;
+
 /** The scripted demo model (see the module comment). */
 export function scriptedDemoModel(maxCalls = 400): BaseChatModel {
   return createScriptedModel(SCRIPTS, { label: SCRIPTED_LABEL, maxCalls });

@@ -20,6 +20,31 @@ export interface ModelChoice {
   provider: ModelProvider;
   model: string;
   baseUrl?: string;
+  /** Per call: the request is abandoned (and retried) after this long. */
+  timeoutMs: number;
+  /** Retries of a failed call (429 honours `retry-after`, 5xx and timeouts back off) before the run stops. */
+  maxRetries: number;
+}
+
+export const ModelEnv = {
+  TimeoutSec: "VIBEWRITER_MODEL_TIMEOUT_SEC",
+  MaxRetries: "VIBEWRITER_MODEL_MAX_RETRIES",
+} as const;
+export const DEFAULT_MODEL_TIMEOUT_SEC = 180;
+export const DEFAULT_MODEL_MAX_RETRIES = 3;
+
+function callSettings(env: NodeJS.ProcessEnv): Pick<ModelChoice, "timeoutMs" | "maxRetries"> {
+  const number = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name]?.trim();
+    if (!raw) return fallback;
+    const n = Number(raw);
+    if (!/^\d+(\.\d+)?$/.test(raw) || n < min || n > max) throw new ModelNotConfiguredError(`${name}="${raw}" must be a number from ${min} to ${max}.`);
+    return n;
+  };
+  return {
+    timeoutMs: Math.round(number(ModelEnv.TimeoutSec, DEFAULT_MODEL_TIMEOUT_SEC, 1, 3600) * 1000),
+    maxRetries: Math.floor(number(ModelEnv.MaxRetries, DEFAULT_MODEL_MAX_RETRIES, 0, 20)),
+  };
 }
 
 const HOW_TO =
@@ -34,9 +59,13 @@ const HOW_TO =
 
 /** Which provider and model the environment asks for (pure: reads `env` only, creates nothing). */
 export function chooseModel(env: NodeJS.ProcessEnv = process.env): ModelChoice {
+  return { ...chooseProvider(env), ...callSettings(env) };
+}
+
+function chooseProvider(env: NodeJS.ProcessEnv): Omit<ModelChoice, "timeoutMs" | "maxRetries"> {
   const spec = env.VIBEWRITER_MODEL?.trim();
   if (!spec) {
-    if (env.ANTHROPIC_API_KEY) return { provider: ModelProvider.Anthropic, model: DEFAULT_MODELS.anthropic };
+    if (env.ANTHROPIC_API_KEY) return { provider: ModelProvider.Anthropic, model: DEFAULT_MODELS.anthropic, ...anthropicUrl(env) };
     if (env.OPENAI_API_KEY) return { provider: ModelProvider.OpenAI, model: DEFAULT_MODELS.openai };
     throw new ModelNotConfiguredError(`No model is configured.\n${HOW_TO}`);
   }
@@ -49,7 +78,7 @@ export function chooseModel(env: NodeJS.ProcessEnv = process.env): ModelChoice {
   switch (provider) {
     case ModelProvider.Anthropic:
       if (!env.ANTHROPIC_API_KEY) throw new ModelNotConfiguredError(`VIBEWRITER_MODEL=${spec} needs ANTHROPIC_API_KEY to be set.`);
-      return { provider, model };
+      return { provider, model, ...anthropicUrl(env) };
     case ModelProvider.OpenAI:
       if (!env.OPENAI_API_KEY) throw new ModelNotConfiguredError(`VIBEWRITER_MODEL=${spec} needs OPENAI_API_KEY to be set.`);
       return { provider, model, ...(env.OPENAI_BASE_URL ? { baseUrl: env.OPENAI_BASE_URL } : {}) };
@@ -74,6 +103,18 @@ export function chooseModel(env: NodeJS.ProcessEnv = process.env): ModelChoice {
   }
 }
 
+/** `ANTHROPIC_BASE_URL`: a proxy or gateway in front of the Anthropic API. */
+function anthropicUrl(env: NodeJS.ProcessEnv): { baseUrl?: string } {
+  const url = env.ANTHROPIC_BASE_URL?.trim();
+  if (!url) return {};
+  try {
+    new URL(url);
+  } catch (cause) {
+    throw new ModelNotConfiguredError(`ANTHROPIC_BASE_URL="${url}" is not a URL.`, { cause });
+  }
+  return { baseUrl: url };
+}
+
 /**
  * The chat model the environment configures: Anthropic, OpenAI, or any OpenAI-compatible server
  * (Ollama, vLLM, llama.cpp). API keys come from the environment and are handed to the client
@@ -85,12 +126,19 @@ export function resolveModel(env: NodeJS.ProcessEnv = process.env): BaseChatMode
   try {
     switch (choice.provider) {
       case ModelProvider.Anthropic:
-        return new ChatAnthropic({ model: choice.model, apiKey: env.ANTHROPIC_API_KEY, maxRetries: 3 });
+        return new ChatAnthropic({
+          model: choice.model,
+          apiKey: env.ANTHROPIC_API_KEY,
+          maxRetries: choice.maxRetries,
+          ...(choice.baseUrl ? { anthropicApiUrl: choice.baseUrl } : {}),
+          clientOptions: { timeout: choice.timeoutMs },
+        });
       case ModelProvider.OpenAI:
         return new ChatOpenAI({
           model: choice.model,
           apiKey: env.OPENAI_API_KEY,
-          maxRetries: 3,
+          maxRetries: choice.maxRetries,
+          timeout: choice.timeoutMs,
           ...(choice.baseUrl ? { configuration: { baseURL: choice.baseUrl } } : {}),
         });
       case ModelProvider.OpenAICompatible:
@@ -98,7 +146,8 @@ export function resolveModel(env: NodeJS.ProcessEnv = process.env): BaseChatMode
           model: choice.model,
           // Local servers usually ignore the key, but the client insists on one.
           apiKey: env.OPENAI_API_KEY || "not-needed",
-          maxRetries: 3,
+          maxRetries: choice.maxRetries,
+          timeout: choice.timeoutMs,
           configuration: { baseURL: choice.baseUrl },
         });
     }

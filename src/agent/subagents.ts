@@ -73,7 +73,7 @@ export interface SubagentDeps {
   /** Host tools by name; a subagent receives only those its powers list (and that exist). */
   hostTools: Record<string, StructuredTool | undefined>;
   /** The run's model-call middleware for this subagent (budget, usage events, tool-call ids). */
-  modelCalls?: (agent: string) => AgentMiddleware;
+  modelCalls?: (agent: string) => AgentMiddleware[];
 }
 
 export function buildSubagents(deps: SubagentDeps): SubAgent[] {
@@ -86,7 +86,7 @@ export function buildSubagents(deps: SubagentDeps): SubAgent[] {
       // Takes the place of deepagents' SkillsMiddleware (same name) that `skills` below adds.
       ...(powers.skills ? [createSkillsPromptMiddleware({ backend: deps.backend, sources: [deps.skillsDir] })] : []),
       createEventMiddleware({ agent: name, emit: deps.emit }) as unknown as AgentMiddleware,
-      ...(deps.modelCalls ? [deps.modelCalls(name)] : []),
+      ...(deps.modelCalls?.(name) ?? []),
       createToolPolicyMiddleware({ agent: name, allowedTools: allowed, writablePrefixes: powers.writable, readOnlyPrefixes: [deps.skillsDir] }) as unknown as AgentMiddleware,
       createEffectJournalMiddleware({ store: deps.store, threadId: deps.threadId, agent: name }) as unknown as AgentMiddleware,
     ];

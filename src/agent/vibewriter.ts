@@ -19,6 +19,9 @@ import { mainPrompt } from "./prompts.ts";
 import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
 import { openThreadSandbox } from "./sandbox.ts";
 import { createEmitter } from "./emitter.ts";
+import { createModelCallMiddleware } from "./middleware/model-calls.ts";
+import { createToolErrorMiddleware } from "./middleware/tool-errors.ts";
+import { DEFAULT_BUDGET, RunBudget, type BudgetLimits, type ModelUsage } from "./run-budget.ts";
 import { prepareSandbox } from "./prepare-sandbox.ts";
 import { loadSourcesDir, type SourceInfo } from "./sources.ts";
 import { buildSubagents, SUBAGENT_DESCRIPTIONS } from "./subagents.ts";
@@ -60,6 +63,13 @@ export interface VibewriterOptions {
   tools?: StructuredTool[];
   /** Live display hook; every event also goes to the thread's event log. */
   onEvent?: (e: VibewriterEvent) => void;
+  /** Model calls and tokens this thread may use in all (main agent and subagents); at the limit the run pauses for the owner. */
+  budget?: BudgetLimits;
+  /**
+   * The task's outcome is a published report: a run that ends without one is `incomplete`, not
+   * `completed` (the CLI's `run`). Off: only an unfinished plan makes a run incomplete.
+   */
+  expectReport?: boolean;
 }
 
 /** How a run ended: one definition, shared with the `run.finished` event. */
@@ -81,6 +91,10 @@ export interface RunResult {
   finalMessage: string;
   /** Pending interrupts when `status` is interrupted. */
   interrupts: unknown[];
+  /** Why the run is `incomplete` (no report, plan steps left open). */
+  reason?: string;
+  /** Model calls and tokens of the thread so far (all runs, main agent and subagents). */
+  usage: ModelUsage;
 }
 
 export interface Vibewriter {
@@ -92,6 +106,19 @@ export interface Vibewriter {
   /** Continue an interrupted or crashed run from its last checkpoint (optionally answering an interrupt). */
   resume(resumeValue?: unknown): Promise<RunResult>;
   close(): Promise<void>;
+}
+
+/** What the thread's `model.call` events add up to. */
+export function usageOf(events: readonly { type: string; data: unknown }[]): ModelUsage {
+  const used: ModelUsage = { calls: 0, inputTokens: 0, outputTokens: 0 };
+  for (const e of events) {
+    if (e.type !== EventType.ModelCall) continue;
+    const d = e.data as { inputTokens?: number; outputTokens?: number };
+    used.calls += 1;
+    used.inputTokens += d.inputTokens ?? 0;
+    used.outputTokens += d.outputTokens ?? 0;
+  }
+  return used;
 }
 
 function shortHash(s: string): string {
@@ -118,6 +145,9 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
   const threadId = opts.threadId;
   const backbone = agentBackbone(opts.backbone);
   const emit = createEmitter(backbone, threadId, opts.onEvent);
+  const budget = new RunBudget(opts.budget ?? DEFAULT_BUDGET, usageOf(await backbone.events.history(threadId, { types: [EventType.ModelCall] })));
+  // Per agent: the budget, usage and tool-call ids of its model calls, and what it sees of tool errors.
+  const modelCalls = (agent: string) => [createModelCallMiddleware({ agent, threadId, emit, budget }), createToolErrorMiddleware({ agent, emit })] as unknown as AgentMiddleware[];
 
   // Sources first: a bad folder is refused before anything is stored or started.
   const newSources = opts.sourcesDir ? await loadSourcesDir(opts.sourcesDir) : [];
@@ -155,10 +185,11 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       store: backbone.store,
       skills: [skillsDir],
       memory: [MEMORY_FILE],
-      subagents: buildSubagents({ model: opts.model, backend, store: backbone.store, threadId, emit, hostTools, skillsDir }),
+      subagents: buildSubagents({ model: opts.model, backend, store: backbone.store, threadId, emit, hostTools, skillsDir, modelCalls }),
       middleware: [
         ...mainContextMiddleware({ backend, skillsDir, memory: [MEMORY_FILE], subagents: SUBAGENT_DESCRIPTIONS }),
         createEventMiddleware({ agent: "main", emit }) as unknown as AgentMiddleware,
+        ...modelCalls("main"),
         createToolPolicyMiddleware({ agent: "main agent", readOnlyPrefixes: [skillsDir] }) as unknown as AgentMiddleware,
         createEffectJournalMiddleware({ store: backbone.store, threadId, agent: "main" }) as unknown as AgentMiddleware,
       ],
@@ -174,13 +205,26 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       const finalMessage = typeof last?.content === "string" ? last.content : (last?.text ?? "");
       const interrupts = (state.__interrupt__ as unknown[] | undefined) ?? [];
       const raw = await backbone.artifacts.get(REPORT_ARTIFACT(threadId));
+      const todos = ((state.todos ?? []) as Todo[]).map((t) => ({ content: t.content, status: t.status }));
+      // Completed means the outcome exists: a report when one is expected, and no open plan step.
+      const open = todos.filter((t) => t.status !== "completed");
+      const reason =
+        interrupts.length > 0
+          ? undefined
+          : opts.expectReport && !raw
+            ? `the agent stopped without publishing a report${open.length ? `, with ${open.length} of ${todos.length} planned steps not done` : ""}`
+            : open.length
+              ? `the agent stopped with ${open.length} of ${todos.length} planned steps not done: ${open.map((t) => t.content).join("; ").slice(0, 300)}`
+              : undefined;
       return {
         threadId,
-        status: interrupts.length > 0 ? RunStatus.Interrupted : RunStatus.Completed,
+        status: interrupts.length > 0 ? RunStatus.Interrupted : reason ? RunStatus.Incomplete : RunStatus.Completed,
         ...(raw ? { report: new TextDecoder().decode(raw), reportArtifact: REPORT_ARTIFACT(threadId) } : {}),
-        todos: ((state.todos ?? []) as Todo[]).map((t) => ({ content: t.content, status: t.status })),
+        todos,
         finalMessage,
         interrupts,
+        ...(reason ? { reason } : {}),
+        usage: budget.used(),
       };
     };
 
@@ -202,7 +246,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
         id: `main:${eventKey}:finished:${result.status}:${shortHash(result.finalMessage + (result.report ?? ""))}`,
         type: EventType.RunFinished,
         agent: "main",
-        data: { status: result.status, report: result.reportArtifact ?? null, todos: result.todos.length },
+        data: { status: result.status, report: result.reportArtifact ?? null, todos: result.todos.length, ...(result.reason ? { reason: result.reason } : {}) },
       });
       return result;
     };
@@ -230,7 +274,12 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
         const checkpointId = (snapshot as unknown as { config: { configurable: { checkpoint_id: string } } }).config.configurable.checkpoint_id;
         const key = `resume:${checkpointId}`;
         if (resumeValue === undefined && (snapshot.next?.length ?? 0) === 0) {
-          return collect(snapshot.values as Record<string, unknown>); // already finished: nothing to do
+          const last = await collect(snapshot.values as Record<string, unknown>);
+          if (last.status !== RunStatus.Incomplete) return last; // finished: nothing to do
+          // The agent stopped short of the outcome: ask it to carry on, once per stopping point.
+          await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId } });
+          const nudge = `Continue the task: ${last.reason}. Finish what is missing.`;
+          return invoke({ messages: [new HumanMessage({ id: `continue-${checkpointId}`, content: nudge })] }, key);
         }
         await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId } });
         return invoke(resumeValue === undefined ? null : new Command({ resume: resumeValue }), key);

@@ -58,6 +58,18 @@ function nonEmptyPath(name: string, option: string, value: string, cwd: string):
   return resolve(cwd, value);
 }
 
+/** `--max-model-calls N`, `--max-tokens N`: whole numbers above 0. */
+function budgetFlags(command: "run" | "resume", v: Values): { maxModelCalls?: number; maxTokens?: number } {
+  const out: { maxModelCalls?: number; maxTokens?: number } = {};
+  for (const [flag, key] of [["max-model-calls", "maxModelCalls"], ["max-tokens", "maxTokens"]] as const) {
+    const raw = v[flag];
+    if (typeof raw !== "string") continue;
+    if (!/^[1-9]\d{0,11}$/.test(raw)) throw usageError(`--${flag} must be a whole number above 0, got "${raw}".`, command);
+    out[key] = Number(raw);
+  }
+  return out;
+}
+
 /** Wallet key names: the keystore's rule. */
 const KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -92,6 +104,8 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" 
       thread: { type: "string", short: "t" },
       skills: { type: "string", multiple: true },
       "allow-network": { type: "boolean" },
+      "max-model-calls": { type: "string" },
+      "max-tokens": { type: "string" },
     },
     build(v, p, cwd) {
       if (p.length === 0) throw usageError("`run` needs a task, e.g. vibewriter run \"Assess ACME Corp\".", "run");
@@ -107,17 +121,19 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" 
         threadId: typeof v.thread === "string" ? checkId("run", "thread id", v.thread) : undefined,
         skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("run", "skills", s, cwd)),
         allowNetwork: v["allow-network"] === true,
+        ...budgetFlags("run", v),
         json: json(v),
       };
     },
   },
   resume: {
-    options: { ...common, skills: { type: "string", multiple: true }, "allow-network": { type: "boolean" } },
+    options: { ...common, skills: { type: "string", multiple: true }, "allow-network": { type: "boolean" }, "max-model-calls": { type: "string" }, "max-tokens": { type: "string" } },
     build: (v, p, cwd) => ({
       command: "resume",
       threadId: oneId("resume", "thread id", p),
       skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("resume", "skills", s, cwd)),
       allowNetwork: v["allow-network"] === true,
+      ...budgetFlags("resume", v),
       json: json(v),
     }),
   },

@@ -44,8 +44,10 @@ export type CommandPlan =
       skills: string[];
       /** Give the agent the host-side `fetch_url` tool (the VM itself never gets a network). */
       allowNetwork: boolean;
+      maxModelCalls?: number;
+      maxTokens?: number;
     } & Common)
-  | ({ command: "resume"; threadId: string; skills: string[]; allowNetwork: boolean } & Common)
+  | ({ command: "resume"; threadId: string; skills: string[]; allowNetwork: boolean; maxModelCalls?: number; maxTokens?: number } & Common)
   | ({ command: "threads" } & Common)
   | ({ command: "show"; threadId: string } & Common)
   | ({ command: "events"; threadId: string; follow: boolean } & Common)

@@ -21,6 +21,10 @@ export const EventType = {
   RunFailed: "run.failed",
   TodosUpdated: "todos.updated",
   ModelTurn: "model.turn",
+  /** A model call was sent; the run waits for the provider until `model.call`. */
+  ModelStarted: "model.started",
+  /** A model call came back: model, latency, the provider's token counts. */
+  ModelCall: "model.call",
   ToolStarted: "tool.started",
   ToolFinished: "tool.finished",
   FileWritten: "file.written",
@@ -45,6 +49,11 @@ export const RunStatus = {
   Completed: "completed",
   /** Paused for a human decision (e.g. a payment that needs approval); `resume()` continues. */
   Interrupted: "interrupted",
+  /**
+   * The agent stopped without the task's outcome: no published report for a report task, or steps
+   * of its plan left open. `reason` says which; `resume()` asks it to carry on.
+   */
+  Incomplete: "incomplete",
 } as const;
 export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
 
@@ -59,10 +68,20 @@ export interface TodoItem {
 /** The `data` of each event type. Values made by `summarise()` are `unknown`: clipped JSON. */
 export interface EventData {
   "run.started": { task?: string; sources?: string[]; resumed?: boolean; checkpoint?: string };
-  "run.finished": { status: RunStatus; report?: string | null; todos?: number };
+  "run.finished": { status: RunStatus; report?: string | null; todos?: number; reason?: string };
   "run.failed": { message: string };
   "todos.updated": { todos: TodoItem[] };
   "model.turn": { toolCalls: { name: string; id?: string }[]; text: unknown };
+  "model.started": { model: string };
+  "model.call": {
+    model: string;
+    latencyMs: number;
+    inputTokens?: number;
+    outputTokens?: number;
+    toolCalls: number;
+    malformed?: number;
+    renamedToolCallIds?: number;
+  };
   "tool.started": { tool: string; callId: string; args?: unknown };
   "tool.finished": { tool: string; callId: string; status: ToolStatus; output?: unknown; replayed?: boolean };
   /** `artifact`: Object Store name when the file was saved as one. */

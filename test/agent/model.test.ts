@@ -33,7 +33,7 @@ describe("resolveModel", () => {
     expect(o).toBeInstanceOf(ChatOpenAI);
     expect(o.model).toBe("gpt-4.1-mini");
     const c = chooseModel({ VIBEWRITER_MODEL: "openai-compatible:llama3.1", VIBEWRITER_BASE_URL: "http://localhost:11434/v1" });
-    expect(c).toEqual({ provider: "openai-compatible", model: "llama3.1", baseUrl: "http://localhost:11434/v1" });
+    expect(c).toEqual({ provider: "openai-compatible", model: "llama3.1", baseUrl: "http://localhost:11434/v1", timeoutMs: 180_000, maxRetries: 3 });
     expect(resolveModel({ VIBEWRITER_MODEL: "openai-compatible:llama3.1", OPENAI_BASE_URL: "http://h:8000/v1" })).toBeInstanceOf(ChatOpenAI);
   });
 
@@ -49,5 +49,13 @@ describe("resolveModel", () => {
   it("never puts the key in an error message", () => {
     const err = thrown(() => resolveModel({ VIBEWRITER_MODEL: "gemini:x", OPENAI_API_KEY: "sk-secret-123" }));
     expect(err.message).not.toContain("sk-secret-123");
+  });
+
+  it("timeouts and retries come from the environment, bad values are refused with the variable's name", () => {
+    const base = { VIBEWRITER_MODEL: "openai-compatible:m", VIBEWRITER_BASE_URL: "http://localhost:1/v1" };
+    expect(chooseModel({ ...base, VIBEWRITER_MODEL_TIMEOUT_SEC: "2.5", VIBEWRITER_MODEL_MAX_RETRIES: "0" })).toMatchObject({ timeoutMs: 2500, maxRetries: 0 });
+    expect(() => chooseModel({ ...base, VIBEWRITER_MODEL_TIMEOUT_SEC: "soon" })).toThrow(/VIBEWRITER_MODEL_TIMEOUT_SEC="soon" must be a number/);
+    expect(() => chooseModel({ ...base, VIBEWRITER_MODEL_MAX_RETRIES: "-1" })).toThrow(/VIBEWRITER_MODEL_MAX_RETRIES/);
+    expect(chooseModel({ ANTHROPIC_API_KEY: "k", ANTHROPIC_BASE_URL: "http://127.0.0.1:9/" })).toMatchObject({ provider: "anthropic", baseUrl: "http://127.0.0.1:9/" });
   });
 });

@@ -8,6 +8,7 @@ describe("rendering results", () => {
       status: "interrupted",
       todos: [],
       finalMessage: "",
+      usage: { calls: 3, inputTokens: 100, outputTokens: 20 },
       interrupts: [
         {
           value: {
@@ -34,11 +35,28 @@ describe("rendering results", () => {
   });
 
   it("a completed run prints the report, or says none was published", () => {
-    const base = { threadId: "t-2", status: "completed" as const, todos: [], interrupts: [] };
+    const base = { threadId: "t-2", status: "completed" as const, todos: [], interrupts: [], usage: { calls: 1, inputTokens: 10, outputTokens: 2 } };
     expect(renderResult({ ...base, finalMessage: "done", report: "# R\n", reportArtifact: "threads/t-2/report.md" })).toBe(
       "Thread t-2 completed.\nReport (threads/t-2/report.md):\n\n# R\n",
     );
     expect(renderResult({ ...base, finalMessage: "nothing to say" })).toBe("Thread t-2 completed.\nNo report was published.\n\nnothing to say\n");
+  });
+
+  it("an incomplete run says why and how to continue; a budget pause says how to raise the budget", () => {
+    const usage = { calls: 3, inputTokens: 100, outputTokens: 20 };
+    expect(renderResult({ threadId: "t-4", status: "incomplete", todos: [], interrupts: [], usage, finalMessage: "I read a file.", reason: "the agent stopped without publishing a report" })).toBe(
+      "Thread t-4 is INCOMPLETE: the agent stopped without publishing a report.\n\nI read a file.\n\nContinue it with: vibewriter resume t-4\n",
+    );
+    const paused = renderResult({
+      threadId: "t-5",
+      status: "interrupted",
+      todos: [],
+      finalMessage: "",
+      usage,
+      interrupts: [{ value: { kind: "budget_exhausted", reason: "the run has made 3 model calls (limit 3)", calls: 3, tokens: 120, maxCalls: 3, maxTokens: 1000, resume: "vibewriter resume t-5 --max-model-calls 6 --max-tokens 2000" } }],
+    });
+    expect(paused).toContain("the model budget is used up: the run has made 3 model calls (limit 3)");
+    expect(paused).toContain("to go on, raise it: vibewriter resume t-5 --max-model-calls 6 --max-tokens 2000");
   });
 
   it("show renders todo marks and says how to resume a stopped thread", () => {

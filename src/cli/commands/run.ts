@@ -20,6 +20,8 @@ import type { CommandPlan } from "../plan.ts";
 import { RunDisplay } from "../run-display.ts";
 import { notFoundOr } from "../not-found.ts";
 import { rememberRunOptions, resumeOptions, type RunOptions } from "../run-options.ts";
+import { budgetFromEnv, type BudgetLimits } from "../../agent/run-budget.ts";
+import type { BudgetRequest } from "../../agent/middleware/model-calls.ts";
 
 /** A new thread id: sortable by time, unique enough, and valid for the agent's rule. */
 export function newThreadId(prefix = "t", now = new Date()): string {
@@ -34,6 +36,8 @@ interface Session {
   sourcesDir?: string;
   skillDirs: string[];
   allowNetwork?: boolean;
+  /** `--max-model-calls`, `--max-tokens` given on this command line. */
+  budget?: { maxModelCalls?: number; maxTokens?: number };
   /** What to do with the agent once built; `waiting` when the thread paused for a decision. */
   act: (vw: Vibewriter, waiting: boolean) => Promise<RunResult>;
   /** "run" or "resume", for messages. */
@@ -47,7 +51,7 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   ctx.defer(() => closeSandboxPool()); // every VM this process started, after the thread's own closes
   // Resuming a thread that does not exist is a typo: say so before starting a VM.
   const before = s.verb === "resume" ? await showThread(backbone, s.threadId).catch((e) => Promise.reject(notFoundOr(e))) : undefined;
-  let options: RunOptions = { skills: s.skillDirs, allowNetwork: s.allowNetwork ?? false };
+  let options: RunOptions = { skills: s.skillDirs, allowNetwork: s.allowNetwork ?? false, ...s.budget };
   if (s.verb === "resume") {
     const resumed = await resumeOptions(backbone.store, s.threadId, options);
     options = resumed;
@@ -65,15 +69,28 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
     ...(s.sourcesDir ? { sourcesDir: s.sourcesDir } : {}),
     skillDirs: options.skills,
     ...(options.allowNetwork ? { allowNetwork: true } : {}),
+    budget: runBudget(ctx.env, options),
+    expectReport: true,
     wallet: payments.wallet,
     onEvent: display.onEvent,
   });
   ctx.defer(() => vw.close()); // runs before the backbone closes (cleanups run in reverse)
   const result = await untilAborted(s.act(vw, before?.status === "interrupted"), ctx, s.threadId);
   display.clear();
-  if (s.json) printJson(ctx, { ok: true, scripted: s.model.scripted, ...result });
+  // Only a run whose outcome exists succeeds; a pause for the owner is not a failure.
+  const ok = result.status !== "incomplete";
+  if (s.json) printJson(ctx, { ok, scripted: s.model.scripted, ...result });
   else ctx.stdout.write(renderResult(result));
-  return 0;
+  return ok ? 0 : 1;
+}
+
+/** The thread's budget: this command's flags, else the run's remembered ones, else the environment's. */
+function runBudget(env: NodeJS.ProcessEnv, options: RunOptions): BudgetLimits {
+  try {
+    return budgetFromEnv(env, { maxCalls: options.maxModelCalls, maxTokens: options.maxTokens });
+  } catch (e) {
+    throw new CliError(CliErrorCode.Usage, (e as Error).message);
+  }
 }
 
 function interrupted(threadId: string): CliError {
@@ -116,11 +133,22 @@ export function renderResult(r: RunResult): string {
       if (v.kind === "payment_approval") {
         lines.push(`  payment ${v.proposalId}: ${v.amount} ${v.asset} to ${v.destination} (${v.reason})`);
         lines.push(`    approve: ${v.approve}`, `    reject:  ${v.reject}`);
+      } else if ((v as { kind?: string }).kind === "budget_exhausted") {
+        const b = v as unknown as BudgetRequest;
+        lines.push(`  the model budget is used up: ${b.reason}`);
+        lines.push(`    to go on, raise it: ${b.resume}`);
+        continue;
       } else {
         lines.push(`  ${JSON.stringify(v)}`);
       }
     }
     lines.push(`Then continue the run: vibewriter resume ${r.threadId}`);
+    return lines.join("\n") + "\n";
+  }
+  if (r.status === "incomplete") {
+    lines.push(`Thread ${r.threadId} is INCOMPLETE: ${r.reason ?? "the task's outcome is missing"}.`);
+    if (r.finalMessage) lines.push("", r.finalMessage, "");
+    lines.push(`Continue it with: vibewriter resume ${r.threadId}`);
     return lines.join("\n") + "\n";
   }
   lines.push(`Thread ${r.threadId} completed.`);
@@ -139,6 +167,7 @@ export async function runRun(plan: Extract<CommandPlan, { command: "run" }>, ctx
       ...(plan.sources ? { sourcesDir: plan.sources } : {}),
       skillDirs: plan.skills,
       allowNetwork: plan.allowNetwork,
+      budget: { maxModelCalls: plan.maxModelCalls, maxTokens: plan.maxTokens },
       act: (vw) => vw.run(plan.task),
       verb: "run",
     },
@@ -150,7 +179,7 @@ export async function runResume(plan: Extract<CommandPlan, { command: "resume" }
   const model = cliModel(ctx.env);
   try {
     return await runSession(
-      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, allowNetwork: plan.allowNetwork, act: (vw, waiting) => vw.resume(waiting ? RESUME_AFTER_DECISION : undefined), verb: "resume" },
+      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, allowNetwork: plan.allowNetwork, budget: { maxModelCalls: plan.maxModelCalls, maxTokens: plan.maxTokens }, act: (vw, waiting) => vw.resume(waiting ? RESUME_AFTER_DECISION : undefined), verb: "resume" },
       ctx,
     );
   } catch (e) {
