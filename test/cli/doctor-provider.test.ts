@@ -1,3 +1,4 @@
+import { deadPort } from "../support/dead-port.ts";
 /**
  * `vibewriter doctor` against a stand-in provider on loopback that speaks the providers' real
  * models routes and error formats: the configured endpoint answers, accepts the key and knows the
@@ -23,15 +24,6 @@ interface Check {
   detail: string;
   fix?: string;
   required: boolean;
-}
-
-/** A loopback port nobody listens on. */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 const KEY = "sk-standin-correct-key-7f3a9c";

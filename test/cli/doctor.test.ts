@@ -1,21 +1,12 @@
+import { deadPort } from "../support/dead-port.ts";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createServer } from "node:net";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { startNatsServer, type NatsServer } from "../../src/nats/index.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "./capture.ts";
-
-/** A loopback port nobody listens on. */
-async function deadPort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 function natsCheck(json: string) {
   const report = JSON.parse(json) as { ok: boolean; checks: { id: string; status: string; detail: string; fix?: string }[] };
