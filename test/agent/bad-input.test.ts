@@ -106,17 +106,19 @@ describe("bad input", () => {
     const vw = await createVibewriter({ backbone: world.backbone, threadId: "malformed", model, sandbox, sourcesDir: SAMPLES_DIR });
     const result = await vw.run("write a.md");
     expect(result.status).toBe("completed");
-    expect(result.finalMessage).toContain("done after: 3 tool results");
+    expect(result.finalMessage).toContain("done after: 4 tool results");
     const events = await world.backbone.events.history("malformed");
     const warning = events.filter(eventOf(EventType.Warning)).find((e) => e.data.message.includes("malformed"))!;
-    expect(String(warning.data.message)).toContain("malformed tool call (write_file: Unexpected end of JSON input)");
+    expect(String(warning.data.message)).toBe("the model sent a malformed call to write_file: its arguments are not valid JSON (Unexpected end of JSON input)");
     const ends = events.filter((e) => e.type === EventType.ToolFinished);
     expect(ends.map((e) => [e.data.tool, e.data.status])).toEqual([
+      ["write_file", "error"], // answered: "could not be read … send the call again"
       ["write_file", "error"],
       ["no_such_tool", "error"],
       ["write_file", "ok"],
     ]);
-    expect(String(ends[0]!.data.output)).toMatch(/file_path|expected string/i);
+    expect(String(ends[0]!.data.output)).toMatch(/could not be read: its arguments are not valid JSON/);
+    expect(String(ends[1]!.data.output)).toMatch(/file_path|expected string/i);
     // State intact: the thread shows its files and the model saw the feedback message.
     const shown = await showThread(world.backbone, "malformed");
     expect(shown.files).toEqual(["/workspace/a.md"]);

@@ -1,11 +1,10 @@
-import { AIMessage, HumanMessage, ToolMessage } from "@langchain/core/messages";
+import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { Command } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
 import { EventType, ToolStatus, type TodoItem } from "../../nats/event-types.ts";
 import { summarise, type EmitEvent } from "../events.ts";
 
 const WRITE_TOOLS = new Set(["write_file", "edit_file"]);
-const MAX_MALFORMED_RETRIES = 3;
 
 function toolMessageOf(result: unknown): ToolMessage | undefined {
   if (ToolMessage.isInstance(result as ToolMessage)) return result as ToolMessage;
@@ -36,22 +35,19 @@ function textOf(msg: { content: unknown } | undefined): string {
 
 /**
  * Publishes what one agent (the main agent or a subagent) does, as it happens: every model turn,
- * tool call start and end, todo-list change, file write and subagent hand-off. It also turns a
- * tool call the model sent as unparseable JSON into a clear message back to the model (a bounded
- * number of times) instead of letting the run stop silently.
+ * tool call start and end, todo-list change, file write and subagent hand-off. (Malformed tool
+ * calls are answered by the tool-error middleware; see model-calls.ts.)
  */
 export function createEventMiddleware(options: { agent: string; emit: EmitEvent }) {
   const { agent, emit } = options;
   return createMiddleware({
     name: `VibewriterEvents`,
     afterModel: {
-      canJumpTo: ["model"],
       hook: async (state) => {
         const last = state.messages.at(-1);
         if (!last || !AIMessage.isInstance(last)) return;
         const ai = last as AIMessage;
         const calls = ai.tool_calls ?? [];
-        const invalid = ai.invalid_tool_calls ?? [];
         const key = ai.id ?? `${state.messages.length}`;
         await emit({
           id: `${agent}:model:${key}`,
@@ -59,28 +55,6 @@ export function createEventMiddleware(options: { agent: string; emit: EmitEvent 
           agent,
           data: { toolCalls: calls.map((c) => ({ name: c.name, ...(c.id ? { id: c.id } : {}) })), text: summarise(textOf(ai)) },
         });
-        if (invalid.length === 0 || calls.length > 0) return;
-        const strikes = state.messages.filter(
-          (m) => HumanMessage.isInstance(m) && (m as HumanMessage).additional_kwargs?.vibewriter_malformed_tool_call,
-        ).length;
-        const detail = invalid.map((c) => `${c.name ?? "(no name)"}: ${c.error ?? "arguments are not valid JSON"}`).join("; ");
-        await emit({
-          id: `${agent}:malformed:${key}`,
-          type: EventType.Warning,
-          agent,
-          data: { message: `the model sent a malformed tool call (${detail})`, attempt: strikes + 1 },
-        });
-        if (strikes >= MAX_MALFORMED_RETRIES) return;
-        return {
-          messages: [
-            new HumanMessage({
-              id: `${key}-malformed-feedback`,
-              content: `Your last tool call could not be parsed (${detail}). Call the tool again with arguments that are a valid JSON object matching its schema.`,
-              additional_kwargs: { vibewriter_malformed_tool_call: true },
-            }),
-          ],
-          jumpTo: "model" as const,
-        };
       },
     },
     wrapToolCall: async (request, handler) => {

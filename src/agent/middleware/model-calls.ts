@@ -71,7 +71,7 @@ export function createModelCallMiddleware(options: { agent: string; threadId: st
             type: "tool_call" as const,
             id: c.id ?? "",
             name: c.name ?? "unknown_tool",
-            args: { [MALFORMED_ARG]: `its arguments are not valid JSON (${(c.error ?? "").match(/Error: ([^\n]+)/)?.[1] ?? "unreadable"})` },
+            args: { [MALFORMED_ARG]: `its arguments are not valid JSON (${parseError(c.error)})` },
           })),
         ];
         response.invalid_tool_calls = [];
@@ -125,6 +125,13 @@ export function uniqueToolCallIds(message: AIMessage, history: readonly BaseMess
     if (Array.isArray(raw) && raw.length === calls.length) raw.forEach((r, i) => (r.id = calls[i]!.id));
   }
   return renamed;
+}
+
+/** The parser's complaint, without the raw arguments LangChain quotes around it. */
+function parseError(error: string | undefined): string {
+  const text = error ?? "";
+  const line = /Error: ([^\n]+)/.exec(text)?.[1] ?? text.split("\n").find((l) => l.trim()) ?? "";
+  return line.trim().slice(0, 120) || "unreadable";
 }
 
 function firstText(messages: readonly BaseMessage[]): string {
