@@ -1,3 +1,4 @@
+import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { Backbone } from "../nats/index.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
@@ -10,16 +11,60 @@ export const ThreadStatus = {
   Running: "running",
   Completed: "completed",
   Interrupted: "interrupted",
+  /** The last run stopped without the task's outcome (`reason` says what is missing). */
+  Incomplete: "incomplete",
   Failed: "failed",
 } as const;
 export type ThreadStatus = (typeof ThreadStatus)[keyof typeof ThreadStatus];
+
+/** Model calls of a span of the thread (a run, an agent, the whole thread), summed from `model.call` events. */
+export interface ModelUsageTotals {
+  calls: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Time spent waiting for the provider, summed over the calls. */
+  latencyMs: number;
+  /** Calls whose provider reported token counts (the others add no tokens). */
+  callsWithTokens: number;
+}
+
+/** One run: from a `run.started` to the next (a `resume` starts a new run). */
+export interface RunUsage extends ModelUsageTotals {
+  /** 1-based; 0 holds model calls logged before any `run.started` (older logs). */
+  run: number;
+  startedAt?: string;
+  resumed: boolean;
+  /** How the run ended; absent while it runs (or when it was killed). */
+  ended?: Exclude<ThreadStatus, "running">;
+}
+
+export interface AgentUsage extends ModelUsageTotals {
+  /** `main` or a subagent's name. */
+  agent: string;
+}
+
+export interface ThreadUsage {
+  total: ModelUsageTotals;
+  runs: RunUsage[];
+  /** `main` first, then subagents in order of their first model call. */
+  agents: AgentUsage[];
+}
+
+/** What an interrupted thread waits for (from the pending interrupts in its latest checkpoint). */
+export type ThreadWait =
+  | { kind: "payment_approval"; proposalId: string; amount: string; asset: string; destination: string; reason?: string; approve: string; reject: string }
+  | { kind: "budget_exhausted"; reason: string; resume: string }
+  | { kind: "other"; value: string };
 
 export interface ThreadSummary {
   threadId: string;
   task?: string;
   status: ThreadStatus;
+  /** Why the thread is not completed: what is missing, the failure, or what it waits for. */
+  reason?: string;
   hasReport: boolean;
   events: number;
+  usage: ModelUsageTotals;
   startedAt?: string;
   updatedAt?: string;
 }
@@ -27,28 +72,176 @@ export interface ThreadSummary {
 export interface ThreadDetails {
   threadId: string;
   status: ThreadStatus;
+  /** As in `ThreadSummary`. */
+  reason?: string;
+  /** For an interrupted thread: each decision it waits for. */
+  waitingFor?: ThreadWait[];
   task?: string;
   todos: Todo[];
   /** Files written during the run (paths in the sandbox), in order of first write. */
   files: string[];
   report?: string;
   events: number;
+  usage: ThreadUsage;
 }
 
-/** A thread's status as its event log tells it: the last run.* event wins. "Running" may mean "killed": resume it. */
-function statusOf(events: readonly VibewriterEvent[]): ThreadStatus {
+const FAILURE_CHARS = 160;
+
+function clip(s: string, n: number): string {
+  return s.length <= n ? s : s.slice(0, n - 1) + "…";
+}
+
+/** The first non-empty line of a failure message, clipped: the rest (causes, stacks) is in the event log. */
+export function firstLine(message: string, max = FAILURE_CHARS): string {
+  const line = message.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
+  return clip(line || "unknown error", max);
+}
+
+interface RunState {
+  status: ThreadStatus;
+  reason?: string;
+}
+
+/**
+ * A thread's status as its event log tells it: the last run.* event wins. "Running" may mean
+ * "killed": resume it. An interrupted thread's reason comes from its checkpoint (see `waitsOf`).
+ */
+function runStateOf(events: readonly VibewriterEvent[]): RunState {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
-    if (e.type === EventType.RunFailed) return ThreadStatus.Failed;
-    if (e.type === EventType.RunFinished) return e.data.status === "interrupted" ? ThreadStatus.Interrupted : ThreadStatus.Completed;
-    if (e.type === EventType.RunStarted) return ThreadStatus.Running;
+    if (e.type === EventType.RunFailed) return { status: ThreadStatus.Failed, reason: firstLine(String(e.data?.message ?? "")) };
+    if (e.type === EventType.RunFinished) {
+      if (e.data?.status === "interrupted") return { status: ThreadStatus.Interrupted };
+      if (e.data?.status === "incomplete") return { status: ThreadStatus.Incomplete, reason: e.data.reason || "the task's outcome is missing" };
+      return { status: ThreadStatus.Completed };
+    }
+    if (e.type === EventType.RunStarted) return { status: ThreadStatus.Running };
   }
-  return ThreadStatus.Running;
+  return { status: ThreadStatus.Running };
 }
 
 function taskOf(events: readonly VibewriterEvent[]): string | undefined {
   for (const e of events) if (e.type === EventType.RunStarted && typeof e.data.task === "string") return e.data.task;
   return undefined;
+}
+
+const zero = (): ModelUsageTotals => ({ calls: 0, inputTokens: 0, outputTokens: 0, latencyMs: 0, callsWithTokens: 0 });
+const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0);
+
+function add(to: ModelUsageTotals, data: unknown): void {
+  const d = (data ?? {}) as { latencyMs?: unknown; inputTokens?: unknown; outputTokens?: unknown };
+  to.calls += 1;
+  to.latencyMs += num(d.latencyMs);
+  to.inputTokens += num(d.inputTokens);
+  to.outputTokens += num(d.outputTokens);
+  if (typeof d.inputTokens === "number" || typeof d.outputTokens === "number") to.callsWithTokens += 1;
+}
+
+/**
+ * The thread's model calls summed per run (from one `run.started` to the next) and per agent,
+ * from its `model.call` events (the tokens as the provider reported them).
+ */
+export function threadUsage(events: readonly VibewriterEvent[]): ThreadUsage {
+  const total = zero();
+  const runs: RunUsage[] = [];
+  const agents = new Map<string, AgentUsage>([["main", { agent: "main", ...zero() }]]);
+  for (const e of events) {
+    if (e.type === EventType.RunStarted) {
+      runs.push({ run: runs.length + (runs[0]?.run === 0 ? 0 : 1), startedAt: e.at, resumed: e.data?.resumed === true, ...zero() });
+      continue;
+    }
+    const current = runs.at(-1);
+    if (e.type === EventType.RunFinished || e.type === EventType.RunFailed) {
+      if (current && !current.ended) {
+        const { status } = runStateOf([e]);
+        if (status !== ThreadStatus.Running) current.ended = status;
+      }
+      continue;
+    }
+    if (e.type !== EventType.ModelCall) continue;
+    const run = current ?? (runs.push({ run: 0, resumed: false, ...zero() }), runs.at(-1)!);
+    const agent = e.agent || "main";
+    if (!agents.has(agent)) agents.set(agent, { agent, ...zero() });
+    for (const t of [total, run, agents.get(agent)!]) add(t, e.data);
+  }
+  return { total, runs, agents: [...agents.values()].filter((a) => a.calls > 0) };
+}
+
+/** The model usage of a whole thread (what `threads` lists). */
+export function usageTotals(events: readonly VibewriterEvent[]): ModelUsageTotals {
+  return threadUsage(events).total;
+}
+
+const INTERRUPT_CHANNEL = "__interrupt__";
+const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
+
+/** One pending interrupt's value, as the owner needs to see it. Anything unknown is shown clipped. */
+function waitOf(value: unknown): ThreadWait {
+  const v = (value ?? {}) as Record<string, unknown>;
+  if (v.kind === "payment_approval" && str(v.proposalId)) {
+    const id = str(v.proposalId)!;
+    return {
+      kind: "payment_approval",
+      proposalId: id,
+      amount: str(v.amount) ?? "?",
+      asset: str(v.asset) ?? "?",
+      destination: str(v.destination) ?? "?",
+      ...(str(v.reason) ? { reason: str(v.reason)! } : {}),
+      approve: str(v.approve) ?? `vibewriter approve ${id}`,
+      reject: str(v.reject) ?? `vibewriter reject ${id}`,
+    };
+  }
+  if (v.kind === "budget_exhausted") {
+    return { kind: "budget_exhausted", reason: str(v.reason) ?? "the run's model budget is used up", resume: str(v.resume) ?? "" };
+  }
+  let text: string;
+  try {
+    text = typeof value === "string" ? value : JSON.stringify(value);
+  } catch {
+    text = String(value);
+  }
+  return { kind: "other", value: clip(text ?? "", 200) };
+}
+
+/**
+ * What an interrupted thread waits for: the interrupts pending on its latest checkpoint (a
+ * subagent's interrupt is recorded there too, on the main agent's `task` call).
+ */
+function waitsOf(tuple: CheckpointTuple | undefined): ThreadWait[] {
+  const waits: ThreadWait[] = [];
+  for (const [, channel, value] of tuple?.pendingWrites ?? []) {
+    if (channel !== INTERRUPT_CHANNEL) continue;
+    for (const i of Array.isArray(value) ? value : [value]) waits.push(waitOf((i as { value?: unknown })?.value ?? i));
+  }
+  return waits;
+}
+
+const latestCheckpoint = (b: AgentBackbone, threadId: string) => b.checkpointer.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+
+/** One line for what a paused thread waits for. */
+export function describeWaits(waits: readonly ThreadWait[]): string {
+  if (waits.length === 0) return "waiting for the owner";
+  const parts = waits.map((w) =>
+    w.kind === "payment_approval"
+      ? `payment approval (${w.amount} ${w.asset} to ${w.destination}, ${w.proposalId})`
+      : w.kind === "budget_exhausted"
+        ? `a larger model budget (${w.reason})`
+        : `the owner (${w.value})`,
+  );
+  return `waiting for ${parts.join("; ")}`;
+}
+
+/** The status and its reason; the checkpoint is read only for an interrupted thread (`tuple`: already read). */
+async function statusWithReason(
+  b: AgentBackbone,
+  threadId: string,
+  events: readonly VibewriterEvent[],
+  tuple?: CheckpointTuple,
+): Promise<RunState & { waitingFor?: ThreadWait[] }> {
+  const state = runStateOf(events);
+  if (state.status !== ThreadStatus.Interrupted) return state;
+  const waitingFor = waitsOf(tuple ?? (await latestCheckpoint(b, threadId)));
+  return { ...state, reason: describeWaits(waitingFor), waitingFor };
 }
 
 /** Every thread that has events, newest activity first. */
@@ -57,12 +250,16 @@ export async function listThreads(backbone: Backbone | AgentBackbone): Promise<T
   const out: ThreadSummary[] = [];
   for (const threadId of await b.events.threads()) {
     const events = await b.events.history(threadId);
+    const { status, reason } = await statusWithReason(b, threadId, events);
+    const task = taskOf(events);
     out.push({
       threadId,
-      ...(taskOf(events) ? { task: taskOf(events) } : {}),
-      status: statusOf(events),
+      ...(task ? { task } : {}),
+      status,
+      ...(reason ? { reason } : {}),
       hasReport: events.some((e) => e.type === EventType.ReportPublished),
       events: events.length,
+      usage: usageTotals(events),
       ...(events[0] ? { startedAt: events[0].at } : {}),
       ...(events.at(-1) ? { updatedAt: events.at(-1)!.at } : {}),
     });
@@ -72,14 +269,14 @@ export async function listThreads(backbone: Backbone | AgentBackbone): Promise<T
 
 /**
  * A thread's plan (todos with status, from its latest checkpoint), the files it wrote, its
- * report and status. An unknown thread id is an `AgentError(UnknownThread)`.
+ * report, status with its reason, and model usage. An unknown thread id is an `AgentError(UnknownThread)`.
  */
 export async function showThread(backbone: Backbone | AgentBackbone, threadId: string): Promise<ThreadDetails> {
   validateThreadId(threadId);
   const b = agentBackbone(backbone);
   const [events, tuple] = await Promise.all([
     b.events.history(threadId),
-    b.checkpointer.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } }),
+    latestCheckpoint(b, threadId),
   ]);
   if (events.length === 0 && !tuple) {
     throw new AgentError(AgentErrorCode.UnknownThread, `unknown thread "${threadId}": it has no saved state and no events (see \`vibewriter threads\`)`);
@@ -91,13 +288,17 @@ export async function showThread(backbone: Backbone | AgentBackbone, threadId: s
   }
   const raw = await b.artifacts.get(REPORT_ARTIFACT(threadId));
   const task = taskOf(events);
+  const { status, reason, waitingFor } = await statusWithReason(b, threadId, events, tuple);
   return {
     threadId,
-    status: statusOf(events),
+    status,
+    ...(reason ? { reason } : {}),
+    ...(waitingFor ? { waitingFor } : {}),
     ...(task ? { task } : {}),
     todos: (values.todos ?? []).map((t) => ({ content: t.content, status: t.status })),
     files,
     ...(raw ? { report: new TextDecoder().decode(raw) } : {}),
     events: events.length,
+    usage: threadUsage(events),
   };
 }

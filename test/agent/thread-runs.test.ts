@@ -35,13 +35,23 @@ it("a run that pauses for the owner reports it, and continues in a new process w
   const paused = await vw.run("ask first");
   expect(paused.status).toBe(RunStatus.Interrupted);
   expect(JSON.stringify(paused.interrupts)).toContain("Pay 10 XLM?");
-  expect((await showThread(world.backbone, "pause")).status).toBe("interrupted");
+  const shown = await showThread(world.backbone, "pause");
+  expect(shown.status).toBe("interrupted");
+  // What it waits for comes from the interrupt pending on the checkpoint.
+  expect(shown.waitingFor).toEqual([{ kind: "other", value: '{"kind":"question","question":"Pay 10 XLM?"}' }]);
+  expect(shown.reason).toBe('waiting for the owner ({"kind":"question","question":"Pay 10 XLM?"})');
 
   const vw2 = await createVibewriter({ backbone: world.backbone, threadId: "pause", model: script(), sandbox, tools: [askOwner] });
   const done = await vw2.resume({ answer: "yes" });
   expect(done.status).toBe(RunStatus.Completed);
   expect(done.finalMessage).toBe("done: owner said: yes");
-  expect((await showThread(world.backbone, "pause")).status).toBe("completed");
+  const done2 = await showThread(world.backbone, "pause");
+  expect(done2.status).toBe("completed");
+  expect(done2.reason).toBeUndefined();
+  expect(done2.usage.runs.map((r) => [r.run, r.resumed, r.calls, r.ended])).toEqual([
+    [1, false, 1, "interrupted"],
+    [2, true, 1, "completed"],
+  ]);
 });
 
 it("the same task run twice on one thread is two turns, not one overwritten", async () => {
@@ -51,4 +61,41 @@ it("the same task run twice on one thread is two turns, not one overwritten", as
   expect((await vw.run("same question")).finalMessage).toBe("answer 1");
   const state = await vw.agent.graph.getState({ configurable: { thread_id: "twice" } } as never);
   expect((state.values as { messages: unknown[] }).messages).toHaveLength(4);
+});
+
+it("a subagent that hits the model budget: show says the thread waits for a larger budget, and how much each agent used", async () => {
+  const script = () =>
+    createScriptedModel({
+      main: ({ turn }) => [[{ name: "task", args: { subagent_type: "researcher", description: "List the workspace." } }], { text: "all done" }][turn],
+      researcher: ({ turn }) => [[{ name: "ls", args: { path: "/workspace" } }], { text: "nothing there" }][turn],
+    });
+  const sandbox = await world.sandbox("budget-show");
+  const vw = await createVibewriter({ backbone: world.backbone, threadId: "budget-show", model: script(), sandbox, budget: { maxCalls: 2, maxTokens: 1_000_000 } });
+  expect((await vw.run("look around")).status).toBe(RunStatus.Interrupted);
+
+  const paused = await showThread(world.backbone, "budget-show");
+  expect(paused.status).toBe("interrupted");
+  expect(paused.waitingFor).toEqual([
+    { kind: "budget_exhausted", reason: "the run has made 2 model calls (limit 2)", resume: "vibewriter resume budget-show --max-model-calls 4 --max-tokens 2000000" },
+  ]);
+  expect(paused.reason).toBe("waiting for a larger model budget (the run has made 2 model calls (limit 2))");
+  expect(paused.usage.agents.map((a) => [a.agent, a.calls])).toEqual([
+    ["main", 1],
+    ["researcher", 1],
+  ]);
+  expect(paused.usage.total.latencyMs).toBeGreaterThanOrEqual(0);
+
+  const raised = await createVibewriter({ backbone: world.backbone, threadId: "budget-show", model: script(), sandbox, budget: { maxCalls: 10, maxTokens: 1_000_000 } });
+  expect((await raised.resume()).status).toBe(RunStatus.Completed);
+  const done = await showThread(world.backbone, "budget-show");
+  expect(done.status).toBe("completed");
+  expect(done.waitingFor).toBeUndefined();
+  expect(done.usage.runs.map((r) => [r.run, r.calls, r.ended])).toEqual([
+    [1, 2, "interrupted"],
+    [2, 2, "completed"],
+  ]);
+  expect(done.usage.agents.map((a) => [a.agent, a.calls])).toEqual([
+    ["main", 2],
+    ["researcher", 2],
+  ]);
 });

@@ -31,7 +31,7 @@ describe("vibewriter events", () => {
     await nats?.close();
   });
 
-  it("prints every event of the thread, in order, one line each", async () => {
+  it("prints every event of the thread, in order, one line each (no total when there are no model calls)", async () => {
     const io = captureIo(env());
     expect(await main(["events", THREAD], io)).toBe(0);
     const lines = io.out().trim().split("\n");
@@ -64,14 +64,17 @@ describe("vibewriter events", () => {
     await child.waitForOutput("tool29 (c29)");
     await port().publish(THREAD, ev(40, "warning", { message: "live from the test" }));
     await child.waitForOutput("live from the test");
+    await port().publish(THREAD, ev(42, "model.call", { model: "gpt-4o-mini", latencyMs: 2345, inputTokens: 1234, outputTokens: 56, toolCalls: 0 }));
+    await child.waitForOutput("model.call");
     await port().publish(THREAD, ev(41, "run.finished", { status: "completed" }));
     await child.waitForOutput(/run\.finished/);
     child.child.kill("SIGINT");
     const { code } = await child.exited;
     expect(code).toBe(0);
     const lines = child.stdout().trim().split("\n");
-    expect(lines).toHaveLength(32);
-    expect(lines.at(-2)).toMatch(/warning .*live from the test/);
+    expect(lines).toHaveLength(33); // following has no end, so no total line
+    expect(lines.at(-3)).toMatch(/warning .*live from the test/);
+    expect(lines.at(-2)).toBe("10:00:42 model.call gpt-4o-mini 2.3 s, 1,234 in / 56 out tokens, 0 tool calls");
     expect(child.stderr()).toMatch(/Ctrl-C: stopping/);
   });
 });

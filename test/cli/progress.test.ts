@@ -1,4 +1,14 @@
-import { applyEvent, formatEvent, initialProgress, statusLine, type ProgressState } from "../../src/cli/progress.ts";
+import {
+  applyEvent,
+  compactCount,
+  formatCallTotal,
+  formatDuration,
+  formatEvent,
+  initialProgress,
+  statusLine,
+  sumModelCalls,
+  type ProgressState,
+} from "../../src/cli/progress.ts";
 import { StatusLine } from "../../src/cli/status-line.ts";
 import { secretRedactor } from "../../src/cli/redact.ts";
 import type { VibewriterEvent } from "../../src/nats/event-types.ts";
@@ -87,6 +97,75 @@ describe("progress", () => {
       "09:30:01 todos.updated ✓ A; ▸ B",
     );
     expect(formatEvent(ev("run.finished"))).toBe("09:30:01 run.finished");
+  });
+});
+
+describe("model calls in progress and events", () => {
+  const call = (agent: string, data: Record<string, unknown>) => ev("model.call", { model: "gpt-4o-mini", toolCalls: 0, ...data }, agent);
+
+  it("the status line names the agent waiting for the model and for how long", () => {
+    let state = initialProgress();
+    state = applyEvent(state, ev("model.started", { model: "m" }), 1_000).state;
+    expect(statusLine(state, 4_500)).toBe("planning… · main: waiting for the model (3 s)");
+    state = applyEvent(state, call("main", { latencyMs: 3500 }), 4_500).state;
+    expect(statusLine(state, 5_000)).toBe("planning…");
+    state = applyEvent(state, ev("todos.updated", { todos: [{ content: "Check", status: "in_progress" }] })).state;
+    state = applyEvent(state, ev("subagent.started", { subagent: "researcher", callId: "c" })).state;
+    state = applyEvent(state, ev("subagent.started", { subagent: "verifier", callId: "d" }, "researcher")).state;
+    state = applyEvent(state, ev("model.started", { model: "m" }, "verifier"), 10_000).state;
+    expect(statusLine(state, 75_000)).toBe("[0/1] researcher › verifier: waiting for the model (1 m 5 s) — Check");
+    // The since-time defaults to the event's own time.
+    const own = applyEvent(initialProgress(), ev("model.started", { model: "m" })).state;
+    expect(own.waiting.main!.since).toBe(Date.parse("2026-11-25T09:30:01.123Z"));
+  });
+
+  it("run.finished and run.failed lines say how the run ended, its model usage, and only a failure's first line", () => {
+    let state = initialProgress();
+    state = applyEvent(state, call("main", { latencyMs: 1200, inputTokens: 1000, outputTokens: 10 })).state;
+    expect(applyEvent(state, ev("run.finished", { status: "completed" })).lines).toEqual([
+      "run finished — 1 model call, 1.2 s with the model, 1,000 in / 10 out tokens",
+    ]);
+    expect(applyEvent(state, ev("run.finished", { status: "interrupted" })).lines[0]).toMatch(/^run finished \(interrupted\) — 1 model call/);
+    expect(applyEvent(state, ev("run.failed", { message: "\n429 Too Many Requests\n  at Object.fetch (/home/u/x.js:1:2)" })).lines).toEqual([
+      "run failed: 429 Too Many Requests — after 1 model call, 1.2 s with the model, 1,000 in / 10 out tokens",
+    ]);
+  });
+
+  it("events prints model calls compactly, and run endings with their reason", () => {
+    expect(formatEvent(ev("model.started", { model: "gpt-4o-mini" }, "researcher"))).toBe("09:30:01 model.started [researcher] gpt-4o-mini");
+    expect(formatEvent(call("researcher", { latencyMs: 2345, inputTokens: 1234, outputTokens: 56, toolCalls: 2 }))).toBe(
+      "09:30:01 model.call [researcher] gpt-4o-mini 2.3 s, 1,234 in / 56 out tokens, 2 tool calls",
+    );
+    expect(formatEvent(call("main", { latencyMs: 61_000, toolCalls: 1, malformed: 1, renamedToolCallIds: 2 }))).toBe(
+      "09:30:01 model.call gpt-4o-mini 1 m 1 s, tokens not reported, 1 tool call, 1 malformed, 2 call ids renamed",
+    );
+    expect(formatEvent(ev("run.finished", { status: "incomplete", report: null, todos: 4, reason: "the agent stopped without publishing a report" }))).toBe(
+      "09:30:01 run.finished incomplete: the agent stopped without publishing a report",
+    );
+    expect(formatEvent(ev("run.finished", { status: "completed", report: "threads/t1/report.md", todos: 4 }))).toBe(
+      "09:30:01 run.finished completed (report threads/t1/report.md)",
+    );
+    expect(formatEvent(ev("run.failed", { message: "the model call timed out after 60 s\nstack…" }))).toBe("09:30:01 run.failed the model call timed out after 60 s");
+  });
+
+  it("sums model calls in one total line, per agent", () => {
+    const events = [
+      call("main", { latencyMs: 1000, inputTokens: 100, outputTokens: 10 }),
+      ev("tool.started", { tool: "task", callId: "c" }),
+      call("researcher", { latencyMs: 2500, inputTokens: 2000, outputTokens: 200 }),
+      call("researcher", { latencyMs: 500 }),
+      call("main", { latencyMs: 60_000, inputTokens: 1_000_000, outputTokens: 1 }),
+    ];
+    expect(formatCallTotal(sumModelCalls(events))).toBe(
+      "total: 4 model calls (main 2, researcher 2), 1 m 4 s with the model, 1,002,100 in / 211 out tokens (reported for 3 of 4 calls)",
+    );
+    expect(formatCallTotal(sumModelCalls([call("verifier", { latencyMs: 10 })]))).toBe("total: 1 model call (verifier), 0.0 s with the model, tokens not reported");
+    expect(formatCallTotal(sumModelCalls([]))).toBe("total: no model calls");
+  });
+
+  it("formats durations and token counts for people", () => {
+    expect([450, 2345, 59_940, 60_000, 83_400, 3_725_000].map(formatDuration)).toEqual(["0.5 s", "2.3 s", "59.9 s", "1 m", "1 m 23 s", "1 h 2 m"]);
+    expect([950, 12_345, 999_949, 4_500_000].map(compactCount)).toEqual(["950", "12.3k", "999.9k", "4.5M"]);
   });
 });
 

@@ -42,7 +42,8 @@ describe("threads, show, events", () => {
     const text = captureIo(env());
     await main(["threads"], text);
     expect(text.out()).toMatch(/^THREAD\s+STATUS/);
-    expect(text.out()).toMatch(/cli-threads-1\s+completed\s+\S+ \S+\s+yes\s+Due diligence on Northwind/);
+    expect(text.out()).toMatch(/^THREAD\s+STATUS\s+UPDATED\s+REPORT\s+CALLS\s+TOKENS\s+TASK\n/);
+    expect(text.out()).toMatch(/cli-threads-1\s+completed\s+\S+ \S+\s+yes\s+\d+\s+\S+\s+Due diligence on Northwind/);
   });
 
   it("show gives the plan with todo status, the files and the report", async () => {
@@ -61,6 +62,14 @@ describe("threads, show, events", () => {
     expect(text.out()).toMatch(/plan:\n {2}\[x\] Research the sources/);
     expect(text.out()).toContain("files:\n");
     expect(text.out()).toContain("report:\n\n");
+    // The demo's model calls, summed per run and per agent; a completed thread has no next step.
+    expect(text.out()).toMatch(/\nmodel usage: \d+ model calls, \S+ s with the model, /);
+    expect(text.out()).toMatch(/ {2}by run:\n {4}run 1 \S+ \S+\s+\d+ calls .* completed\n/);
+    expect(text.out()).toMatch(/ {2}by agent:\n {4}main\s+\d+ calls?\b.*\n {4}researcher\s+\d+ calls?\b/);
+    expect(text.out()).not.toContain("next:");
+    expect((d as unknown as { usage: { agents: { agent: string }[] } }).usage.agents.map((a) => a.agent)).toEqual(
+      expect.arrayContaining(["main", "researcher", "verifier", "publisher"]),
+    );
   });
 
   it("show/events of an unknown thread: not found, with the way to list threads", async () => {
@@ -87,7 +96,9 @@ describe("threads, show, events", () => {
     const text = captureIo(env());
     await main(["events", THREAD], text);
     const lines = text.out().trim().split("\n");
-    expect(lines).toHaveLength(events.length);
-    expect(lines.at(-1)).toMatch(/^\d\d:\d\d:\d\d run\.finished/);
+    expect(lines).toHaveLength(events.length + 1); // and the total of the model calls
+    expect(lines.at(-2)).toMatch(/^\d\d:\d\d:\d\d run\.finished completed \(report threads\/cli-threads-1\/report\.md\)$/);
+    expect(lines.at(-1)).toMatch(/^total: \d+ model calls \(main \d+, researcher \d+, .*\), \S+ s with the model, /);
+    expect(lines.find((l) => / model\.call \[researcher\] /.test(l))).toMatch(/ \d+\.\d s, (tokens not reported|[\d,]+ in \/ [\d,]+ out tokens), \d+ tool calls?$/);
   });
 });

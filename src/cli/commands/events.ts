@@ -1,12 +1,14 @@
 /**
  * `vibewriter events ID [--follow]`: a thread's event log from the beginning, then (with --follow)
  * live until Ctrl-C. Reads through the backbone's `EventLog` (one ordered consumer on the thread).
+ * Without --follow or --json the listing ends with one line: the thread's model calls, time with
+ * the model and tokens.
  */
 import type { StoredEvent } from "../../nats/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import type { CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
-import { formatEvent } from "../progress.ts";
+import { formatCallTotal, formatEvent, sumModelCalls } from "../progress.ts";
 import { notFoundOr } from "../not-found.ts";
 
 export async function runEvents(plan: Extract<CommandPlan, { command: "events" }>, ctx: CliContext): Promise<number> {
@@ -24,6 +26,7 @@ export async function runEvents(plan: Extract<CommandPlan, { command: "events" }
       });
     }
     for (const e of history) print(e);
+    if (!plan.json && history.some((e) => e.type === "model.call")) ctx.stdout.write(formatCallTotal(sumModelCalls(history)) + "\n");
     return 0;
   }
 
