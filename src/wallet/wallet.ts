@@ -496,8 +496,10 @@ export class Wallet {
   async #ledgerOnce(id: string, type: LedgerEntryType, data: { [key: string]: JsonValue }): Promise<void> {
     const cur = (await this.#read(id))!;
     if (cur.record.ledgered.includes(type)) return;
-    // Racing writers of the same step are collapsed by msg-id; `ledgered` covers later retries.
-    await this.ledger.appendOnce(`${id}:${type}`, type, id, data);
+    // The ledger itself says whether the step is there, at any age (the record is only a hint, and
+    // JetStream's msg-id dedup, which collapses racing writers, lasts two minutes).
+    const already = (await this.ledger.entriesFor(id)).some((e) => e.type === type);
+    if (!already) await this.ledger.appendOnce(`${id}:${type}`, type, id, data);
     await this.#update(id, (r) => (r.ledgered.includes(type) ? r : { ...r, ledgered: [...r.ledgered, type] }));
   }
 

@@ -5,7 +5,8 @@ import { createOwnerKey, OwnerEnv, unlockOwnerKey, type OwnerKey } from "../../s
 import { Keypair } from "@stellar/stellar-sdk";
 import { parseStellarAddress } from "../../src/wallet/address.ts";
 import { WalletError } from "../../src/wallet/errors.ts";
-import { LedgerEntryType } from "../../src/wallet/ledger.ts";
+import { Kvm } from "@nats-io/kv";
+import { LedgerEntryType, ledgerStreamConfig } from "../../src/wallet/ledger.ts";
 import { PaymentStatus } from "../../src/wallet/payment-record.ts";
 import { parsePolicy, PolicyRule, type SpendingPolicy } from "../../src/wallet/policy.ts";
 import { Secret } from "../../src/wallet/secret.ts";
@@ -248,6 +249,25 @@ describe("wallet: rolling window", () => {
 });
 
 describe("wallet: idempotent signing across a crash", () => {
+  it("a ledger step is never written twice, at any age: the ledger is checked, not only the record or the dedup window", async () => {
+    const id = ++n;
+    // This ledger's stream forgets msg-ids after 100 ms (the server's minimum), as any does after two minutes.
+    await nats.backbone.jsm.streams.add({ ...ledgerStreamConfig(`TEST_WALLET_LEDGER_${id}`, `test.wallet.ledger.${id}`), duplicate_window: 100_000_000 });
+    const { wallet } = await openWallet({ names: id });
+    await wallet.propose(pay("old-1", "5"));
+    await wallet.execute("old-1");
+    // The record loses its note of what is ledgered (a crash between append and record update).
+    const kv = await new Kvm(nats.backbone.js).open(`TEST_PAYMENTS_${id}`);
+    const rec = (await kv.get("p.old-1"))!.json<Record<string, unknown>>();
+    await kv.put("p.old-1", JSON.stringify({ ...rec, ledgered: [] }));
+    // Not synchronisation: the time the dedup window needs to pass, which is what is tested.
+    await new Promise((r) => setTimeout(r, 150));
+    await wallet.propose(pay("old-1", "5")); // an identical replay
+    await wallet.execute("old-1");
+    const types = (await wallet.ledger.entries({ proposalId: "old-1" })).map((e) => e.type);
+    expect(types).toEqual([LedgerEntryType.Proposal, LedgerEntryType.Decision, LedgerEntryType.SigningIntent, LedgerEntryType.Signature]);
+  });
+
   it("a crash between storing the decision and ledgering it is repaired by replaying the proposal", async () => {
     const crash = new Error("simulated crash after decision");
     const first = await openWallet({ faults: { afterDecisionStored: () => { throw crash; } } });
