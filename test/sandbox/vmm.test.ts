@@ -175,7 +175,7 @@ describe("QEMU microvm", () => {
     }
     expect(() => process.kill(vm.pid, 0)).toThrow();
     await expect(vm.channel()).rejects.toThrow(/exited/);
-  });
+  }, 300_000); // a cold TCG boot on a busy machine: as long as the wait inside allows
 
   it("restores from the template with no NIC, the limits applied and /workspace intact", async () => {
     const pool = await getTestPool();
