@@ -16,7 +16,8 @@ command -v setpriv >/dev/null || need_apt+=(util-linux)
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}"
+  # Recommends would pull QEMU's whole GUI stack (GTK, SDL, PulseAudio, GStreamer) for nothing.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
 fi
 
 # QEMU started by root drops to this unprivileged user once set up (-runas): under TCG the QEMU
