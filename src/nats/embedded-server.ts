@@ -5,7 +5,7 @@ import { nuid, type NatsConnection } from "@nats-io/transport-node";
 import { renderAuthorization, type NatsUser } from "./auth.ts";
 import { connectNats } from "./connection.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
-import { startNatsServer, type NatsServer } from "./server.ts";
+import { natsServerVersion, startNatsServer, supportsSyncAlways, type NatsServer } from "./server.ts";
 
 /**
  * The embedded nats-server of a state directory, shared by every Vibewriter process using it.
@@ -18,6 +18,11 @@ import { startNatsServer, type NatsServer } from "./server.ts";
  * Whoever closes the last live lease stops the server, whether or not it started it. A lease
  * whose process is gone (crashed, kill -9) counts as closed. A pid is matched together with its
  * start time (from /proc), so a recycled pid is not mistaken for the original process.
+ *
+ * Durability: a server whose binary supports it (nats-server ≥ 2.10) is started with
+ * `sync_interval: always`, so JetStream fsyncs each write before acknowledging it (the ledger,
+ * checkpoints, everything). Older servers refuse the key and fsync every 2 minutes. The setting
+ * cannot change on a reload, so a joiner keeps what the running server was started with.
  */
 export interface EmbeddedServerHandle {
   nc: NatsConnection;
@@ -35,6 +40,18 @@ interface ServerFile {
   start?: number;
   /** "nkey": started with `nats-server.conf`'s authorization. Older, open servers are replaced. */
   auth?: "nkey";
+  /** `--version` of the binary that started it, e.g. "2.10.27". */
+  version?: string;
+  /** Started with `sync_interval: always` (absent: started without, as before this field). */
+  syncAlways?: boolean;
+}
+
+/** How the running embedded server stores writes. */
+export interface EmbeddedDurability {
+  /** Version of the binary that started it, when recorded. */
+  version?: string;
+  /** Each write is fsynced before it is acknowledged (`sync_interval: always`). */
+  syncAlways: boolean;
 }
 
 /** How this process authenticates, and who the server must admit. */
@@ -46,6 +63,23 @@ export interface EmbeddedAuth {
 }
 
 export const SERVER_CONFIG_FILE = "nats-server.conf";
+
+/**
+ * `nats-server.conf`: JetStream on `storeDir` (a reload of a file without it would shut JetStream
+ * down), with `sync_interval: always` when `syncAlways` (only for nats-server ≥ 2.10: 2.9 refuses
+ * to start on the unknown key), and the identities it admits.
+ */
+export function renderServerConfig(storeDir: string, users: NatsUser[], syncAlways: boolean): string {
+  const jetstream = syncAlways ? { store_dir: storeDir, sync_interval: "always" } : { store_dir: storeDir };
+  return `jetstream: ${JSON.stringify(jetstream)}\n${renderAuthorization(users)}`;
+}
+
+/** The durability of the embedded server running on store `dir`; undefined when none runs. */
+export async function embeddedDurability(dir: string): Promise<EmbeddedDurability | undefined> {
+  const info = await readServerFile(join(dir, "server.json"));
+  if (!info || !isSameProcess(info.pid, info.start)) return undefined;
+  return { ...(info.version ? { version: info.version } : {}), syncAlways: info.syncAlways === true };
+}
 
 /** Contents of a lease file. */
 interface LeaseFile {
@@ -71,9 +105,9 @@ export async function openEmbeddedServer(dir: string, name: string, auth: Embedd
   const { nc, server } = await withLock(dir, async () => {
     let joined: { nc: NatsConnection; server?: NatsServer } | undefined;
     const running = await readServerFile(serverFile);
-    // JetStream is in the file too: a reload of a file without it would shut JetStream down.
-    const config = `jetstream: ${JSON.stringify({ store_dir: dir })}\n${renderAuthorization(auth.users)}`;
     if (running && running.auth === "nkey" && isSameProcess(running.pid, running.start)) {
+      // Its sync setting as it was started: a reload that changed it would fail.
+      const config = renderServerConfig(dir, auth.users, running.syncAlways === true);
       // A new identity (the owner's key, created since the server started) is let in by a reload.
       if ((await readFile(configFile, "utf8").catch(() => "")) !== config) {
         const log = join(dir, "nats-server.log");
@@ -89,9 +123,18 @@ export async function openEmbeddedServer(dir: string, name: string, auth: Embedd
     if (!joined) {
       // No server, an open one from an older version, or one that no longer answers: a fresh one.
       if (running) await stopByPid(running);
-      await writeConfig(configFile, config);
+      const version = natsServerVersion();
+      const syncAlways = supportsSyncAlways(version);
+      await writeConfig(configFile, renderServerConfig(dir, auth.users, syncAlways));
       const server = await startNatsServer({ storeDir: dir, detached: true, configFile });
-      const info: ServerFile = { pid: server.pid, port: server.port, start: processStart(server.pid), auth: "nkey" };
+      const info: ServerFile = {
+        pid: server.pid,
+        port: server.port,
+        start: processStart(server.pid),
+        auth: "nkey",
+        ...(version ? { version } : {}),
+        syncAlways,
+      };
       await writeFile(serverFile, JSON.stringify(info));
       try {
         joined = { nc: await connect(server.port), server };

@@ -71,6 +71,27 @@ export function natsServerVersion(binary?: string): string | undefined {
 }
 
 /**
+ * First nats-server release whose JetStream accepts `sync_interval: always` (fsync each write before
+ * acknowledging it). Older servers fsync on a timer only (every 2 minutes) and refuse the key.
+ */
+export const SYNC_ALWAYS_SINCE = "2.10.0";
+
+/** Whether a nats-server of `version` (e.g. "2.10.27") accepts `sync_interval: always`; false when unknown. */
+export function supportsSyncAlways(version: string | undefined): boolean {
+  return version !== undefined && versionAtLeast(version, SYNC_ALWAYS_SINCE);
+}
+
+/** "2.10.27" ≥ "2.10.0"; false when either does not parse as major.minor.patch. */
+export function versionAtLeast(version: string, minimum: string): boolean {
+  const parse = (v: string) => /^v?(\d+)\.(\d+)\.(\d+)/.exec(v)?.slice(1, 4).map(Number);
+  const v = parse(version);
+  const min = parse(minimum);
+  if (!v || !min) return false;
+  for (let i = 0; i < 3; i++) if (v[i] !== min[i]) return v[i]! > min[i]!;
+  return true;
+}
+
+/**
  * Launch `nats-server -js` on 127.0.0.1. Output goes to `<storeDir>/nats-server.log` (not a pipe:
  * a detached server must not die of SIGPIPE when its parent goes away); readiness is the server's
  * own "Server is ready" log line, raced against an early exit.

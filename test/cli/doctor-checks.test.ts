@@ -147,3 +147,60 @@ describe("spending policy check", () => {
     expect(await checkPolicy(good, true, loadPolicyFile)).toMatchObject({ status: "ready", detail: good });
   });
 });
+
+describe("NATS durability check", () => {
+  const finding = (serverVersion: string, embedded: boolean, syncAlways?: boolean) => ({
+    url: "nats://127.0.0.1:4222",
+    embedded,
+    serverVersion,
+    created: [],
+    auth: embedded ? "nkey" : "none",
+    anonymousAccepted: false,
+    ...(syncAlways === undefined ? {} : { syncAlways }),
+  });
+
+  it("embedded 2.10 with sync_interval: always is ready and says so", async () => {
+    const { checkNatsDurability } = await import("../../src/cli/doctor/index.ts");
+    expect(await checkNatsDurability(finding("2.10.27", true, true))).toEqual({
+      id: "nats-durability",
+      title: "NATS durability",
+      required: false,
+      status: "ready",
+      detail: "writes fsynced before each acknowledgement (nats-server 2.10.27, sync_interval: always)",
+    });
+  });
+
+  it("embedded 2.9: fsync every 2 min, what a power loss costs, and the version that fixes it", async () => {
+    const { checkNatsDurability } = await import("../../src/cli/doctor/index.ts");
+    const r = await checkNatsDurability(finding("2.9.10", true, false));
+    expect(r).toMatchObject({ status: "degraded", required: false });
+    expect(r.detail).toBe(
+      "fsync every 2 min (nats-server 2.9.10): a power loss can drop the last acknowledged writes; nats-server ≥ 2.10 syncs each write",
+    );
+    expect(r.fix).toMatch(/nats-server 2\.10 or newer.*NATS_SERVER_BIN/);
+  });
+
+  it("embedded 2.10 started without the setting (by an older Vibewriter): degraded until its next start", async () => {
+    const { checkNatsDurability } = await import("../../src/cli/doctor/index.ts");
+    const r = await checkNatsDurability(finding("2.10.27", true, false));
+    expect(r).toMatchObject({ status: "degraded" });
+    expect(r.detail).toMatch(/^fsync every 2 min \(nats-server 2\.10\.27, started without sync_interval: always\)/);
+    expect(r.fix).toMatch(/next start/);
+  });
+
+  it("NATS_URL: the operator's config decides; the version says whether it can sync each write", async () => {
+    const { checkNatsDurability } = await import("../../src/cli/doctor/index.ts");
+    const modern = await checkNatsDurability(finding("2.12.1", false));
+    expect(modern).toMatchObject({ status: "degraded", required: false });
+    expect(modern.detail).toMatch(/^set by the server's operator \(NATS_URL, nats-server 2\.12\.1\).*sync_interval: always/);
+    expect(modern.fix).toMatch(/jetstream \{ sync_interval: always \}/);
+    const old = await checkNatsDurability(finding("2.9.10", false));
+    expect(old.detail).toMatch(/^fsync every 2 min \(NATS_URL, nats-server 2\.9\.10\).*nats-server ≥ 2\.10 can sync each write/);
+    expect(old.fix).toMatch(/2\.10 or newer/);
+  });
+
+  it("NATS did not open: not checked, not a failure", async () => {
+    const { checkNatsDurability } = await import("../../src/cli/doctor/index.ts");
+    expect(await checkNatsDurability(undefined)).toMatchObject({ status: "missing", required: false, detail: expect.stringMatching(/not checked/) });
+  });
+});

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
-import { startNatsServer, type NatsServer } from "../../src/nats/index.ts";
+import { natsServerVersion, startNatsServer, type NatsServer } from "../../src/nats/index.ts";
+import { supportsSyncAlways } from "../../src/nats/server.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "./capture.ts";
 
@@ -35,6 +36,10 @@ describe("vibewriter doctor", () => {
     expect(nats.fix).toMatch(/vibewriter nats config/);
     expect(nats.detail).toContain(server.url);
     expect(nats.detail).toMatch(/server v2\.\d+\.\d+/);
+    // Durability is the operator's: reported with the server's version from its INFO, never "ready".
+    const durability = report.checks.find((c) => c.id === "nats-durability")!;
+    expect(durability).toMatchObject({ status: "degraded", required: false });
+    expect(durability.detail).toContain(`NATS_URL, nats-server ${natsServerVersion()}`);
     // The exit code follows the report: 0 exactly when every required check is ready.
     expect(code).toBe(report.ok ? 0 : 1);
 
@@ -96,6 +101,14 @@ describe("vibewriter doctor", () => {
     await main(["doctor"], io);
     expect(io.out()).toMatch(/\[ok {2}\] NATS JetStream\s+embedded nats:\/\/127\.0\.0\.1:\d+, server v2\.\d+\.\d+; auth nkey, anonymous clients refused/);
     expect(io.out()).toMatch(/\[ok {2}\] Node\.js/);
+    // Durability: what the installed nats-server can do, as the embedded server was started.
+    const version = natsServerVersion()!;
+    const line = io.out().split("\n").find((l) => l.includes("NATS durability"))!;
+    expect(line.replace(/\s+/g, " ").trim()).toBe(
+      supportsSyncAlways(version)
+        ? `[ok ] NATS durability writes fsynced before each acknowledgement (nats-server ${version}, sync_interval: always)`
+        : `[slow] NATS durability fsync every 2 min (nats-server ${version}): a power loss can drop the last acknowledged writes; nats-server ≥ 2.10 syncs each write`,
+    );
     // The store lives under the state dir; the server's pid file is gone once it has stopped.
     expect((await stat(join(stateDir, "nats", "jetstream"))).isDirectory()).toBe(true);
     await expect(stat(join(stateDir, "nats", "server.json"))).rejects.toThrow(/ENOENT/);

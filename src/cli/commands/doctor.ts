@@ -10,6 +10,7 @@ import {
   checkModel,
   checkModelEndpoint,
   checkNats,
+  checkNatsDurability,
   checkNatsServerBinary,
   checkNode,
   checkQemu,
@@ -23,6 +24,8 @@ import {
 import { probeGuestImage, probeKvm } from "../doctor/probes.ts";
 import { probeModelEndpoint } from "../doctor/model-endpoint.ts";
 import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { embeddedDurability } from "../../nats/embedded-server.ts";
 import { loadPolicyFile } from "../../wallet/policy.ts";
 import { readOwnerPublicKey } from "../../wallet/owner-key.ts";
 import { stateDir } from "../../config/paths.ts";
@@ -33,6 +36,7 @@ import type { CommandPlan } from "../plan.ts";
 export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }>, ctx: CliContext): Promise<number> {
   const usingNatsUrl = (ctx.env.NATS_URL ?? "").trim() !== "";
 
+  let natsFound: NatsFinding | undefined;
   const openNats = async (): Promise<NatsFinding> => {
     const backbone = await openBackbone({ env: ctx.env, name: "vibewriter-doctor", role: NatsRole.Runtime, provision: provisionLayout });
     ctx.defer(() => backbone.close());
@@ -42,14 +46,18 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     const anonymousAccepted = await connect({ servers: url.split(",").map((s) => s.trim()), reconnect: false, timeout: 5_000 })
       .then(async (nc) => (await nc.close(), true))
       .catch(() => false);
-    return {
+    const embedded = backbone.server !== undefined || !usingNatsUrl;
+    // The embedded server's sync setting, as recorded by whoever started it (it runs: we hold a lease).
+    const syncAlways = embedded ? ((await embeddedDurability(join(stateDir(ctx.env), "nats")))?.syncAlways ?? false) : undefined;
+    return (natsFound = {
       url: redactUrl(url),
-      embedded: backbone.server !== undefined || !usingNatsUrl,
+      embedded,
       serverVersion: info?.version ?? "unknown",
       created: [Names.stateStream, Names.eventsStream, `KV ${Names.memoryBucket}`, `Object Store ${Names.filesBucket}`, Names.ledgerStream, `KV ${Names.paymentsBucket}`, `KV ${Names.mandatesBucket}`],
       auth: backbone.auth,
       anonymousAccepted,
-    };
+      ...(syncAlways === undefined ? {} : { syncAlways }),
+    });
   };
 
   // Sequential on purpose: the machine may be small, and the NATS check starts a server.
@@ -57,6 +65,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     await checkNode(),
     await checkNatsServerBinary(natsServerVersion(), usingNatsUrl),
     await checkNats(openNats, usingNatsUrl),
+    await checkNatsDurability(natsFound),
     await checkQemu(),
     await checkKvm(() => probeKvm(ctx.env)),
     await checkGuestImage(() => probeGuestImage(ctx.env)),

@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { childEnv } from "../../config/child-env.ts";
+import { SYNC_ALWAYS_SINCE, supportsSyncAlways } from "../../nats/server.ts";
 import { CheckStatus, guard, type CheckResult } from "./check.ts";
 import { EndpointVerdict, type ModelEndpointFinding } from "./model-endpoint.ts";
 import { atLeast, qemuVersionFrom } from "./versions.ts";
@@ -247,6 +248,11 @@ export interface NatsFinding {
   auth: string;
   /** Whether the server let in a client with no credentials at all (probed). */
   anonymousAccepted: boolean;
+  /**
+   * The embedded server was started with `sync_interval: always` (true) or without (false);
+   * undefined with NATS_URL, whose operator's config decides and cannot be read from a client.
+   */
+  syncAlways?: boolean;
 }
 
 /**
@@ -309,4 +315,52 @@ export function checkPolicy(path: string, exists: boolean, load: (path: string) 
     }
     return { status: CheckStatus.Ready, detail: path };
   });
+}
+
+/**
+ * Durability of acknowledged writes (ledger, checkpoints): does the server fsync each write before
+ * acknowledging it? Not required: without it everything works, but a power loss or OS crash can drop
+ * the last acknowledged writes (JetStream's default fsync timer is 2 minutes). `found` is the NATS
+ * check's finding, undefined when NATS did not open.
+ */
+export function checkNatsDurability(found: NatsFinding | undefined): Promise<CheckResult> {
+  return guard({ id: "nats-durability", title: "NATS durability", required: false }, async () => {
+    if (!found) return { status: CheckStatus.Missing, detail: "not checked: NATS did not open (see NATS JetStream)" };
+    const v = `nats-server ${found.serverVersion}`;
+    const loss = "a power loss can drop the last acknowledged writes";
+    const capable = supportsSyncAlways(found.serverVersion);
+    if (found.syncAlways === undefined) {
+      return capable
+        ? {
+            status: CheckStatus.Degraded,
+            detail: `set by the server's operator (NATS_URL, ${v}): writes are fsynced before each acknowledgement only with \`sync_interval: always\` in its jetstream block; by default every 2 min, and ${loss}`,
+            fix: "Ask the server's operator for `jetstream { sync_interval: always }` (it takes a server restart).",
+          }
+        : {
+            status: CheckStatus.Degraded,
+            detail: `fsync every 2 min (NATS_URL, ${v}): ${loss}; nats-server ≥ ${minor(SYNC_ALWAYS_SINCE)} can sync each write`,
+            fix: "Ask the server's operator for nats-server 2.10 or newer with `jetstream { sync_interval: always }`.",
+          };
+    }
+    if (found.syncAlways) {
+      return { status: CheckStatus.Ready, detail: `writes fsynced before each acknowledgement (${v}, sync_interval: always)` };
+    }
+    if (capable) {
+      return {
+        status: CheckStatus.Degraded,
+        detail: `fsync every 2 min (${v}, started without sync_interval: always): ${loss}`,
+        fix: "The embedded server syncs each write from its next start: once no Vibewriter process uses it, it stops; the next command starts it again.",
+      };
+    }
+    return {
+      status: CheckStatus.Degraded,
+      detail: `fsync every 2 min (${v}): ${loss}; nats-server ≥ ${minor(SYNC_ALWAYS_SINCE)} syncs each write`,
+      fix: "Install nats-server 2.10 or newer (Debian 13 ships 2.10.27), or point NATS_SERVER_BIN at one; the embedded server syncs each write from its next start.",
+    };
+  });
+}
+
+/** "2.10.0" → "2.10" */
+function minor(version: string): string {
+  return version.split(".").slice(0, 2).join(".");
 }

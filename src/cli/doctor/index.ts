@@ -3,6 +3,7 @@ export {
   checkNode,
   checkNatsServerBinary,
   checkNats,
+  checkNatsDurability,
   checkQemu,
   checkKvm,
   checkGuestImage,
