@@ -18,10 +18,17 @@
  * subject permissions checked by the server on every publish and subscription) — beside today's
  * anonymous server, in the same loop. `auth_*_ratio` is authenticated / anonymous per op (target ≤ 1.05).
  *
+ * Durability: when the nats-server binary (NATS_SERVER_BIN or PATH) is 2.10 or newer, the same
+ * savers also run on a third server started with `jetstream { sync_interval: always }` (each write
+ * fsynced before its acknowledgement, what the embedded server uses on such versions), in the same
+ * loop; `sync_*_ratio` is always-synced / default (fsync every 2 min) per op, same binary, same disk.
+ * With an older server that side is not measured, and the output says why. On 2.10 the embedded
+ * server above syncs every write too, so its `auth_*_ratio` includes that cost.
+ *
  * Prints a table, then one JSON line with the medians, `*_ratio` (JetStream / sqlite) and
  * `auth_*_ratio` (authenticated / anonymous JetStream).
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AIMessage, HumanMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
@@ -34,7 +41,8 @@ import { connectNats } from "../src/nats/connection.ts";
 import { jetstream as jetstreamClient, jetstreamManager } from "@nats-io/jetstream";
 import { provisionLayout } from "../src/cli/backbone.ts";
 import { NatsRole } from "../src/nats/auth.ts";
-import { openBackbone } from "../src/nats/backbone.ts";
+import { openBackbone, openOnConnection, type Backbone } from "../src/nats/backbone.ts";
+import { natsServerVersion, startNatsServer, supportsSyncAlways, type NatsServer } from "../src/nats/server.ts";
 import { loadOrCreateIdentity } from "../src/nats/identities.ts";
 import { startTestNats } from "../test/support/nats.ts";
 
@@ -115,12 +123,33 @@ function quantile(xs: number[], q: number): number {
 }
 const r3 = (x: number) => Math.round(x * 1000) / 1000;
 
+/** An anonymous nats-server whose JetStream fsyncs each write before acknowledging it (≥ 2.10). */
+async function startSyncNats(): Promise<{ server: NatsServer; backbone: Backbone; close(): Promise<void> }> {
+  const storeDir = await mkdtemp(join(tmpdir(), "vibewriter-bench-sync-"));
+  const configFile = join(storeDir, "nats-server.conf");
+  await writeFile(configFile, `jetstream: ${JSON.stringify({ store_dir: storeDir, sync_interval: "always" })}\n`);
+  const server = await startNatsServer({ storeDir, configFile });
+  const nc = await connectNats({ url: server.url, name: "bench-sync" });
+  const backbone = await openOnConnection(nc);
+  return {
+    server,
+    backbone,
+    async close() {
+      await backbone.close();
+      await server.stop();
+      await rm(storeDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), "vibewriter-bench-"));
   const nats = await startTestNats();
   // The default set-up: the embedded server of a state directory, this process as the runtime.
   const stateDir = await mkdtemp(join(tmpdir(), "vibewriter-bench-state-"));
   const auth = await openBackbone({ stateDir, env: { VIBEWRITER_STATE_DIR: stateDir }, role: NatsRole.Runtime, name: "bench-auth", provision: provisionLayout });
+  const natsVersion = natsServerVersion() ?? "unknown";
+  const sync = supportsSyncAlways(natsVersion) ? await startSyncNats() : undefined;
   try {
     if (auth.auth !== "nkey" || !auth.server) throw new Error(`expected the embedded server with nkey auth, got ${auth.auth}`);
     const sqlite = SqliteSaver.fromConnString(join(dir, "checkpoints.db"));
@@ -139,8 +168,19 @@ async function main(): Promise<void> {
       { name: "jetstream_each_call", saver: eachCall as BaseCheckpointSaver, t: timings() },
       { name: "jetstream_auth_each_call", saver: authedEachCall as BaseCheckpointSaver, t: timings() },
     ];
+    const synced = sync && new JetStreamCheckpointSaver({ nc: sync.backbone.nc, js: sync.backbone.js, jsm: sync.backbone.jsm });
+    const syncedEachCall =
+      sync && new JetStreamCheckpointSaver({ nc: sync.backbone.nc, js: sync.backbone.js, jsm: sync.backbone.jsm, writeAcks: "each-call" });
+    if (synced && syncedEachCall) {
+      savers.push(
+        { name: "jetstream_sync", saver: synced as BaseCheckpointSaver, t: timings() },
+        { name: "jetstream_sync_each_call", saver: syncedEachCall as BaseCheckpointSaver, t: timings() },
+      );
+    }
     // The floor under any acknowledged write: one 1 KiB publish + JetStream ack, on a stream of its own.
     await jsm.streams.add({ name: "BENCH_FLOOR", subjects: ["bench.floor.>"] });
+    if (sync) await sync.backbone.jsm.streams.add({ name: "BENCH_FLOOR", subjects: ["bench.floor.>"] });
+    const syncFloor: number[] = [];
     const floor: number[] = [];
     const leanFloor: number[] = [];
     const lean = new AckedPublisher(nc);
@@ -179,6 +219,11 @@ async function main(): Promise<void> {
       const l0 = performance.now();
       await lean.publish(`bench.floor.lean.${i}`, new Uint8Array(1024));
       if (i >= WARMUP) leanFloor.push(performance.now() - l0);
+      if (sync) {
+        const s0 = performance.now();
+        await publishAcked(sync.backbone.js, `bench.floor.${i}`, new Uint8Array(1024));
+        if (i >= WARMUP) syncFloor.push(performance.now() - s0);
+      }
       // Alternate which saver goes first so neither always gets the warmer cache.
       const order = i % 2 === 0 ? savers : [...savers].reverse();
       for (const s of order) {
@@ -191,6 +236,8 @@ async function main(): Promise<void> {
     await eachCall.close();
     await authed.close();
     await authedEachCall.close();
+    await synced?.close();
+    await syncedEachCall?.close();
 
     // Resume in a new process: a fresh saver reads the latest checkpoint back (only the messages
     // it needs: the checkpoint, the ones holding its values and delta bases, its writes).
@@ -238,7 +285,7 @@ async function main(): Promise<void> {
     const p90 = (name: string, op: (typeof ops)[number]) => quantile(savers.find((s) => s.name === name)!.t[op], 0.9);
     console.log(`checkpoint ≈ ${(bytes / 1024).toFixed(1)} KiB (${state.messages.length} messages), ${STEPS} steps after ${WARMUP} warm-up, one thread`);
     console.log("op         sqlite med   jetstream med   ratio   (p90 sqlite / jetstream)   writeAcks each-call: med, ratio");
-    const out: Record<string, number | string> = { bench: "checkpoint", steps: STEPS, checkpoint_bytes: bytes };
+    const out: Record<string, number | string | boolean> = { bench: "checkpoint", steps: STEPS, checkpoint_bytes: bytes };
     for (const op of ops) {
       const a = med("sqlite", op);
       const b = med("jetstream", op);
@@ -295,8 +342,42 @@ async function main(): Promise<void> {
     const worst = Math.max(...ops.map((op) => med("jetstream_auth", op) / med("jetstream", op)));
     console.log(`authenticated / anonymous, worst op (default writeAcks): ${worst.toFixed(3)} (target ≤ 1.05)`);
     out.auth_worst_ratio = r3(worst);
+
+    console.log("");
+    out.nats_server_version = natsVersion;
+    out.embedded_sync_always = supportsSyncAlways(natsVersion);
+    if (sync) {
+      console.log(`durability: the same savers on nats-server ${natsVersion} with sync_interval: always (fsync before each ack) / default (fsync every 2 min)`);
+      console.log("op         default med   always med   ratio   (p90 default / always)        writeAcks each-call: default, always, ratio");
+      for (const op of ops) {
+        const a = med("jetstream", op);
+        const b = med("jetstream_sync", op);
+        const ea = med("jetstream_each_call", op);
+        const eb = med("jetstream_sync_each_call", op);
+        console.log(
+          `${op.padEnd(10)} ${a.toFixed(3).padStart(9)} ms ${b.toFixed(3).padStart(9)} ms ${(b / a).toFixed(2).padStart(7)}   (${p90("jetstream", op).toFixed(3)} / ${p90("jetstream_sync", op).toFixed(3)} ms)` +
+            `   ${ea.toFixed(3).padStart(9)} ms ${eb.toFixed(3).padStart(9)} ms ${(eb / ea).toFixed(2).padStart(6)}`,
+        );
+        out[`jetstream_sync_${op}_ms`] = r3(b);
+        out[`sync_${op}_ratio`] = r3(b / a);
+        out[`jetstream_sync_each_call_${op}_ms`] = r3(eb);
+        out[`sync_each_call_${op}_ratio`] = r3(eb / ea);
+        out[`sync_vs_sqlite_${op}_ratio`] = r3(b / med("sqlite", op));
+      }
+      const sf = quantile(syncFloor, 0.5);
+      console.log(`floor: one acknowledged 1 KiB publish with sync_interval: always, median ${sf.toFixed(3)} ms (p90 ${quantile(syncFloor, 0.9).toFixed(3)} ms), ${(sf / f).toFixed(2)}× the default`);
+      out.sync_publish_ack_1k_ms = r3(sf);
+      out.sync_publish_ratio = r3(sf / f);
+      out.sync_always_measured = true;
+    } else {
+      const why = `nats-server ${natsVersion} has no sync_interval: always (it fsyncs every 2 min); 2.10 or newer has it (set NATS_SERVER_BIN to one)`;
+      console.log(`durability: not measured: ${why}`);
+      out.sync_always_measured = false;
+      out.sync_always_not_measured = why;
+    }
     console.log(JSON.stringify(out));
   } finally {
+    await sync?.close();
     await auth.close();
     await nats.close();
     await rm(dir, { recursive: true, force: true });
