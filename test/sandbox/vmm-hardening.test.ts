@@ -9,10 +9,13 @@ import { createReadStream, mkdtempSync, readFileSync, readlinkSync, rmSync, stat
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
-import { qemuArgs } from "../../src/sandbox/vmm/qemu-args.ts";
+import { qemuArgs, type QemuRelease } from "../../src/sandbox/vmm/qemu-args.ts";
 import { exitFromGuardian, resolveVmUser, sandboxArg, VM_USER } from "../../src/sandbox/vmm/qemu-privileges.ts";
 import type { VmHandle, VmSpec } from "../../src/sandbox/vmm/driver.ts";
 import { acquireTestVm, closeTestPool, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
+
+/** The release these argument checks are written for (qemu-args.test.ts covers the others). */
+const QEMU_7_2: QemuRelease = { major: 7, minor: 2 };
 
 const isRoot = process.getuid?.() === 0;
 
@@ -55,11 +58,11 @@ describe("qemu hardening arguments", () => {
   const paths = { agentSocket: "/r/a.sock", qmpSocket: "/r/q.sock", console: "/r/c.log", pidFile: "/r/p" };
 
   it("always turns seccomp on with spawning denied; drops uid and chroots only when asked", () => {
-    const plain = qemuArgs(spec, paths, "tcg", 32);
+    const plain = qemuArgs(spec, paths, "tcg", 32, QEMU_7_2);
     expect(plain[plain.indexOf("-sandbox") + 1]).toBe("on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny");
     expect(plain).not.toContain("-runas");
     expect(plain).not.toContain("-chroot");
-    const dropped = qemuArgs(spec, { ...paths, runAs: "vibewriter-vm", chroot: "/r" }, "tcg", 32);
+    const dropped = qemuArgs(spec, { ...paths, runAs: "vibewriter-vm", chroot: "/r" }, "tcg", 32, QEMU_7_2);
     expect(dropped[dropped.indexOf("-runas") + 1]).toBe("vibewriter-vm");
     expect(dropped[dropped.indexOf("-chroot") + 1]).toBe("/r");
     // QEMU's own setuid runs after the filter is installed, so set*id stays allowed there.

@@ -6,11 +6,14 @@ import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { validateSpec, VmExitReason, VmmError, type VmHandle, type VmSpec } from "../../src/sandbox/vmm/driver.ts";
 import { probeKvm, type KvmProbeResult } from "../../src/sandbox/vmm/kvm-probe.ts";
 import { QemuDriver } from "../../src/sandbox/vmm/qemu.ts";
-import { qemuArgs } from "../../src/sandbox/vmm/qemu-args.ts";
+import { qemuArgs, type QemuRelease } from "../../src/sandbox/vmm/qemu-args.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { acquireTestVm, closeTestPool, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
+
+/** The release these argument checks are written for (qemu-args.test.ts covers the others). */
+const QEMU_7_2: QemuRelease = { major: 7, minor: 2 };
 
 async function sh(vm: VmHandle, shell: string): Promise<{ exitCode: number | null; out: string }> {
   const client = await GuestClient.connect(await vm.channel());
@@ -32,23 +35,23 @@ describe("qemu arguments", () => {
   const paths = { agentSocket: "/r/a.sock", qmpSocket: "/r/q.sock", console: "/r/c.log", pidFile: "/r/p" };
 
   it("has no network device unless asked, and one when asked", () => {
-    const off = qemuArgs(spec, paths, "tcg", 32).join(" ");
+    const off = qemuArgs(spec, paths, "tcg", 32, QEMU_7_2).join(" ");
     expect(off).not.toMatch(/netdev|virtio-net/);
     expect(off).toContain("-nodefaults");
-    const on = qemuArgs({ ...spec, network: true }, paths, "tcg", 32).join(" ");
+    const on = qemuArgs({ ...spec, network: true }, paths, "tcg", 32, QEMU_7_2).join(" ");
     expect(on).toContain("-netdev user,id=net0");
     expect(on).toContain("virtio-net-device");
     expect(on).toContain("vw.net=1");
   });
 
   it("puts the limits and the accelerator on the command line", () => {
-    const args = qemuArgs(spec, paths, "tcg", 32);
+    const args = qemuArgs(spec, paths, "tcg", 32, QEMU_7_2);
     expect(args[args.indexOf("-m") + 1]).toBe("300M");
     expect(args[args.indexOf("-smp") + 1]).toBe("2");
     expect(args[args.indexOf("-accel") + 1]).toBe("tcg,tb-size=32");
     expect(args[args.indexOf("-cpu") + 1]).toBe("qemu64,+arat"); // idle guests stop their tick
     expect(args[args.indexOf("-append") + 1]).toMatch(/vw\.ws=40 .*tsc_early_khz|tsc_early_khz.*vw\.ws=40/);
-    const kvm = qemuArgs(spec, paths, "kvm", 32);
+    const kvm = qemuArgs(spec, paths, "kvm", 32, QEMU_7_2);
     expect(kvm.join(" ")).toContain("-accel kvm -cpu host");
     expect(kvm.join(" ")).not.toContain("tsc_early_khz");
   });

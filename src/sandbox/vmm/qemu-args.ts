@@ -37,11 +37,59 @@ const TCG_CMDLINE = "tsc_early_khz=2000000 lpj=4000000 tsc=reliable";
  */
 const TCG_CPU = "qemu64,+arat";
 
+/** A QEMU release, as `qemu-system-x86_64 --version` names it ("QEMU emulator version 10.0.2 …"). */
+export interface QemuRelease {
+  major: number;
+  minor: number;
+}
+
+/** The release in a `--version` line (or the driver's version string, which starts with it). */
+export function qemuRelease(version: string): QemuRelease {
+  const m = /QEMU emulator version (\d+)\.(\d+)/.exec(version);
+  if (!m) throw new Error(`cannot tell the QEMU release from ${JSON.stringify(version.split("\n")[0])}`);
+  return { major: Number(m[1]), minor: Number(m[2]) };
+}
+
+function atLeast(r: QemuRelease, major: number, minor: number): boolean {
+  return r.major > major || (r.major === major && r.minor >= minor);
+}
+
+/**
+ * Which spelling of each version-dependent feature a release takes (QEMU's docs/about/
+ * deprecated.rst and removed-features.rst):
+ * - chroot: `-run-with chroot=` exists from 8.1, where `-chroot` was deprecated; 9.0 removed `-chroot`.
+ * - user: `-run-with user=` exists from 9.1, where `-runas` was deprecated; 10.0 removed `-runas`.
+ * - restore: the `file:` migration URI reads a descriptor set (`/dev/fdset/N`, from `-add-fd`) from
+ *   9.0; 9.1 deprecated `fd:` on anything but a socket. 7.2 has no `file:` URI at all.
+ */
+export function qemuFeatures(r: QemuRelease): { runWithChroot: boolean; runWithUser: boolean; fileMigration: boolean } {
+  return { runWithChroot: atLeast(r, 8, 1), runWithUser: atLeast(r, 9, 1), fileMigration: atLeast(r, 9, 0) };
+}
+
+/**
+ * A restore reads the snapshot's device state from a file the host opened and handed to QEMU as
+ * its fd 3 (no `exec:`: seccomp denies spawning; no path: QEMU may be chrooted). Older QEMUs take
+ * the fd itself (`fd:3`); newer ones a descriptor set holding it (`-add-fd`, then `file:`).
+ */
+export const RESTORE_STATE_FD = 3;
+const RESTORE_FDSET = 1;
+
+/** The `migrate-incoming` URI a restore uses on this release. */
+export function restoreUri(r: QemuRelease): string {
+  return qemuFeatures(r).fileMigration ? `file:/dev/fdset/${RESTORE_FDSET}` : `fd:${RESTORE_STATE_FD}`;
+}
+
+/** A value inside a QemuOpts list (`-run-with a=…,b=…`): commas are doubled. */
+function optValue(value: string): string {
+  return value.replaceAll(",", ",,");
+}
+
 /** Bumped whenever the command line changes what a guest looks like: it is part of the driver
  * version, so templates snapshotted with older arguments are not restored. */
 export const QEMU_ARGS_REVISION = 4;
 
-export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB: number): string[] {
+export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB: number, release: QemuRelease): string[] {
+  const features = qemuFeatures(release);
   const cmdline = [
     spec.image.cmdline,
     accel === "tcg" ? TCG_CMDLINE : "",
@@ -72,12 +120,23 @@ export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB
     "-pidfile", paths.pidFile,
     "-sandbox", sandboxArg(Boolean(paths.runAs)),
   ];
-  if (paths.runAs) args.push("-runas", paths.runAs);
-  if (paths.chroot) args.push("-chroot", paths.chroot);
+  const runWith: string[] = [];
+  if (paths.runAs) {
+    if (features.runWithUser) runWith.push(`user=${optValue(paths.runAs)}`);
+    else args.push("-runas", paths.runAs);
+  }
+  if (paths.chroot) {
+    if (features.runWithChroot) runWith.push(`chroot=${optValue(paths.chroot)}`);
+    else args.push("-chroot", paths.chroot);
+  }
+  if (runWith.length) args.push("-run-with", runWith.join(","));
   if (spec.network) args.push("-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0");
   if (paths.ramFile) {
     args.push("-object", `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${paths.ramFile},share=${paths.ramShared ? "on" : "off"}`);
   }
-  if (paths.incoming) args.push("-incoming", "defer");
+  if (paths.incoming) {
+    if (features.fileMigration) args.push("-add-fd", `fd=${RESTORE_STATE_FD},set=${RESTORE_FDSET}`);
+    args.push("-incoming", "defer");
+  }
   return args;
 }

@@ -5,8 +5,9 @@ import { childEnv } from "../../config/child-env.ts";
 
 /**
  * How QEMU gives up its power. Under TCG the QEMU process is the only wall between a hostile guest
- * and the host, so a QEMU started by root drops to an unprivileged user (`-runas`) and chroots into
- * its run folder (`-chroot`) once every file is open, and all QEMUs run under seccomp (`-sandbox`).
+ * and the host, so a QEMU started by root drops to an unprivileged user and chroots into its run
+ * folder once every file is open (`-runas`/`-chroot` or `-run-with user=…,chroot=…`, by release:
+ * see qemuFeatures), and all QEMUs run under seccomp (`-sandbox`).
  */
 
 /** The dedicated user `scripts/setup.sh` creates; `nobody` stands in when it is missing. */

@@ -24,7 +24,7 @@ import {
 } from "./driver.ts";
 import { agentHandshake } from "./handshake.ts";
 import { probeKvm, type KvmProbeResult } from "./kvm-probe.ts";
-import { QEMU_ARGS_REVISION, qemuArgs, type QemuPaths } from "./qemu-args.ts";
+import { QEMU_ARGS_REVISION, qemuArgs, qemuRelease, restoreUri, type QemuPaths, type QemuRelease } from "./qemu-args.ts";
 import { QmpClient, type QmpEvent } from "./qmp.ts";
 import { exitFromGuardian, resolveVmUser, spawnQemu, VM_USER, type SpawnedQemu, type VmUser } from "./qemu-privileges.ts";
 import { pidAlive } from "../pid-alive.ts";
@@ -102,6 +102,16 @@ export class QemuDriver implements VmmDriver {
     return this.versionP;
   }
 
+  /** The QEMU release the binary reports (its command line and migration URIs depend on it). */
+  async release(): Promise<QemuRelease> {
+    const version = await this.version();
+    try {
+      return qemuRelease(version);
+    } catch (err) {
+      throw new VmmError(VmmErrorCode.BinaryMissing, `${this.binary}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   /** The KVM probe's verdict (probing once, with the given kernel). */
   kvmProbe(kernel: string): Promise<KvmProbeResult> {
     this.probeP ??= this.version().then((v) => probeKvm({ qemu: this.binary, qemuVersion: v, kernel, cacheFile: this.kvmProbeCache }));
@@ -150,6 +160,7 @@ export class QemuDriver implements VmmDriver {
       if (!existsSync(f)) throw new VmmError(VmmErrorCode.ImageMissing, `guest image file ${f} is missing: run \`bash scripts/setup.sh\``);
     }
     const qemuVersion = await this.version();
+    const release = await this.release();
     const accel = spec.accel ?? (await this.accel(spec.image));
     if (spec.restore) checkSnapshot(spec, spec.restore, qemuVersion, accel);
 
@@ -178,9 +189,10 @@ export class QemuDriver implements VmmDriver {
       paths.runAs = user.name;
       if (this.chroot) paths.chroot = dir;
     }
-    const args = qemuArgs(spec, paths, accel, this.tbSizeMiB);
-    // A restore reads the snapshot's device state from an fd opened here (QEMU's fd 3): no `exec:`
-    // migration, so seccomp can deny spawning, and the chrooted QEMU needs no path to it.
+    const args = qemuArgs(spec, paths, accel, this.tbSizeMiB, release);
+    // A restore reads the snapshot's device state from an fd opened here (QEMU's fd 3, see
+    // restoreUri): no `exec:` migration, so seccomp can deny spawning, and the chrooted QEMU needs
+    // no path to it.
     const stateFd = spec.restore ? openSync(spec.restore.stateFile, "r") : null;
     let spawned: SpawnedQemu;
     try {
@@ -188,7 +200,7 @@ export class QemuDriver implements VmmDriver {
     } finally {
       if (stateFd !== null) closeSync(stateFd);
     }
-    const vm = new QemuVm(id, dir, spec, accel, paths, spawned, qemuVersion, this.name, user);
+    const vm = new QemuVm(id, dir, spec, accel, paths, spawned, qemuVersion, release, this.name, user);
     this.live.add(vm);
     void vm.exited.then(() => this.live.delete(vm));
     await vm.boot();
@@ -228,6 +240,7 @@ class QemuVm implements VmHandle {
     private readonly paths: QemuPaths,
     private readonly spawned: SpawnedQemu,
     private readonly qemuVersion: string,
+    private readonly release: QemuRelease,
     private readonly driverName: string,
     private readonly user: VmUser | null,
   ) {
@@ -281,7 +294,7 @@ class QemuVm implements VmHandle {
           ],
         });
         const done = waitMigration(this.qmp);
-        await this.qmp.execute("migrate-incoming", { uri: "fd:3" });
+        await this.qmp.execute("migrate-incoming", { uri: restoreUri(this.release) });
         await this.untilExit(done, "restore did not complete");
         const status = await this.qmp.execute<{ status: string }>("query-status");
         if (status.status !== "running") await this.qmp.execute("cont");
