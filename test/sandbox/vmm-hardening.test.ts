@@ -162,7 +162,7 @@ describe("a restored QEMU holds little power", () => {
         expect(statSync(snap.stateFile).size).toBeGreaterThan(1000);
         const clone = await driver.start({ image, ...shape, restore: snap });
         try {
-          await clone.ready(60_000);
+          await clone.ready(180_000);
           expect((await sh(clone, "cat /workspace/mark")).out).toBe("from-template\n");
         } finally {
           await clone.kill();
