@@ -156,8 +156,17 @@ describe("a restored QEMU holds little power", () => {
       try {
         await template.ready(180_000);
         expect(statusOf(template.pid).Seccomp).toBe("2");
-        await sh(template, "echo from-template > /workspace/mark");
-        const snap = await template.snapshot!(join(dir, "s"));
+        // Snapshot while a host is connected, as the template pool does: with nobody connected the
+        // guest agent waits in a blocking write of its "ready" frame, and a clone restored from that
+        // moment never wakes up to a new connection (under TCG it depended on timing: the old flake).
+        const client = await GuestClient.connect(await template.channel());
+        let snap;
+        try {
+          expect((await client.exec({ shell: "echo from-template > /workspace/mark", timeoutMs: 60_000 })).exitCode).toBe(0);
+          snap = await template.snapshot!(join(dir, "s"));
+        } finally {
+          client.close();
+        }
         snapPath = snap.stateFile;
         expect(statSync(snap.stateFile).size).toBeGreaterThan(1000);
         const clone = await driver.start({ image, ...shape, restore: snap });
