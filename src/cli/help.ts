@@ -134,8 +134,9 @@ Lists payment proposals (newest first) with their status; --pending only those w
   web: `Usage: vibewriter web [--port N] [--json]
 
 Serves a read-only dashboard on http://127.0.0.1:N (default 7878; 0 picks a free port): threads,
-each thread's plan, files, report and live events. Loopback only; approvals stay in the CLI.
-Runs until Ctrl-C.
+each thread's plan, files, report and live events. Loopback only, Host and Origin checked; it
+prints its URL with a fresh access token (the only place the token appears) and reads NATS as the
+read-only viewer identity. Approvals stay in the CLI. Runs until Ctrl-C.
 `,
   image: `Usage: vibewriter image build [--json]
 
