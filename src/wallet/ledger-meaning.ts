@@ -6,8 +6,7 @@
  */
 import type { JsonValue } from "./canonical-json.ts";
 import { LedgerEntryType, LedgerProblemKind, type LedgerEntry, type LedgerProblem } from "./ledger.ts";
-import { MandateDecision, termsMismatch, verifyMandate, type PaymentTerms } from "./mandate.ts";
-import { formatAmount, parseAmount } from "./amount.ts";
+import { MandateDecision, termsMismatch, termsOfDecision, termsOfPayment, verifyMandate, type PaymentTerms } from "./mandate.ts";
 import { decodePaymentEnvelope } from "./stellar.ts";
 
 export interface MeaningOptions {
@@ -29,13 +28,7 @@ export function checkLedgerMeaning(entries: readonly LedgerEntry[], opts: Meanin
   const flag = (e: LedgerEntry, detail: string) => problems.push({ kind: LedgerProblemKind.Unauthorized, seq: e.index, detail: `entry ${e.index} (${e.type} of ${e.proposalId}): ${detail}` });
   for (const [id, list] of byProposal) {
     const decision = list.find((e) => e.type === LedgerEntryType.Decision);
-    const terms: PaymentTerms | undefined = decision && {
-      paymentId: id,
-      destination: str(decision.data.destination),
-      asset: str(decision.data.asset),
-      amount: str(decision.data.amount),
-      memo: typeof decision.data.memo === "string" ? decision.data.memo : null,
-    };
+    const terms: PaymentTerms | undefined = decision && termsOfDecision(id, decision);
     let approved = false;
     for (const e of list) {
       if (e.type === LedgerEntryType.Approval || e.type === LedgerEntryType.Rejection) {
@@ -72,7 +65,7 @@ export function checkLedgerMeaning(entries: readonly LedgerEntry[], opts: Meanin
       if (!xdr) continue; // signing intents of older versions carried only the hash
       try {
         const d = decodePaymentEnvelope(xdr, opts.networkPassphrase as never);
-        const off = termsMismatch(terms, { paymentId: id, destination: d.destination, asset: d.asset, amount: formatAmount(parseAmount(d.amount)), memo: d.memo ?? null });
+        const off = termsMismatch(terms, termsOfPayment(id, d));
         if (off.length) flag(e, `the signed transaction's ${off.join(", ")} differ from the decision`);
         if (d.hash !== str(e.data.txHash)) flag(e, "the transaction does not have the recorded hash");
       } catch {

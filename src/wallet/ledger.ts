@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import {
-  DeliverPolicy,
   DiscardPolicy,
   JetStreamApiError,
   RetentionPolicy,
@@ -9,6 +8,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { readStream } from "../nats/read-stream.ts";
 import { Names } from "../nats/streams.ts";
 import { canonicalJson, type JsonValue } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
@@ -276,27 +276,9 @@ export class AuditLedger {
     return this.#cache.entries.map((e) => e.entry).filter((e) => e.proposalId === proposalId && this.signedByTrusted(e) !== false);
   }
 
-  /**
-   * Every message on the ledger subject from `fromSeq` on, in order, through one ordered consumer
-   * (one round trip per batch, not per message). Stops at what was there when it started.
-   */
-  async #read(fromSeq: number, onMessage: (seq: number, raw: string) => void): Promise<void> {
-    const consumer = await this.#js.consumers.get(this.stream, {
-      filter_subjects: this.subject,
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: fromSeq,
-    });
-    const info = await consumer.info(true);
-    if (info.num_pending === 0) return;
-    const messages = await consumer.consume({ max_messages: 1024 });
-    try {
-      for await (const m of messages) {
-        onMessage(m.seq, m.string());
-        if (m.info.pending === 0) break;
-      }
-    } finally {
-      messages.stop();
-    }
+  /** The ledger subject from `fromSeq` on, in one ordered consumer (batches, not a request per message). */
+  #read(fromSeq: number, onMessage: (seq: number, raw: string) => void): Promise<void> {
+    return readStream(this.#js, this.stream, this.subject, (m) => onMessage(m.seq, m.string()), { fromSeq });
   }
 
   /** true: signed by a trusted key; false: not (or forged); undefined: no trusted keys configured. */

@@ -5,9 +5,12 @@
  * every field matches the transaction it is about to sign. Stored in KV `VIBEWRITER_MANDATES`
  * (`m.<payment id>`, writable by the owner identity only) and copied into the ledger.
  */
-import { canonicalJson } from "./canonical-json.ts";
+import { formatAmount, parseAmount } from "./amount.ts";
+import { canonicalJson, type JsonValue } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
+import type { LedgerEntry } from "./ledger.ts";
 import { verifyBy, type OwnerKey } from "./owner-key.ts";
+import type { DecodedPayment } from "./stellar.ts";
 
 export const MandateDecision = { Approve: "approve", Reject: "reject" } as const;
 export type MandateDecision = (typeof MandateDecision)[keyof typeof MandateDecision];
@@ -79,6 +82,17 @@ export function verifyMandate(value: unknown, ownerPublicKey: string, paymentId:
   if (m.paymentId !== paymentId) throw fail(`it is the mandate of payment ${m.paymentId}`);
   if (Number.isNaN(Date.parse(m.expiresAt)) || Number.isNaN(Date.parse(m.issuedAt))) throw fail("malformed times");
   return m;
+}
+
+/** The terms a ledgered `decision` entry recorded for payment `id`. */
+export function termsOfDecision(id: string, e: LedgerEntry): PaymentTerms {
+  const str = (v: JsonValue | undefined) => (typeof v === "string" ? v : "");
+  return { paymentId: id, destination: str(e.data.destination), asset: str(e.data.asset), amount: str(e.data.amount), memo: typeof e.data.memo === "string" ? e.data.memo : null };
+}
+
+/** The terms of a decoded payment transaction (amounts normalised as the wallet writes them). */
+export function termsOfPayment(id: string, d: DecodedPayment): PaymentTerms {
+  return { paymentId: id, destination: d.destination, asset: d.asset, amount: formatAmount(parseAmount(d.amount)), memo: d.memo ?? null };
 }
 
 /** The fields where `terms` and the mandate differ (empty: they agree). */

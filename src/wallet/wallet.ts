@@ -6,8 +6,8 @@ import type { StellarAddress } from "./address.ts";
 import { formatAmount, parseAmount } from "./amount.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import type { JsonValue } from "./canonical-json.ts";
-import { AuditLedger, LedgerEntryType, type LedgerEntry, type LedgerOptions } from "./ledger.ts";
-import { MandateDecision, signMandate, termsMismatch, verifyMandate, type Mandate, type PaymentTerms } from "./mandate.ts";
+import { AuditLedger, LedgerEntryType, type LedgerOptions } from "./ledger.ts";
+import { MandateDecision, signMandate, termsMismatch, termsOfDecision, termsOfPayment, verifyMandate, type Mandate, type PaymentTerms } from "./mandate.ts";
 import type { OwnerKey } from "./owner-key.ts";
 import { parseMemo } from "./memo.ts";
 import { PaymentStatus, proposalFingerprint, type PaymentRecord } from "./payment-record.ts";
@@ -314,7 +314,7 @@ export class Wallet {
       return this.#tamper(id, "the transaction to sign is not a single payment", record);
     }
     if (d.source !== signer.publicKey) return this.#tamper(id, `the transaction spends from ${d.source}, not from this wallet`, record);
-    const terms: PaymentTerms = { paymentId: id, destination: d.destination, asset: d.asset, amount: formatAmount(parseAmount(d.amount)), memo: d.memo ?? null };
+    const terms = termsOfPayment(id, d);
     const entries = await this.ledger.entriesFor(id);
     const decided = entries.find((e) => e.type === LedgerEntryType.Decision);
     if (!decided) return this.#tamper(id, "no signed decision for this payment is on the ledger", record, terms);
@@ -558,11 +558,6 @@ export class Wallet {
 class RaceLost extends Error {}
 
 const mandateKey = (id: string) => `m.${id}`;
-
-function termsOfDecision(id: string, e: LedgerEntry): PaymentTerms {
-  const str = (v: JsonValue | undefined) => (typeof v === "string" ? v : "");
-  return { paymentId: id, destination: str(e.data.destination), asset: str(e.data.asset), amount: str(e.data.amount), memo: typeof e.data.memo === "string" ? e.data.memo : null };
-}
 
 function termsOfRecord(r: PaymentRecord): PaymentTerms {
   return { paymentId: r.id, destination: r.destination ?? "", asset: r.asset ?? "", amount: r.amount ?? "", memo: r.memo ?? null };
