@@ -2,6 +2,7 @@ import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { Backbone } from "../nats/index.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
+import { addModelCall, noModelCalls, type ModelUsageTotals } from "./model-usage.ts";
 import { EventType, type VibewriterEvent } from "../nats/event-types.ts";
 import type { AgentBackbone } from "./ports.ts";
 import { REPORT_ARTIFACT } from "./tools/publish.ts";
@@ -17,16 +18,7 @@ export const ThreadStatus = {
 } as const;
 export type ThreadStatus = (typeof ThreadStatus)[keyof typeof ThreadStatus];
 
-/** Model calls of a span of the thread (a run, an agent, the whole thread), summed from `model.call` events. */
-export interface ModelUsageTotals {
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  /** Time spent waiting for the provider, summed over the calls. */
-  latencyMs: number;
-  /** Calls whose provider reported token counts (the others add no tokens). */
-  callsWithTokens: number;
-}
+export type { ModelUsageTotals };
 
 /** One run: from a `run.started` to the next (a `resume` starts a new run). */
 export interface RunUsage extends ModelUsageTotals {
@@ -125,17 +117,7 @@ function taskOf(events: readonly VibewriterEvent[]): string | undefined {
   return undefined;
 }
 
-const zero = (): ModelUsageTotals => ({ calls: 0, inputTokens: 0, outputTokens: 0, latencyMs: 0, callsWithTokens: 0 });
-const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0);
-
-function add(to: ModelUsageTotals, data: unknown): void {
-  const d = (data ?? {}) as { latencyMs?: unknown; inputTokens?: unknown; outputTokens?: unknown };
-  to.calls += 1;
-  to.latencyMs += num(d.latencyMs);
-  to.inputTokens += num(d.inputTokens);
-  to.outputTokens += num(d.outputTokens);
-  if (typeof d.inputTokens === "number" || typeof d.outputTokens === "number") to.callsWithTokens += 1;
-}
+const zero = noModelCalls;
 
 /**
  * The thread's model calls summed per run (from one `run.started` to the next) and per agent,
@@ -162,7 +144,7 @@ export function threadUsage(events: readonly VibewriterEvent[]): ThreadUsage {
     const run = current ?? (runs.push({ run: 0, resumed: false, ...zero() }), runs.at(-1)!);
     const agent = e.agent || "main";
     if (!agents.has(agent)) agents.set(agent, { agent, ...zero() });
-    for (const t of [total, run, agents.get(agent)!]) add(t, e.data);
+    for (const t of [total, run, agents.get(agent)!]) addModelCall(t, e.data);
   }
   return { total, runs, agents: [...agents.values()].filter((a) => a.calls > 0) };
 }

@@ -20,6 +20,7 @@ import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
 import { openThreadSandbox } from "./sandbox.ts";
 import { createEmitter } from "./emitter.ts";
 import { createModelCallMiddleware } from "./middleware/model-calls.ts";
+import { addModelCall, noModelCalls } from "./model-usage.ts";
 import { createToolErrorMiddleware } from "./middleware/tool-errors.ts";
 import { DEFAULT_BUDGET, RunBudget, type BudgetLimits, type ModelUsage } from "./run-budget.ts";
 import { prepareSandbox } from "./prepare-sandbox.ts";
@@ -110,15 +111,9 @@ export interface Vibewriter {
 
 /** What the thread's `model.call` events add up to. */
 export function usageOf(events: readonly { type: string; data: unknown }[]): ModelUsage {
-  const used: ModelUsage = { calls: 0, inputTokens: 0, outputTokens: 0 };
-  for (const e of events) {
-    if (e.type !== EventType.ModelCall) continue;
-    const d = e.data as { inputTokens?: number; outputTokens?: number };
-    used.calls += 1;
-    used.inputTokens += d.inputTokens ?? 0;
-    used.outputTokens += d.outputTokens ?? 0;
-  }
-  return used;
+  const sum = noModelCalls();
+  for (const e of events) if (e.type === EventType.ModelCall) addModelCall(sum, e.data);
+  return { calls: sum.calls, inputTokens: sum.inputTokens, outputTokens: sum.outputTokens };
 }
 
 function shortHash(s: string): string {

@@ -4,6 +4,7 @@
  * Pure: the same events give the same output; `run`, `resume`, `demo` and `events` share it.
  */
 import type { VibewriterEvent } from "../nats/event-types.ts";
+import { addModelCall, noModelCalls, type ModelUsageTotals } from "../agent/model-usage.ts";
 
 /** The event's data read defensively: the log may hold events written by an older version. */
 const dataOf = (e: VibewriterEvent): Record<string, unknown> => (e.data ?? {}) as Record<string, unknown>;
@@ -13,17 +14,10 @@ export interface Todo {
   status: string;
 }
 
-/** Model calls summed: count, tokens as the provider reported them, time spent waiting for it. */
-export interface CallTotals {
-  calls: number;
-  inputTokens: number;
-  outputTokens: number;
-  latencyMs: number;
-  /** Calls whose provider reported token counts. */
-  callsWithTokens: number;
-}
-
-export const noCalls = (): CallTotals => ({ calls: 0, inputTokens: 0, outputTokens: 0, latencyMs: 0, callsWithTokens: 0 });
+/** Model calls summed (src/agent/model-usage.ts). */
+export type CallTotals = ModelUsageTotals;
+export const noCalls = noModelCalls;
+export const addCall = addModelCall;
 
 export interface ProgressState {
   todos: Todo[];
@@ -63,17 +57,6 @@ function subagentName(e: VibewriterEvent): string {
 }
 
 const num = (v: unknown): number => (typeof v === "number" && Number.isFinite(v) && v > 0 ? v : 0);
-
-/** Adds one `model.call` event's data to a total (in place). */
-export function addCall(to: CallTotals, data: unknown): CallTotals {
-  const d = (data ?? {}) as Record<string, unknown>;
-  to.calls += 1;
-  to.latencyMs += num(d.latencyMs);
-  to.inputTokens += num(d.inputTokens);
-  to.outputTokens += num(d.outputTokens);
-  if (typeof d.inputTokens === "number" || typeof d.outputTokens === "number") to.callsWithTokens += 1;
-  return to;
-}
 
 function minus(a: CallTotals, b: CallTotals | undefined): CallTotals {
   if (!b) return { ...a };
