@@ -10,7 +10,7 @@
 import { join } from "node:path";
 import { stateDir } from "../config/paths.ts";
 import { NatsRole } from "../nats/auth.ts";
-import { isUserKey, loadOrCreateIdentity } from "../nats/identities.ts";
+import { isUserKey, loadOrCreateIdentity, type NatsIdentity } from "../nats/identities.ts";
 import { nkeySigner } from "../nats/nkey-crypto.ts";
 import { FileLedgerAnchor } from "../wallet/ledger-anchor.ts";
 import { checkLedgerMeaning } from "../wallet/ledger-meaning.ts";
@@ -22,6 +22,8 @@ import { CliError, CliErrorCode } from "./errors.ts";
 export const TrustEnv = { LedgerSigners: "VIBEWRITER_LEDGER_SIGNERS", Network: "VIBEWRITER_STELLAR_NETWORK" } as const;
 
 export interface Trust {
+  /** This machine's runtime identity (its key signs the runtime's ledger entries). */
+  runtime: NatsIdentity;
   ownerPublicKey?: string;
   trusted: string[];
   anchorFile: string;
@@ -34,13 +36,12 @@ export async function loadTrust(env: NodeJS.ProcessEnv): Promise<Trust> {
   const extra = (env[TrustEnv.LedgerSigners] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const k of extra) if (!isUserKey(k)) throw new CliError(CliErrorCode.Usage, `${TrustEnv.LedgerSigners}: ${k} is not an nkey user public key (U…)`);
   const trusted = [runtime.publicKey, ...(ownerPublicKey ? [ownerPublicKey] : []), ...extra];
-  return { ownerPublicKey, trusted, anchorFile: join(state, "ledger", `${LedgerNames.stream}.anchor.json`) };
+  return { runtime, ownerPublicKey, trusted, anchorFile: join(state, "ledger", `${LedgerNames.stream}.anchor.json`) };
 }
 
 /** The runtime's ledger: signed by its identity key, anchored, checked against the trusted keys. */
 export async function runtimeLedger(env: NodeJS.ProcessEnv, trust: Trust): Promise<LedgerOptions> {
-  const runtime = await loadOrCreateIdentity(stateDir(env), NatsRole.Runtime);
-  return withAnchor(env, trust, nkeySigner(runtime.seed));
+  return withAnchor(env, trust, nkeySigner(trust.runtime.seed));
 }
 
 export function ownerLedger(env: NodeJS.ProcessEnv, trust: Trust, key: OwnerKey): LedgerOptions {

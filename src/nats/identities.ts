@@ -38,19 +38,8 @@ export async function loadOrCreateIdentity(stateDir: string, role: typeof NatsRo
   });
   if (text === undefined) {
     const seed = new TextDecoder().decode(nkeys.createUser().getSeed());
-    const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
-    const fh = await open(tmp, "wx", 0o600);
-    try {
-      await fh.writeFile(seed + "\n");
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    // Racing creators: link() lets the first one win, and every one reads the winner's key.
-    await link(tmp, file).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== "EEXIST") throw e;
-    });
-    await unlink(tmp).catch(() => {});
+    // Racing creators: the first one wins, and every one reads the winner's key.
+    await createFileOnce(file, seed + "\n");
     text = await readFile(file, "utf8");
   }
   const seed = new TextEncoder().encode(text.trim());
@@ -61,6 +50,31 @@ export async function loadOrCreateIdentity(stateDir: string, role: typeof NatsRo
     throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `${file} does not hold an nkey user seed`, { cause });
   }
   return { role, publicKey, seed };
+}
+
+/**
+ * Writes `text` to `file` (mode 0600, synced) only if `file` does not exist yet; false if it did.
+ * A whole file appears at once (written aside, then hard-linked): a key file is never half
+ * written, never replaced, and of racing creators exactly one wins.
+ */
+export async function createFileOnce(file: string, text: string): Promise<boolean> {
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
+  const fh = await open(tmp, "wx", 0o600);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await link(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    return false;
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
 }
 
 /** The owner's public key (`U…`), when the owner has created their key. */

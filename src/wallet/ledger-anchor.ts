@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { canonicalJson } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import type { LedgerAnchor, LedgerEntry, LedgerSigner } from "./ledger.ts";
-import { verifyBy } from "./owner-key.ts";
+import { verifyByNkey } from "../nats/nkey-crypto.ts";
 
 interface AnchorRecord {
   v: 1;
@@ -47,7 +47,7 @@ export class FileLedgerAnchor implements LedgerAnchor {
     const { sig, ...body } = r;
     const valid =
       r.v === 1 && r.stream === this.#stream && Number.isSafeInteger(r.index) && /^[0-9a-f]{64}$/.test(r.hash) && typeof sig === "string" &&
-      (!this.#trusted || (this.#trusted.includes(r.by) && verifyBy(r.by, bytes(body), Buffer.from(sig, "base64"))));
+      (!this.#trusted || (this.#trusted.includes(r.by) && verifyByNkey(r.by, bytes(body), Buffer.from(sig, "base64"))));
     if (!valid) throw new WalletError(WalletErrorCode.Tamper, `the ledger anchor ${this.file} is not signed by the runtime or the owner`);
     return { index: r.index, hash: r.hash };
   }

@@ -12,7 +12,7 @@ import { readStream } from "../nats/read-stream.ts";
 import { Names } from "../nats/streams.ts";
 import { canonicalJson, type JsonValue } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
-import { verifyBy } from "./owner-key.ts";
+import { verifyByNkey } from "../nats/nkey-crypto.ts";
 
 /** What a ledger entry records. */
 export const LedgerEntryType = {
@@ -295,7 +295,7 @@ export class AuditLedger {
       } catch {
         // unhashable content: not this hash
       }
-      ok = rehash === e.hash && verifyBy(e.by, sigBytes(e.hash), Buffer.from(e.sig, "base64"));
+      ok = rehash === e.hash && verifyByNkey(e.by, sigBytes(e.hash), Buffer.from(e.sig, "base64"));
       this.#checked.set(key, ok);
     }
     return ok;

@@ -9,7 +9,8 @@ import { formatAmount, parseAmount } from "./amount.ts";
 import { canonicalJson, type JsonValue } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import type { LedgerEntry } from "./ledger.ts";
-import { verifyBy, type OwnerKey } from "./owner-key.ts";
+import { verifyByNkey } from "../nats/nkey-crypto.ts";
+import type { OwnerKey } from "./owner-key.ts";
 import type { DecodedPayment } from "./stellar.ts";
 
 export const MandateDecision = { Approve: "approve", Reject: "reject" } as const;
@@ -74,7 +75,7 @@ export function verifyMandate(value: unknown, ownerPublicKey: string, paymentId:
   if (m.owner !== ownerPublicKey) throw fail(`signed by ${m.owner}, not by the owner`);
   let ok = false;
   try {
-    ok = verifyBy(ownerPublicKey, mandateBytes(m), Buffer.from(signature, "base64"));
+    ok = verifyByNkey(ownerPublicKey, mandateBytes(m), Buffer.from(signature, "base64"));
   } catch {
     ok = false;
   }

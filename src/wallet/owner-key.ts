@@ -6,11 +6,11 @@
  * rejections) and authenticates the owner to the embedded nats-server.
  */
 import { randomBytes } from "node:crypto";
-import { chmod, link, mkdir, open, readFile, unlink } from "node:fs/promises";
+import { chmod, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
-import { identitiesDir, isUserKey, OWNER_KEY_FILE } from "../nats/identities.ts";
-import { nkeySigner, verifyByNkey } from "../nats/nkey-crypto.ts";
+import { createFileOnce, identitiesDir, isUserKey, OWNER_KEY_FILE } from "../nats/identities.ts";
+import { nkeySigner } from "../nats/nkey-crypto.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import { scrypt, SCRYPT, seal, unseal, type Sealed } from "./keystore.ts";
 
@@ -64,22 +64,9 @@ export async function createOwnerKey(stateDir: string, env: NodeJS.ProcessEnv, c
     sealed: seal(key, new TextDecoder().decode(pair.getSeed()), `${AAD}:${publicKey}`),
   };
   const file = fileOf(stateDir);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fh = await open(tmp, "wx", 0o600);
-  try {
-    await fh.writeFile(JSON.stringify(doc, null, 2) + "\n");
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  // link() fails if the file exists: an existing key is never replaced, even by a racing init.
-  try {
-    await link(tmp, file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+  // An existing key is never replaced, even by a racing init.
+  if (!(await createFileOnce(file, JSON.stringify(doc, null, 2) + "\n"))) {
     throw new WalletError(WalletErrorCode.OwnerKeyExists, `the owner's key already exists (${file}); it is never replaced`);
-  } finally {
-    await unlink(tmp).catch(() => {});
   }
   return publicKey;
 }
@@ -131,6 +118,3 @@ export async function readOwnerPublicKey(stateDir: string, env: NodeJS.ProcessEn
   }
   return (await readKeyFile(stateDir))?.publicKey;
 }
-
-/** Verifies an ed25519 signature by an nkey public key; false on any malformed input. */
-export const verifyBy = verifyByNkey;
