@@ -74,6 +74,7 @@ export function rolePermissions(role: NatsRole): SubjectPermissions {
             ...maintained.flatMap((s) => [`$JS.API.STREAM.UPDATE.${s}`, `$JS.API.STREAM.PURGE.${s}`, `$JS.API.STREAM.MSG.DELETE.${s}`]),
             `${Names.stateSubjectPrefix}.>`,
             `${Names.eventsSubjectPrefix}.>`,
+            `${Names.duplicateEventsSubjectPrefix}.>`,
             `$KV.${Names.memoryBucket}.>`,
             `$O.${Names.filesBucket}.>`,
             Names.ledgerSubject,
@@ -100,6 +101,7 @@ export function rolePermissions(role: NatsRole): SubjectPermissions {
             // A rejection frees the amount reserved in the spend window, and marks the record.
             `$KV.${Names.paymentsBucket}.>`,
             `${Names.eventsSubjectPrefix}.>`,
+            `${Names.duplicateEventsSubjectPrefix}.>`,
           ],
           deny: ["$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi), `$KV.${Names.memoryBucket}.>`],
         },

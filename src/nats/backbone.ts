@@ -156,7 +156,7 @@ export async function openOnConnection(
   const checkpointer = new JetStreamCheckpointSaver({ nc, js, jsm });
   const store = new JetStreamStore({ kv, js, bucket: Names.memoryBucket });
   const artifacts = new ArtifactStore({ os, jsm, bucket: Names.filesBucket });
-  const events = new EventLog(js);
+  const events = new EventLog(js, { nc, jsm });
   let closed = false;
   return {
     nc,

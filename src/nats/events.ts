@@ -1,5 +1,5 @@
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
-import { nuid } from "@nats-io/transport-node";
+import { nuid, type NatsConnection } from "@nats-io/transport-node";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { isEventType, type EventType, type NewEvent, type StoredEvent, type VibewriterEvent } from "./event-types.ts";
 import { publishAcked } from "./publish.ts";
@@ -22,23 +22,35 @@ export interface SubscribeOptions {
   types?: readonly EventType[];
 }
 
+/** How many threads' stored event ids one EventLog keeps in memory (least recently used go first). */
+const KNOWN_THREADS = 64;
+
 /**
  * The event log of each thread on `vibewriter.events.<thread>.<type>`: publish typed events
- * (acknowledged, deduplicated by their id), subscribe live or from the beginning (ordered
+ * (acknowledged, stored once per id at any age), subscribe live or from the beginning (ordered
  * consumer, survives server restarts), read the history so far, list the threads that have one.
  * The only code in Vibewriter that writes or reads the events stream.
  */
 export class EventLog {
   readonly #js: JetStreamClient;
+  readonly #nc: NatsConnection | undefined;
   #jsm: Promise<JetStreamManager> | undefined;
   readonly #stream: string;
   readonly #prefix: string;
+  readonly #duplicatesPrefix: string;
+  /** Per thread: the ids the log holds (id → sequence), read from the stream once, then kept up to date. */
+  readonly #stored = new Map<string, Promise<Map<string, number | Promise<number>>>>();
 
-  constructor(js: JetStreamClient, opts: { jsm?: JetStreamManager; stream?: string; subjectPrefix?: string } = {}) {
+  constructor(
+    js: JetStreamClient,
+    opts: { nc?: NatsConnection; jsm?: JetStreamManager; stream?: string; subjectPrefix?: string; duplicatesPrefix?: string } = {},
+  ) {
     this.#js = js;
+    this.#nc = opts.nc;
     this.#jsm = opts.jsm ? Promise.resolve(opts.jsm) : undefined;
     this.#stream = opts.stream ?? Names.eventsStream;
     this.#prefix = opts.subjectPrefix ?? Names.eventsSubjectPrefix;
+    this.#duplicatesPrefix = opts.duplicatesPrefix ?? Names.duplicateEventsSubjectPrefix;
   }
 
   /** `vibewriter.events.<thread token>`: every subject of the thread's events is below it. */
@@ -51,8 +63,11 @@ export class EventLog {
 
   /**
    * Publish one event; resolves with it as stored once JetStream acknowledged it. Publishing an
-   * id the thread already has (within the stream's 2-minute dedup window) stores nothing and
-   * resolves with the first copy's sequence.
+   * id the thread already has stores nothing and resolves with the first copy's sequence — at any
+   * age: the ids are checked against what the stream holds (read once per thread), not only
+   * against JetStream's 2-minute msg-id window (which still collapses racing writers). The
+   * dropped copy is announced, not stored, on `vibewriter.duplicates.<thread>.<type>` so a
+   * monitor can count replays.
    */
   async publish(threadId: string, event: NewEvent): Promise<StoredEvent> {
     const base = this.threadSubject(threadId);
@@ -81,19 +96,73 @@ export class EventLog {
     if (looksSecret(body)) {
       throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `refusing to publish a ${type} event that contains a secret key`);
     }
+    const data = new TextEncoder().encode(body);
+    // Random ids are new by construction: only stable ids are checked against the stored log.
+    const known = event.id === undefined ? undefined : await this.#storedIds(threadId);
+    const first = known?.get(stored.id);
+    if (first !== undefined) {
+      const seq = await first;
+      this.#announceDuplicate(threadId, type, data);
+      return { ...stored, seq };
+    }
     // The msgID names the thread too: ids are unique per thread, the dedup window is per stream.
-    const r = await publishAcked(this.#js, `${base}.${type}`, new TextEncoder().encode(body), { msgID: `${threadId}/${stored.id}` });
-    if (!r.stored) throw new NatsBackboneError(NatsErrorCode.WriteFailed, "event not stored");
-    return { ...stored, seq: r.ack.seq };
+    const publishing = publishAcked(this.#js, `${base}.${type}`, data, { msgID: `${threadId}/${stored.id}` }).then((r) => {
+      if (!r.stored) throw new NatsBackboneError(NatsErrorCode.WriteFailed, "event not stored");
+      return r.ack.seq;
+    });
+    known?.set(stored.id, publishing);
+    try {
+      const seq = await publishing;
+      known?.set(stored.id, seq);
+      return { ...stored, seq };
+    } catch (e) {
+      // Not acknowledged: whether it was stored is unknown, so read the log again next time.
+      this.#stored.delete(threadId);
+      throw e;
+    }
   }
 
-  /** Every event of the thread stored so far, in order. */
+  /** The thread's stored event ids, read from the stream on first use. */
+  #storedIds(threadId: string): Promise<Map<string, number | Promise<number>>> {
+    let ids = this.#stored.get(threadId);
+    if (ids) {
+      this.#stored.delete(threadId); // re-insert: most recently used last
+      this.#stored.set(threadId, ids);
+      return ids;
+    }
+    ids = (async () => {
+      const out = new Map<string, number | Promise<number>>();
+      await readStream(this.#js, this.#stream, `${this.threadSubject(threadId)}.>`, (m) => {
+        const e = decodeEvent(m.data, m.seq);
+        if (e && !out.has(e.id)) out.set(e.id, m.seq);
+      });
+      return out;
+    })();
+    ids.catch(() => this.#stored.delete(threadId));
+    this.#stored.set(threadId, ids);
+    while (this.#stored.size > KNOWN_THREADS) this.#stored.delete(this.#stored.keys().next().value!);
+    return ids;
+  }
+
+  #announceDuplicate(threadId: string, type: string, data: Uint8Array): void {
+    if (!this.#nc || this.#nc.isClosed()) return;
+    try {
+      this.#nc.publish(`${this.#duplicatesPrefix}.${encodeToken(threadId)}.${type}`, data);
+    } catch {
+      // Monitoring only: never fail the publisher over it.
+    }
+  }
+
+  /** Every event of the thread stored so far, in order (one per id: a copy stored before ids were checked is skipped). */
   async history(threadId: string, opts: { types?: readonly EventType[] } = {}): Promise<StoredEvent[]> {
     const out: StoredEvent[] = [];
+    const seen = new Set<string>();
     const types = opts.types ? new Set<string>(opts.types) : undefined;
     await readStream(this.#js, this.#stream, `${this.threadSubject(threadId)}.>`, (m) => {
       const e = decodeEvent(m.data, m.seq);
-      if (e && (!types || types.has(e.type))) out.push(e);
+      if (!e || seen.has(e.id)) return;
+      seen.add(e.id);
+      if (!types || types.has(e.type)) out.push(e);
     });
     return out;
   }
@@ -125,10 +194,13 @@ export class EventLog {
       },
       async *[Symbol.asyncIterator]() {
         const msgs = await ready;
+        const seen = new Set<string>();
         for await (const m of msgs) {
           if (stopped) break;
           const e = decodeEvent(m.data, m.seq);
-          if (e && (!types || types.has(e.type))) yield e;
+          if (!e || seen.has(e.id)) continue;
+          seen.add(e.id);
+          if (!types || types.has(e.type)) yield e;
         }
       },
     };

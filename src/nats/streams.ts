@@ -17,6 +17,8 @@ export const Names = {
   stateSubjectPrefix: "vibewriter.state",
   eventsStream: "VIBEWRITER_EVENTS",
   eventsSubjectPrefix: "vibewriter.events",
+  /** Copies of events the log already holds, announced (never stored) so a monitor can count replays. */
+  duplicateEventsSubjectPrefix: "vibewriter.duplicates",
   /** KV bucket for long-term memory (LangGraph BaseStore). Stream name is `KV_<bucket>`. */
   memoryBucket: "VIBEWRITER_MEMORY",
   /** Object Store bucket for artifacts. Stream name is `OBJ_<bucket>`. */
