@@ -634,6 +634,88 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (r.stored) this.#views.get(id)?.apply(r.ack.seq, header, [], this.#tailWatermark);
   }
 
+  /**
+   * Keep only the latest checkpoint of every namespace of the thread, with its pending writes;
+   * drop every older checkpoint, value and write. The kept checkpoints are stored again, each
+   * whole in one message (every channel value in it, no delta), then everything of the thread
+   * stored before them is purged. `removed` counts the checkpoints dropped. Meant for threads no
+   * process is writing any more (a write landing between the read and the purge would be lost).
+   */
+  async compactThread(threadId: string): Promise<{ removed: number }> {
+    const id = optionalId(threadId, "thread_id");
+    if (id === undefined) throw invalid("compactThread: thread id is missing");
+    this.#assertOpen();
+    const view = await this.#freshView(id);
+    let total = 0;
+    const kept: Outgoing[] = [];
+    for (const [ns, nsView] of view.namespaces) {
+      total += nsView.checkpoints.size;
+      const latest = nsView.latestId();
+      if (latest === undefined) continue;
+      const tuple = await this.#tuple(id, ns, nsView, nsView.checkpoints.get(latest)!);
+      kept.push(...(await this.#wholeMessages(id, ns, tuple, nsView.orderedWrites(latest))));
+    }
+    const removed = total - kept.filter((m) => m.header.k === "c").length;
+    if (removed === 0) return { removed: 0 };
+    const results = await Promise.all(kept.map((m) => this.#publisher.publish(m.subject, m.data, { deadlineMs: this.#deadline })));
+    const first = Math.min(...results.map((r) => (r.stored ? r.ack.seq : Number.POSITIVE_INFINITY)));
+    // Everything of the thread stored before the first message written again.
+    await this.#jsm.streams.purge(this.stream, { filter: `${this.#threadSubject(id)}.>`, seq: first });
+    this.#forget(id); // read again, as any other process would
+    return { removed };
+  }
+
+  /** A checkpoint stored whole: all its values in its own message (or chunks), then its writes. */
+  async #wholeMessages(threadId: string, ns: string, tuple: CheckpointTuple, writes: WriteEntry[]): Promise<Outgoing[]> {
+    const { channel_values: values, ...rest } = tuple.checkpoint;
+    // Pending sends of a pre-v4 checkpoint were read into its values: it is a v4 checkpoint now.
+    if (rest.v < 4) rest.v = 4;
+    const channels = Object.entries(rest.channel_versions);
+    const [cp, md, ...blobs] = await Promise.all([
+      this.serde.dumpsTyped(rest),
+      this.serde.dumpsTyped(tuple.metadata ?? {}),
+      ...channels.map(([ch]) =>
+        Object.prototype.hasOwnProperty.call(values, ch)
+          ? this.serde.dumpsTyped(values[ch])
+          : (["empty", new Uint8Array(0)] as [string, Uint8Array]),
+      ),
+    ]);
+    const nsSubject = this.#nsSubject(threadId, ns);
+    const id = tuple.checkpoint.id;
+    const out = checkpointMessages({
+      nsSubject,
+      threadId,
+      ns,
+      id,
+      parentId: tuple.parentConfig?.configurable?.checkpoint_id as string | undefined,
+      checkpoint: cp,
+      metadata: md,
+      blobs: channels.map(([ch, v], i) => ({ ref: { ch, v, ty: blobs[i][0] }, bytes: blobs[i][1] })),
+      maxFrame: this.#maxFrame(),
+    });
+    const byTask = new Map<string, WriteEntry[]>();
+    for (const w of writes) {
+      const list = byTask.get(w.task) ?? [];
+      list.push(w);
+      byTask.set(w.task, list);
+    }
+    for (const [task, list] of byTask) {
+      const messages = writeMessages({
+        subject: `${nsSubject}.w.${encodeToken(id)}.${encodeToken(task)}`,
+        threadId,
+        ns,
+        checkpointId: id,
+        taskId: task,
+        path: list[0].path,
+        items: list.map((w) => ({ ref: { idx: w.idx, ch: w.ch, ty: w.ty }, bytes: w.bytes ?? new Uint8Array(0) })),
+        maxFrame: this.#maxFrame(),
+      });
+      // Stored again over the old copy, which the purge removes.
+      out.push(...messages.map((m) => ({ ...m, ifAbsent: false })));
+    }
+    return out;
+  }
+
   /** Stop the live tail (the connection stays open; it belongs to the caller). */
   async close(): Promise<void> {
     this.#closed = true;

@@ -332,6 +332,64 @@ describe("JetStreamCheckpointSaver", () => {
     }
   });
 
+  it("compactThread keeps the latest checkpoint of each namespace with its writes; reads, list and resume go on", async () => {
+    const { HumanMessage } = await import("@langchain/core/messages");
+    const saver = t.backbone.checkpointer;
+    const threadId = "compact-me";
+    const latest = new Map<string, RunnableConfig>();
+    for (const ns of ["", "child:1"]) {
+      let messages: unknown[] = Array.from({ length: 12 }, (_, i) => new HumanMessage({ id: `m${i}`, content: `message ${i}` }));
+      let cfg: RunnableConfig = { configurable: { thread_id: threadId, checkpoint_ns: ns } };
+      // `files` is stored once, in the first checkpoint; `messages` grows as deltas.
+      cfg = await saver.put(cfg, checkpoint(0, { messages, files: { a: 1 } }, { messages: 1, files: 1 }), meta, { messages: 1, files: 1 });
+      for (let step = 1; step <= 20; step++) {
+        messages = [...messages, new HumanMessage({ id: `s${step}`, content: `step ${step}` })];
+        cfg = await saver.put(cfg, checkpoint(step, { messages, files: { a: 1 } }, { messages: step + 1, files: 1 }), meta, { messages: step + 1 });
+        await saver.putWrites(cfg, [["messages", `write ${step}`]], `task-${step}`);
+      }
+      await saver.putWrites(cfg, [["__error__", "boom"]], "task-special");
+      latest.set(ns, cfg);
+    }
+    const before = new Map<string, unknown>();
+    for (const ns of latest.keys()) before.set(ns, JSON.parse(JSON.stringify(await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: ns } }))));
+    const stored = async () => (await t.backbone.jsm.streams.info(Names.stateStream, { subjects_filter: ">" })).state.messages;
+    const messagesBefore = await stored();
+
+    expect(await saver.compactThread(threadId)).toEqual({ removed: 40 });
+    expect(await stored()).toBeLessThan(messagesBefore / 5);
+    // Nothing left to drop: compacting again changes nothing.
+    expect(await saver.compactThread(threadId)).toEqual({ removed: 0 });
+
+    const other = await otherProcess(t);
+    try {
+      for (const s of [saver, other.saver]) {
+        for (const [ns, cfg] of latest) {
+          const thread = { configurable: { thread_id: threadId, checkpoint_ns: ns } };
+          const got = await s.getTuple(thread);
+          expect(JSON.parse(JSON.stringify(got))).toEqual(before.get(ns));
+          expect(got?.pendingWrites).toContainEqual(["task-special", "__error__", "boom"]);
+          const listed = [];
+          for await (const x of s.list(thread, { limit: 1 })) listed.push(x.checkpoint.id);
+          expect(listed).toEqual([cfg.configurable?.checkpoint_id]);
+          const all = [];
+          for await (const x of s.list(thread)) all.push(x.checkpoint.id);
+          expect(all).toEqual([cfg.configurable?.checkpoint_id]);
+        }
+      }
+      // The run resumes from the kept checkpoint, in another process.
+      const resumed = (await other.saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } }))!;
+      const messages = [...(resumed.checkpoint.channel_values.messages as unknown[]), new HumanMessage({ id: "after", content: "after compaction" })];
+      const next = await other.saver.put(resumed.config, checkpoint(99, { messages, files: { a: 1 } }, { messages: 99, files: 1 }), meta, { messages: 99 });
+      const read = await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+      expect(read?.checkpoint.id).toBe(next.configurable?.checkpoint_id);
+      expect((read?.checkpoint.channel_values.messages as unknown[]).length).toBe(33);
+      expect(read?.checkpoint.channel_values.files).toEqual({ a: 1 });
+    } finally {
+      await other.close();
+    }
+    await expect(saver.compactThread(undefined as unknown as string)).rejects.toMatchObject({ code: NatsErrorCode.InvalidArgument });
+  });
+
   it("gives clear errors for bad input", async () => {
     const saver = t.backbone.checkpointer;
     const e1 = await saver.putWrites({ configurable: { thread_id: "x" } }, [["a", 1]], "t").catch((e: unknown) => e);
