@@ -9,6 +9,7 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
+import { publishAcked } from "../nats/publish.ts";
 import { isStellarAddress } from "../wallet/address.ts";
 import { ChoirError, ChoirErrorCode } from "./errors.ts";
 import { ChoirNames, citationNewSubject, REPORT_ID } from "./names.ts";
@@ -108,8 +109,9 @@ export class Choir {
 
   /**
    * Publishes a report. Every cited id must be an already published report; each citation emits
-   * `citation.new.<cited>` (deduplicated by citing/cited pair). Publishing identical content again
-   * returns the existing report and emits nothing new.
+   * `citation.new.<cited>.<citing>` (stored once per pair, at any age). Publishing identical content
+   * again returns the existing report and emits nothing new (it completes the signals a crash
+   * between storing the report and signalling its citations left out).
    */
   async publish(input: PublishInput): Promise<PublishedReport> {
     const title = typeof input.title === "string" ? input.title.trim() : "";
@@ -122,16 +124,13 @@ export class Choir {
     const id = `r-${createHash("sha256").update(JSON.stringify([input.author, title, input.body])).digest("hex").slice(0, 20)}`;
 
     const existing = await this.get(id);
-    if (existing) return existing;
+    if (existing) {
+      await this.#signalCitations(existing, await this.#citedReports(existing.cites));
+      return existing;
+    }
 
     const cites = [...new Set(input.cites ?? [])];
-    const cited: PublishedReport[] = [];
-    for (const c of cites) {
-      if (typeof c !== "string" || !REPORT_ID.test(c)) throw new ChoirError(ChoirErrorCode.InvalidCitation, `${JSON.stringify(String(c).slice(0, 40))} is not a Choir report id`);
-      const r = await this.get(c);
-      if (!r) throw new ChoirError(ChoirErrorCode.InvalidCitation, `cannot cite ${c}: no such published report`);
-      cited.push(r);
-    }
+    const cited = await this.#citedReports(cites);
     const report: PublishedReport = {
       id,
       title,
@@ -151,18 +150,41 @@ export class Choir {
       if (again) return again;
       throw new ChoirError(ChoirErrorCode.Nats, `cannot store report ${id}`, { cause: e });
     }
+    await this.#signalCitations(report, cited);
+    return report;
+  }
+
+  async #citedReports(cites: readonly unknown[]): Promise<PublishedReport[]> {
+    const cited: PublishedReport[] = [];
+    for (const c of cites) {
+      if (typeof c !== "string" || !REPORT_ID.test(c)) throw new ChoirError(ChoirErrorCode.InvalidCitation, `${JSON.stringify(String(c).slice(0, 40))} is not a Choir report id`);
+      const r = await this.get(c);
+      if (!r) throw new ChoirError(ChoirErrorCode.InvalidCitation, `cannot cite ${c}: no such published report`);
+      cited.push(r);
+    }
+    return cited;
+  }
+
+  /** One `citation.new.<cited>.<citing>` per pair, written only while the pair's subject is empty. */
+  async #signalCitations(report: PublishedReport, cited: readonly PublishedReport[]): Promise<void> {
     for (const r of cited) {
       const signal: CitationSignal = {
-        citing: id,
+        citing: report.id,
         cited: r.id,
         citingAuthor: report.author,
         citedAuthor: r.author,
         selfCitation: r.author === report.author,
         at: report.publishedAt,
       };
-      await this.#js.publish(citationNewSubject(r.id), JSON.stringify(signal), { msgID: `cite:${id}:${r.id}` });
+      try {
+        await publishAcked(this.#js, citationNewSubject(r.id, report.id), new TextEncoder().encode(JSON.stringify(signal)), {
+          msgID: `cite:${report.id}:${r.id}`,
+          ifAbsent: true,
+        });
+      } catch (cause) {
+        throw new ChoirError(ChoirErrorCode.Nats, `cannot signal the citation of ${r.id} by ${report.id}`, { cause });
+      }
     }
-    return report;
   }
 
   async get(id: string): Promise<PublishedReport | undefined> {
@@ -205,16 +227,20 @@ export class Choir {
     return hits.sort((a, b) => b.score - a.score || a.publishedAt.localeCompare(b.publishedAt)).slice(0, Math.max(1, Math.min(limit, 20)));
   }
 
-  /** Every `citation.new.*` signal whose time is in [from, to), in stream order. */
+  /** Every `citation.new.*` signal whose time is in [from, to), in stream order, once per citing/cited pair. */
   async citations(from: Date, to: Date): Promise<CitationSignal[]> {
     const { first_seq, last_seq, messages } = (await this.#jsm.streams.info(this.names.stream)).state;
     if (messages === 0) return [];
     const out: CitationSignal[] = [];
+    const pairs = new Set<string>(); // a store written before pairs had their own subject may hold copies
     // Direct reads by sequence: works on nats-server 2.9 and needs no consumer to clean up.
     for (let seq = first_seq; seq <= last_seq; seq++) {
       const m = await this.#jsm.streams.getMessage(this.names.stream, { seq });
       if (!m || !m.subject.startsWith("citation.new.")) continue;
       const s = m.json<CitationSignal>();
+      const pair = `${s.citing} ${s.cited}`;
+      if (pairs.has(pair)) continue;
+      pairs.add(pair);
       const t = Date.parse(s.at);
       if (t >= from.getTime() && t < to.getTime()) out.push(s);
     }

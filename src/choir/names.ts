@@ -13,10 +13,14 @@ export const ChoirNames = {
   bodiesBucket: Names.choirBodiesBucket,
 } as const;
 
-/** Emitted when a newly published report cites `citedReportId`. */
-export const citationNewSubject = (citedReportId: string) => `citation.new.${citedReportId}`;
-/** Emitted when a reward for `author` has been computed for a period. */
-export const citationRewardSubject = (author: string) => `citation.reward.${author}`;
+/**
+ * Emitted when a newly published report cites `citedReportId`. One subject per citing/cited pair,
+ * written only while empty: a pair is stored once at any age, not only within JetStream's
+ * 2-minute msg-id window (these signals decide who is paid).
+ */
+export const citationNewSubject = (citedReportId: string, citingReportId: string) => `citation.new.${citedReportId}.${citingReportId}`;
+/** Emitted when a reward for `author` has been computed for a period (one subject per pair, written once). */
+export const citationRewardSubject = (author: string, period: string) => `citation.reward.${author}.${period}`;
 
 /** Report ids and period ids are single subject tokens. */
 export const REPORT_ID = /^r-[a-f0-9]{20}$/;

@@ -1,4 +1,5 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
+import { publishAcked } from "../nats/publish.ts";
 import { formatAmount, parseAmount } from "../wallet/amount.ts";
 import { PaymentStatus, type PaymentRecord } from "../wallet/payment-record.ts";
 import type { PolicyDecision } from "../wallet/policy.ts";
@@ -71,8 +72,8 @@ export interface RewardPayment {
 }
 
 /**
- * Computes the period's rewards, emits `citation.reward.<author>` for each (deduplicated per
- * period and author), and pays each through the wallet — the same default-deny policy as any
+ * Computes the period's rewards, emits `citation.reward.<author>.<period>` for each (stored once
+ * per period and author, at any age), and pays each through the wallet — the same default-deny policy as any
  * payment: an author who is not on the allowlist is not paid, amounts above the threshold wait
  * for the owner. Running it again for the same period pays nothing twice and signs payments the
  * owner has approved since.
@@ -84,7 +85,10 @@ export async function distributeRewards(
   const computation = computeRewards(await deps.choir.citations(period.from, period.to), period);
   const payments: RewardPayment[] = [];
   for (const r of computation.rewards) {
-    await deps.js.publish(citationRewardSubject(r.author), JSON.stringify(r), { msgID: `reward:${r.period}:${r.author}` });
+    await publishAcked(deps.js, citationRewardSubject(r.author, r.period), new TextEncoder().encode(JSON.stringify(r)), {
+      msgID: `reward:${r.period}:${r.author}`,
+      ifAbsent: true,
+    });
     const proposalId = `reward-${r.period}-${r.author}`;
     const { decision, record: proposed } = await deps.wallet.propose({
       id: proposalId,

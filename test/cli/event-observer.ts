@@ -1,7 +1,8 @@
 /**
- * Watches the events subject with a plain core-NATS subscription. Unlike reading the stream, this
- * sees every publish — including a copy that JetStream dropped as a duplicate — so a test can count
- * how many times a step really ran, across processes.
+ * Watches the events subjects with plain core-NATS subscriptions. Unlike reading the stream, this
+ * sees every publish — including a copy the log dropped as a duplicate (JetStream's msg-id window,
+ * or the log's own check of stored ids, which announces the copy on `vibewriter.duplicates.>`) —
+ * so a test can count how many times a step really ran, across processes.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import type { VibewriterEvent } from "../../src/nats/event-types.ts";
@@ -9,23 +10,22 @@ import { Names } from "../../src/nats/index.ts";
 
 export class EventObserver {
   readonly events: VibewriterEvent[] = [];
-  readonly #sub: Subscription;
+  readonly #subs: Subscription[];
   #waiters: { pred: (e: VibewriterEvent) => boolean; resolve: (e: VibewriterEvent) => void }[] = [];
 
   constructor(nc: NatsConnection) {
-    this.#sub = nc.subscribe(`${Names.eventsSubjectPrefix}.>`, {
-      callback: (err, msg) => {
-        if (err) return;
-        const e = msg.json<VibewriterEvent>();
-        this.events.push(e);
-        for (const w of [...this.#waiters]) {
-          if (w.pred(e)) {
-            this.#waiters.splice(this.#waiters.indexOf(w), 1);
-            w.resolve(e);
-          }
+    const callback = (err: Error | null, msg: { json<T>(): T }) => {
+      if (err) return;
+      const e = msg.json<VibewriterEvent>();
+      this.events.push(e);
+      for (const w of [...this.#waiters]) {
+        if (w.pred(e)) {
+          this.#waiters.splice(this.#waiters.indexOf(w), 1);
+          w.resolve(e);
         }
-      },
-    });
+      }
+    };
+    this.#subs = [Names.eventsSubjectPrefix, Names.duplicateEventsSubjectPrefix].map((p) => nc.subscribe(`${p}.>`, { callback }));
   }
 
   /** Resolves with the first event (already seen or future) matching `pred`. */
@@ -40,6 +40,6 @@ export class EventObserver {
   }
 
   close(): void {
-    this.#sub.unsubscribe();
+    for (const s of this.#subs) s.unsubscribe();
   }
 }

@@ -8,6 +8,8 @@ import { fileURLToPath } from "node:url";
 import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
 import type { VibewriterEvent } from "../../src/nats/event-types.ts";
+import { readStream } from "../../src/nats/read-stream.ts";
+import { Names } from "../../src/nats/streams.ts";
 import { descendants, spawnCli } from "./child.ts";
 import { useCliChildWorld } from "./child-world.ts";
 
@@ -84,7 +86,13 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
     expect([...doneBefore.keys()].some((k) => k.startsWith("researcher:") && k.endsWith(":execute"))).toBe(true);
     expect([...doneBefore.keys()].some((k) => k.startsWith("main:") && k.endsWith(":task"))).toBe(true);
 
-    // 3. Resume in a new process.
+    // 3. Resume in a new process — "13 minutes later": the server has forgotten every msg-id by
+    //    then (JetStream's dedup window is 2 minutes), so only the log's own check of stored ids
+    //    can keep the replayed events, citations and report out of the log a second time.
+    await world.nats.backbone.jsm.streams.update(Names.eventsStream, { duplicate_window: 100_000_000 }); // 100 ms
+    const probe = () => world.nats.backbone.js.publish(`${Names.eventsSubjectPrefix}.probe`, "{}", { msgID: "window-probe" });
+    await probe();
+    while ((await probe()).duplicate) await world.nats.nc.flush(); // msg-ids expire oldest first
     const resumed = spawnCli(["resume", thread, "--json"], world.env());
     const resumedExit = await resumed.exited;
     world.leftovers.push(...descendants(resumed.child.pid!));
@@ -94,6 +102,18 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
 
     // The run completed with the report an uninterrupted run produces.
     expect(normalise(result.report!, thread)).toBe(normalise(refResult.report!, "ref-run"));
+
+    // The log holds each event once: one report.published, as many citations as the reference run.
+    const stored: VibewriterEvent[] = [];
+    for (const t of [thread, "ref-run"]) {
+      await readStream(world.nats.backbone.js, Names.eventsStream, `${world.nats.backbone.events.threadSubject(t)}.>`, (m) => stored.push(m.json<VibewriterEvent>()));
+    }
+    const ids = stored.filter((e) => e.threadId === thread).map((e) => e.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    const count = (t: string, type: string) => stored.filter((e) => e.threadId === t && e.type === type).length;
+    expect(count(thread, "report.published")).toBe(1);
+    expect(count(thread, "citation")).toBe(count("ref-run", "citation"));
+    expect(count(thread, "citation")).toBeGreaterThan(0);
 
     // Nothing with a side effect ran twice: every journaled call (execute, write_file, task,
     // publish_report…) completed at most once across both processes.

@@ -1,4 +1,6 @@
 import { EventType, RunStatus, type StoredEvent } from "../../src/nats/event-types.ts";
+import { EventLog } from "../../src/nats/events.ts";
+import { Names } from "../../src/nats/streams.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
 import { PaymentStatus } from "../../src/wallet/payment-record.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
@@ -81,6 +83,53 @@ describe("EventLog", () => {
     expect(history[0]!.data).toEqual({ tool: "execute", callId: "c1" });
     expect((await events.history("dedup-2")).length).toBe(1);
     expect(await events.threads()).toEqual(expect.arrayContaining(["dedup", "dedup-2", "thread/with spaces.and.dots", "t-live"]));
+  });
+
+  it("stores an id once at any age: a copy the 2-minute msg-id window has forgotten is still not stored again", async () => {
+    const thread = "dedup-any-age";
+    const first = await t.backbone.events.publish(thread, { id: "publisher:report:ab12:citation:0", type: EventType.Citation, data: { sourceId: "s1" } });
+    // Stand-in for "13 minutes later": the same event stored under a msg-id the server no longer
+    // knows, then a fresh log (a new process after a crash: nothing cached) replays the step.
+    await t.backbone.js.publish(`${t.backbone.events.threadSubject(thread)}.${EventType.ReportPublished}`, JSON.stringify({
+      id: "publisher:report:ab12", type: EventType.ReportPublished, threadId: thread, agent: "publisher", at: new Date().toISOString(), data: { artifact: "r.md", sha256: "ab12", bytes: 10, citations: 2, sources: ["s1", "s2"] },
+    }), { msgID: "a-msg-id-from-long-ago" });
+    const dropped: string[] = [];
+    const watch = t.nc.subscribe(`${Names.duplicateEventsSubjectPrefix}.>`, { callback: (_e, m) => void dropped.push(m.json<{ id: string }>().id) });
+    const resumed = new EventLog(t.backbone.js, { nc: t.nc });
+    const report = { artifact: "r.md", sha256: "ab12", bytes: 10, citations: 2, sources: ["s1", "s2"] };
+    const again = await resumed.publish(thread, { id: "publisher:report:ab12", type: EventType.ReportPublished, data: report });
+    const citationAgain = await resumed.publish(thread, { id: "publisher:report:ab12:citation:0", type: EventType.Citation, data: { sourceId: "s1" } });
+    expect(citationAgain.seq).toBe(first.seq);
+    expect(again.seq).toBeGreaterThan(first.seq); // the copy stored long ago
+    const next = await resumed.publish(thread, { id: "publisher:report:ab12:citation:1", type: EventType.Citation, data: { sourceId: "s2" } });
+    expect(next.seq).toBeGreaterThan(again.seq);
+    expect((await t.backbone.events.history(thread)).map((e) => e.id)).toEqual([
+      "publisher:report:ab12:citation:0",
+      "publisher:report:ab12",
+      "publisher:report:ab12:citation:1",
+    ]);
+    // The dropped copies were announced (not stored) for monitors that count replays.
+    await t.nc.flush();
+    watch.unsubscribe();
+    expect(dropped.sort()).toEqual(["publisher:report:ab12", "publisher:report:ab12:citation:0"]);
+    const info = await t.backbone.jsm.streams.info(Names.eventsStream, { subjects_filter: `${Names.duplicateEventsSubjectPrefix}.>` });
+    expect(Object.keys(info.state.subjects ?? {})).toEqual([]);
+  });
+
+  it("reads one event per id even when an older store holds two copies", async () => {
+    const thread = "legacy-copies";
+    const subject = `${t.backbone.events.threadSubject(thread)}.${EventType.Citation}`;
+    const copy = (n: number) => JSON.stringify({ id: "c:0", type: EventType.Citation, threadId: thread, agent: "main", at: new Date().toISOString(), data: { sourceId: `s${n}` } });
+    await t.backbone.js.publish(subject, copy(1), { msgID: "old-1" });
+    await t.backbone.js.publish(subject, copy(2), { msgID: "old-2" });
+    const history = await t.backbone.events.history(thread);
+    expect(history.map((e) => e.data)).toEqual([{ sourceId: "s1" }]);
+    const sub = t.backbone.events.subscribe(thread, { from: "beginning" });
+    const it = sub[Symbol.asyncIterator]();
+    expect((await it.next()).value?.data).toEqual({ sourceId: "s1" });
+    await t.backbone.events.publish(thread, { id: "c:1", type: EventType.Citation, data: { sourceId: "s3" } });
+    expect((await it.next()).value?.data).toEqual({ sourceId: "s3" }); // the second stored copy was skipped
+    sub.stop();
   });
 
   it("publishes payments without key material and refuses anything that carries a secret", async () => {

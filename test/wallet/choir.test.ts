@@ -58,7 +58,7 @@ const X = () => fx.alice; // allowlisted in the wallet policy
 const Y = Keypair.random().publicKey(); // not allowlisted
 
 describe("choir: publishing and citation signals", () => {
-  it("emits citation.new.<cited> when a published report cites an earlier one, once", async () => {
+  it("emits citation.new.<cited>.<citing> when a published report cites an earlier one, once", async () => {
     const { choir, clock } = await openChoir();
     const a = await choir.publish({ title: "Stellar fees in 2026", body: "Base fees stayed at 100 stroops.", author: X() });
     clock.now += 1000;
@@ -68,9 +68,40 @@ describe("choir: publishing and citation signals", () => {
     expect((await choir.publish({ title: "Fee markets", body: "Building on earlier work on fees.", author: Y, cites: [a.id] })).id).toBe(b.id);
     const got = await signals<CitationSignal>(choir.names.stream, "citation.new.");
     expect(got).toEqual([
-      { subject: `citation.new.${a.id}`, body: { citing: b.id, cited: a.id, citingAuthor: Y, citedAuthor: X(), selfCitation: false, at: new Date(T0 + 1000).toISOString() } },
+      { subject: `citation.new.${a.id}.${b.id}`, body: { citing: b.id, cited: a.id, citingAuthor: Y, citedAuthor: X(), selfCitation: false, at: new Date(T0 + 1000).toISOString() } },
     ]);
     expect(await choir.body(a.id)).toBe("Base fees stayed at 100 stroops.");
+  });
+
+  it("stores a citation once at any age, and completes the signals a crash left out", async () => {
+    const { choir, clock } = await openChoir();
+    const a = await choir.publish({ title: "Anchors", body: "Anchors hold reserves.", author: X() });
+    clock.now += 1000;
+    const b = await choir.publish({ title: "Anchors again", body: "More on anchors.", author: Y, cites: [a.id] });
+    // The same content published long after JetStream's 2-minute msg-id window: nothing new.
+    await nats.backbone.jsm.streams.update(choir.names.stream, { duplicate_window: 100_000_000 }); // 100 ms
+    let probes = 0;
+    const forgetMsgIds = async () => {
+      // Msg-ids expire oldest first: once a probe published now is forgotten, so is every earlier one.
+      const probe = () => nats.backbone.js.publish("citation.probe", "p", { msgID: `window-probe-${probes}` });
+      await probe();
+      while ((await probe()).duplicate) await nats.nc.flush();
+      probes++;
+    };
+    await forgetMsgIds();
+    expect((await choir.publish({ title: "Anchors again", body: "More on anchors.", author: Y, cites: [a.id] })).id).toBe(b.id);
+    expect(await signals(choir.names.stream, "citation.new.")).toHaveLength(1);
+    // A report stored, then the process died before signalling: publishing it again signals once.
+    const c = await choir.publish({ title: "Third", body: "Cites both.", author: Y, cites: [a.id, b.id] });
+    await nats.backbone.jsm.streams.purge(choir.names.stream, { filter: `citation.new.${b.id}.${c.id}` });
+    await forgetMsgIds();
+    await choir.publish({ title: "Third", body: "Cites both.", author: Y, cites: [a.id, b.id] });
+    const got = await signals<CitationSignal>(choir.names.stream, "citation.new.");
+    expect(got.map((g) => [g.body.citing, g.body.cited])).toEqual([[b.id, a.id], [c.id, a.id], [c.id, b.id]]);
+    // Rewards count each pair once even where an older store holds two copies of a signal.
+    await nats.backbone.js.publish(`citation.new.${a.id}`, JSON.stringify(got[0]!.body), { msgID: "legacy-copy" });
+    const counted = await choir.citations(new Date(T0), new Date(T0 + 86_400_000));
+    expect(counted.map((s) => [s.citing, s.cited])).toEqual([[b.id, a.id], [c.id, a.id], [c.id, b.id]]);
   });
 
   it("refuses citations of unpublished or malformed ids, and bad reports", async () => {
@@ -142,8 +173,8 @@ describe("choir: rewards", () => {
     expect(byAuthor[Y].decision).toMatchObject({ outcome: "deny", rule: PolicyRule.Destination });
     const rewards = await signals<RewardSignal>(choir.names.stream, "citation.reward.");
     expect(rewards.map((r) => [r.subject, r.body.amount])).toEqual([
-      [`citation.reward.${X()}`, "20"],
-      [`citation.reward.${Y}`, "10"],
+      [`citation.reward.${X()}.p1`, "20"],
+      [`citation.reward.${Y}.p1`, "10"],
     ].sort((p, q) => (p[0] < q[0] ? -1 : 1)));
 
     const second = await distributeRewards({ choir, wallet, js: nats.backbone.js }, period);
@@ -176,6 +207,6 @@ describe("choir tools in an agent", () => {
     expect(results[3]).toMatch(new RegExp(`^Published to the Choir as r-[0-9a-f]{20} .*citing 1 earlier report\\(s\\): ${earlier.id}`));
     const sigs = await signals<CitationSignal>(choir.names.stream, "citation.new.");
     expect(sigs).toHaveLength(1);
-    expect(sigs[0]).toMatchObject({ subject: `citation.new.${earlier.id}`, body: { cited: earlier.id, citingAuthor: X(), citedAuthor: Y } });
+    expect(sigs[0]).toMatchObject({ subject: expect.stringMatching(new RegExp(`^citation\\.new\\.${earlier.id}\\.r-[0-9a-f]{20}$`)), body: { cited: earlier.id, citingAuthor: X(), citedAuthor: Y } });
   });
 });
