@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# One-shot set-up on a fresh Debian (bookworm) machine: system packages, npm dependencies, the guest
-# image. Safe to run again: each step checks what is already there.
+# One-shot set-up on a fresh Debian 12 (bookworm) or 13 (trixie) machine: system packages, npm
+# dependencies, the guest image. Safe to run again: each step checks what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,8 @@ command -v mkfs.ext4 >/dev/null || need_apt+=(e2fsprogs)
 command -v cpio >/dev/null || need_apt+=(cpio)
 [ -x /bin/busybox ] || need_apt+=(busybox-static)
 command -v xz >/dev/null || need_apt+=(xz-utils)
+# Debian 13's kernel (6.12) is zstd-compressed and Node has no zstd; xz unpacks its .ko.xz modules.
+command -v zstd >/dev/null || need_apt+=(zstd)
 command -v setpriv >/dev/null || need_apt+=(util-linux)
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -27,7 +29,17 @@ if [ "$(id -u)" = 0 ] && ! id -u vibewriter-vm >/dev/null 2>&1; then
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+  if [ "$(npm --version | cut -d. -f1)" -ge 11 ]; then
+    npm ci --no-audit --no-fund   # runs only the install scripts package.json's allowScripts approves
+  else
+    # npm < 11 (Debian 13 ships 9.2) ignores allowScripts and would run every install script: run
+    # none, then only the approved ones. better-sqlite3 (the checkpoint bench's baseline, nothing
+    # else) needs a C++ toolchain when no prebuilt binary is reachable: a failure there is a warning.
+    npm ci --no-audit --no-fund --ignore-scripts
+    for pkg in $(node -p 'Object.keys(require("./package.json").allowScripts ?? {}).join(" ")'); do
+      npm rebuild "$pkg" >/dev/null 2>&1 || echo "setup: warning: $pkg's install script failed (used only by bench/checkpoint.ts; needs g++, make, python3): npm rebuild $pkg" >&2
+    done
+  fi
 fi
 
 # Guest image (kernel, initramfs, root disk) and its template snapshot, cached in the state

@@ -10,7 +10,9 @@ import { join } from "node:path";
 import { pruneImages } from "../../src/sandbox/image/build.ts";
 import { writeCpio } from "../../src/sandbox/image/cpio.ts";
 import { ImageError } from "../../src/sandbox/image/errors.ts";
-import { moduleDepends } from "../../src/sandbox/image/kernel.ts";
+import { debianMirror, hostSuite, parseDeb822Sources, parseOneLineSources } from "../../src/sandbox/image/host-release.ts";
+import { builtinModules, decompressModule, GUEST_MODULES, moduleDepends } from "../../src/sandbox/image/kernel.ts";
+import { builtinPathsOf, nodeRuntime } from "../../src/sandbox/image/node-runtime.ts";
 import { extractVmlinux } from "../../src/sandbox/image/vmlinux.ts";
 import { getTestImage } from "../support/vm.ts";
 
@@ -42,9 +44,9 @@ describe("image parts", () => {
     expect(() => writeCpio([{ path: "/", type: "dir" }])).toThrow(/bad cpio path/);
   });
 
-  it("extracts the ELF kernel from a compressed image (xz and gzip), wherever it sits", async () => {
+  it("extracts the ELF kernel from a compressed image (xz, zstd as on Debian 13, gzip), wherever it sits", async () => {
     const elf = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), randomBytes(5000)]);
-    for (const tool of ["xz", "gzip"]) {
+    for (const tool of ["xz", "zstd", "gzip"]) {
       const packed = execFileSync(tool, ["-c"], { input: elf });
       // A setup-code prefix without any magic, then the stream, then trailing data.
       const image = Buffer.concat([Buffer.alloc(700, 0x90), packed, Buffer.from("trailer")]);
@@ -59,6 +61,91 @@ describe("image parts", () => {
     const err = await extractVmlinux(join(dir, "junk"), join(dir, "out")).catch((e: unknown) => e);
     expect(ImageError.isInstance(err)).toBe(true);
     expect((err as ImageError).code).toBe("bad_kernel");
+  });
+
+  it("names the missing tool when the kernel's compressor is not installed", async () => {
+    const packed = execFileSync("zstd", ["-c"], { input: Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), randomBytes(100)]) });
+    writeFileSync(join(dir, "bz-zstd-only"), Buffer.concat([Buffer.alloc(64), packed]));
+    const saved = process.env.PATH;
+    process.env.PATH = join(dir, "no-tools"); // childEnv passes PATH: no zstd on it
+    try {
+      const err = await extractVmlinux(join(dir, "bz-zstd-only"), join(dir, "out")).catch((e: unknown) => e);
+      expect((err as ImageError).code).toBe("tool_missing");
+      expect((err as ImageError).message).toMatch(/apt-get install zstd/);
+    } finally {
+      process.env.PATH = saved;
+    }
+  });
+
+  it("unpacks kernel modules whatever they are compressed with (.ko, .ko.xz, .ko.zst, .ko.gz)", async () => {
+    const ko = Buffer.concat([Buffer.from([0x7f, 0x45, 0x4c, 0x46]), randomBytes(3000), Buffer.from("\0depends=virtio_ring\0")]);
+    writeFileSync(join(dir, "v.ko"), ko);
+    for (const [tool, ext] of [["xz", "xz"], ["zstd", "zst"], ["gzip", "gz"]] as const) {
+      writeFileSync(join(dir, `v.ko.${ext}`), execFileSync(tool, ["-c"], { input: ko }));
+    }
+    for (const f of ["v.ko", "v.ko.xz", "v.ko.zst", "v.ko.gz"]) expect((await decompressModule(join(dir, f))).equals(ko)).toBe(true);
+    writeFileSync(join(dir, "bad.ko.xz"), "not xz");
+    expect(((await decompressModule(join(dir, "bad.ko.xz")).catch((e: unknown) => e)) as ImageError).message).toMatch(/bad\.ko\.xz/);
+  });
+
+  it("reads built-in modules from modules.builtin (virtio_console is built in on 6.12)", async () => {
+    const modDir = join(dir, "modules-6.12");
+    mkdirSync(modDir, { recursive: true });
+    writeFileSync(join(modDir, "modules.builtin"), "kernel/drivers/char/virtio_console.ko\nkernel/crypto/crc32c_generic.ko\nkernel/lib/zstd/zstd_decompress.ko\n");
+    const builtin = await builtinModules(modDir);
+    expect([...builtin].sort()).toEqual(["crc32c_generic", "virtio_console", "zstd_decompress"]);
+    expect(await builtinModules(join(dir, "no-such-dir"))).toEqual(new Set());
+  });
+
+  it("finds the host's suite and its mirror in one-line and deb822 apt sources", async () => {
+    const etc = join(dir, "etc");
+    mkdirSync(join(etc, "apt", "sources.list.d"), { recursive: true });
+    writeFileSync(join(etc, "os-release"), 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_CODENAME=trixie\nID=debian\n');
+    expect(await hostSuite({}, join(etc, "os-release"))).toBe("trixie");
+    expect(await hostSuite({ VIBEWRITER_DEBIAN_SUITE: "bookworm" }, join(etc, "os-release"))).toBe("bookworm");
+    writeFileSync(join(etc, "no-codename"), "ID=alpine\n");
+    expect(((await hostSuite({}, join(etc, "no-codename")).catch((e: unknown) => e)) as Error).message).toMatch(/VIBEWRITER_DEBIAN_SUITE/);
+
+    // trixie's installer writes deb822; security first, a disabled stanza, a third-party repository.
+    const deb822 = [
+      "Types: deb\nURIs: http://security.debian.org/debian-security\nSuites: trixie-security\nComponents: main\n",
+      "Types: deb\nURIs: http://old.example/debian\nSuites: trixie\nComponents: main\nEnabled: no\n",
+      "# the archive\nTypes: deb deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie trixie-updates\nComponents: main\n non-free-firmware\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n",
+    ].join("\n");
+    expect(parseDeb822Sources(deb822)[2]).toEqual({
+      types: ["deb", "deb-src"],
+      uris: ["http://deb.debian.org/debian"],
+      suites: ["trixie", "trixie-updates"],
+      components: ["main", "non-free-firmware"],
+      enabled: true,
+    });
+    writeFileSync(join(etc, "apt", "sources.list.d", "debian.sources"), deb822);
+    writeFileSync(join(etc, "apt", "sources.list.d", "nodesource.sources"), "Types: deb\nURIs: https://deb.nodesource.com/node_20.x\nSuites: nodistro\nComponents: main\n");
+    expect(await debianMirror("trixie", {}, join(etc, "apt"))).toBe("http://deb.debian.org/debian");
+
+    // bookworm's one-line style, with options and comments.
+    const oneLine = "# deb http://commented.example/debian bookworm main\ndeb [arch=amd64 signed-by=/k.gpg] http://mirror.example/debian bookworm main contrib\ndeb http://security.debian.org bookworm-security main\n";
+    expect(parseOneLineSources(oneLine)).toHaveLength(2);
+    writeFileSync(join(etc, "apt", "sources.list"), oneLine);
+    expect(await debianMirror("bookworm", {}, join(etc, "apt"))).toBe("http://mirror.example/debian");
+    expect(await debianMirror("bookworm", { VIBEWRITER_DEBIAN_MIRROR: "http://m.example/d" }, join(etc, "apt"))).toBe("http://m.example/d");
+    const none = await debianMirror("forky", {}, join(etc, "apt")).catch((e: unknown) => e);
+    expect((none as Error).message).toMatch(/no apt source for "forky main".*VIBEWRITER_DEBIAN_MIRROR/);
+  });
+
+  it("finds what the host's Node loads besides its binary (libraries, a distribution's shared builtins)", async () => {
+    // Debian's Node is configured with --shared-builtin-*-path; process.config names the files.
+    expect(
+      builtinPathsOf({
+        "node_shared_builtin_undici/undici_path": "/usr/share/nodejs/undici/undici-fetch.js",
+        "node_shared_builtin_cjs_module_lexer/lexer_path": "/usr/share/nodejs/cjs-module-lexer/lexer.js",
+        node_shared_libuv: "true",
+        node_shared_builtin_relative_path: "relative/ignored.js",
+      }),
+    ).toEqual(["/usr/share/nodejs/cjs-module-lexer/lexer.js", "/usr/share/nodejs/undici/undici-fetch.js"]);
+    const runtime = await nodeRuntime(process.execPath);
+    expect(runtime.libraries.some((l) => /\/libc\.so\.6$/.test(l))).toBe(true);
+    for (const f of runtime.builtins) expect(existsSync(f)).toBe(true);
   });
 
   it("reads a module's dependencies from its modinfo strings", async () => {
@@ -94,11 +181,15 @@ describe("the built guest image", () => {
     expect(notes).toMatch(/Xen\s+0x[0-9a-f]+\s+Unknown note type: \(0x00000012\)/); // XEN_ELFNOTE_PHYS32_ENTRY
   });
 
-  it("has an initramfs with busybox, /init and the modules it loads", async () => {
+  it("has an initramfs with busybox, /init and every guest module the kernel does not build in", async () => {
     const image = await getTestImage();
+    const info = JSON.parse(readFileSync(join(image.dir, "image.json"), "utf8")) as { builtinModules?: string[] };
     const listing = execFileSync("cpio", ["-it", "-F", image.initrd], { stdio: ["ignore", "pipe", "ignore"] }).toString().split("\n");
-    for (const f of ["init", "bin/busybox", "lib/modules/virtio_mmio.ko", "lib/modules/virtio_console.ko", "lib/modules/ext4.ko", "lib/modules/crc32c_generic.ko"]) {
-      expect(listing).toContain(f);
+    for (const f of ["init", "bin/busybox"]) expect(listing).toContain(f);
+    for (const m of GUEST_MODULES) {
+      // Loading a built-in module fails, so it must not be there (virtio_console on Debian 13).
+      if (info.builtinModules?.includes(m)) expect(listing).not.toContain(`lib/modules/${m}.ko`);
+      else expect(listing).toContain(`lib/modules/${m}.ko`);
     }
     const init = execFileSync("cpio", ["-i", "--to-stdout", "-F", image.initrd, "init"], { stdio: ["ignore", "pipe", "ignore"] }).toString();
     // Dependencies load before their users.
@@ -113,6 +204,11 @@ describe("the built guest image", () => {
     const ls = (p: string) => execFileSync("debugfs", ["-R", `ls -l ${p}`, image.rootfs], { stdio: ["ignore", "pipe", "ignore"] }).toString();
     expect(cat("/etc/passwd")).toMatch(/^sandbox:x:1000:1000:/m);
     expect(ls("/usr/local/bin")).toMatch(/\bnode\b/);
+    // Everything the host's Node loads is at the same path in the guest (Debian's /usr/share/nodejs too).
+    const runtime = await nodeRuntime("/usr/bin/node");
+    for (const f of [...runtime.libraries, ...runtime.builtins]) {
+      expect(execFileSync("debugfs", ["-R", `stat ${f}`, image.rootfs], { stdio: ["ignore", "pipe", "pipe"] }).toString(), f).toMatch(/Inode:/);
+    }
     expect(ls("/usr/bin")).toMatch(/\bpython3\b/);
     expect(ls("/opt/vibewriter")).toMatch(/agent\.mjs/);
     expect(ls("/")).toMatch(/workspace[\s\S]*|skills/);

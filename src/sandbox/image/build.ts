@@ -11,13 +11,16 @@ import { ImageError, ImageErrorCode } from "./errors.ts";
 import { publishDir } from "./publish.ts";
 import { initramfsInit } from "./guest-scripts.ts";
 import { fetchKernel, resolveKernelPackage } from "./kernel.ts";
-import { baseKey, buildRootfs, debianMirror, ensureBase } from "./rootfs.ts";
+import { debianMirror, hostSuite } from "./host-release.ts";
+import { nodeRuntime, nodeRuntimeKey } from "./node-runtime.ts";
+import { baseKey, buildRootfs, ensureBase } from "./rootfs.ts";
 import { pidAlive } from "../pid-alive.ts";
 
 /**
  * Builds the guest image (kernel, initramfs, root disk) into `stateDir()/images/<hash>/`, where the
- * hash covers every input: the kernel package, the builder's own sources (scripts, module list),
- * the guest agent bundle, the Node and busybox binaries and the base's package list. An image whose
+ * hash covers every input: the kernel package, the host's suite and mirror (the base), the builder's
+ * own sources (scripts, module list), the guest agent bundle, Node with its libraries and builtins,
+ * busybox and the base's package list. An image whose
  * hash is already there is reused, so setup can run this every time.
  */
 
@@ -41,7 +44,7 @@ export function imagesDir(): string {
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 /** The builder's sources that decide what goes into an image (part of its hash). */
-const IMAGE_SOURCES = ["build.ts", "cpio.ts", "guest-scripts.ts", "kernel.ts", "rootfs.ts", "vmlinux.ts"] as const;
+const IMAGE_SOURCES = ["build.ts", "cpio.ts", "guest-scripts.ts", "kernel.ts", "node-runtime.ts", "rootfs.ts", "vmlinux.ts"] as const;
 
 export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestImage & { built: boolean }> {
   const root = opts.imagesDir ?? imagesDir();
@@ -56,14 +59,18 @@ export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestIma
 
   const agent = opts.agent ?? (await bundleAgent(join(cache, "agent")));
   const pkg = await resolveKernelPackage();
-  const mirror = await debianMirror();
+  const suite = await hostSuite();
+  const mirror = await debianMirror(suite);
+  const runtime = await nodeRuntime(node);
 
   const h = createHash("sha256");
-  h.update(JSON.stringify({ kernel: pkg, base: baseKey(mirror), cmdline: IMAGE_CMDLINE }));
+  h.update(JSON.stringify({ kernel: pkg, suite, base: baseKey(suite, mirror), cmdline: IMAGE_CMDLINE }));
   for (const f of IMAGE_SOURCES) h.update(f).update(await readFile(join(HERE, f)));
   h.update(await sha256File(agent));
-  // System binaries: size + mtime identify a package update without reading 100 MB each time.
-  for (const f of [node, busybox]) h.update(await stat(f).then((st) => `${f}:${st.size}:${st.mtimeMs}`));
+  // System files: size + mtime identify a package update without reading 100 MB each time. Node
+  // counts with its libraries and builtins (Debian's /usr/bin/node is a stub over libnode).
+  h.update(await nodeRuntimeKey(node, runtime));
+  h.update(await stat(busybox).then((st) => `${busybox}:${st.size}:${st.mtimeMs}`));
   const hash = h.digest("hex").slice(0, 20);
 
   const dir = join(root, hash);
@@ -101,11 +108,11 @@ export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestIma
     for (const m of kernel.modules) entries.push({ path: `lib/modules/${basename(m)}`, type: "file", data: await readFile(m) });
     await writeFile(join(work, "initrd.cpio"), writeCpio(entries));
 
-    const base = await ensureBase(cache, mirror, log);
+    const base = await ensureBase(cache, suite, mirror, log);
     log("root disk (mkfs.ext4 -d)");
-    await buildRootfs({ base, node, agent, busybox }, join(work, "rootfs.ext4"));
+    await buildRootfs({ base, node, nodeRuntime: runtime, agent, busybox }, join(work, "rootfs.ext4"));
 
-    const final = { ...image, kernelPackage: pkg, builtAt: new Date().toISOString() };
+    const final = { ...image, kernelPackage: pkg, suite, builtinModules: kernel.builtin, builtAt: new Date().toISOString() };
     await writeFile(join(work, "image.json"), JSON.stringify(final, null, 2));
     await publishDir(work, dir);
     await writeCurrent(root, image);

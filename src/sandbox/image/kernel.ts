@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { copyFile, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { proxyEnv } from "../../config/child-env.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
@@ -11,7 +11,9 @@ import { extractVmlinux } from "./vmlinux.ts";
 /**
  * The guest kernel: Debian's own (`linux-image-*-amd64`), fetched with `apt-get download` and
  * unpacked with `dpkg-deb -x` into a cache — never installed on the host. We keep the uncompressed
- * `vmlinux` (PVH boot) and only the modules the guest needs, in load order.
+ * `vmlinux` (PVH boot) and only the modules the guest needs, in load order, as plain `.ko` files.
+ * Layout and built-ins are read from the package itself: bookworm ships /lib/modules/…/*.ko,
+ * trixie /usr/lib/modules/…/*.ko.xz with virtio_console built in.
  */
 
 /** Modules the guest loads, by name; their dependencies are added from each module's modinfo. */
@@ -34,8 +36,10 @@ export interface GuestKernel {
   packageVersion: string;
   dir: string;
   vmlinux: string;
-  /** Module files in dependency order (load them first to last). */
+  /** Module files (plain `.ko`) in dependency order (load them first to last). */
   modules: string[];
+  /** Guest modules this kernel has built in (`modules.builtin`): nothing to load. Absent in old caches. */
+  builtin?: string[];
 }
 
 /** Resolves the kernel package the metapackage points at (or `VIBEWRITER_KERNEL_PACKAGE`). */
@@ -78,13 +82,20 @@ export async function fetchKernel(cacheRoot: string, pkg: { name: string; versio
     await extractVmlinux(join(tree, "boot", vmlinuz), join(work, "vmlinux"));
 
     const release = vmlinuz.slice("vmlinuz-".length);
-    const found = await indexModules(join(tree, "lib", "modules", release, "kernel"));
-    const order = await loadOrder(GUEST_MODULES, found);
+    const modDir = moduleDir(tree, release);
+    const builtin = await builtinModules(modDir);
+    const found = await indexModules(join(modDir, "kernel"));
+    // Compressed modules (.ko.xz on trixie) are unpacked here: busybox insmod and moduleDepends read plain .ko.
+    const plain = async (name: string): Promise<string> => {
+      const out = join(work, "modules", `${name}.ko`);
+      if (!existsSync(out)) await writeFile(out, await decompressModule(found.get(name)!));
+      return out;
+    };
+    const order = await loadOrder(GUEST_MODULES, found, builtin, plain);
     const modules: string[] = [];
     for (const name of order) {
-      const file = join(dir, "modules", basename(found.get(name)!));
-      await copyFile(found.get(name)!, join(work, "modules", basename(file)));
-      modules.push(file);
+      await plain(name);
+      modules.push(join(dir, "modules", `${name}.ko`));
     }
     await rm(tree, { recursive: true, force: true });
     await rm(join(work, deb), { force: true });
@@ -94,6 +105,7 @@ export async function fetchKernel(cacheRoot: string, pkg: { name: string; versio
       dir,
       vmlinux: join(dir, "vmlinux"),
       modules,
+      builtin: GUEST_MODULES.filter((m) => builtin.has(m)),
     };
     await writeFile(join(work, "kernel.json"), JSON.stringify(kernel, null, 2));
     await publishDir(work, dir);
@@ -104,18 +116,51 @@ export async function fetchKernel(cacheRoot: string, pkg: { name: string; versio
   }
 }
 
-/** Module name (dashes normalised to underscores) → path of its .ko under `root`. */
+/** The package's module tree: /usr/lib/modules/<release> (merged /usr, trixie) or /lib/modules/<release>. */
+function moduleDir(tree: string, release: string): string {
+  for (const d of [join(tree, "usr", "lib", "modules", release), join(tree, "lib", "modules", release)]) {
+    if (existsSync(join(d, "kernel"))) return d;
+  }
+  throw new ImageError(ImageErrorCode.BadKernel, `the kernel package has no modules for ${release} under /usr/lib/modules or /lib/modules`);
+}
+
+const MODULE_SUFFIX = /\.ko(\.xz|\.zst|\.gz)?$/;
+
+/** Module name as the kernel spells it: dashes become underscores. */
+function moduleName(file: string): string {
+  return basename(file).replace(MODULE_SUFFIX, "").replace(/-/g, "_");
+}
+
+/** Names of the modules built into the kernel image (`modules.builtin`, one path a line). */
+export async function builtinModules(modDir: string): Promise<Set<string>> {
+  const text = await readFile(join(modDir, "modules.builtin"), "utf8").catch(() => "");
+  return new Set(text.split("\n").filter(Boolean).map(moduleName));
+}
+
+/** Module name → path of its file (.ko, .ko.xz, .ko.zst or .ko.gz) under `root`. */
 async function indexModules(root: string): Promise<Map<string, string>> {
   const map = new Map<string, string>();
   const walk = async (d: string): Promise<void> => {
     for (const e of await readdir(d, { withFileTypes: true })) {
       const p = join(d, e.name);
       if (e.isDirectory()) await walk(p);
-      else if (e.name.endsWith(".ko")) map.set(e.name.slice(0, -3).replace(/-/g, "_"), p);
+      else if (MODULE_SUFFIX.test(e.name)) map.set(moduleName(e.name), p);
     }
   };
   await walk(root);
   return map;
+}
+
+/** The plain ELF of a module file, whatever it was compressed with (xz, zstd, gzip or none). */
+export async function decompressModule(file: string): Promise<Buffer> {
+  const tool = file.endsWith(".xz") ? ["xz", "-dc"] : file.endsWith(".zst") ? ["zstd", "-dcq"] : file.endsWith(".gz") ? ["gzip", "-dc"] : null;
+  if (!tool) return readFile(file);
+  try {
+    return await run([...tool, file]);
+  } catch (err) {
+    const pkg = tool[0] === "xz" ? "xz-utils" : tool[0]!;
+    throw new ImageError(ImageErrorCode.ToolMissing, `cannot unpack kernel module ${basename(file)} with ${tool[0]} (apt-get install ${pkg}; bash scripts/setup.sh does): ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /** The `depends=` entry of a module's .modinfo section (plain NUL-separated key=value strings). */
@@ -129,18 +174,22 @@ export async function moduleDepends(koPath: string): Promise<string[]> {
   return value ? value.split(",").map((s) => s.replace(/-/g, "_")) : [];
 }
 
-/** Dependencies first (depth-first post-order), each module once. */
-async function loadOrder(wanted: readonly string[], found: Map<string, string>): Promise<string[]> {
+/** Dependencies first (depth-first post-order), each module once; built-in ones are skipped. */
+async function loadOrder(
+  wanted: readonly string[],
+  found: Map<string, string>,
+  builtin: Set<string>,
+  plain: (name: string) => Promise<string>,
+): Promise<string[]> {
   const order: string[] = [];
   const seen = new Set<string>();
   const visit = async (name: string, chain: string[]): Promise<void> => {
-    if (seen.has(name)) return;
+    if (seen.has(name) || builtin.has(name)) return;
     seen.add(name);
-    const file = found.get(name);
-    if (!file) {
-      throw new ImageError(ImageErrorCode.ModuleMissing, `kernel module ${name} not in the package (needed by ${chain.join(" → ") || "the guest"})`);
+    if (!found.has(name)) {
+      throw new ImageError(ImageErrorCode.ModuleMissing, `kernel module ${name} is neither in the package nor built in (needed by ${chain.join(" → ") || "the guest"})`);
     }
-    for (const dep of await moduleDepends(file)) await visit(dep, [...chain, name]);
+    for (const dep of await moduleDepends(await plain(name))) await visit(dep, [...chain, name]);
     order.push(name);
   };
   for (const name of wanted) await visit(name, []);

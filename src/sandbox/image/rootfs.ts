@@ -3,49 +3,36 @@ import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { proxyEnv } from "../../config/child-env.ts";
-import { ImageError, ImageErrorCode } from "./errors.ts";
 import { publishDir } from "./publish.ts";
 import { AGENT_RUN, INITTAB, SANDBOX_GID, SANDBOX_UID } from "./guest-scripts.ts";
+import type { NodeRuntime } from "./node-runtime.ts";
 import { run } from "./run.ts";
 
 /**
- * The read-only root disk: a Debian minbase (debootstrap, cached once per package list) plus the
- * host's Node, the guest agent and the boot glue, written as ext4 with `mkfs.ext4 -d` (no loop
+ * The read-only root disk: a Debian minbase of the host's own suite (debootstrap, cached once per
+ * suite, mirror and package list) plus the host's Node with what it loads, the guest agent and the boot glue, written as ext4 with `mkfs.ext4 -d` (no loop
  * mount). The base is shared between image builds; each build works on a hard-linked copy and only
  * ever replaces files (unlink + write), so the cached base is never modified.
  */
 
-export const BASE_SUITE = "bookworm";
 /** python3 (not -minimal) so skills get the whole standard library (json, csv, urllib...). */
 export const BASE_PACKAGES = ["python3"] as const;
 
-/** The Debian mirror: `VIBEWRITER_DEBIAN_MIRROR`, else the first one the host's apt uses. */
-export async function debianMirror(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  if (env.VIBEWRITER_DEBIAN_MIRROR) return env.VIBEWRITER_DEBIAN_MIRROR;
-  for (const file of ["/etc/apt/sources.list.d/debian.sources", "/etc/apt/sources.list"]) {
-    const text = await readFile(file, "utf8").catch(() => "");
-    const deb822 = /^URIs:\s*(\S+)/m.exec(text);
-    if (deb822 && !deb822[1]!.includes("security")) return deb822[1]!;
-    const oneLine = /^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s/m.exec(text);
-    if (oneLine) return oneLine[1]!;
-  }
-  throw new ImageError(ImageErrorCode.DownloadFailed, "no Debian mirror found in apt sources; set VIBEWRITER_DEBIAN_MIRROR");
-}
-
-export function baseKey(mirror: string): string {
-  return createHash("sha256").update(JSON.stringify({ BASE_SUITE, BASE_PACKAGES, mirror, v: 1 })).digest("hex").slice(0, 16);
+/** The cached base's name: one per suite, package list and mirror. */
+export function baseKey(suite: string, mirror: string): string {
+  return createHash("sha256").update(JSON.stringify({ suite, BASE_PACKAGES, mirror, v: 2 })).digest("hex").slice(0, 16);
 }
 
 /** debootstrap once into `cacheRoot/base-<key>`; trims docs, locales and apt caches. */
-export async function ensureBase(cacheRoot: string, mirror: string, log: (s: string) => void): Promise<string> {
-  const dir = join(cacheRoot, `base-${baseKey(mirror)}`);
+export async function ensureBase(cacheRoot: string, suite: string, mirror: string, log: (s: string) => void): Promise<string> {
+  const dir = join(cacheRoot, `base-${baseKey(suite, mirror)}`);
   if (existsSync(join(dir, ".complete"))) return dir;
   const work = `${dir}.tmp-${process.pid}`;
   await rm(work, { recursive: true, force: true });
   await mkdir(dirname(work), { recursive: true });
-  log(`debootstrap ${BASE_SUITE} (minbase + ${BASE_PACKAGES.join(",")}) — about a minute`);
+  log(`debootstrap ${suite} (minbase + ${BASE_PACKAGES.join(",")}) — about a minute`);
   try {
-    await run(["debootstrap", "--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, BASE_SUITE, work, mirror], { extraEnv: proxyEnv() });
+    await run(["debootstrap", "--variant=minbase", `--include=${BASE_PACKAGES.join(",")}`, suite, work, mirror], { extraEnv: proxyEnv() });
     for (const p of ["usr/share/doc", "usr/share/man", "usr/share/info", "usr/share/locale", "var/cache/apt", "var/lib/apt/lists", "var/log"]) {
       await rm(join(work, p), { recursive: true, force: true });
       await mkdir(join(work, p), { recursive: true });
@@ -63,6 +50,8 @@ export interface RootfsInputs {
   base: string;
   /** Host Node binary copied into the guest as /usr/local/bin/node. */
   node: string;
+  /** What that Node loads besides itself (libraries, shared builtins), copied to the same paths. */
+  nodeRuntime: NodeRuntime;
   /** Bundled guest agent (one .mjs file). */
   agent: string;
   busybox: string;
@@ -90,9 +79,11 @@ export async function buildRootfs(inputs: RootfsInputs, out: string): Promise<vo
     };
 
     await put("usr/local/bin/node", await readFile(inputs.node), 0o755);
-    for (const lib of await nodeLibraries(inputs.node)) {
+    // The base comes from the host's suite, so a library it already has is the same package.
+    for (const lib of inputs.nodeRuntime.libraries) {
       if (!existsSync(join(stage, lib))) await put(lib.slice(1), await readFile(lib), 0o755);
     }
+    for (const file of inputs.nodeRuntime.builtins) await put(file.slice(1), await readFile(file));
     await put("opt/vibewriter/agent.mjs", await readFile(inputs.agent));
     await put("opt/vibewriter/agent-run", AGENT_RUN, 0o755);
     await put("opt/vibewriter/bin/busybox", await readFile(inputs.busybox), 0o755);
@@ -123,15 +114,3 @@ export async function buildRootfs(inputs: RootfsInputs, out: string): Promise<vo
     await rm(stage, { recursive: true, force: true });
   }
 }
-
-/** Absolute paths of the shared libraries `ldd` lists for a binary (vdso excluded). */
-export async function nodeLibraries(bin: string): Promise<string[]> {
-  const text = (await run(["ldd", bin])).toString("utf8");
-  const libs: string[] = [];
-  for (const line of text.split("\n")) {
-    const m = /(?:=>\s*)?(\/\S+)\s+\(0x/.exec(line);
-    if (m) libs.push(m[1]!);
-  }
-  return libs;
-}
-

@@ -26,15 +26,25 @@ export async function extractVmlinux(bzImagePath: string, outPath: string): Prom
     return;
   }
   const tried: string[] = [];
+  const missing = new Set<string>();
   for (const { name, magic, argv } of MAGICS) {
     for (let at = image.indexOf(magic); at >= 0; at = image.indexOf(magic, at + 1)) {
       tried.push(`${name}@${at}`);
       const out = await decompress(argv, image.subarray(at));
+      if (out === "missing") {
+        missing.add(argv[0]); // the same tool is missing for every later offset too
+        break;
+      }
       if (out && out.subarray(0, 4).equals(ELF)) {
         await writeFile(outPath, out);
         return;
       }
     }
+  }
+  if (missing.size) {
+    // Debian 13's kernel is zstd-compressed; Node has no zstd, so the tool must be there.
+    const tools = [...missing].join(", ");
+    throw new ImageError(ImageErrorCode.ToolMissing, `${bzImagePath} needs ${tools} to unpack, which is not installed: apt-get install ${tools.replace("xz", "xz-utils")} (bash scripts/setup.sh does)`);
   }
   throw new ImageError(
     ImageErrorCode.BadKernel,
@@ -43,13 +53,13 @@ export async function extractVmlinux(bzImagePath: string, outPath: string): Prom
 }
 
 /** Decompresses with a tool; trailing data after the stream makes some tools exit non-zero, so the
- * output is judged by its content, not the exit code. A missing tool yields null. */
-function decompress(argv: readonly string[], input: Buffer): Promise<Buffer | null> {
+ * output is judged by its content, not the exit code. A missing tool yields "missing". */
+function decompress(argv: readonly string[], input: Buffer): Promise<Buffer | null | "missing"> {
   return new Promise((resolve) => {
     const child = spawn(argv[0]!, argv.slice(1), { env: childEnv(), stdio: ["pipe", "pipe", "ignore"] });
     const chunks: Buffer[] = [];
     child.stdout.on("data", (d: Buffer) => chunks.push(d));
-    child.on("error", () => resolve(null));
+    child.on("error", (err: NodeJS.ErrnoException) => resolve(err.code === "ENOENT" ? "missing" : null));
     child.on("close", () => resolve(chunks.length ? Buffer.concat(chunks) : null));
     child.stdin.on("error", () => {});
     child.stdin.end(input);
