@@ -1,8 +1,24 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly through tsx, so a checkout needs no build step.
-import { register } from "tsx/esm/api";
-register();
-const { main } = await import("../src/cli/main.ts");
+// Runs the compiled command (dist/cli, made by `npm run build`; setup.sh builds it): no TypeScript
+// loader, packages bundled. A checkout whose build is missing or older than src/ (a developer's)
+// runs the TypeScript sources through tsx instead, after a one-line notice: always correct, and
+// nothing is written into the checkout behind the developer's back.
+// VIBEWRITER_FROM_SOURCE=1 runs the sources through tsx without the notice.
+import { cliBuild } from "../scripts/build.mjs";
+
+async function entry() {
+  const fromSource = process.env.VIBEWRITER_FROM_SOURCE === "1";
+  const current = fromSource ? {} : cliBuild();
+  if (current.entry) return current.entry;
+  if (!fromSource) process.stderr.write(`vibewriter: running the TypeScript sources through tsx (compiled build: ${current.stale}; \`npm run build\` makes one).\n`);
+  const { register } = await import("tsx/esm/api");
+  register();
+  return new URL("../src/cli/main.ts", import.meta.url).href;
+}
+
+const url = await entry();
+process.setSourceMapsEnabled(true); // stack traces name src/ files and lines
+const { main } = await import(url);
 const code = await main(process.argv.slice(2));
 // main() has already stopped what it started (VMs, embedded nats-server); exit now rather than
 // wait for a handle left behind by an interrupted run. stdout/stderr are synchronous for files
