@@ -45,6 +45,11 @@ export interface CheckpointHeader {
    * lets a new process resume by reading a handful of messages instead of the whole thread.
    */
   l?: Record<string, string>;
+  /**
+   * Every other checkpoint whose message holds a value this one needs (`l`'s targets and the
+   * bases of its deltas), when the writer knew them all: a reader fetches them at once.
+   */
+  a?: string[];
 }
 
 /** `b.<channel>.<version>.<chunk>`: one chunk of a value too large to ride in its checkpoint. */
@@ -116,6 +121,8 @@ export interface CheckpointEntry {
   stored: Set<string>;
   /** The header's `l`: where the other channels' values live. */
   loc?: Record<string, string>;
+  /** The header's `a`: the other checkpoints whose messages a read of this one needs. */
+  needs?: string[];
 }
 
 /** Values this process just wrote, keyed like `ownValueKey`: the objects stand in for decoding. */
@@ -185,6 +192,7 @@ export class NamespaceView {
         stored: new Set(h.b.map((r) => r.ch)),
       };
       if (h.l) entry.loc = h.l;
+      if (h.a) entry.needs = h.a;
       if (own?.has(OWN_VERSIONS_KEY)) entry.versions = own.get(OWN_VERSIONS_KEY) as Record<string, string | number>;
       this.checkpoints.set(h.id, entry);
     }

@@ -12,7 +12,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import { type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
+import { type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import {
   ThreadView,
@@ -20,6 +20,7 @@ import {
   ownBlobKey,
   ownWriteKey,
   OWN_VERSIONS_KEY,
+  type BlobDelta,
   type BlobEntry,
   type BlobRef,
   type CheckpointEntry,
@@ -180,20 +181,36 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
 
   // ---- the view ---------------------------------------------------------------------------
 
-  #startTail(): Promise<StreamTail> {
+  /**
+   * The live tail, started on first use: from `from` when given (a cold read that has just read
+   * a thread up to `from - 1`; it does not wait for the consumer), else from the stream's end.
+   */
+  #startTail(from?: number): Promise<StreamTail> {
     if (!this.#tail) {
       const tokenAt = this.prefix.split(".").length;
-      this.#tail = StreamTail.start(this.#js, this.#jsm, this.stream, `${this.prefix}.>`, (seq, subject) => {
-        this.#tailWatermark = seq;
-        const token = subject.split(".", tokenAt + 1)[tokenAt];
-        this.#byToken.get(token)?.announced(seq);
-      }).then(
+      if (from !== undefined) this.#tailWatermark = from - 1;
+      this.#tail = StreamTail.start(
+        this.#js,
+        this.#jsm,
+        this.stream,
+        `${this.prefix}.>`,
+        (seq, subject) => {
+          this.#tailWatermark = seq;
+          const token = subject.split(".", tokenAt + 1)[tokenAt];
+          this.#byToken.get(token)?.announced(seq);
+        },
+        from,
+      ).then(
         (tail) => {
           this.#tailWatermark = tail.watermark;
           return tail;
         },
         (err: unknown) => {
+          // Views kept while it was starting may lack what it should have announced.
           this.#tail = undefined;
+          this.#tailWatermark = Number.POSITIVE_INFINITY;
+          this.#views.clear();
+          this.#byToken.clear();
           throw new NatsBackboneError(NatsErrorCode.Connect, `cannot follow stream ${this.stream}`, { cause: err });
         },
       );
@@ -216,12 +233,14 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
    * The thread's view, holding every message stored for it up to now (read-your-writes and
    * other processes' acknowledged writes). One direct get when the view is warm. With `latestOf`,
    * a cold view only needs that namespace's latest checkpoint, its values and writes (a resume),
-   * read with a few direct gets instead of the whole history.
+   * read with a few direct gets in two or three round trips instead of the whole history.
    */
   async #freshView(threadId: string, latestOf?: string): Promise<ThreadView> {
     this.#assertOpen();
     await this.#acked(threadId); // read your own writes
-    const tail = await this.#startTail();
+    // A tail started before this read announces everything stored after it. Without one, this
+    // read starts it right after the thread's last message (a cold read does not wait for it).
+    const tail = this.#tail ? await this.#startTail() : undefined;
     let view = this.#views.get(threadId);
     if (!view) {
       // Registered before anything is read, so the tail announces whatever lands meanwhile.
@@ -232,7 +251,18 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const cold = !enough() && !this.#loading.has(threadId);
     for (let loading = this.#loading.get(threadId); loading; loading = this.#loading.get(threadId)) await loading;
     const subject = `${this.#threadSubject(threadId)}.>`;
-    const last = await this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject });
+    const latestSubject = !enough() && latestOf !== undefined ? `${this.#nsSubject(threadId, latestOf)}.c.*` : undefined;
+    const [last, latest] = await Promise.all([
+      this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject }),
+      latestSubject ? this.#jsm.direct.getMessage(this.stream, { last_by_subj: latestSubject }) : null,
+    ]);
+    if (!tail && (!last || this.#tail)) {
+      // Nothing to start the tail after (or another read started it meanwhile, maybe after what
+      // this one read): start it the ordinary way, then read again.
+      await this.#startTail();
+      return this.#freshView(threadId, latestOf);
+    }
+    if (!tail) void this.#startTail(last!.seq + 1).catch(() => {});
     if (!last) {
       view.loaded = true;
       if (!cold && view.namespaces.size > 0) {
@@ -244,7 +274,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     }
     if (!enough()) {
       const load = (async () => {
-        if (latestOf !== undefined && (await this.#loadLatest(view, threadId, latestOf))) {
+        if (latestOf !== undefined && latest && (await this.#loadLatest(view, threadId, latestOf, latest))) {
           view.latestLoaded.add(latestOf);
           return;
         }
@@ -262,7 +292,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       }
     }
     this.#apply(view, last.seq, last.data);
-    if (last.seq > tail.watermark && !(await tail.waitFor(last.seq, 10_000))) {
+    if (tail && last.seq > tail.watermark && !(await tail.waitFor(last.seq, 10_000))) {
       // The live tail is stuck (e.g. recreating itself after a restart): read the thread again.
       this.#forget(threadId);
       return this.#freshView(threadId, latestOf);
@@ -279,12 +309,13 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /**
-   * Read only what the namespace's latest checkpoint needs: its message (the last one stored on
-   * `c.*`; ids are time-ordered uuid6, so it is the newest), the messages holding its other
-   * channels' values (header `l`) and their delta bases (at most 32 deep), and its writes.
-   * False when something cannot be placed (old messages, large chunked values): read everything.
+   * Read only what the namespace's latest checkpoint needs: its message (`latest`, the last one
+   * stored on `c.*`; ids are time-ordered uuid6, so it is the newest), the messages its header
+   * names as holding its other values and delta bases (`a`, fetched at once), and its writes.
+   * Anything still missing is looked for one by one; false when something cannot be placed (old
+   * messages, large chunked values): read everything.
    */
-  async #loadLatest(view: ThreadView, threadId: string, ns: string): Promise<boolean> {
+  async #loadLatest(view: ThreadView, threadId: string, ns: string, latest: StoredMsg): Promise<boolean> {
     const nsSubject = this.#nsSubject(threadId, ns);
     const fetched = new Map<string, Promise<void>>();
     const fetch = (subject: string): Promise<void> => {
@@ -297,14 +328,19 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       }
       return p;
     };
-    await fetch(`${nsSubject}.c.*`);
+    this.#apply(view, latest.seq, latest.data);
     const nsView = view.namespaces.get(ns);
     const id = nsView?.latestId();
     if (!nsView || id === undefined) return false;
     const entry = nsView.checkpoints.get(id)!;
+    const prefetch = Promise.all((entry.needs ?? []).map((at) => fetch(`${nsSubject}.c.${encodeToken(at)}`)));
+    const writes = this.#readWrites(view, nsSubject, id, entry.seq);
     const { checkpoint } = await this.#decodeCheckpoint(entry);
-    if (checkpoint.v < 4) return false; // pending sends live in the parent's writes
-    const writes = this.#readAll(`${nsSubject}.w.${encodeToken(id)}.>`, (seq, data) => this.#apply(view, seq, data));
+    if (checkpoint.v < 4) {
+      await Promise.all([prefetch, writes]);
+      return false; // pending sends live in the parent's writes
+    }
+    await prefetch;
     const place = async (ch: string, v: string | number, at: string | undefined, depth: number): Promise<boolean> => {
       const key = blobKey(ch, v);
       if (at === "" && !nsView.blobs.has(key)) return true; // never stored: the channel has no value
@@ -321,6 +357,27 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     );
     await writes;
     return placed.every(Boolean);
+  }
+
+  /**
+   * The writes of checkpoint `id`, stored after it (from sequence `from`): the first and the last
+   * at once, and whatever lies between them one by one (usually nothing).
+   */
+  async #readWrites(view: ThreadView, nsSubject: string, id: string, from: number): Promise<void> {
+    const filter = `${nsSubject}.w.${encodeToken(id)}.>`;
+    const [first, last] = await Promise.all([
+      this.#jsm.direct.getMessage(this.stream, { seq: from, next_by_subj: filter }),
+      this.#jsm.direct.getMessage(this.stream, { last_by_subj: filter }),
+    ]);
+    if (!first || !last) return;
+    this.#apply(view, first.seq, first.data);
+    this.#apply(view, last.seq, last.data);
+    for (let seq = first.seq; seq < last.seq; ) {
+      const m = await this.#jsm.direct.getMessage(this.stream, { seq: seq + 1, next_by_subj: filter });
+      if (!m || m.seq >= last.seq) break;
+      this.#apply(view, m.seq, m.data);
+      seq = m.seq;
+    }
   }
 
   /** Every value of the namespace's latest checkpoint (and its delta bases) is in the view. */
@@ -544,6 +601,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         return this.serde.dumpsTyped(deltas[i] ? deltas[i].extra : values[ch]);
       }),
     ]);
+    const loc = locations(checkpoint.channel_versions, newVersions, parentEntry, parentId, parentVersions);
     const messages = checkpointMessages({
       nsSubject: this.#nsSubject(threadId, ns),
       threadId,
@@ -556,12 +614,16 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         const ref: BlobRef = { ch, v, ty: blobs[i][0] };
         if (deltas[i]) {
           ref.d = deltas[i].delta;
-          const at = parentEntry && valueLocation(parentEntry, parentId!, ch);
-          if (at !== undefined) ref.d.at = at;
+          // A delta of the parent's own (whole) value: it lives where the parent's value lives.
+          if (ref.d.bv === parentVersions?.[ch]) {
+            const at = parentEntry && valueLocation(parentEntry, parentId!, ch);
+            if (at !== undefined) ref.d.at = at;
+          }
         }
         return { ref, bytes: blobs[i][1] };
       }),
-      loc: locations(checkpoint.channel_versions, newVersions, parentEntry, parentId, parentVersions),
+      loc,
+      needs: needs(nsView, checkpoint.channel_versions, newVersions, loc, deltas.map((d) => d?.delta)),
       maxFrame: this.#maxFrame(),
     });
     // The writes of the step before come first (their acks arrived while this was encoded).
@@ -760,6 +822,42 @@ function locations(
     }
   }
   return any ? loc : undefined;
+}
+
+/**
+ * The other checkpoints whose messages hold what a read of this checkpoint needs: where its
+ * unchanged channels live and the whole values its deltas (and theirs) refer to. Undefined when
+ * one is not known here; the reader then finds them one by one.
+ */
+function needs(
+  nsView: NamespaceView | undefined,
+  versions: ChannelVersions,
+  newVersions: ChannelVersions,
+  loc: Record<string, string> | undefined,
+  deltas: (BlobDelta | undefined)[],
+): string[] | undefined {
+  const ids = new Set<string>();
+  const stored = Object.keys(newVersions);
+  for (let i = 0; i < stored.length; i++) {
+    const d = deltas[i];
+    if (!d) continue;
+    if (d.at === undefined) return undefined;
+    ids.add(d.at);
+  }
+  for (const [ch, v] of Object.entries(versions)) {
+    if (Object.prototype.hasOwnProperty.call(newVersions, ch)) continue;
+    const at = loc?.[ch];
+    if (at === undefined) return undefined;
+    if (at === "") continue; // never stored
+    ids.add(at);
+    const blob = nsView?.blobs.get(blobKey(ch, v));
+    if (!blob) return undefined;
+    if (blob.delta) {
+      if (blob.delta.at === undefined) return undefined;
+      ids.add(blob.delta.at);
+    }
+  }
+  return [...ids];
 }
 
 function invalid(message: string): NatsBackboneError {

@@ -33,8 +33,6 @@ export interface Outgoing {
 export const HEADER_ROOM = 16 * 1024;
 /** Lists shorter than this are always stored whole. */
 const MIN_DELTA_ITEMS = 8;
-/** A delta chain is at most this long before a whole value is stored again. */
-const MAX_DELTA_CHAIN = 32;
 
 export function versionToken(v: string | number): string {
   return encodeToken((typeof v === "number" ? "n" : "s") + String(v));
@@ -42,8 +40,11 @@ export function versionToken(v: string | number): string {
 
 /**
  * A growing list (a conversation) changes by a few items per step: when the parent checkpoint's
- * version of the channel is held decoded here and the new list is it minus some leading items plus
- * new ones (the same objects), only the new items need storing.
+ * version of the channel is held decoded here and the new list is an older whole version (the
+ * anchor) minus some leading items plus new ones (the same objects), only the new items need
+ * storing. Deltas always refer to a whole value, never to another delta, so a reader needs at most
+ * two messages per channel; a whole value is stored again once the items added since the anchor
+ * pass a quarter of the list.
  */
 export function listDelta(
   nsView: NamespaceView | undefined,
@@ -52,28 +53,28 @@ export function listDelta(
   value: unknown,
 ): { delta: BlobDelta; extra: unknown[] } | undefined {
   if (!nsView || !parentVersions || !Array.isArray(value) || value.length < MIN_DELTA_ITEMS) return undefined;
-  const bv = parentVersions[ch];
-  if (bv === undefined) return undefined;
-  const base = nsView.blobs.get(blobKey(ch, bv));
-  if (!base?.isDecoded || !Array.isArray(base.decoded)) return undefined;
+  const pv = parentVersions[ch];
+  if (pv === undefined) return undefined;
+  const parent = nsView.blobs.get(blobKey(ch, pv));
+  if (!parent) return undefined;
+  // The anchor: the parent's value itself when whole, else the whole value its delta refers to.
+  const bv = parent.delta ? parent.delta.bv : pv;
+  const base: BlobEntry | undefined = parent.delta ? nsView.blobs.get(blobKey(ch, bv)) : parent;
+  if (!base?.isDecoded || base.delta || !Array.isArray(base.decoded)) return undefined;
   const old = base.decoded as unknown[];
   // The same array object, or one whose length changed since it was stored, was edited in place:
   // what the server holds is no longer what we see, so store the whole value.
-  if (old === value || old.length !== base.length) return undefined;
-  // Bound the chain a cold reader walks: a whole value at least every MAX_DELTA_CHAIN versions.
-  let depth = 0;
-  for (let e: BlobEntry | undefined = base; e?.delta && depth < MAX_DELTA_CHAIN; depth++) {
-    e = nsView.blobs.get(blobKey(ch, e.delta.bv));
-  }
-  if (depth >= MAX_DELTA_CHAIN) return undefined;
+  if (old === value || old.length !== base.length || (parent.isDecoded && parent.decoded === value)) return undefined;
   const drop = old.indexOf(value[0]);
   if (drop < 0) return undefined;
   const kept = old.length - drop;
   if (kept > value.length) return undefined;
   for (let i = 0; i < kept; i++) if (old[drop + i] !== value[i]) return undefined;
   const extra = value.slice(kept);
-  if (extra.length > value.length / 2) return undefined;
-  return { delta: { bv, drop, n: value.length }, extra };
+  if (extra.length > value.length / 4) return undefined;
+  const delta: BlobDelta = { bv, drop, n: value.length };
+  if (parent.delta?.at !== undefined) delta.at = parent.delta.at;
+  return { delta, extra };
 }
 
 export interface CheckpointMessageInput {
@@ -88,6 +89,8 @@ export interface CheckpointMessageInput {
   blobs: { ref: BlobRef; bytes: Uint8Array }[];
   /** Where the channels it does not store live (header `l`). */
   loc?: Record<string, string>;
+  /** The other checkpoints a read of it needs (header `a`). */
+  needs?: string[];
   /** Largest frame the server takes. */
   maxFrame: number;
 }
@@ -104,6 +107,7 @@ export function checkpointMessages(input: CheckpointMessageInput): Outgoing[] {
   const header: CheckpointHeader = { k: "c", t: threadId, n: ns, id, ty, mty, b: [] };
   if (parentId) header.p = parentId;
   if (input.loc) header.l = input.loc;
+  if (input.needs) header.a = input.needs;
   const parts = [cpBytes, mdBytes];
   let size = cpBytes.length + mdBytes.length + 1024;
   for (const { ref, bytes } of input.blobs) {

@@ -32,9 +32,10 @@ export class StreamTail {
     stream: string,
     filter: string,
     onMessage: (seq: number, subject: string) => void,
+    /** First sequence to announce; default: the next one the stream stores. */
+    from?: number,
   ): Promise<StreamTail> {
-    const info = await jsm.streams.info(stream);
-    const startSeq = info.state.last_seq + 1;
+    const startSeq = from ?? (await jsm.streams.info(stream)).state.last_seq + 1;
     const tail = new StreamTail(startSeq);
     const consumer = await js.consumers.get(stream, {
       filter_subjects: filter,
