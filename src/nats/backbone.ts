@@ -9,6 +9,7 @@ import { ArtifactStore } from "./artifacts.ts";
 import { NatsRole } from "./auth.ts";
 import { JetStreamCheckpointSaver } from "./checkpointer.ts";
 import { connectNats, natsOptionsFromEnv } from "./connection.ts";
+import { isNoRoom } from "./disk-space.ts";
 import { openEmbeddedServer } from "./embedded-server.ts";
 import { embeddedUsers, loadOrCreateIdentity } from "./identities.ts";
 import { EventLog } from "./events.ts";
@@ -35,6 +36,12 @@ export interface Backbone {
    * `NATS_URL` what the environment gave ("creds", "user", "token", "none").
    */
   auth: BackboneAuth;
+  /**
+   * Rejects when the embedded server is gone for good: it died and could not be restarted, or the
+   * disk under its store filled (NatsBackboneError SERVER_LOST / DISK_FULL). Never resolves; with
+   * `NATS_URL` it never settles (that server is the operator's, reconnected to forever).
+   */
+  lost: Promise<never>;
   /**
    * Drain the connection and drop this process's lease on the embedded server: the last open
    * backbone on a state dir stops it, whichever process started it.
@@ -78,6 +85,7 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
   let server: NatsServer | undefined;
   let nc: NatsConnection;
   let release: (() => Promise<void>) | undefined;
+  let lost: Promise<never> | undefined;
   let auth: BackboneAuth;
   if (opts.natsUrl || fromEnv) {
     const conn = { ...fromEnv, ...(opts.natsUrl ? { url: opts.natsUrl } : {}), name } as Parameters<typeof connectNats>[0];
@@ -92,8 +100,9 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
         ? opts.ownerSeed
         : (await loadOrCreateIdentity(state, role === NatsRole.Viewer ? NatsRole.Viewer : NatsRole.Runtime)).seed;
     if (!seed) throw new NatsBackboneError(NatsErrorCode.InvalidArgument, "the owner's identity needs the owner's unlocked key");
-    const embedded = await openEmbeddedServer(dir, name, { seed, users: await embeddedUsers(state) });
+    const embedded = await openEmbeddedServer(dir, name, { seed, users: await embeddedUsers(state) }, { giveUpMs: giveUpMsFromEnv(env) });
     nc = embedded.nc;
+    lost = embedded.lost;
     server = embedded.server;
     release = embedded.release;
     auth = "nkey";
@@ -105,13 +114,16 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
         const provisioned = await openOnConnection(rc, { role: NatsRole.Runtime });
         await opts.provision?.(provisioned);
         await provisioned.close();
+      } catch (err) {
+        // On a full disk a reader still reads what is there; only laying out something new needs room.
+        if (!isNoRoom(err)) throw err;
       } finally {
         await rc.close().catch(() => {});
       }
     }
   }
   try {
-    const backbone = await openOnConnection(nc, { server, release, role, auth });
+    const backbone = await openOnConnection(nc, { server, release, role, auth, lost });
     if (role === NatsRole.Runtime) {
       await opts.provision?.(backbone);
       // Chunks of puts that died with an earlier process (older than the grace period).
@@ -125,10 +137,23 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
   }
 }
 
+const DRAIN_WAIT_MS = 5_000;
+
+/** `VIBEWRITER_NATS_RESTART_SEC`: how long a vanished embedded server is tried again before the run ends (10). */
+export function giveUpMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.VIBEWRITER_NATS_RESTART_SEC?.trim();
+  if (!raw) return undefined;
+  const sec = Number(raw);
+  if (!Number.isFinite(sec) || sec <= 0) {
+    throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `VIBEWRITER_NATS_RESTART_SEC must be a positive number of seconds, not "${raw}"`);
+  }
+  return sec * 1000;
+}
+
 /** Build a Backbone on an existing connection (used by the test kit). */
 export async function openOnConnection(
   nc: NatsConnection,
-  owned: { server?: NatsServer; release?: () => Promise<void>; role?: NatsRole; auth?: BackboneAuth } = {},
+  owned: { server?: NatsServer; release?: () => Promise<void>; role?: NatsRole; auth?: BackboneAuth; lost?: Promise<never> } = {},
 ): Promise<Backbone> {
   // Node's native hash is 4–7× faster than the client's JS sha256 (NOTES.md).
   setSha256Backend("native");
@@ -169,11 +194,17 @@ export async function openOnConnection(
     server: owned.server,
     role,
     auth: owned.auth ?? "none",
+    lost: owned.lost ?? new Promise<never>(() => {}),
     async close() {
       if (closed) return;
       closed = true;
       await checkpointer.close();
-      await nc.drain().catch(() => nc.close());
+      // A drain waits for a server that may be gone (Ctrl-C while it restarts): bounded, then close.
+      let timer: NodeJS.Timeout | undefined;
+      const bounded = new Promise<void>((r) => (timer = setTimeout(r, DRAIN_WAIT_MS)));
+      await Promise.race([nc.drain().catch(() => {}), bounded]);
+      clearTimeout(timer);
+      if (!nc.isClosed()) await nc.close().catch(() => {});
       await owned.release?.();
     },
   };

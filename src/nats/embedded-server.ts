@@ -1,19 +1,31 @@
-import { readFileSync } from "node:fs";
-import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nuid, type NatsConnection } from "@nats-io/transport-node";
 import { renderAuthorization, type NatsUser } from "./auth.ts";
 import { connectNats } from "./connection.ts";
+import { diskFullError, diskSpace, keepReserve, LOW_WATER_BYTES, maxFileStore, noteEmbeddedStore, releaseReserve } from "./disk-space.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { natsServerVersion, startNatsServer, supportsSyncAlways, type NatsServer } from "./server.ts";
+import { isSameProcess, processStart, withStoreLock } from "./store-lock.ts";
+import { serversOnStore } from "./store-processes.ts";
+import { supervise } from "./supervisor.ts";
+
+export { processStart } from "./store-lock.ts";
 
 /**
  * The embedded nats-server of a state directory, shared by every Vibewriter process using it.
  *
  * Files under `<dir>` (the server's store dir):
- * - `server.json` — pid, port and start time of the running server;
- * - `leases/<pid>.<id>` — one per open backbone; the server runs while a live lease exists;
- * - `server.lock` — held (briefly) by whoever starts, joins or leaves, so those never interleave.
+ * - `server.json` — pid, port, start time and settings of the running server;
+ * - `leases/<pid>.<start>.<id>` — one per open backbone; the server runs while a live lease exists;
+ * - `server.lock` — held (briefly) by whoever starts, restarts, joins or leaves (store-lock.ts);
+ * - `space.reserve` — room given back on a full disk (disk-space.ts).
+ *
+ * One server per store: before starting one, /proc is searched for a nats-server already running
+ * on the store (store-processes.ts); one Vibewriter did not record is joined, or refused clearly.
+ *
+ * Supervised (supervisor.ts): when the server dies, a process using it restarts it on the same
+ * store and port, and every client reconnects; when it cannot, or the disk fills, `lost` rejects.
  *
  * Whoever closes the last live lease stops the server, whether or not it started it. A lease
  * whose process is gone (crashed, kill -9) counts as closed. A pid is matched together with its
@@ -28,6 +40,10 @@ export interface EmbeddedServerHandle {
   nc: NatsConnection;
   /** The server, when this call started it. */
   server?: NatsServer;
+  /** Rejects when the server is gone for good (not restartable, or its disk full); never resolves. */
+  lost: Promise<never>;
+  /** That reason, once it happened. */
+  readonly failure: NatsBackboneError | undefined;
   /** Drop this lease; the last live lease stops the server. Call after draining `nc`. */
   release(): Promise<void>;
 }
@@ -44,6 +60,8 @@ interface ServerFile {
   version?: string;
   /** Started with `sync_interval: always` (absent: started without, as before this field). */
   syncAlways?: boolean;
+  /** The `max_file_store` it was started with (absent: none, as before this field). */
+  maxFileStore?: number;
 }
 
 /** How the running embedded server stores writes. */
@@ -67,10 +85,15 @@ export const SERVER_CONFIG_FILE = "nats-server.conf";
 /**
  * `nats-server.conf`: JetStream on `storeDir` (a reload of a file without it would shut JetStream
  * down), with `sync_interval: always` when `syncAlways` (only for nats-server ≥ 2.10: 2.9 refuses
- * to start on the unknown key), and the identities it admits.
+ * to start on the unknown key), `max_file_store` when given (disk-space.ts), and the identities
+ * it admits.
  */
-export function renderServerConfig(storeDir: string, users: NatsUser[], syncAlways: boolean): string {
-  const jetstream = syncAlways ? { store_dir: storeDir, sync_interval: "always" } : { store_dir: storeDir };
+export function renderServerConfig(storeDir: string, users: NatsUser[], syncAlways: boolean, maxFileStore?: number): string {
+  const jetstream = {
+    store_dir: storeDir,
+    ...(maxFileStore !== undefined ? { max_file_store: maxFileStore } : {}),
+    ...(syncAlways ? { sync_interval: "always" } : {}),
+  };
   return `jetstream: ${JSON.stringify(jetstream)}\n${renderAuthorization(users)}`;
 }
 
@@ -87,27 +110,61 @@ interface LeaseFile {
   start?: number;
 }
 
-const LOCK_WAIT_MS = 60_000;
 const STOP_WAIT_MS = 10_000;
-const EMPTY_LOCK_STALE_MS = 5_000;
 
-export async function openEmbeddedServer(dir: string, name: string, auth: EmbeddedAuth): Promise<EmbeddedServerHandle> {
+export interface EmbeddedServerOptions {
+  /** Give up on a vanished server after this long (default 10 s, `VIBEWRITER_NATS_RESTART_SEC`). */
+  giveUpMs?: number;
+}
+
+export async function openEmbeddedServer(
+  dir: string,
+  name: string,
+  auth: EmbeddedAuth,
+  opts: EmbeddedServerOptions = {},
+): Promise<EmbeddedServerHandle> {
   const leases = join(dir, "leases");
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await chmod(dir, 0o700);
   await mkdir(leases, { recursive: true });
+  noteEmbeddedStore(dir);
+  // A full disk: give the reserve back first, so the lock, the lease and the server's log fit.
+  if (diskSpace(dir).free < LOW_WATER_BYTES) await releaseReserve(dir);
   const serverFile = join(dir, "server.json");
   const configFile = join(dir, SERVER_CONFIG_FILE);
   const connect = (port: number) => connectNats({ url: `nats://127.0.0.1:${port}`, name, nkeySeed: auth.seed });
-  const lease = join(leases, `${process.pid}.${nuid.next()}`);
-  const me: LeaseFile = { pid: process.pid, start: processStart(process.pid) };
+  // The lease's owner is in its name: an empty file needs no data block, so it fits a full disk.
+  const lease = join(leases, `${process.pid}.${processStart(process.pid) ?? 0}.${nuid.next()}`);
 
-  const { nc, server } = await withLock(dir, async () => {
+  /** Start a server on the store (none runs there: checked under the lock), on `port` when given. */
+  const start = async (port?: number): Promise<NatsServer> => {
+    refuseStrangers(dir, []);
+    const version = natsServerVersion();
+    const syncAlways = supportsSyncAlways(version);
+    const maxStore = await maxFileStore(dir);
+    await writeConfig(configFile, renderServerConfig(dir, auth.users, syncAlways, maxStore));
+    const server = await startNatsServer({ storeDir: dir, detached: true, configFile, ...(port ? { port } : {}) });
+    const info: ServerFile = {
+      pid: server.pid,
+      port: server.port,
+      start: processStart(server.pid),
+      auth: "nkey",
+      ...(version ? { version } : {}),
+      syncAlways,
+      maxFileStore: maxStore,
+    };
+    await writeFile(serverFile, JSON.stringify(info));
+    await keepReserve(dir);
+    return server;
+  };
+
+  const { nc, server } = await withStoreLock(dir, async () => {
     let joined: { nc: NatsConnection; server?: NatsServer } | undefined;
-    const running = await readServerFile(serverFile);
+    let running = await readServerFile(serverFile);
+    if (!running || !isSameProcess(running.pid, running.start)) running = (await adoptStranger(dir, configFile, serverFile, connect)) ?? running;
     if (running && running.auth === "nkey" && isSameProcess(running.pid, running.start)) {
-      // Its sync setting as it was started: a reload that changed it would fail.
-      const config = renderServerConfig(dir, auth.users, running.syncAlways === true);
+      // Its settings as it was started: a reload that changed them would fail.
+      const config = renderServerConfig(dir, auth.users, running.syncAlways === true, running.maxFileStore);
       // A new identity (the owner's key, created since the server started) is let in by a reload.
       if ((await readFile(configFile, "utf8").catch(() => "")) !== config) {
         const log = join(dir, "nats-server.log");
@@ -117,25 +174,15 @@ export async function openEmbeddedServer(dir: string, name: string, auth: Embedd
         if (await untilReloaded(log, offset)) joined = { nc: await connect(running.port) };
       } else {
         const nc = await connect(running.port).catch(() => undefined);
-        if (nc) joined = { nc };
+        // A server whose JetStream stopped (it met a full disk) answers but stores nothing: replace it.
+        if (nc && (await jetStreamAnswers(nc))) joined = { nc };
+        else await nc?.close().catch(() => {});
       }
     }
     if (!joined) {
       // No server, an open one from an older version, or one that no longer answers: a fresh one.
       if (running) await stopByPid(running);
-      const version = natsServerVersion();
-      const syncAlways = supportsSyncAlways(version);
-      await writeConfig(configFile, renderServerConfig(dir, auth.users, syncAlways));
-      const server = await startNatsServer({ storeDir: dir, detached: true, configFile });
-      const info: ServerFile = {
-        pid: server.pid,
-        port: server.port,
-        start: processStart(server.pid),
-        auth: "nkey",
-        ...(version ? { version } : {}),
-        syncAlways,
-      };
-      await writeFile(serverFile, JSON.stringify(info));
+      const server = await start();
       try {
         joined = { nc: await connect(server.port), server };
       } catch (err) {
@@ -144,27 +191,109 @@ export async function openEmbeddedServer(dir: string, name: string, auth: Embedd
         throw err;
       }
     }
-    await writeFile(lease, JSON.stringify(me));
+    await writeFile(lease, "");
     return joined;
+  });
+
+  // The server this process started last (its first one, or one it restarted).
+  let mine = server;
+  const supervisor = supervise({
+    nc,
+    giveUpMs: opts.giveUpMs,
+    describe: () => `store ${dir}`,
+    revive: () =>
+      withStoreLock(dir, async () => {
+        const info = await readServerFile(serverFile);
+        if (info && isSameProcess(info.pid, info.start)) return; // running (restarted by another process)
+        if (await adoptStranger(dir, configFile, serverFile, connect)) return;
+        if (!info) throw new NatsBackboneError(NatsErrorCode.ServerLost, `${serverFile} is gone: the server was stopped on purpose`);
+        // The same port: every client of this store reconnects to the port it knows.
+        mine = await start(info.port);
+      }),
+    checkDisk: async () => {
+      if (diskSpace(dir).free >= LOW_WATER_BYTES) return undefined;
+      await releaseReserve(dir); // room for the server's last writes
+      return (await jetStreamAnswers(nc)) ? undefined : diskFullError(undefined, dir);
+    },
   });
 
   let released = false;
   return {
     nc,
     server,
+    lost: supervisor.lost,
+    get failure() {
+      return supervisor.failure;
+    },
     async release() {
       if (released) return;
       released = true;
-      await withLock(dir, async () => {
+      supervisor.stop();
+      await withStoreLock(dir, async () => {
         await rm(lease, { force: true });
         if ((await liveLeases(leases)) > 0) return;
         const info = await readServerFile(serverFile);
-        if (server && info?.pid === server.pid) await server.stop();
+        if (mine && info?.pid === mine.pid) await mine.stop();
         else if (info) await stopByPid(info);
         await rm(serverFile, { force: true });
       });
     },
   };
+}
+
+/**
+ * Never a second server on one store: a nats-server on it that Vibewriter did not record (started
+ * by hand with our config, or its record lost) is joined when it lets us in, else refused clearly.
+ */
+async function adoptStranger(
+  dir: string,
+  configFile: string,
+  serverFile: string,
+  connect: (port: number) => Promise<NatsConnection>,
+): Promise<ServerFile | undefined> {
+  for (const p of serversOnStore(dir)) {
+    for (const port of p.ports) {
+      const nc = await connect(port).catch(() => undefined);
+      if (!nc) continue;
+      await nc.close().catch(() => {});
+      const config = await readFile(configFile, "utf8").catch(() => "");
+      const maxStore = /"max_file_store":(\d+)/.exec(config)?.[1];
+      const info: ServerFile = {
+        pid: p.pid,
+        port,
+        start: processStart(p.pid),
+        auth: "nkey",
+        syncAlways: config.includes('"sync_interval":"always"'),
+        ...(maxStore ? { maxFileStore: Number(maxStore) } : {}),
+      };
+      await writeFile(serverFile, JSON.stringify(info));
+      return info;
+    }
+  }
+  refuseStrangers(dir, []);
+  return undefined;
+}
+
+/** Throws when a nats-server not in `except` runs on the store: starting one would make two. */
+function refuseStrangers(dir: string, except: number[]): void {
+  const others = serversOnStore(dir, except);
+  if (others.length === 0) return;
+  const pids = others.map((o) => o.pid).join(", ");
+  throw new NatsBackboneError(
+    NatsErrorCode.ServerLost,
+    `another nats-server (pid ${pids}) already runs on the store ${dir} and does not let Vibewriter in; ` +
+      `Vibewriter never starts a second server on one store. Stop it (kill ${pids}), or use it through NATS_URL.`,
+  );
+}
+
+/** JetStream answers its API (a server whose JetStream was disabled, e.g. by a full disk, does not). */
+async function jetStreamAnswers(nc: NatsConnection): Promise<boolean> {
+  try {
+    const m = await nc.request("$JS.API.INFO", undefined, { timeout: 2_000 });
+    return !(m.json<{ error?: unknown }>().error);
+  } catch {
+    return false;
+  }
 }
 
 /** The config holds public keys only; 0600 anyway, like everything under the state directory. */
@@ -192,60 +321,21 @@ async function liveLeases(dir: string): Promise<number> {
   let live = 0;
   for (const f of await readdir(dir).catch(() => [] as string[])) {
     const path = join(dir, f);
-    let lease: LeaseFile;
-    try {
-      lease = JSON.parse(await readFile(path, "utf8")) as LeaseFile;
-    } catch {
-      // Written under the lock, so a torn file is one whose writer died mid-write.
-      await rm(path, { force: true });
-      continue;
-    }
-    if (isSameProcess(lease.pid, lease.start)) live += 1;
+    const lease = await readLease(path, f);
+    if (lease && isSameProcess(lease.pid, lease.start || undefined)) live += 1;
     else await rm(path, { force: true });
   }
   return live;
 }
 
-/**
- * Run `fn` holding `<dir>/server.lock` (exclusive create). A lock whose holder is gone is taken
- * over. Two servers on one store would corrupt it: this is what keeps starting single.
- * Known gap: two processes taking over the same stale lock at the same instant can both succeed
- * (the second removes the first's fresh lock); it needs a crash plus an exact tie to happen.
- */
-async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  const lockFile = join(dir, "server.lock");
-  const deadline = Date.now() + LOCK_WAIT_MS;
-  for (;;) {
-    let fh;
-    try {
-      fh = await open(lockFile, "wx");
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-      const holder = Number((await readFile(lockFile, "utf8").catch(() => "")).trim());
-      // An empty file is a holder between create and write: wait for it, unless it stayed empty
-      // long enough that its writer must have died in between.
-      const emptyAge = holder ? 0 : Date.now() - ((await stat(lockFile).catch(() => undefined))?.mtimeMs ?? Date.now());
-      if ((holder && !isSameProcess(holder)) || emptyAge > EMPTY_LOCK_STALE_MS) {
-        await rm(lockFile, { force: true });
-        continue;
-      }
-      if (Date.now() > deadline) {
-        throw new NatsBackboneError(
-          NatsErrorCode.ServerStart,
-          `process ${holder || "?"} has held ${lockFile} for over ${LOCK_WAIT_MS / 1000} s`,
-        );
-      }
-      // The holder is starting or stopping the server: back off, then try again.
-      await new Promise((r) => setTimeout(r, 20));
-      continue;
-    }
-    try {
-      await fh.writeFile(String(process.pid));
-      await fh.close();
-      return await fn();
-    } finally {
-      await rm(lockFile, { force: true });
-    }
+/** `<pid>.<start>.<id>` (empty file), or an older version's `<pid>.<id>` holding JSON. */
+async function readLease(path: string, name: string): Promise<LeaseFile | undefined> {
+  const m = /^(\d+)\.(\d+)\.[^.]+$/.exec(name);
+  if (m) return { pid: Number(m[1]), start: Number(m[2]) };
+  try {
+    return JSON.parse(await readFile(path, "utf8")) as LeaseFile;
+  } catch {
+    return undefined; // a torn file is one whose writer died mid-write
   }
 }
 
@@ -280,43 +370,5 @@ function signal(pid: number, sig: NodeJS.Signals): void {
     process.kill(pid, sig);
   } catch {
     // Exited in between: nothing to stop.
-  }
-}
-
-/** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22); undefined without /proc. */
-export function processStart(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces and parentheses: count from the last ")".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const start = Number(fields[19]);
-    return Number.isFinite(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `pid` runs and, when `start` is known, is still the process that had that start time. */
-function isSameProcess(pid: number, start?: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    // EPERM: it exists but belongs to someone else, so it is not the process we recorded.
-    return false;
-  }
-  if (start === undefined) return true;
-  const now = processStart(pid);
-  if (now === undefined) return true;
-  // A zombie (exited, not yet reaped by its parent) still has its stat: treat it as gone.
-  if (isZombie(pid)) return false;
-  return now === start;
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return false;
   }
 }

@@ -22,6 +22,10 @@ export const NatsErrorCode = {
   InvalidArgument: "INVALID_ARGUMENT",
   /** The object is closed. */
   Closed: "CLOSED",
+  /** The store's disk has no room for the write (JetStream refused it, or the disk filled). */
+  DiskFull: "DISK_FULL",
+  /** The embedded nats-server died and could not be restarted, or another one holds its store. */
+  ServerLost: "SERVER_LOST",
 } as const;
 export type NatsErrorCode = (typeof NatsErrorCode)[keyof typeof NatsErrorCode];
 

@@ -10,6 +10,7 @@ import {
   type Msg,
   type NatsConnection,
 } from "@nats-io/transport-node";
+import { diskFullError, isNoRoom } from "./disk-space.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
 /** JetStream's "wrong last sequence" API error: the subject already has a message. */
@@ -152,6 +153,8 @@ async function withRetries(attempt: Attempt, subject: string, data: Uint8Array, 
       return { stored: true, ack: await attempt(subject, data, msgID, ifAbsent, timeout) };
     } catch (err) {
       if (ifAbsent && isWrongLastSequence(err)) return { stored: false, reason: "exists" };
+      // JetStream at its storage limit answers 503 too, but waiting will not make room: say so now.
+      if (isNoRoom(err)) throw diskFullError(err);
       if (!isRetryable(err) || Date.now() + delay > deadline) {
         throw new NatsBackboneError(
           NatsErrorCode.WriteFailed,

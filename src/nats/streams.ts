@@ -6,6 +6,7 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
+import { diskFullError, isNoRoom } from "./disk-space.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
 /**
@@ -67,8 +68,9 @@ export function stateStreamConfig(): Partial<StreamConfig> {
 }
 
 /**
- * Live events: limits retention with an explicit cap (events are a log for people and dashboards,
- * not needed to resume), oldest dropped first.
+ * Live events: limits retention, no size cap. A cap is a reservation: JetStream refuses to create
+ * (or even restore) a stream whose `max_bytes` does not fit the disk, which made every command fail
+ * on a small disk. Growth is bounded by retention instead (`vibewriter prune`, retention.ts).
  */
 export function eventsStreamConfig(): Partial<StreamConfig> {
   return {
@@ -79,7 +81,7 @@ export function eventsStreamConfig(): Partial<StreamConfig> {
     discard: DiscardPolicy.Old,
     max_age: 0,
     max_msgs: -1,
-    max_bytes: 1024 * 1024 * 1024,
+    max_bytes: -1,
     max_msgs_per_subject: -1,
     num_replicas: 1,
     duplicate_window: DUPLICATE_WINDOW_NS,
@@ -87,11 +89,15 @@ export function eventsStreamConfig(): Partial<StreamConfig> {
   };
 }
 
-/** Create the stream or bring an existing one to `config` (idempotent). */
+/**
+ * Create the stream or bring an existing one to `config` (idempotent). A stream already as
+ * configured is left alone: an update writes the stream's metadata, which fails on a full disk.
+ */
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
   const name = config.name!;
   try {
-    await jsm.streams.info(name);
+    const info = await jsm.streams.info(name);
+    if (hasConfig(info.config, config)) return;
   } catch (err) {
     if (!(err instanceof JetStreamApiError) || err.status !== 404) {
       throw new NatsBackboneError(NatsErrorCode.Connect, `cannot look up stream ${name}`, { cause: err });
@@ -101,6 +107,7 @@ export async function ensureStream(jsm: JetStreamManager, config: Partial<Stream
       return;
     } catch (cause) {
       // Another process may have created it between info and add: fall through to update.
+      if (isNoRoom(cause)) throw diskFullError(cause);
       if (!(cause instanceof JetStreamApiError) || cause.status !== 400) {
         throw new NatsBackboneError(NatsErrorCode.Connect, `cannot create stream ${name}`, { cause });
       }
@@ -109,6 +116,12 @@ export async function ensureStream(jsm: JetStreamManager, config: Partial<Stream
   try {
     await jsm.streams.update(name, config);
   } catch (cause) {
+    if (isNoRoom(cause)) throw diskFullError(cause);
     throw new NatsBackboneError(NatsErrorCode.Connect, `cannot update stream ${name}`, { cause });
   }
+}
+
+/** Every field `want` sets has that value in `have` (the server fills in the rest). */
+function hasConfig(have: Partial<StreamConfig>, want: Partial<StreamConfig>): boolean {
+  return Object.entries(want).every(([k, v]) => JSON.stringify((have as Record<string, unknown>)[k]) === JSON.stringify(v));
 }

@@ -75,7 +75,10 @@ describe("the installed nats-server with the embedded server's config", () => {
       const info = JSON.parse(readFileSync(join(nats, "server.json"), "utf8")) as Record<string, unknown>;
       expect(info).toMatchObject({ version, syncAlways: expected });
       expect(await embeddedDurability(nats)).toEqual({ version, syncAlways: expected });
-      expect(readFileSync(join(nats, SERVER_CONFIG_FILE), "utf8")).toBe(renderServerConfig(nats, await embeddedUsers(dir), expected));
+      // max_file_store: fixed when the server starts (disk-space.ts), recorded, kept across reloads.
+      expect(info.maxFileStore).toEqual(expect.any(Number));
+      const maxStore = info.maxFileStore as number;
+      expect(readFileSync(join(nats, SERVER_CONFIG_FILE), "utf8")).toBe(renderServerConfig(nats, await embeddedUsers(dir), expected, maxStore));
 
       // The owner's key appears: the next process reloads the running server to let it in. A
       // reload that changed the sync setting would fail (and restart the server); it must not.
@@ -85,7 +88,7 @@ describe("the installed nats-server with the embedded server's config", () => {
       second = await openBackbone({ stateDir: dir, env: {} });
       expect(second.server).toBeUndefined();
       expect((JSON.parse(readFileSync(join(nats, "server.json"), "utf8")) as { pid: number }).pid).toBe(pid);
-      expect(readFileSync(join(nats, SERVER_CONFIG_FILE), "utf8")).toBe(renderServerConfig(nats, users, expected));
+      expect(readFileSync(join(nats, SERVER_CONFIG_FILE), "utf8")).toBe(renderServerConfig(nats, users, expected, maxStore));
       const log = readFileSync(join(nats, "nats-server.log"), "utf8");
       expect(log).toContain("Reloaded server configuration");
       expect(log).not.toContain("Failed to reload");
