@@ -252,6 +252,8 @@ async function adoptStranger(
   connect: (port: number) => Promise<NatsConnection>,
 ): Promise<ServerFile | undefined> {
   for (const p of serversOnStore(dir)) {
+    // Only a server running our own config admits exactly our identities (not an open one).
+    if (!p.args.includes(configFile)) continue;
     for (const port of p.ports) {
       const nc = await connect(port).catch(() => undefined);
       if (!nc) continue;

@@ -8,6 +8,8 @@ import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 
 export interface StoreProcess {
   pid: number;
+  /** Its command line. */
+  args: string[];
   /** Listening TCP ports (empty when its file descriptors cannot be read, e.g. another user's). */
   ports: number[];
 }
@@ -27,7 +29,7 @@ export function serversOnStore(storeDir: string, except: number[] = []): StorePr
     const args = commandLine(pid);
     if (!args || !/(^|\/)nats-server[^/]*$/.test(args[0] ?? "") || isZombie(pid)) continue;
     if (!namesStore(args, storeDir)) continue;
-    found.push({ pid, ports: listeningPorts(pid) });
+    found.push({ pid, args, ports: listeningPorts(pid) });
   }
   return found;
 }
