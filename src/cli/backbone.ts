@@ -3,6 +3,7 @@ import { Kvm } from "@nats-io/kv";
 import { Choir } from "../choir/choir.ts";
 import { NatsRole } from "../nats/auth.ts";
 import { Names, openBackbone, type Backbone } from "../nats/index.ts";
+import { diskFullError, isNoRoom } from "../nats/disk-space.ts";
 import { AuditLedger } from "../wallet/ledger.ts";
 import type { CliContext } from "./context.ts";
 
@@ -25,4 +26,14 @@ export async function provisionLayout(nats: Pick<Backbone, "js" | "jsm">): Promi
   await new Kvm(nats.js).create(Names.paymentsBucket, { history: 10 });
   await new Kvm(nats.js).create(Names.mandatesBucket, { history: 5 });
   await Choir.open(nats);
+}
+
+/**
+ * A command's work, or the reason its backbone went away (the embedded server lost for good, the
+ * disk full), whichever comes first: a run never waits on a server that is gone. A failure whose
+ * cause is a full disk is told as one, whichever layer it came through.
+ */
+export function orBackboneLost<T>(work: Promise<T>, backbone: Pick<Backbone, "lost">): Promise<T> {
+  const told = work.catch((e: unknown) => Promise.reject(isNoRoom(e) ? diskFullError(e) : e));
+  return Promise.race([told, backbone.lost]);
 }

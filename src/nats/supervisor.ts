@@ -58,7 +58,7 @@ export function supervise(opts: SupervisorOptions): Supervisor {
     const deadline = Date.now() + giveUpMs;
     let last: unknown;
     try {
-      while (!stopped && !connected) {
+      while (!stopped && !connected && !opts.nc.isClosed() && !opts.nc.isDraining()) {
         try {
           await opts.revive();
         } catch (err) {
@@ -90,6 +90,8 @@ export function supervise(opts: SupervisorOptions): Supervisor {
   void (async () => {
     for await (const s of opts.nc.status()) {
       if (stopped) break;
+      // Closing or draining on purpose also disconnects: not a server to bring back.
+      if (opts.nc.isClosed() || opts.nc.isDraining()) break;
       if (s.type === "disconnect") {
         connected = false;
         void recover();

@@ -12,7 +12,7 @@ import { closeSandboxPool } from "../../agent/sandbox.ts";
 import type { PaymentApprovalRequest } from "../../agent/tools/payment.ts";
 import { openRunWallet } from "../wallet.ts";
 import { NatsRole } from "../../nats/auth.ts";
-import { openCliBackbone } from "../backbone.ts";
+import { openCliBackbone, orBackboneLost } from "../backbone.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
 import { cliModel, scriptedModel, type CliModel } from "../model.ts";
@@ -75,7 +75,7 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
     onEvent: display.onEvent,
   });
   ctx.defer(() => vw.close()); // runs before the backbone closes (cleanups run in reverse)
-  const result = await untilAborted(s.act(vw, before?.status === "interrupted"), ctx, s.threadId);
+  const result = await untilAborted(orBackboneLost(s.act(vw, before?.status === "interrupted"), backbone), ctx, s.threadId);
   display.clear();
   // Only a run whose outcome exists succeeds; a pause for the owner is not a failure.
   const ok = result.status !== "incomplete";
