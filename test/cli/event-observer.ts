@@ -10,14 +10,17 @@ import { Names } from "../../src/nats/index.ts";
 
 export class EventObserver {
   readonly events: VibewriterEvent[] = [];
+  /** The copies the log dropped because it already held their id (also in `events`). */
+  readonly dropped: VibewriterEvent[] = [];
   readonly #subs: Subscription[];
   #waiters: { pred: (e: VibewriterEvent) => boolean; resolve: (e: VibewriterEvent) => void }[] = [];
 
   constructor(nc: NatsConnection) {
-    const callback = (err: Error | null, msg: { json<T>(): T }) => {
+    const callback = (err: Error | null, msg: { subject: string; json<T>(): T }) => {
       if (err) return;
       const e = msg.json<VibewriterEvent>();
       this.events.push(e);
+      if (msg.subject.startsWith(`${Names.duplicateEventsSubjectPrefix}.`)) this.dropped.push(e);
       for (const w of [...this.#waiters]) {
         if (w.pred(e)) {
           this.#waiters.splice(this.#waiters.indexOf(w), 1);

@@ -114,6 +114,8 @@ describe("vibewriter run, SIGKILL, vibewriter resume", () => {
     expect(count(thread, "report.published")).toBe(1);
     expect(count(thread, "citation")).toBe(count("ref-run", "citation"));
     expect(count(thread, "citation")).toBeGreaterThan(0);
+    // …and the replay did try: the in-flight call's start, stored before the kill, came again and was dropped.
+    expect(world.observer.dropped.some((e) => e.threadId === thread && e.id === killedCall.id)).toBe(true);
 
     // Nothing with a side effect ran twice: every journaled call (execute, write_file, task,
     // publish_report…) completed at most once across both processes.
