@@ -112,6 +112,8 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   /** Pending writes published by putWrites and not acknowledged yet, per thread (`writeAcks`). */
   readonly #unacked = new Map<string, Set<Promise<void>>>();
   readonly #awaitEachWrite: boolean;
+  /** putWrites not published yet (they go at the end of the turn, or with the thread's next read or put). */
+  readonly #queued = new Map<string, (() => Promise<void>)[]>();
   /** How far the live tail has read; infinite while there is no tail (nothing will be announced). */
   #tailWatermark = Number.POSITIVE_INFINITY;
   #closed = false;
@@ -157,6 +159,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
    * made it must fail before its next checkpoint.
    */
   async #acked(threadId?: string): Promise<void> {
+    this.#sendQueued(threadId);
     const sets = threadId === undefined ? [...this.#unacked.values()] : [this.#unacked.get(threadId)].filter((s) => s !== undefined);
     const writes = sets.flatMap((s) => [...s]);
     if (writes.length === 0) return;
@@ -165,6 +168,17 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (failed === -1) return;
     for (const s of sets) for (const w of writes) s.delete(w);
     throw (results[failed] as PromiseRejectedResult).reason;
+  }
+
+  /** Publish now the writes of `threadId` (of every thread when undefined) waiting for the turn's end. */
+  #sendQueued(threadId?: string): void {
+    const ids = threadId === undefined ? [...this.#queued.keys()] : [threadId];
+    for (const id of ids) {
+      const sends = this.#queued.get(id);
+      if (!sends) continue;
+      this.#queued.delete(id);
+      for (const send of sends) send();
+    }
   }
 
   // ---- subjects -------------------------------------------------------------------------
@@ -237,7 +251,6 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
    */
   async #freshView(threadId: string, latestOf?: string): Promise<ThreadView> {
     this.#assertOpen();
-    await this.#acked(threadId); // read your own writes
     // A tail started before this read announces everything stored after it. Without one, this
     // read starts it right after the thread's last message (a cold read does not wait for it).
     const tail = this.#tail ? await this.#startTail() : undefined;
@@ -252,10 +265,17 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     for (let loading = this.#loading.get(threadId); loading; loading = this.#loading.get(threadId)) await loading;
     const subject = `${this.#threadSubject(threadId)}.>`;
     const latestSubject = !enough() && latestOf !== undefined ? `${this.#nsSubject(threadId, latestOf)}.c.*` : undefined;
-    const [last, latest] = await Promise.all([
+    // Own pending writes go out with the reads (one socket write); the view gets them from their
+    // acknowledgements (read your own writes), whatever order the server handles the two in.
+    this.#sendQueued(threadId);
+    const reads = Promise.all([
       this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject }),
       latestSubject ? this.#jsm.direct.getMessage(this.stream, { last_by_subj: latestSubject }) : null,
     ]);
+    const acked = this.#acked(threadId);
+    reads.catch(() => {}); // reported below, after a failed write
+    await acked;
+    const [last, latest] = await reads;
     if (!tail && (!last || this.#tail)) {
       // Nothing to start the tail after (or another read started it meanwhile, maybe after what
       // this one read): start it the ordinary way, then read again.
@@ -665,7 +685,19 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (this.#awaitEachWrite) return this.#publishAll(threadId, messages, own);
     // Encoded now (bad values fail here); published when this turn of the event loop ends, so the
     // writes of tasks finishing together share one socket write; acknowledged by the next barrier.
-    this.#track(threadId, nextTurn().then(() => this.#publishAll(threadId, messages, own)));
+    // A read or put of the thread sends them at once, in the same socket write as its own request.
+    let sent: Promise<void> | undefined;
+    const send = () => (sent ??= this.#publishAll(threadId, messages, own));
+    const queue = this.#queued.get(threadId) ?? [];
+    queue.push(send);
+    this.#queued.set(threadId, queue);
+    this.#track(
+      threadId,
+      nextTurn().then(() => {
+        this.#sendQueued(threadId);
+        return send();
+      }),
+    );
   }
 
   /** Publish all at once, await every ack (unacked ones are retried with the same msgID). */
