@@ -5,7 +5,7 @@ export const SandboxEnv = {
   MemoryMiB: "VIBEWRITER_VM_MEMORY_MIB", // guest RAM (768)
   Vcpus: "VIBEWRITER_VM_VCPUS", // (1)
   WorkspaceMiB: "VIBEWRITER_VM_WORKSPACE_MIB", // size cap of /workspace (256)
-  PoolSize: "VIBEWRITER_POOL_SIZE", // restored VMs kept ready (1)
+  PoolSize: "VIBEWRITER_POOL_SIZE", // spare restored VMs kept ready beyond the threads' own (0: for a process that opens many threads)
   ExecTimeoutSec: "VIBEWRITER_EXEC_TIMEOUT_SEC", // kill a command's process group after this (120)
 } as const;
 
@@ -19,7 +19,7 @@ const LIMITS: Record<keyof typeof SandboxEnv, { def: number; min: number; max: n
   MemoryMiB: { def: 768, min: 256, max: 16384 },
   Vcpus: { def: 1, min: 1, max: 16 },
   WorkspaceMiB: { def: 256, min: 16, max: 8192 },
-  PoolSize: { def: 1, min: 0, max: 16 },
+  PoolSize: { def: 0, min: 0, max: 16 },
   ExecTimeoutSec: { def: 120, min: 1, max: 86_400 },
 };
 

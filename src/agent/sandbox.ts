@@ -12,13 +12,26 @@ let pool: SandboxPool | null = null;
 let config: SandboxConfig | null = null;
 
 /**
- * The process's VM pool (by default one ready VM kept waiting; a VM is never reused by another
- * thread). Shape, pool size and command timeout come from the environment (`SandboxEnv`).
+ * The process's VM pool (by default no spare VM kept waiting: one restored per thread, when it is
+ * opened or announced by `prewarmThreadSandbox()`; a VM is never reused by another thread). Shape,
+ * spares and command timeout come from the environment (`SandboxEnv`).
  */
 export function sandboxPool(): SandboxPool {
   config ??= sandboxConfigFromEnv();
   pool ??= new SandboxPool({ size: config.poolSize, shape: config.shape });
   return pool;
+}
+
+/**
+ * Starts restoring the VM of a thread this process is about to open, so that it is ready when
+ * `openThreadSandbox()` asks (a single run keeps no spare). A bad setting is reported by that call.
+ */
+export function prewarmThreadSandbox(): void {
+  try {
+    sandboxPool().prewarm(1);
+  } catch {
+    // VIBEWRITER_VM_* out of range: openThreadSandbox() says which
+  }
 }
 
 /** Kill every VM the process's pool started (call on exit). */

@@ -5,7 +5,9 @@ import { QemuDriver } from "./vmm/qemu.ts";
 
 /**
  * Keeps `size` sandboxes restored from the template snapshot and answering, so `acquire()` is
- * instant; each acquired VM is refilled in the background. A VM is handed out once and never
+ * instant; each acquired VM is refilled in the background. With `size` 0 (a process that runs one
+ * thread) nothing waits spare: `prewarm()` restores the VMs about to be acquired while the caller
+ * does other work, and `acquire()` restores exactly one VM when none is ready. A VM is handed out once and never
  * comes back: `release()` destroys it (a sandbox is never reused by another thread). `close()`
  * kills every VM the pool started, handed out or not; QEMU's parent-death signal covers a host
  * process that dies without closing.
@@ -15,7 +17,7 @@ export interface SandboxPoolOptions {
   /** Default: the image setup built last (`currentImage()`). */
   image?: GuestImage;
   shape?: Partial<TemplateShape>;
-  /** Ready VMs kept waiting. Default 2. */
+  /** Ready VMs kept waiting beyond those acquired. Default 2. */
   size?: number;
   readyTimeoutMs?: number;
   log?: (line: string) => void;
@@ -41,6 +43,8 @@ export class SandboxPool {
   private readonly handedOut = new Set<VmHandle>();
   private readonly waiters: { resolve: (vm: VmHandle) => void; reject: (e: Error) => void }[] = [];
   private starting = 0;
+  /** Acquires announced by `prewarm()` and not yet made: restored without being kept as spares. */
+  private expected = 0;
   private restored = 0;
   private failed = 0;
   private consecutiveFailures = 0;
@@ -72,10 +76,21 @@ export class SandboxPool {
     return this.startP;
   }
 
+  /**
+   * Starts restoring `count` VMs for acquires about to come, beyond the `size` spares, and returns
+   * at once. Errors surface at `acquire()`, not here.
+   */
+  prewarm(count = 1): void {
+    if (this.closed) return;
+    this.expected += count;
+    this.start().catch(() => {}); // start() refills; a failure is reported by the acquire that needs the VM
+  }
+
   /** A ready VM, yours alone. Instant when the pool is warm; else waits for the next restore. */
   async acquire(): Promise<VmHandle> {
     if (this.closed) throw new VmmError(VmmErrorCode.Unsupported, "the sandbox pool is closed");
     await this.start();
+    if (this.expected > 0) this.expected--;
     this.broken = null;
     const vm = this.idle.shift();
     if (vm) {
@@ -126,10 +141,10 @@ export class SandboxPool {
     void vm.exited.then(() => this.handedOut.delete(vm));
   }
 
-  /** Starts restores until idle + starting covers the pool size and every waiter. */
+  /** Starts restores until idle + starting covers the pool size, every waiter and every prewarmed acquire. */
   private refill(): void {
     if (this.closed || !this.template) return;
-    while (this.idle.length + this.starting < this.size + this.waiters.length) {
+    while (this.idle.length + this.starting < this.size + this.waiters.length + this.expected) {
       if (this.broken) return;
       this.starting++;
       const p = this.restoreOne();

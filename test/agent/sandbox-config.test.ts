@@ -1,10 +1,10 @@
 import { sandboxConfigFromEnv, SandboxEnv } from "../../src/agent/sandbox-config.ts";
 
 describe("sandbox settings from the environment", () => {
-  it("defaults to a 768 MiB, 1 vCPU VM with a 256 MiB workspace, one VM ready, 120 s commands", () => {
+  it("defaults to a 768 MiB, 1 vCPU VM with a 256 MiB workspace, no spare VM, 120 s commands", () => {
     expect(sandboxConfigFromEnv({})).toEqual({
       shape: { memoryMiB: 768, vcpus: 1, workspaceMiB: 256, network: false },
-      poolSize: 1,
+      poolSize: 0, // a single run keeps no spare VM
       executeTimeoutMs: 120_000,
     });
   });
@@ -14,10 +14,10 @@ describe("sandbox settings from the environment", () => {
       [SandboxEnv.MemoryMiB]: "2048",
       [SandboxEnv.Vcpus]: "2",
       [SandboxEnv.WorkspaceMiB]: "1024",
-      [SandboxEnv.PoolSize]: "0",
+      [SandboxEnv.PoolSize]: "2",
       [SandboxEnv.ExecTimeoutSec]: "30",
     });
-    expect(c).toEqual({ shape: { memoryMiB: 2048, vcpus: 2, workspaceMiB: 1024, network: false }, poolSize: 0, executeTimeoutMs: 30_000 });
+    expect(c).toEqual({ shape: { memoryMiB: 2048, vcpus: 2, workspaceMiB: 1024, network: false }, poolSize: 2, executeTimeoutMs: 30_000 });
   });
 
   it("refuses malformed or out-of-range values with the variable's name, never clamping them", () => {

@@ -103,6 +103,26 @@ describe("SandboxPool", () => {
     expect(await gone(held.pid)).toBe(true);
   });
 
+  it("with no spares (a single run), restores exactly the VMs asked for: one prewarmed, then one per acquire", async () => {
+    const single = new SandboxPool({ driver: getTestDriver(), image: await getTestImage(), size: 0 });
+    try {
+      single.prewarm(1);
+      await single.start();
+      // The restore began before anyone asked for the VM.
+      expect(single.stats()).toMatchObject({ starting: 1, handedOut: 0 });
+      const first = await single.acquire();
+      expect(await sh(first, "echo up")).toBe("up\n");
+      // It was the prewarmed VM, and no spare is restored behind it.
+      expect(single.stats()).toEqual({ idle: 0, starting: 0, handedOut: 1, restored: 1, failed: 0 });
+      // Without a prewarm (a replacement VM), an acquire restores exactly one.
+      const second = await single.acquire();
+      expect(second.id).not.toBe(first.id);
+      expect(single.stats()).toEqual({ idle: 0, starting: 0, handedOut: 2, restored: 2, failed: 0 });
+    } finally {
+      await single.close();
+    }
+  });
+
   it("leaves no QEMU behind when the host process is killed", async () => {
     const script = fileURLToPath(new URL("./pool-orphan-child.ts", import.meta.url));
     const child = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
