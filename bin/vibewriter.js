@@ -16,9 +16,10 @@ async function entry() {
   return new URL("../src/cli/main.ts", import.meta.url).href;
 }
 
-const url = await entry();
-process.setSourceMapsEnabled(true); // stack traces name src/ files and lines
-const { main } = await import(url);
+// Source maps are written beside the build (dist/cli/<build>/*.map) but not loaded: with them on,
+// every stack trace LangChain makes is mapped, ~0.5 s of a demo. For stack traces in src/ lines:
+// NODE_OPTIONS=--enable-source-maps vibewriter …
+const { main } = await import(await entry());
 const code = await main(process.argv.slice(2));
 // main() has already stopped what it started (VMs, embedded nats-server); exit now rather than
 // wait for a handle left behind by an interrupted run. stdout/stderr are synchronous for files

@@ -6,16 +6,21 @@
 import { CliError, CliErrorCode } from "../errors.ts";
 import type { CommandPlan } from "../plan.ts";
 import type { CliContext } from "../context.ts";
+import { headStart } from "./head-start.ts";
 
 export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | "version" }>, ctx: CliContext): Promise<number> {
   switch (plan.command) {
     case "doctor":
       return (await import("./doctor.ts")).runDoctor(plan, ctx);
     case "run":
+      (await import("../model.ts")).cliModel(ctx.env); // with no model, say what to set before starting anything
+      await headStart(ctx, "run", { vm: true });
       return (await import("./run.ts")).runRun(plan, ctx);
     case "resume":
+      await headStart(ctx, "resume", { vm: false }); // the thread may not exist: no VM yet
       return (await import("./run.ts")).runResume(plan, ctx);
     case "demo":
+      await headStart(ctx, "demo", { vm: true });
       return (await import("./run.ts")).runDemo(plan, ctx);
     case "threads":
       return (await import("./threads.ts")).runThreads(plan, ctx);
