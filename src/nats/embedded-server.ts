@@ -233,7 +233,7 @@ export async function openEmbeddedServer(
         await rm(lease, { force: true });
         if ((await liveLeases(leases)) > 0) return;
         const info = await readServerFile(serverFile);
-        if (mine && info?.pid === mine.pid) await mine.stop();
+        if (mine && info?.pid === mine.pid) await stopOwn(mine);
         else if (info) await stopByPid(info);
         await rm(serverFile, { force: true });
       });
@@ -348,6 +348,18 @@ async function readServerFile(file: string): Promise<ServerFile | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * Stop a server this process started: SIGTERM, then SIGKILL when it does not exit in time (a 2.9
+ * server whose JetStream met a full disk ignores SIGTERM).
+ */
+async function stopOwn(server: NatsServer): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<"late">((r) => (timer = setTimeout(() => r("late"), STOP_WAIT_MS)));
+  const outcome = await Promise.race([server.stop().then(() => "stopped" as const), late]);
+  clearTimeout(timer);
+  if (outcome === "late") await server.kill();
 }
 
 /**
