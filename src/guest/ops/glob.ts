@@ -2,7 +2,7 @@
 import { posix } from "node:path";
 import { optInt, optStr, str } from "../args.ts";
 import type { AgentContext } from "../context.ts";
-import { globToRegExp, literalPrefix } from "../glob-match.ts";
+import { compileGlob, literalPrefix } from "../glob-match.ts";
 import type { RequestContext } from "../handlers.ts";
 import { AgentError } from "../errors.ts";
 import { ErrorCode, type FileInfo, type GlobResult } from "../protocol.ts";
@@ -23,7 +23,7 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
   }
   const { dir, rest } = literalPrefix(pattern);
   const start = posix.join(base.startsWith("/") ? base : `/workspace/${base}`, dir);
-  const regex = globToRegExp(rest);
+  const regex = compileGlob(rest);
   const paths: FileInfo[] = [];
   let truncated = false;
   let starts;

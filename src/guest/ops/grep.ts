@@ -9,7 +9,7 @@ import { basename } from "node:path";
 import { bad, optInt, optStr, str } from "../args.ts";
 import { hasBinaryExtension } from "../binary.ts";
 import type { AgentContext } from "../context.ts";
-import { globToRegExp } from "../glob-match.ts";
+import { compileGlob } from "../glob-match.ts";
 import type { RequestContext } from "../handlers.ts";
 import type { GrepMatch, GrepResult } from "../protocol.ts";
 import { walk } from "./fs-list.ts";
@@ -31,7 +31,7 @@ export async function handleGrep(ctx: AgentContext, req: RequestContext): Promis
   if (pattern.includes("\n")) return { matches: [], truncated: false }; // lines never contain "\n"
   const needle = Buffer.from(pattern, "utf8");
   const glob = optStr(req.args, "glob");
-  const nameFilter = glob ? globToRegExp(glob) : null;
+  const nameFilter = glob ? compileGlob(glob) : null;
   const maxCount = optInt(req.args, "maxCount", 1) ?? DEFAULT_MAX_COUNT;
   const matches: GrepMatch[] = [];
   let truncated = false;
