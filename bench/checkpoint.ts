@@ -11,7 +11,7 @@
  * step (put + putWrites + getTuple) is reported too, since the default moves the wait into the
  * next call.
  *
- *   npx tsx bench/checkpoint.ts [steps]
+ *   npx tsx bench/checkpoint.ts [steps] [checkpoints for the large cold read, 5000]
  *
  * Authentication: the same JetStream savers also run on the default set-up — the embedded
  * nats-server of a state directory (`openBackbone`, role runtime: nkey identity, the runtime's
@@ -49,6 +49,9 @@ import { startTestNats } from "../test/support/nats.ts";
 const STEPS = Number(process.argv[2] ?? 400);
 const WARMUP = 40;
 const TARGET_BYTES = 20 * 1024;
+/** The thread is grown to this many checkpoints for the second cold read. */
+const COLD_LARGE = Number(process.argv[3] ?? 5000);
+const COLD_ROUNDS = 7;
 
 function message(i: number): BaseMessage {
   switch (i % 3) {
@@ -193,8 +196,8 @@ async function main(): Promise<void> {
     const parents = new Map<string, RunnableConfig>(savers.map((s) => [s.name, { configurable: { thread_id: threadOf(s.name), checkpoint_ns: "" } }]));
     const versions: Record<string, number> = { messages: 1, todos: 1, files: 1, "branch:to:agent": 1, __start__: 1 };
     let next = state.messages.length;
-    for (let i = 0; i < STEPS + WARMUP; i++) {
-      // One agent step: a new message, sometimes a todo update; the routing channel always changes.
+    // One agent step: a new message, sometimes a todo update; the routing channel always changes.
+    const nextStep = (i: number) => {
       state.messages = [...state.messages.slice(1), message(next++)];
       const newVersions: Record<string, number> = { messages: ++versions.messages, "branch:to:agent": ++versions["branch:to:agent"] };
       if (i % 5 === 0) {
@@ -213,6 +216,10 @@ async function main(): Promise<void> {
         ["messages", [message(next)]],
         ["branch:to:agent", null],
       ];
+      return { checkpoint, newVersions, writes };
+    };
+    for (let i = 0; i < STEPS + WARMUP; i++) {
+      const { checkpoint, newVersions, writes } = nextStep(i);
       const f0 = performance.now();
       await publishAcked(js, `bench.floor.${i}`, new Uint8Array(1024));
       if (i >= WARMUP) floor.push(performance.now() - f0);
@@ -252,11 +259,53 @@ async function main(): Promise<void> {
       return { tuple, ms };
     };
     const runtimeSeed = (await loadOrCreateIdentity(stateDir, NatsRole.Runtime)).seed;
-    const coldAnon = await coldRead(nats.server.url);
-    const coldAuth = await coldRead(auth.server.url, runtimeSeed);
-    const coldTuple = coldAnon.tuple;
-    const coldJetstream = coldAnon.ms;
-    if (coldAuth.tuple?.checkpoint.id !== coldTuple?.checkpoint.id) throw new Error("cold reads disagree (authenticated)");
+    // sqlite's resume: a new saver on the same file (opening it, its set-up, the query).
+    const coldSqliteRead = async () => {
+      const saver = SqliteSaver.fromConnString(join(dir, "checkpoints.db"));
+      const t0 = performance.now();
+      const tuple = await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
+      const ms = performance.now() - t0;
+      saver.db.close();
+      return { tuple, ms };
+    };
+    // Several rounds, the sides alternating; medians.
+    const coldRounds = async (withAuth: boolean) => {
+      const ms = { sqlite: [] as number[], jetstream: [] as number[], auth: [] as number[] };
+      let id: string | undefined;
+      for (let r = 0; r < COLD_ROUNDS; r++) {
+        const sides = [
+          async () => ms.sqlite.push((await check(await coldSqliteRead())).ms),
+          async () => ms.jetstream.push((await check(await coldRead(nats.server.url))).ms),
+          ...(withAuth ? [async () => ms.auth.push((await check(await coldRead(auth.server!.url, runtimeSeed))).ms)] : []),
+        ];
+        for (const side of r % 2 === 0 ? sides : sides.reverse()) await side();
+      }
+      async function check<T extends { tuple: { checkpoint: { id: string } } | undefined }>(x: T): Promise<T> {
+        id ??= x.tuple?.checkpoint.id;
+        if (!x.tuple || x.tuple.checkpoint.id !== id) throw new Error("cold reads disagree");
+        return x;
+      }
+      return { sqlite: quantile(ms.sqlite, 0.5), jetstream: quantile(ms.jetstream, 0.5), auth: withAuth ? quantile(ms.auth, 0.5) : NaN };
+    };
+    const cold = await coldRounds(true);
+    const coldJetstream = cold.jetstream;
+    const coldSqliteMs = cold.sqlite;
+    const coldAuth = { ms: cold.auth };
+
+    // The same thread grown to COLD_LARGE checkpoints (sqlite and JetStream only), read cold again.
+    {
+      const js2 = new JetStreamCheckpointSaver({ nc, js, jsm });
+      const sqlite2 = SqliteSaver.fromConnString(join(dir, "checkpoints.db"));
+      const none = timings();
+      for (let i = STEPS + WARMUP; i < COLD_LARGE; i++) {
+        const { checkpoint, newVersions, writes } = nextStep(i);
+        parents.set("sqlite", await step(sqlite2, threadId, parents.get("sqlite")!, checkpoint, newVersions, writes, none, false));
+        parents.set("jetstream", await step(js2, threadId, parents.get("jetstream")!, checkpoint, newVersions, writes, none, false));
+      }
+      await js2.close();
+      sqlite2.db.close();
+    }
+    const coldLarge = await coldRounds(false);
     let t0: number;
 
     // Connecting (the CLI connects once per command): TCP + CONNECT + first PING/PONG, with and
@@ -274,11 +323,6 @@ async function main(): Promise<void> {
         await c.close();
       }
     }
-    const coldSqlite = SqliteSaver.fromConnString(join(dir, "checkpoints.db"));
-    t0 = performance.now();
-    const coldRow = await coldSqlite.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });
-    const coldSqliteMs = performance.now() - t0;
-    if (coldTuple?.checkpoint.id !== coldRow?.checkpoint.id) throw new Error("cold reads disagree");
 
     const ops = ["put", "putWrites", "getTuple", "step"] as const;
     const med = (name: string, op: (typeof ops)[number]) => quantile(savers.find((s) => s.name === name)!.t[op], 0.5);
@@ -300,9 +344,14 @@ async function main(): Promise<void> {
       out[`jetstream_each_call_${op}_ms`] = r3(e);
       out[`each_call_${op}_ratio`] = r3(e / a);
     }
-    console.log(`cold getTuple (new process, ${STEPS + WARMUP} checkpoints on the thread): sqlite ${coldSqliteMs.toFixed(1)} ms, jetstream ${coldJetstream.toFixed(1)} ms`);
-    out.sqlite_cold_getTuple_ms = r3(coldSqliteMs);
-    out.jetstream_cold_getTuple_ms = r3(coldJetstream);
+    for (const [n, c] of [[STEPS + WARMUP, cold], [COLD_LARGE, coldLarge]] as const) {
+      console.log(
+        `cold getTuple (new connection and saver, ${n} checkpoints on the thread, median of ${COLD_ROUNDS}): sqlite ${c.sqlite.toFixed(2)} ms, jetstream ${c.jetstream.toFixed(2)} ms, ratio ${(c.jetstream / c.sqlite).toFixed(2)}`,
+      );
+      out[`sqlite_cold_getTuple_${n}_ms`] = r3(c.sqlite);
+      out[`jetstream_cold_getTuple_${n}_ms`] = r3(c.jetstream);
+      out[`cold_getTuple_${n}_ratio`] = r3(c.jetstream / c.sqlite);
+    }
     const f = quantile(floor, 0.5);
     console.log(`floor: one acknowledged 1 KiB JetStream publish (js.publish), median ${f.toFixed(3)} ms (p90 ${quantile(floor, 0.9).toFixed(3)} ms)`);
     out.jetstream_publish_ack_1k_ms = r3(f);

@@ -63,6 +63,12 @@ export interface JetStreamCheckpointSaverOptions {
    * only the superstep barrier. `"each-call"`: putWrites resolves on the acknowledgement itself.
    */
   writeAcks?: "next-step" | "each-call";
+  /**
+   * An unchanged channel value whose message is more than this many stream sequences behind the
+   * parent checkpoint is stored again with the new one (default 2048), so the messages a cold read
+   * needs stay close together in the stream.
+   */
+  restoreDistance?: number;
 }
 
 interface DecodedCheckpoint {
@@ -112,6 +118,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   /** Pending writes published by putWrites and not acknowledged yet, per thread (`writeAcks`). */
   readonly #unacked = new Map<string, Set<Promise<void>>>();
   readonly #awaitEachWrite: boolean;
+  readonly #restoreDistance: number;
   /** putWrites not published yet (they go at the end of the turn, or with the thread's next read or put). */
   readonly #queued = new Map<string, (() => Promise<void>)[]>();
   /** How far the live tail has read; infinite while there is no tail (nothing will be announced). */
@@ -129,6 +136,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     this.#maxThreads = opts.maxCachedThreads ?? 64;
     this.#deadline = opts.writeDeadlineMs ?? 90_000;
     this.#awaitEachWrite = opts.writeAcks === "each-call";
+    this.#restoreDistance = opts.restoreDistance ?? 2048;
   }
 
   /** put, putWrites, reads and deleteThread refuse once close() was called. */
@@ -604,14 +612,31 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const { channel_values: _values, ...rest } = checkpoint;
     const own: OwnValues = new Map();
 
-    const channels = Object.entries(newVersions);
+    if (parentId && !this.#views.get(threadId)?.namespaces.get(ns)?.checkpoints.has(parentId)) {
+      // A parent this process has not seen (a put before any read): read the latest checkpoint,
+      // so this one can say where its unchanged values live and store deltas.
+      await this.#freshView(threadId, ns);
+    }
     const nsView = this.#views.get(threadId)?.namespaces.get(ns);
     const parentEntry = parentId ? nsView?.checkpoints.get(parentId) : undefined;
     const parentVersions = parentEntry
       ? (parentEntry.versions ?? (await this.#decodeCheckpoint(parentEntry)).checkpoint.channel_versions)
       : undefined;
     own.set(OWN_VERSIONS_KEY, { ...checkpoint.channel_versions });
-    const deltas = channels.map(([ch]) => listDelta(nsView, parentVersions, ch, values[ch]));
+    // Unchanged values stored long ago are stored again here, so a reader finds everything the
+    // latest checkpoint needs among recent messages (the server reads one block, not the first).
+    const stored: ChannelVersions = { ...newVersions };
+    if (parentEntry && parentVersions) {
+      for (const [ch, v] of Object.entries(checkpoint.channel_versions)) {
+        if (Object.hasOwn(stored, ch) || parentVersions[ch] !== v || !Object.prototype.hasOwnProperty.call(values, ch)) continue;
+        const at = valueLocation(parentEntry, parentId!, ch);
+        const holder = at ? nsView?.checkpoints.get(at) : undefined;
+        if (holder && parentEntry.seq - holder.seq > this.#restoreDistance) stored[ch] = v;
+      }
+    }
+    const channels = Object.entries(stored);
+    // Deltas only for changed channels (a value stored again is whole).
+    const deltas = channels.map(([ch]) => (Object.hasOwn(newVersions, ch) ? listDelta(nsView, parentVersions, ch, values[ch]) : undefined));
     const [cp, md, ...blobs] = await Promise.all([
       this.serde.dumpsTyped(rest),
       this.serde.dumpsTyped(metadata),
@@ -621,7 +646,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         return this.serde.dumpsTyped(deltas[i] ? deltas[i].extra : values[ch]);
       }),
     ]);
-    const loc = locations(checkpoint.channel_versions, newVersions, parentEntry, parentId, parentVersions);
+    const loc = locations(checkpoint.channel_versions, stored, parentEntry, parentId, parentVersions);
     const messages = checkpointMessages({
       nsSubject: this.#nsSubject(threadId, ns),
       threadId,
@@ -643,7 +668,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         return { ref, bytes: blobs[i][1] };
       }),
       loc,
-      needs: needs(nsView, checkpoint.channel_versions, newVersions, loc, deltas.map((d) => d?.delta)),
+      needs: needs(nsView, checkpoint.channel_versions, stored, loc, deltas.map((d) => d?.delta)),
       maxFrame: this.#maxFrame(),
     });
     // The writes of the step before come first (their acks arrived while this was encoded).

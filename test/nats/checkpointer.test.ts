@@ -213,6 +213,27 @@ describe("JetStreamCheckpointSaver", () => {
     }
   });
 
+  it("stores an unchanged value again once its message is far behind, so a resume needs only recent messages", async () => {
+    const { nc, js, jsm } = t.backbone;
+    const saver = new JetStreamCheckpointSaver({ nc, js, jsm, restoreDistance: 10 });
+    const thread = { configurable: { thread_id: "far", checkpoint_ns: "" } };
+    const files = { "/notes.md": "written once" };
+    let cfg = await saver.put(thread, checkpoint(0, { files, n: 0 }, { files: 1, n: 1 }), meta, { files: 1, n: 1 });
+    const first = await jsm.direct.getMessage(Names.stateStream, { last_by_subj: `${Names.stateSubjectPrefix}.far.>` });
+    for (let i = 1; i <= 30; i++) cfg = await saver.put(cfg, checkpoint(i, { files, n: i }, { files: 1, n: i + 1 }), meta, { n: i + 1 });
+    await saver.close();
+    // The message that first held `files` is gone: only a copy stored later can answer.
+    await jsm.streams.deleteMessage(Names.stateStream, first!.seq);
+    const other = await otherProcess(t);
+    try {
+      const got = await other.saver.getTuple(thread);
+      expect(got?.checkpoint.id).toBe(cfg.configurable?.checkpoint_id);
+      expect(got?.checkpoint.channel_values).toEqual({ files, n: 30 });
+    } finally {
+      await other.close();
+    }
+  });
+
   it("keeps every acknowledged checkpoint through a kill -9 in the middle of a burst", async () => {
     const saver = t.backbone.checkpointer;
     const writers = 4;
