@@ -11,6 +11,11 @@
  *
  * glibc applies set*id to every thread of the process, so libuv's pool threads follow too; the
  * agent does its file I/O synchronously in any case.
+ *
+ * Debian 13's Node refuses every set*id call unless it can tell libuv does not use io_uring
+ * (CVE-2024-22017); the image then starts the agent with io_uring off and a preloaded answer
+ * (src/sandbox/image/node-setid-shim.ts). Should that ever be missing, the agent stops here with
+ * the reason rather than serve with root's ids.
  */
 
 export interface Privileges {
@@ -29,7 +34,11 @@ export const UNPRIVILEGED: Privileges = { lowered: false, asRoot: (fn) => fn() }
  */
 export function lowerPrivileges(uid: number, gid: number): Privileges {
   if (process.geteuid?.() !== 0) return UNPRIVILEGED;
-  process.setgroups!([gid]);
+  try {
+    process.setgroups!([gid]);
+  } catch (err) {
+    throw new Error(`cannot drop root's supplementary groups: ${(err as Error).message} (an image built without node-setid-shim.so for this Node?)`, { cause: err });
+  }
   const lower = (): void => {
     process.setegid!(gid);
     process.seteuid!(uid);

@@ -12,7 +12,8 @@ import { publishDir } from "./publish.ts";
 import { initramfsInit } from "./guest-scripts.ts";
 import { fetchKernel, resolveKernelPackage } from "./kernel.ts";
 import { debianMirror, hostSuite } from "./host-release.ts";
-import { nodeRuntime, nodeRuntimeKey } from "./node-runtime.ts";
+import { nodeRuntime, nodeRuntimeKey, refusesSetIds } from "./node-runtime.ts";
+import { nodeSetIdShim } from "./node-setid-shim.ts";
 import { baseKey, buildRootfs, ensureBase } from "./rootfs.ts";
 import { pidAlive } from "../pid-alive.ts";
 
@@ -44,7 +45,7 @@ export function imagesDir(): string {
 
 const HERE = fileURLToPath(new URL(".", import.meta.url));
 /** The builder's sources that decide what goes into an image (part of its hash). */
-const IMAGE_SOURCES = ["build.ts", "cpio.ts", "guest-scripts.ts", "kernel.ts", "node-runtime.ts", "rootfs.ts", "vmlinux.ts"] as const;
+const IMAGE_SOURCES = ["build.ts", "cpio.ts", "guest-scripts.ts", "kernel.ts", "node-runtime.ts", "node-setid-shim.ts", "rootfs.ts", "vmlinux.ts"] as const;
 
 export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestImage & { built: boolean }> {
   const root = opts.imagesDir ?? imagesDir();
@@ -62,6 +63,7 @@ export async function buildImage(opts: BuildImageOptions = {}): Promise<GuestIma
   const suite = await hostSuite();
   const mirror = await debianMirror(suite);
   const runtime = await nodeRuntime(node);
+  if (runtime.refusesSetIds) await checkSetIdShim(node, join(cache, "node-setid-shim.so"));
 
   const h = createHash("sha256");
   h.update(JSON.stringify({ kernel: pkg, suite, base: baseKey(suite, mirror), cmdline: IMAGE_CMDLINE }));
@@ -166,6 +168,14 @@ export async function currentImage(root = imagesDir()): Promise<GuestImage> {
     if (!existsSync(f)) throw new ImageError(ImageErrorCode.NotBuilt, `guest image file ${f} is missing: run \`bash scripts/setup.sh\``);
   }
   return image;
+}
+
+/** The guest agent could not lower its ids: fail the build here, not in a template VM that never answers. */
+async function checkSetIdShim(node: string, shimFile: string): Promise<void> {
+  await writeFile(shimFile, nodeSetIdShim());
+  if (await refusesSetIds(node, { UV_USE_IO_URING: "0", LD_PRELOAD: shimFile })) {
+    throw new ImageError(ImageErrorCode.CommandFailed, `${node} refuses process.set*id() (CVE-2024-22017) even with io_uring off and ${shimFile} preloaded: the guest agent could not drop privileges`);
+  }
 }
 
 /** The guest agent, bundled by src/guest's `buildGuestAgent` (esbuild, one dependency-free file). */

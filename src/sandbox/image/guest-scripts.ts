@@ -79,8 +79,14 @@ exec switch_root /newroot /opt/vibewriter/bin/init
 export const INITTAB = `::once:/opt/vibewriter/agent-run
 `;
 
-/** Runs the guest agent; powers the VM off when it ends. */
-export const AGENT_RUN = `#!/opt/vibewriter/bin/sh
+/**
+ * Runs the guest agent; powers the VM off when it ends. `setIdShim`: the path of node-setid-shim.so
+ * when the guest's Node refuses set*id without it (Debian 13); the agent then runs with io_uring
+ * off, which is what the shim tells Node.
+ */
+export function agentRun(setIdShim: string | null): string {
+  const nodeEnv = setIdShim ? `UV_USE_IO_URING=0 LD_PRELOAD=${setIdShim} ` : "";
+  return `#!/opt/vibewriter/bin/sh
 export PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin HOME=/root
 ulimit -u "$(cat /run/vw-nproc)"
 cd /
@@ -90,8 +96,8 @@ echo 65536 > /proc/sys/fs/inotify/max_user_watches
 # --jitless: under TCG, code V8 compiles at run time must be translated again by QEMU, and tiering
 # up made requests 5-10x slower for their first hundred runs; the interpreter's code is translated
 # once. On KVM the cost of interpreting the agent's little JavaScript is small either way.
-/usr/local/bin/node --jitless /opt/vibewriter/agent.mjs
+${nodeEnv}/usr/local/bin/node --jitless /opt/vibewriter/agent.mjs
 echo "vibewriter: guest agent exited ($?)" > /dev/console
 /opt/vibewriter/bin/poweroff -f
 `;
-
+}

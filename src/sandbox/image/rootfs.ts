@@ -4,7 +4,8 @@ import { chmod, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises
 import { dirname, join } from "node:path";
 import { proxyEnv } from "../../config/child-env.ts";
 import { publishDir } from "./publish.ts";
-import { AGENT_RUN, INITTAB, SANDBOX_GID, SANDBOX_UID } from "./guest-scripts.ts";
+import { agentRun, INITTAB, SANDBOX_GID, SANDBOX_UID } from "./guest-scripts.ts";
+import { nodeSetIdShim, SETID_SHIM_PATH } from "./node-setid-shim.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
 import { run } from "./run.ts";
 
@@ -85,7 +86,9 @@ export async function buildRootfs(inputs: RootfsInputs, out: string): Promise<vo
     }
     for (const file of inputs.nodeRuntime.builtins) await put(file.slice(1), await readFile(file));
     await put("opt/vibewriter/agent.mjs", await readFile(inputs.agent));
-    await put("opt/vibewriter/agent-run", AGENT_RUN, 0o755);
+    const shim = inputs.nodeRuntime.refusesSetIds ? SETID_SHIM_PATH : null;
+    if (shim) await put(shim.slice(1), nodeSetIdShim(), 0o644);
+    await put("opt/vibewriter/agent-run", agentRun(shim), 0o755);
     await put("opt/vibewriter/bin/busybox", await readFile(inputs.busybox), 0o755);
     for (const applet of ["init", "sh", "poweroff"]) await link(`opt/vibewriter/bin/${applet}`, "busybox");
     await put("etc/inittab", INITTAB);
