@@ -18,6 +18,7 @@ Commands:
   reject ID              reject a payment proposal
   payments [--pending]   payment proposals and their status
   ledger verify          check the audit ledger: chain, signatures, anchor, meaning
+  prune                  compact finished threads, expire old ones (--older-than AGE, --dry-run)
   owner init|show        the owner's signing identity (approvals are mandates signed with it)
   nats config            the NATS identities and permissions, for an operator's own server
   wallet create|import|show   the owner's Stellar keys (encrypted at rest) and policy
@@ -93,6 +94,17 @@ owner's key, unlocked by VIBEWRITER_OWNER_PASSPHRASE. The run that proposed it c
 
 Rejects payment proposal ID (a signed mandate too, with VIBEWRITER_OWNER_PASSPHRASE). The run
 that proposed it continues without paying.
+`,
+  prune: `Usage: vibewriter prune [--older-than AGE] [--dry-run] [--json]
+
+Retention for finished threads (completed, incomplete, failed): each is compacted to its latest
+checkpoint (show and resume need nothing older), and one whose last event is older than AGE is
+expired: its checkpoints, events, files (threads/<id>/...), run options and tool journal are deleted.
+Running threads and threads waiting for the owner are left alone; the audit ledger, payments,
+mandates, published reports, sources and long-term memory are never touched.
+
+  --older-than AGE   30d, 12h, 90m, 2w ... or "never" (default VIBEWRITER_EXPIRE_AFTER, else 30d)
+  --dry-run          say what would be done; change nothing
 `,
   ledger: `Usage: vibewriter ledger verify [--json]
 

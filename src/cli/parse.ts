@@ -178,6 +178,18 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" 
       json: json(v),
     }),
   },
+  prune: {
+    options: { ...common, "older-than": { type: "string" }, "dry-run": { type: "boolean" } },
+    build: (v, p) => (
+      noPositionals("prune", p),
+      {
+        command: "prune",
+        ...(typeof v["older-than"] === "string" ? { olderThan: v["older-than"] } : {}),
+        dryRun: v["dry-run"] === true,
+        json: json(v),
+      }
+    ),
+  },
   "ledger verify": {
     options: common,
     build: (v, p) => (noPositionals("ledger verify", p), { command: "ledger-verify", json: json(v) }),

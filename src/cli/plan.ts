@@ -21,6 +21,7 @@ export const CommandName = {
   Web: "web",
   Owner: "owner",
   Nats: "nats",
+  Prune: "prune",
   Help: "help",
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -63,4 +64,5 @@ export type CommandPlan =
   | ({ command: "web"; port: number } & Common)
   | ({ command: "owner-init" } & Common)
   | ({ command: "owner-show" } & Common)
-  | ({ command: "nats-config" } & Common);
+  | ({ command: "nats-config" } & Common)
+  | ({ command: "prune"; olderThan?: string; dryRun: boolean } & Common);

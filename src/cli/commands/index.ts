@@ -49,6 +49,8 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
       return (await import("./owner.ts")).runOwnerInit(plan, ctx);
     case "owner-show":
       return (await import("./owner.ts")).runOwnerShow(plan, ctx);
+    case "prune":
+      return (await import("./prune.ts")).runPrune(plan, ctx);
     case "nats-config":
       return (await import("./owner.ts")).runNatsConfig(plan, ctx);
     default: {
