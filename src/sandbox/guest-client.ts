@@ -50,6 +50,8 @@ interface Pending {
 }
 
 const DEFAULT_MAX_RESPONSE = 512 * 1024 * 1024;
+/** What the guest delivers of a command's output when the request names no cap (its own default). */
+const DEFAULT_EXEC_OUTPUT = 16 * 1024 * 1024;
 
 export class GuestClient {
   private readonly decoder = new FrameDecoder();
@@ -139,17 +141,30 @@ export class GuestClient {
     }
   }
 
-  /** Runs a command, collecting its output (capped in the guest by `maxOutputBytes`). */
+  /**
+   * Runs a command, collecting its output: capped in the guest by `maxOutputBytes`, and again
+   * here (a compromised guest ignores caps) — bytes past the cap are dropped and `truncated` set.
+   */
   async exec(args: ExecArgs, opts: Omit<RequestOptions, "onData"> & { onOutput?: RequestOptions["onData"] } = {}): Promise<ExecResult & { output: Buffer }> {
+    const cap = Math.min(args.maxOutputBytes ?? DEFAULT_EXEC_OUTPUT, this.maxResponseBytes);
     const parts: Buffer[] = [];
+    let kept = 0;
+    let cut = false;
     const { value } = await this.request("exec", args, {
       ...opts,
       onData: (bytes, tags) => {
-        parts.push(bytes);
-        opts.onOutput?.(bytes, tags);
+        if (kept >= cap) {
+          cut = true;
+          return;
+        }
+        const part = kept + bytes.length > cap ? bytes.subarray(0, cap - kept) : bytes;
+        cut ||= part.length < bytes.length;
+        kept += part.length;
+        parts.push(part);
+        opts.onOutput?.(part, tags);
       },
     });
-    return { ...value, output: Buffer.concat(parts) };
+    return { ...value, truncated: value.truncated || cut, output: Buffer.concat(parts) };
   }
 
   /** Runs a command as a stream of events: start → output… → end (or a thrown GuestError). */

@@ -101,3 +101,22 @@ it("caps what one response may make the host buffer", async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+it("caps a command's output on the host even when the guest ignores the cap", async () => {
+  const flood = Buffer.alloc(64 * 1024, 0x41);
+  const g = await hostileGuest((req, sock) => {
+    if (req.op !== "exec") return;
+    for (let i = 0; i < 32; i++) sock.write(encodeFrame({ id: req.id, ev: "data", stream: "stdout" }, flood)); // 2 MiB
+    sock.write(encodeFrame({ id: req.id, ev: "result", value: { exitCode: 0, signal: null, timedOut: false, truncated: false } }));
+  });
+  try {
+    const seen: number[] = [];
+    const r = await g.client.exec({ shell: "yes", maxOutputBytes: 100_000 }, { onOutput: (b) => void seen.push(b.length) });
+    expect(r.output.length).toBe(100_000);
+    expect(r.truncated).toBe(true);
+    expect(seen.reduce((a, b) => a + b, 0)).toBe(100_000);
+    expect(await Promise.race([g.client.closed.then(() => "closed"), Promise.resolve("open")])).toBe("open"); // still usable
+  } finally {
+    await g.close();
+  }
+});
