@@ -1,5 +1,7 @@
-import type { JetStreamManager } from "@nats-io/jetstream";
+import { createHash } from "node:crypto";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { ObjectInfo, ObjectStore } from "@nats-io/obj";
+import { headers, nuid, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
 /** What the store knows about one artifact. */
@@ -30,7 +32,27 @@ export interface ArtifactStoreOptions {
   chunkSize?: number;
 }
 
-/** Names are UTF-8 strings of 1..1024 bytes without NUL; slashes and any other character are fine. */
+/** Chunks published and not yet acknowledged, at most (a put's write window). */
+const PUT_WINDOW = 16;
+/** How far a read of a many-chunk object runs ahead of its reader. */
+const READ_AHEAD_BYTES = 32 * 1024 * 1024;
+const ACK_TIMEOUT_MS = 10_000;
+
+/** An object's info as the Object Store stores it. */
+interface ServerObjectInfo {
+  name: string;
+  description: string;
+  options: { max_chunk_size: number };
+  bucket: string;
+  nuid: string;
+  size: number;
+  chunks: number;
+  mtime: string;
+  digest: string;
+  deleted: boolean;
+}
+
+/** Names are 1..1024 UTF-8 bytes of characters from U+0001 to U+00FF (the Object Store client encodes names with btoa); slashes and spaces are fine. */
 export const MAX_ARTIFACT_NAME_BYTES = 1024;
 
 /**
@@ -48,33 +70,169 @@ export class ArtifactStore {
   readonly #bucket: string;
   readonly #stream: string;
   readonly #chunkSize: number;
+  readonly #nc: NatsConnection;
+  readonly #js: JetStreamClient;
 
   constructor(opts: ArtifactStoreOptions) {
     this.#os = opts.os;
     this.#jsm = opts.jsm;
+    this.#nc = (opts.jsm as unknown as { getConnection(): NatsConnection }).getConnection();
+    this.#js = opts.jsm.jetstream();
     this.#bucket = opts.bucket;
     this.#stream = `OBJ_${opts.bucket}`;
     this.#chunkSize = opts.chunkSize ?? 1024 * 1024;
   }
 
-  /** Store (or replace) an artifact; resolves once the object is complete and acknowledged. */
+  /**
+   * Store (or replace) an artifact; resolves once the object is complete and acknowledged. The
+   * layout is the Object Store's own (chunks on `$O.<bucket>.C.<nuid>`, then the info on
+   * `$O.<bucket>.M.<name>`), written faster than the client library does it: chunks go out with
+   * up to `PUT_WINDOW` acknowledgements outstanding, hashed with Node's SHA-256, and the lookup of
+   * the object being replaced runs meanwhile.
+   */
   async put(name: string, content: ArtifactContent, opts: { description?: string } = {}): Promise<ArtifactInfo> {
     checkName(name);
-    const stream = toReadableStream(content);
+    const source = toAsyncIterable(content);
+    const id = nuid.next();
+    const chunkSubject = `$O.${this.#bucket}.C.${id}`;
+    const chunkSize = Math.min(this.#chunkSize, this.#nc.info?.max_payload ?? this.#chunkSize);
+    const previous = this.#os.info(name).catch(() => null); // only for removing its chunks
+    const hash = createHash("sha256");
+    const inflight: Promise<void>[] = [];
+    let size = 0;
+    let chunks = 0;
     try {
-      const info = await this.#os.put(
-        { name, description: opts.description, options: { max_chunk_size: this.#chunkSize } },
-        stream,
-      );
-      return toInfo(info);
+      const send = async (payload: Uint8Array) => {
+        hash.update(payload);
+        size += payload.length;
+        chunks += 1;
+        const acked = this.#publish(chunkSubject, payload);
+        acked.catch(() => {}); // awaited below; a failure must not go unhandled meanwhile
+        inflight.push(acked);
+        if (inflight.length >= PUT_WINDOW) await inflight.shift();
+      };
+      // Each chunk is a buffer of its own (a producer may reuse what it handed over).
+      let buf = Buffer.allocUnsafe(chunkSize);
+      let fill = 0;
+      for await (const piece of source) {
+        for (let off = 0; off < piece.length; ) {
+          const n = Math.min(chunkSize - fill, piece.length - off);
+          buf.set(piece.subarray(off, off + n), fill);
+          fill += n;
+          off += n;
+          if (fill === chunkSize) {
+            await send(buf);
+            buf = Buffer.allocUnsafe(chunkSize);
+            fill = 0;
+          }
+        }
+      }
+      if (fill > 0) await send(buf.subarray(0, fill));
+      await Promise.all(inflight);
+      const info: ServerObjectInfo = {
+        name,
+        description: opts.description ?? "",
+        options: { max_chunk_size: chunkSize },
+        bucket: this.#bucket,
+        nuid: id,
+        size,
+        chunks,
+        mtime: new Date().toISOString(),
+        // base64url with padding, as the Object Store writes it (32 bytes: one "=")
+        digest: `SHA-256=${hash.digest("base64url")}=`,
+        deleted: false,
+      };
+      const h = headers();
+      h.set("Nats-Rollup", "sub"); // the info replaces the previous one of this name
+      await this.#publish(metaSubject(this.#bucket, name), new TextEncoder().encode(JSON.stringify(info)), h);
+      const old = await previous;
+      if (old && old.nuid !== id) {
+        // The new object is live; the old chunks go (a failure here only leaves orphans for sweep()).
+        await this.#jsm.streams.purge(this.#stream, { filter: `$O.${this.#bucket}.C.${old.nuid}` }).catch(() => {});
+      }
+      return toInfo(info as unknown as ObjectInfo);
     } catch (cause) {
+      await Promise.allSettled(inflight);
+      await this.#jsm.streams.purge(this.#stream, { filter: chunkSubject }).catch(() => {});
+      if (NatsBackboneError.isInstance(cause, NatsErrorCode.InvalidArgument)) throw cause;
       throw new NatsBackboneError(NatsErrorCode.WriteFailed, `could not store artifact "${name}"`, { cause });
     }
+  }
+
+  /** One acknowledged publish (no retry: chunks must land in order; a failed put is cleaned up). */
+  async #publish(subject: string, data: Uint8Array, h?: MsgHdrs): Promise<void> {
+    const reply = await this.#nc.request(subject, data, { timeout: ACK_TIMEOUT_MS, headers: h });
+    if (reply.data.length === 0) throw new Error(reply.headers?.description || "no responders");
+    const ack = reply.json<{ error?: { description?: string }; seq?: number }>();
+    if (ack.error || typeof ack.seq !== "number") throw new Error(ack.error?.description ?? "invalid ack");
   }
 
   /** Open an artifact for streaming; throws NOT_FOUND when it does not exist. */
   async get(name: string): Promise<ArtifactReader> {
     checkName(name);
+    const info = await this.#os.info(name);
+    if (!info || info.deleted) throw notFound(name);
+    if (info.options?.link) return this.#getLinked(name);
+    const expected = info.digest.startsWith("SHA-256=") ? Buffer.from(info.digest.slice(8), "base64url") : undefined;
+    if (!expected || expected.length !== 32) throw new NatsBackboneError(NatsErrorCode.Corrupt, `artifact "${name}" has an unknown digest`);
+    const chunks = this.#chunks(`$O.${this.#bucket}.C.${info.nuid}`, info.chunks);
+    const hash = createHash("sha256");
+    let got = 0;
+    const damaged = (why: string) => new NatsBackboneError(NatsErrorCode.Corrupt, `artifact "${name}" is damaged: ${why}`);
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await chunks.next();
+          if (!done) {
+            hash.update(value);
+            got += value.length;
+            controller.enqueue(value);
+            return;
+          }
+          if (got !== info.size) controller.error(damaged(`read ${got} bytes of ${info.size}`));
+          else if (!hash.digest().equals(expected)) controller.error(damaged("its digest does not match"));
+          else controller.close();
+        } catch (cause) {
+          controller.error(new NatsBackboneError(NatsErrorCode.Corrupt, `artifact "${name}" is damaged`, { cause }));
+        }
+      },
+      async cancel() {
+        await chunks.return(undefined);
+      },
+    });
+    return { info: toInfo(info), stream };
+  }
+
+  /**
+   * The chunks of an object in order: one direct get when there is one chunk (most files), else a
+   * one-shot ordered consumer reading ahead up to `READ_AHEAD_BYTES`.
+   */
+  async *#chunks(subject: string, count: number): AsyncGenerator<Uint8Array, void, undefined> {
+    if (count === 0) return;
+    if (count === 1) {
+      const m = await this.#jsm.direct.getMessage(this.#stream, { last_by_subj: subject });
+      if (!m) throw new Error("its chunk is missing");
+      yield m.data;
+      return;
+    }
+    const consumer = await this.#js.consumers.get(this.#stream, { filter_subjects: subject });
+    if ((await consumer.info(true)).num_pending === 0) throw new Error(`its ${count} chunks are missing`);
+    const messages = await consumer.consume({ max_bytes: READ_AHEAD_BYTES });
+    let n = 0;
+    try {
+      for await (const m of messages) {
+        n += 1;
+        if (m.data.length > 0) yield m.data;
+        if (m.info.pending === 0) break;
+      }
+    } finally {
+      messages.stop();
+    }
+    if (n !== count) throw new Error(`${count - n} of its ${count} chunks are missing`);
+  }
+
+  /** A link (made by other tools; Vibewriter never writes one): the client library follows it. */
+  async #getLinked(name: string): Promise<ArtifactReader> {
     const r = await this.#os.get(name);
     if (!r) throw notFound(name);
     // Surface a digest mismatch or a missing chunk as a stream error, not a silent short read.
@@ -184,6 +342,12 @@ function checkName(name: unknown): asserts name is string {
   if (/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(name)) {
     throw new NatsBackboneError(NatsErrorCode.InvalidName, "artifact name contains an unpaired UTF-16 surrogate");
   }
+  if (/[^\u0001-\u00ff]/.test(name)) {
+    throw new NatsBackboneError(
+      NatsErrorCode.InvalidName,
+      "artifact name has a character beyond U+00FF, which the Object Store cannot name (its client encodes names with btoa)",
+    );
+  }
   const bytes = Buffer.byteLength(name, "utf8");
   if (bytes > MAX_ARTIFACT_NAME_BYTES) {
     throw new NatsBackboneError(
@@ -203,32 +367,49 @@ function toInfo(i: ObjectInfo): ArtifactInfo {
   return out;
 }
 
-function toReadableStream(content: ArtifactContent): ReadableStream<Uint8Array> {
-  if (content instanceof ReadableStream) return content;
-  if (typeof content === "string" || content instanceof Uint8Array) {
-    const bytes = typeof content === "string" ? new TextEncoder().encode(content) : content;
-    return new ReadableStream({
-      start(controller) {
-        if (bytes.length > 0) controller.enqueue(bytes);
-        controller.close();
-      },
-    });
+/** The content as pieces of bytes, whatever form it came in. */
+async function* toAsyncIterable(content: ArtifactContent): AsyncGenerator<Uint8Array> {
+  if (typeof content === "string") {
+    yield new TextEncoder().encode(content);
+    return;
+  }
+  if (content instanceof Uint8Array) {
+    yield content;
+    return;
+  }
+  if (content instanceof ReadableStream) {
+    const reader = content.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        yield checkPiece(value);
+      }
+    } finally {
+      reader.releaseLock();
+    }
   }
   if (content && typeof (content as AsyncIterable<Uint8Array>)[Symbol.asyncIterator] === "function") {
-    const it = (content as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-    return new ReadableStream({
-      async pull(controller) {
-        const { done, value } = await it.next();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      async cancel() {
-        await it.return?.();
-      },
-    });
+    for await (const piece of content as AsyncIterable<Uint8Array>) yield checkPiece(piece);
+    return;
   }
   throw new NatsBackboneError(
     NatsErrorCode.InvalidArgument,
     "artifact content must be a Uint8Array, a string, a ReadableStream or an AsyncIterable of Uint8Array",
   );
+}
+
+function checkPiece(piece: unknown): Uint8Array {
+  if (piece instanceof Uint8Array) return piece;
+  throw new NatsBackboneError(NatsErrorCode.InvalidArgument, "artifact content must yield Uint8Array pieces");
+}
+
+/**
+ * The Object Store's subject for an object's info: the name base64url-encoded with padding. The
+ * client library encodes the name's UTF-16 code units as single bytes (`btoa`), so this does too
+ * (names beyond U+00FF are refused by checkName: the library could not address them).
+ */
+function metaSubject(bucket: string, name: string): string {
+  const b64 = Buffer.from(name, "latin1").toString("base64url");
+  return `$O.${bucket}.M.${b64}${"=".repeat((4 - (b64.length % 4)) % 4)}`;
 }

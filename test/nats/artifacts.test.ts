@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { Objm } from "@nats-io/obj";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
 import { Names } from "../../src/nats/streams.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
@@ -70,12 +71,50 @@ describe("ArtifactStore", () => {
     expect((missing as Error).message).toContain("threads/none/nothing.txt");
     const del = await a.delete("threads/none/nothing.txt").catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(del, NatsErrorCode.NotFound)).toBe(true);
-    for (const bad of ["", "a\u0000b", "x".repeat(2000), "half \ud800 pair"]) {
+    for (const bad of ["", "a\u0000b", "x".repeat(2000), "half \ud800 pair", "parrot 🦜", "漢字.md"]) {
       const err = await a.put(bad, "data").catch((e: unknown) => e);
       expect(NatsBackboneError.isInstance(err, NatsErrorCode.InvalidName)).toBe(true);
     }
     const badContent = await a.put("ok", 42 as never).catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(badContent, NatsErrorCode.InvalidArgument)).toBe(true);
+  });
+
+  it("writes the Object Store's own layout: the client library reads it, and it reads the library's; a replaced object's chunks go", async () => {
+    const a = t.backbone.artifacts;
+    const os = await new Objm(t.backbone.js).open(Names.filesBucket);
+    const three = randomBytes(3 * 1024 * 1024 + 5); // four chunks
+    const ours = await a.put("compat/ours ü.bin", three, { description: "ours" });
+    expect(ours).toMatchObject({ size: three.length, chunks: 4, description: "ours" });
+    const viaLibrary = await os.getBlob("compat/ours ü.bin");
+    expect(Buffer.compare(Buffer.from(viaLibrary!), three)).toBe(0);
+    expect((await os.info("compat/ours ü.bin"))?.digest).toBe(ours.digest);
+
+    await os.putBlob({ name: "compat/theirs ü.bin", options: { max_chunk_size: 128 * 1024 } }, three);
+    expect(Buffer.compare(Buffer.from(await a.getBytes("compat/theirs ü.bin")), three)).toBe(0);
+
+    // Replacing: the new content is read, and only its chunks are left in the stream.
+    const chunkSubjects = () =>
+      t.backbone.jsm.streams
+        .info(`OBJ_${Names.filesBucket}`, { subjects_filter: `$O.${Names.filesBucket}.C.>` })
+        .then((i) => Object.keys(i.state.subjects ?? {}).length);
+    const before = await chunkSubjects();
+    await a.put("compat/ours ü.bin", "small now");
+    expect(new TextDecoder().decode(await a.getBytes("compat/ours ü.bin"))).toBe("small now");
+    expect(await chunkSubjects()).toBe(before);
+  });
+
+  it("reports an object that lost a chunk as damaged, never as a short read", async () => {
+    const a = t.backbone.artifacts;
+    const info = await a.put("damaged/file.bin", randomBytes(2 * 1024 * 1024 + 1)); // three chunks
+    expect(info.chunks).toBe(3);
+    const os = await new Objm(t.backbone.js).open(Names.filesBucket);
+    const chunk = await t.backbone.jsm.direct.getMessage(`OBJ_${Names.filesBucket}`, {
+      last_by_subj: `$O.${Names.filesBucket}.C.${(await os.info("damaged/file.bin"))!.nuid}`,
+    });
+    await t.backbone.jsm.streams.deleteMessage(`OBJ_${Names.filesBucket}`, chunk!.seq);
+    const err = await a.getBytes("damaged/file.bin").catch((e: unknown) => e);
+    expect(NatsBackboneError.isInstance(err, NatsErrorCode.Corrupt)).toBe(true);
+    expect((err as Error).message).toContain("damaged/file.bin");
   });
 
   it("sweeps the chunks of a put killed midway, leaving complete artifacts alone", async () => {
