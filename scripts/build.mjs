@@ -3,8 +3,8 @@
  * Compiles the `vibewriter` command (src/cli/main.ts and everything it imports, npm packages
  * included) into ESM chunks under dist/cli/<build>/, so the command starts without a TypeScript
  * loader and without resolving thousands of package files (deepagents alone: 3.2 s unbundled,
- * 0.8 s bundled). `node scripts/build.mjs` builds; bin/vibewriter.js imports `cliBuild()` to find
- * the current build and `buildCli()` to rebuild one that is missing or older than its sources.
+ * 0.8 s bundled). `node scripts/build.mjs` builds (setup.sh: `--if-stale`); bin/vibewriter.js
+ * imports `cliBuild()` to find the current build, or learn why there is none to use.
  *
  * Each build gets its own folder and `dist/cli/current.json` names the newest (written by
  * rename), so a running command keeps loading its lazy chunks from the build it started with while
@@ -140,6 +140,9 @@ async function pruneOldBuilds(distDir, keep) {
   }
 }
 
+// `node scripts/build.mjs [--if-stale]`: build (only when missing or older than src/, with the flag).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  await buildCli({ log: (line) => console.log(`vibewriter: ${line}`) });
+  const current = process.argv.includes("--if-stale") ? cliBuild() : {};
+  if (current.entry) console.log("vibewriter: the compiled command is up to date");
+  else await buildCli({ log: (line) => console.log(`vibewriter: ${line}`) });
 }

@@ -42,6 +42,13 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   fi
 fi
 
+# --- The command, compiled (start-up; owner: bin/ and scripts/build.mjs) ---
+# bin/vibewriter.js runs dist/cli when it is up to date (else the sources through tsx, slower, with
+# a notice); `vibewriter` on PATH spares `npx` its second per command.
+node scripts/build.mjs --if-stale
+$SUDO ln -sfn "$PWD/bin/vibewriter.js" /usr/local/bin/vibewriter
+# --- end of the compiled command ---
+
 # Guest image (kernel, initramfs, root disk) and its template snapshot, cached in the state
 # directory and rebuilt only when their inputs change. The kernel comes from apt: make sure apt
 # knows the package first.

@@ -5,7 +5,7 @@ import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { loadThreadSourceTexts } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
-import { closeSandboxPool } from "../../src/agent/sandbox.ts";
+import { closeSandboxPool, sandboxPool } from "../../src/agent/sandbox.ts";
 import { createVibewriter } from "../../src/agent/vibewriter.ts";
 import { sandboxText, startAgentWorld, type AgentWorld } from "./support/harness.ts";
 
@@ -40,6 +40,8 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   expect(vw.sources.map((s) => s.origin).sort()).toEqual(["annual-report-2025.md", "auditor-letter.txt", "lender-notice.pdf", "press-release.html"]);
   const result = await vw.run(DEMO_TASK);
   await vw.close();
+  // One thread, one VM: no spare was restored beside it.
+  expect(sandboxPool().stats()).toMatchObject({ restored: 1, idle: 0, starting: 0 });
 
   // The result and the stored report.
   expect(result.status).toBe("completed");
