@@ -47,13 +47,14 @@ unmount_all() {
   [ -d "$dir" ] || return 0
   kill_chroot_processes
   # Deepest first; a mount that stays busy is detached so the next run starts clean.
-  findmnt -rn -o TARGET | grep -E "^$dir(/|$)" | sort -r | while read -r m; do
+  { findmnt -rn -o TARGET | grep -E "^$dir(/|$)" || true; } | sort -r | while read -r m; do
     umount "$m" 2>/dev/null || umount -l "$m"
   done
 }
 
 on_exit() {
   local rc=$?
+  set +e # clean up and report whatever happens here
   unmount_all "$MNT"
   [ -n "${BASE_TMP:-}" ] && unmount_all "$BASE_TMP"
   if [ "$rc" -ne 0 ]; then
