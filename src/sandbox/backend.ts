@@ -291,7 +291,7 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
     try {
       c = await this.link.client();
     } catch (err) {
-      return { output: `Error: the sandbox is unavailable: ${(err as Error).message}`, exitCode: null, truncated: false };
+      return { output: `${SANDBOX_FAILURE}the sandbox is unavailable: ${(err as Error).message}`, exitCode: null, truncated: false };
     }
     let res;
     try {
@@ -301,7 +301,7 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
         { timeoutMs: this.executeTimeoutMs + 30_000 },
       );
     } catch (err) {
-      return { output: `Error: ${describeFailure(err, this.link.deathReason)}`, exitCode: null, truncated: false };
+      return { output: `${SANDBOX_FAILURE}${describeFailure(err, this.link.deathReason)}`, exitCode: null, truncated: false };
     }
     let output = res.output.toString("utf8");
     if (res.truncated) output += `\n[output truncated at ${this.maxOutputBytes} bytes]`;
@@ -343,6 +343,12 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
     }
   }
 }
+
+/**
+ * How `execute` answers when the sandbox itself failed (no VM, the VM died mid-command) rather
+ * than the command: such a call is not an effect to replay, it is run again on resume.
+ */
+export const SANDBOX_FAILURE = "Error: sandbox failure: ";
 
 function describeFailure(err: unknown, death: string | null): string {
   if (GuestError.isInstance(err, GuestErrorCode.ChannelClosed)) {

@@ -70,3 +70,23 @@ it("a side effect interrupted before its checkpoint does not run again on resume
   expect(await sandboxText(second, "/workspace/count.txt")).toBe("ran\n");
   expect(result.finalMessage).toContain("count: 1");
 });
+
+it("a call that failed because its VM was gone runs again on resume, not replayed as an error", async () => {
+  const dead = await world.sandbox("journal-vm-died");
+  const crashing = { ...world.backbone, checkpointer: dyingAfterEffect(world.backbone.checkpointer) };
+  const vw1 = await createVibewriter({ backbone: crashing, threadId: "journal-vm-died", model: script(), sandbox: dead });
+  await dead.close(); // the thread's VM dies before the call
+  const err = await vw1.run("count once").then(() => undefined, (e: { code?: string }) => e);
+  expect(err?.code).toBe(AgentErrorCode.RunFailed);
+
+  const second = await world.sandbox("journal-vm-died");
+  const seen: VibewriterEvent[] = [];
+  const vw2 = await createVibewriter({ backbone: world.backbone, threadId: "journal-vm-died", model: script(), sandbox: second, onEvent: (e) => seen.push(e) });
+  const result = await vw2.resume();
+  expect(result.status).toBe("completed");
+  const ran = seen.filter(eventOf(EventType.ToolFinished)).find((e) => e.data.tool === "execute");
+  expect(ran?.data.replayed).toBeUndefined(); // really run, in the new VM
+  expect(ran?.data.status).toBe("ok");
+  expect(await sandboxText(second, "/workspace/count.txt")).toBe("ran\n");
+  expect(result.finalMessage).toContain("count: 1");
+});

@@ -2,11 +2,13 @@ import { ToolMessage } from "@langchain/core/messages";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { Command } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
+import { SANDBOX_FAILURE } from "../../sandbox/backend.ts";
 
 /**
  * Tools whose effects must not happen twice. After a crash LangGraph re-executes the interrupted
  * node, so a tool that already ran would run again; the journal records each such call's result
- * under its tool-call id and answers a repeat from the record instead of running the tool.
+ * under its tool-call id and answers a repeat from the record instead of running the tool. A call
+ * the sandbox itself could not run (its VM died) is not recorded: a resume runs it again.
  */
 export const JOURNALED_TOOLS = [
   "execute",
@@ -74,7 +76,8 @@ export function createEffectJournalMiddleware(options: {
       }
       const result = await handler(request);
       const rec = recordOf(result);
-      if (rec) {
+      // A call the sandbox could not run (its VM died) is run again on resume, not replayed as an error.
+      if (rec && !rec.content.startsWith(SANDBOX_FAILURE)) {
         const entry: JournalEntry = { ...rec, name: call.name, at: new Date().toISOString() };
         await options.store.put(ns, key, entry as unknown as Record<string, unknown>);
       }
