@@ -10,6 +10,7 @@ import { chmod, link, mkdir, open, readFile, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
 import { NatsRole, type NatsUser } from "./auth.ts";
+import { publicKeyOfUserSeed } from "./nkey-crypto.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
 export const IDENTITIES_DIR = "identities";
@@ -45,7 +46,7 @@ export async function loadOrCreateIdentity(stateDir: string, role: typeof NatsRo
   const seed = new TextEncoder().encode(text.trim());
   let publicKey: string;
   try {
-    publicKey = nkeys.fromSeed(seed).getPublicKey();
+    publicKey = publicKeyOfUserSeed(seed);
   } catch (cause) {
     throw new NatsBackboneError(NatsErrorCode.InvalidArgument, `${file} does not hold an nkey user seed`, { cause });
   }
