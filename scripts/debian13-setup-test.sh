@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Proof that the README's set-up works on Debian 13 (trixie): in a trixie root, the README's first
-# command (`bash scripts/setup.sh && npx vibewriter demo`) and a VM hardening test, run as root.
+# command (`bash scripts/setup.sh && npx vibewriter demo`) as root, then the VM hardening and guest
+# privilege tests; then the same first command as a user with sudo, on another fresh root.
 #
 # The root is a debootstrapped trixie with Debian's nodejs and npm (what "a fresh machine with
 # Node 20 and npm" means), cached in $VIBEWRITER_DEBIAN13_CACHE (default
@@ -77,6 +78,7 @@ enter_mounts() {
   mount --bind /dev/pts "$root/dev/pts"
   mount -t tmpfs -o mode=1777 tmp "$root/tmp"
   cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+  cp -L /etc/hosts "$root/etc/hosts" # sudo looks up the host name
 }
 
 # A command in the root with a clean environment (nothing of this shell's reaches it).
@@ -121,28 +123,55 @@ EOF
 
 [ -f "$BASE/.vibewriter-debian13-base" ] || make_base
 
-step "fresh overlay over the cached root"
-unmount_all "$MNT"
-rm -rf "$RUN"
-mkdir -p "$RUN/upper" "$RUN/work" "$MNT" "$CACHE/apt-archives/partial" "$CACHE/npm-cache"
-mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$RUN/upper,workdir=$RUN/work" "$MNT"
-enter_mounts "$MNT"
-# Download caches only: packages and tarballs, never an installed state.
-mount --bind "$CACHE/apt-archives" "$MNT/var/cache/apt/archives"
-mkdir -p "$MNT/root/.npm"
-mount --bind "$CACHE/npm-cache" "$MNT/root/.npm"
+# A fresh overlay over the cached root at $MNT: a new machine each time, only download caches kept.
+fresh_machine() {
+  step "fresh overlay over the cached root ($1)"
+  unmount_all "$MNT"
+  rm -rf "$RUN"
+  mkdir -p "$RUN/upper" "$RUN/work" "$MNT" "$CACHE/apt-archives/partial"
+  mount -t overlay overlay -o "lowerdir=$BASE,upperdir=$RUN/upper,workdir=$RUN/work" "$MNT"
+  enter_mounts "$MNT"
+  mount --bind "$CACHE/apt-archives" "$MNT/var/cache/apt/archives"
+}
+
+# The checkout (tracked and new files, no node_modules) into $1 inside the root, owned by $2.
+copy_checkout() {
+  step "copy the checkout to $1"
+  mkdir -p "$MNT$1"
+  git -C "$REPO" ls-files -z --cached --others --exclude-standard \
+    | (cd "$REPO" && tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$MNT$1"
+  in_root "$MNT" chown -R "$2:" "$1"
+}
+
+# --- as root ---
+fresh_machine root
+mkdir -p "$CACHE/npm-cache/root" "$MNT/root/.npm"
+mount --bind "$CACHE/npm-cache/root" "$MNT/root/.npm"
 echo "   $(in_root "$MNT" sh -c '. /etc/os-release; echo "$PRETTY_NAME"; node --version; echo npm $(npm --version)' | tr '\n' ' ')"
+copy_checkout /root/vibewriter root
 
-step "copy the checkout (tracked and new files, no node_modules)"
-mkdir -p "$MNT/root/vibewriter"
-git -C "$REPO" ls-files -z --cached --others --exclude-standard \
-  | (cd "$REPO" && tar --null --ignore-failed-read -T - -cf -) | tar -xf - -C "$MNT/root/vibewriter"
-
-step "bash scripts/setup.sh (inside the Debian 13 root)"
+step "root: bash scripts/setup.sh"
 in_root "$MNT" bash -c 'cd /root/vibewriter && bash scripts/setup.sh'
 
-step "npx vibewriter demo (inside the Debian 13 root)"
-in_root "$MNT" bash -c 'cd /root/vibewriter && npx vibewriter demo' | tail -n 15
+step "root: npx vibewriter demo"
+in_root "$MNT" bash -c 'cd /root/vibewriter && npx vibewriter demo' | tail -n 4
 
-step "VM hardening test (inside the Debian 13 root): QEMU 10 confinement, guest agent privileges"
+step "root: VM tests (QEMU 10 confinement, the guest agent's privileges)"
 in_root "$MNT" bash -c 'cd /root/vibewriter && npx vitest run test/sandbox/vmm-hardening.test.ts test/guest/privileges.test.ts'
+
+# --- as a user with sudo, on another fresh machine ---
+fresh_machine "user with sudo"
+step "sudo user: make user dev, allowed sudo without a password"
+in_root "$MNT" apt-get install -y -qq --no-install-recommends sudo >/dev/null
+in_root "$MNT" useradd -m -s /bin/bash dev
+echo "dev ALL=(ALL) NOPASSWD: ALL" > "$MNT/etc/sudoers.d/dev"
+chmod 0440 "$MNT/etc/sudoers.d/dev"
+DEV_UID=$(in_root "$MNT" id -u dev)
+mkdir -p "$CACHE/npm-cache/dev" "$MNT/home/dev/.npm"
+chown "$DEV_UID" "$CACHE/npm-cache/dev"
+mount --bind "$CACHE/npm-cache/dev" "$MNT/home/dev/.npm"
+copy_checkout /home/dev/vibewriter dev
+
+step "sudo user: bash scripts/setup.sh && npx vibewriter demo"
+in_root "$MNT" runuser -u dev -- /usr/bin/env -i HOME=/home/dev USER=dev LANG=C.UTF-8 TERM=dumb \
+  PATH=/usr/local/bin:/usr/bin:/bin bash -c 'cd ~/vibewriter && bash scripts/setup.sh && npx vibewriter demo' | tail -n 20

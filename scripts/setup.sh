@@ -19,7 +19,7 @@ SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
   # Recommends would pull QEMU's whole GUI stack (GTK, SDL, PulseAudio, GStreamer) for nothing.
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need_apt[@]}"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}"  # env: sudo resets the environment
 fi
 
 # QEMU started by root drops to this unprivileged user once set up (-runas): under TCG the QEMU
@@ -55,4 +55,17 @@ $SUDO ln -sfn "$PWD/bin/vibewriter.js" /usr/local/bin/vibewriter
 if ! apt-cache policy linux-image-amd64 2>/dev/null | grep -q 'Candidate: [0-9]'; then
   $SUDO apt-get update -qq
 fi
-npx tsx src/sandbox/image/cli.ts --template
+if [ "$(id -u)" = 0 ]; then
+  npx tsx src/sandbox/image/cli.ts --template
+else
+  # debootstrap, and root-owned files in the guest's root disk, need root: build the image with sudo
+  # into this user's images folder, hand this user what it made (never the cached debootstrap base,
+  # whose ownership becomes the guest's), then make the template snapshot as this user.
+  state="${VIBEWRITER_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/vibewriter}"
+  images="${VIBEWRITER_IMAGES_DIR:-$state/images}"
+  mkdir -p "$images"
+  # A user's PATH lacks the sbin folders that hold debootstrap and mkfs.ext4.
+  $SUDO env PATH="/usr/local/sbin:/usr/sbin:/sbin:$PATH" VIBEWRITER_IMAGES_DIR="$images" npx tsx src/sandbox/image/cli.ts
+  $SUDO find "$images" -path "$images/cache/base-*" -prune -o -exec chown "$(id -u):$(id -g)" {} +
+  npx tsx src/sandbox/image/cli.ts --template
+fi
