@@ -7,6 +7,8 @@ import { Names } from "../../src/nats/streams.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
 const SIXTY_MB = 60 * 1000 * 1000;
+/** ArtifactStore's default chunk size. */
+const CHUNK = 512 * 1024;
 
 describe("ArtifactStore", () => {
   let t: TestNats;
@@ -42,7 +44,7 @@ describe("ArtifactStore", () => {
     }
     const info = await a.put("sources/big dataset (v2).bin", source(), { description: "60 MB test" });
     expect(info.size).toBe(SIXTY_MB);
-    expect(info.chunks).toBe(Math.ceil(SIXTY_MB / (1024 * 1024)));
+    expect(info.chunks).toBe(Math.ceil(SIXTY_MB / CHUNK));
     const hashOut = createHash("sha256");
     let size = 0;
     for await (const chunk of a.read("sources/big dataset (v2).bin")) {
@@ -82,9 +84,9 @@ describe("ArtifactStore", () => {
   it("writes the Object Store's own layout: the client library reads it, and it reads the library's; a replaced object's chunks go", async () => {
     const a = t.backbone.artifacts;
     const os = await new Objm(t.backbone.js).open(Names.filesBucket);
-    const three = randomBytes(3 * 1024 * 1024 + 5); // four chunks
+    const three = randomBytes(3 * 1024 * 1024 + 5);
     const ours = await a.put("compat/ours ü.bin", three, { description: "ours" });
-    expect(ours).toMatchObject({ size: three.length, chunks: 4, description: "ours" });
+    expect(ours).toMatchObject({ size: three.length, chunks: 7, description: "ours" });
     const viaLibrary = await os.getBlob("compat/ours ü.bin");
     expect(Buffer.compare(Buffer.from(viaLibrary!), three)).toBe(0);
     expect((await os.info("compat/ours ü.bin"))?.digest).toBe(ours.digest);
@@ -105,16 +107,20 @@ describe("ArtifactStore", () => {
 
   it("reports an object that lost a chunk as damaged, never as a short read", async () => {
     const a = t.backbone.artifacts;
-    const info = await a.put("damaged/file.bin", randomBytes(2 * 1024 * 1024 + 1)); // three chunks
-    expect(info.chunks).toBe(3);
     const os = await new Objm(t.backbone.js).open(Names.filesBucket);
-    const chunk = await t.backbone.jsm.direct.getMessage(`OBJ_${Names.filesBucket}`, {
-      last_by_subj: `$O.${Names.filesBucket}.C.${(await os.info("damaged/file.bin"))!.nuid}`,
-    });
-    await t.backbone.jsm.streams.deleteMessage(`OBJ_${Names.filesBucket}`, chunk!.seq);
-    const err = await a.getBytes("damaged/file.bin").catch((e: unknown) => e);
-    expect(NatsBackboneError.isInstance(err, NatsErrorCode.Corrupt)).toBe(true);
-    expect((err as Error).message).toContain("damaged/file.bin");
+    // Three chunks are read with direct gets, six with a consumer: both notice.
+    for (const [name, chunks] of [["damaged/small.bin", 3], ["damaged/large.bin", 6]] as const) {
+      const info = await a.put(name, randomBytes((chunks - 1) * CHUNK + 1));
+      expect(info.chunks).toBe(chunks);
+      expect((await a.getBytes(name)).length).toBe(info.size);
+      const last = await t.backbone.jsm.direct.getMessage(`OBJ_${Names.filesBucket}`, {
+        last_by_subj: `$O.${Names.filesBucket}.C.${(await os.info(name))!.nuid}`,
+      });
+      await t.backbone.jsm.streams.deleteMessage(`OBJ_${Names.filesBucket}`, last!.seq);
+      const err = await a.getBytes(name).catch((e: unknown) => e);
+      expect(NatsBackboneError.isInstance(err, NatsErrorCode.Corrupt)).toBe(true);
+      expect((err as Error).message).toContain(name);
+    }
   });
 
   it("sweeps the chunks of a put killed midway, leaving complete artifacts alone", async () => {
