@@ -172,6 +172,12 @@ chown "$DEV_UID" "$CACHE/npm-cache/dev"
 mount --bind "$CACHE/npm-cache/dev" "$MNT/home/dev/.npm"
 copy_checkout /home/dev/vibewriter dev
 
-step "sudo user: bash scripts/setup.sh && npx vibewriter demo"
-in_root "$MNT" runuser -u dev -- /usr/bin/env -i HOME=/home/dev USER=dev LANG=C.UTF-8 TERM=dumb \
-  PATH=/usr/local/bin:/usr/bin:/bin bash -c 'cd ~/vibewriter && bash scripts/setup.sh && npx vibewriter demo' | tail -n 20
+# As the user logs in: Debian gives a user no sbin folders on PATH (/etc/profile).
+as_dev() {
+  in_root "$MNT" runuser -u dev -- /usr/bin/env -i HOME=/home/dev USER=dev LANG=C.UTF-8 TERM=dumb \
+    PATH=/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games bash -c "cd ~/vibewriter && $1"
+}
+step "sudo user: bash scripts/setup.sh"
+as_dev 'bash scripts/setup.sh' | tail -n 8
+step "sudo user: npx vibewriter demo"
+as_dev 'npx vibewriter demo' | tail -n 4
