@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proof that the README's set-up works on Debian 13 (trixie): in a trixie root, the README's first
-# command (`bash scripts/setup.sh && npx vibewriter demo`) as root, then the VM hardening and guest
+# command (`bash scripts/setup.sh && vibewriter demo`) as root, then the VM hardening and guest
 # privilege tests; then the same first command as a user with sudo, on another fresh root.
 #
 # The root is a debootstrapped trixie with Debian's nodejs and npm (what "a fresh machine with
@@ -153,8 +153,8 @@ copy_checkout /root/vibewriter root
 step "root: bash scripts/setup.sh"
 in_root "$MNT" bash -c 'cd /root/vibewriter && bash scripts/setup.sh'
 
-step "root: npx vibewriter demo"
-in_root "$MNT" bash -c 'cd /root/vibewriter && npx vibewriter demo' | tail -n 4
+step "root: vibewriter demo"
+in_root "$MNT" bash -c 'cd /root/vibewriter && vibewriter demo' | tail -n 4
 
 step "root: VM tests (QEMU 10 confinement, the guest agent's privileges)"
 in_root "$MNT" bash -c 'cd /root/vibewriter && npx vitest run test/sandbox/vmm-hardening.test.ts test/guest/privileges.test.ts'
@@ -179,5 +179,5 @@ as_dev() {
 }
 step "sudo user: bash scripts/setup.sh"
 as_dev 'bash scripts/setup.sh' | tail -n 8
-step "sudo user: npx vibewriter demo"
-as_dev 'npx vibewriter demo' | tail -n 4
+step "sudo user: vibewriter demo"
+as_dev 'vibewriter demo' | tail -n 4
