@@ -139,6 +139,14 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
 
 const DRAIN_WAIT_MS = 5_000;
 
+/** Wait for `work` (its failure ignored), at most `ms`. */
+async function within(ms: number, work: Promise<unknown>): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+  await Promise.race([work.catch(() => {}), late]);
+  clearTimeout(timer);
+}
+
 /** `VIBEWRITER_NATS_RESTART_SEC`: how long a vanished embedded server is tried again before the run ends (10). */
 export function giveUpMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const raw = env.VIBEWRITER_NATS_RESTART_SEC?.trim();
@@ -198,12 +206,10 @@ export async function openOnConnection(
     async close() {
       if (closed) return;
       closed = true;
-      await checkpointer.close();
-      // A drain waits for a server that may be gone (Ctrl-C while it restarts): bounded, then close.
-      let timer: NodeJS.Timeout | undefined;
-      const bounded = new Promise<void>((r) => (timer = setTimeout(r, DRAIN_WAIT_MS)));
-      await Promise.race([nc.drain().catch(() => {}), bounded]);
-      clearTimeout(timer);
+      // Both wait for a server that may be gone (Ctrl-C while it restarts or after it was lost):
+      // bounded, then the connection is closed, which fails what still waits (nothing acknowledged).
+      await within(DRAIN_WAIT_MS, checkpointer.close());
+      await within(DRAIN_WAIT_MS, nc.drain());
       if (!nc.isClosed()) await nc.close().catch(() => {});
       await owned.release?.();
     },

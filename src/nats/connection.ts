@@ -2,7 +2,9 @@ import { readFile } from "node:fs/promises";
 import {
   connect,
   credsAuthenticator,
+  errors,
   nkeyAuthenticator,
+  RequestError,
   type ConnectionOptions,
   type NatsConnection,
 } from "@nats-io/transport-node";
@@ -62,7 +64,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     options.pass = opts.pass ?? "";
   }
   try {
-    return await connect(options);
+    return retryReadsAcrossReconnects(await connect(options));
   } catch (cause) {
     // The cause is the client's own error (no secrets in it); the URL is printed without userinfo.
     throw new NatsBackboneError(
@@ -89,4 +91,37 @@ export function natsOptionsFromEnv(env: NodeJS.ProcessEnv): ConnectNatsOptions |
 /** Strip `user:pass@` from a URL so it can be logged. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+/** JetStream API requests that only read: asking again cannot change anything. */
+const READ_ONLY_API = /^\$JS\.API\.(INFO$|DIRECT\.GET\.|STREAM\.(INFO|MSG\.GET)\.|STREAM\.(NAMES|LIST)$|CONSUMER\.(INFO|NAMES|LIST)\.)/;
+const READ_RETRIES = 5;
+
+/**
+ * A request already sent when the server died is never answered: it times out, although the
+ * client reconnects (to a restarted server) within a second. Read-only JetStream requests that
+ * met a reconnect, or "no responders" while JetStream comes back, are asked again; writes are
+ * not (publishAcked retries those with their message id, so nothing is stored twice).
+ */
+function retryReadsAcrossReconnects(nc: NatsConnection): NatsConnection {
+  let reconnects = 0;
+  void (async () => {
+    for await (const s of nc.status()) if (s.type === "disconnect" || s.type === "reconnect") reconnects += 1;
+  })().catch(() => {});
+  const request = nc.request.bind(nc);
+  nc.request = async (subject, payload, opts) => {
+    for (let attempt = 1; ; attempt++) {
+      const seen = reconnects;
+      try {
+        return await request(subject, payload, opts);
+      } catch (err) {
+        const lost = err instanceof errors.TimeoutError && reconnects !== seen;
+        const restarting = err instanceof RequestError && err.isNoResponders();
+        if (attempt >= READ_RETRIES || nc.isClosed() || !(lost || restarting) || !READ_ONLY_API.test(subject)) throw err;
+        // Let the client reconnect (it retries every 250 ms) before asking again.
+        await new Promise((r) => setTimeout(r, 250 * attempt));
+      }
+    }
+  };
+  return nc;
 }
