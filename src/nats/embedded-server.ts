@@ -104,6 +104,12 @@ export async function embeddedDurability(dir: string): Promise<EmbeddedDurabilit
   return { ...(info.version ? { version: info.version } : {}), syncAlways: info.syncAlways === true };
 }
 
+/** The `max_file_store` the running embedded server on store `dir` was started with, when recorded. */
+export async function embeddedStoreCap(dir: string): Promise<number | undefined> {
+  const info = await readServerFile(join(dir, "server.json"));
+  return info && isSameProcess(info.pid, info.start) ? info.maxFileStore : undefined;
+}
+
 /** Contents of a lease file. */
 interface LeaseFile {
   pid: number;

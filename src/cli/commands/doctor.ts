@@ -25,7 +25,8 @@ import { probeGuestImage, probeKvm } from "../doctor/probes.ts";
 import { probeModelEndpoint } from "../doctor/model-endpoint.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { embeddedDurability } from "../../nats/embedded-server.ts";
+import { embeddedDurability, embeddedStoreCap } from "../../nats/embedded-server.ts";
+import { checkNatsDisk } from "../doctor/disk.ts";
 import { loadPolicyFile } from "../../wallet/policy.ts";
 import { readOwnerPublicKey } from "../../wallet/owner-key.ts";
 import { stateDir } from "../../config/paths.ts";
@@ -66,6 +67,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     await checkNatsServerBinary(natsServerVersion(), usingNatsUrl),
     await checkNats(openNats, usingNatsUrl),
     await checkNatsDurability(natsFound),
+    await checkNatsDisk(usingNatsUrl ? {} : { dir: join(stateDir(ctx.env), "nats"), maxFileStore: await embeddedStoreCap(join(stateDir(ctx.env), "nats")) }, ctx.env),
     await checkQemu(),
     await checkKvm(() => probeKvm(ctx.env)),
     await checkGuestImage(() => probeGuestImage(ctx.env)),
