@@ -50,6 +50,8 @@ export interface CheckpointHeader {
    * bases of its deltas), when the writer knew them all: a reader fetches them at once.
    */
   a?: string[];
+  /** 1: a snapshot, every value stored whole in it (subject `s.<id>` instead of `c.<id>`). */
+  s?: 1;
 }
 
 /** `b.<channel>.<version>.<chunk>`: one chunk of a value too large to ride in its checkpoint. */
@@ -123,6 +125,8 @@ export interface CheckpointEntry {
   loc?: Record<string, string>;
   /** The header's `a`: the other checkpoints whose messages a read of this one needs. */
   needs?: string[];
+  /** Bytes of its message (a snapshot's size decides when the next one is due). */
+  size?: number;
 }
 
 /** Values this process just wrote, keyed like `ownValueKey`: the objects stand in for decoding. */
@@ -148,6 +152,8 @@ export class NamespaceView {
   readonly blobs = new Map<string, BlobEntry>();
   /** checkpoint id → (task \0 idx) → write */
   readonly writes = new Map<string, Map<string, WriteEntry>>();
+  /** The newest snapshot checkpoint (by stream sequence) this view holds. */
+  snapshotId: string | undefined;
   #sortedDesc: string[] | undefined;
 
   /** Checkpoint ids, newest (largest) first. */
@@ -193,6 +199,8 @@ export class NamespaceView {
       };
       if (h.l) entry.loc = h.l;
       if (h.a) entry.needs = h.a;
+      entry.size = parts.reduce((n, p) => n + p.length, 0);
+      if (h.s === 1 && (this.snapshotId === undefined || (this.checkpoints.get(this.snapshotId)?.seq ?? 0) < seq)) this.snapshotId = h.id;
       if (own?.has(OWN_VERSIONS_KEY)) entry.versions = own.get(OWN_VERSIONS_KEY) as Record<string, string | number>;
       this.checkpoints.set(h.id, entry);
     }
@@ -245,6 +253,7 @@ export class NamespaceView {
   /** Drop everything stored before `seq` (a deleteThread marker). */
   dropBefore(seq: number): void {
     for (const [k, e] of this.checkpoints) if (e.seq < seq) this.checkpoints.delete(k);
+    if (this.snapshotId !== undefined && !this.checkpoints.has(this.snapshotId)) this.snapshotId = undefined;
     for (const [k, e] of this.blobs) if (e.seq < seq) this.blobs.delete(k);
     for (const [id, m] of this.writes) {
       for (const [k, e] of m) if (e.seq < seq) m.delete(k);

@@ -41,6 +41,9 @@ import { Names } from "./streams.ts";
 import { encodeToken } from "./subject-token.ts";
 import { setImmediate as nextTurn } from "node:timers/promises";
 
+/** What changed since the snapshot may grow to this size (or a quarter of the snapshot) before a new one. */
+const MIN_SNAPSHOT_BYTES = 16 * 1024;
+
 export interface JetStreamCheckpointSaverOptions {
   nc: NatsConnection;
   js: JetStreamClient;
@@ -272,18 +275,21 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const cold = !enough() && !this.#loading.has(threadId);
     for (let loading = this.#loading.get(threadId); loading; loading = this.#loading.get(threadId)) await loading;
     const subject = `${this.#threadSubject(threadId)}.>`;
-    const latestSubject = !enough() && latestOf !== undefined ? `${this.#nsSubject(threadId, latestOf)}.c.*` : undefined;
+    // A resume reads the namespace's latest checkpoint, its latest snapshot and its latest write
+    // along with the thread's last message: usually everything the read needs, in one round trip.
+    const nsSubject = !enough() && latestOf !== undefined ? this.#nsSubject(threadId, latestOf) : undefined;
+    const get = (subj: string) => this.#jsm.direct.getMessage(this.stream, { last_by_subj: subj });
     // Own pending writes go out with the reads (one socket write); the view gets them from their
     // acknowledgements (read your own writes), whatever order the server handles the two in.
     this.#sendQueued(threadId);
     const reads = Promise.all([
-      this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject }),
-      latestSubject ? this.#jsm.direct.getMessage(this.stream, { last_by_subj: latestSubject }) : null,
+      get(subject),
+      ...(nsSubject ? [get(`${nsSubject}.c.*`), get(`${nsSubject}.s.*`), get(`${nsSubject}.w.>`)] : []),
     ]);
     const acked = this.#acked(threadId);
     reads.catch(() => {}); // reported below, after a failed write
     await acked;
-    const [last, latest] = await reads;
+    const [last, ...latest] = await reads;
     if (!tail && (!last || this.#tail)) {
       // Nothing to start the tail after (or another read started it meanwhile, maybe after what
       // this one read): start it the ordinary way, then read again.
@@ -302,7 +308,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     }
     if (!enough()) {
       const load = (async () => {
-        if (latestOf !== undefined && latest && (await this.#loadLatest(view, threadId, latestOf, latest))) {
+        if (latestOf !== undefined && (latest[0] || latest[1]) && (await this.#loadLatest(view, threadId, latestOf, latest))) {
           view.latestLoaded.add(latestOf);
           return;
         }
@@ -343,7 +349,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
    * Anything still missing is looked for one by one; false when something cannot be placed (old
    * messages, large chunked values): read everything.
    */
-  async #loadLatest(view: ThreadView, threadId: string, ns: string, latest: StoredMsg): Promise<boolean> {
+  async #loadLatest(view: ThreadView, threadId: string, ns: string, latest: (StoredMsg | null)[]): Promise<boolean> {
     const nsSubject = this.#nsSubject(threadId, ns);
     const fetched = new Map<string, Promise<void>>();
     const fetch = (subject: string): Promise<void> => {
@@ -356,13 +362,22 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       }
       return p;
     };
-    this.#apply(view, latest.seq, latest.data);
+    // A checkpoint's message is `c.<id>`, or `s.<id>` for a snapshot.
+    const fetchCheckpoint = (id: string) => fetch(`${nsSubject}.*.${encodeToken(id)}`);
+    const [checkpointMsg, snapshotMsg, lastWrite] = latest;
+    for (const m of [snapshotMsg, checkpointMsg]) if (m) this.#apply(view, m.seq, m.data);
     const nsView = view.namespaces.get(ns);
     const id = nsView?.latestId();
     if (!nsView || id === undefined) return false;
     const entry = nsView.checkpoints.get(id)!;
-    const prefetch = Promise.all((entry.needs ?? []).map((at) => fetch(`${nsSubject}.c.${encodeToken(at)}`)));
-    const writes = this.#readWrites(view, nsSubject, id, entry.seq);
+    const prefetch = Promise.all((entry.needs ?? []).filter((at) => !nsView.checkpoints.has(at)).map(fetchCheckpoint));
+    // Writes of a checkpoint are stored after it: none when the newest write is older; just that
+    // one when it is the very next message; else they are looked up.
+    let writes: Promise<void> = Promise.resolve();
+    if (lastWrite && lastWrite.seq > entry.seq) {
+      if (lastWrite.seq === entry.seq + 1) this.#apply(view, lastWrite.seq, lastWrite.data);
+      if (lastWrite.seq !== entry.seq + 1 || !nsView.writes.has(id)) writes = this.#readWrites(view, nsSubject, id, entry.seq);
+    }
     const { checkpoint } = await this.#decodeCheckpoint(entry);
     if (checkpoint.v < 4) {
       await Promise.all([prefetch, writes]);
@@ -372,7 +387,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const place = async (ch: string, v: string | number, at: string | undefined, depth: number): Promise<boolean> => {
       const key = blobKey(ch, v);
       if (at === "" && !nsView.blobs.has(key)) return true; // never stored: the channel has no value
-      if (!nsView.blobs.has(key) && at !== undefined) await fetch(`${nsSubject}.c.${encodeToken(at)}`);
+      if (!nsView.blobs.has(key) && at !== undefined) await fetchCheckpoint(at);
       if (!nsView.blobs.has(key)) return false;
       const delta = nsView.blobs.get(key)!.delta;
       if (!delta) return true;
@@ -623,30 +638,47 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       ? (parentEntry.versions ?? (await this.#decodeCheckpoint(parentEntry)).checkpoint.channel_versions)
       : undefined;
     own.set(OWN_VERSIONS_KEY, { ...checkpoint.channel_versions });
-    // Unchanged values stored long ago are stored again here, so a reader finds everything the
-    // latest checkpoint needs among recent messages (the server reads one block, not the first).
-    const stored: ChannelVersions = { ...newVersions };
-    if (parentEntry && parentVersions) {
+    const has = (ch: string) => Object.prototype.hasOwnProperty.call(values, ch);
+    // The namespace's latest snapshot (a checkpoint storing every value whole): this checkpoint
+    // stores what changed since it (lists as deltas of its values), so a reader needs just the
+    // two. A new snapshot is taken when there is none, when it is far behind, or when what
+    // changed since it has grown past a quarter of its size.
+    const snap = nsView?.snapshotId !== undefined ? nsView.checkpoints.get(nsView.snapshotId) : undefined;
+    const snapVersions = snap ? (snap.versions ?? (await this.#decodeCheckpoint(snap)).checkpoint.channel_versions) : undefined;
+    // Only new versions, and versions already stored (stored again here), may be written: a value
+    // whose version was never stored is not this checkpoint's to store.
+    const storable = (ch: string, v: string | number) => Object.hasOwn(newVersions, ch) || (nsView?.blobs.has(blobKey(ch, v)) ?? false);
+    const emptyAt = (ch: string, v: string | number) => !has(ch) || (!Object.hasOwn(newVersions, ch) && nsView?.blobs.get(blobKey(ch, v))?.ty === "empty");
+    // A list edited in place (the parent's very object) is stored whole: the server holds the old one.
+    const editedInPlace = (ch: string) => {
+      const pv = parentVersions?.[ch];
+      const blob = pv === undefined ? undefined : nsView?.blobs.get(blobKey(ch, pv));
+      return blob?.isDecoded === true && blob.decoded === values[ch];
+    };
+    const encode = async (snapshot: boolean) => {
+      const stored: ChannelVersions = { ...newVersions };
       for (const [ch, v] of Object.entries(checkpoint.channel_versions)) {
-        if (Object.hasOwn(stored, ch) || parentVersions[ch] !== v || !Object.prototype.hasOwnProperty.call(values, ch)) continue;
-        const at = valueLocation(parentEntry, parentId!, ch);
-        const holder = at ? nsView?.checkpoints.get(at) : undefined;
-        if (holder && parentEntry.seq - holder.seq > this.#restoreDistance) stored[ch] = v;
+        if (has(ch) && (snapshot || snapVersions?.[ch] !== v) && storable(ch, v)) stored[ch] = v;
       }
-    }
-    const channels = Object.entries(stored);
-    // Deltas only for changed channels (a value stored again is whole).
-    const deltas = channels.map(([ch]) => (Object.hasOwn(newVersions, ch) ? listDelta(nsView, parentVersions, ch, values[ch]) : undefined));
-    const [cp, md, ...blobs] = await Promise.all([
-      this.serde.dumpsTyped(rest),
-      this.serde.dumpsTyped(metadata),
-      ...channels.map(([ch], i) => {
-        if (!Object.prototype.hasOwnProperty.call(values, ch)) return ["empty", new Uint8Array(0)] as [string, Uint8Array];
-        own.set(ownBlobKey(ch), values[ch]);
-        return this.serde.dumpsTyped(deltas[i] ? deltas[i].extra : values[ch]);
-      }),
-    ]);
-    const loc = locations(checkpoint.channel_versions, stored, parentEntry, parentId, parentVersions);
+      const channels = Object.entries(stored);
+      const deltas = channels.map(([ch]) =>
+        snapshot || !snapVersions || editedInPlace(ch) ? undefined : listDelta(nsView, snapVersions, ch, values[ch]),
+      );
+      const blobs = await Promise.all(
+        channels.map(([ch, v], i) => {
+          if (emptyAt(ch, v)) return ["empty", new Uint8Array(0)] as [string, Uint8Array];
+          own.set(ownBlobKey(ch), values[ch]);
+          return this.serde.dumpsTyped(deltas[i] ? deltas[i].extra : values[ch]);
+        }),
+      );
+      return { stored, channels, deltas, blobs, bytes: blobs.reduce((n, b) => n + b[1].length, 0) };
+    };
+    let snapshot = !snap || !snapVersions || (parentEntry !== undefined && parentEntry.seq - snap.seq > this.#restoreDistance);
+    let enc = await encode(snapshot);
+    if (!snapshot && enc.bytes > Math.max(MIN_SNAPSHOT_BYTES, (snap!.size ?? 0) / 4)) enc = await encode((snapshot = true));
+    const { stored, channels, deltas, blobs } = enc;
+    const [cp, md] = await Promise.all([this.serde.dumpsTyped(rest), this.serde.dumpsTyped(metadata)]);
+    const loc = locations(checkpoint.channel_versions, stored, parentEntry, parentId, parentVersions, snapshot ? undefined : snap?.id, snapVersions);
     const messages = checkpointMessages({
       nsSubject: this.#nsSubject(threadId, ns),
       threadId,
@@ -657,18 +689,12 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       metadata: md,
       blobs: channels.map(([ch, v], i) => {
         const ref: BlobRef = { ch, v, ty: blobs[i][0] };
-        if (deltas[i]) {
-          ref.d = deltas[i].delta;
-          // A delta of the parent's own (whole) value: it lives where the parent's value lives.
-          if (ref.d.bv === parentVersions?.[ch]) {
-            const at = parentEntry && valueLocation(parentEntry, parentId!, ch);
-            if (at !== undefined) ref.d.at = at;
-          }
-        }
+        if (deltas[i]) ref.d = { ...deltas[i].delta, at: snap!.id };
         return { ref, bytes: blobs[i][1] };
       }),
       loc,
-      needs: needs(nsView, checkpoint.channel_versions, stored, loc, deltas.map((d) => d?.delta)),
+      needs: needs(nsView, checkpoint.channel_versions, stored, loc, deltas.map((d) => d?.delta && { ...d.delta, at: snap!.id })),
+      snapshot,
       maxFrame: this.#maxFrame(),
     });
     // The writes of the step before come first (their acks arrived while this was encoded).
@@ -810,6 +836,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       checkpoint: cp,
       metadata: md,
       blobs: channels.map(([ch, v], i) => ({ ref: { ch, v, ty: blobs[i][0] }, bytes: blobs[i][1] })),
+      snapshot: true,
       maxFrame: this.#maxFrame(),
     });
     const byTask = new Map<string, WriteEntry[]>();
@@ -864,15 +891,18 @@ function locations(
   parent: CheckpointEntry | undefined,
   parentId: string | undefined,
   parentVersions: Record<string, string | number> | undefined,
+  snapId?: string,
+  snapVersions?: Record<string, string | number>,
 ): Record<string, string> | undefined {
-  if (parentId !== undefined && (!parent || !parentVersions)) return undefined;
+  if (parentId !== undefined && (!parent || !parentVersions) && snapId === undefined) return undefined;
   const loc: Record<string, string> = {};
   let any = false;
   for (const [ch, v] of Object.entries(versions)) {
     if (Object.prototype.hasOwnProperty.call(newVersions, ch)) continue;
     let at: string | undefined;
-    if (parentId === undefined) at = "";
-    else if (parentVersions![ch] === v) at = valueLocation(parent!, parentId, ch);
+    if (snapId !== undefined && snapVersions?.[ch] === v) at = snapId;
+    else if (parentId === undefined) at = "";
+    else if (parent && parentVersions?.[ch] === v) at = valueLocation(parent, parentId, ch);
     if (at !== undefined) {
       loc[ch] = at;
       any = true;

@@ -91,6 +91,8 @@ export interface CheckpointMessageInput {
   loc?: Record<string, string>;
   /** The other checkpoints a read of it needs (header `a`). */
   needs?: string[];
+  /** It stores every value whole: published on `s.<id>` (header `s`), where a reader finds it without knowing its id. */
+  snapshot?: boolean;
   /** Largest frame the server takes. */
   maxFrame: number;
 }
@@ -108,6 +110,7 @@ export function checkpointMessages(input: CheckpointMessageInput): Outgoing[] {
   if (parentId) header.p = parentId;
   if (input.loc) header.l = input.loc;
   if (input.needs) header.a = input.needs;
+  if (input.snapshot) header.s = 1;
   const parts = [cpBytes, mdBytes];
   let size = cpBytes.length + mdBytes.length + 1024;
   for (const { ref, bytes } of input.blobs) {
@@ -126,7 +129,8 @@ export function checkpointMessages(input: CheckpointMessageInput): Outgoing[] {
       out.push({ subject: `${base}.${ck}`, data: encodeFrame(h, [part]), header: h, parts: [part], ifAbsent: false });
     }
   }
-  out.push({ subject: `${nsSubject}.c.${encodeToken(id)}`, data: encodeFrame(header, parts), header, parts, ifAbsent: false });
+  const kind = input.snapshot ? "s" : "c";
+  out.push({ subject: `${nsSubject}.${kind}.${encodeToken(id)}`, data: encodeFrame(header, parts), header, parts, ifAbsent: false });
   return out;
 }
 
