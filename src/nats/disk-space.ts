@@ -89,6 +89,12 @@ export async function keepReserve(dir: string): Promise<void> {
   }
 }
 
+/** The disk under the store is full: almost nothing free, or the reserve given back and no room to make it again. */
+export async function isDiskFull(dir: string): Promise<boolean> {
+  const { free } = diskSpace(dir);
+  return free < LOW_WATER_BYTES || (!(await reserveHeld(dir)) && free < 2 * RESERVE_BYTES);
+}
+
 /** Give the reserve back (the disk is full); true when there was one. */
 export async function releaseReserve(dir: string): Promise<boolean> {
   const held = await reserveHeld(dir);

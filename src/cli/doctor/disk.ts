@@ -4,7 +4,7 @@
  * disk still lets Vibewriter read, but no run can store a step.
  */
 import { guard, CheckStatus, type CheckResult } from "./check.ts";
-import { diskSpace, LOW_WATER_BYTES, storeUsage } from "../../nats/disk-space.ts";
+import { diskSpace, isDiskFull, storeUsage } from "../../nats/disk-space.ts";
 import { retentionPolicy } from "../../nats/retention.ts";
 
 /** Below this much free space, or above this share of the cap, the store is "nearly full". */
@@ -33,7 +33,7 @@ export function checkNatsDisk(found: StoreDiskFinding, env: NodeJS.ProcessEnv): 
     const cap = found.maxFileStore;
     const where = `${found.dir}: store ${mib(used)}${cap ? ` of its ${mib(cap)} cap` : ""}, disk ${mib(free)} free of ${mib(size)}`;
     const fix = "Free space on that disk, or run `vibewriter prune` (add --older-than to expire more); the cap follows the free space at the server's next start.";
-    if (free < LOW_WATER_BYTES || (cap !== undefined && used >= cap)) {
+    if ((await isDiskFull(found.dir)) || (cap !== undefined && used >= cap)) {
       return { status: CheckStatus.Missing, detail: `DISK FULL: ${where}; reading works, no run can store a step`, fix };
     }
     if (free < NEARLY_FULL_BYTES || (cap !== undefined && used > cap * NEARLY_FULL_SHARE)) {
