@@ -678,7 +678,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (!snapshot && enc.bytes > Math.max(MIN_SNAPSHOT_BYTES, (snap!.size ?? 0) / 4)) enc = await encode((snapshot = true));
     const { stored, channels, deltas, blobs } = enc;
     const [cp, md] = await Promise.all([this.serde.dumpsTyped(rest), this.serde.dumpsTyped(metadata)]);
-    const loc = locations(checkpoint.channel_versions, stored, parentEntry, parentId, parentVersions, snapshot ? undefined : snap?.id, snapVersions);
+    const loc = locations(checkpoint.channel_versions, stored, parentEntry, parentId, parentVersions, snapshot ? undefined : snap?.id, snapVersions, snap?.stored);
     const messages = checkpointMessages({
       nsSubject: this.#nsSubject(threadId, ns),
       threadId,
@@ -893,6 +893,7 @@ function locations(
   parentVersions: Record<string, string | number> | undefined,
   snapId?: string,
   snapVersions?: Record<string, string | number>,
+  snapStored?: Set<string>,
 ): Record<string, string> | undefined {
   if (parentId !== undefined && (!parent || !parentVersions) && snapId === undefined) return undefined;
   const loc: Record<string, string> = {};
@@ -900,7 +901,7 @@ function locations(
   for (const [ch, v] of Object.entries(versions)) {
     if (Object.prototype.hasOwnProperty.call(newVersions, ch)) continue;
     let at: string | undefined;
-    if (snapId !== undefined && snapVersions?.[ch] === v) at = snapId;
+    if (snapId !== undefined && snapVersions?.[ch] === v && snapStored?.has(ch)) at = snapId;
     else if (parentId === undefined) at = "";
     else if (parent && parentVersions?.[ch] === v) at = valueLocation(parent, parentId, ch);
     if (at !== undefined) {
