@@ -63,6 +63,7 @@ function mib(bytes: number): string {
 }
 
 function formatAge(ms: number): string {
+  if (ms === 0) return "0s";
   for (const [unit, size] of [["w", 604_800_000], ["d", 86_400_000], ["h", 3_600_000], ["m", 60_000]] as const) {
     if (ms % size === 0) return `${ms / size}${unit}`;
   }
