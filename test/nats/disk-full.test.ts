@@ -38,7 +38,7 @@ describe("the embedded store on a small, then full, disk", () => {
   let mnt: string;
   let state: string;
   const opened: Backbone[] = [];
-  const open = async (role = NatsRole.Runtime) => {
+  const open = async (role: NatsRole = NatsRole.Runtime) => {
     const b = await openBackbone({ stateDir: state, env: {}, role });
     opened.push(b);
     return b;
@@ -97,7 +97,7 @@ describe("the embedded store on a small, then full, disk", () => {
     const info = await viewer.jsm.streams.info(Names.stateStream, { subjects_filter: `${Names.stateSubjectPrefix}.diskfull.>` });
     expect(info.state.messages).toBe(acked);
     const last = await viewer.jsm.streams.getMessage(Names.stateStream, { last_by_subj: `${Names.stateSubjectPrefix}.diskfull.${acked - 1}` });
-    expect(last.data).toEqual(CHUNK);
+    expect(last?.data).toEqual(CHUNK);
     // And the runtime, on the same full disk, gets the same clear refusal (after at most the few
     // writes that fit the room given back by the reserve).
     const again = await open();
@@ -131,7 +131,7 @@ describe("the embedded store on a small, then full, disk", () => {
     const reader = await open(NatsRole.Viewer);
     for (const i of acked) {
       const m = await reader.jsm.streams.getMessage(Names.stateStream, { last_by_subj: `${Names.stateSubjectPrefix}.diskfull.${i}` });
-      expect(m.data.length).toBe(CHUNK.length);
+      expect(m?.data.length).toBe(CHUNK.length);
     }
   });
 });
