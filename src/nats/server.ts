@@ -46,10 +46,23 @@ export interface StartNatsServerOptions {
 const READY_LINE = "Server is ready";
 const LISTEN_RE = /Listening for client connections on [^\s:]+:(\d+)/;
 
+/** `nats-server --version` once per binary and process: each probe is a blocking spawn before the server's. */
+const probes = new Map<string, { ok: boolean; stdout: string; error?: Error }>();
+function probeBinary(bin: string): { ok: boolean; stdout: string; error?: Error } {
+  let probe = probes.get(bin);
+  if (!probe) {
+    const r = spawnSync(bin, ["--version"], { env: childEnv(), encoding: "utf8" });
+    probe = { ok: !r.error && r.status === 0, stdout: r.stdout ?? "", ...(r.error ? { error: r.error } : {}) };
+    // Only a found binary is remembered: one installed meanwhile is found on the next try.
+    if (probe.ok) probes.set(bin, probe);
+  }
+  return probe;
+}
+
 function resolveBinary(binary?: string): string {
   const bin = binary ?? process.env.NATS_SERVER_BIN ?? "nats-server";
-  const probe = spawnSync(bin, ["--version"], { env: childEnv(), encoding: "utf8" });
-  if (probe.error || probe.status !== 0) {
+  const probe = probeBinary(bin);
+  if (!probe.ok) {
     throw new NatsBackboneError(
       NatsErrorCode.ServerMissing,
       `nats-server not found (tried "${bin}"). Install it with \`sudo apt-get install nats-server\` ` +
@@ -62,11 +75,8 @@ function resolveBinary(binary?: string): string {
 
 /** Version string of the installed nats-server, e.g. "2.9.10", or undefined when missing. */
 export function natsServerVersion(binary?: string): string | undefined {
-  const probe = spawnSync(binary ?? process.env.NATS_SERVER_BIN ?? "nats-server", ["--version"], {
-    env: childEnv(),
-    encoding: "utf8",
-  });
-  if (probe.error || probe.status !== 0) return undefined;
+  const probe = probeBinary(binary ?? process.env.NATS_SERVER_BIN ?? "nats-server");
+  if (!probe.ok) return undefined;
   return /v?(\d+\.\d+\.\d+)/.exec(probe.stdout)?.[1];
 }
 
