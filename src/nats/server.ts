@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { accessSync, constants } from "node:fs";
 import { mkdtemp, mkdir, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,7 +29,7 @@ export interface StartNatsServerOptions {
   storeDir?: string;
   /** Client port; a free one chosen by the server when omitted. */
   port?: number;
-  /** Binary to run (default `NATS_SERVER_BIN` or `nats-server` on PATH). */
+  /** Binary to run (default `NATS_SERVER_BIN`, `nats-server` on PATH, or `/usr/sbin/nats-server`). */
   binary?: string;
   /** Let the process outlive its parent (used by the embedded backbone server). */
   detached?: boolean;
@@ -59,8 +60,27 @@ function probeBinary(bin: string): { ok: boolean; stdout: string; error?: Error 
   return probe;
 }
 
+/**
+ * The nats-server to run: `NATS_SERVER_BIN`, else `nats-server` on PATH, else Debian's
+ * `/usr/sbin/nats-server` (not on an ordinary user's PATH).
+ */
+export function defaultNatsServerBinary(): string {
+  if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
+  const dirs = [...(process.env.PATH ?? "").split(":").filter(Boolean), "/usr/sbin", "/usr/local/sbin", "/sbin"];
+  for (const dir of dirs) {
+    const candidate = join(dir, "nats-server");
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return "nats-server";
+}
+
 function resolveBinary(binary?: string): string {
-  const bin = binary ?? process.env.NATS_SERVER_BIN ?? "nats-server";
+  const bin = binary ?? defaultNatsServerBinary();
   const probe = probeBinary(bin);
   if (!probe.ok) {
     throw new NatsBackboneError(
@@ -75,7 +95,7 @@ function resolveBinary(binary?: string): string {
 
 /** Version string of the installed nats-server, e.g. "2.9.10", or undefined when missing. */
 export function natsServerVersion(binary?: string): string | undefined {
-  const probe = probeBinary(binary ?? process.env.NATS_SERVER_BIN ?? "nats-server");
+  const probe = probeBinary(binary ?? defaultNatsServerBinary());
   if (!probe.ok) return undefined;
   return /v?(\d+\.\d+\.\d+)/.exec(probe.stdout)?.[1];
 }

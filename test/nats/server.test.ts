@@ -1,6 +1,6 @@
 import { connectNats } from "../../src/nats/connection.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
-import { startNatsServer } from "../../src/nats/server.ts";
+import { defaultNatsServerBinary, startNatsServer } from "../../src/nats/server.ts";
 import { startTestNats } from "../support/nats.ts";
 import { existsSync } from "node:fs";
 
@@ -35,6 +35,22 @@ describe("nats-server launcher", () => {
     const err = await startNatsServer({ binary: "/nonexistent/nats-server" }).catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(err, NatsErrorCode.ServerMissing)).toBe(true);
     expect((err as Error).message).toContain("apt-get install nats-server");
+  });
+
+  it("finds Debian's /usr/sbin/nats-server when an ordinary user's PATH lacks sbin", async () => {
+    if (!existsSync("/usr/sbin/nats-server")) throw new Error("this test needs Debian's nats-server package (/usr/sbin/nats-server): run scripts/setup.sh");
+    const saved = { PATH: process.env.PATH, NATS_SERVER_BIN: process.env.NATS_SERVER_BIN };
+    try {
+      process.env.PATH = "/usr/local/bin:/usr/bin:/bin"; // Debian's PATH for an ordinary user
+      delete process.env.NATS_SERVER_BIN;
+      expect(defaultNatsServerBinary()).toBe("/usr/sbin/nats-server");
+      process.env.NATS_SERVER_BIN = "/opt/custom/nats-server";
+      expect(defaultNatsServerBinary()).toBe("/opt/custom/nats-server");
+    } finally {
+      process.env.PATH = saved.PATH;
+      if (saved.NATS_SERVER_BIN === undefined) delete process.env.NATS_SERVER_BIN;
+      else process.env.NATS_SERVER_BIN = saved.NATS_SERVER_BIN;
+    }
   });
 
   it("the test kit opens a backbone with the streams and buckets", async () => {

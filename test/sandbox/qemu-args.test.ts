@@ -56,14 +56,14 @@ describe("the QEMU release", () => {
   });
 
   it("decides each spelling at the release that introduced it", () => {
-    expect(qemuFeatures(V7_2)).toEqual({ runWithChroot: false, runWithUser: false, fileMigration: false });
-    expect(qemuFeatures(R(8, 0))).toEqual({ runWithChroot: false, runWithUser: false, fileMigration: false });
-    expect(qemuFeatures(R(8, 1))).toEqual({ runWithChroot: true, runWithUser: false, fileMigration: false });
-    expect(qemuFeatures(V8_2)).toEqual({ runWithChroot: true, runWithUser: false, fileMigration: false });
-    expect(qemuFeatures(V9_0)).toEqual({ runWithChroot: true, runWithUser: false, fileMigration: true });
-    expect(qemuFeatures(V9_1)).toEqual({ runWithChroot: true, runWithUser: true, fileMigration: true });
-    expect(qemuFeatures(V10_0)).toEqual({ runWithChroot: true, runWithUser: true, fileMigration: true });
-    expect(qemuFeatures(R(11, 0))).toEqual({ runWithChroot: true, runWithUser: true, fileMigration: true });
+    expect(qemuFeatures(V7_2)).toEqual({ runWithChroot: false, runWithUser: false, fileMigration: false, readonlyTemplate: false });
+    expect(qemuFeatures(R(8, 0))).toEqual({ runWithChroot: false, runWithUser: false, fileMigration: false, readonlyTemplate: false });
+    expect(qemuFeatures(R(8, 1))).toEqual({ runWithChroot: true, runWithUser: false, fileMigration: false, readonlyTemplate: false });
+    expect(qemuFeatures(V8_2)).toEqual({ runWithChroot: true, runWithUser: false, fileMigration: false, readonlyTemplate: true });
+    expect(qemuFeatures(V9_0)).toEqual({ runWithChroot: true, runWithUser: false, fileMigration: true, readonlyTemplate: true });
+    expect(qemuFeatures(V9_1)).toEqual({ runWithChroot: true, runWithUser: true, fileMigration: true, readonlyTemplate: true });
+    expect(qemuFeatures(V10_0)).toEqual({ runWithChroot: true, runWithUser: true, fileMigration: true, readonlyTemplate: true });
+    expect(qemuFeatures(R(11, 0))).toEqual({ runWithChroot: true, runWithUser: true, fileMigration: true, readonlyTemplate: true });
   });
 });
 
@@ -114,14 +114,21 @@ describe("qemu arguments by release", () => {
       expect(restoreUri(release)).toBe("file:/dev/fdset/1");
       // Seccomp keeps set*id allowed: QEMU's own drop to the user comes after the filter.
       expect(valueOf(args, "-sandbox")).toBe("on,obsolete=deny,elevateprivileges=allow,spawn=deny,resourcecontrol=deny");
+      // The template's RAM is opened read-only (mapped private): no write access to it is needed.
+      expect(args).toContain("memory-backend-file,id=mem,size=300M,mem-path=/s/memory,share=off,readonly=on,rom=off");
       // Everything else is the 7.2 command line.
       const rest = args.filter((_, i) => !["-run-with", "-add-fd"].includes(args[i]!) && !["-run-with", "-add-fd"].includes(args[i - 1]!));
-      expect(rest).toEqual(qemuArgs(spec, restoring, "tcg", 32, V7_2).filter((a, i, all) => !["-runas", "-chroot"].includes(a) && !["-runas", "-chroot"].includes(all[i - 1]!)));
+      expect(rest).toEqual(
+        qemuArgs(spec, restoring, "tcg", 32, V7_2)
+          .filter((a, i, all) => !["-runas", "-chroot"].includes(a) && !["-runas", "-chroot"].includes(all[i - 1]!))
+          .map((a) => (a.endsWith("share=off") ? `${a},readonly=on,rom=off` : a)),
+      );
     });
   }
 
-  it("a template (no restore) never gets a descriptor set, on any release", () => {
+  it("a template (no restore) never gets a descriptor set nor read-only RAM, on any release", () => {
     for (const release of [V7_2, V8_2, V9_0, V9_1, V10_0]) {
+      expect(qemuArgs(spec, templating, "tcg", 32, release).join(" ")).not.toContain("readonly=on,rom=off");
       expect(qemuArgs(spec, templating, "tcg", 32, release)).not.toContain("-add-fd");
       expect(qemuArgs(spec, templating, "tcg", 32, release)).not.toContain("-incoming");
     }

@@ -34,7 +34,7 @@ export function checkNatsServerBinary(version: string | undefined, usingNatsUrl:
     if (version === undefined) {
       return usingNatsUrl
         ? { status: CheckStatus.Degraded, detail: "not installed (not needed: NATS_URL is set)", fix }
-        : { status: CheckStatus.Missing, detail: "not found on PATH (or NATS_SERVER_BIN)", fix };
+        : { status: CheckStatus.Missing, detail: "not found on PATH, in /usr/sbin or at NATS_SERVER_BIN", fix };
     }
     if (!atLeast(version, MIN_NATS_SERVER)) {
       return { status: CheckStatus.Missing, detail: `v${version} is older than ${MIN_NATS_SERVER}`, fix };

@@ -61,9 +61,12 @@ function atLeast(r: QemuRelease, major: number, minor: number): boolean {
  * - user: `-run-with user=` exists from 9.1, where `-runas` was deprecated; 10.0 removed `-runas`.
  * - restore: the `file:` migration URI reads a descriptor set (`/dev/fdset/N`, from `-add-fd`) from
  *   9.0; 9.1 deprecated `fd:` on anything but a socket. 7.2 has no `file:` URI at all.
+ * - template RAM: from 8.2 a `share=off` memory file can be opened read-only (`readonly=on,rom=off`:
+ *   mapped private and writable, copy-on-write); before, QEMU opens it read-write even though it
+ *   never writes it, so a read-only template file can only be restored by root.
  */
-export function qemuFeatures(r: QemuRelease): { runWithChroot: boolean; runWithUser: boolean; fileMigration: boolean } {
-  return { runWithChroot: atLeast(r, 8, 1), runWithUser: atLeast(r, 9, 1), fileMigration: atLeast(r, 9, 0) };
+export function qemuFeatures(r: QemuRelease): { runWithChroot: boolean; runWithUser: boolean; fileMigration: boolean; readonlyTemplate: boolean } {
+  return { runWithChroot: atLeast(r, 8, 1), runWithUser: atLeast(r, 9, 1), fileMigration: atLeast(r, 9, 0), readonlyTemplate: atLeast(r, 8, 2) };
 }
 
 /**
@@ -132,7 +135,8 @@ export function qemuArgs(spec: VmSpec, paths: QemuPaths, accel: Accel, tbSizeMiB
   if (runWith.length) args.push("-run-with", runWith.join(","));
   if (spec.network) args.push("-netdev", "user,id=net0", "-device", "virtio-net-device,netdev=net0");
   if (paths.ramFile) {
-    args.push("-object", `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${paths.ramFile},share=${paths.ramShared ? "on" : "off"}`);
+    const readonly = !paths.ramShared && features.readonlyTemplate ? ",readonly=on,rom=off" : "";
+    args.push("-object", `memory-backend-file,id=mem,size=${spec.memoryMiB}M,mem-path=${paths.ramFile},share=${paths.ramShared ? "on" : "off"}${readonly}`);
   }
   if (paths.incoming) {
     if (features.fileMigration) args.push("-add-fd", `fd=${RESTORE_STATE_FD},set=${RESTORE_FDSET}`);

@@ -24,7 +24,7 @@ import {
 } from "./driver.ts";
 import { agentHandshake } from "./handshake.ts";
 import { probeKvm, type KvmProbeResult } from "./kvm-probe.ts";
-import { QEMU_ARGS_REVISION, qemuArgs, qemuRelease, restoreUri, type QemuPaths, type QemuRelease } from "./qemu-args.ts";
+import { QEMU_ARGS_REVISION, qemuArgs, qemuFeatures, qemuRelease, restoreUri, type QemuPaths, type QemuRelease } from "./qemu-args.ts";
 import { QmpClient, type QmpEvent } from "./qmp.ts";
 import { exitFromGuardian, resolveVmUser, spawnQemu, VM_USER, type SpawnedQemu, type VmUser } from "./qemu-privileges.ts";
 import { pidAlive } from "../pid-alive.ts";
@@ -387,8 +387,11 @@ class QemuVm implements VmHandle {
       await link(this.paths.ramFile, memoryFile).catch(() => copySparse(this.paths.ramFile!, memoryFile));
       await this.kill();
       // Read-only from now on: clones map it copy-on-write, and no unprivileged QEMU may open it
-      // for writing (QEMU 7.2 opens share=off files read-write, which only root then can).
-      await chmod(memoryFile, 0o444);
+      // for writing. QEMU < 8.2 opens share=off files read-write: root's QEMU still can (then drops
+      // to vibewriter-vm); an ordinary user's QEMU needs the owner's write bit, which protects
+      // nothing from that user anyway (they own the file).
+      const readonly = process.getuid?.() === 0 || qemuFeatures(this.release).readonlyTemplate;
+      await chmod(memoryFile, readonly ? 0o444 : 0o644);
       await chmod(stateFile, 0o444);
       const { restore: _r, snapshotable: _s, image, accel: _a, ...rest } = this.spec;
       const snap: VmSnapshot = {
