@@ -81,26 +81,31 @@ interface DecodedCheckpoint {
 
 /**
  * LangGraph checkpointer on JetStream. The agent's state is a set of messages under
- * `<prefix>.<thread>.<ns>.`: `c.<id>` a checkpoint together with the channel values that changed
- * (only the channels in `newVersions`, as the Postgres saver does; a value too large for one
- * message goes to `b.<channel>.<version>.<chunk>` first), `w.<id>.<task>` the regular writes of a
- * task (first write wins, enforced by the server with an expected subject sequence of 0),
- * `w.<id>.<task>.<idx>` special writes (replace), and `<prefix>.<thread>.x` after deleteThread.
- * Resuming is reading that back. Every write is acknowledged by JetStream; unacknowledged ones are
- * retried with the same msgID, so a write is stored once. A checkpoint is stored only after every
- * pending write published before it was acknowledged (see `writeAcks`).
+ * `<prefix>.<thread>.<ns>.`: `c.<id>` a checkpoint together with the values that changed since the
+ * namespace's latest snapshot (only versions that are new or already stored, as the Postgres saver
+ * does; a value too large for one message goes to `b.<channel>.<version>.<chunk>` first),
+ * `s.<id>` a snapshot (a checkpoint storing every value whole; taken when there is none, when it is
+ * far behind, or when the changes since it pass a quarter of its size), `w.<id>.<task>` the
+ * regular writes of a task (first write wins, enforced by the server with an expected subject
+ * sequence of 0), `w.<id>.<task>.<idx>` special writes (replace), and `<prefix>.<thread>.x` after
+ * deleteThread. Every write is acknowledged by JetStream; unacknowledged ones are retried with the
+ * same msgID, so a write is stored once. A checkpoint is stored only after every pending write
+ * published before it was acknowledged (see `writeAcks`).
  *
- * Reads: each process keeps a view of the threads it uses. A live headers-only consumer on the
- * stream announces every stored message (from any process); a read asks the server for the
- * thread's last sequence (one direct get), waits until the tail has passed it and fetches any
+ * Reads: each process keeps a view of the threads it uses. A resume (a cold view) asks for the
+ * namespace's last `c.*`, `s.*` and `w.>` and the thread's last message at once: one round trip
+ * holds everything the latest checkpoint needs, usually. A live headers-only consumer on the stream
+ * (started after what that read saw, not waited for) announces every stored message from any
+ * process; a warm read asks for the thread's last sequence (one direct get, sent in the same socket
+ * write as the thread's pending writes), waits until the tail has passed it and fetches any
  * announced message it has not applied. So a read sees every acknowledged write.
  *
  * Channel values are cached decoded by (channel, version) — including the objects this process
  * wrote — and shared between reads: treat the values in returned checkpoints as immutable
  * (LangGraph's built-in channels and reducers do). A list that grows by a few items per step (the
- * conversation) is stored as a delta of the parent checkpoint's version (see state-messages.ts),
- * and message encodings are remembered (MessageMemoSerializer), so a put costs about one small
- * acknowledged publish.
+ * conversation) is stored as a delta of the snapshot's version (see state-messages.ts), and message
+ * encodings are remembered (MessageMemoSerializer), so a put costs about one small acknowledged
+ * publish. `compactThread` keeps only the latest checkpoint of each namespace (as a snapshot).
  */
 export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   readonly stream: string;
