@@ -5,7 +5,7 @@ import { renderAuthorization, type NatsUser } from "./auth.ts";
 import { connectNats } from "./connection.ts";
 import { diskFullError, diskSpace, keepReserve, LOW_WATER_BYTES, maxFileStore, noteEmbeddedStore, releaseReserve } from "./disk-space.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
-import { natsServerVersion, startNatsServer, supportsSyncAlways, type NatsServer } from "./server.ts";
+import { findNatsServer, startNatsServer, supportsSyncAlways, type NatsServer } from "./server.ts";
 import { isSameProcess, processStart, withStoreLock } from "./store-lock.ts";
 import { serversOnStore } from "./store-processes.ts";
 import { supervise } from "./supervisor.ts";
@@ -145,11 +145,11 @@ export async function openEmbeddedServer(
   /** Start a server on the store (none runs there: checked under the lock), on `port` when given. */
   const start = async (port?: number): Promise<NatsServer> => {
     refuseStrangers(dir, []);
-    const version = natsServerVersion();
+    const { binary, version } = findNatsServer();
     const syncAlways = supportsSyncAlways(version);
     const maxStore = await maxFileStore(dir);
     await writeConfig(configFile, renderServerConfig(dir, auth.users, syncAlways, maxStore));
-    const server = await startNatsServer({ storeDir: dir, detached: true, configFile, ...(port ? { port } : {}) });
+    const server = await startNatsServer({ storeDir: dir, detached: true, configFile, binary, found: true, ...(port ? { port } : {}) });
     const info: ServerFile = {
       pid: server.pid,
       port: server.port,

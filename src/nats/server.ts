@@ -31,6 +31,8 @@ export interface StartNatsServerOptions {
   port?: number;
   /** Binary to run (default `NATS_SERVER_BIN`, `nats-server` on PATH, or `/usr/sbin/nats-server`). */
   binary?: string;
+  /** `binary` was just checked by `findNatsServer`: do not probe it again. */
+  found?: boolean;
   /** Let the process outlive its parent (used by the embedded backbone server). */
   detached?: boolean;
   /** How long to wait for "Server is ready" (ms). */
@@ -47,17 +49,10 @@ export interface StartNatsServerOptions {
 const READY_LINE = "Server is ready";
 const LISTEN_RE = /Listening for client connections on [^\s:]+:(\d+)/;
 
-/** `nats-server --version` once per binary and process: each probe is a blocking spawn before the server's. */
-const probes = new Map<string, { ok: boolean; stdout: string; error?: Error }>();
+/** `nats-server --version`: whether the binary runs, and what it says. */
 function probeBinary(bin: string): { ok: boolean; stdout: string; error?: Error } {
-  let probe = probes.get(bin);
-  if (!probe) {
-    const r = spawnSync(bin, ["--version"], { env: childEnv(), encoding: "utf8" });
-    probe = { ok: !r.error && r.status === 0, stdout: r.stdout ?? "", ...(r.error ? { error: r.error } : {}) };
-    // Only a found binary is remembered: one installed meanwhile is found on the next try.
-    if (probe.ok) probes.set(bin, probe);
-  }
-  return probe;
+  const r = spawnSync(bin, ["--version"], { env: childEnv(), encoding: "utf8" });
+  return { ok: !r.error && r.status === 0, stdout: r.stdout ?? "", ...(r.error ? { error: r.error } : {}) };
 }
 
 /**
@@ -79,7 +74,11 @@ export function defaultNatsServerBinary(): string {
   return "nats-server";
 }
 
-function resolveBinary(binary?: string): string {
+/**
+ * The nats-server binary that runs, and its version ("2.9.10"; undefined when it prints none).
+ * Throws `ServerMissing` with the install hint when there is none.
+ */
+export function findNatsServer(binary?: string): { binary: string; version: string | undefined } {
   const bin = binary ?? defaultNatsServerBinary();
   const probe = probeBinary(bin);
   if (!probe.ok) {
@@ -90,7 +89,7 @@ function resolveBinary(binary?: string): string {
       { cause: probe.error },
     );
   }
-  return bin;
+  return { binary: bin, version: /v?(\d+\.\d+\.\d+)/.exec(probe.stdout)?.[1] };
 }
 
 /** Version string of the installed nats-server, e.g. "2.9.10", or undefined when missing. */
@@ -127,7 +126,8 @@ export function versionAtLeast(version: string, minimum: string): boolean {
  * own "Server is ready" log line, raced against an early exit.
  */
 export async function startNatsServer(opts: StartNatsServerOptions = {}): Promise<NatsServer> {
-  const bin = resolveBinary(opts.binary);
+  // One blocking probe before the spawn is enough: a caller that just found the binary says so.
+  const bin = opts.found ? opts.binary! : findNatsServer(opts.binary).binary;
   const ownsDir = opts.storeDir === undefined;
   const storeDir = opts.storeDir ?? (await mkdtemp(join(tmpdir(), "vibewriter-nats-")));
   await mkdir(storeDir, { recursive: true });
