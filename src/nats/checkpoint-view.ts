@@ -50,25 +50,8 @@ export interface CheckpointHeader {
    * bases of its deltas), when the writer knew them all: a reader fetches them at once.
    */
   a?: string[];
-  /** Stream sequences of `a`'s messages, same order: a reader fetches them by sequence (cheapest). */
-  q?: number[];
   /** 1: a snapshot, every value stored whole in it (subject `s.<id>` instead of `c.<id>`). */
   s?: 1;
-}
-
-/**
- * `h`: the namespace's head, stored just before each checkpoint (the stream keeps the last one
- * per subject): a resume learns the latest checkpoint's id, kind and `a`/`q` from one direct get
- * on a literal subject. The view ignores it.
- */
-export interface HeadHeader {
-  k: "h";
-  t: string;
-  n: string;
-  id: string;
-  s?: 1;
-  a?: string[];
-  q?: number[];
 }
 
 /** `b.<channel>.<version>.<chunk>`: one chunk of a value too large to ride in its checkpoint. */
@@ -104,7 +87,7 @@ export interface ResetHeader {
   t: string;
 }
 
-export type StateHeader = CheckpointHeader | HeadHeader | BlobChunkHeader | WriteHeader | ResetHeader;
+export type StateHeader = CheckpointHeader | BlobChunkHeader | WriteHeader | ResetHeader;
 
 interface Decodable {
   seq: number;
@@ -142,8 +125,6 @@ export interface CheckpointEntry {
   loc?: Record<string, string>;
   /** The header's `a`: the other checkpoints whose messages a read of this one needs. */
   needs?: string[];
-  /** The header's `q`: sequences of `needs`' messages. */
-  needSeqs?: number[];
   /** Bytes of its message (a snapshot's size decides when the next one is due). */
   size?: number;
 }
@@ -218,7 +199,6 @@ export class NamespaceView {
       };
       if (h.l) entry.loc = h.l;
       if (h.a) entry.needs = h.a;
-      if (h.q) entry.needSeqs = h.q;
       entry.size = parts.reduce((n, p) => n + p.length, 0);
       if (h.s === 1 && (this.snapshotId === undefined || (this.checkpoints.get(this.snapshotId)?.seq ?? 0) < seq)) this.snapshotId = h.id;
       if (own?.has(OWN_VERSIONS_KEY)) entry.versions = own.get(OWN_VERSIONS_KEY) as Record<string, string | number>;

@@ -85,9 +85,7 @@ interface DecodedCheckpoint {
  * namespace's latest snapshot (only versions that are new or already stored, as the Postgres saver
  * does; a value too large for one message goes to `b.<channel>.<version>.<chunk>` first),
  * `s.<id>` a snapshot (a checkpoint storing every value whole; taken when there is none, when it is
- * far behind, or when the changes since it pass a quarter of its size), `h` the namespace's head
- * (stored just before each checkpoint: its id and the sequences of the messages it needs; the
- * stream keeps the last one), `w.<id>.<task>` the
+ * far behind, or when the changes since it pass a quarter of its size), `w.<id>.<task>` the
  * regular writes of a task (first write wins, enforced by the server with an expected subject
  * sequence of 0), `w.<id>.<task>.<idx>` special writes (replace), and `<prefix>.<thread>.x` after
  * deleteThread. Every write is acknowledged by JetStream; unacknowledged ones are retried with the
@@ -95,10 +93,8 @@ interface DecodedCheckpoint {
  * published before it was acknowledged (see `writeAcks`).
  *
  * Reads: each process keeps a view of the threads it uses. A resume (a cold view) asks for the
- * namespace's head (a literal subject: a cheap direct get, where a wildcard makes the server scan)
- * and the thread's last message (usually the latest checkpoint's write), then for the checkpoint
- * and what the head names, by sequence, at once: two round trips. Stores written before heads are
- * read with wildcard gets. A live headers-only consumer on the stream
+ * namespace's last `c.*`, `s.*` and `w.>` and the thread's last message at once: one round trip
+ * holds everything the latest checkpoint needs, usually. A live headers-only consumer on the stream
  * (started after what that read saw, not waited for) announces every stored message from any
  * process; a warm read asks for the thread's last sequence (one direct get, sent in the same socket
  * write as the thread's pending writes), waits until the tail has passed it and fetches any
@@ -284,15 +280,17 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const cold = !enough() && !this.#loading.has(threadId);
     for (let loading = this.#loading.get(threadId); loading; loading = this.#loading.get(threadId)) await loading;
     const subject = `${this.#threadSubject(threadId)}.>`;
-    // A resume reads the namespace's head along with the thread's last message, then what the
-    // head names (see #loadLatest).
+    // A resume reads the namespace's latest checkpoint, its latest snapshot and its latest write
+    // along with the thread's last message: usually everything the read needs, in one round trip.
     const nsSubject = !enough() && latestOf !== undefined ? this.#nsSubject(threadId, latestOf) : undefined;
     const get = (subj: string) => this.#jsm.direct.getMessage(this.stream, { last_by_subj: subj });
     // Own pending writes go out with the reads (one socket write); the view gets them from their
     // acknowledgements (read your own writes), whatever order the server handles the two in.
     this.#sendQueued(threadId);
-    // The namespace's head is a literal subject: a wildcard costs the server a scan of the thread.
-    const reads = Promise.all([get(subject), ...(nsSubject ? [get(`${nsSubject}.h`)] : [])]);
+    const reads = Promise.all([
+      get(subject),
+      ...(nsSubject ? [get(`${nsSubject}.c.*`), get(`${nsSubject}.s.*`), get(`${nsSubject}.w.>`)] : []),
+    ]);
     const acked = this.#acked(threadId);
     reads.catch(() => {}); // reported below, after a failed write
     await acked;
@@ -315,7 +313,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     }
     if (!enough()) {
       const load = (async () => {
-        if (latestOf !== undefined && (await this.#loadLatest(view, threadId, latestOf, latest[0] ?? null, last))) {
+        if (latestOf !== undefined && (latest[0] || latest[1]) && (await this.#loadLatest(view, threadId, latestOf, latest))) {
           view.latestLoaded.add(latestOf);
           return;
         }
@@ -350,58 +348,33 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   }
 
   /**
-   * Read only what the namespace's latest checkpoint needs: its message (`latest`, the last ones
-   * stored on `c` and `s`; ids are time-ordered uuid6, so the larger id is the newest), the messages
-   * its header names as holding its other values and delta bases (`a`, fetched at once by their
-   * sequences `q`), and its writes (usually the thread's `last` message).
+   * Read only what the namespace's latest checkpoint needs: its message (`latest`, the last one
+   * stored on `c.*`; ids are time-ordered uuid6, so it is the newest), the messages its header
+   * names as holding its other values and delta bases (`a`, fetched at once), and its writes.
    * Anything still missing is looked for one by one; false when something cannot be placed (old
    * messages, large chunked values): read everything.
    */
-  async #loadLatest(view: ThreadView, threadId: string, ns: string, headMsg: StoredMsg | null, last: StoredMsg): Promise<boolean> {
+  async #loadLatest(view: ThreadView, threadId: string, ns: string, latest: (StoredMsg | null)[]): Promise<boolean> {
     const nsSubject = this.#nsSubject(threadId, ns);
     const fetched = new Map<string, Promise<void>>();
-    const fetch = (key: string, opts: { seq: number } | { last_by_subj: string }): Promise<void> => {
-      let p = fetched.get(key);
+    const fetch = (subject: string): Promise<void> => {
+      let p = fetched.get(subject);
       if (!p) {
-        p = this.#jsm.direct.getMessage(this.stream, opts).then((m) => {
+        p = this.#jsm.direct.getMessage(this.stream, { last_by_subj: subject }).then((m) => {
           if (m) this.#apply(view, m.seq, m.data);
         });
-        fetched.set(key, p);
+        fetched.set(subject, p);
       }
       return p;
     };
-    // Older checkpoints by the sequence a newer one names (`q`), else by `*.<id>` (a wildcard).
-    const seqOf = new Map<string, number>();
-    const learn = (a: string[] | undefined, q: number[] | undefined) => a?.forEach((at, i) => q?.[i] !== undefined && seqOf.set(at, q[i]));
-    const fetchCheckpoint = (at: string) => {
-      const seq = seqOf.get(at);
-      return seq !== undefined ? fetch(at, { seq }) : fetch(at, { last_by_subj: `${nsSubject}.*.${encodeToken(at)}` });
-    };
-    const get = (subj: string) => this.#jsm.direct.getMessage(this.stream, { last_by_subj: subj });
-    let checkpointMsg: StoredMsg | null = null;
-    let snapshotMsg: StoredMsg | null = null;
-    // The thread's last message, when it is a write of this namespace, is its newest write.
-    let lastWrite: StoredMsg | null = last.subject.startsWith(`${nsSubject}.w.`) ? last : null;
-    let writesUnknown = lastWrite === null;
-    const head = headMsg ? decodeFrame<StateHeader>(headMsg.data).header : undefined;
-    if (head?.k === "h" && head.t === threadId) {
-      // The latest checkpoint (a literal subject) and what it needs (by sequence), at once.
-      learn(head.a, head.q);
-      const prefetched = (head.a ?? []).map(fetchCheckpoint);
-      checkpointMsg = await get(`${nsSubject}.${head.s ? "s" : "c"}.${encodeToken(head.id)}`);
-      await Promise.all(prefetched);
-    }
-    if (!checkpointMsg) {
-      // A store written before heads existed (or a head whose checkpoint was never stored).
-      [checkpointMsg, snapshotMsg, lastWrite] = await Promise.all([get(`${nsSubject}.c.*`), get(`${nsSubject}.s.*`), get(`${nsSubject}.w.>`)]);
-      writesUnknown = false;
-    }
+    // A checkpoint's message is `c.<id>`, or `s.<id>` for a snapshot.
+    const fetchCheckpoint = (id: string) => fetch(`${nsSubject}.*.${encodeToken(id)}`);
+    const [checkpointMsg, snapshotMsg, lastWrite] = latest;
     for (const m of [snapshotMsg, checkpointMsg]) if (m) this.#apply(view, m.seq, m.data);
     const nsView = view.namespaces.get(ns);
     const id = nsView?.latestId();
     if (!nsView || id === undefined) return false;
     const entry = nsView.checkpoints.get(id)!;
-    learn(entry.needs, entry.needSeqs);
     const prefetch = Promise.all((entry.needs ?? []).filter((at) => !nsView.checkpoints.has(at)).map(fetchCheckpoint));
     // Writes of a checkpoint are stored after it: none when the newest write is older; just that
     // one when it is the very next message; else they are looked up.
@@ -409,8 +382,6 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     if (lastWrite && lastWrite.seq > entry.seq) {
       if (lastWrite.seq === entry.seq + 1) this.#apply(view, lastWrite.seq, lastWrite.data);
       if (lastWrite.seq !== entry.seq + 1 || !nsView.writes.has(id)) writes = this.#readWrites(view, nsSubject, id, entry.seq);
-    } else if (writesUnknown && last.seq > entry.seq) {
-      writes = this.#readWrites(view, nsSubject, id, entry.seq);
     }
     const { checkpoint } = await this.#decodeCheckpoint(entry);
     if (checkpoint.v < 4) {
@@ -713,7 +684,6 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const { stored, channels, deltas, blobs } = enc;
     const [cp, md] = await Promise.all([this.serde.dumpsTyped(rest), this.serde.dumpsTyped(metadata)]);
     const loc = locations(checkpoint.channel_versions, stored, parentEntry, parentId, parentVersions, snapshot ? undefined : snap?.id, snapVersions, snap?.stored);
-    const need = needs(nsView, checkpoint.channel_versions, stored, loc, deltas.map((d) => d?.delta && { ...d.delta, at: snap!.id }));
     const messages = checkpointMessages({
       nsSubject: this.#nsSubject(threadId, ns),
       threadId,
@@ -728,8 +698,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         return { ref, bytes: blobs[i][1] };
       }),
       loc,
-      needs: need,
-      needSeqs: need?.map((at) => nsView?.checkpoints.get(at)?.seq).filter((seq) => seq !== undefined),
+      needs: needs(nsView, checkpoint.channel_versions, stored, loc, deltas.map((d) => d?.delta && { ...d.delta, at: snap!.id })),
       snapshot,
       maxFrame: this.#maxFrame(),
     });

@@ -5,7 +5,6 @@ import {
   type BlobEntry,
   type BlobRef,
   type CheckpointHeader,
-  type HeadHeader,
   type NamespaceView,
   type StateHeader,
   type WriteHeader,
@@ -92,9 +91,7 @@ export interface CheckpointMessageInput {
   loc?: Record<string, string>;
   /** The other checkpoints a read of it needs (header `a`). */
   needs?: string[];
-  /** Stream sequences of `needs`' messages, in the same order (header `q`), when all are known. */
-  needSeqs?: number[];
-  /** It stores every value whole: published on `s.<id>` (header `s`) instead of `c.<id>`. */
+  /** It stores every value whole: published on `s.<id>` (header `s`), where a reader finds it without knowing its id. */
   snapshot?: boolean;
   /** Largest frame the server takes. */
   maxFrame: number;
@@ -102,8 +99,7 @@ export interface CheckpointMessageInput {
 
 /**
  * A checkpoint is one message carrying the values that fit; a value too large for one message goes
- * first as chunk messages, then the namespace's head (`h`: the id and what a read needs). The
- * checkpoint comes last, so whoever sees it also sees its values.
+ * first as chunk messages. The checkpoint comes last, so whoever sees it also sees its values.
  */
 export function checkpointMessages(input: CheckpointMessageInput): Outgoing[] {
   const { nsSubject, threadId, ns, id, parentId, maxFrame: max } = input;
@@ -114,7 +110,6 @@ export function checkpointMessages(input: CheckpointMessageInput): Outgoing[] {
   if (parentId) header.p = parentId;
   if (input.loc) header.l = input.loc;
   if (input.needs) header.a = input.needs;
-  if (input.needs && input.needSeqs?.length === input.needs.length) header.q = input.needSeqs;
   if (input.snapshot) header.s = 1;
   const parts = [cpBytes, mdBytes];
   let size = cpBytes.length + mdBytes.length + 1024;
@@ -134,13 +129,6 @@ export function checkpointMessages(input: CheckpointMessageInput): Outgoing[] {
       out.push({ subject: `${base}.${ck}`, data: encodeFrame(h, [part]), header: h, parts: [part], ifAbsent: false });
     }
   }
-  // The head goes just before it: a resume finds the latest checkpoint's id and what it needs with
-  // one direct get on a literal subject (the stream keeps one message per subject).
-  const head: HeadHeader = { k: "h", t: threadId, n: ns, id };
-  if (input.snapshot) head.s = 1;
-  if (header.a) head.a = header.a;
-  if (header.q) head.q = header.q;
-  out.push({ subject: `${nsSubject}.h`, data: encodeFrame(head, []), header: head, parts: [], ifAbsent: false });
   const kind = input.snapshot ? "s" : "c";
   out.push({ subject: `${nsSubject}.${kind}.${encodeToken(id)}`, data: encodeFrame(header, parts), header, parts, ifAbsent: false });
   return out;
