@@ -15,7 +15,7 @@ import { Session } from "./session.ts";
 
 const ROUNDS = 20;
 const DIR = "/tmp/.vw-warm-up";
-const STEP_TIMEOUT_MS = 10_000;
+const STEP_TIMEOUT_MS = 20_000;
 
 /** `onError` hears every request that ended in an error (tests check there is none unexpected). */
 export async function warmUp(ctx: AgentContext, onError?: (op: string, message: string) => void): Promise<void> {
@@ -73,6 +73,10 @@ export async function warmUp(ctx: AgentContext, onError?: (op: string, message: 
       await run([req("edit", { path: f, oldString: "line 1 ", newString: "line 1 " })]);
       await run([req("read", { path: `${DIR}/missing.txt` }), req("delete", { path: `${DIR}/u.bin` })]);
     }
+    // Commands: the exec path (spawn, process group, output frames) and Python, which the skills
+    // run. The code V8 compiles and the file pages read here are in every restored sandbox's RAM.
+    for (let i = 0; i < 3; i++) await run([req("exec", { argv: ["/bin/sh", "-c", "echo warm"], cwd: "/tmp" })]);
+    await run([req("exec", { shell: "command -v python3 >/dev/null 2>&1 && python3 -c 'import json, os, re, sys'; true", cwd: "/tmp" })]);
   } finally {
     session.close();
     rmSync(real + DIR.slice("/tmp".length), { recursive: true, force: true });
