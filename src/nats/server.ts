@@ -94,9 +94,11 @@ export function findNatsServer(binary?: string): { binary: string; version: stri
 
 /** Version string of the installed nats-server, e.g. "2.9.10", or undefined when missing. */
 export function natsServerVersion(binary?: string): string | undefined {
-  const probe = probeBinary(binary ?? defaultNatsServerBinary());
-  if (!probe.ok) return undefined;
-  return /v?(\d+\.\d+\.\d+)/.exec(probe.stdout)?.[1];
+  try {
+    return findNatsServer(binary).version;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { readlink, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
+import { procStat } from "./proc-stat.ts";
 
 const LOCK_WAIT_MS = 60_000;
 
@@ -67,15 +68,7 @@ async function lockHolder(lockFile: string): Promise<{ pid: number; start?: numb
 
 /** Start time of a process (clock ticks since boot, /proc/<pid>/stat field 22); undefined without /proc. */
 export function processStart(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name (field 2) may hold spaces and parentheses: count from the last ")".
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const start = Number(fields[19]);
-    return Number.isFinite(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
+  return procStat(pid)?.start;
 }
 
 /** `pid` runs and, when `start` is known, is still the process that had that start time. */
@@ -87,18 +80,8 @@ export function isSameProcess(pid: number, start?: number): boolean {
     return false;
   }
   // A zombie (exited, not yet reaped by its parent) still has its stat: treat it as gone.
-  if (isZombie(pid)) return false;
-  if (start === undefined) return true;
-  const now = processStart(pid);
-  if (now === undefined) return true;
-  return now === start;
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) === "Z";
-  } catch {
-    return false;
-  }
+  const stat = procStat(pid);
+  if (stat?.state === "Z") return false;
+  if (start === undefined || stat?.start === undefined) return true;
+  return stat.start === start;
 }

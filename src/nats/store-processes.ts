@@ -5,6 +5,7 @@
  * (a server restarted by hand with our config, a record lost in a crash) before we start one.
  */
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
+import { processRunning } from "./proc-stat.ts";
 
 export interface StoreProcess {
   pid: number;
@@ -27,7 +28,7 @@ export function serversOnStore(storeDir: string, except: number[] = []): StorePr
     if (!/^\d+$/.test(name) || except.includes(Number(name))) continue;
     const pid = Number(name);
     const args = commandLine(pid);
-    if (!args || !/(^|\/)nats-server[^/]*$/.test(args[0] ?? "") || isZombie(pid)) continue;
+    if (!args || !/(^|\/)nats-server[^/]*$/.test(args[0] ?? "") || !processRunning(pid)) continue;
     if (!namesStore(args, storeDir)) continue;
     found.push({ pid, args, ports: listeningPorts(pid) });
   }
@@ -54,15 +55,6 @@ function namesStore(args: string[], storeDir: string): boolean {
     return readFileSync(config, "utf8").includes(dir);
   } catch {
     return false;
-  }
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] === "Z";
-  } catch {
-    return true; // gone while we looked
   }
 }
 

@@ -7,18 +7,9 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { openBackbone } from "../../src/nats/backbone.ts";
 import { natsServerVersion } from "../../src/nats/server.ts";
+import { processRunning } from "../../src/nats/proc-stat.ts";
 
 const HOLDER = fileURLToPath(new URL("./fixtures/backbone-holder.ts", import.meta.url));
-
-/** Running: exists and is not a zombie (a server whose starter died is reaped by init, later). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 /** A Vibewriter process holding a backbone (fixtures/backbone-holder.ts), driven line by line. */
 class Holder {
@@ -84,7 +75,7 @@ describe("embedded nats-server shared by several processes", () => {
     for (const h of holders.splice(0)) if (h.child.exitCode === null && h.child.signalCode === null) await h.crash();
     if (existsSync(join(dir, "nats", "server.json"))) {
       const pid = serverPid();
-      if (alive(pid)) process.kill(pid, "SIGKILL");
+      if (processRunning(pid)) process.kill(pid, "SIGKILL");
     }
     await rm(dir, { recursive: true, force: true });
   });
@@ -96,10 +87,10 @@ describe("embedded nats-server shared by several processes", () => {
     const pid = serverPid();
     // Exit code 0: Node ran the close to its end (no "unsettled top-level await", code 13).
     expect(await a.holder.close()).toBe(0);
-    expect(alive(pid)).toBe(true);
+    expect(processRunning(pid)).toBe(true);
     await b.holder.put("after-starter-left");
     expect(await b.holder.close()).toBe(0);
-    expect(alive(pid)).toBe(false);
+    expect(processRunning(pid)).toBe(false);
     expect(existsSync(join(dir, "nats", "server.json"))).toBe(false);
     expect(readdirSync(join(dir, "nats", "leases"))).toEqual([]);
   });
@@ -112,7 +103,7 @@ describe("embedded nats-server shared by several processes", () => {
     await a.holder.crash();
     await b.holder.put("after-starter-crashed");
     expect(await b.holder.close()).toBe(0);
-    expect(alive(pid)).toBe(false);
+    expect(processRunning(pid)).toBe(false);
   });
 
   it("a crashed joiner's lease does not keep the server alive", async () => {
@@ -122,20 +113,20 @@ describe("embedded nats-server shared by several processes", () => {
     const pid = serverPid();
     await b.holder.crash();
     expect(await a.holder.close()).toBe(0);
-    expect(alive(pid)).toBe(false);
+    expect(processRunning(pid)).toBe(false);
   });
 
   it("a server orphaned by a crash is reused by the next process and stopped when it leaves", async () => {
     const a = await open();
     const pid = serverPid();
     await a.holder.crash();
-    expect(alive(pid)).toBe(true);
+    expect(processRunning(pid)).toBe(true);
     const b = await openBackbone({ stateDir: dir, env: {} });
     expect(b.server).toBeUndefined();
     expect(serverPid()).toBe(pid);
     await b.artifacts.put("sources/y", "reused");
     await b.close();
-    expect(alive(pid)).toBe(false);
+    expect(processRunning(pid)).toBe(false);
     expect(existsSync(join(dir, "nats", "server.json"))).toBe(false);
   });
 
@@ -148,7 +139,7 @@ describe("embedded nats-server shared by several processes", () => {
     const pid = b.server!.pid;
     expect(existsSync(join(dir, "nats", "server.lock"))).toBe(false);
     await b.close();
-    expect(alive(pid)).toBe(false);
+    expect(processRunning(pid)).toBe(false);
     expect(readdirSync(join(dir, "nats", "leases"))).toEqual([]);
   });
 
@@ -161,9 +152,9 @@ describe("embedded nats-server shared by several processes", () => {
     expect(code).toBe(0);
     await b.holder.put("raced");
     const now = serverPid();
-    expect(alive(now)).toBe(true);
+    expect(processRunning(now)).toBe(true);
     expect(b.started).toBe(now !== pid);
     expect(await b.holder.close()).toBe(0);
-    expect(alive(now)).toBe(false);
+    expect(processRunning(now)).toBe(false);
   });
 });

@@ -13,15 +13,7 @@ import { publishAcked } from "../../src/nats/publish.ts";
 import { natsServerVersion, startNatsServer, type NatsServer } from "../../src/nats/server.ts";
 import { serversOnStore } from "../../src/nats/store-processes.ts";
 import { Names } from "../../src/nats/streams.ts";
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat[stat.lastIndexOf(")") + 2] !== "Z";
-  } catch {
-    return false;
-  }
-}
+import { processRunning } from "../../src/nats/proc-stat.ts";
 
 describe("the embedded nats-server, supervised", () => {
   let dir: string;
@@ -64,14 +56,14 @@ describe("the embedded nats-server, supervised", () => {
     const after = serverFile();
     expect(after.pid).not.toBe(before.pid);
     expect(after.port).toBe(before.port);
-    expect(alive(after.pid)).toBe(true);
+    expect(processRunning(after.pid)).toBe(true);
     expect(serversOnStore(nats).map((p) => p.pid)).toEqual([after.pid]);
     const info = await b.jsm.streams.info(Names.eventsStream, { subjects_filter: `${Names.eventsSubjectPrefix}.supervised.>` });
     expect(Object.keys(info.state.subjects ?? {}).length).toBe(20);
     expect(info.state.messages).toBe(20);
     await b.close();
     opened.length = 0;
-    expect(alive(after.pid)).toBe(false);
+    expect(processRunning(after.pid)).toBe(false);
   });
 
   it("a server that cannot be restarted ends the backbone with a clear error, and nothing waits on it", async () => {
