@@ -1,11 +1,16 @@
 /**
- * `exec`: run argv (no shell) or a shell string as the sandbox user, in its own process group so a
- * timeout or cancel kills it together with every child it spawned. Output is streamed as `data`
- * frames up to `maxOutputBytes`; the rest is drained and dropped (`truncated`).
+ * `exec`: run argv (no shell) or a shell string as the sandbox user, in a cgroup of its own
+ * (command-cgroup.ts). A command owns its processes: when its main process exits, at its timeout
+ * or on cancel, every process it started is killed (`cgroup.kill`) and the result is sent only
+ * once they are all gone — a `setsid` child or one holding stdout open neither survives the
+ * command nor keeps it from ending. Output is streamed as `data` frames up to `maxOutputBytes`;
+ * the rest is drained and dropped (`truncated`). A timed-out command still returns the output it
+ * had written (`timedOut`, with the signal that ended it).
  */
 import { spawn } from "node:child_process";
 import type { Readable } from "node:stream";
 import { bad, obj, optBool, optInt, optStr } from "../args.ts";
+import { CommandCgroup } from "../command-cgroup.ts";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError } from "../errors.ts";
@@ -30,23 +35,31 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   if (shell?.includes("\0")) throw bad("shell must not contain NUL bytes");
   // A command must see the clock the host's hello asked for.
   if (ctx.clockSetting) await ctx.clockSetting;
+  const cgroup = CommandCgroup.create(ctx.privileges);
   // Spawned with root's effective ids so the child's setuid drops real, effective and saved ids
   // for good (from lowered ids it would keep a real uid of 0). spawn() forks synchronously.
-  const child = ctx.privileges.asRoot(() =>
+  const start = () =>
     spawn(file, rest, {
       cwd,
       env,
-      detached: true, // own process group: kill(-pid) reaches every descendant that stayed in it
+      detached: true, // own process group: what reaches its descendants where there is no cgroup
       stdio: [wantsStdin ? "pipe" : "ignore", "pipe", "pipe"],
       ...(ctx.sandboxUser ?? {}),
-    }),
-  );
+    });
+  let child: ReturnType<typeof start>;
+  try {
+    child = ctx.privileges.asRoot(() => (cgroup ? cgroup.spawnInside(start) : start()));
+  } catch (err) {
+    await cgroup?.killAndWait();
+    throw err;
+  }
   const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   const spawned = new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);
     child.once("error", (err) => reject(new AgentError(ErrorCode.BadRequest, `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
   });
-  const killGroup = (): void => {
+  const killAll = (): void => {
+    cgroup?.kill();
     if (child.pid === undefined) return;
     try {
       process.kill(-child.pid, "SIGKILL");
@@ -57,12 +70,18 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   // Listen before any await: a quick command can exit while we are still sending `start`.
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.once("exit", (code, signal) => {
-      // Background children still holding the pipes would keep `close` from firing: end them.
-      killGroup();
+      // The command is over: what it left behind dies with it (and stops holding the pipes,
+      // which would keep `close` from firing).
+      killAll();
       resolve({ code, signal });
     });
   });
-  await spawned;
+  try {
+    await spawned;
+  } catch (err) {
+    await cgroup?.killAndWait();
+    throw err;
+  }
   const pid = child.pid!;
   await req.send({ ev: "start", pid });
 
@@ -71,9 +90,9 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   let sent = 0;
   const timer = setTimeout(() => {
     timedOut = true;
-    killGroup();
+    killAll();
   }, timeoutMs);
-  const onAbort = (): void => killGroup();
+  const onAbort = (): void => killAll();
   req.signal.addEventListener("abort", onAbort);
 
   // Sends are serialised through one chain so the result never overtakes output.
@@ -97,6 +116,8 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
 
   const exit = await exited;
   await closed;
+  // No process of the command may act after its result: wait until the cgroup is empty.
+  await cgroup?.killAndWait();
   ctx.tree.commandEnded();
   clearTimeout(timer);
   req.signal.removeEventListener("abort", onAbort);

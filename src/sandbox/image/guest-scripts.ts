@@ -4,7 +4,7 @@
  *
  * Boot: kernel → initramfs `/init` (busybox): load modules, mount the read-only root disk, put
  * tmpfs mounts on it (/workspace size-limited, /tmp, /run, /skills), bring `lo` up (and eth0 when
- * the VM has a NIC), then switch_root to busybox `init` on the root disk, which runs
+ * the VM has a NIC), turn user namespaces off, mount cgroup2 for the commands' cgroups, then switch_root to busybox `init` on the root disk, which runs
  * `/opt/vibewriter/agent-run`: the guest agent as root with RLIMIT_NPROC set (root is exempt; the
  * sandbox user it drops to is not), and a poweroff when the agent ends — a VM lives as long as its
  * agent, so the host sees an agent crash as the VMM exiting.
@@ -68,8 +68,18 @@ mount --move /dev /newroot/dev
 mkdir -p /newroot/dev/pts /newroot/dev/shm
 mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /newroot/dev/pts
 mount -t tmpfs -o size=16m,mode=1777 shm /newroot/dev/shm
+# No user namespaces in the guest (nothing in it needs them): \`unshare -U\` would give the sandbox
+# user root's capabilities over new namespaces and so reach kernel code meant for root only. The
+# sysctl is upstream's (Debian 12 and 13 alike); Debian's own switch is set too where it exists.
+echo 0 > /proc/sys/user/max_user_namespaces || fail "user.max_user_namespaces"
+[ -e /proc/sys/kernel/unprivileged_userns_clone ] && echo 0 > /proc/sys/kernel/unprivileged_userns_clone
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
+# One cgroup per command (src/guest/command-cgroup.ts), made by the agent under commands/ (root's).
+# favordynmods: the agent moves itself in and out at each spawn; older kernels lack the option.
+mount -t cgroup2 -o nsdelegate,favordynmods cgroup2 /newroot/sys/fs/cgroup 2>/dev/null ||
+  mount -t cgroup2 -o nsdelegate cgroup2 /newroot/sys/fs/cgroup || fail "mount cgroup2"
+mkdir /newroot/sys/fs/cgroup/commands || fail "cgroup commands/"
 echo "\$nproc" > /newroot/run/vw-nproc
 exec switch_root /newroot /opt/vibewriter/bin/init
 `;
