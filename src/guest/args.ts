@@ -1,6 +1,6 @@
 /** Checks on request arguments: the host is trusted more than the model, but not blindly. */
 import { AgentError } from "./errors.ts";
-import { ErrorCode } from "./protocol.ts";
+import { ErrorCode } from "../protocol/index.ts";
 
 export function str(args: Record<string, unknown>, key: string): string {
   const v = args[key];

@@ -3,7 +3,7 @@
  * The session counts buffered bytes across bodies and pauses the transport when too much waits.
  */
 import { AgentError } from "./errors.ts";
-import { ErrorCode } from "./protocol.ts";
+import { ErrorCode } from "../protocol/index.ts";
 
 export class BodyStream implements AsyncIterable<Buffer> {
   private parts: Buffer[] = [];

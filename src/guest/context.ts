@@ -1,6 +1,6 @@
 /** What every handler needs to know about the agent it runs in. */
 import type { ClockSetter } from "./clock.ts";
-import type { ViewRoot } from "./protocol.ts";
+import type { ViewRoot } from "../protocol/index.ts";
 import { UNPRIVILEGED, type Privileges } from "./privileges.ts";
 import { TreeCache } from "./tree-cache.ts";
 

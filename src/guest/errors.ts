@@ -1,4 +1,4 @@
-import { ErrorCode } from "./protocol.ts";
+import { ErrorCode } from "../protocol/index.ts";
 
 /** An error the agent reports to the host as `{ ev: "error", code, message }`. */
 export class AgentError extends Error {

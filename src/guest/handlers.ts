@@ -1,5 +1,5 @@
 /** The op → handler table. One file per call or small group under `ops/`. */
-import type { BodyStream } from "./body.ts";
+import type { Op, Result } from "../protocol/index.ts";
 import type { AgentContext } from "./context.ts";
 import { handleCancel } from "./ops/cancel.ts";
 import { handleExec } from "./ops/exec.ts";
@@ -11,28 +11,14 @@ import { handleUpload, handleWrite } from "./ops/fs-write.ts";
 import { handleGlob } from "./ops/glob.ts";
 import { handleGrep } from "./ops/grep.ts";
 import { handleHello } from "./ops/hello.ts";
-import type { Op } from "./protocol.ts";
+import type { OpRequest } from "./request-context.ts";
 
-export interface RequestContext {
-  id: number;
-  args: Record<string, unknown>;
-  /** Request body parts (empty for most ops). */
-  body: BodyStream;
-  /** Aborted on `cancel` or when the host disconnects (made on first use: see `aborted`). */
-  readonly signal: AbortSignal;
-  /** The same as `signal.aborted`, without making a signal (that costs ~0.2 ms under TCG). */
-  readonly aborted: boolean;
-  /** Send an event frame for this request (`start`). */
-  send(header: Record<string, unknown>, body?: Buffer): Promise<void>;
-  /** Send bulk bytes as `data` frames (split at MAX_FRAME_BODY). */
-  data(bytes: Buffer, tags?: Record<string, unknown>): Promise<void>;
-  /** Cancel another request of this session. */
-  cancel(target: number): boolean;
-}
+/** Transitional: ops import it from ./request-context.ts (the ones still importing it here move). */
+export type { RequestContext } from "./request-context.ts";
 
-export type Handler = (ctx: AgentContext, req: RequestContext) => Promise<unknown>;
+export type Handler<O extends Op> = (ctx: AgentContext, req: OpRequest<O>) => Promise<Result<O>>;
 
-export const handlers: Record<Op, Handler> = {
+export const handlers: { [O in Op]: Handler<O> } = {
   hello: handleHello,
   exec: handleExec,
   read: handleRead,

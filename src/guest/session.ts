@@ -2,12 +2,26 @@
  * One host connection: decodes request frames, runs each request concurrently with its own
  * AbortController, and writes events back through the transport's serialised writer.
  */
+import {
+  AGENT_VERSION,
+  encodeFrame,
+  ErrorCode,
+  FrameDecoder,
+  isOp,
+  MAX_ERROR_MESSAGE,
+  MAX_FRAME_BODY,
+  OP_SCHEMAS,
+  PROTOCOL_VERSION,
+  requestHeader,
+  resultFrames,
+  SchemaError,
+  type Op,
+} from "../protocol/index.ts";
 import { BodyStream, emptyBody } from "./body.ts";
 import type { AgentContext } from "./context.ts";
 import { AgentError, toAgentError } from "./errors.ts";
-import { encodeFrame, FrameDecoder } from "./framing.ts";
-import { handlers, type RequestContext } from "./handlers.ts";
-import { AGENT_VERSION, ErrorCode, MAX_FRAME_BODY, OPS, PROTOCOL_VERSION, type Op } from "./protocol.ts";
+import { handlers } from "./handlers.ts";
+import type { RequestContext } from "./request-context.ts";
 
 /** The byte pipe to the host. `write` resolves when the bytes are handed to the OS. */
 export interface Transport {
@@ -76,25 +90,39 @@ export class Session {
     if (this.paused) this.transport.resume();
   }
 
-  private dispatch(header: Record<string, unknown>, body: Buffer): void {
-    const id = header.id;
-    // id 0 is the VMM driver's readiness hello (see src/sandbox/vmm/driver.ts); clients use ≥ 1.
-    if (typeof id !== "number" || !Number.isSafeInteger(id) || id < 0) {
-      process.stderr.write("agent: frame without a valid id ignored\n");
+  private dispatch(raw: Record<string, unknown>, body: Buffer): void {
+    let header;
+    try {
+      header = requestHeader.parse(raw, "request");
+    } catch (err) {
+      // Without a valid id there is no one to answer. id 0 is the VMM driver's readiness hello
+      // (see src/sandbox/vmm/handshake.ts); clients use ≥ 1.
+      if (typeof raw.id !== "number" || !Number.isSafeInteger(raw.id) || raw.id < 0) {
+        process.stderr.write("agent: frame without a valid id ignored\n");
+      } else void this.fail(raw.id, new AgentError(ErrorCode.BadRequest, (err as Error).message));
       return;
     }
-    const op = header.op;
+    const { id, op } = header;
     if (op === "chunk") {
       const r = this.running.get(id);
       if (r?.body) this.accept(r.body, body, header.more !== true);
       return;
     }
-    if (typeof op !== "string" || !(OPS as readonly string[]).includes(op)) {
-      void this.send({ id, ev: "error", code: ErrorCode.BadRequest, message: `unknown op ${JSON.stringify(op)}` });
+    if (!isOp(op)) {
+      void this.fail(id, new AgentError(ErrorCode.BadRequest, `unknown op ${JSON.stringify(op)}`));
       return;
     }
     if (this.running.has(id)) {
-      void this.send({ id, ev: "error", code: ErrorCode.BadRequest, message: `request id ${id} is already running` });
+      void this.fail(id, new AgentError(ErrorCode.BadRequest, `request id ${id} is already running`));
+      return;
+    }
+    let args: unknown;
+    try {
+      args = OP_SCHEMAS[op].args.parse(header.args ?? {}, "args");
+    } catch (err) {
+      if (!(err instanceof SchemaError)) throw err;
+      // Its body parts (if any) find no running request and are dropped.
+      void this.fail(id, new AgentError(ErrorCode.BadRequest, `${op}: ${err.message}`));
       return;
     }
     const hasBody = body.length > 0 || header.more === true;
@@ -102,7 +130,7 @@ export class Session {
     const running: Running = { controller: null, aborted: false, body: stream, held: null };
     this.running.set(id, running);
     if (stream) this.accept(stream, body, header.more !== true);
-    void this.run(id, op as Op, header.args, running);
+    void this.run(id, op, args, running);
   }
 
   private accept(stream: BodyStream, part: Buffer, last: boolean): void {
@@ -125,9 +153,9 @@ export class Session {
   }
 
   private async run(id: number, op: Op, args: unknown, running: Running): Promise<void> {
-    const req: RequestContext = {
+    const req: RequestContext<unknown> = {
       id,
-      args: (typeof args === "object" && args !== null ? args : {}) as Record<string, unknown>,
+      args,
       body: running.body ?? emptyBody(),
       get signal() {
         if (!running.controller) {
@@ -144,14 +172,17 @@ export class Session {
       cancel: (target) => this.cancel(target),
     };
     try {
-      const value = await handlers[op](this.ctx, req);
+      // The table is typed per op; here the op is only known at run time (args were checked for it).
+      const handler = handlers[op] as (ctx: AgentContext, req: RequestContext<unknown>) => Promise<unknown>;
+      const value = await handler(this.ctx, req);
       const held = running.held;
       running.held = null;
-      await this.send({ id, ev: "result", value }, held ?? undefined);
+      // A result of any size: inline, or as result-tagged data frames (see result-frames.ts).
+      if (!this.closed) for (const frame of resultFrames(id, value, held ?? undefined)) await this.transport.write(frame);
     } catch (err) {
       const e = running.aborted && !(err instanceof AgentError) ? new AgentError(ErrorCode.Cancelled, "cancelled") : toAgentError(err);
       if (e.code === ErrorCode.Internal) process.stderr.write(`agent: ${op} failed: ${(err as Error)?.stack ?? err}\n`);
-      await this.send({ id, ev: "error", code: e.code, message: e.message }).catch(() => {});
+      await this.fail(id, e).catch(() => {});
     } finally {
       running.body?.discard();
       this.running.delete(id);
@@ -186,6 +217,12 @@ export class Session {
       await this.send({ id, ev: "data", ...tags }, part);
       if (bytes.length === 0) break;
     }
+  }
+
+  /** Ends request `id` with an error; a message quoting model input is cut to fit a frame. */
+  private fail(id: number, e: AgentError): Promise<void> {
+    const message = e.message.length > MAX_ERROR_MESSAGE ? `${e.message.slice(0, MAX_ERROR_MESSAGE - 20)}… (message cut)` : e.message;
+    return this.send({ id, ev: "error", code: e.code, message });
   }
 
   private send(header: Record<string, unknown>, body?: Buffer): Promise<void> {

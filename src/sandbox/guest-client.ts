@@ -2,17 +2,34 @@
  * The host end of the guest protocol over any byte stream (`Duplex`): the unix socket of QEMU's
  * virtio-serial chardev, a Firecracker vsock, or a socket to an agent running on the host in tests.
  *
- * Requests run concurrently by id; bodies of any size are chunked both ways; each request can be
- * cancelled (AbortSignal) or given a timeout, both of which also cancel it in the guest. When the
- * channel closes or the guest breaks the protocol, every pending request rejects with a
- * `GuestError` (`channel_closed` / `protocol`), and so does every later one.
+ * Requests run concurrently by id; bodies and results of any size are chunked both ways; each
+ * request can be cancelled (AbortSignal) or given a timeout, both of which also cancel it in the
+ * guest. When the channel closes or the guest breaks the framing, every pending request rejects
+ * with a `GuestError` (`channel_closed` / `protocol`), and so does every later one.
+ *
+ * Nothing the guest sends is trusted (it runs the model's commands): every frame header, stream
+ * event and result is checked against the op's schema in src/protocol/ before anything uses it,
+ * and what the host buffers for one request is capped (`maxResponseBytes`, result JSON included).
  */
 import { randomInt } from "node:crypto";
 import type { Duplex } from "node:stream";
-import { encodeFrame, FrameDecoder } from "../guest/framing.ts";
-import { MAX_FRAME_BODY, PROTOCOL_VERSION, type ExecArgs, type ExecResult, type HelloResult, type Op, type OpMap } from "../guest/protocol.ts";
+import {
+  encodeFrame,
+  eventHeader,
+  FrameDecoder,
+  MAX_FRAME_BODY,
+  OP_SCHEMAS,
+  parseResultJson,
+  PROTOCOL_VERSION,
+  SchemaError,
+  type EventHeader,
+  type ExecArgs,
+  type ExecResult,
+  type HelloResult,
+  type Op,
+  type OpMap,
+} from "../protocol/index.ts";
 import { GuestError, GuestErrorCode } from "./guest-error.ts";
-import { checkEvent, checkResult, type GuestEvent } from "./guest-validate.ts";
 
 export interface RequestOptions {
   /** Request body: file contents for write/upload, stdin for exec. */
@@ -35,7 +52,11 @@ export interface Response<O extends Op> {
 export interface GuestClientOptions {
   /** Timeout of the opening `hello`. Default 30 s (a restored TCG guest can be slow to answer). */
   helloTimeoutMs?: number;
-  /** Most bytes one response may carry in `data` frames when collected. Default 512 MiB. */
+  /**
+   * Most bytes the host buffers for one response: collected `data` bytes plus the result's JSON
+   * (and a streamed command's queued output). Past it: `too_large` (output: cut, `truncated`).
+   * Default 512 MiB.
+   */
   maxResponseBytes?: number;
 }
 
@@ -44,14 +65,17 @@ interface Pending {
   resolve: (r: Response<Op>) => void;
   reject: (e: GuestError) => void;
   data: Response<Op>["data"];
+  /** Bytes buffered for this response so far (data collected + result JSON parts). */
   bytes: number;
+  /** A big result's JSON, in parts (see src/protocol/result-frames.ts). */
+  resultParts: Buffer[];
   onData?: RequestOptions["onData"];
   onStart?: RequestOptions["onStart"];
 }
 
 const DEFAULT_MAX_RESPONSE = 512 * 1024 * 1024;
 /** What the guest delivers of a command's output when the request names no cap (its own default). */
-const DEFAULT_EXEC_OUTPUT = 16 * 1024 * 1024;
+const DEFAULT_EXEC_OUTPUT = OP_SCHEMAS.exec.limits.defaultMaxOutputBytes;
 
 export class GuestClient {
   private readonly decoder = new FrameDecoder();
@@ -106,7 +130,7 @@ export class GuestClient {
     if (opts.signal?.aborted) throw new GuestError(GuestErrorCode.Cancelled, `${op} cancelled before it was sent`);
     const id = this.nextId++;
     const done = new Promise<Response<O>>((resolve, reject) => {
-      this.pending.set(id, { op, resolve: resolve as (r: Response<Op>) => void, reject, data: [], bytes: 0, onData: opts.onData, onStart: opts.onStart });
+      this.pending.set(id, { op, resolve: resolve as (r: Response<Op>) => void, reject, data: [], bytes: 0, resultParts: [], onData: opts.onData, onStart: opts.onStart });
     });
     // It may reject while the body is still being sent; it is awaited below.
     done.catch(() => {});
@@ -173,6 +197,11 @@ export class GuestClient {
     let wake: (() => void) | null = null;
     let finished = false;
     let failure: unknown = null;
+    // The consumer may read slower than the guest sends: what the queue may hold over the whole
+    // command is capped like a collected response; the rest is dropped and the end says `truncated`.
+    const cap = Math.min(args.maxOutputBytes ?? DEFAULT_EXEC_OUTPUT, this.maxResponseBytes);
+    let kept = 0;
+    let cut = false;
     const push = (e: ExecEvent): void => {
       queue.push(e);
       wake?.();
@@ -180,10 +209,15 @@ export class GuestClient {
     this.request("exec", args, {
       ...opts,
       onStart: (pid) => push({ type: "start", pid }),
-      onData: (bytes, tags) => push({ type: "output", stream: tags.stream ?? "stdout", bytes }),
+      onData: (bytes, tags) => {
+        const part = kept + bytes.length > cap ? bytes.subarray(0, Math.max(0, cap - kept)) : bytes;
+        cut ||= part.length < bytes.length;
+        kept += part.length;
+        if (part.length) push({ type: "output", stream: tags.stream ?? "stdout", bytes: part });
+      },
     }).then(
       ({ value }) => {
-        push({ type: "end", result: value });
+        push({ type: "end", result: { ...value, truncated: value.truncated || cut } });
         finished = true;
         wake?.();
       },
@@ -261,53 +295,58 @@ export class GuestClient {
   private receive(chunk: Buffer): void {
     if (this.failure) return;
     try {
-      for (const frame of this.decoder.push(chunk)) this.dispatch(checkEvent(frame.header), frame.body);
+      this.decoder.feed(chunk);
+      for (let frame = this.decoder.next(); frame; frame = this.decoder.next()) this.dispatch(checkEvent(frame.header), frame.body);
     } catch (err) {
       const e = err instanceof GuestError ? err : new GuestError(GuestErrorCode.Protocol, `guest broke the framing: ${(err as Error).message}`, { cause: err });
       this.fail(e);
     }
   }
 
-  private dispatch(event: GuestEvent, body: Buffer): void {
+  private dispatch(event: EventHeader, body: Buffer): void {
     // id 0 belongs to the VMM driver's readiness handshake; unknown ids are stale or cancelled.
     const p = event.id === 0 ? undefined : this.pending.get(event.id);
     if (!p) return;
+    const streams = OP_SCHEMAS[p.op].streams;
     switch (event.ev) {
       case "start":
+        if (!streams.start) return this.refuse(event.id, p, `a ${p.op} does not start a process`);
         p.onStart?.(event.pid);
         return;
       case "data": {
+        if (event.result) {
+          p.resultParts.push(body);
+          this.count(event.id, p, body.length);
+          return;
+        }
+        const tagged = event.stream !== undefined ? "stream" : event.part !== undefined ? "part" : "bytes";
+        if (streams.data !== tagged) return this.refuse(event.id, p, `a ${p.op} does not stream ${tagged === "bytes" ? "untagged bytes" : `data tagged by ${tagged}`}`);
         if (p.onData) {
           p.onData(body, { stream: event.stream, part: event.part });
           return;
         }
-        p.bytes += body.length;
-        if (p.bytes > this.maxResponseBytes) {
-          this.pending.delete(event.id);
-          p.reject(new GuestError(GuestErrorCode.TooLarge, `${p.op} response exceeds ${this.maxResponseBytes} bytes`));
-          void this.request("cancel", { target: event.id }).catch(() => {});
-          return;
-        }
-        p.data.push({ bytes: body, stream: event.stream, part: event.part });
+        if (this.count(event.id, p, body.length)) p.data.push({ bytes: body, stream: event.stream, part: event.part });
         return;
       }
-      case "result":
+      case "result": {
         // The last untagged data part may travel in the result frame's body.
         if (body.length) {
+          if (streams.data !== "bytes") return this.refuse(event.id, p, `a ${p.op} result carries no bytes`);
           if (p.onData) p.onData(body, {});
-          else if ((p.bytes += body.length) > this.maxResponseBytes) {
-            this.pending.delete(event.id);
-            p.reject(new GuestError(GuestErrorCode.TooLarge, `${p.op} response exceeds ${this.maxResponseBytes} bytes`));
-            return;
-          } else p.data.push({ bytes: body });
+          else if (this.count(event.id, p, body.length)) p.data.push({ bytes: body });
+          else return;
         }
         this.pending.delete(event.id);
         try {
-          p.resolve({ value: checkResult(p.op, event.value), data: p.data });
+          let value = event.value;
+          if (event.json !== undefined) value = parseResultJson(p.resultParts, event.json);
+          else if (value === undefined) throw new Error("result without a value");
+          p.resolve({ value: checkResult(p.op, value), data: p.data });
         } catch (err) {
-          p.reject(err as GuestError);
+          p.reject(GuestError.isInstance(err) ? err : new GuestError(GuestErrorCode.Protocol, `guest sent a malformed ${p.op} result: ${(err as Error).message}`, { cause: err }));
         }
         return;
+      }
       case "error":
         this.pending.delete(event.id);
         p.reject(new GuestError(event.code, event.message));
@@ -315,6 +354,28 @@ export class GuestClient {
       case "ready":
         return;
     }
+  }
+
+  /** Adds to what request `id` holds; past the cap it fails (and is cancelled): returns false. */
+  private count(id: number, p: Pending, bytes: number): boolean {
+    p.bytes += bytes;
+    if (p.bytes <= this.maxResponseBytes) return true;
+    this.drop(id, p, new GuestError(GuestErrorCode.TooLarge, `${p.op} response exceeds the host's cap of ${this.maxResponseBytes} bytes (maxResponseBytes)`));
+    return false;
+  }
+
+  /** Request `id` got a frame its op never sends: it fails with `protocol` (the channel stays). */
+  private refuse(id: number, p: Pending, why: string): void {
+    this.drop(id, p, new GuestError(GuestErrorCode.Protocol, `guest broke the protocol: ${why}`));
+  }
+
+  private drop(id: number, p: Pending, err: GuestError): void {
+    this.pending.delete(id);
+    p.resultParts = [];
+    p.data = [];
+    p.reject(err);
+    // Tell the guest; its late frames for this id are then ignored.
+    void this.request("cancel", { target: id }).catch(() => {});
   }
 
   private fail(err: GuestError): void {
@@ -331,3 +392,23 @@ export type ExecEvent =
   | { type: "start"; pid: number }
   | { type: "output"; stream: "stdout" | "stderr"; bytes: Buffer }
   | { type: "end"; result: ExecResult };
+
+/** A frame header from the guest, checked (a malformed one ends the channel: `protocol`). */
+function checkEvent(header: unknown): EventHeader {
+  try {
+    return eventHeader.parse(header, "frame");
+  } catch (err) {
+    if (!(err instanceof SchemaError)) throw err;
+    throw new GuestError(GuestErrorCode.Protocol, `guest sent a malformed frame (${err.message}): ${JSON.stringify(header).slice(0, 200)}`);
+  }
+}
+
+/** A result checked against its op's schema; only the declared fields are kept. */
+function checkResult<O extends Op>(op: O, value: unknown): OpMap[O]["result"] {
+  try {
+    return OP_SCHEMAS[op].result.parse(value, "result") as OpMap[O]["result"];
+  } catch (err) {
+    if (!(err instanceof SchemaError)) throw err;
+    throw new GuestError(GuestErrorCode.Protocol, `guest sent a malformed ${op} result (${err.message}): ${JSON.stringify(value).slice(0, 200)}`);
+  }
+}

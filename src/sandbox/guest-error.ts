@@ -1,5 +1,5 @@
 /** The one error type of the host ⇄ guest channel. */
-import { ErrorCode } from "../guest/protocol.ts";
+import { ErrorCode } from "../protocol/index.ts";
 import { CodedError } from "../errors.ts";
 
 /** Guest-reported codes (`protocol.ts`) plus what can go wrong on the host side of the channel. */

@@ -4,6 +4,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
+import { PROTOCOL_VERSION } from "../../src/protocol/index.ts";
 import { GuestError, GuestErrorCode } from "../../src/sandbox/guest-error.ts";
 import type { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { startHostAgent, type HostAgent } from "./host-agent.ts";
@@ -36,7 +37,7 @@ const codeOf = async (p: Promise<unknown>): Promise<string> => {
 
 describe("hello", () => {
   it("reports the protocol, the view roots and which are writable", () => {
-    expect(c.hello?.protocolVersion).toBe(1);
+    expect(c.hello?.protocolVersion).toBe(PROTOCOL_VERSION);
     const roots = Object.fromEntries(c.hello!.roots.map((r) => [r.path, r.writable]));
     expect(roots).toMatchObject({ "/workspace": true, "/skills": false, "/tmp": true, "/large_tool_results": true });
   });

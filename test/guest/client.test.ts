@@ -6,9 +6,11 @@ import { createServer, connect, type Server, type Socket } from "node:net";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeFrame, FrameDecoder } from "../../src/guest/framing.ts";
+import { encodeFrame, FrameDecoder, PROTOCOL_VERSION } from "../../src/protocol/index.ts";
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { GuestError } from "../../src/sandbox/guest-error.ts";
+
+const HELLO = { protocolVersion: PROTOCOL_VERSION, agentVersion: "evil", roots: [], pid: 1, clockSet: false };
 
 type Reply = (req: { id: number; op: string; args: unknown }, sock: Socket) => void;
 
@@ -22,7 +24,7 @@ async function hostileGuest(reply: Reply): Promise<{ client: GuestClient; close(
       for (const f of dec.push(chunk)) {
         const h = f.header as { id: number; op: string; args: unknown };
         if (h.op === "hello") {
-          sock.write(encodeFrame({ id: h.id, ev: "result", value: { protocolVersion: 1, agentVersion: "evil", roots: [], pid: 1 } }));
+          sock.write(encodeFrame({ id: h.id, ev: "result", value: HELLO }));
         } else reply(h, sock);
       }
     });
@@ -84,7 +86,7 @@ it("caps what one response may make the host buffer", async () => {
     sock.on("data", (chunk) => {
       for (const f of dec.push(chunk)) {
         const h = f.header as { id: number; op: string };
-        if (h.op === "hello") sock.write(encodeFrame({ id: h.id, ev: "result", value: { protocolVersion: 1, agentVersion: "x", roots: [], pid: 1 } }));
+        if (h.op === "hello") sock.write(encodeFrame({ id: h.id, ev: "result", value: HELLO }));
         else if (h.op === "read") for (let i = 0; i < 5; i++) sock.write(encodeFrame({ id: h.id, ev: "data" }, Buffer.alloc(1024 * 1024)));
       }
     });

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { encodeFrame, FrameDecoder } from "../../src/guest/framing.ts";
+import { encodeFrame, FrameDecoder, PROTOCOL_VERSION } from "../../src/protocol/index.ts";
 import { agentHandshake } from "../../src/sandbox/vmm/handshake.ts";
 
 let dir: string;
@@ -40,6 +40,9 @@ function connectHost(): Promise<Socket> {
   });
 }
 
+/** A well-formed hello result (the handshake checks it with the protocol's schema). */
+const HELLO = { protocolVersion: PROTOCOL_VERSION, agentVersion: "1", roots: [{ path: "/workspace", writable: true }], pid: 1, clockSet: false };
+
 describe("agentHandshake", () => {
   it("sends hello as id 0, skips a stale ready frame, and leaves later frames in the stream", async () => {
     let request: Record<string, unknown> = {};
@@ -47,16 +50,16 @@ describe("agentHandshake", () => {
       request = first;
       agent.write(
         Buffer.concat([
-          encodeFrame({ id: 0, ev: "ready", protocolVersion: 1, agentVersion: "stale" }),
-          encodeFrame({ id: 0, ev: "result", value: { protocolVersion: 1, agentVersion: "9.9.9" } }),
+          encodeFrame({ id: 0, ev: "ready", protocolVersion: PROTOCOL_VERSION, agentVersion: "stale" }),
+          encodeFrame({ id: 0, ev: "result", value: { ...HELLO, agentVersion: "9.9.9" } }),
           encodeFrame({ id: 7, ev: "result", value: "after" }, Buffer.from("body")),
         ]),
       );
     };
     const host = await connectHost();
     const hello = await agentHandshake(host, "test");
-    expect(hello).toEqual({ protocolVersion: 1, agentVersion: "9.9.9" });
-    expect(request).toMatchObject({ id: 0, op: "hello", args: { protocolVersion: 1 } });
+    expect(hello).toEqual({ protocolVersion: PROTOCOL_VERSION, agentVersion: "9.9.9" });
+    expect(request).toMatchObject({ id: 0, op: "hello", args: { protocolVersion: PROTOCOL_VERSION } });
     expect(Math.abs(Date.now() - Number((request.args as { nowMs: number }).nowMs))).toBeLessThan(60_000);
     // The frame that followed is intact for the next reader.
     const decoder = new FrameDecoder();
@@ -76,6 +79,26 @@ describe("agentHandshake", () => {
     onAgent = (agent) => agent.write(encodeFrame({ id: 0, ev: "error", code: "bad_request", message: "nope" }));
     const host = await connectHost();
     await expect(agentHandshake(host, "test")).rejects.toMatchObject({ code: "not_ready", message: expect.stringContaining("nope") });
+    host.destroy();
+  });
+
+  it("finds the hello's result when the frames arrive a byte at a time", async () => {
+    onAgent = (agent) => {
+      const bytes = Buffer.concat([encodeFrame({ id: 3, ev: "data" }, Buffer.from("stale")), encodeFrame({ id: 0, ev: "result", value: HELLO })]);
+      const drip = (at: number): void => {
+        if (at < bytes.length) agent.write(bytes.subarray(at, at + 1), () => drip(at + 1));
+      };
+      drip(0);
+    };
+    const host = await connectHost();
+    expect(await agentHandshake(host, "test")).toEqual({ protocolVersion: PROTOCOL_VERSION, agentVersion: "1" });
+    host.destroy();
+  });
+
+  it("fails with not_ready when the hello's result does not match the protocol", async () => {
+    onAgent = (agent) => agent.write(encodeFrame({ id: 0, ev: "result", value: { protocolVersion: "two" } }));
+    const host = await connectHost();
+    await expect(agentHandshake(host, "test")).rejects.toMatchObject({ code: "not_ready", message: expect.stringContaining("hello result.protocolVersion must be an integer") });
     host.destroy();
   });
 

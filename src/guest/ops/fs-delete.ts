@@ -1,15 +1,14 @@
 /** `delete` (a symlink is removed, never followed) and `mkdir`. */
 import { rmdirSync, rmSync, unlinkSync } from "node:fs";
-import { optBool } from "../args.ts";
 import { confine, confineParent, createdOwner, lstatSafe, makeDirs } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
-import type { RequestContext } from "../handlers.ts";
-import { ErrorCode } from "../protocol.ts";
+import type { OpRequest } from "../request-context.ts";
+import { ErrorCode } from "../../protocol/index.ts";
 
-export async function handleDelete(ctx: AgentContext, req: RequestContext): Promise<Record<string, never>> {
+export async function handleDelete(ctx: AgentContext, req: OpRequest<"delete">): Promise<Record<string, never>> {
   const { real, view } = confineParent(ctx, req.args.path, "write");
-  const recursive = optBool(req.args, "recursive") ?? true;
+  const recursive = req.args.recursive ?? true;
   const st = lstatSafe(real);
   if (!st) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such file or directory`);
   try {
@@ -23,11 +22,11 @@ export async function handleDelete(ctx: AgentContext, req: RequestContext): Prom
   return {};
 }
 
-export async function handleMkdir(ctx: AgentContext, req: RequestContext): Promise<Record<string, never>> {
+export async function handleMkdir(ctx: AgentContext, req: OpRequest<"mkdir">): Promise<Record<string, never>> {
   const { real, view } = confine(ctx, req.args.path, "write");
   const st = lstatSafe(real);
   if (st) {
-    if (st.isDirectory() && optBool(req.args, "parents") !== false) return {};
+    if (st.isDirectory() && req.args.parents !== false) return {};
     throw new AgentError(st.isDirectory() ? ErrorCode.Exists : ErrorCode.NotDirectory, `${view}: already exists`);
   }
   try {

@@ -1,21 +1,19 @@
 /** `edit`: exact string replacement with deepagents' uniqueness rules, written atomically. */
 import { readFileSync } from "node:fs";
-import { optBool, str } from "../args.ts";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError } from "../errors.ts";
-import type { RequestContext } from "../handlers.ts";
-import { ErrorCode, type EditResult } from "../protocol.ts";
+import type { OpRequest } from "../request-context.ts";
+import { ErrorCode, OP_SCHEMAS, type EditResult } from "../../protocol/index.ts";
 import { openRegular } from "./fs-read.ts";
 import { writeFileAtomic } from "./fs-write.ts";
 
 /** Files bigger than this are not edited in memory. */
-const MAX_EDIT_BYTES = 64 * 1024 * 1024;
+const MAX_EDIT_BYTES = OP_SCHEMAS.edit.limits.maxEditBytes;
 
-export async function handleEdit(ctx: AgentContext, req: RequestContext): Promise<EditResult> {
-  const oldString = str(req.args, "oldString");
-  const newString = str(req.args, "newString");
-  const replaceAll = optBool(req.args, "replaceAll") ?? false;
+export async function handleEdit(ctx: AgentContext, req: OpRequest<"edit">): Promise<EditResult> {
+  const { oldString, newString } = req.args;
+  const replaceAll = req.args.replaceAll ?? false;
   // Confined for writing once: the write below reuses it (it is the same file, and nothing else
   // runs in between; a racing command can reach only what the sandbox user can, see privileges.ts).
   const target = confine(ctx, req.args.path, "write");
@@ -31,7 +29,7 @@ export async function handleEdit(ctx: AgentContext, req: RequestContext): Promis
   const [next, occurrences] = replace(view, content, oldString, newString, replaceAll);
   const bytes = Buffer.from(next, "utf8");
   const w = await writeFileAtomic(ctx, req.args.path, [bytes], bytes.length, { confined: target });
-  if (optBool(req.args, "returnContent")) await req.data(bytes);
+  if (req.args.returnContent) await req.data(bytes);
   return { occurrences, size: w.size, mtimeMs: w.mtimeMs };
 }
 

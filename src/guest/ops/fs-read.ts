@@ -1,12 +1,13 @@
 /** `read` (byte window or line window, binary-safe) and `download` (many files). */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
-import { bad, obj, optInt } from "../args.ts";
 import { confine, type Resolved } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
-import type { RequestContext } from "../handlers.ts";
+import type { OpRequest, RequestContext } from "../request-context.ts";
 import type { CachedEntry } from "../tree-cache.ts";
-import { ErrorCode, MAX_FRAME_BODY, type DownloadResult, type ReadResult } from "../protocol.ts";
+import { ErrorCode, MAX_FRAME_BODY, OP_SCHEMAS, type DownloadResult, type ReadResult } from "../../protocol/index.ts";
+
+const DEFAULT_LINE_LIMIT = OP_SCHEMAS.read.limits.defaultLineLimit;
 
 const NL = 0x0a;
 
@@ -50,7 +51,7 @@ export function openRegular(ctx: AgentContext, path: unknown, confined?: Resolve
   return { fd, view, real, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, close };
 }
 
-export async function handleRead(ctx: AgentContext, req: RequestContext): Promise<ReadResult> {
+export async function handleRead(ctx: AgentContext, req: OpRequest<"read">): Promise<ReadResult> {
   await ctx.tree.settle();
   const confined = confine(ctx, req.args.path, "read");
   // The bytes are always read from the file; only its size and times may come from the listing.
@@ -62,16 +63,12 @@ export async function handleRead(ctx: AgentContext, req: RequestContext): Promis
   const f = openRegular(ctx, req.args.path, confined, listed);
   try {
     const base = { size: f.size, mtimeMs: f.mtimeMs, ctimeMs: f.ctimeMs };
-    if (req.args.lines !== undefined) {
-      const lines = obj(req.args.lines, "lines");
-      const offset = optInt(lines, "offset", 0) ?? 0;
-      const limit = optInt(lines, "limit", 0) ?? 500;
-      const { totalLines, blank } = await sendLines(f.fd, req, offset, limit, f.size);
+    const { lines } = req.args;
+    if (lines !== undefined) {
+      const { totalLines, blank } = await sendLines(f.fd, req, lines.offset ?? 0, lines.limit ?? DEFAULT_LINE_LIMIT, f.size);
       return { ...base, totalLines, blank };
     }
-    const offset = optInt(req.args, "offset", 0) ?? 0;
-    const length = optInt(req.args, "length", 0);
-    await sendBytes(f.fd, req, offset, length ?? Number.MAX_SAFE_INTEGER, f.size);
+    await sendBytes(f.fd, req, req.args.offset ?? 0, req.args.length ?? Number.MAX_SAFE_INTEGER, f.size);
     return base;
   } finally {
     f.close();
@@ -90,10 +87,9 @@ const TEXT_FLAGS = constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBL
  * Null when the bytes are not plain UTF-8 (U+FFFD in the text): the byte path keeps them exact.
  * Same results as sendLines: the window's bytes, the line count, blank.
  */
-async function readTextLines(real: string, listed: CachedEntry, req: RequestContext): Promise<ReadResult | null> {
-  const lines = obj(req.args.lines, "lines");
-  const first = optInt(lines, "offset", 0) ?? 0;
-  const limit = optInt(lines, "limit", 0) ?? 500;
+async function readTextLines(real: string, listed: CachedEntry, req: OpRequest<"read">): Promise<ReadResult | null> {
+  const first = req.args.lines?.offset ?? 0;
+  const limit = req.args.lines?.limit ?? DEFAULT_LINE_LIMIT;
   let text: string;
   try {
     // Numeric flags work (stringToFlags passes numbers through); Node's types only list strings.
@@ -109,7 +105,7 @@ async function readTextLines(real: string, listed: CachedEntry, req: RequestCont
 }
 
 /** Streams [offset, offset+length) in frame-sized parts; returns the number of bytes sent. */
-async function sendBytes(fd: number, req: RequestContext, offset: number, length: number, sizeHint: number, tags?: Record<string, unknown>): Promise<number> {
+async function sendBytes(fd: number, req: RequestContext<unknown>, offset: number, length: number, sizeHint: number, tags?: Record<string, unknown>): Promise<number> {
   let pos = offset;
   let left = length;
   while (left > 0) {
@@ -131,7 +127,7 @@ async function sendBytes(fd: number, req: RequestContext, offset: number, length
  * Streams the bytes of lines [first, first+limit) (with their newlines) and returns the file's
  * line count, where a last line without "\n" counts (deepagents' `split("\n")` semantics).
  */
-async function sendLines(fd: number, req: RequestContext, first: number, limit: number, sizeHint: number): Promise<{ totalLines: number; blank: boolean }> {
+async function sendLines(fd: number, req: RequestContext<unknown>, first: number, limit: number, sizeHint: number): Promise<{ totalLines: number; blank: boolean }> {
   // Small files are the common case: do not allocate a whole frame's worth for them.
   const bufSize = Math.min(MAX_FRAME_BODY, Math.max(sizeHint + 1, 4096));
   const end = first + limit;
@@ -185,9 +181,8 @@ function isBlank(chunk: Buffer): boolean {
   return true;
 }
 
-export async function handleDownload(ctx: AgentContext, req: RequestContext): Promise<DownloadResult> {
+export async function handleDownload(ctx: AgentContext, req: OpRequest<"download">): Promise<DownloadResult> {
   const paths = req.args.paths;
-  if (!Array.isArray(paths)) throw bad("paths must be an array");
   const files: DownloadResult["files"] = [];
   for (let part = 0; part < paths.length; part++) {
     const path = paths[part];
@@ -195,14 +190,14 @@ export async function handleDownload(ctx: AgentContext, req: RequestContext): Pr
       const f = await openRegular(ctx, path);
       try {
         const size = await sendBytes(f.fd, req, 0, Number.MAX_SAFE_INTEGER, f.size, { part });
-        files.push({ path: String(path), size });
+        files.push({ path, size });
       } finally {
         f.close();
       }
     } catch (err) {
       const e = toAgentError(err);
       if (e.code === ErrorCode.Cancelled) throw e;
-      files.push({ path: String(path), size: 0, error: e.code });
+      files.push({ path, size: 0, error: e.code });
     }
   }
   return { files };

@@ -5,12 +5,12 @@
 import { randomBytes } from "node:crypto";
 import { closeSync, constants, fchownSync, fstatSync, openSync, renameSync, unlinkSync, writeSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { bad, int, optBool } from "../args.ts";
+import { bad } from "../args.ts";
 import { confine, createdOwner, lstatSafe, makeDirs, type Resolved } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
-import type { RequestContext } from "../handlers.ts";
-import { ErrorCode, type UploadResult, type WriteResult } from "../protocol.ts";
+import type { OpRequest } from "../request-context.ts";
+import { ErrorCode, type UploadResult, type WriteResult } from "../../protocol/index.ts";
 
 export interface Written {
   size: number;
@@ -144,26 +144,16 @@ async function collect(parts: AsyncIterable<Buffer> | Iterable<Buffer>, size: nu
   return out;
 }
 
-export async function handleWrite(ctx: AgentContext, req: RequestContext): Promise<WriteResult> {
-  const size = int(req.args, "size", 0);
-  return writeFileAtomic(ctx, req.args.path, req.body, size, {
-    exclusive: optBool(req.args, "exclusive"),
-    parents: optBool(req.args, "parents"),
-  });
+export async function handleWrite(ctx: AgentContext, req: OpRequest<"write">): Promise<WriteResult> {
+  const { path, size, exclusive, parents } = req.args;
+  return writeFileAtomic(ctx, path, req.body, size, { exclusive, parents });
 }
 
-export async function handleUpload(ctx: AgentContext, req: RequestContext): Promise<UploadResult> {
-  const files = req.args.files;
-  if (!Array.isArray(files)) throw bad("files must be an array");
-  const install = optBool(req.args, "install") ?? false;
-  const sizes = files.map((f, i) => {
-    if (typeof f !== "object" || f === null) throw bad(`files[${i}] must be an object`);
-    return int(f as Record<string, unknown>, "size", 0);
-  });
+export async function handleUpload(ctx: AgentContext, req: OpRequest<"upload">): Promise<UploadResult> {
+  const { files } = req.args;
+  const install = req.args.install ?? false;
   const results: UploadResult["results"] = [];
-  for (let i = 0; i < files.length; i++) {
-    const path = (files[i] as Record<string, unknown>).path;
-    const size = sizes[i]!;
+  for (const { path, size } of files) {
     let taken = 0;
     const body = req.body;
     const part = (async function* () {
@@ -174,13 +164,13 @@ export async function handleUpload(ctx: AgentContext, req: RequestContext): Prom
     })();
     try {
       const w = await writeFileAtomic(ctx, path, part, size, { install });
-      results.push({ path: String(path), size: w.size, mtimeMs: w.mtimeMs });
+      results.push({ path, size: w.size, mtimeMs: w.mtimeMs });
     } catch (err) {
       // Skip the rest of this file's bytes so the next file starts at its own first byte.
       for await (const _ of body.take(size - taken)) void _;
       const e = toAgentError(err);
       if (e.code === ErrorCode.Cancelled || e.code === ErrorCode.BadRequest) throw e;
-      results.push({ path: String(path), error: e.code });
+      results.push({ path, error: e.code });
     }
   }
   return { results };

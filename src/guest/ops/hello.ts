@@ -1,17 +1,16 @@
 /** `hello`: version handshake, and the guest clock set from the host's (snapshots leave it stale). */
 import { spawn } from "node:child_process";
-import { int } from "../args.ts";
 import type { AgentContext } from "../context.ts";
-import type { RequestContext } from "../handlers.ts";
-import { AGENT_VERSION, PROTOCOL_VERSION, type HelloResult } from "../protocol.ts";
+import type { OpRequest } from "../request-context.ts";
+import { AGENT_VERSION, PROTOCOL_VERSION, type HelloResult } from "../../protocol/index.ts";
 import { setImmediate as nextTurn } from "node:timers/promises";
 
 /** Drift tolerated before the clock is set. */
 const MAX_SKEW_MS = 1000;
 const CLOCK_TIMEOUT_MS = 5000;
 
-export async function handleHello(ctx: AgentContext, req: RequestContext): Promise<HelloResult> {
-  const nowMs = int(req.args, "nowMs", 0);
+export async function handleHello(ctx: AgentContext, req: OpRequest<"hello">): Promise<HelloResult> {
+  const { nowMs } = req.args;
   let clockSet = false;
   if (ctx.sandboxUser && Math.abs(Date.now() - nowMs) > MAX_SKEW_MS) {
     // Not awaited: the reply goes out first, in this turn of the event loop (right after a restore, the helper's fork of `date`

@@ -1,5 +1,5 @@
 import type { Duplex } from "node:stream";
-import { PROTOCOL_VERSION } from "../../guest/protocol.ts";
+import { encodeFrame, eventHeader, FrameDecoder, OP_SCHEMAS, PROTOCOL_VERSION, type HelloArgs } from "../../protocol/index.ts";
 import { VmmError, VmmErrorCode } from "./driver.ts";
 
 /** Frames with request id 0 belong to the driver's readiness handshake (see driver.ts). */
@@ -12,50 +12,51 @@ export const HANDSHAKE_ID = 0;
  */
 export function agentHandshake(sock: Duplex, label: string): Promise<{ protocolVersion: number; agentVersion: string }> {
   return new Promise((resolve, reject) => {
-    let buf: Buffer = Buffer.alloc(0);
+    const decoder = new FrameDecoder();
     const cleanup = () => {
       sock.pause();
       sock.off("data", onData);
       sock.off("close", onClose);
+    };
+    const fail = (message: string, cause?: unknown) => {
+      cleanup();
+      reject(new VmmError(VmmErrorCode.NotReady, `${label}: ${message}`, { cause }));
     };
     const onClose = () => {
       cleanup();
       reject(new VmmError(VmmErrorCode.VmExited, `${label}: the agent port closed before the agent was ready`));
     };
     const onData = (d: Buffer) => {
-      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      decoder.feed(d);
       for (;;) {
-        if (buf.length < 8) return;
-        const hl = buf.readUInt32BE(0);
-        const bl = buf.readUInt32BE(4);
-        if (buf.length < 8 + hl + bl) return;
-        let header: Record<string, unknown>;
+        let event;
         try {
-          header = JSON.parse(buf.subarray(8, 8 + hl).toString("utf8")) as Record<string, unknown>;
+          const frame = decoder.next();
+          if (!frame) return;
+          event = eventHeader.parse(frame.header, "frame");
         } catch (err) {
-          cleanup();
-          return reject(new VmmError(VmmErrorCode.NotReady, `${label}: the agent sent a malformed frame`, { cause: err }));
+          return fail(`the agent sent a malformed frame: ${(err as Error).message}`, err);
         }
-        buf = buf.subarray(8 + hl + bl);
-        if (header.id !== HANDSHAKE_ID) continue;
-        if (header.ev === "error") {
-          cleanup();
-          return reject(new VmmError(VmmErrorCode.NotReady, `${label}: the agent refused hello: ${String(header.message)}`));
-        }
+        if (event.id !== HANDSHAKE_ID) continue;
+        if (event.ev === "error") return fail(`the agent refused hello: ${event.message}`);
         // Only the hello's result proves the agent reads what we send: a `ready` frame can be
         // stale (a template snapshotted before its hello finished would keep id 0 busy).
-        if (header.ev !== "result") continue;
+        if (event.ev !== "result") continue;
         cleanup();
-        if (buf.length) sock.unshift(buf);
-        const value = (header.value ?? {}) as { protocolVersion?: unknown; agentVersion?: unknown };
-        return resolve({ protocolVersion: Number(value.protocolVersion), agentVersion: String(value.agentVersion) });
+        const rest = decoder.rest();
+        if (rest.length) sock.unshift(rest);
+        let hello;
+        try {
+          hello = OP_SCHEMAS.hello.result.parse(event.value, "hello result");
+        } catch (err) {
+          return reject(new VmmError(VmmErrorCode.NotReady, `${label}: the agent's hello is malformed: ${(err as Error).message}`, { cause: err }));
+        }
+        return resolve({ protocolVersion: hello.protocolVersion, agentVersion: hello.agentVersion });
       }
     };
     sock.on("data", onData);
     sock.on("close", onClose);
-    const hello = Buffer.from(JSON.stringify({ id: HANDSHAKE_ID, op: "hello", args: { nowMs: Date.now(), protocolVersion: PROTOCOL_VERSION } }));
-    const prefix = Buffer.alloc(8);
-    prefix.writeUInt32BE(hello.length, 0);
-    sock.write(Buffer.concat([prefix, hello]));
+    const args: HelloArgs = { nowMs: Date.now(), protocolVersion: PROTOCOL_VERSION };
+    sock.write(encodeFrame({ id: HANDSHAKE_ID, op: "hello", args }));
   });
 }

@@ -1,0 +1,18 @@
+/**
+ * The host ⇄ guest-agent protocol, shared by the host (src/sandbox/) and the agent inside the
+ * microVM (src/guest/). Nothing here imports a dependency or either side's code: the guest is
+ * plain Node, bundled by src/guest/build.ts.
+ *
+ * - ops.ts: one schema per op (arguments, result, streams, limits) → types and validation
+ * - frames.ts: the frame headers and a request's life; framing.ts: bytes ⇄ frames
+ * - result-frames.ts: results of any size
+ * - schema.ts: the checker combinators everything above is written with
+ */
+export { ErrorCode, ERROR_CODES } from "./error-codes.ts";
+export { eventHeader, requestHeader, type EventHeader, type RequestHeader } from "./frames.ts";
+export { encodeFrame, encodeFrameJson, FrameDecoder, FrameError, type Frame } from "./framing.ts";
+export { AGENT_VERSION, MAX_ERROR_MESSAGE, MAX_FRAME_BODY, MAX_FRAME_HEADER, MAX_INLINE_RESULT, PROTOCOL_VERSION } from "./limits.ts";
+export * from "./ops.ts";
+export { parseResultJson, resultFrames } from "./result-frames.ts";
+export { SchemaError, type Infer, type Schema } from "./schema.ts";
+export { VIEW_ROOTS, type ViewRoot } from "./view-roots.ts";
