@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { currentImage } from "../src/sandbox/image/build.ts";
-import { encodeFrame, FrameDecoder } from "../src/guest/framing.ts";
+import { encodeFrame, FrameDecoder } from "../src/protocol/index.ts";
 import { busyboxInitrd } from "../src/sandbox/image/busybox-initrd.ts";
 import { DEFAULT_SHAPE, SandboxPool } from "../src/sandbox/pool.ts";
 import { ensureTemplate, type TemplateShape } from "../src/sandbox/snapshot.ts";

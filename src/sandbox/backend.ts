@@ -24,7 +24,7 @@ import type {
   WriteResult,
 } from "deepagents";
 import type { DeleteResult } from "deepagents";
-import { ErrorCode, type FileInfo } from "../guest/protocol.ts";
+import { ErrorCode, type FileInfo } from "../protocol/index.ts";
 import type { GuestClient } from "./guest-client.ts";
 import { GuestError, GuestErrorCode } from "./guest-error.ts";
 import { isTextMimeType, mimeTypeOf } from "./mime.ts";

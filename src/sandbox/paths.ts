@@ -2,7 +2,7 @@
  * Host-side path confinement (the guest checks again, with real paths): every path the model gives
  * is normalised and must fall under the sandbox's view before any request is sent.
  */
-import { ErrorCode, VIEW_ROOTS } from "../guest/protocol.ts";
+import { ErrorCode, VIEW_ROOTS } from "../protocol/index.ts";
 import { resolveViewPath } from "../guest/view-path.ts";
 
 export type Access = "read" | "write";

@@ -4,7 +4,7 @@
  * agent's `manifest` (size + mtime per file) after each command. A new VM for the thread gets the
  * saved files uploaded before first use (`restore`). All of it runs one step at a time.
  */
-import type { FileInfo } from "../guest/protocol.ts";
+import type { FileInfo } from "../protocol/index.ts";
 import type { GuestClient } from "./guest-client.ts";
 import { workspaceRelative, workspaceView } from "./paths.ts";
 import { workspacePrefix, type WorkspaceStore } from "./workspace-store.ts";

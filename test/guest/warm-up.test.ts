@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createContext } from "../../src/guest/context.ts";
-import { VIEW_ROOTS } from "../../src/guest/protocol.ts";
+import { VIEW_ROOTS } from "../../src/protocol/index.ts";
 import { warmUp } from "../../src/guest/warm-up.ts";
 
 it("runs its requests to completion and removes its scratch folder", async () => {
