@@ -1,10 +1,10 @@
 import { createHash } from "node:crypto";
-import type { SandboxBackendProtocolV2 } from "deepagents";
+import type { FileUploadResponse, SandboxBackendProtocolV2 } from "deepagents";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import { EventType } from "../nats/event-types.ts";
 import type { EmitEvent } from "./events.ts";
 import type { AgentBackbone } from "./ports.ts";
-import { BUILTIN_SKILLS_DIR, installSkills, loadSkills } from "./skills.ts";
+import { BUILTIN_SKILLS_DIR, installSkills, loadSkills, SANDBOX_SKILLS_DIR, skillUploads, type Skill } from "./skills.ts";
 import { loadThreadSourceTexts, readSourceManifest, sourceUploads, storeSources, type Source, type SourceInfo } from "./sources.ts";
 
 function shortHash(s: string): string {
@@ -16,7 +16,8 @@ function shortHash(s: string): string {
  * malformed ones skipped with a `skill.skipped` event) and the thread's sources (new ones stored
  * as artifacts first, then every source of the thread placed under /workspace/sources/). Runs on
  * every start, so a resumed thread in a new VM has them too; the event ids are stable, so the
- * repeats are deduplicated in the log.
+ * repeats are deduplicated in the log. `replacementSetup` puts the same files into a VM that
+ * replaces this one mid-run (its /workspace comes back from the store; /skills does not).
  */
 export async function prepareSandbox(args: {
   sandbox: SandboxBackendProtocolV2;
@@ -25,7 +26,7 @@ export async function prepareSandbox(args: {
   emit: EmitEvent;
   skillDirs: readonly string[];
   newSources: readonly Source[];
-}): Promise<{ skillsDir: string; sources: SourceInfo[] }> {
+}): Promise<{ skillsDir: string; sources: SourceInfo[]; replacementSetup: (sandbox: PlacingSandbox) => Promise<void> }> {
   const { sandbox, backbone, threadId, emit, newSources } = args;
   const { skills, warnings } = await loadSkills([BUILTIN_SKILLS_DIR, ...args.skillDirs]);
   for (const w of warnings) {
@@ -54,14 +55,33 @@ export async function prepareSandbox(args: {
   } else {
     infos = await readSourceManifest(backbone.artifacts, threadId);
   }
-  if (infos.length > 0) {
-    const texts = await loadThreadSourceTexts(backbone.artifacts, threadId);
-    await upload(sandbox, sourceUploads(infos, texts), "sources");
-  }
-  return { skillsDir, sources: infos };
+  const texts = infos.length > 0 ? await loadThreadSourceTexts(backbone.artifacts, threadId) : new Map<string, string>();
+  if (infos.length > 0) await upload(sandbox, sourceUploads(infos, texts), "sources");
+  const replacementSetup = async (fresh: PlacingSandbox): Promise<void> => {
+    await placeSkills(fresh, skills, skillsDir);
+    if (infos.length > 0) await upload(fresh, sourceUploads(infos, texts), "sources");
+  };
+  return { skillsDir, sources: infos, replacementSetup };
 }
 
-async function upload(sandbox: SandboxBackendProtocolV2, files: Array<[string, Uint8Array]>, what: string): Promise<void> {
+/** What a replacement VM's setup writes through: the backend itself, under the thread's wrapper. */
+export interface PlacingSandbox {
+  uploadFiles(files: Array<[string, Uint8Array]>): Promise<FileUploadResponse[]>;
+  installFiles?(files: Array<[string, Uint8Array]>): Promise<FileUploadResponse[]>;
+}
+
+/** The skills again, where the first VM got them (read-only /skills/, or the fallback folder). */
+async function placeSkills(sandbox: PlacingSandbox, skills: readonly Skill[], dir: string): Promise<void> {
+  if (skills.length === 0) return;
+  const files = skillUploads(skills, dir);
+  const install = dir === SANDBOX_SKILLS_DIR && sandbox.installFiles ? sandbox.installFiles.bind(sandbox) : sandbox.uploadFiles.bind(sandbox);
+  const failed = (await install(files)).filter((r) => r.error);
+  if (failed.length > 0) {
+    throw new AgentError(AgentErrorCode.SandboxSetup, `could not place skills in the new VM: ${failed.slice(0, 3).map((f) => `${f.path} (${f.error})`).join(", ")}`);
+  }
+}
+
+async function upload(sandbox: Pick<SandboxBackendProtocolV2, "uploadFiles">, files: Array<[string, Uint8Array]>, what: string): Promise<void> {
   if (!sandbox.uploadFiles) throw new AgentError(AgentErrorCode.SandboxSetup, `the sandbox cannot receive files (no uploadFiles), so ${what} cannot be placed in it`);
   const results = await sandbox.uploadFiles(files);
   const failed = results.filter((r) => r.error);

@@ -7,12 +7,15 @@ export const SandboxEnv = {
   WorkspaceMiB: "VIBEWRITER_VM_WORKSPACE_MIB", // size cap of /workspace (256)
   PoolSize: "VIBEWRITER_POOL_SIZE", // spare restored VMs kept ready beyond the threads' own (0: for a process that opens many threads)
   ExecTimeoutSec: "VIBEWRITER_EXEC_TIMEOUT_SEC", // kill a command's process group after this (120)
+  AgentTimeoutSec: "VIBEWRITER_AGENT_TIMEOUT_SEC", // a guest agent silent this long is dead: its VM is replaced (20)
 } as const;
 
 export interface SandboxConfig {
   shape: { memoryMiB: number; vcpus: number; workspaceMiB: number; network: false };
   poolSize: number;
   executeTimeoutMs: number;
+  /** Pings of a busy VM's agent: every `intervalMs`, dead after `timeoutMs` of silence. */
+  liveness: { intervalMs: number; timeoutMs: number };
 }
 
 const LIMITS: Record<keyof typeof SandboxEnv, { def: number; min: number; max: number }> = {
@@ -21,6 +24,7 @@ const LIMITS: Record<keyof typeof SandboxEnv, { def: number; min: number; max: n
   WorkspaceMiB: { def: 256, min: 16, max: 8192 },
   PoolSize: { def: 0, min: 0, max: 16 },
   ExecTimeoutSec: { def: 120, min: 1, max: 86_400 },
+  AgentTimeoutSec: { def: 20, min: 2, max: 3_600 },
 };
 
 /** Reads the sandbox settings; a malformed or out-of-range value is an error, never silently clamped. */
@@ -48,5 +52,11 @@ export function sandboxConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sand
     shape: { memoryMiB, vcpus: get("Vcpus"), workspaceMiB, network: false },
     poolSize: get("PoolSize"),
     executeTimeoutMs: get("ExecTimeoutSec") * 1000,
+    liveness: livenessFor(get("AgentTimeoutSec") * 1000),
   };
+}
+
+/** Asked four times per timeout, at most every 5 s: a dead agent is found within 1.25 timeouts. */
+function livenessFor(timeoutMs: number): { intervalMs: number; timeoutMs: number } {
+  return { intervalMs: Math.min(5_000, Math.round(timeoutMs / 4)), timeoutMs };
 }

@@ -1,8 +1,8 @@
-import type { SandboxBackendProtocolV2 } from "deepagents";
 import type { Backbone } from "../nats/index.ts";
 import { ArtifactStore } from "../nats/artifacts.ts";
 import { MicroVMBackend } from "../sandbox/backend.ts";
 import { SandboxPool } from "../sandbox/pool.ts";
+import { ThreadSandbox, type ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
 import { artifactWorkspace } from "../sandbox/workspace-store.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import type { AgentBackbone } from "./ports.ts";
@@ -43,24 +43,27 @@ export async function closeSandboxPool(): Promise<void> {
 
 /**
  * The default sandbox for a thread: a MicroVMBackend on a VM from the pool, with the thread's
- * /workspace persisted in (and restored from) the Object Store, and a replacement VM from the
- * same pool if the VM dies. `close()` kills the VM.
+ * /workspace persisted in (and restored from) the Object Store, wrapped in a `ThreadSandbox`: a
+ * VM that dies or whose agent stops answering is replaced from the same pool, set up again, and
+ * the call it failed runs again. `close()` kills the VM.
  */
 export async function openThreadSandbox(
   threadId: string,
   backbone: Backbone | AgentBackbone,
-): Promise<SandboxBackendProtocolV2 & { close(): Promise<void> }> {
+  options: { onNotice?: (notice: ThreadSandboxNotice) => void } = {},
+): Promise<ThreadSandbox> {
   const artifacts = (backbone as Backbone).artifacts;
   const store = artifacts instanceof ArtifactStore ? artifactWorkspace(artifacts) : undefined;
   const p = sandboxPool();
   try {
-    return await MicroVMBackend.create({
+    const backend = await MicroVMBackend.create({
       threadId,
       vm: await p.acquire(),
       provider: () => p.acquire(),
       executeTimeoutMs: config!.executeTimeoutMs,
       ...(store ? { store } : {}),
     });
+    return new ThreadSandbox(backend, { liveness: config!.liveness, ...options });
   } catch (cause) {
     throw new AgentError(
       AgentErrorCode.SandboxSetup,

@@ -12,8 +12,9 @@ export const ThreadStatus = {
   Running: "running",
   Completed: "completed",
   Interrupted: "interrupted",
-  /** The last run stopped without the task's outcome (`reason` says what is missing). */
+  /** The last run stopped short: its plan has steps left open (`reason` says which). */
   Incomplete: "incomplete",
+  /** The last run stopped with an error, or without the report it was asked for (`reason` says which). */
   Failed: "failed",
 } as const;
 export type ThreadStatus = (typeof ThreadStatus)[keyof typeof ThreadStatus];
@@ -105,6 +106,7 @@ function runStateOf(events: readonly VibewriterEvent[]): RunState {
     if (e.type === EventType.RunFinished) {
       if (e.data?.status === "interrupted") return { status: ThreadStatus.Interrupted };
       if (e.data?.status === "incomplete") return { status: ThreadStatus.Incomplete, reason: e.data.reason || "the task's outcome is missing" };
+      if (e.data?.status === "failed") return { status: ThreadStatus.Failed, reason: e.data.reason || "the task's outcome is missing" };
       return { status: ThreadStatus.Completed };
     }
     if (e.type === EventType.RunStarted) return { status: ThreadStatus.Running };

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { AIMessage, HumanMessage } from "@langchain/core/messages";
 import type { StructuredTool } from "@langchain/core/tools";
@@ -18,6 +18,7 @@ import type { AgentBackbone } from "./ports.ts";
 import { mainPrompt } from "./prompts.ts";
 import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
 import { openThreadSandbox } from "./sandbox.ts";
+import { ThreadSandbox, type ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
 import { createEmitter } from "./emitter.ts";
 import { createModelCallMiddleware } from "./middleware/model-calls.ts";
 import { addModelCall, noModelCalls } from "./model-usage.ts";
@@ -120,6 +121,18 @@ function shortHash(s: string): string {
   return createHash("sha256").update(s).digest("hex").slice(0, 12);
 }
 
+/** One line for the user about the thread's VM (a `warning` event). */
+function noticeText(n: ThreadSandboxNotice): string {
+  switch (n.kind) {
+    case "agent_unresponsive":
+      return `the sandbox's guest agent did not answer within ${n.timeoutMs / 1000} s: its VM is treated as dead and replaced`;
+    case "vm_replaced":
+      return `the sandbox runs on a new VM (number ${n.generation} of this run), with the thread's /workspace, skills and sources restored`;
+    case "call_retried":
+      return `a ${n.op} call is run again on a new VM: its VM died during the call (${n.failure})`;
+  }
+}
+
 export function validateThreadId(threadId: string): void {
   if (typeof threadId !== "string" || !THREAD_ID_RE.test(threadId)) {
     throw new AgentError(
@@ -148,9 +161,12 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
   const newSources = opts.sourcesDir ? await loadSourcesDir(opts.sourcesDir) : [];
 
   const ownSandbox = !opts.sandbox;
-  const sandbox = opts.sandbox ?? (await openThreadSandbox(threadId, opts.backbone));
+  const onNotice = (n: ThreadSandboxNotice) => void emit({ id: `sandbox:${randomUUID()}`, type: EventType.Warning, agent: "main", data: { message: noticeText(n) } }).catch(() => {});
+  const sandbox = opts.sandbox ?? (await openThreadSandbox(threadId, opts.backbone, { onNotice }));
   try {
-    const { skillsDir, sources: infos } = await prepareSandbox({ sandbox, backbone, threadId, emit, skillDirs: opts.skillDirs ?? [], newSources });
+    const { skillsDir, sources: infos, replacementSetup } = await prepareSandbox({ sandbox, backbone, threadId, emit, skillDirs: opts.skillDirs ?? [], newSources });
+    // A VM that replaces this one mid-run gets the same skills and sources before its first call.
+    if (sandbox instanceof ThreadSandbox) sandbox.setReplacementSetup(replacementSetup);
 
     const backend = new CompositeBackend(sandbox, {
       [MEMORY_ROUTE]: recordedMemory(new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }), MEMORY_ROUTE, emit),
@@ -202,18 +218,20 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       const raw = await backbone.artifacts.get(REPORT_ARTIFACT(threadId));
       const todos = ((state.todos ?? []) as Todo[]).map((t) => ({ content: t.content, status: t.status }));
       // Completed means the outcome exists: a report when one is expected, and no open plan step.
+      // Without the report it was asked for, the run failed; with it but steps left open, it is incomplete.
       const open = todos.filter((t) => t.status !== "completed");
+      const noReport = interrupts.length === 0 && opts.expectReport === true && !raw;
       const reason =
         interrupts.length > 0
           ? undefined
-          : opts.expectReport && !raw
+          : noReport
             ? `the agent stopped without publishing a report${open.length ? `, with ${open.length} of ${todos.length} planned steps not done` : ""}`
             : open.length
               ? `the agent stopped with ${open.length} of ${todos.length} planned steps not done: ${open.map((t) => t.content).join("; ").slice(0, 300)}`
               : undefined;
       return {
         threadId,
-        status: interrupts.length > 0 ? RunStatus.Interrupted : reason ? RunStatus.Incomplete : RunStatus.Completed,
+        status: interrupts.length > 0 ? RunStatus.Interrupted : noReport ? RunStatus.Failed : reason ? RunStatus.Incomplete : RunStatus.Completed,
         ...(raw ? { report: new TextDecoder().decode(raw), reportArtifact: REPORT_ARTIFACT(threadId) } : {}),
         todos,
         finalMessage,
@@ -270,7 +288,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
         const key = `resume:${checkpointId}`;
         if (resumeValue === undefined && (snapshot.next?.length ?? 0) === 0) {
           const last = await collect(snapshot.values as Record<string, unknown>);
-          if (last.status !== RunStatus.Incomplete) return last; // finished: nothing to do
+          if (last.status !== RunStatus.Incomplete && last.status !== RunStatus.Failed) return last; // finished: nothing to do
           // The agent stopped short of the outcome: ask it to carry on, once per stopping point.
           await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId } });
           const nudge = `Continue the task: ${last.reason}. Finish what is missing.`;

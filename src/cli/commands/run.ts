@@ -78,7 +78,7 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   const result = await untilAborted(orBackboneLost(s.act(vw, before?.status === "interrupted"), backbone), ctx, s.threadId);
   display.clear();
   // Only a run whose outcome exists succeeds; a pause for the owner is not a failure.
-  const ok = result.status !== "incomplete";
+  const ok = result.status === "completed" || result.status === "interrupted";
   if (s.json) printJson(ctx, { ok, scripted: s.model.scripted, ...result });
   else ctx.stdout.write(renderResult(result));
   return ok ? 0 : 1;
@@ -145,8 +145,8 @@ export function renderResult(r: RunResult): string {
     lines.push(`Then continue the run: vibewriter resume ${r.threadId}`);
     return lines.join("\n") + "\n";
   }
-  if (r.status === "incomplete") {
-    lines.push(`Thread ${r.threadId} is INCOMPLETE: ${r.reason ?? "the task's outcome is missing"}.`);
+  if (r.status === "incomplete" || r.status === "failed") {
+    lines.push(`Thread ${r.threadId} ${r.status === "failed" ? "FAILED" : "is INCOMPLETE"}: ${r.reason ?? "the task's outcome is missing"}.`);
     if (r.finalMessage) lines.push("", r.finalMessage, "");
     lines.push(`Continue it with: vibewriter resume ${r.threadId}`);
     return lines.join("\n") + "\n";
