@@ -50,10 +50,15 @@ export const RunStatus = {
   /** Paused for a human decision (e.g. a payment that needs approval); `resume()` continues. */
   Interrupted: "interrupted",
   /**
-   * The agent stopped without the task's outcome: no published report for a report task, or steps
-   * of its plan left open. `reason` says which; `resume()` asks it to carry on.
+   * The agent stopped short of its plan: steps left open (a report task's report is published).
+   * `reason` says which; `resume()` asks it to carry on.
    */
   Incomplete: "incomplete",
+  /**
+   * The task's outcome does not exist: a report task ended without a published report (a sandbox
+   * that failed for good ends there too). `reason` says why; `resume()` asks the agent to carry on.
+   */
+  Failed: "failed",
 } as const;
 export type RunStatus = (typeof RunStatus)[keyof typeof RunStatus];
 
