@@ -13,11 +13,16 @@
  * is always seen. An event drops the directory's listing and the named entry with everything
  * under it; a directory deleted or moved, or whose watcher failed, loses its watcher too and is
  * never trusted again. What inotify cannot see is a write through a hard link in another
- * directory: `commandEnded()` looks at every cached file once more (one lstat each: a write through
- * any name changes its ctime) or, for a big cache, drops it. Not seen at all: a text file changed in place through a shared mmap (no event,
- * no ctime change on tmpfs), and a hard-link write by a process that outlived its command, until
- * the next change or command. The kernel's event queue is raised at boot so that it does not
- * overflow; a command that floods it anyway makes `commandEnded()` renew the watchers too.
+ * directory: `commandEnded()` looks again (one lstat: a write through any name changes its ctime)
+ * at every cached file that had more than one link when listed — usually none, so the cache
+ * survives commands at any size (it used to be dropped past 1,000 files: a cliff). Not seen
+ * until that file's directory changes: a hard link made *during* a command to a file listed with
+ * one link and written through in that same command (a file linked by an earlier command is
+ * checked after every later one). Not seen at all: a text file changed in place
+ * through a shared mmap (no event, no ctime change on tmpfs), and a hard-link write by a process
+ * that outlived its command, until the next change or command. The kernel's event queue is raised
+ * at boot so that it does not overflow; a command that floods it anyway makes `commandEnded()`
+ * renew the watchers too.
  */
 import { lstatSync, readdirSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { setImmediate as nextTurn } from "node:timers/promises";
@@ -33,13 +38,20 @@ export interface CachedEntry {
   mtimeMs: number;
   /** Changes with any write or link, through any name: what `commandEnded()` compares. */
   ctimeMs: number;
+  /** Hard links when listed (files): only files with several names are checked after commands. */
+  nlink: number;
 }
 
 interface Node {
   watcher: FSWatcher;
   /** Sorted by name; null while only watched (an ancestor of a listed directory). */
   entries: CachedEntry[] | null;
+  /** Bumped by every event: a listing read before the bump is stale (see `adopt`). */
+  gen: number;
 }
+
+/** What `watchMany` hands out and `adopt` checks: the watch a listing must still be under. */
+export type WatchTicket = { readonly node: object; readonly gen: number };
 
 /** Directories watched at most (inotify watches are a per-user kernel resource). */
 const MAX_DIRS = 4096;
@@ -48,8 +60,8 @@ const MAX_CONTENT_BYTES = 32 * 1024 * 1024;
 const MAX_CACHED_FILE = 1024 * 1024;
 /** Events during one command above which the watchers themselves are renewed. */
 const FLOOD_EVENTS = 20_000;
-/** Cached files looked at again after a command; above this the cache is dropped instead. */
-const MAX_REVALIDATE = 1000;
+/** Hard-linked files looked at again after a command; above this the cache is dropped instead. */
+const MAX_REVALIDATE = 5000;
 
 export class TreeCache {
   readonly #dirs = new Map<string, Node>();
@@ -74,20 +86,58 @@ export class TreeCache {
    * throws (ENOENT, ENOTDIR, EACCES). Entries that vanish between readdir and lstat are left out.
    */
   list(dir: string): CachedEntry[] {
+    return this.listUpTo(dir, Infinity)!;
+  }
+
+  /**
+   * Like `list`, but null (nothing read beyond the names) when `dir` is not cached and holds more
+   * than `maxNames` entries: one lstat each from JS is the slow way to list those (tree-scan.ts).
+   */
+  listUpTo(dir: string, maxNames: number): CachedEntry[] | null {
     const known = this.#dirs.get(dir);
     if (known?.entries) return known.entries;
     // Watch first, then read: a change after this point is an event, and drops what is read here.
     const watched = this.#watchWithAncestors(dir);
-    let entries: CachedEntry[];
+    let entries: CachedEntry[] | null;
     try {
-      entries = readEntries(dir);
+      entries = readEntries(dir, maxNames);
     } catch (err) {
       if (watched) this.#changed(dir, null); // not a directory (any more): watch nothing there
       throw err;
     }
+    if (!entries) return null;
     const node = watched ? this.#dirs.get(dir) : undefined;
     if (node) node.entries = entries;
     return entries;
+  }
+
+  /**
+   * Watches each of `dirs` (and its ancestors) *before* they are read by other means (a native
+   * scan): a ticket per directory watched; none for those that cannot be (too many watches).
+   */
+  watchMany(dirs: Iterable<string>): Map<string, WatchTicket> {
+    const tickets = new Map<string, WatchTicket>();
+    for (const dir of dirs) {
+      if (!this.#watchWithAncestors(dir)) continue;
+      const node = this.#dirs.get(dir)!;
+      tickets.set(dir, { node, gen: node.gen });
+    }
+    return tickets;
+  }
+
+  /** Caches a listing read after `ticket` was taken, unless an event came in since (then: no). */
+  adopt(dir: string, entries: CachedEntry[], ticket: WatchTicket): boolean {
+    const node = this.#dirs.get(dir);
+    if (!node || node !== ticket.node || node.gen !== ticket.gen) return false;
+    node.entries ??= entries;
+    return true;
+  }
+
+  /** How many entries the cached listings hold (budgets, tests). */
+  get listedEntries(): number {
+    let n = 0;
+    for (const node of this.#dirs.values()) n += node.entries?.length ?? 0;
+    return n;
   }
 
   /** The cached listing entry of `path` (its directory is listed), or undefined. */
@@ -146,17 +196,21 @@ export class TreeCache {
     const flooded = this.#events > FLOOD_EVENTS;
     this.#events = 0;
     if (flooded) return this.clear();
-    let files = 0;
-    for (const node of this.#dirs.values()) files += node.entries?.length ?? 0;
-    if (files > MAX_REVALIDATE) {
+    const suspects: string[] = [];
+    for (const [dir, node] of this.#dirs) {
+      if (!node.entries) continue;
+      for (const e of node.entries) if (e.kind === "file" && e.nlink > 1) suspects.push(dir);
+    }
+    if (suspects.length > MAX_REVALIDATE) {
       for (const node of this.#dirs.values()) node.entries = null;
       this.#content.clear();
       this.#contentBytes = 0;
       return;
     }
-    for (const [dir, node] of this.#dirs) {
+    for (const dir of new Set(suspects)) {
+      const node = this.#dirs.get(dir)!;
       const entries = node.entries;
-      if (!entries || entries.every((e) => e.kind !== "file" || unchanged(`${dir}/${e.name}`, e))) continue;
+      if (!entries || entries.every((e) => e.kind !== "file" || e.nlink < 2 || unchanged(`${dir}/${e.name}`, e))) continue;
       node.entries = null;
       for (const e of entries) this.#dropContent(`${dir}/${e.name}`);
     }
@@ -191,7 +245,7 @@ export class TreeCache {
         return false; // no inotify here, or out of watches: serve uncached
       }
       watcher.on("error", () => this.#changed(d, null));
-      this.#dirs.set(d, { watcher, entries: null });
+      this.#dirs.set(d, { watcher, entries: null, gen: 0 });
     }
     return true;
   }
@@ -206,7 +260,10 @@ export class TreeCache {
     const self = name === null || name === dir.slice(dir.lastIndexOf("/") + 1);
     const gone = self ? dir : `${dir}/${name}`;
     const node = this.#dirs.get(dir);
-    if (node) node.entries = null;
+    if (node) {
+      node.entries = null;
+      node.gen++;
+    }
     const prefix = `${gone}/`;
     for (const [d, n] of this.#dirs) {
       if (d === gone || d.startsWith(prefix)) {
@@ -230,8 +287,9 @@ export function kindOf(st: Stats): EntryKind {
   return st.isFile() ? "file" : st.isDirectory() ? "dir" : st.isSymbolicLink() ? "symlink" : "other";
 }
 
-function readEntries(dir: string): CachedEntry[] {
+function readEntries(dir: string, maxNames: number): CachedEntry[] | null {
   const names = readdirSync(dir);
+  if (names.length > maxNames) return null;
   names.sort();
   const entries: CachedEntry[] = [];
   for (const name of names) {
@@ -242,7 +300,7 @@ function readEntries(dir: string): CachedEntry[] {
       continue; // gone since readdir
     }
     const kind = kindOf(st);
-    entries.push({ name, kind, size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs });
+    entries.push({ name, kind, size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, nlink: st.nlink });
   }
   return entries;
 }

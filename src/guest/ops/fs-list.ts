@@ -1,21 +1,31 @@
 /** `ls`, `stat` and `manifest` (every regular file under a directory, for persistence diffs). */
 import { statSync, type Stats } from "node:fs";
-import { optInt, optStr } from "../args.ts";
+import { ErrorCode, OP_SCHEMAS, type FileInfo, type LsResult, type ManifestResult } from "../../protocol/index.ts";
+import { budgetOf, Tally } from "../budget.ts";
 import { confine, viewOf } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError, toAgentError } from "../errors.ts";
-import type { RequestContext } from "../handlers.ts";
-import { ErrorCode, type FileInfo, type LsResult, type ManifestResult } from "../protocol.ts";
-import { kindOf, type CachedEntry, type TreeCache } from "../tree-cache.ts";
+import type { OpRequest } from "../request-context.ts";
+import { kindOf, type CachedEntry } from "../tree-cache.ts";
+import { scanTree } from "../tree-scan.ts";
 import { resolveViewPath } from "../view-path.ts";
-import { setImmediate as nextTurn } from "node:timers/promises";
+import { walk } from "../walk.ts";
+
+/** A directory with more entries than this is listed natively (tree-scan.ts), not by JS lstat. */
+const NATIVE_LS_ENTRIES = 400;
 
 export function infoOf(path: string, st: Stats): FileInfo {
   const type = kindOf(st);
   return { path, type, size: type === "file" ? st.size : 0, mtimeMs: st.mtimeMs };
 }
 
-export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<LsResult> {
+export function infoOfEntry(path: string, e: CachedEntry): FileInfo {
+  return { path, type: e.kind, size: e.size, mtimeMs: e.mtimeMs };
+}
+
+export async function handleLs(ctx: AgentContext, req: OpRequest<"ls">): Promise<LsResult> {
+  const budget = budgetOf(req.args.limit, req.args.timeBudgetMs, OP_SCHEMAS.ls.limits.defaultLimit);
+  const tally = new Tally(budget);
   const lexical = resolveViewPath(req.args.path, ctx.roots);
   if (lexical.ok && lexical.root === null) {
     // The top of the view: its roots (the offload folders live inside /workspace).
@@ -23,17 +33,22 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
     for (const root of ctx.roots) {
       if (root.real.startsWith(`${ctx.roots.find((r) => r.path === "/workspace")?.real}/`)) continue;
       const st = statSafe(root.real);
-      if (st) entries.push(infoOf(root.path, st));
+      if (st && tally.add(root.path.length)) entries.push(infoOf(root.path, st));
     }
-    return { entries };
+    return { entries, ...tally.result() };
   }
   await ctx.tree.settle();
   const { real, view } = confine(ctx, req.args.path, "read");
-  let listed: CachedEntry[];
+  let listed: CachedEntry[] | null;
   try {
-    listed = ctx.tree.list(real);
+    listed = ctx.tree.listUpTo(real, NATIVE_LS_ENTRIES);
   } catch (err) {
     throw toAgentError(err, view);
+  }
+  if (!listed) {
+    const scan = await scanTree(ctx, real, false, { deadline: budget.deadline, request: req, maxEntries: budget.maxEntries });
+    if (!scan.complete) tally.stop(scan.stoppedBy ?? "entries");
+    listed = scan.listings.get(real) ?? [];
   }
   const base = view === "/" ? "" : view;
   const entries: FileInfo[] = [];
@@ -42,16 +57,13 @@ export async function handleLs(ctx: AgentContext, req: RequestContext): Promise<
   for (const e of listed) {
     if (nested.length && nested.includes(e.name)) continue;
     // Sorted by name, so sorted by path.
-    entries.push(infoOfEntry(`${base}/${e.name}`, e));
+    const path = `${base}/${e.name}`;
+    if (tally.add(path.length + 40)) entries.push(infoOfEntry(path, e));
   }
-  return { entries };
+  return { entries, ...tally.result() };
 }
 
-export function infoOfEntry(path: string, e: CachedEntry): FileInfo {
-  return { path, type: e.kind, size: e.size, mtimeMs: e.mtimeMs };
-}
-
-export async function handleStat(ctx: AgentContext, req: RequestContext): Promise<FileInfo> {
+export async function handleStat(ctx: AgentContext, req: OpRequest<"stat">): Promise<FileInfo> {
   const { real, view } = confine(ctx, req.args.path, "read");
   try {
     return infoOf(view, statSync(real));
@@ -68,64 +80,49 @@ export function statSafe(path: string): Stats | null {
   }
 }
 
-const YIELD_EVERY = 2000;
-
-/** Default cap on manifest entries; a workspace bigger than this is reported `truncated`. */
-const MANIFEST_LIMIT = 100_000;
-
-export async function handleManifest(ctx: AgentContext, req: RequestContext): Promise<ManifestResult> {
-  const { real, view } = confine(ctx, optStr(req.args, "path") ?? "/workspace", "read");
-  const limit = optInt(req.args, "limit", 1) ?? MANIFEST_LIMIT;
+/**
+ * Every regular file under `path`, in walk order, a page at a time: `after` (the last path of the
+ * previous page) skips what came before without entering directories that lie wholly before it.
+ */
+export async function handleManifest(ctx: AgentContext, req: OpRequest<"manifest">): Promise<ManifestResult> {
+  const { real, view } = confine(ctx, req.args.path ?? "/workspace", "read");
+  const budget = budgetOf(req.args.limit, req.args.timeBudgetMs, OP_SCHEMAS.manifest.limits.defaultLimit);
+  const tally = new Tally(budget);
+  const after = req.args.after === undefined ? null : resolveViewPath(req.args.after, ctx.roots);
+  if (after && !after.ok) throw new AgentError(after.code, after.message);
+  // Compared as real paths, the walk's own order (a nested root's view path is not in it).
+  const afterParts = after?.ok && after.root ? (after.root.real + after.rest).split("/") : null;
   const files: FileInfo[] = [];
   await ctx.tree.settle();
-  const truncated = await walk(ctx.tree, real, req, limit, (path, entry) => {
+  const end = await walk(ctx, real, req, budget, (path, entry) => {
+    if (afterParts) {
+      const parts = path.split("/");
+      // Not after the cursor: skip it, and a directory too unless the cursor lies inside it.
+      if (compareWalkOrder(parts, afterParts) <= 0) return entry.kind === "dir" && isPrefix(parts, afterParts) ? undefined : "skip";
+    }
     if (entry.kind !== "file") return;
     const v = viewOf(ctx, path);
-    if (v) files.push(infoOfEntry(v, entry));
+    if (!v) return;
+    if (tally.add(v.length + 40)) files.push(infoOfEntry(v, entry));
+    else {
+      // A page is full: one more file proves there is more (the host asks for the next page).
+      tally.stop("items");
+      return false;
+    }
   });
+  if (end === "time" || end === "entries") tally.stop(end);
   if (!files.length && !statSafe(real)) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
-  return { files, truncated };
+  return { files, ...tally.result() };
 }
 
-/**
- * Depth-first walk in name order that never follows symlinks (they are reported, not entered).
- * Calls `visit` with each entry's path and listing (from the tree cache: callers `settle()` it
- * first); returns true when it stopped at `limit` entries or when `visit` returned false.
- */
-export async function walk(
-  tree: TreeCache,
-  dir: string,
-  request: { readonly aborted: boolean },
-  limit: number,
-  visit: (path: string, entry: CachedEntry) => void | boolean,
-): Promise<boolean> {
-  const stack = [dir];
-  let seen = 0;
-  let sinceYield = 0;
-  while (stack.length) {
-    // Let other requests (and `cancel`) in now and then: the walk itself is synchronous.
-    if (sinceYield > YIELD_EVERY) {
-      sinceYield = 0;
-      await nextTurn();
-    }
-    if (request.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
-    const current = stack.pop()!;
-    let entries: CachedEntry[];
-    try {
-      entries = tree.list(current);
-    } catch {
-      entries = [];
-    }
-    const dirs: string[] = [];
-    for (const entry of entries) {
-      sinceYield++;
-      // Plain concatenation: path.join normalises, and `current` is already normal.
-      const path = `${current}/${entry.name}`;
-      if (++seen > limit) return true;
-      if (visit(path, entry) === false) return true;
-      if (entry.kind === "dir") dirs.push(path);
-    }
-    for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i]!);
+/** Depth-first name order: component by component (what the walk visits first is smaller). */
+function compareWalkOrder(a: string[], b: string[]): number {
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
   }
-  return false;
+  return a.length - b.length;
+}
+
+function isPrefix(dir: string[], path: string[]): boolean {
+  return dir.length < path.length && dir.every((c, i) => c === path[i]);
 }

@@ -1,22 +1,20 @@
 /** `glob`: walk (never following symlinks) and match paths relative to the search base. */
 import { posix } from "node:path";
-import { optInt, optStr, str } from "../args.ts";
+import { ErrorCode, OP_SCHEMAS, type FileInfo, type GlobResult } from "../../protocol/index.ts";
+import { budgetOf, Tally } from "../budget.ts";
 import type { AgentContext } from "../context.ts";
-import { compileGlob, literalPrefix } from "../glob-match.ts";
-import type { RequestContext } from "../handlers.ts";
 import { AgentError } from "../errors.ts";
-import { ErrorCode, type FileInfo, type GlobResult } from "../protocol.ts";
-import { infoOfEntry, walk } from "./fs-list.ts";
+import { compileGlob, literalPrefix } from "../glob-match.ts";
+import type { OpRequest } from "../request-context.ts";
+import { walk } from "../walk.ts";
+import { infoOfEntry } from "./fs-list.ts";
 import { searchStarts } from "./search-roots.ts";
 
-const DEFAULT_LIMIT = 10_000;
-/** Entries visited before a walk gives up (a huge tree must not stall the agent). */
-const WALK_LIMIT = 500_000;
-
-export async function handleGlob(ctx: AgentContext, req: RequestContext): Promise<GlobResult> {
-  let pattern = str(req.args, "pattern");
-  let base = optStr(req.args, "path") ?? "/";
-  const limit = optInt(req.args, "limit", 1) ?? DEFAULT_LIMIT;
+export async function handleGlob(ctx: AgentContext, req: OpRequest<"glob">): Promise<GlobResult> {
+  let pattern = req.args.pattern;
+  let base = req.args.path ?? "/";
+  const budget = budgetOf(req.args.limit, req.args.timeBudgetMs, OP_SCHEMAS.glob.limits.defaultLimit);
+  const tally = new Tally(budget);
   if (pattern.startsWith("/")) {
     base = "/";
     pattern = pattern.replace(/^\/+/, "");
@@ -25,33 +23,33 @@ export async function handleGlob(ctx: AgentContext, req: RequestContext): Promis
   const start = posix.join(base.startsWith("/") ? base : `/workspace/${base}`, dir);
   const regex = compileGlob(rest);
   const paths: FileInfo[] = [];
-  let truncated = false;
   let starts;
   await ctx.tree.settle();
   try {
     starts = searchStarts(ctx, start);
   } catch (err) {
     // The pattern's fixed directory part does not exist: nothing matches (as with any glob).
-    if (err instanceof AgentError && (err.code === ErrorCode.FileNotFound || err.code === ErrorCode.NotDirectory)) return { paths: [], truncated: false };
+    if (err instanceof AgentError && (err.code === ErrorCode.FileNotFound || err.code === ErrorCode.NotDirectory)) return { paths: [], truncated: false, total: 0 };
     throw err;
   }
   for (const s of starts) {
     // Relative to `start`: for "/" that includes the root's name ("workspace/a.py").
     const prefix = start === "/" ? s.view.slice(1) + "/" : "";
     if (s.isFile) continue;
-    const cut = await walk(ctx.tree, s.real, req, WALK_LIMIT, (path, entry) => {
+    // Past the cap, matches are still counted (for `total`) while the time budget lasts.
+    const end = await walk(ctx, s.real, req, budget, (path, entry) => {
       if (entry.kind !== "file") return;
       const rel = path.slice(s.real.length + 1); // walk() builds `${dir}/${name}` from s.real
       if (!regex.test(prefix + rel)) return;
-      if (paths.length >= limit) {
-        truncated = true;
-        return false;
-      }
-      paths.push(infoOfEntry(`${s.view}/${rel}`, entry));
+      const view = `${s.view}/${rel}`;
+      if (tally.add(view.length + 40)) paths.push(infoOfEntry(view, entry));
+      else if (tally.total % 256 === 0 && tally.done) return false;
     });
-    truncated ||= cut;
-    if (truncated) break;
+    if (end === "time" || end === "entries" || end === "visit") {
+      tally.stop(end === "visit" ? "time" : end);
+      break;
+    }
   }
   paths.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { paths, truncated };
+  return { paths, ...tally.result() };
 }

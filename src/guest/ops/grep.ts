@@ -1,93 +1,186 @@
 /**
- * `grep`: literal search done in the agent (no shell, no regex): the pattern is data. Binary files
- * (by extension or a NUL byte) and very large files are skipped; matches are capped. Files are
- * searched as bytes (Buffer.indexOf on the pattern's UTF-8): each is read once and only matched
- * lines are decoded.
+ * `grep`: literal search, the pattern is data (no shell, no regex). Binary files (by extension or
+ * a NUL byte) and very large files are skipped. Files are searched as bytes: in the agent, from
+ * the tree cache's contents or one read each, when few are not cached; otherwise by GNU grep
+ * (`grep -F`, argv only, the walk's files as arguments: symlinks are never followed, confinement
+ * is the walk's), one native read per file instead of four JS calls. Results are budgeted.
  */
 import { closeSync, constants, openSync, readSync } from "node:fs";
-import { basename } from "node:path";
-import { bad, optInt, optStr, str } from "../args.ts";
+import { OP_SCHEMAS, type GrepMatch, type GrepResult } from "../../protocol/index.ts";
+import { bad } from "../args.ts";
 import { hasBinaryExtension } from "../binary.ts";
+import { budgetOf, Tally } from "../budget.ts";
 import type { AgentContext } from "../context.ts";
 import { compileGlob } from "../glob-match.ts";
-import type { RequestContext } from "../handlers.ts";
-import type { GrepMatch, GrepResult } from "../protocol.ts";
-import { walk } from "./fs-list.ts";
+import { FieldReader, runTool } from "../native-tool.ts";
+import type { OpRequest } from "../request-context.ts";
+import { walk } from "../walk.ts";
 import { searchStarts } from "./search-roots.ts";
 
-const DEFAULT_MAX_COUNT = 10_000;
 const MAX_FILE_BYTES = 32 * 1024 * 1024;
 /** Longest line text returned per match. */
 const MAX_LINE_CHARS = 4000;
-const WALK_LIMIT = 500_000;
 /** Bytes looked at for a NUL that marks a binary file. */
 const BINARY_SNIFF = 8192;
+/** Files not in the cache above which GNU grep searches instead of the agent. */
+const NATIVE_FILES = 150;
+/** Bytes of file names given to one grep run (Linux allows 2 MiB of arguments and environment). */
+const ARGV_BYTES = 1024 * 1024;
+const GREP = "/usr/bin/grep";
 const NL = 0x0a;
 const CR = 0x0d;
+const COLON = 0x3a;
 
-export async function handleGrep(ctx: AgentContext, req: RequestContext): Promise<GrepResult> {
-  const pattern = str(req.args, "pattern");
+interface Candidate {
+  real: string;
+  view: string;
+}
+
+export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Promise<GrepResult> {
+  const pattern = req.args.pattern;
   if (pattern === "") throw bad("pattern must not be empty");
-  if (pattern.includes("\n")) return { matches: [], truncated: false }; // lines never contain "\n"
+  const budget = budgetOf(req.args.maxCount, req.args.timeBudgetMs, OP_SCHEMAS.grep.limits.defaultMaxCount);
+  const tally = new Tally(budget);
+  if (pattern.includes("\n")) return { matches: [], ...tally.result() }; // lines never contain "\n"
   const needle = Buffer.from(pattern, "utf8");
-  const glob = optStr(req.args, "glob");
-  const nameFilter = glob ? compileGlob(glob) : null;
-  const maxCount = optInt(req.args, "maxCount", 1) ?? DEFAULT_MAX_COUNT;
+  const nameFilter = req.args.glob ? compileGlob(req.args.glob) : null;
   const matches: GrepMatch[] = [];
-  let truncated = false;
-
-  /** Searches one file's bytes; false once maxCount is reached. */
-  const searchFile = (real: string, view: string): boolean => {
-    if (nameFilter && !nameFilter.test(basename(real))) return true;
-    // Cached: text that passed the checks below, or null for a file that did not.
-    let bytes = ctx.tree.content(real);
-    if (bytes === undefined) {
-      if (hasBinaryExtension(real)) return true;
-      const read = readSmallRegular(real);
-      // Like git and grep: a NUL byte near the start marks binary content.
-      bytes = read && !read.subarray(0, BINARY_SNIFF).includes(0) ? read : null;
-      ctx.tree.keep(real, bytes);
-    }
-    if (!bytes) return true;
-    let at = bytes.indexOf(needle);
-    if (at === -1) return true;
-    let line = 1;
-    let scanned = 0; // newlines counted up to here
-    while (at !== -1) {
-      for (let nl = bytes.indexOf(NL, scanned); nl !== -1 && nl < at; nl = bytes.indexOf(NL, nl + 1)) {
-        line++;
-        scanned = nl + 1;
-      }
-      if (matches.length >= maxCount) {
-        truncated = true;
-        return false;
-      }
-      let lineEnd = bytes.indexOf(NL, at);
-      if (lineEnd === -1) lineEnd = bytes.length;
-      // Only matched lines are decoded.
-      let lineText = bytes.toString("utf8", scanned, bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd);
-      if (lineText.length > MAX_LINE_CHARS) lineText = lineText.slice(0, MAX_LINE_CHARS);
-      matches.push({ path: view, line, text: lineText });
-      at = bytes.indexOf(needle, lineEnd + 1);
-    }
-    return true;
+  const found = (view: string, line: number, text: string): void => {
+    if (tally.add(view.length + text.length + 16)) matches.push({ path: view, line, text });
   };
 
   await ctx.tree.settle();
-  for (const s of searchStarts(ctx, optStr(req.args, "path") ?? "/")) {
+  // The files to search, in walk order; how many of them the cache has no content for.
+  const files: Candidate[] = [];
+  let uncached = 0;
+  for (const s of searchStarts(ctx, req.args.path ?? "/")) {
     if (s.isFile) {
-      searchFile(s.real, s.view);
+      files.push({ real: s.real, view: s.view });
+      uncached++;
       continue;
     }
-    // Files are searched as the walk finds them, so maxCount ends the walk too.
-    truncated ||= await walk(ctx.tree, s.real, req, WALK_LIMIT, (path, entry) => {
-      if (entry.kind !== "file") return;
+    const end = await walk(ctx, s.real, req, budget, (path, entry) => {
+      if (entry.kind !== "file" || entry.size > MAX_FILE_BYTES) return;
+      if (nameFilter && !nameFilter.test(entry.name)) return;
+      if (hasBinaryExtension(entry.name)) return;
+      if (ctx.tree.content(path) === undefined) uncached++;
       // walk() builds each path as `${dir}/${name}` from s.real: the rest is the view's tail.
-      return searchFile(path, s.view + path.slice(s.real.length));
+      files.push({ real: path, view: s.view + path.slice(s.real.length) });
     });
-    if (truncated) break;
+    if (end === "time" || end === "entries") {
+      tally.stop(end);
+      break;
+    }
   }
-  return { matches, truncated };
+
+  // An argument cannot hold NUL (and a file with one is binary anyway): such a pattern stays here.
+  if (uncached > NATIVE_FILES && !pattern.includes("\0")) await searchNatively(ctx, req, files, needle, budget.deadline, tally, found);
+  else {
+    for (let i = 0; i < files.length; i++) {
+      if (tally.cutBy && i % 64 === 0 && tally.done) {
+        tally.stop("time");
+        break;
+      }
+      searchInAgent(ctx, files[i]!, needle, found);
+    }
+  }
+  return { matches, ...tally.result() };
+}
+
+/** Searches one file's bytes in the agent (cached, or read once and offered to the cache). */
+function searchInAgent(ctx: AgentContext, f: Candidate, needle: Buffer, found: (view: string, line: number, text: string) => void): void {
+  // Cached: text that passed the checks below, or null for a file that did not.
+  let bytes = ctx.tree.content(f.real);
+  if (bytes === undefined) {
+    if (hasBinaryExtension(f.real)) return;
+    const read = readSmallRegular(f.real);
+    // Like git and grep: a NUL byte near the start marks binary content.
+    bytes = read && !read.subarray(0, BINARY_SNIFF).includes(0) ? read : null;
+    ctx.tree.keep(f.real, bytes);
+  }
+  if (!bytes) return;
+  let at = bytes.indexOf(needle);
+  let line = 1;
+  let scanned = 0; // newlines counted up to here
+  while (at !== -1) {
+    for (let nl = bytes.indexOf(NL, scanned); nl !== -1 && nl < at; nl = bytes.indexOf(NL, nl + 1)) {
+      line++;
+      scanned = nl + 1;
+    }
+    let lineEnd = bytes.indexOf(NL, at);
+    if (lineEnd === -1) lineEnd = bytes.length;
+    // Only matched lines are decoded.
+    let text = bytes.toString("utf8", scanned, bytes[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd);
+    if (text.length > MAX_LINE_CHARS) text = text.slice(0, MAX_LINE_CHARS);
+    found(f.view, line, text);
+    at = bytes.indexOf(needle, lineEnd + 1);
+  }
+}
+
+/**
+ * GNU grep over `files` in order, a run per ARGV_BYTES of names: `-F` literal, `-I` skips binary
+ * files, `-Z` ends each name with NUL (names may hold newlines), C locale (bytes). Stops when the
+ * tally is done counting or the deadline passes.
+ */
+async function searchNatively(
+  ctx: AgentContext,
+  req: OpRequest<"grep">,
+  files: Candidate[],
+  needle: Buffer,
+  deadline: number,
+  tally: Tally,
+  found: (view: string, line: number, text: string) => void,
+): Promise<void> {
+  const viewOf = new Map<string, string>();
+  for (let i = 0; i < files.length; ) {
+    const args = ["-F", "-n", "-H", "-I", "-Z", "-s", "-e", needle.toString("utf8"), "--"]; // the pattern is one argument
+    let bytes = 0;
+    viewOf.clear();
+    for (; i < files.length && bytes < ARGV_BYTES; i++) {
+      args.push(files[i]!.real);
+      viewOf.set(files[i]!.real, files[i]!.view);
+      bytes += files[i]!.real.length + 1;
+    }
+    const reader = new FieldReader();
+    let state: "path" | "line" | "text" = "path";
+    let view = "";
+    let line = 0;
+    const run = await runTool(ctx, GREP, args, {
+      deadline,
+      request: req,
+      onData(chunk) {
+        reader.push(chunk);
+        for (;;) {
+          if (state === "path") {
+            const f = reader.take(0, 8192);
+            if (!f) break;
+            view = viewOf.get(f.toString("utf8")) ?? "";
+            state = "line";
+          } else if (state === "line") {
+            const f = reader.take(COLON, 32);
+            if (!f) break;
+            line = Number(f.toString("latin1"));
+            state = "text";
+          } else {
+            const f = reader.take(NL, MAX_LINE_CHARS * 4);
+            if (!f) break;
+            state = "path";
+            if (!view) continue; // not a file we asked about: cannot happen with argv names
+            const end = !reader.cut && f[f.length - 1] === CR ? f.length - 1 : f.length;
+            let text = f.toString("utf8", 0, end);
+            if (text.length > MAX_LINE_CHARS) text = text.slice(0, MAX_LINE_CHARS);
+            found(view, line, text);
+            if (tally.cutBy && tally.done) return false;
+          }
+        }
+        return true;
+      },
+    });
+    if (run.stopped) {
+      tally.stop("time");
+      return;
+    }
+  }
 }
 
 /** Reused read buffer: most files fit, and fs calls are the cost under TCG (not copies). */

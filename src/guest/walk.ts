@@ -1,0 +1,87 @@
+/**
+ * The depth-first walk (name order, symlinks reported and never entered) that glob, grep and
+ * manifest share. Listings come from the tree cache; a walk that finds much of its tree uncached
+ * lists the rest natively in one go (tree-scan.ts) instead of one JS lstat per entry. It stops at
+ * its budget's time and entry count, and lets other requests in now and then.
+ */
+import { setImmediate as nextTurn } from "node:timers/promises";
+import type { Budget } from "./budget.ts";
+import type { AgentContext } from "./context.ts";
+import { AgentError } from "./errors.ts";
+import { ErrorCode } from "../protocol/index.ts";
+import type { CachedEntry } from "./tree-cache.ts";
+import { scanTree } from "./tree-scan.ts";
+
+/** Why a walk ended early: `visit` said so, its entry budget, or its time. */
+export type WalkEnd = "visit" | "entries" | "time" | null;
+
+/** What `visit` may answer: false stops the walk, "skip" does not enter this directory. */
+export type VisitAnswer = void | boolean | "skip";
+
+const YIELD_EVERY = 2000;
+/** Entries listed by JS in one walk before the rest of its tree is listed natively. */
+const JS_LIST_ENTRIES = 600;
+
+export async function walk(
+  ctx: AgentContext,
+  dir: string,
+  request: { readonly aborted: boolean },
+  budget: Pick<Budget, "deadline" | "maxEntries">,
+  visit: (path: string, entry: CachedEntry) => VisitAnswer,
+): Promise<WalkEnd> {
+  const stack = [dir];
+  let seen = 0;
+  let sinceYield = 0;
+  let jsListed = 0;
+  let scanned: Map<string, CachedEntry[]> | null = null;
+  const listing = async (d: string): Promise<CachedEntry[] | "time"> => {
+    if (ctx.tree.isListed(d)) return ctx.tree.list(d);
+    const fromScan = scanned?.get(d);
+    if (fromScan) return fromScan;
+    if (!scanned && jsListed > JS_LIST_ENTRIES) {
+      const scan = await scanTree(ctx, dir, true, { deadline: budget.deadline, request, maxEntries: budget.maxEntries });
+      if (scan.stoppedBy === "time") return "time";
+      // A scan cut short may hold partial listings: use none of it (JS lists the rest).
+      scanned = scan.complete ? scan.listings : new Map();
+      if (ctx.tree.isListed(d)) return ctx.tree.list(d);
+      const now = scanned.get(d);
+      if (now) return now;
+    }
+    try {
+      // A big directory seen before any scan: scan from here on (one more round of the above).
+      const listed = ctx.tree.listUpTo(d, scanned ? Infinity : JS_LIST_ENTRIES - jsListed);
+      if (listed) {
+        jsListed += listed.length;
+        return listed;
+      }
+    } catch {
+      return []; // unreadable or gone: nothing to walk there
+    }
+    jsListed = JS_LIST_ENTRIES + 1;
+    return listing(d);
+  };
+  while (stack.length) {
+    // Let other requests (and `cancel`) in now and then: the walk itself is synchronous.
+    if (sinceYield > YIELD_EVERY) {
+      sinceYield = 0;
+      await nextTurn();
+      if (performance.now() > budget.deadline) return "time";
+    }
+    if (request.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    const current = stack.pop()!;
+    const entries = await listing(current);
+    if (entries === "time") return "time";
+    const dirs: string[] = [];
+    for (const entry of entries) {
+      sinceYield++;
+      // Plain concatenation: path.join normalises, and `current` is already normal.
+      const path = `${current}/${entry.name}`;
+      if (++seen > budget.maxEntries) return "entries";
+      const answer = visit(path, entry);
+      if (answer === false) return "visit";
+      if (entry.kind === "dir" && answer !== "skip") dirs.push(path);
+    }
+    for (let i = dirs.length - 1; i >= 0; i--) stack.push(dirs[i]!);
+  }
+  return null;
+}
