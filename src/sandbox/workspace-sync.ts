@@ -1,8 +1,13 @@
 /**
  * Keeps a thread's /workspace in the WorkspaceStore. Files written through the backend are saved
  * as they are written; files that commands create, change or delete are found by diffing the
- * agent's `manifest` (size + mtime per file) after each command. A new VM for the thread gets the
- * saved files uploaded before first use (`restore`). All of it runs one step at a time.
+ * agent's `manifest` (size + mtime per file, fetched in pages) after each command, and saved or
+ * deleted many at a time. A new VM for the thread gets the saved files uploaded before first use
+ * (`restore`). Steps run one at a time (a step's own saves run concurrently).
+ *
+ * Never silent: a file that could not be saved or deleted stays different from what is known, so
+ * the next command's diff tries it again, and the step throws a `WorkspaceSyncError` saying how
+ * many files are not persisted and why — the backend shows it to the agent and the user.
  */
 import type { FileInfo } from "../protocol/index.ts";
 import type { GuestClient } from "./guest-client.ts";
@@ -14,12 +19,33 @@ interface Known {
   mtimeMs: number;
 }
 
+type Listed = Known & { rel: string; view: string };
+
 /** Bytes moved per upload/download request when restoring or saving many files. */
 const BATCH_BYTES = 32 * 1024 * 1024;
+/** Files per download request (each is read by the agent: keep one request short). */
+const BATCH_FILES = 2000;
+/** Store operations in flight at once (each is a few round trips to NATS). */
+const STORE_CONCURRENCY = 24;
+/** Files per manifest page (a page is a few MiB at most). */
+const MANIFEST_PAGE = 20_000;
 
 export interface SyncReport {
   saved: number;
   deleted: number;
+}
+
+/** Some of /workspace could not be persisted; what is missing is retried after the next command. */
+export class WorkspaceSyncError extends Error {
+  override readonly name = "WorkspaceSyncError";
+  constructor(
+    message: string,
+    /** Files not saved (or not deleted) in the store. */
+    readonly unsaved: number,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
 }
 
 export class WorkspaceSync {
@@ -38,30 +64,30 @@ export class WorkspaceSync {
   restore(client: GuestClient): Promise<{ files: number; bytes: number }> {
     return this.exclusive(async () => {
       const names = await this.store.list(this.prefix);
-      let batch: { path: string; data: Uint8Array }[] = [];
-      let batchBytes = 0;
       let files = 0;
       let bytes = 0;
-      const flush = async (): Promise<void> => {
-        if (!batch.length) return;
-        const { value } = await client.request("upload", { files: batch.map((f) => ({ path: f.path, size: f.data.length })) }, { body: batch.map((f) => f.data) });
-        const failed = value.results.filter((r) => r.error);
-        if (failed.length) throw new Error(`restoring the workspace failed for ${failed.map((f) => `${f.path} (${f.error})`).join(", ")}`);
-        batch = [];
-        batchBytes = 0;
-      };
-      for (const name of names) {
-        const data = await this.store.get(name);
-        if (!data) continue;
-        batch.push({ path: workspaceView(name.slice(this.prefix.length)), data });
-        batchBytes += data.length;
-        files++;
-        bytes += data.length;
-        if (batchBytes >= BATCH_BYTES) await flush();
+      // Fetched concurrently a window at a time, uploaded in order in batches.
+      for (let i = 0; i < names.length; ) {
+        const window: string[] = [];
+        let guess = 0;
+        while (i < names.length && window.length < STORE_CONCURRENCY * 8 && guess < BATCH_BYTES) {
+          window.push(names[i++]!);
+          guess += 64 * 1024;
+        }
+        const got = await mapLimit(window, STORE_CONCURRENCY, (name) => this.store.get(name));
+        const batch: { path: string; data: Uint8Array }[] = [];
+        for (let k = 0; k < window.length; k++) {
+          const data = got[k];
+          if (!data) continue;
+          batch.push({ path: workspaceView(window[k]!.slice(this.prefix.length)), data });
+          files++;
+          bytes += data.length;
+        }
+        await this.upload(client, batch);
       }
-      await flush();
       this.known.clear();
-      for (const f of await this.manifest(client)) this.known.set(f.rel, f);
+      // Cut short (the guest's time budget), the rest is unknown: the next diff saves it again.
+      for (const f of (await this.manifest(client)).files) this.known.set(f.rel, f);
       return { files, bytes };
     });
   }
@@ -81,47 +107,49 @@ export class WorkspaceSync {
     const rel = workspaceRelative(view);
     if (rel === null) return Promise.resolve();
     return this.exclusive(async () => {
-      for (const k of [...this.known.keys()]) {
-        if (k === rel || k.startsWith(`${rel}/`)) {
-          await this.store.delete(this.prefix + k);
-          this.known.delete(k);
-        }
-      }
+      const gone = [...this.known.keys()].filter((k) => k === rel || k.startsWith(`${rel}/`));
+      const failed = await this.deleteAll(gone);
+      if (failed.length) throw syncError(failed, gone.length, "deleted");
     });
   }
 
-  /** After a command: save what it created or changed under /workspace, drop what it deleted. */
+  /**
+   * After a command: save what it created or changed under /workspace, drop what it deleted.
+   * Throws WorkspaceSyncError when any of it could not be persisted (retried next time).
+   */
   afterCommand(client: GuestClient): Promise<SyncReport> {
     return this.exclusive(async () => {
-      const { files, truncated } = await this.manifestRaw(client);
-      const now = new Map(files.map((f) => [f.rel, f]));
+      const { files, complete } = await this.manifest(client);
       const changed = files.filter((f) => {
         const k = this.known.get(f.rel);
         return !k || k.size !== f.size || k.mtimeMs !== f.mtimeMs;
       });
-      await this.fetchAndSave(client, changed);
+      const failed = await this.fetchAndSave(client, changed);
       let deleted = 0;
-      if (!truncated) {
-        for (const rel of [...this.known.keys()]) {
-          if (now.has(rel)) continue;
-          await this.store.delete(this.prefix + rel);
-          this.known.delete(rel);
-          deleted++;
-        }
+      let gone: string[] = [];
+      if (complete) {
+        const now = new Set(files.map((f) => f.rel));
+        gone = [...this.known.keys()].filter((rel) => !now.has(rel));
+        const notDeleted = await this.deleteAll(gone);
+        deleted = gone.length - notDeleted.length;
+        failed.push(...notDeleted);
       }
+      if (failed.length) throw syncError(failed, changed.length + gone.length, "persisted");
+      if (!complete) throw new WorkspaceSyncError("/workspace could not be listed completely within the guest's budget: files beyond the listing were not saved (retried after the next command)", 0);
       return { saved: changed.length, deleted };
     });
   }
 
   /**
-   * Downloads and saves files. Each is recorded with the stat it had *before* the download, so a
-   * change racing the download shows up as a difference at the next diff.
+   * Downloads and saves files; returns those that could not be saved. Each is recorded with the
+   * stat it had *before* the download, so a change racing the download shows up at the next diff.
    */
-  private async fetchAndSave(client: GuestClient, items: (Known & { view: string })[]): Promise<void> {
+  private async fetchAndSave(client: GuestClient, items: Listed[]): Promise<Failure[]> {
+    const failed: Failure[] = [];
     for (let i = 0; i < items.length; ) {
-      const batch: (Known & { view: string })[] = [];
+      const batch: Listed[] = [];
       let bytes = 0;
-      while (i < items.length && (batch.length === 0 || bytes + items[i]!.size <= BATCH_BYTES)) {
+      while (i < items.length && (batch.length === 0 || (bytes + items[i]!.size <= BATCH_BYTES && batch.length < BATCH_FILES))) {
         bytes += items[i]!.size;
         batch.push(items[i++]!);
       }
@@ -133,33 +161,58 @@ export class WorkspaceSync {
         if (!list) parts.set(d.part, (list = []));
         list.push(d.bytes);
       }
-      for (let p = 0; p < value.files.length && p < batch.length; p++) {
-        const f = value.files[p]!;
-        const rel = workspaceRelative(batch[p]!.view);
-        if (rel === null) continue;
-        if (f.error) {
-          // Gone between manifest and download: the next diff notices the deletion.
-          continue;
+      // Gone between manifest and download (an error): the next diff notices the deletion.
+      const present = batch.map((b, p) => ({ b, p })).filter(({ p }) => p < value.files.length && !value.files[p]!.error);
+      const results = await mapLimit(present, STORE_CONCURRENCY, async ({ b, p }) => {
+        try {
+          await this.store.put(this.prefix + b.rel, Buffer.concat(parts.get(p) ?? []));
+          this.known.set(b.rel, { size: b.size, mtimeMs: b.mtimeMs });
+          return null;
+        } catch (err) {
+          return { rel: b.rel, error: err as Error };
         }
-        const bytes = Buffer.concat(parts.get(p) ?? []);
-        await this.store.put(this.prefix + rel, bytes);
-        this.known.set(rel, { size: batch[p]!.size, mtimeMs: batch[p]!.mtimeMs });
+      });
+      for (const r of results) if (r) failed.push(r);
+    }
+    return failed;
+  }
+
+  /** Deletes these saved files from the store and from `known`; returns those that failed. */
+  private async deleteAll(rels: string[]): Promise<Failure[]> {
+    const results = await mapLimit(rels, STORE_CONCURRENCY, async (rel) => {
+      try {
+        await this.store.delete(this.prefix + rel);
+        this.known.delete(rel);
+        return null;
+      } catch (err) {
+        return { rel, error: err as Error };
       }
-    }
+    });
+    return results.filter((r): r is Failure => r !== null);
   }
 
-  private async manifest(client: GuestClient): Promise<(Known & { rel: string; view: string })[]> {
-    return (await this.manifestRaw(client)).files;
+  private async upload(client: GuestClient, batch: { path: string; data: Uint8Array }[]): Promise<void> {
+    if (!batch.length) return;
+    const { value } = await client.request("upload", { files: batch.map((f) => ({ path: f.path, size: f.data.length })) }, { body: batch.map((f) => f.data) });
+    const failed = value.results.filter((r) => r.error);
+    if (failed.length) throw new Error(`restoring the workspace failed for ${failed.map((f) => `${f.path} (${f.error})`).join(", ")}`);
   }
 
-  private async manifestRaw(client: GuestClient): Promise<{ files: (Known & { rel: string; view: string })[]; truncated: boolean }> {
-    const { value } = await client.request("manifest", { path: "/workspace" });
-    const files: (Known & { rel: string; view: string })[] = [];
-    for (const f of value.files as FileInfo[]) {
-      const rel = workspaceRelative(f.path);
-      if (rel !== null) files.push({ rel, view: f.path, size: f.size, mtimeMs: f.mtimeMs });
+  /** Every file under /workspace, page by page; `complete` false when the guest's budget cut it. */
+  private async manifest(client: GuestClient): Promise<{ files: Listed[]; complete: boolean }> {
+    const files: Listed[] = [];
+    let after: string | undefined;
+    for (;;) {
+      const { value } = await client.request("manifest", { path: "/workspace", limit: MANIFEST_PAGE, after });
+      for (const f of value.files as FileInfo[]) {
+        const rel = workspaceRelative(f.path);
+        if (rel !== null) files.push({ rel, view: f.path, size: f.size, mtimeMs: f.mtimeMs });
+      }
+      if (!value.truncated) return { files, complete: true };
+      // Cut by its page size: ask for the next page. Cut by time or entries: as far as it got.
+      if (value.cutBy !== "items" || value.files.length === 0) return { files, complete: false };
+      after = value.files.at(-1)!.path;
     }
-    return { files, truncated: value.truncated };
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -167,4 +220,33 @@ export class WorkspaceSync {
     this.tail = run.catch(() => {});
     return run;
   }
+}
+
+interface Failure {
+  rel: string;
+  error: Error;
+}
+
+function syncError(failed: Failure[], of: number, verb: string): WorkspaceSyncError {
+  const first = failed[0]!;
+  return new WorkspaceSyncError(
+    `${failed.length} of ${of} /workspace file(s) could not be ${verb} to the thread's store (first: ${first.rel}: ${first.error.message}); ` +
+      "the sandbox has them, and saving is retried after the next command",
+    failed.length,
+    { cause: first.error },
+  );
+}
+
+/** `fn` over `items` with at most `limit` running at once; results in the items' order. */
+async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
 }

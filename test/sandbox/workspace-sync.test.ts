@@ -1,0 +1,83 @@
+/**
+ * /workspace persistence after commands, on a real VM and a real NATS Object Store: many files a
+ * command makes are all saved (concurrently), and a store that fails is never silent — the
+ * command's answer says how many files are not saved, and the next command saves them.
+ */
+import { MicroVMBackend } from "../../src/sandbox/backend.ts";
+import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";
+import { artifactWorkspace, workspacePrefix, type WorkspaceStore } from "../../src/sandbox/workspace-store.ts";
+import { startTestNats, type TestNats } from "../support/nats.ts";
+import { acquireTestVm, closeTestPool } from "../support/vm.ts";
+
+let nats: TestNats;
+let store: WorkspaceStore & { failing: boolean };
+const vms: SandboxVm[] = [];
+
+beforeAll(async () => {
+  nats = await startTestNats();
+  const real = artifactWorkspace(nats.backbone.artifacts);
+  // The real store, which can be made to refuse writes and deletes (as a full or lost NATS does).
+  store = {
+    failing: false,
+    put: (name, data) => (store.failing ? Promise.reject(new Error("store unavailable")) : real.put(name, data)),
+    get: (name) => real.get(name),
+    list: (prefix) => real.list(prefix),
+    delete: (name) => (store.failing ? Promise.reject(new Error("store unavailable")) : real.delete(name)),
+  };
+});
+afterAll(async () => {
+  for (const vm of vms) await vm.kill().catch(() => {});
+  await closeTestPool();
+  await nats?.close();
+});
+
+const backend = async (threadId: string): Promise<MicroVMBackend> => {
+  const vm = await acquireTestVm();
+  vms.push(vm);
+  return MicroVMBackend.create({ threadId, vm, store, executeTimeoutMs: 120_000 });
+};
+const saved = async (threadId: string, under = ""): Promise<string[]> =>
+  (await store.list(workspacePrefix(threadId) + under)).map((n) => n.slice(workspacePrefix(threadId).length)).sort();
+
+describe("workspace sync after commands", () => {
+  it("saves the 1,000 files one command made, each with its content", async () => {
+    const b = await backend("sync-1000");
+    try {
+      const r = await b.execute("mkdir -p gen && for i in $(seq 1 1000); do echo \"file $i\" > gen/f$i.txt; done");
+      expect(r.output).toBe("");
+      const names = await saved("sync-1000", "gen/");
+      expect(names).toHaveLength(1000);
+      expect(names).toEqual(Array.from({ length: 1000 }, (_, i) => `gen/f${i + 1}.txt`).sort());
+      for (const i of [1, 500, 1000]) {
+        expect(Buffer.from((await store.get(`${workspacePrefix("sync-1000")}gen/f${i}.txt`))!).toString()).toBe(`file ${i}\n`);
+      }
+    } finally {
+      await b.close();
+    }
+  });
+
+  it("a store that fails: the command's answer says so, and the next command saves and deletes what is due", async () => {
+    const b = await backend("sync-fail");
+    try {
+      expect((await b.execute("echo keep > old.txt")).output).toBe("");
+      store.failing = true;
+      const r = await b.execute("mkdir made && for i in 1 2 3; do echo $i > made/f$i.txt; done; rm old.txt; echo done");
+      expect(r.exitCode).toBe(0);
+      expect(r.output).toMatch(/^done\n/);
+      // Three files not saved and one not deleted: the agent (and the user, in the tool output) sees it.
+      expect(r.output).toMatch(/4 of \d+ \/workspace file\(s\) could not be persisted to the thread's store \(first: [^)]*store unavailable\).*retried after the next command/);
+      expect(await saved("sync-fail")).toEqual(["old.txt"]);
+
+      // Still failing: still said, nothing lost in the sandbox.
+      expect((await b.execute("cat made/f2.txt")).output).toMatch(/^2\n[\s\S]*could not be persisted/);
+
+      store.failing = false;
+      const next = await b.execute("true");
+      expect(next.output).toBe("");
+      expect(await saved("sync-fail")).toEqual(["made/f1.txt", "made/f2.txt", "made/f3.txt"]);
+    } finally {
+      store.failing = false;
+      await b.close();
+    }
+  });
+});
