@@ -8,6 +8,7 @@ import {
   ErrorCode,
   FrameDecoder,
   isOp,
+  MAX_ARGS_BYTES,
   MAX_ERROR_MESSAGE,
   MAX_FRAME_BODY,
   OP_SCHEMAS,
@@ -16,6 +17,7 @@ import {
   resultFrames,
   SchemaError,
   type Op,
+  type RequestHeader,
 } from "../protocol/index.ts";
 import { BodyStream, emptyBody } from "./body.ts";
 import type { AgentContext } from "./context.ts";
@@ -116,21 +118,32 @@ export class Session {
       void this.fail(id, new AgentError(ErrorCode.BadRequest, `request id ${id} is already running`));
       return;
     }
-    let args: unknown;
-    try {
-      args = OP_SCHEMAS[op].args.parse(header.args ?? {}, "args");
-    } catch (err) {
-      if (!(err instanceof SchemaError)) throw err;
-      // Its body parts (if any) find no running request and are dropped.
-      void this.fail(id, new AgentError(ErrorCode.BadRequest, `${op}: ${err.message}`));
-      return;
-    }
     const hasBody = body.length > 0 || header.more === true;
     const stream = hasBody ? new BodyStream((n) => this.consumed(n)) : null;
     const running: Running = { controller: null, aborted: false, body: stream, held: null };
     this.running.set(id, running);
     if (stream) this.accept(stream, body, header.more !== true);
-    void this.run(id, op, args, running);
+    void this.run(id, op, header, running);
+  }
+
+  /** The request's arguments, checked by its op's schema (a big request sends them in its body). */
+  private args(op: Op, header: RequestHeader, running: Running): unknown {
+    if (header.argsBytes === undefined) return parseArgs(op, header.args ?? {});
+    const size = header.argsBytes;
+    if (size > MAX_ARGS_BYTES) throw new AgentError(ErrorCode.TooLarge, `${op}: arguments of ${size} bytes are more than ${MAX_ARGS_BYTES}`);
+    const body = running.body;
+    if (!body) throw new AgentError(ErrorCode.BadRequest, `${op}: argsBytes without a body`);
+    return (async () => {
+      const parts: Buffer[] = [];
+      for await (const part of body.take(size)) parts.push(part);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(Buffer.concat(parts).toString("utf8"));
+      } catch {
+        throw new AgentError(ErrorCode.BadRequest, `${op}: arguments are not JSON`);
+      }
+      return parseArgs(op, raw);
+    })();
   }
 
   private accept(stream: BodyStream, part: Buffer, last: boolean): void {
@@ -152,10 +165,10 @@ export class Session {
     }
   }
 
-  private async run(id: number, op: Op, args: unknown, running: Running): Promise<void> {
+  private async run(id: number, op: Op, header: RequestHeader, running: Running): Promise<void> {
     const req: RequestContext<unknown> = {
       id,
-      args,
+      args: undefined,
       body: running.body ?? emptyBody(),
       get signal() {
         if (!running.controller) {
@@ -172,6 +185,8 @@ export class Session {
       cancel: (target) => this.cancel(target),
     };
     try {
+      const args = this.args(op, header, running);
+      req.args = args instanceof Promise ? await args : args;
       // The table is typed per op; here the op is only known at run time (args were checked for it).
       const handler = handlers[op] as (ctx: AgentContext, req: RequestContext<unknown>) => Promise<unknown>;
       const value = await handler(this.ctx, req);
@@ -228,6 +243,15 @@ export class Session {
   private send(header: Record<string, unknown>, body?: Buffer): Promise<void> {
     if (this.closed && header.ev !== "ready") return Promise.resolve();
     return this.transport.write(encodeFrame(header, body));
+  }
+}
+
+function parseArgs(op: Op, raw: unknown): unknown {
+  try {
+    return OP_SCHEMAS[op].args.parse(raw, "args");
+  } catch (err) {
+    if (err instanceof SchemaError) throw new AgentError(ErrorCode.BadRequest, `${op}: ${err.message}`);
+    throw err;
   }
 }
 

@@ -10,6 +10,7 @@
  *
  * A request's life:
  *   host → guest  { id, op, args, more? }          (+ body: `write` contents, `upload` parts, stdin)
+ *   host → guest  { id, op, argsBytes: n, more? }  (big arguments: the body's first n bytes are their JSON)
  *   host → guest  { id, op: "chunk", more }        (further body parts while `more` was true)
  *   guest → host  { id, ev: "start", pid }         (exec only)
  *   guest → host  { id, ev: "data", stream?, part? } + body   (zero or more; bulk bytes)
@@ -19,7 +20,8 @@
  *   guest → host  { id, ev: "result", json: n }    (the result is the n bytes of JSON sent above)
  *   guest → host  { id, ev: "error", code, message }
  * Any body bigger than MAX_FRAME_BODY is split over several frames; a result whose JSON is bigger
- * than MAX_INLINE_RESULT travels as `result: true` data frames. Nothing is ever too big to send:
+ * than MAX_INLINE_RESULT travels as `result: true` data frames, and arguments that big travel in
+ * the request's body. Nothing is ever too big to send:
  * the host caps what it collects per request instead.
  */
 import { ERROR_CODES } from "./error-codes.ts";
@@ -60,6 +62,8 @@ export const requestHeader = object({
   id,
   op: string({ max: 100 }),
   args: optional(unknown()),
+  /** Instead of `args`: the arguments are the first `argsBytes` bytes of the body, as JSON. */
+  argsBytes: optional(int()),
   /** More body parts follow as `chunk` frames. */
   more: optional(bool()),
 });

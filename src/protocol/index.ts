@@ -11,7 +11,7 @@
 export { ErrorCode, ERROR_CODES } from "./error-codes.ts";
 export { eventHeader, requestHeader, type EventHeader, type RequestHeader } from "./frames.ts";
 export { encodeFrame, encodeFrameJson, FrameDecoder, FrameError, type Frame } from "./framing.ts";
-export { AGENT_VERSION, MAX_ERROR_MESSAGE, MAX_FRAME_BODY, MAX_FRAME_HEADER, MAX_INLINE_RESULT, PROTOCOL_VERSION } from "./limits.ts";
+export { AGENT_VERSION, MAX_ARGS_BYTES, MAX_ERROR_MESSAGE, MAX_FRAME_BODY, MAX_FRAME_HEADER, MAX_INLINE_RESULT, PROTOCOL_VERSION } from "./limits.ts";
 export * from "./ops.ts";
 export { parseResultJson, resultFrames } from "./result-frames.ts";
 export { SchemaError, type Infer, type Schema } from "./schema.ts";

@@ -13,5 +13,10 @@ export const MAX_FRAME_HEADER = 256 * 1024;
  * tagged `result: true` (see frames.ts), so no result is ever too large for a frame.
  */
 export const MAX_INLINE_RESULT = MAX_FRAME_HEADER - 1024;
+/**
+ * Largest request arguments. Arguments bigger than MAX_INLINE_RESULT (an edit of a big block)
+ * travel as the first `argsBytes` bytes of the request body instead of in its header.
+ */
+export const MAX_ARGS_BYTES = 64 * 1024 * 1024;
 /** Longest error message the guest sends (longer ones are cut: a message quoting model input can be huge). */
 export const MAX_ERROR_MESSAGE = 16 * 1024;

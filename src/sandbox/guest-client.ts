@@ -15,9 +15,13 @@ import { randomInt } from "node:crypto";
 import type { Duplex } from "node:stream";
 import {
   encodeFrame,
+  encodeFrameJson,
   eventHeader,
   FrameDecoder,
+  isOp,
+  MAX_ARGS_BYTES,
   MAX_FRAME_BODY,
+  MAX_INLINE_RESULT,
   OP_SCHEMAS,
   parseResultJson,
   PROTOCOL_VERSION,
@@ -127,6 +131,7 @@ export class GuestClient {
   /** Sends one request and resolves with its result (and collected data bytes). */
   async request<O extends Op>(op: O, args: OpMap[O]["args"], opts: RequestOptions = {}): Promise<Response<O>> {
     if (this.failure) throw this.failure;
+    if (!isOp(op)) throw new GuestError(GuestErrorCode.BadRequest, `unknown op ${JSON.stringify(op)}`);
     if (opts.signal?.aborted) throw new GuestError(GuestErrorCode.Cancelled, `${op} cancelled before it was sent`);
     const id = this.nextId++;
     const done = new Promise<Response<O>>((resolve, reject) => {
@@ -248,12 +253,19 @@ export class GuestClient {
   }
 
   private async sendRequest(id: number, op: Op, args: unknown, body: RequestOptions["body"]): Promise<void> {
-    if (body === undefined) return this.write(encodeFrame({ id, op, args }));
+    const json = JSON.stringify(args ?? {});
+    const jsonBytes = json.length * 3 <= MAX_INLINE_RESULT ? json.length : Buffer.byteLength(json, "utf8");
+    if (jsonBytes > MAX_INLINE_RESULT) return this.sendBigRequest(id, op, json, body);
+    if (body === undefined) return this.write(encodeFrameJson(`{"id":${id},"op":${JSON.stringify(op)},"args":${json}}`));
     if (body instanceof Uint8Array) {
       if (body.length <= MAX_FRAME_BODY) return this.write(encodeFrame({ id, op, args }, body));
       body = [body];
     }
-    // Stream the body: the request frame carries the first part, `chunk` frames the rest.
+    return this.sendParts(id, op, { args }, body);
+  }
+
+  /** Streams a body: the request frame (with `fields`) carries the first part, `chunk` frames the rest. */
+  private async sendParts(id: number, op: Op, fields: Record<string, unknown>, body: Iterable<Uint8Array> | AsyncIterable<Uint8Array>): Promise<void> {
     let first = true;
     let held: Buffer | null = null; // one part of look-ahead, so the last frame says more: false
     const flush = async (part: Buffer, more: boolean): Promise<void> => {
@@ -261,10 +273,10 @@ export class GuestClient {
       if (!this.pending.has(id)) throw new GuestError(GuestErrorCode.Cancelled, `${op} cancelled while sending its body`);
       if (first) {
         first = false;
-        await this.write(encodeFrame({ id, op, args, more }, part));
+        await this.write(encodeFrame({ id, op, ...fields, more }, part));
       } else await this.write(encodeFrame({ id, op: "chunk", more }, part));
     };
-    for await (const chunk of body as AsyncIterable<Uint8Array>) {
+    for await (const chunk of body) {
       const buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       for (let at = 0; at < buf.length; at += MAX_FRAME_BODY) {
         if (held) await flush(held, true);
@@ -272,6 +284,20 @@ export class GuestClient {
       }
     }
     await flush(held ?? Buffer.alloc(0), false);
+  }
+
+  /** Arguments too big for a header (an edit of a big block) go first in the body (`argsBytes`). */
+  private sendBigRequest(id: number, op: Op, json: string, body: RequestOptions["body"]): Promise<void> {
+    const bytes = Buffer.from(json, "utf8");
+    if (bytes.length > MAX_ARGS_BYTES) {
+      throw new GuestError(GuestErrorCode.TooLarge, `${op}: arguments of ${bytes.length} bytes are more than the guest accepts (${MAX_ARGS_BYTES})`);
+    }
+    const parts = async function* (): AsyncGenerator<Uint8Array> {
+      yield bytes;
+      if (body instanceof Uint8Array) yield body;
+      else if (body) yield* body as AsyncIterable<Uint8Array>;
+    };
+    return this.sendParts(id, op, { argsBytes: bytes.length }, parts());
   }
 
   /** Writes with back-pressure: waits for `drain` when the stream's buffer is full. */

@@ -122,3 +122,104 @@ it("caps a command's output on the host even when the guest ignores the cap", as
     await g.close();
   }
 });
+
+describe("results of any size", () => {
+  /** A guest answering `ls` with `json` bytes in result-tagged parts, then `result: { json: declared }`. */
+  const partsGuest = (json: Buffer, declared = json.length, partSize = 1024 * 1024) =>
+    hostileGuest((req, sock) => {
+      for (let at = 0; at < json.length; at += partSize) sock.write(encodeFrame({ id: req.id, ev: "data", result: true }, json.subarray(at, at + partSize)));
+      sock.write(encodeFrame({ id: req.id, ev: "result", json: declared }));
+    });
+
+  it("reassembles a result sent as data frames and checks it like any other", async () => {
+    const entries = Array.from({ length: 5000 }, (_, i) => ({ path: `/workspace/f${i}`, type: "file", size: i, mtimeMs: 1 }));
+    const g = await partsGuest(Buffer.from(JSON.stringify({ entries, truncated: false })), undefined, 100_000);
+    try {
+      const r = await g.client.request("ls", { path: "/workspace" });
+      expect(r.value.entries).toHaveLength(5000);
+      expect(r.value.entries[4999]).toEqual(entries[4999]);
+    } finally {
+      await g.close();
+    }
+  });
+
+  it("refuses parts that do not add up, or JSON that breaks the op's schema, and keeps the channel", async () => {
+    const good = Buffer.from(JSON.stringify({ entries: [], truncated: false }));
+    for (const [json, declared, why] of [
+      [good, good.length + 1, "declared"],
+      [Buffer.from("{not json"), 9, "does not parse"],
+      [Buffer.from(JSON.stringify({ entries: [{ path: "/x", type: "file", size: -1, mtimeMs: 0 }], truncated: false })), undefined, "result.entries[0].size"],
+    ] as const) {
+      const g = await partsGuest(json, declared);
+      try {
+        await expect(g.client.request("ls", { path: "/workspace" })).rejects.toMatchObject({ code: "protocol", message: expect.stringContaining(why) });
+        expect(g.client.isClosed).toBe(false);
+      } finally {
+        await g.close();
+      }
+    }
+  });
+
+  it("counts result JSON against the host's cap: too_large, not unbounded memory", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "vw-hostile-"));
+    const path = join(dir, "s");
+    const server = createServer((sock) => {
+      sock.on("error", () => {});
+      const dec = new FrameDecoder();
+      sock.on("data", (chunk) => {
+        for (const f of dec.push(chunk)) {
+          const h = f.header as { id: number; op: string };
+          if (h.op === "hello") sock.write(encodeFrame({ id: h.id, ev: "result", value: HELLO }));
+          else if (h.op === "glob") for (let i = 0; i < 5; i++) sock.write(encodeFrame({ id: h.id, ev: "data", result: true }, Buffer.alloc(1024 * 1024, 0x20)));
+        }
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(path, resolve));
+    const s = connect(path);
+    await new Promise((resolve) => s.once("connect", resolve));
+    const client = await GuestClient.connect(s, { maxResponseBytes: 2 * 1024 * 1024 });
+    try {
+      await expect(client.request("glob", { pattern: "**" })).rejects.toMatchObject({ code: "too_large", message: expect.stringContaining("maxResponseBytes") });
+    } finally {
+      client.close();
+      await new Promise((resolve) => server.close(resolve));
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+it("refuses stream events an op never sends (a start for stat, output for read)", async () => {
+  const g = await hostileGuest((req, sock) => {
+    if (req.op === "stat") sock.write(encodeFrame({ id: req.id, ev: "start", pid: 1 }));
+    if (req.op === "read") sock.write(encodeFrame({ id: req.id, ev: "data", stream: "stdout" }, Buffer.from("x")));
+  });
+  try {
+    await expect(g.client.request("stat", { path: "/workspace" })).rejects.toMatchObject({ code: "protocol", message: expect.stringContaining("does not start a process") });
+    await expect(g.client.request("read", { path: "/workspace/a" })).rejects.toMatchObject({ code: "protocol", message: expect.stringContaining("does not stream data tagged by stream") });
+    expect(g.client.isClosed).toBe(false);
+  } finally {
+    await g.close();
+  }
+});
+
+it("a command's streamed output is capped on the host too (execStream), the end says truncated", async () => {
+  const flood = Buffer.alloc(64 * 1024, 0x42);
+  const g = await hostileGuest((req, sock) => {
+    if (req.op !== "exec") return;
+    sock.write(encodeFrame({ id: req.id, ev: "start", pid: 5 }));
+    for (let i = 0; i < 16; i++) sock.write(encodeFrame({ id: req.id, ev: "data", stream: "stdout" }, flood)); // 1 MiB
+    sock.write(encodeFrame({ id: req.id, ev: "result", value: { exitCode: 0, signal: null, timedOut: false, truncated: false } }));
+  });
+  try {
+    let bytes = 0;
+    let end: unknown = null;
+    for await (const e of g.client.execStream({ shell: "yes", maxOutputBytes: 100_000 })) {
+      if (e.type === "output") bytes += e.bytes.length;
+      if (e.type === "end") end = e.result;
+    }
+    expect(bytes).toBe(100_000);
+    expect(end).toMatchObject({ exitCode: 0, truncated: true });
+  } finally {
+    await g.close();
+  }
+});
