@@ -1,8 +1,9 @@
 /**
  * In a real VM: the guest agent keeps a root real uid but works with the sandbox user's effective
  * ids and no supplementary group of root's (src/guest/privileges.ts), and the commands it runs are
- * the sandbox user through and through, unable to signal the agent. On Debian 13's Node this holds
- * only through the image's node-setid-shim.so, so this test is part of the Debian 13 proof too.
+ * the sandbox user through and through, unable to signal the agent or to make a user namespace.
+ * On Debian 13's Node this holds only through the image's node-setid-shim.so, so this test is part
+ * of the Debian 13 proof too.
  */
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { acquireTestVm, closeTestPool } from "../support/vm.ts";
@@ -48,6 +49,24 @@ describe("the guest agent's privileges", () => {
       // The agent's real and saved uid stay root: the sandbox user may not signal it.
       expect(self).toMatch(/kill=1\n$/);
       expect(self).toMatch(/not permitted/i);
+    } finally {
+      client.close();
+      await vm.kill();
+    }
+  }, 300_000);
+
+  it("gives the sandbox user no user namespaces: `unshare -Ur` is refused", async () => {
+    const vm = await acquireTestVm();
+    const client = await GuestClient.connect(await vm.channel());
+    try {
+      // With a user namespace the user would be root over new namespaces (mount, net, ...) and
+      // reach kernel code written for root; the image turns them off for everyone (guest-scripts.ts).
+      const r = await client.exec({ shell: "unshare -Ur id -u; echo rc=$?; unshare -U true; echo rc=$?; cat /proc/sys/user/max_user_namespaces", timeoutMs: 60_000 });
+      const out = r.output.toString("utf8");
+      expect(out).not.toMatch(/^0$/m); // never root inside
+      expect(out).toMatch(/unshare failed: (Operation not permitted|No space left on device)/);
+      expect(out.match(/^rc=(\d+)$/gm)).toEqual(["rc=1", "rc=1"]);
+      expect(out.trim().split("\n").at(-1)).toBe("0");
     } finally {
       client.close();
       await vm.kill();
