@@ -27,6 +27,7 @@ import type { DeleteResult } from "deepagents";
 import { ErrorCode, type FileInfo } from "../protocol/index.ts";
 import type { GuestClient } from "./guest-client.ts";
 import { GuestError, GuestErrorCode } from "./guest-error.ts";
+import { EMPTY_CONTENT_WARNING, editOutcome, modifiedAt, Says } from "./deepagents-contract.ts";
 import { isTextMimeType, mimeTypeOf } from "./mime.ts";
 import { confinePath, workspaceRelative, type Access } from "./paths.ts";
 import type { SandboxVm, VmProvider } from "./sandbox-vm.ts";
@@ -115,40 +116,59 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
   // -------------------------------------------------------------------------------------------
 
   async ls(path: string): Promise<LsResult> {
-    return this.run<LsResult>(path, "read", async (c, view) => {
-      const { value } = await c.request("ls", { path: view }, this.timeout());
-      return { files: value.entries.map(toDaInfo) };
+    return this.run<LsResult>(path, "read", "bare", async (c, view) => {
+      let entries: FileInfo[];
+      try {
+        ({ value: { entries } } = await c.request("ls", { path: view }, this.timeout()));
+      } catch (err) {
+        // BaseSandbox lists what `find` finds: nothing for a missing path or a file.
+        if (isAbsent(err)) return { files: [] };
+        throw err;
+      }
+      const shown = shownAs(path, view);
+      return { files: entries.map((f) => toDaInfo(f, shown(f.path), true)) };
     });
   }
 
   async read(filePath: string, offset = 0, limit = 500): Promise<ReadResult> {
-    return this.run<ReadResult>(filePath, "read", async (c, view) => {
+    return this.run<ReadResult>(filePath, "read", "bare", async (c, view) => {
       const mimeType = mimeTypeOf(view);
-      if (!isTextMimeType(mimeType)) {
-        const { data } = await c.request("read", { path: view }, this.timeout());
-        return { content: new Uint8Array(concat(data)), mimeType };
+      try {
+        if (!isTextMimeType(mimeType)) {
+          const { data } = await c.request("read", { path: view }, this.timeout());
+          return { content: new Uint8Array(concat(data)), mimeType };
+        }
+        const off = Number.isFinite(offset) ? Math.max(0, Math.floor(offset)) : 0;
+        const lim = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
+        // A window of no lines is empty whatever the file (BaseSandbox asks nothing).
+        if (lim === 0) return { content: "", mimeType };
+        const { value, data } = await c.request("read", { path: view, lines: { offset: off, limit: lim } }, this.timeout());
+        const total = value.totalLines ?? 0;
+        if (value.size === 0) return { content: EMPTY_CONTENT_WARNING, mimeType };
+        if (off >= total) return { error: Says.offsetPastEnd(off, total) };
+        let content = concat(data).toString("utf8");
+        const end = Math.min(off + lim, total);
+        // Lines as `split("\n")` pieces joined: the final newline shows only when the window runs
+        // past the last line. read_file drops it either way.
+        if (off + lim <= total && content.endsWith("\n")) content = content.slice(0, -1);
+        return { content, mimeType, totalLines: total, startLine: off + 1, endLine: end, nextOffset: end < total ? end : undefined };
+      } catch (err) {
+        if (isAbsent(err)) return { error: Says.readNotFound(filePath) };
+        throw err;
       }
-      const off = Number.isFinite(offset) ? Math.max(0, Math.floor(offset)) : 0;
-      const lim = Number.isFinite(limit) ? Math.max(0, Math.floor(limit)) : 0;
-      const { value, data } = await c.request("read", { path: view, lines: { offset: off, limit: lim } }, this.timeout());
-      const total = value.totalLines ?? 0;
-      let content = concat(data).toString("utf8");
-      if (value.size === 0 || value.blank) {
-        return { content: "System reminder: File exists but has empty contents", mimeType };
-      }
-      if (off >= total) return { error: `Line offset ${off} exceeds file length (${total} lines)` };
-      if (lim === 0) return { content: "", mimeType };
-      const end = Math.min(off + lim, total);
-      // deepagents joins `split("\n")` pieces: the file's final newline shows only when the window
-      // runs past the last line (and so includes the empty piece after it).
-      if (off + lim <= total && content.endsWith("\n")) content = content.slice(0, -1);
-      return { content, mimeType, totalLines: total, startLine: off + 1, endLine: end, nextOffset: end < total ? end : undefined };
     });
   }
 
   async readRaw(filePath: string): Promise<ReadRawResult> {
-    return this.run<ReadRawResult>(filePath, "read", async (c, view) => {
-      const { value, data } = await c.request("read", { path: view }, this.timeout());
+    return this.run<ReadRawResult>(filePath, "read", "bare", async (c, view) => {
+      let read;
+      try {
+        read = await c.request("read", { path: view }, this.timeout());
+      } catch (err) {
+        if (isAbsent(err)) return { error: Says.readNotFound(filePath) };
+        throw err;
+      }
+      const { value, data } = read;
       const mimeType = mimeTypeOf(view);
       const bytes = concat(data);
       return {
@@ -164,48 +184,137 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
 
   /** Binary types (by extension) take base64 content, as deepagents' own backends do. */
   async write(filePath: string, content: string): Promise<WriteResult> {
-    return this.run<WriteResult>(filePath, "write", async (c, view) => {
-      if (typeof content !== "string") return { error: `Error: content for ${view} must be a string` };
-      const bytes = isTextMimeType(mimeTypeOf(view)) ? Buffer.from(content, "utf8") : Buffer.from(content, "base64");
-      const { value } = await c.request("write", { path: view, size: bytes.length }, { ...this.timeout(), body: bytes });
-      const unsaved = await this.persisted(view, () => this.sync?.saved(view, bytes, value));
-      return unsaved ? { error: unsaved } : { path: view, filesUpdate: null };
-    });
+    return this.run<WriteResult>(
+      filePath,
+      "write",
+      (code) => Says.writeFailed(filePath, code),
+      async (c, view) => {
+        if (typeof content !== "string") return { error: `Error: content for ${view} must be a string` };
+        const bytes = isTextMimeType(mimeTypeOf(view)) ? Buffer.from(content, "utf8") : Buffer.from(content, "base64");
+        let value;
+        try {
+          ({ value } = await c.request("write", { path: view, size: bytes.length }, { ...this.timeout(), body: bytes }));
+        } catch (err) {
+          const code = writeFailure(err);
+          if (code) return { error: Says.writeFailed(filePath, code) };
+          throw err;
+        }
+        const unsaved = await this.persisted(view, () => this.sync?.saved(view, bytes, value));
+        return unsaved ? { error: unsaved } : { path: filePath, filesUpdate: null };
+      },
+    );
   }
 
   async edit(filePath: string, oldString: string, newString: string, replaceAll = false): Promise<EditResult> {
-    return this.run<EditResult>(filePath, "write", async (c, view) => {
-      if (typeof oldString !== "string" || typeof newString !== "string") return { error: "Error: old and new strings must be strings" };
+    if (typeof oldString !== "string" || typeof newString !== "string") return { error: "Error: old and new strings must be strings" };
+    // A file the model may read but not write (/skills): BaseSandbox reads it, decides, and only
+    // then fails to write; answer the same, in the same order.
+    const writable = confinePath(filePath, "write");
+    if (!writable.ok && writable.code === ErrorCode.PermissionDenied && confinePath(filePath, "read").ok) {
+      return this.run<EditResult>(filePath, "read", "error", async (c, view) => {
+        const text = await this.textOf(c, view);
+        if (text === null) return { error: Says.editFileNotFound(filePath) };
+        const outcome = editOutcome(filePath, text, oldString, newString, Boolean(replaceAll));
+        if ("error" in outcome) return outcome;
+        return outcome.text === null ? { path: filePath, filesUpdate: null, occurrences: outcome.occurrences } : { error: Says.editWriteFailed(filePath, "permission_denied") };
+      });
+    }
+    return this.run<EditResult>(filePath, "write", "error", async (c, view) => {
+      if (oldString === "" || oldString === newString) return this.editOnHost(c, filePath, view, oldString, newString, Boolean(replaceAll));
       // With a store, the edited bytes come back with the result: one request, no download.
       const returnContent = this.sync !== null && workspaceRelative(view) !== null;
-      const { value, data } = await c.request("edit", { path: view, oldString, newString, replaceAll: Boolean(replaceAll), returnContent }, this.timeout());
+      let edited;
+      try {
+        edited = await c.request("edit", { path: view, oldString, newString, replaceAll: Boolean(replaceAll), returnContent }, this.timeout());
+      } catch (err) {
+        if (isAbsent(err)) return { error: Says.editFileNotFound(filePath) };
+        if (GuestError.isInstance(err, GuestErrorCode.NoMatch)) return { error: Says.editStringNotFound(filePath) };
+        if (GuestError.isInstance(err, GuestErrorCode.NotUnique)) return { error: Says.editAmbiguous(filePath) };
+        const code = writeFailure(err);
+        if (code) return { error: Says.editWriteFailed(filePath, code) };
+        throw err;
+      }
+      const { value, data } = edited;
       const unsaved = await this.persisted(view, () => (returnContent ? this.sync?.saved(view, concat(data), value) : undefined));
-      return unsaved ? { error: unsaved } : { path: view, filesUpdate: null, occurrences: value.occurrences };
+      return unsaved ? { error: unsaved } : { path: filePath, filesUpdate: null, occurrences: value.occurrences };
     });
+  }
+
+  /** Edits decided on the host (empty `oldString`, `oldString === newString`): rare, small. */
+  private async editOnHost(c: GuestClient, filePath: string, view: string, oldString: string, newString: string, replaceAll: boolean): Promise<EditResult> {
+    const text = await this.textOf(c, view);
+    if (text === null) return { error: Says.editFileNotFound(filePath) };
+    const outcome = editOutcome(filePath, text, oldString, newString, replaceAll);
+    if ("error" in outcome) return outcome;
+    if (outcome.text !== null) {
+      const failed = await this.putText(c, filePath, view, outcome.text);
+      if (failed) return { error: failed };
+    }
+    return { path: filePath, filesUpdate: null, occurrences: outcome.occurrences };
+  }
+
+  /** A file's text, or null when it is not there to read (missing, a directory). */
+  private async textOf(c: GuestClient, view: string): Promise<string | null> {
+    try {
+      const { data } = await c.request("read", { path: view }, this.timeout());
+      return concat(data).toString("utf8");
+    } catch (err) {
+      if (isAbsent(err)) return null;
+      throw err;
+    }
   }
 
   async grep(pattern: string, path?: string | null, glob?: string | null, maxCount?: number | null): Promise<GrepResult> {
-    return this.run<GrepResult>(path ?? "/", "read", async (c, view) => {
+    const where = path ?? "/";
+    return this.run<GrepResult>(where, "read", "error", async (c, view) => {
       if (typeof pattern !== "string" || pattern === "") return { error: "Error: pattern must be a non-empty string" };
       const max = maxCount != null && Number.isFinite(maxCount) && maxCount >= 1 ? Math.floor(maxCount) : undefined;
-      const { value } = await c.request("grep", { pattern, path: view, glob: glob ?? undefined, maxCount: max }, this.timeout());
-      return { matches: value.matches, truncated: value.truncated || undefined };
+      let value;
+      try {
+        ({ value } = await c.request("grep", { pattern, path: view, glob: glob ?? undefined, maxCount: max }, this.timeout()));
+      } catch (err) {
+        if (isAbsent(err)) return { matches: [] }; // `grep -r` on nothing finds nothing
+        throw err;
+      }
+      const shown = shownAs(where, view);
+      const matches = value.matches.map((m) => ({ ...m, path: shown(m.path) }));
+      return value.truncated ? { matches, truncated: true } : { matches };
     });
   }
 
+  /**
+   * Files and directories matching `pattern`, as paths relative to `path` (BaseSandbox's and
+   * deepagents' standard tests' form); an absolute pattern gives absolute paths.
+   */
   async glob(pattern: string, path = "/"): Promise<GlobResult> {
-    return this.run<GlobResult>(path, "read", async (c, view) => {
-      if (typeof pattern !== "string" || pattern === "") return { error: "Error: pattern must be a non-empty string" };
-      const { value } = await c.request("glob", { pattern, path: view }, this.timeout());
-      return { files: value.paths.map(toDaInfo), truncated: value.truncated || undefined };
+    return this.run<GlobResult>(path, "read", "bare", async (c, view) => {
+      if (typeof pattern !== "string" || pattern === "") return { error: "pattern must be a non-empty string" };
+      let value;
+      try {
+        ({ value } = await c.request("glob", { pattern, path: view }, this.timeout()));
+      } catch (err) {
+        if (isAbsent(err)) return { files: [], truncated: false };
+        throw err;
+      }
+      const absolute = pattern.startsWith("/");
+      const cut = view === "/" ? 1 : view.length + 1;
+      const files = value.paths.map((f) => toDaInfo(f, absolute ? f.path : f.path.slice(cut), false));
+      return { files, truncated: value.truncated };
     });
   }
 
   async delete(filePath: string): Promise<DeleteResult> {
-    return this.run<DeleteResult>(filePath, "write", async (c, view) => {
-      await c.request("delete", { path: view, recursive: true }, this.timeout());
+    const refused = () => Says.deleteFailed(filePath, `rm: cannot remove '${filePath}': Permission denied`);
+    return this.run<DeleteResult>(filePath, "write", refused, async (c, view) => {
+      try {
+        await c.request("delete", { path: view, recursive: true }, this.timeout());
+      } catch (err) {
+        if (GuestError.isInstance(err, GuestErrorCode.FileNotFound)) return { error: Says.deleteNotFound(filePath) };
+        if (GuestError.isInstance(err, GuestErrorCode.PermissionDenied) && !/outside the sandbox/.test(err.message)) return { error: refused() };
+        throw err;
+      }
       await this.sync?.removed(view);
-      return { path: view, filesUpdate: null };
+      return { path: filePath, filesUpdate: null };
     });
   }
 
@@ -332,15 +441,43 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
     return { timeoutMs: this.requestTimeoutMs };
   }
 
-  /** Confines the path, runs `fn` on the live client and turns every failure into `{ error }`. */
-  private async run<T extends { error?: string }>(path: unknown, access: Access, fn: (c: GuestClient, view: string) => Promise<T>): Promise<T> {
+  /**
+   * Confines the path, runs `fn` on the live client and turns every failure into `{ error }`.
+   * `style` words a failure the way the tool that shows it expects: "bare" where the tool adds its
+   * own prefix (read_file's "Error: ", ls's "Error listing files: "), "error" where it shows the
+   * error as it is, or a function giving the deepagents wording for a write refused in the view.
+   */
+  private async run<T extends { error?: string }>(
+    path: unknown,
+    access: Access,
+    style: "bare" | "error" | ((code: FileOperationError) => string),
+    fn: (c: GuestClient, view: string) => Promise<T>,
+  ): Promise<T> {
+    const word = (message: string) => (style === "bare" ? message : `Error: ${message}`);
     const p = confinePath(path, access);
-    if (!p.ok) return { error: `Error: ${p.message}` } as T;
+    if (!p.ok) {
+      const inView = access === "write" && p.code === ErrorCode.PermissionDenied && confinePath(path, "read").ok;
+      return { error: inView && typeof style === "function" ? style("permission_denied") : word(p.message) } as T;
+    }
     try {
       return await fn(await this.link.client(), p.view);
     } catch (err) {
-      return { error: `Error: ${describeFailure(err, this.link.deathReason)}` } as T;
+      return { error: word(describeFailure(err, this.link.deathReason)) } as T;
     }
+  }
+
+  /** Writes text bytes as they are (never base64, whatever the extension): edits decided on the host. */
+  private async putText(c: GuestClient, filePath: string, view: string, text: string): Promise<string | null> {
+    const bytes = Buffer.from(text, "utf8");
+    let value;
+    try {
+      ({ value } = await c.request("write", { path: view, size: bytes.length }, { ...this.timeout(), body: bytes }));
+    } catch (err) {
+      const code = writeFailure(err);
+      if (code) return Says.editWriteFailed(filePath, code);
+      throw err;
+    }
+    return this.persisted(view, () => this.sync?.saved(view, bytes, value));
   }
 }
 
@@ -357,9 +494,38 @@ function describeFailure(err: unknown, death: string | null): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-function toDaInfo(f: FileInfo): DaFileInfo {
+/** A listing entry as deepagents shows it: ls marks directories with a trailing "/", glob does not. */
+function toDaInfo(f: FileInfo, path: string, slashDirs: boolean): DaFileInfo {
   const isDir = f.type === "dir";
-  return { path: isDir ? `${f.path}/` : f.path, is_dir: isDir, size: isDir ? 0 : f.size, modified_at: new Date(f.mtimeMs).toISOString() };
+  return { path: isDir && slashDirs ? `${path}/` : path, is_dir: isDir, size: isDir ? 0 : f.size, modified_at: modifiedAt(f.mtimeMs) };
+}
+
+/** Nothing there to read or list: missing, a directory where a file was meant, or the reverse. */
+function isAbsent(err: unknown): boolean {
+  return (
+    GuestError.isInstance(err, GuestErrorCode.FileNotFound) ||
+    GuestError.isInstance(err, GuestErrorCode.NotDirectory) ||
+    GuestError.isInstance(err, GuestErrorCode.IsDirectory) ||
+    GuestError.isInstance(err, GuestErrorCode.InvalidPath)
+  );
+}
+
+/** deepagents' code for a write the filesystem refused (as a pure-exec upload reports it), or null. */
+function writeFailure(err: unknown): FileOperationError | null {
+  if (GuestError.isInstance(err, GuestErrorCode.IsDirectory) || GuestError.isInstance(err, GuestErrorCode.Exists)) return "is_directory";
+  if (GuestError.isInstance(err, GuestErrorCode.PermissionDenied) && /outside the sandbox/.test(err.message)) return null;
+  if (GuestError.isInstance(err, GuestErrorCode.PermissionDenied) || GuestError.isInstance(err, GuestErrorCode.NotDirectory)) return "permission_denied";
+  return null;
+}
+
+/**
+ * Paths in results as BaseSandbox prints them (`find`/`grep` echo the path they were given): the
+ * caller's spelling of the searched path, then the rest.
+ */
+function shownAs(given: string, view: string): (path: string) => string {
+  if (given === view) return (p) => p;
+  const base = given.length > 1 ? given.replace(/\/+$/, "") : given;
+  return (p) => (p === view ? given : p.startsWith(`${view}/`) ? base + p.slice(view.length) : p);
 }
 
 function toFileOpError(code: string): FileOperationError {

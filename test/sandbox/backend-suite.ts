@@ -49,14 +49,17 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
 
     describe("files", () => {
       it("reads text exactly like deepagents' FilesystemBackend (pagination, EOF, empty)", async () => {
-        const cases = ["one\ntwo\nthree\n", "no newline at end", "a\n\n\nb", "", "   \n  \n", "x\n".repeat(1200), "ünïcødé ✓ 文件\nline2\n"];
+        // Where FilesystemBackend and deepagents' sandboxes disagree, ours follows BaseSandbox (see
+        // contract.test.ts): a whitespace-only file shows its lines, and a window of 0 lines is empty
+        // whatever the file.
+        const cases = ["one\ntwo\nthree\n", "no newline at end", "a\n\n\nb", "", "x\n".repeat(1200), "ünïcødé ✓ 文件\nline2\n"];
         for (const [i, text] of cases.entries()) {
           const path = `/workspace/conf/case${i}.txt`;
           expect((await b.write(path, text)).error).toBeUndefined();
           await writeFile(join(fsDir, `case${i}.txt`), text);
           for (const [offset, limit] of [[0, 500], [1, 2], [2, 100], [0, 0], [50, 10], [1199, 5]] as const) {
             const ours = await b.read(path, offset, limit);
-            const theirs = await fsb.read(`/case${i}.txt`, offset, limit);
+            const theirs = limit === 0 ? { content: "", mimeType: "text/plain" } : await fsb.read(`/case${i}.txt`, offset, limit);
             expect({ case: i, offset, limit, ...ours }).toEqual({ case: i, offset, limit, ...theirs });
           }
         }
@@ -76,15 +79,15 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
 
       it("edits with deepagents' rules", async () => {
         await b.write("/workspace/e.md", "alpha beta alpha");
-        expect((await b.edit("/workspace/e.md", "alpha", "x")).error).toMatch(/appears 2 times/);
-        expect((await b.edit("/workspace/e.md", "gamma", "x")).error).toMatch(/not found/);
+        expect((await b.edit("/workspace/e.md", "alpha", "x")).error).toBe("Multiple occurrences found in '/workspace/e.md'. Use replaceAll=true to replace all.");
+        expect((await b.edit("/workspace/e.md", "gamma", "x")).error).toBe("String not found in file '/workspace/e.md'");
         expect(await b.edit("/workspace/e.md", "beta", "BETA")).toMatchObject({ path: "/workspace/e.md", occurrences: 1 });
         expect(await b.edit("/workspace/e.md", "alpha", "`id`", true)).toMatchObject({ occurrences: 2 });
         expect((await b.read("/workspace/e.md")).content).toBe("`id` BETA `id`");
-        expect((await b.edit("/workspace/missing.md", "a", "b")).error).toMatch(/no such file/);
+        expect((await b.edit("/workspace/missing.md", "a", "b")).error).toBe("Error: File '/workspace/missing.md' not found");
       });
 
-      it("lists (directories with a trailing /), globs, deletes", async () => {
+      it("lists (directories with a trailing /), globs (relative to the base, directories too), deletes", async () => {
         await b.write("/workspace/tree/a.ts", "a");
         await b.write("/workspace/tree/sub/b.ts", "b");
         await b.write("/workspace/tree/sub/c.py", "c");
@@ -92,11 +95,12 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
         expect(ls.files!.map((f) => [f.path, f.is_dir])).toEqual([["/workspace/tree/a.ts", false], ["/workspace/tree/sub/", true]]);
         const top = await b.ls("/");
         expect(top.files!.map((f) => f.path)).toEqual(expect.arrayContaining(["/workspace/", "/skills/", "/tmp/"]));
-        expect((await b.glob("**/*.ts", "/workspace/tree")).files!.map((f) => f.path)).toEqual(["/workspace/tree/a.ts", "/workspace/tree/sub/b.ts"]);
+        expect((await b.glob("**/*.ts", "/workspace/tree")).files!.map((f) => f.path)).toEqual(["a.ts", "sub/b.ts"]);
+        expect((await b.glob("*", "/workspace/tree")).files!.map((f) => [f.path, f.is_dir])).toEqual([["a.ts", false], ["sub", true]]);
         expect((await b.glob("/workspace/tree/sub/*")).files!.map((f) => f.path)).toEqual(["/workspace/tree/sub/b.ts", "/workspace/tree/sub/c.py"]);
         expect(await b.delete("/workspace/tree/sub")).toMatchObject({ path: "/workspace/tree/sub" });
-        expect((await b.glob("**/*", "/workspace/tree")).files!.map((f) => f.path)).toEqual(["/workspace/tree/a.ts"]);
-        expect((await b.delete("/workspace/tree/sub")).error).toMatch(/no such file/);
+        expect((await b.glob("**/*", "/workspace/tree")).files!.map((f) => f.path)).toEqual(["a.ts"]);
+        expect((await b.delete("/workspace/tree/sub")).error).toBe("Error: '/workspace/tree/sub' not found");
       });
 
       it("greps literally: quotes, $(...), backticks and newlines are data, never code", async () => {
@@ -109,7 +113,7 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
         expect((await b.grep("$(touch", "/workspace/hostile")).matches!.map((m) => m.path)).toEqual(["/workspace/hostile/h.txt", "/workspace/hostile/other.md"]);
         expect((await b.grep("quoted\"\n$(touch", "/workspace/hostile")).matches).toEqual([]);
         expect((await b.glob("$(touch /workspace/pwned)*", "/workspace")).files).toEqual([]);
-        expect(await b.ls("/workspace/hostile/'; touch /workspace/pwned; '")).toMatchObject({ error: expect.stringMatching(/no such file/) });
+        expect(await b.ls("/workspace/hostile/'; touch /workspace/pwned; '")).toEqual({ files: [] });
         expect((await b.downloadFiles(["/workspace/pwned"]))[0]!.error).toBe("file_not_found");
       });
 
@@ -147,10 +151,10 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
         expect(res.map((r) => r.error)).toEqual([null, "permission_denied"]);
         expect((await b.read("/skills/demo/SKILL.md")).content).toBe(skill);
         expect((await b.ls("/skills")).files!.map((f) => f.path)).toEqual(["/skills/demo/"]);
-        expect((await b.write("/skills/demo/SKILL.md", "hijacked")).error).toMatch(/read-only/);
+        expect((await b.write("/skills/demo/SKILL.md", "hijacked")).error).toBe("Failed to write to /skills/demo/SKILL.md: permission_denied");
         expect((await b.uploadFiles([["/skills/demo/SKILL.md", Buffer.from("hijacked")]]))[0]!.error).toBe("permission_denied");
-        expect((await b.edit("/skills/demo/SKILL.md", "demo", "evil")).error).toMatch(/read-only/);
-        expect((await b.delete("/skills/demo")).error).toMatch(/read-only/);
+        expect((await b.edit("/skills/demo/SKILL.md", "a demo skill", "evil")).error).toBe("Failed to write edited file '/skills/demo/SKILL.md': permission_denied");
+        expect((await b.delete("/skills/demo")).error).toBe("Error deleting file '/skills/demo': rm: cannot remove '/skills/demo': Permission denied");
       });
 
       it("accepts deepagents' /large_tool_results and /conversation_history", async () => {
@@ -166,7 +170,7 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
           expect((await b.read(p)).error).toMatch(/outside the sandbox|NUL/);
         }
         expect((await b.write("/workspace/../../root/x", "x")).error).toMatch(/outside the sandbox/);
-        expect((await b.write("/skills/x.md", "x")).error).toMatch(/read-only/);
+        expect((await b.write("/skills/x.md", "x")).error).toBe("Failed to write to /skills/x.md: permission_denied");
         expect((await b.ls("/etc")).error).toMatch(/outside the sandbox/);
         expect((await b.grep("root", "/etc")).error).toMatch(/outside the sandbox/);
       });
@@ -252,7 +256,7 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
           expect(p.vm).not.toBe(firstVm);
           expect((await p.read("/workspace/out/result.txt")).content).toBe("made-by-command\n");
           expect(Buffer.from((await p.downloadFiles(["/workspace/data.bin"]))[0]!.content!)).toEqual(Buffer.from([0, 1, 2, 255]));
-          expect((await p.read("/tmp/scratch.txt")).error).toMatch(/no such file/);
+          expect((await p.read("/tmp/scratch.txt")).error).toBe("File '/tmp/scratch.txt' not found");
           // Deletions by commands are persisted too.
           await p.execute("rm out/result.txt");
           expect(await store.list(workspacePrefix("persist-1") + "out/")).toEqual([]);
@@ -269,7 +273,7 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
         try {
           expect((await second.read("/workspace/greeting.txt")).content).toBe("hello\n");
           const other = await MicroVMBackend.create({ threadId: "persist-other", vm: await makeVm(), store });
-          expect((await other.read("/workspace/greeting.txt")).error).toMatch(/no such file/);
+          expect((await other.read("/workspace/greeting.txt")).error).toBe("File '/workspace/greeting.txt' not found");
           await other.close();
         } finally {
           await second.close();

@@ -51,9 +51,11 @@ describe("only in a microVM", () => {
     expect((await b.installFiles([["/workspace/rootonly/f.txt", Buffer.from("root's\n")]]))[0]!.error).toBeNull();
     expect((await b.execute("stat -c %u:%a /workspace/rootonly")).output).toBe("0:755\n");
     // The path passes every confinement check (a writable root); only the user's rights stop it.
-    expect((await b.write("/workspace/rootonly/g.txt", "x")).error).toMatch(/permission denied/);
-    expect((await b.edit("/workspace/rootonly/f.txt", "root's", "mine")).error).toMatch(/permission denied/);
-    expect((await b.delete("/workspace/rootonly/f.txt")).error).toMatch(/permission denied/);
+    expect((await b.write("/workspace/rootonly/g.txt", "x")).error).toBe("Failed to write to /workspace/rootonly/g.txt: permission_denied");
+    expect((await b.edit("/workspace/rootonly/f.txt", "root's", "mine")).error).toBe("Failed to write edited file '/workspace/rootonly/f.txt': permission_denied");
+    expect((await b.delete("/workspace/rootonly/f.txt")).error).toBe(
+      "Error deleting file '/workspace/rootonly/f.txt': rm: cannot remove '/workspace/rootonly/f.txt': Permission denied",
+    );
     expect((await b.read("/workspace/rootonly/f.txt")).content).toBe("root's\n");
     // What the backend writes belongs to the sandbox user, as before.
     expect((await b.write("/workspace/mine/h.txt", "x")).error).toBeUndefined();
