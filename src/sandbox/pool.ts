@@ -120,6 +120,11 @@ export class SandboxPool {
     return { idle: this.idle.length, starting: this.starting, handedOut: this.handedOut.size, restored: this.restored, failed: this.failed };
   }
 
+  /** The VMs handed out and still running (the threads' own). */
+  inUse(): VmHandle[] {
+    return [...this.handedOut];
+  }
+
   /** The template snapshot the pool restores from (after `start()`). */
   get snapshot(): VmSnapshot | null {
     return this.template;

@@ -203,17 +203,17 @@ it("the budget: at the limit the run pauses for the owner; a resume with a highe
   expect(await report(threadId)).toBe(await report("prov-openai"));
 }, 300_000);
 
-it("a run that ends without its report ends incomplete, says why, and a resume asks the agent to carry on", async () => {
+it("a run that ends without its report ends failed, says why, and a resume asks the agent to carry on", async () => {
   let stopEarly = true;
   provider.script(demo((ctx) => (stopEarly && ctx.role === "main" && ctx.turn === 2 ? "I think that is enough." : undefined)));
   const threadId = "prov-incomplete";
   const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR, expectReport: true });
   const result = await vw.run(DEMO_TASK);
   await vw.close();
-  expect(result.status).toBe("incomplete");
+  expect(result.status).toBe("failed");
   expect(result.reason).toMatch(/^the agent stopped without publishing a report, with 4 of 4 planned steps not done/);
   const finished = (await events(threadId)).filter((e) => e.type === EventType.RunFinished).at(-1)!;
-  expect(finished.data).toMatchObject({ status: "incomplete", reason: result.reason });
+  expect(finished.data).toMatchObject({ status: "failed", reason: result.reason });
   stopEarly = false;
   const again = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), expectReport: true });
   const resumed = await again.resume();
