@@ -23,8 +23,6 @@ export const DEFAULT_ITEMS = 10_000;
 export const DEFAULT_BYTES = 8 * 1024 * 1024;
 /** Entries a walk looks at: a 100,000-file tree fits five times over. */
 export const WALK_ENTRIES = 500_000;
-/** How long an op goes on counting (`total`) once its result is cut. */
-const COUNT_PAST_CUT_MS = 2000;
 
 /** A request's budget: `maxItems` as asked (else `items`), its time as asked up to OP_TIME_MS. */
 export function budgetOf(maxItems: number | undefined, timeBudgetMs: number | undefined, items = DEFAULT_ITEMS): Budget {
@@ -49,18 +47,16 @@ export class Tally {
     if (this.cutBy) return false;
     if (this.total > this.budget.maxItems || this.bytes + bytes > this.budget.maxBytes) {
       this.cutBy = this.total > this.budget.maxItems ? "items" : "bytes";
-      this.#countUntil = Math.min(this.budget.deadline, performance.now() + COUNT_PAST_CUT_MS);
       return false;
     }
     this.bytes += bytes;
     return true;
   }
 
-  /** True when the op should stop: its time is up, or it has counted past its cut long enough. */
+  /** True when the op's time is up (past its cut, it goes on counting `total` until then). */
   get done(): boolean {
-    return performance.now() > (this.cutBy ? this.#countUntil : this.budget.deadline);
+    return performance.now() > this.budget.deadline;
   }
-  #countUntil = Infinity;
 
   /** The op stopped early for `why` (the total is then a lower bound). */
   stop(why: CutBy): void {

@@ -144,8 +144,23 @@ export class WorkspaceSync {
    * Downloads and saves files; returns those that could not be saved. Each is recorded with the
    * stat it had *before* the download, so a change racing the download shows up at the next diff.
    */
-  private async fetchAndSave(client: GuestClient, items: Listed[]): Promise<Failure[]> {
+  private async fetchAndSave(client: GuestClient, all: Listed[]): Promise<Failure[]> {
     const failed: Failure[] = [];
+    const save = async (b: Listed, bytes: Uint8Array): Promise<void> => {
+      try {
+        await this.store.put(this.prefix + b.rel, bytes);
+        this.known.set(b.rel, { size: b.size, mtimeMs: b.mtimeMs });
+      } catch (err) {
+        failed.push({ rel: b.rel, error: err as Error });
+      }
+    };
+    // Empty files need no download.
+    await mapLimit(
+      all.filter((f) => f.size === 0),
+      STORE_CONCURRENCY,
+      (b) => save(b, new Uint8Array(0)),
+    );
+    const items = all.filter((f) => f.size > 0);
     for (let i = 0; i < items.length; ) {
       const batch: Listed[] = [];
       let bytes = 0;
@@ -163,16 +178,7 @@ export class WorkspaceSync {
       }
       // Gone between manifest and download (an error): the next diff notices the deletion.
       const present = batch.map((b, p) => ({ b, p })).filter(({ p }) => p < value.files.length && !value.files[p]!.error);
-      const results = await mapLimit(present, STORE_CONCURRENCY, async ({ b, p }) => {
-        try {
-          await this.store.put(this.prefix + b.rel, Buffer.concat(parts.get(p) ?? []));
-          this.known.set(b.rel, { size: b.size, mtimeMs: b.mtimeMs });
-          return null;
-        } catch (err) {
-          return { rel: b.rel, error: err as Error };
-        }
-      });
-      for (const r of results) if (r) failed.push(r);
+      await mapLimit(present, STORE_CONCURRENCY, ({ b, p }) => save(b, Buffer.concat(parts.get(p) ?? [])));
     }
     return failed;
   }

@@ -77,7 +77,7 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
   if (uncached > NATIVE_FILES && !pattern.includes("\0")) await searchNatively(ctx, req, files, needle, budget.deadline, tally, found);
   else {
     for (let i = 0; i < files.length; i++) {
-      if (tally.cutBy && i % 64 === 0 && tally.done) {
+      if (i % 64 === 63 && tally.done) {
         tally.stop("time");
         break;
       }
