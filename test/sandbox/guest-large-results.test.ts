@@ -1,0 +1,54 @@
+/**
+ * Results and arguments bigger than a frame header, on a real VM: the guest sends a big result as
+ * result-tagged data frames, the host reassembles and checks it, and big arguments (an upload of
+ * 10,000 files) travel in the request body. Nothing comes back as "frame header too large".
+ */
+import { MAX_FRAME_HEADER } from "../../src/protocol/index.ts";
+import { GuestClient } from "../../src/sandbox/guest-client.ts";
+import type { VmHandle } from "../../src/sandbox/vmm/driver.ts";
+import { acquireTestVm, closeTestPool } from "../support/vm.ts";
+
+let vm: VmHandle;
+let client: GuestClient;
+
+beforeAll(async () => {
+  vm = await acquireTestVm();
+  client = await GuestClient.connect(await vm.channel());
+}, 120_000);
+afterAll(async () => {
+  client?.close();
+  await vm?.kill();
+  await closeTestPool();
+});
+
+/** Empty files in one `upload` request: its file list alone is bigger than a frame header. */
+async function createEmpty(paths: string[]): Promise<void> {
+  const { value } = await client.request("upload", { files: paths.map((path) => ({ path, size: 0 })) });
+  expect(value.results.filter((r) => r.error)).toEqual([]);
+}
+
+it("ls of a 4,000-entry directory comes back whole", async () => {
+  const names = Array.from({ length: 4000 }, (_, i) => `an-entry-with-a-rather-long-name-${String(i).padStart(5, "0")}.txt`);
+  await createEmpty(names.map((n) => `/workspace/wide/${n}`));
+  const { value } = await client.request("ls", { path: "/workspace/wide" });
+  expect(JSON.stringify(value).length).toBeGreaterThan(MAX_FRAME_HEADER);
+  expect(value.truncated).toBe(false);
+  expect(value.entries.map((e) => e.path)).toEqual(names.map((n) => `/workspace/wide/${n}`));
+}, 120_000);
+
+it("glob over 10,000 files comes back whole", async () => {
+  const paths = Array.from({ length: 10_000 }, (_, i) => `/workspace/many/d${i % 10}/file-${i}.md`);
+  await createEmpty(paths);
+  const { value } = await client.request("glob", { pattern: "**/*.md", path: "/workspace/many" });
+  expect(value.truncated).toBe(false);
+  expect(value.paths.map((p) => p.path).sort()).toEqual([...paths].sort());
+}, 120_000);
+
+it("grep with 10,000 matches comes back whole", async () => {
+  const text = Array.from({ length: 10_000 }, (_, i) => `line ${i}: the needle is here, with some words around it`).join("\n");
+  await client.request("write", { path: "/workspace/haystack.txt", size: Buffer.byteLength(text) }, { body: Buffer.from(text) });
+  const { value } = await client.request("grep", { pattern: "needle", path: "/workspace/haystack.txt" });
+  expect(value.truncated).toBe(false);
+  expect(value.matches).toHaveLength(10_000);
+  expect(value.matches[9999]).toEqual({ path: "/workspace/haystack.txt", line: 10_000, text: "line 9999: the needle is here, with some words around it" });
+}, 120_000);
