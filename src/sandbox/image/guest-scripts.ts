@@ -48,7 +48,8 @@ done
 # The root disk is the first virtio block device; wait for it to appear (virtio probing is async).
 i=0; while [ ! -b /dev/vda ]; do i=$((i+1)); [ $i -gt 2000 ] && fail "no /dev/vda"; usleep 1000; done
 mount -t ext4 -o ro,noatime /dev/vda /newroot || fail "mount root"
-mount -t tmpfs -o size=\${ws}m,nr_inodes=65536,mode=0755,uid=${SANDBOX_UID},gid=${SANDBOX_GID} workspace /newroot/workspace
+# nr_inodes: 100,000-file workspaces fit (each inode ~1 KiB of kernel memory, outside size=)
+mount -t tmpfs -o size=\${ws}m,nr_inodes=131072,mode=0755,uid=${SANDBOX_UID},gid=${SANDBOX_GID} workspace /newroot/workspace
 mkdir -p /newroot/workspace/.large_tool_results /newroot/workspace/.conversation_history
 chown ${SANDBOX_UID}:${SANDBOX_GID} /newroot/workspace/.large_tool_results /newroot/workspace/.conversation_history
 mount -t tmpfs -o size=64m,mode=1777 tmp /newroot/tmp
