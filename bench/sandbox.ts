@@ -6,51 +6,25 @@
  * VM's `execute`, with upload/download done the way a pure-exec provider must (base64 through the
  * shell). MicroVMBackend sends one typed request to the guest agent per operation.
  *
- * Reports median latency per operation and the ratio, 10 MiB write/read throughput, and sandbox
+ * Reports median latency per operation and the ratio; a sweep of grep, glob and ls over 100 / 1,000
+ * / 10,000 files (first call on a tree a command just made, warm, right after an `execute`); the
+ * workspace sync time of 1,000 files one command made; 10 MiB write/read throughput, and sandbox
  * ready times (cold boot, snapshot restore, pool acquire, bare kernel to /init; measured with the
- * VMM side's helpers in bench/vm-ready.ts). `npx tsx bench/sandbox.ts [runs]`. Last line: JSON.
+ * VMM side's helpers in bench/vm-ready.ts). `npx tsx bench/sandbox.ts [runs]`. Last line: JSON, with
+ * `*_ratio` = ours / BaseSandbox's time (sweep figures named with their file count and mode, e.g.
+ * `grep_10000_after_execute_ratio`) and `sync_1000_ratio` = command + sync / command alone.
  */
 import { randomBytes } from "node:crypto";
-import { BaseSandbox, type ExecuteResponse, type FileDownloadResponse, type FileUploadResponse } from "deepagents";
 import { MicroVMBackend } from "../src/sandbox/backend.ts";
 import { buildImage } from "../src/sandbox/image/build.ts";
 import { DEFAULT_SHAPE, SandboxPool } from "../src/sandbox/pool.ts";
 import { ensureTemplate } from "../src/sandbox/snapshot.ts";
 import { QemuDriver } from "../src/sandbox/vmm/qemu.ts";
+import { WorkspaceSync } from "../src/sandbox/workspace-sync.ts";
+import { artifactWorkspace } from "../src/sandbox/workspace-store.ts";
+import { ExecOnlySandbox } from "../test/support/exec-only-sandbox.ts";
+import { startTestNats } from "../test/support/nats.ts";
 import { measureBareBoot, measureColdBoot, measurePoolAcquire, measureRestore, median } from "./vm-ready.ts";
-
-/** BaseSandbox over MicroVMBackend.execute only: the shell-command route, same VM. */
-class ExecOnlySandbox extends BaseSandbox {
-  readonly id = "exec-only";
-  constructor(private readonly inner: MicroVMBackend) {
-    super();
-  }
-  execute(command: string): Promise<ExecuteResponse> {
-    return this.inner.execute(command);
-  }
-  async uploadFiles(files: Array<[string, Uint8Array]>): Promise<FileUploadResponse[]> {
-    const out: FileUploadResponse[] = [];
-    for (const [path, data] of files) {
-      const q = `'${path.replace(/'/g, "'\\''")}'`;
-      const b64 = Buffer.from(data).toString("base64");
-      // One shell argument holds at most 128 KiB: append in pieces.
-      let r = await this.execute(`mkdir -p "$(dirname ${q})" && : > ${q}`);
-      for (let at = 0; at < b64.length && r.exitCode === 0; at += 96 * 1024) {
-        r = await this.execute(`printf %s '${b64.slice(at, at + 96 * 1024)}' | base64 -d >> ${q}`);
-      }
-      out.push({ path, error: r.exitCode === 0 ? null : "permission_denied" });
-    }
-    return out;
-  }
-  async downloadFiles(paths: string[]): Promise<FileDownloadResponse[]> {
-    const out: FileDownloadResponse[] = [];
-    for (const path of paths) {
-      const r = await this.execute(`base64 -w0 '${path.replace(/'/g, "'\\''")}'`);
-      out.push(r.exitCode === 0 ? { path, content: new Uint8Array(Buffer.from(r.output, "base64")), error: null } : { path, content: null, error: "file_not_found" });
-    }
-    return out;
-  }
-}
 
 type Op = "read" | "write" | "edit" | "ls" | "grep" | "glob" | "execute";
 type Backendish = Pick<MicroVMBackend, "read" | "write" | "edit" | "ls" | "grep" | "glob" | "execute">;
@@ -114,6 +88,122 @@ async function timeBoth(ours: Backendish, base: Backendish, runs: number): Promi
   return { micro, base: shell };
 }
 
+const SIZES = [100, 1000, 10_000] as const;
+type SweepOp = "grep" | "glob" | "ls";
+type Mode = "first" | "warm" | "after_execute";
+
+/** One command makes `n` files: `dir/d<k>/f<j>.txt`, 100 per directory, every 10th with a needle; or `n` in one flat `dir`. */
+async function makeFiles(b: MicroVMBackend, dir: string, n: number, flat: boolean): Promise<void> {
+  const py =
+    `import os\nfor i in range(${n}):\n` +
+    (flat ? `    p = "${dir}/e%05d" % i\n` : `    p = "${dir}/d%d/f%d.txt" % (i // 100, i % 100)\n`) +
+    `    os.makedirs(os.path.dirname(p), exist_ok=True)\n    open(p, "w").write("line one\\nthe needle %d\\n" % i if i % 10 == 0 else "plain %d\\n" % i)\n`;
+  must(await b.write(`/workspace/make-${n}.py`, py), "make script");
+  const r = await b.execute(`python3 make-${n}.py`);
+  if (r.exitCode !== 0) throw new Error(`making ${n} files: ${r.output}`);
+}
+
+function sweepOp(b: Backendish, op: SweepOp, dir: string, n: number): () => Promise<unknown> {
+  // Each call must have found everything (a cut or an error would make the figure meaningless).
+  const want = op === "ls" ? n : op === "glob" ? n : n / 10;
+  return async () => {
+    const r = op === "grep" ? await b.grep("the needle", dir, null, 20_000) : op === "glob" ? await b.glob("**/*.txt", dir) : await b.ls(dir);
+    must(r as { error?: string }, `${op} ${n}`);
+    const got = ((r as { matches?: unknown[] }).matches ?? (r as { files?: unknown[] }).files ?? []).length;
+    if (got !== want) throw new Error(`${op} over ${n} files found ${got}, expected ${want}`);
+  };
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t = performance.now();
+  await fn();
+  return performance.now() - t;
+}
+
+/**
+ * grep, glob and ls over 100 / 1,000 / 10,000 files: the first call on a tree a command just made,
+ * warm calls, and calls right after an `execute`, ours and BaseSandbox's alternately.
+ */
+async function sweep(ours: MicroVMBackend, base: Backendish, runs: number): Promise<Record<string, number>> {
+  const figures: Record<string, number> = {};
+  console.log("\nsweep (median ms)          ours     BaseSandbox   ours/base");
+  for (const n of SIZES) {
+    for (const op of ["grep", "glob", "ls"] as const) {
+      const dir = `/workspace/sweep-${op}-${n}`;
+      await makeFiles(ours, dir, n, op === "ls");
+      const a = sweepOp(ours, op, dir, n);
+      const b = sweepOp(base, op, dir, n);
+      const ms: Record<Mode, [number, number]> = { first: [0, 0], warm: [0, 0], after_execute: [0, 0] };
+      // First: BaseSandbox (no cache of its own) then ours, on the tree the command just made.
+      const baseFirst = await time(b);
+      ms.first = [await time(a), baseFirst];
+      const warmA: number[] = [];
+      const warmB: number[] = [];
+      const afterA: number[] = [];
+      const afterB: number[] = [];
+      const k = Math.max(3, Math.ceil(runs / 3));
+      for (let i = 0; i < k; i++) {
+        warmA.push(await time(a));
+        warmB.push(await time(b));
+        await ours.execute("true");
+        afterA.push(await time(a));
+        await ours.execute("true");
+        afterB.push(await time(b));
+      }
+      ms.warm = [median(warmA), median(warmB)];
+      ms.after_execute = [median(afterA), median(afterB)];
+      for (const mode of ["first", "warm", "after_execute"] as const) {
+        const [x, y] = ms[mode];
+        figures[`${op}_${n}_${mode}_ms`] = Number(x.toFixed(1));
+        figures[`${op}_${n}_${mode}_base_ms`] = Number(y.toFixed(1));
+        figures[`${op}_${n}_${mode}_ratio`] = Number((x / y).toFixed(3));
+        console.log(`${`${op} ${n} ${mode}`.padEnd(24)} ${x.toFixed(1).padStart(8)} ${y.toFixed(1).padStart(14)} ${(x / y).toFixed(3).padStart(11)}`);
+      }
+      must(await ours.delete(dir), "clean up"); // keep the workspace small for what follows
+    }
+  }
+  return figures;
+}
+
+/**
+ * Workspace sync of 1,000 files one command made: the command alone (no store) against the same
+ * command followed by the sync a backend with a store runs (manifest diff, download, Object Store
+ * puts), alternately, each on a fresh directory.
+ */
+async function syncFigures(ours: MicroVMBackend, runs: number): Promise<Record<string, number>> {
+  const nats = await startTestNats();
+  try {
+    const sync = new WorkspaceSync(artifactWorkspace(nats.backbone.artifacts), "bench-sync");
+    const client = await ours.guest();
+    await sync.restore(client);
+    const plain: number[] = [];
+    const synced: number[] = [];
+    const syncOnly: number[] = [];
+    const command = (d: string) => `mkdir ${d} && for i in $(seq 1 1000); do echo "file $i" > ${d}/f$i.txt; done`;
+    for (let i = 0; i < Math.max(3, Math.ceil(runs / 5)); i++) {
+      plain.push(await time(async () => ours.execute(command(`plain${i}`))));
+      await sync.afterCommand(client); // what the plain run made is saved untimed: the next diff starts equal
+      const t = performance.now();
+      const r = await ours.execute(command(`synced${i}`));
+      const ts = performance.now();
+      const rep = await sync.afterCommand(client);
+      synced.push(performance.now() - t);
+      syncOnly.push(performance.now() - ts);
+      if (r.exitCode !== 0 || rep.saved !== 1000) throw new Error(`sync saved ${rep.saved} of 1000: ${r.output}`);
+    }
+    const ratio = median(synced) / median(plain);
+    console.log(`\nsync of 1,000 files made by one command: command ${median(plain).toFixed(0)} ms, command + sync ${median(synced).toFixed(0)} ms (sync ${median(syncOnly).toFixed(0)} ms), ratio ${ratio.toFixed(2)}`);
+    return {
+      sync_1000_command_ms: Number(median(plain).toFixed(0)),
+      sync_1000_command_and_sync_ms: Number(median(synced).toFixed(0)),
+      sync_1000_sync_ms: Number(median(syncOnly).toFixed(0)),
+      sync_1000_ratio: Number(ratio.toFixed(3)),
+    };
+  } finally {
+    await nats.close();
+  }
+}
+
 async function main(): Promise<void> {
   const runs = Number(process.argv[2] ?? 15);
   const image = await buildImage();
@@ -131,9 +221,13 @@ async function main(): Promise<void> {
   let micro: Record<Op, number>;
   let base: Record<Op, number>;
   let writeMiBs: number;
+  let syncFig: Record<string, number>;
+  let sweepFig: Record<string, number>;
   let readMiBs: number;
   try {
     ({ micro, base } = await timeBoth(ours, new ExecOnlySandbox(ours), runs));
+    syncFig = await syncFigures(ours, runs);
+    sweepFig = await sweep(ours, new ExecOnlySandbox(ours), runs);
     const big = randomBytes(10 * 1024 * 1024);
     let t = performance.now();
     const up = await ours.uploadFiles([["/workspace/ten.bin", big]]);
@@ -179,8 +273,13 @@ async function main(): Promise<void> {
       runs,
       microvmMs: Object.fromEntries(Object.entries(micro).map(([k, v]) => [k, r(v, 2)])),
       baseSandboxMs: Object.fromEntries(Object.entries(base).map(([k, v]) => [k, r(v, 2)])),
-      ratio: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, r(v)])),
-      minFileOpRatio: r(Math.min(...fileOps)),
+      // Few files: BaseSandbox's time / ours (how many times faster).
+      speedup: Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, r(v)])),
+      minFileOpSpeedup: r(Math.min(...fileOps)),
+      ...Object.fromEntries(Object.entries(ratios).map(([k, v]) => [`${k}_ratio`, Number((1 / v).toFixed(4))])),
+      ...syncFig,
+      ...sweepFig,
+      maxSweepRatio: Math.max(...Object.entries(sweepFig).filter(([k]) => k.endsWith("_ratio")).map(([, v]) => v)),
       write10MiBps: r(writeMiBs),
       read10MiBps: r(readMiBs),
       attachMs: r(attachMs, 0),
