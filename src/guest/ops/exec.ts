@@ -94,6 +94,8 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   }, timeoutMs);
   const onAbort = (): void => killAll();
   req.signal.addEventListener("abort", onAbort);
+  // A cancel (or the host leaving) that came while the command was starting has fired already.
+  if (req.signal.aborted) killAll();
 
   // Sends are serialised through one chain so the result never overtakes output.
   let chain: Promise<void> = Promise.resolve();
