@@ -164,6 +164,10 @@ export class TreeCache {
     return this.#dirs.get(dir)?.entries != null;
   }
 
+  /** Largest file whose content is kept, and all kept contents together (bytes). */
+  readonly maxCachedFile = MAX_CACHED_FILE;
+  readonly maxContentBytes = MAX_CONTENT_BYTES;
+
   /** A cached file's text, null when it is known not to be text, undefined when not cached. */
   content(path: string): Buffer | null | undefined {
     return this.#content.get(path);

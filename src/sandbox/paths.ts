@@ -3,7 +3,7 @@
  * is normalised and must fall under the sandbox's view before any request is sent.
  */
 import { ErrorCode, VIEW_ROOTS } from "../protocol/index.ts";
-import { resolveViewPath } from "../guest/view-path.ts";
+import { resolveViewPath } from "../protocol/index.ts";
 
 export type Access = "read" | "write";
 

@@ -34,6 +34,11 @@ beforeAll(async () => {
   await writeFile(`${top}/d1/binary.txt`, Buffer.concat([Buffer.from("needle\n"), Buffer.alloc(10), Buffer.from("needle\n")]));
   await writeFile(`${top}/d1/new\nline.txt`, "a needle in a name with a newline\n");
   await writeFile(`${top}/d2/long.txt`, `needle${"x".repeat(50_000)}\n`);
+  // Too big for the agent's content cache: this tree is searched by GNU grep.
+  await writeFile(`${top}/d3/huge.txt`, `${"y".repeat(100)}\n`.repeat(20_000) + "needle at the end\n");
+  // 300 small files and nothing big: read into the cache natively, then searched in the agent.
+  await mkdir(agent.real("/workspace/many"), { recursive: true });
+  await Promise.all(Array.from({ length: 300 }, (_, i) => writeFile(agent.real(`/workspace/many/m${i}.txt`), i % 2 ? `odd ${i}\n` : `even ${i}\nneedle ${i}\n`)));
   // One flat directory of 1,000 entries (listed natively by ls).
   await mkdir(`${top}/flat`);
   await Promise.all(Array.from({ length: 1000 }, (_, i) => writeFile(`${top}/flat/e${String(i).padStart(4, "0")}`, "")));
@@ -59,19 +64,33 @@ describe("file ops over a tree that takes the native paths", () => {
     for (const e of expected) expect(byPath.get(e.path), e.path).toMatchObject({ line: 2, text: e.text });
     expect(byPath.get("/workspace/big/d1/new\nline.txt")).toMatchObject({ line: 1, text: "a needle in a name with a newline" });
     expect(byPath.get("/workspace/big/d2/long.txt")!.text).toHaveLength(4000);
+    expect(byPath.get("/workspace/big/d3/huge.txt")).toMatchObject({ line: 20_001, text: "needle at the end" });
     expect(value.matches.some((m) => m.path.includes("binary") || m.path.includes("link") || m.path.includes("outside"))).toBe(false);
-    expect(value.matches).toHaveLength(expected.length + 2);
+    expect(value.matches).toHaveLength(expected.length + 3);
     const paths = value.matches.map((m) => m.path);
     expect(paths).toEqual([...paths].sort(walkOrder));
-    expect(value).toMatchObject({ truncated: false, total: expected.length + 2 });
+    expect(value).toMatchObject({ truncated: false, total: expected.length + 3 });
     // Asked again (listings now cached, contents still not): the same answer.
     expect((await c.request("grep", { pattern: "needle", path: "/workspace/big" }, {})).value).toEqual(value);
+  });
+
+  it("grep over many small uncached files (read into the cache natively): every match, and a later change is seen", async () => {
+    const expected = Array.from({ length: 150 }, (_, k) => `/workspace/many/m${2 * k}.txt:2:needle ${2 * k}`).sort(walkOrderOfLine);
+    const lines = async () => (await c.request("grep", { pattern: "needle", path: "/workspace/many" }, {})).value.matches.map((m) => `${m.path}:${m.line}:${m.text}`);
+    expect(await lines()).toEqual(expected);
+    expect(await lines()).toEqual(expected); // from memory now
+    await writeFile(agent.real("/workspace/many/m1.txt"), "now a needle too\n");
+    await writeFile(agent.real("/workspace/many/m0.txt"), "none\n");
+    const after = await lines();
+    expect(after).toContain("/workspace/many/m1.txt:1:now a needle too");
+    expect(after.some((l) => l.startsWith("/workspace/many/m0.txt:"))).toBe(false);
+    expect(after).toHaveLength(150);
   });
 
   it("grep: cut at maxCount with the total counted on; a glob filters by base name", async () => {
     const { value } = await c.request("grep", { pattern: "needle", path: "/workspace/big", maxCount: 7 }, {});
     expect(value.matches).toHaveLength(7);
-    expect(value).toMatchObject({ truncated: true, cutBy: "items", total: needleFiles().length + 2 });
+    expect(value).toMatchObject({ truncated: true, cutBy: "items", total: needleFiles().length + 3 });
     const filtered = await c.request("grep", { pattern: "needle", path: "/workspace/big", glob: "f3*.txt" }, {});
     expect(filtered.value.matches.map((m) => m.path).sort()).toEqual(needleFiles().filter((p) => /\/f3\d*\.txt$/.test(p)).sort());
   });
@@ -79,11 +98,11 @@ describe("file ops over a tree that takes the native paths", () => {
   it("glob: every file, symlinks reported by name but never entered; cut at its limit with the total", async () => {
     const { value } = await c.request("glob", { pattern: "**/*.txt", path: "/workspace/big" }, {});
     const names = value.paths.map((p) => p.path);
-    expect(names).toHaveLength(DIRS * PER_DIR + 3);
+    expect(names).toHaveLength(DIRS * PER_DIR + 4);
     expect(names).not.toContain("/workspace/big/d0/link-dir/secret.txt");
     expect(names).not.toContain("/workspace/big/d0/link-file.txt"); // a symlink, not a file
     const cut = await c.request("glob", { pattern: "**/*.txt", path: "/workspace/big", limit: 100 }, {});
-    expect(cut.value).toMatchObject({ truncated: true, cutBy: "items", total: DIRS * PER_DIR + 3 });
+    expect(cut.value).toMatchObject({ truncated: true, cutBy: "items", total: DIRS * PER_DIR + 4 });
     expect(cut.value.paths).toHaveLength(100);
   });
 
@@ -125,6 +144,10 @@ describe("file ops over a tree that takes the native paths", () => {
     expect(value).toMatchObject({ truncated: true, cutBy: "time", totalIsLowerBound: true });
   });
 });
+
+function walkOrderOfLine(a: string, b: string): number {
+  return walkOrder(a.slice(0, a.indexOf(":")), b.slice(0, b.indexOf(":")));
+}
 
 /** Depth-first name order of view paths (what the walk visits first sorts first). */
 function walkOrder(a: string, b: string): number {

@@ -12,6 +12,7 @@ import { hasBinaryExtension } from "../binary.ts";
 import { budgetOf, Tally } from "../budget.ts";
 import type { AgentContext } from "../context.ts";
 import { compileGlob } from "../glob-match.ts";
+import type { CachedEntry } from "../tree-cache.ts";
 import { FieldReader, runTool } from "../native-tool.ts";
 import type { OpRequest } from "../request-context.ts";
 import { walk } from "../walk.ts";
@@ -27,6 +28,7 @@ const NATIVE_FILES = 150;
 /** Bytes of file names given to one grep run (Linux allows 2 MiB of arguments and environment). */
 const ARGV_BYTES = 1024 * 1024;
 const GREP = "/usr/bin/grep";
+const CAT = "/usr/bin/cat";
 const NL = 0x0a;
 const CR = 0x0d;
 const COLON = 0x3a;
@@ -34,6 +36,8 @@ const COLON = 0x3a;
 interface Candidate {
   real: string;
   view: string;
+  /** Its listing entry (the walk's), when it was found by a walk. */
+  entry?: CachedEntry;
 }
 
 export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Promise<GrepResult> {
@@ -65,7 +69,7 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
       if (hasBinaryExtension(entry.name)) return;
       if (ctx.tree.content(path) === undefined) uncached++;
       // walk() builds each path as `${dir}/${name}` from s.real: the rest is the view's tail.
-      files.push({ real: path, view: s.view + path.slice(s.real.length) });
+      files.push({ real: path, view: s.view + path.slice(s.real.length), entry });
     });
     if (end === "time" || end === "entries") {
       tally.stop(end);
@@ -73,9 +77,12 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
     }
   }
 
+  // Many files not in the cache: read them natively into it (then search here, and next time
+  // from memory), or when they are too many or too big to keep, let GNU grep search them.
   // An argument cannot hold NUL (and a file with one is binary anyway): such a pattern stays here.
-  if (uncached > NATIVE_FILES && !pattern.includes("\0")) await searchNatively(ctx, req, files, needle, budget.deadline, tally, found);
-  else {
+  if (uncached > NATIVE_FILES && !(await loadContents(ctx, req, files, budget.deadline)) && !pattern.includes("\0")) {
+    await searchNatively(ctx, req, files, needle, budget.deadline, tally, found);
+  } else {
     for (let i = 0; i < files.length; i++) {
       if (i % 64 === 63 && tally.done) {
         tally.stop("time");
@@ -115,6 +122,54 @@ function searchInAgent(ctx: AgentContext, f: Candidate, needle: Buffer, found: (
     found(f.view, line, text);
     at = bytes.indexOf(needle, lineEnd + 1);
   }
+}
+
+/**
+ * Reads the uncached files among `files` into the tree cache with `cat` (argv names, as the
+ * sandbox user), cut apart by the sizes their listing entries give. Kept only when it adds up: cat
+ * succeeded, the bytes match the sizes, and no listing changed meanwhile (an event would have
+ * replaced the entry). False when the files do not fit the cache or anything did not add up.
+ */
+async function loadContents(ctx: AgentContext, req: OpRequest<"grep">, files: Candidate[], deadline: number): Promise<boolean> {
+  const todo = files.filter((f) => f.entry && ctx.tree.content(f.real) === undefined);
+  let total = 0;
+  for (const f of todo) {
+    if (!f.entry || f.entry.size > ctx.tree.maxCachedFile) return false;
+    total += f.entry.size;
+  }
+  if (todo.length !== files.filter((f) => ctx.tree.content(f.real) === undefined).length || total > ctx.tree.maxContentBytes / 2) return false;
+  for (let i = 0; i < todo.length; ) {
+    const batch: Candidate[] = [];
+    let argv = 0;
+    let expected = 0;
+    for (; i < todo.length && argv < ARGV_BYTES; i++) {
+      batch.push(todo[i]!);
+      argv += todo[i]!.real.length + 1;
+      expected += todo[i]!.entry!.size;
+    }
+    const out = Buffer.allocUnsafe(expected);
+    let got = 0;
+    const run = await runTool(ctx, CAT, ["--", ...batch.map((f) => f.real)], {
+      deadline,
+      request: req,
+      onData(chunk) {
+        if (got + chunk.length > expected) return false; // grew since it was listed
+        chunk.copy(out, got);
+        got += chunk.length;
+      },
+    });
+    if (run.code !== 0 || run.stopped || got !== expected) return false;
+    await ctx.tree.settle();
+    if (batch.some((f) => ctx.tree.entry(f.real) !== f.entry)) return false;
+    let at = 0;
+    for (const f of batch) {
+      const bytes = out.subarray(at, at + f.entry!.size);
+      at += f.entry!.size;
+      // Like git and grep: a NUL byte near the start marks binary content.
+      ctx.tree.keep(f.real, bytes.subarray(0, BINARY_SNIFF).includes(0) ? null : bytes);
+    }
+  }
+  return true;
 }
 
 /**
