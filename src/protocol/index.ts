@@ -6,6 +6,7 @@
  * - ops.ts: one schema per op (arguments, result, streams, limits) → types and validation
  * - frames.ts: the frame headers and a request's life; framing.ts: bytes ⇄ frames
  * - result-frames.ts: results of any size
+ * - view-roots.ts, view-path.ts: the filesystem view and the lexical confinement both sides run
  * - schema.ts: the checker combinators everything above is written with
  */
 export { ErrorCode, ERROR_CODES } from "./error-codes.ts";
@@ -15,4 +16,5 @@ export { AGENT_VERSION, MAX_ARGS_BYTES, MAX_ERROR_MESSAGE, MAX_FRAME_BODY, MAX_F
 export * from "./ops.ts";
 export { parseResultJson, resultFrames } from "./result-frames.ts";
 export { SchemaError, type Infer, type Schema } from "./schema.ts";
+export { MAX_PATH_LENGTH, resolveViewPath, type ViewPath } from "./view-path.ts";
 export { VIEW_ROOTS, type ViewRoot } from "./view-roots.ts";
