@@ -73,8 +73,9 @@ export async function warmUp(ctx: AgentContext, onError?: (op: string, message: 
       await run([req("edit", { path: f, oldString: "line 1 ", newString: "line 1 " })]);
       await run([req("read", { path: `${DIR}/missing.txt` }), req("delete", { path: `${DIR}/u.bin` })]);
     }
-    // Commands: the exec path (spawn, process group, output frames) and Python, which the skills
-    // run. The code V8 compiles and the file pages read here are in every restored sandbox's RAM.
+    // Commands: the exec path (the command's cgroup made, entered for the spawn, killed and
+    // removed; output frames) and Python, which the skills run. The code V8 compiles and the file
+    // pages read here are in every restored sandbox's RAM; the cgroups are gone before the snapshot.
     for (let i = 0; i < 3; i++) await run([req("exec", { argv: ["/bin/sh", "-c", "echo warm"], cwd: "/tmp" })]);
     await run([req("exec", { shell: "command -v python3 >/dev/null 2>&1 && python3 -c 'import json, os, re, sys'; true", cwd: "/tmp" })]);
   } finally {

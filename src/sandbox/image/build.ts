@@ -25,9 +25,14 @@ import { pidAlive } from "../pid-alive.ts";
  * hash is already there is reused, so setup can run this every time.
  */
 
-/** Kernel arguments every VM of this image needs (drivers add accelerator-specific ones). */
-export const IMAGE_CMDLINE =
-  "console=ttyS0 quiet mitigations=off nokaslr cryptomgr.notests random.trust_cpu=on no_timer_check rdinit=/init";
+/**
+ * Kernel arguments every VM of this image needs (drivers add accelerator-specific ones).
+ * CPU-vulnerability mitigations are the kernel's own choice (no `mitigations=off`): they guard the
+ * guest kernel and agent from the sandbox user's programs, and cost nothing measurable under TCG
+ * (bench/guest-mitigations.ts). No `nokaslr`: booted through its PVH entry the kernel is never
+ * randomised (the bzImage decompressor does that), and clones of one template share its layout.
+ */
+export const IMAGE_CMDLINE = "console=ttyS0 quiet cryptomgr.notests random.trust_cpu=on no_timer_check rdinit=/init";
 
 export interface BuildImageOptions {
   /** Where images live; default `stateDir()/images`. */
