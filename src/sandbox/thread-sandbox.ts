@@ -6,7 +6,8 @@
  * - **Setup again.** Before the first call on a replacement VM, `setReplacementSetup`'s function
  *   puts back what the thread's setup placed outside /workspace (skills, sources).
  * - **Run again.** A call that failed because its VM died during it (the channel closed, or the VM
- *   was replaced under it) runs once more on the replacement. A second death is a clear error,
+ *   was replaced under it) runs once more on the replacement; so does a command whose VM died
+ *   before its /workspace changes were surely saved. A second death is a clear error,
  *   prefixed `SANDBOX_FAILURE` so the effect journal never records it: a resume runs it again.
  * - **Liveness.** While any call is in flight, the agent is asked `hello` every `intervalMs`; an
  *   agent silent for `timeoutMs` (QEMU alive, agent frozen) is treated as dead: its VM is killed,
@@ -136,12 +137,9 @@ export class ThreadSandbox implements SandboxBackendProtocolV2 {
     return this.call("downloadFiles", (b) => b.downloadFiles(paths), anyError, keepOrThrow);
   }
   execute(command: string): Promise<ExecuteResponse> {
-    return this.call(
-      "execute",
-      (b) => b.execute(command),
-      (r) => r.exitCode === null && r.output.startsWith(SANDBOX_FAILURE),
-      (message) => ({ output: message, exitCode: null, truncated: false }),
-    );
+    // Any answer counts as failed when the VM died under it: what the command changed in
+    // /workspace may not have been saved before the VM went, and the replacement has only what was.
+    return this.call("execute", (b) => b.execute(command), () => true, (message) => ({ output: message, exitCode: null, truncated: false }));
   }
 
   /**
