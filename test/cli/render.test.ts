@@ -44,10 +44,13 @@ describe("rendering results", () => {
     expect(renderResult({ ...base, finalMessage: "nothing to say" })).toBe("Thread t-2 completed.\nNo report was published.\n\nnothing to say\n");
   });
 
-  it("an incomplete run says why and how to continue; a budget pause says how to raise the budget", () => {
+  it("a failed or incomplete run says why and how to continue; a budget pause says how to raise the budget", () => {
     const usage = { calls: 3, inputTokens: 100, outputTokens: 20 };
-    expect(renderResult({ threadId: "t-4", status: "incomplete", todos: [], interrupts: [], usage, finalMessage: "I read a file.", reason: "the agent stopped without publishing a report" })).toBe(
-      "Thread t-4 is INCOMPLETE: the agent stopped without publishing a report.\n\nI read a file.\n\nContinue it with: vibewriter resume t-4\n",
+    expect(renderResult({ threadId: "t-4", status: "failed", todos: [], interrupts: [], usage, finalMessage: "I read a file.", reason: "the agent stopped without publishing a report" })).toBe(
+      "Thread t-4 FAILED: the agent stopped without publishing a report.\n\nI read a file.\n\nContinue it with: vibewriter resume t-4\n",
+    );
+    expect(renderResult({ threadId: "t-4", status: "incomplete", todos: [], interrupts: [], usage, finalMessage: "", reason: "the agent stopped with 1 of 4 planned steps not done: Publish" })).toBe(
+      "Thread t-4 is INCOMPLETE: the agent stopped with 1 of 4 planned steps not done: Publish.\nContinue it with: vibewriter resume t-4\n",
     );
     const paused = renderResult({
       threadId: "t-5",
