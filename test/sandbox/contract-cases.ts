@@ -173,6 +173,10 @@ export function generateCases(r: Rand, tree: Tree): { reads: Case[]; mutations: 
     "nomatch*",
     "**/*.TXT",
     "with space/*",
+    // Where our meaning differs on purpose (see contract-compare.ts): braces, [!…], absolute.
+    "*.{md,txt}",
+    "[!a-m]*",
+    "{R}/sub/*",
   ];
   for (const base of ["{R}", "{R}/", "{R}/sub", "{R}/with space", "{R}/missing", "{R}/a.txt"]) {
     for (const pattern of base === "{R}" ? patterns : some(r, patterns, 3)) reads.push({ op: "glob", pattern, path: base });
@@ -187,6 +191,8 @@ export function generateCases(r: Rand, tree: Tree): { reads: Case[]; mutations: 
     reads.push({ op: "grep", pattern, path, glob, maxCount: null });
   }
   reads.push({ op: "grep", pattern: "needle", path: "{R}/many.txt", glob: null, maxCount: 5 });
+  reads.push({ op: "grep", pattern: "needle\nalpha", path: "{R}", glob: null, maxCount: null });
+  reads.push({ op: "grep", pattern: "", path: "{R}/sub", glob: null, maxCount: null });
   reads.push({ op: "grep", pattern: "needle", path: "{R}/blob.dat", glob: null, maxCount: null });
   reads.push({ op: "grep", pattern: "needle", path: "{R}/img.png", glob: null, maxCount: null });
 
@@ -228,5 +234,5 @@ export function generateCases(r: Rand, tree: Tree): { reads: Case[]; mutations: 
 export function resolveCase(c: Case, root: string): Case {
   const rel = root.replace(/^\/workspace\//, "");
   const sub = (p: string) => p.replaceAll("{R}", root).replaceAll("{r}", rel);
-  return "path" in c ? ({ ...c, path: sub(c.path) } as Case) : c;
+  return c.op === "glob" ? { ...c, pattern: sub(c.pattern), path: sub(c.path) } : ({ ...c, path: sub(c.path) } as Case);
 }

@@ -21,6 +21,14 @@
  *               literal braces for BaseSandbox. Only ours is checked (no error) for such patterns.
  *  confinement  paths outside the view roots are refused by ours with a clear error; BaseSandbox
  *               reaches the whole VM (never exercised against it: see the test).
+ *  absolutePattern glob with an absolute pattern: BaseSandbox finds nothing (it matches against
+ *               relative paths), although the glob tool's own description offers one as an
+ *               example; ours gives absolute paths.
+ *  newlinePattern grep for text with a newline: `grep -F` takes each line as a pattern of its own;
+ *               ours finds nothing (no line holds a newline).
+ *  emptyPattern grep for "": BaseSandbox returns every line of every file; ours asks for a pattern.
+ *  symlinks     not generated: ours never follows a link (confinement), BaseSandbox's `find -L`
+ *               does; backend-suite.ts covers links.
  *  rawTimes     readRaw: BaseSandbox stamps created/modified with "now"; ours gives the file's.
  *  pathAsPattern ls of a directory whose name holds [ ] * ?: BaseSandbox lists the directory
  *               itself among its entries (`find -not -path` takes the name as a pattern).
@@ -130,7 +138,32 @@ export function comparable(c: Case, ours: unknown, theirs: unknown, resolved: Ca
   }
 }
 
-/** Glob patterns whose meaning differs on purpose (classNegation, braces): only ours is checked. */
-export function globDiffersOnPurpose(pattern: string): boolean {
-  return /\[!/.test(pattern) || /[{}]/.test(pattern);
+/**
+ * Cases whose answer differs on purpose; for them ours alone is checked against what it must be
+ * (an error message if it is wrong, null if right), and BaseSandbox is not asked.
+ */
+export function onPurpose(c: Case, resolved: Case, ours: unknown): string | null | undefined {
+  const r = ours as { error?: string; files?: FileInfo[]; matches?: GrepMatch[] };
+  const globDiffers = (p: string) => /\[!/.test(p) || /[{}]/.test(p);
+  if (c.op === "glob" && c.pattern.startsWith("{R}/") && resolved.op === "glob") {
+    // absolutePattern: BaseSandbox matches patterns against relative paths, so an absolute one
+    // (the glob tool's description has one) finds nothing; ours answers with absolute paths.
+    const root = resolved.pattern.slice(0, resolved.pattern.indexOf("/sub/"));
+    return r.files?.length && r.files.every((f) => f.path.startsWith(`${root}/sub/`)) ? null : "absolute pattern: want absolute matches";
+  }
+  if ((c.op === "glob" && globDiffers(c.pattern)) || (c.op === "grep" && c.glob && globDiffers(c.glob))) {
+    // classNegation / braces: POSIX's meaning; check it answers (and finds something in the tree's root).
+    if (r.error) return "want an answer for a POSIX class/brace pattern";
+    return c.op === "glob" && c.path === "{R}" && !r.files?.length ? "want matches for a POSIX class/brace pattern" : null;
+  }
+  if (c.op === "grep" && c.pattern.includes("\n")) {
+    // newlinePattern: `grep -F` reads a pattern with "\n" as several patterns (either line
+    // matches); a line never holds a newline, so ours finds nothing.
+    return r.matches && r.matches.length === 0 && !r.error ? null : "want no match for a pattern with a newline";
+  }
+  if (c.op === "grep" && c.pattern === "") {
+    // emptyPattern: `grep -e ''` returns every line of every file; ours asks for a pattern.
+    return r.error === "Error: pattern must be a non-empty string" ? null : "want an error for an empty pattern";
+  }
+  return undefined;
 }

@@ -14,7 +14,7 @@ import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import { ExecOnlySandbox } from "../support/exec-only-sandbox.ts";
 import { editOutcome } from "../../src/sandbox/deepagents-contract.ts";
 import { acquireTestVm, closeTestPool } from "../support/vm.ts";
-import { comparable, globDiffersOnPurpose } from "./contract-compare.ts";
+import { comparable, onPurpose } from "./contract-compare.ts";
 import { generateCases, generateTree, resolveCase, rng, type Case, type Tree } from "./contract-cases.ts";
 
 const SEED = Number(process.env.CONTRACT_SEED ?? 13);
@@ -94,6 +94,20 @@ function renamed(x: unknown): unknown {
   return JSON.parse(renamedJson, (_k, v) => (typeof v === "string" && bytes.has(v) ? bytes.get(v) : v));
 }
 
+/** What the generated cases made ours answer, by op: proof that they reach both successes and failures. */
+const outcomes = new Map<string, Set<string>>();
+function tally(c: Case, result: unknown): void {
+  const r = result as { error?: string; files?: unknown[]; matches?: unknown[]; content?: unknown };
+  const kind = r.error
+    ? `error: ${r.error.replace(/'[^']*'|\/workspace\/\S*|\d+/g, "…")}`
+    : r.files
+      ? r.files.length ? "entries" : "no entries"
+      : r.matches
+        ? r.matches.length ? "matches" : "no matches"
+        : r.content instanceof Uint8Array ? "bytes" : "ok";
+  (outcomes.get(c.op) ?? outcomes.set(c.op, new Set()).get(c.op)!).add(kind);
+}
+
 interface Mismatch {
   case: Case;
   ours: unknown;
@@ -104,9 +118,10 @@ async function differences(list: Case[], after?: (c: Case) => Promise<Mismatch |
   const found: Mismatch[] = [];
   for (const c of list) {
     const o = await run(ours, c, OURS);
-    if ((c.op === "glob" && globDiffersOnPurpose(c.pattern)) || (c.op === "grep" && c.glob && globDiffersOnPurpose(c.glob))) {
-      // classNegation / braces: our meaning is POSIX's; only check that it answers.
-      if ((o as { error?: string }).error) found.push({ case: c, ours: o, theirs: "(not compared)" });
+    tally(c, o);
+    const wrong = onPurpose(c, resolveCase(c, OURS), o);
+    if (wrong !== undefined) {
+      if (wrong !== null) found.push({ case: c, ours: o, theirs: wrong });
       continue;
     }
     if (c.op === "edit" && c.all && REPLACEMENT_PATTERN.test(c.new)) {
@@ -183,6 +198,25 @@ describe(`MicroVMBackend vs deepagents' BaseSandbox on the same VM (seed ${SEED}
     expect(report(await differences(cases.mutations, sameEffect))).toEqual([]);
   }, 600_000);
 
+  it("the cases reached every outcome the contract words", () => {
+    const seen = Object.fromEntries([...outcomes].map(([op, kinds]) => [op, [...kinds].sort()]));
+    expect(seen.read).toEqual(expect.arrayContaining(["ok", "bytes", "error: File … not found", "error: Line offset … exceeds file length (… lines)"]));
+    expect(seen.ls).toEqual(expect.arrayContaining(["entries", "no entries"]));
+    expect(seen.glob).toEqual(expect.arrayContaining(["entries", "no entries"]));
+    expect(seen.grep).toEqual(expect.arrayContaining(["matches", "no matches", "error: Error: pattern must be a non-empty string"]));
+    expect(seen.write).toEqual(expect.arrayContaining(["ok", "error: Failed to write to … is_directory"]));
+    expect(seen.edit).toEqual(
+      expect.arrayContaining([
+        "ok",
+        "error: Error: File … not found",
+        "error: String not found in file …",
+        "error: Multiple occurrences found in …. Use replaceAll=true to replace all.",
+        "error: oldString must not be empty unless the file is empty",
+      ]),
+    );
+    expect(seen.delete).toEqual(expect.arrayContaining(["ok", "error: Error: … not found"]));
+  });
+
   it("confinement stays stricter: paths outside the view roots are refused, never reached", async () => {
     for (const path of ["/etc/passwd", "/workspace/../etc/passwd", "/proc/self/environ", "/home"]) {
       expect((await ours.read(path)).error).toMatch(/outside the sandbox/);
@@ -192,6 +226,10 @@ describe(`MicroVMBackend vs deepagents' BaseSandbox on the same VM (seed ${SEED}
       expect((await ours.write(`${path}/x`, "x")).error).toMatch(/outside the sandbox/);
       expect((await ours.delete(path)).error).toMatch(/outside the sandbox/);
     }
+    // "/" is the view's top: its roots, not the VM's /.
+    const top = (await ours.ls("/")).files!.map((f) => f.path);
+    expect(top).toEqual(expect.arrayContaining(["/workspace/", "/skills/", "/tmp/"]));
+    expect(top.every((p) => ["/workspace/", "/skills/", "/tmp/", "/large_tool_results/", "/conversation_history/"].includes(p))).toBe(true);
     // BaseSandbox reaches them (the reason confinement is ours): it reads the VM's /etc/passwd.
     expect((await base.read("/etc/passwd")).content).toMatch(/root/);
     // A shell-shaped path is data for ours, code for nobody: both find nothing.
