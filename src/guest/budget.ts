@@ -18,7 +18,7 @@ export interface Budget {
 }
 
 /** Time an op may compute: well under the host's request timeout (120 s). */
-export const OP_TIME_MS = 15_000;
+export const OP_TIME_MS = 30_000;
 export const DEFAULT_ITEMS = 10_000;
 export const DEFAULT_BYTES = 8 * 1024 * 1024;
 /** Entries a walk looks at: a 100,000-file tree fits five times over. */

@@ -25,6 +25,8 @@ const MAX_LINE_CHARS = 4000;
 const BINARY_SNIFF = 8192;
 /** Files not in the cache above which GNU grep searches instead of the agent. */
 const NATIVE_FILES = 150;
+/** Uncached files above which they are not read into the cache but searched by GNU grep. */
+const LOAD_FILES = 20_000;
 /** Bytes of file names given to one grep run (Linux allows 2 MiB of arguments and environment). */
 const ARGV_BYTES = 1024 * 1024;
 const GREP = "/usr/bin/grep";
@@ -80,13 +82,17 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
   // Many files not in the cache: read them natively into it (then search here, and next time
   // from memory), or when they are too many or too big to keep, let GNU grep search them.
   // An argument cannot hold NUL (and a file with one is binary anyway): such a pattern stays here.
-  if (uncached > NATIVE_FILES && !(await loadContents(ctx, req, files, budget.deadline)) && !pattern.includes("\0")) {
+  const loaded = uncached > NATIVE_FILES && uncached <= LOAD_FILES ? await loadContents(ctx, req, files, budget.deadline) : "no";
+  if (uncached > NATIVE_FILES && loaded === "no" && !pattern.includes("\0")) {
     await searchNatively(ctx, req, files, needle, budget.deadline, tally, found);
   } else {
+    let late = false;
     for (let i = 0; i < files.length; i++) {
-      if (i % 64 === 63 && tally.done) {
+      // Out of time: what the cache holds is still searched (no file reads), the rest is not.
+      if (!late && i % 64 === 0 && tally.done) late = true;
+      if (late && ctx.tree.content(files[i]!.real) === undefined) {
         tally.stop("time");
-        break;
+        continue;
       }
       searchInAgent(ctx, files[i]!, needle, found);
     }
@@ -128,16 +134,16 @@ function searchInAgent(ctx: AgentContext, f: Candidate, needle: Buffer, found: (
  * Reads the uncached files among `files` into the tree cache with `cat` (argv names, as the
  * sandbox user), cut apart by the sizes their listing entries give. Kept only when it adds up: cat
  * succeeded, the bytes match the sizes, and no listing changed meanwhile (an event would have
- * replaced the entry). False when the files do not fit the cache or anything did not add up.
+ * replaced the entry). "no" when the files do not fit the cache or anything did not add up.
  */
-async function loadContents(ctx: AgentContext, req: OpRequest<"grep">, files: Candidate[], deadline: number): Promise<boolean> {
+async function loadContents(ctx: AgentContext, req: OpRequest<"grep">, files: Candidate[], deadline: number): Promise<"loaded" | "no" | "time"> {
   const todo = files.filter((f) => f.entry && ctx.tree.content(f.real) === undefined);
   let total = 0;
   for (const f of todo) {
-    if (!f.entry || f.entry.size > ctx.tree.maxCachedFile) return false;
+    if (!f.entry || f.entry.size > ctx.tree.maxCachedFile) return "no";
     total += f.entry.size;
   }
-  if (todo.length !== files.filter((f) => ctx.tree.content(f.real) === undefined).length || total > ctx.tree.maxContentBytes / 2) return false;
+  if (todo.length !== files.filter((f) => ctx.tree.content(f.real) === undefined).length || total > ctx.tree.maxContentBytes / 2) return "no";
   for (let i = 0; i < todo.length; ) {
     const batch: Candidate[] = [];
     let argv = 0;
@@ -158,9 +164,10 @@ async function loadContents(ctx: AgentContext, req: OpRequest<"grep">, files: Ca
         got += chunk.length;
       },
     });
-    if (run.code !== 0 || run.stopped || got !== expected) return false;
+    if (run.stopped === "time") return "time";
+    if (run.code !== 0 || run.stopped || got !== expected) return "no";
     await ctx.tree.settle();
-    if (batch.some((f) => ctx.tree.entry(f.real) !== f.entry)) return false;
+    if (batch.some((f) => ctx.tree.entry(f.real) !== f.entry)) return "no";
     let at = 0;
     for (const f of batch) {
       const bytes = out.subarray(at, at + f.entry!.size);
@@ -169,7 +176,7 @@ async function loadContents(ctx: AgentContext, req: OpRequest<"grep">, files: Ca
       ctx.tree.keep(f.real, bytes.subarray(0, BINARY_SNIFF).includes(0) ? null : bytes);
     }
   }
-  return true;
+  return "loaded";
 }
 
 /**
