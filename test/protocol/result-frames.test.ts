@@ -1,7 +1,7 @@
 /** Results of any size: inline when they fit a header, else result-tagged data frames. */
 import { eventHeader, FrameDecoder, MAX_FRAME_BODY, MAX_INLINE_RESULT, parseResultJson, resultFrames } from "../../src/protocol/index.ts";
 
-const decode = (frames: Buffer[]) => new FrameDecoder().push(Buffer.concat(frames)).map((f) => ({ header: eventHeader.parse(f.header), body: f.body }));
+const decode = (frames: Iterable<Buffer>) => new FrameDecoder().push(Buffer.concat([...frames])).map((f) => ({ header: eventHeader.parse(f.header), body: f.body }));
 
 it("a small result is one frame, carrying the last bytes of a read in its body", () => {
   const frames = decode(resultFrames(7, { size: 3 }, Buffer.from("abc")));
