@@ -114,7 +114,9 @@ export function fsToolDescriptions(tools: readonly string[]): Record<FsTool, str
     write_file: "Create a file, or replace its whole content.",
     edit_file: "Replace `old_string` with `new_string` in a file; `old_string` must match exactly, and only once unless `replace_all`.",
     delete: "Delete a file, or a directory with everything in it. Cannot be undone.",
-    glob: "Find files by glob pattern (`*`, `**`, `?`), e.g. `/workspace/**/*.md`; returns absolute paths.",
+    glob:
+      "Find files and directories by glob pattern (`*`, `**`, `?`, `[…]`): an absolute pattern (`/workspace/**/*.md`) " +
+      "gives absolute paths, a relative one (`**/*.md`) paths relative to `path`.",
     grep:
       "Search files for a LITERAL string (not a regex: `a|b` finds that text). output_mode: content (matching lines, " +
       `default), files_with_matches, or count.${hasExecute ? " For a regex, run `grep -E` with execute." : ""}`,

@@ -51,7 +51,7 @@ it("runs deepagents' file tools and execute inside the VM", async () => {
   expect(tools.get("call_2")).toMatch(/Successfully replaced 1/);
   expect(tools.get("call_3")).toMatch(/\/workspace\/report\.md/);
   expect(tools.get("call_3")).toMatch(/revenue: 42/);
-  expect(tools.get("call_4")).toMatch(/\/workspace\/report\.md/);
+  expect(tools.get("call_4")).toMatch(/^report\.md$/m); // glob: relative to its path, as in deepagents' sandboxes
   expect(tools.get("call_5")).toMatch(/revenue: 42 \$\(whoami\) `id`/);
   expect(tools.get("call_6")).toBe("3\n1000\nrevenue: 42 $(whoami) `id`\n\n[Command succeeded with exit code 0]");
   expect(tools.get("call_7")).toMatch(/outside the sandbox/);

@@ -38,7 +38,8 @@ export async function handleGlob(ctx: AgentContext, req: OpRequest<"glob">): Pro
     if (s.isFile) continue;
     // Past the cap, matches are still counted (for `total`) while the time budget lasts.
     const end = await walk(ctx, s.real, req, budget, (path, entry) => {
-      if (entry.kind !== "file") return;
+      // Directories match too, as in deepagents' sandboxes (its standard tests expect them).
+      if (entry.kind !== "file" && entry.kind !== "dir") return;
       const rel = path.slice(s.real.length + 1); // walk() builds `${dir}/${name}` from s.real
       if (!regex.test(prefix + rel)) return;
       const view = `${s.view}/${rel}`;
