@@ -216,7 +216,8 @@ async function main(): Promise<void> {
   const vm = await driver.start({ image, ...shape, restore: snapshot });
   await vm.ready(60_000);
   const tAttach = performance.now();
-  const ours = await MicroVMBackend.create({ threadId: "bench", vm });
+  // A big output cap, so that BaseSandbox's find/grep outputs over 10,000 files arrive whole.
+  const ours = await MicroVMBackend.create({ threadId: "bench", vm, maxOutputBytes: 64 * 1024 * 1024 });
   const attachMs = performance.now() - tAttach;
   let micro: Record<Op, number>;
   let base: Record<Op, number>;

@@ -27,6 +27,8 @@ export interface Scan {
 }
 
 const FIND = "/usr/bin/find";
+/** find's output read at most (~100 bytes an entry: 500,000 entries fit). */
+const OUTPUT_BYTES = 64 * 1024 * 1024;
 /** type, size, mtime, ctime, links, then the path (anything but NUL). */
 const FORMAT = "%y %s %T@ %C@ %n %p\\0";
 
@@ -39,6 +41,7 @@ export async function scanTree(ctx: AgentContext, top: string, recursive: boolea
     const reader = new FieldReader();
     const r = await runTool(ctx, FIND, [top, "-type", "d", "-print0"], {
       ...limits,
+      stdoutToFile: { maxBytes: OUTPUT_BYTES },
       onData(chunk) {
         reader.push(chunk);
         for (let f = reader.take(0, 8192); f; f = reader.take(0, 8192)) if (!reader.cut) dirs.push(f.toString("utf8"));
@@ -58,6 +61,7 @@ export async function scanTree(ctx: AgentContext, top: string, recursive: boolea
   const reader = new FieldReader();
   const run = await runTool(ctx, FIND, [top, "-mindepth", "1", ...depthArgs, "-printf", FORMAT], {
     ...limits,
+    stdoutToFile: { maxBytes: OUTPUT_BYTES },
     onData(chunk) {
       reader.push(chunk);
       for (let rec = reader.take(0, 8192); rec; rec = reader.take(0, 8192)) {

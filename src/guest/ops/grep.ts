@@ -153,17 +153,16 @@ async function loadContents(ctx: AgentContext, req: OpRequest<"grep">, files: Ca
       argv += todo[i]!.real.length + 1;
       expected += todo[i]!.entry!.size;
     }
-    const out = Buffer.allocUnsafe(expected);
-    let got = 0;
+    let out: Buffer = Buffer.alloc(0);
     const run = await runTool(ctx, CAT, ["--", ...batch.map((f) => f.real)], {
       deadline,
       request: req,
-      onData(chunk) {
-        if (got + chunk.length > expected) return false; // grew since it was listed
-        chunk.copy(out, got);
-        got += chunk.length;
+      stdoutToFile: { maxBytes: expected }, // more: a file grew since it was listed
+      onData(all) {
+        out = all;
       },
     });
+    const got = out.length;
     if (run.stopped === "time") return "time";
     if (run.code !== 0 || run.stopped || got !== expected) return "no";
     await ctx.tree.settle();
