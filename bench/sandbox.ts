@@ -179,6 +179,7 @@ async function syncFigures(ours: MicroVMBackend, runs: number): Promise<Record<s
     const plain: number[] = [];
     const synced: number[] = [];
     const syncOnly: number[] = [];
+    const phases = { manifest: [] as number[], download: [] as number[], store: [] as number[] };
     const command = (d: string) => `mkdir ${d} && for i in $(seq 1 1000); do echo "file $i" > ${d}/f$i.txt; done`;
     for (let i = 0; i < Math.max(3, Math.ceil(runs / 5)); i++) {
       plain.push(await time(async () => ours.execute(command(`plain${i}`))));
@@ -189,14 +190,18 @@ async function syncFigures(ours: MicroVMBackend, runs: number): Promise<Record<s
       const rep = await sync.afterCommand(client);
       synced.push(performance.now() - t);
       syncOnly.push(performance.now() - ts);
+      for (const k of ["manifest", "download", "store"] as const) phases[k].push(rep.phases[k]);
       if (r.exitCode !== 0 || rep.saved !== 1000) throw new Error(`sync saved ${rep.saved} of 1000: ${r.output}`);
     }
     const ratio = median(synced) / median(plain);
-    console.log(`\nsync of 1,000 files made by one command: command ${median(plain).toFixed(0)} ms, command + sync ${median(synced).toFixed(0)} ms (sync ${median(syncOnly).toFixed(0)} ms), ratio ${ratio.toFixed(2)}`);
+    console.log(`\nsync of 1,000 files made by one command: command ${median(plain).toFixed(0)} ms, command + sync ${median(synced).toFixed(0)} ms (sync ${median(syncOnly).toFixed(0)} ms: manifest ${median(phases.manifest).toFixed(0)}, download ${median(phases.download).toFixed(0)}, store ${median(phases.store).toFixed(0)}), ratio ${ratio.toFixed(2)}`);
     return {
       sync_1000_command_ms: Number(median(plain).toFixed(0)),
       sync_1000_command_and_sync_ms: Number(median(synced).toFixed(0)),
       sync_1000_sync_ms: Number(median(syncOnly).toFixed(0)),
+      sync_1000_manifest_ms: Number(median(phases.manifest).toFixed(0)),
+      sync_1000_download_ms: Number(median(phases.download).toFixed(0)),
+      sync_1000_store_ms: Number(median(phases.store).toFixed(0)),
       sync_1000_ratio: Number(ratio.toFixed(3)),
     };
   } finally {

@@ -33,6 +33,8 @@ const MANIFEST_PAGE = 20_000;
 export interface SyncReport {
   saved: number;
   deleted: number;
+  /** Where the time went (ms): listing the workspace, downloads from the VM, store writes. */
+  phases: { manifest: number; download: number; store: number };
 }
 
 /** Some of /workspace could not be persisted; what is missing is retried after the next command. */
@@ -119,12 +121,15 @@ export class WorkspaceSync {
    */
   afterCommand(client: GuestClient): Promise<SyncReport> {
     return this.exclusive(async () => {
+      const phases = { manifest: 0, download: 0, store: 0 };
+      const t0 = performance.now();
       const { files, complete } = await this.manifest(client);
+      phases.manifest = performance.now() - t0;
       const changed = files.filter((f) => {
         const k = this.known.get(f.rel);
         return !k || k.size !== f.size || k.mtimeMs !== f.mtimeMs;
       });
-      const failed = await this.fetchAndSave(client, changed);
+      const failed = await this.fetchAndSave(client, changed, phases);
       let deleted = 0;
       let gone: string[] = [];
       if (complete) {
@@ -136,7 +141,7 @@ export class WorkspaceSync {
       }
       if (failed.length) throw syncError(failed, changed.length + gone.length, "persisted");
       if (!complete) throw new WorkspaceSyncError("/workspace could not be listed completely within the guest's budget: files beyond the listing were not saved (retried after the next command)", 0);
-      return { saved: changed.length, deleted };
+      return { saved: changed.length, deleted, phases };
     });
   }
 
@@ -144,8 +149,13 @@ export class WorkspaceSync {
    * Downloads and saves files; returns those that could not be saved. Each is recorded with the
    * stat it had *before* the download, so a change racing the download shows up at the next diff.
    */
-  private async fetchAndSave(client: GuestClient, all: Listed[]): Promise<Failure[]> {
+  private async fetchAndSave(client: GuestClient, all: Listed[], phases: SyncReport["phases"]): Promise<Failure[]> {
     const failed: Failure[] = [];
+    const timed = async (phase: "download" | "store", fn: () => Promise<unknown>): Promise<void> => {
+      const t = performance.now();
+      await fn();
+      phases[phase] += performance.now() - t;
+    };
     const save = async (b: Listed, bytes: Uint8Array): Promise<void> => {
       try {
         await this.store.put(this.prefix + b.rel, bytes);
@@ -155,11 +165,7 @@ export class WorkspaceSync {
       }
     };
     // Empty files need no download.
-    await mapLimit(
-      all.filter((f) => f.size === 0),
-      STORE_CONCURRENCY,
-      (b) => save(b, new Uint8Array(0)),
-    );
+    await timed("store", () => mapLimit(all.filter((f) => f.size === 0), STORE_CONCURRENCY, (b) => save(b, new Uint8Array(0))));
     const items = all.filter((f) => f.size > 0);
     for (let i = 0; i < items.length; ) {
       const batch: Listed[] = [];
@@ -168,7 +174,9 @@ export class WorkspaceSync {
         bytes += items[i]!.size;
         batch.push(items[i++]!);
       }
+      const t = performance.now();
       const { value, data } = await client.request("download", { paths: batch.map((b) => b.view) });
+      phases.download += performance.now() - t;
       const parts = new Map<number, Buffer[]>();
       for (const d of data) {
         if (d.part === undefined) continue;
@@ -178,7 +186,7 @@ export class WorkspaceSync {
       }
       // Gone between manifest and download (an error): the next diff notices the deletion.
       const present = batch.map((b, p) => ({ b, p })).filter(({ p }) => p < value.files.length && !value.files[p]!.error);
-      await mapLimit(present, STORE_CONCURRENCY, ({ b, p }) => save(b, Buffer.concat(parts.get(p) ?? [])));
+      await timed("store", () => mapLimit(present, STORE_CONCURRENCY, ({ b, p }) => save(b, Buffer.concat(parts.get(p) ?? []))));
     }
     return failed;
   }
