@@ -20,7 +20,7 @@ export type VisitAnswer = void | boolean | "skip";
 
 const YIELD_EVERY = 2000;
 /** Entries listed by JS in one walk before the rest of its tree is listed natively. */
-const JS_LIST_ENTRIES = 600;
+const JS_LIST_ENTRIES = 250;
 
 export async function walk(
   ctx: AgentContext,

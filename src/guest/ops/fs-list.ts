@@ -12,7 +12,7 @@ import { resolveViewPath } from "../view-path.ts";
 import { walk } from "../walk.ts";
 
 /** A directory with more entries than this is listed natively (tree-scan.ts), not by JS lstat. */
-const NATIVE_LS_ENTRIES = 400;
+const NATIVE_LS_ENTRIES = 250;
 
 export function infoOf(path: string, st: Stats): FileInfo {
   const type = kindOf(st);
