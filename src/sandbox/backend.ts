@@ -4,8 +4,9 @@
  * from the model's input), except `execute`, whose whole point is to run the model's command.
  *
  * Paths are confined host-side (`paths.ts`) before anything is sent, and again by the agent with
- * real paths. Expected failures come back as deepagents' `{ error }` results; nothing throws into
- * the agent loop. With a `store`, the thread's /workspace is persisted (see `workspace-sync.ts`)
+ * real paths. Results and expected failures are what deepagents' own `BaseSandbox` answers, word
+ * for word (`deepagents-contract.ts`; proved against it by `test/sandbox/contract.test.ts`, which
+ * lists where we differ on purpose); nothing throws into the agent loop. With a `store`, the thread's /workspace is persisted (see `workspace-sync.ts`)
  * and restored into every VM the backend attaches, including a replacement after a VM died.
  */
 import type {
