@@ -243,8 +243,11 @@ function failedWith<T>(message: string): T {
 
 function describe(r: unknown): string {
   const x = r as { output?: unknown; error?: unknown } | Array<{ path: string; error: unknown }>;
-  const text = Array.isArray(x) ? x.filter((f) => f.error).map((f) => `${f.path}: ${String(f.error)}`).join(", ") : String(x.error ?? x.output ?? "");
-  return clip(text.startsWith(SANDBOX_FAILURE) ? text.slice(SANDBOX_FAILURE.length) : text.replace(/^Error: /, ""));
+  const text = Array.isArray(x) ? x.filter((f) => f.error).map((f) => `${f.path}: ${String(f.error)}`).join(", ") : String(x.error ?? "");
+  if (text) return clip(text.replace(/^Error: /, ""));
+  const output = typeof (x as { output?: unknown }).output === "string" ? (x as { output: string }).output : "";
+  if (output.startsWith(SANDBOX_FAILURE)) return clip(output.slice(SANDBOX_FAILURE.length));
+  return "the VM ended as the command finished, before its /workspace changes were surely saved";
 }
 
 function clip(s: string): string {
