@@ -21,6 +21,8 @@ export type VisitAnswer = void | boolean | "skip";
 const YIELD_EVERY = 2000;
 /** Entries listed by JS in one walk before the rest of its tree is listed natively. */
 const JS_LIST_ENTRIES = 250;
+/** Native scans one walk may start (each covers a subtree that was not cached). */
+const MAX_SCANS = 8;
 
 export async function walk(
   ctx: AgentContext,
@@ -33,23 +35,33 @@ export async function walk(
   let seen = 0;
   let sinceYield = 0;
   let jsListed = 0;
-  let scanned: Map<string, CachedEntry[]> | null = null;
+  const scanned = new Map<string, CachedEntry[]>();
+  const scannedRoots: string[] = [];
+  // The outermost directory not cached met lately: a scan covers it, not the whole walk (after a
+  // command that made one new folder, only that folder is scanned).
+  let uncachedTop: string | null = null;
+  const under = (d: string, r: string): boolean => d === r || d.startsWith(`${r}/`);
   const listing = async (d: string): Promise<CachedEntry[] | "time"> => {
     if (ctx.tree.isListed(d)) return ctx.tree.list(d);
-    const fromScan = scanned?.get(d);
+    const fromScan = scanned.get(d);
     if (fromScan) return fromScan;
-    if (!scanned && jsListed > JS_LIST_ENTRIES) {
-      const scan = await scanTree(ctx, dir, true, { deadline: budget.deadline, request, maxEntries: budget.maxEntries });
+    if (uncachedTop === null || !under(d, uncachedTop)) uncachedTop = d;
+    const mayScan = scannedRoots.length < MAX_SCANS && !scannedRoots.some((r) => under(d, r));
+    if (mayScan && jsListed > JS_LIST_ENTRIES) {
+      const root = uncachedTop;
+      scannedRoots.push(root);
+      const scan = await scanTree(ctx, root, true, { deadline: budget.deadline, request, maxEntries: budget.maxEntries });
       if (scan.stoppedBy === "time") return "time";
       // A scan cut short may hold partial listings: use none of it (JS lists the rest).
-      scanned = scan.complete ? scan.listings : new Map();
+      if (scan.complete) for (const [k, v] of scan.listings) scanned.set(k, v);
+      jsListed = 0;
       if (ctx.tree.isListed(d)) return ctx.tree.list(d);
       const now = scanned.get(d);
       if (now) return now;
     }
     try {
-      // A big directory seen before any scan: scan from here on (one more round of the above).
-      const listed = ctx.tree.listUpTo(d, scanned ? Infinity : JS_LIST_ENTRIES - jsListed);
+      // A big directory: scan it (one more round of the above) rather than lstat each entry.
+      const listed = ctx.tree.listUpTo(d, mayScan ? Math.max(0, JS_LIST_ENTRIES - jsListed) : Infinity);
       if (listed) {
         jsListed += listed.length;
         return listed;
