@@ -3,13 +3,18 @@
  * MicroVMBackend and through deepagents' own BaseSandbox (shell commands over the same VM's
  * `execute`), and the results are compared case by case — what the tools hand to the model:
  * results, error strings, pagination, paths. The allowed differences (BaseSandbox bugs kept out of
- * ours) are listed and explained in `contract-compare.ts`; nothing else may differ.
+ * ours) are listed and explained in `contract-compare.ts`; nothing else may differ. Then the
+ * same comparison one level up: deepagents' own tools (a scripted model through createDeepAgent)
+ * over each backend, tool message by tool message.
  *
  * One VM, two identical copies of a generated tree (/workspace/cA for ours, /workspace/cB for
  * BaseSandbox), all timestamps pinned so listings compare exactly. Seed: CONTRACT_SEED (default
  * 13); a failure names its case, so it reproduces.
  */
 import { appendFileSync } from "node:fs";
+import { AIMessage, ToolMessage } from "@langchain/core/messages";
+import { fakeModel } from "@langchain/core/testing";
+import { createDeepAgent } from "deepagents";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import { ExecOnlySandbox } from "../support/exec-only-sandbox.ts";
 import { editOutcome } from "../../src/sandbox/deepagents-contract.ts";
@@ -75,6 +80,10 @@ async function run(b: MicroVMBackend | ExecOnlySandbox, c: Case, root: string): 
       return b.delete(k.path);
   }
 }
+
+/** Tool message content is a string or content blocks (read_file returns blocks). */
+const textOf = (content: unknown): string =>
+  typeof content === "string" ? content : (content as { type: string; text?: string }[]).map((b) => b.text ?? `[${b.type}]`).join("");
 
 /** BaseSandbox's result with its tree's root renamed to ours, so paths and messages compare. */
 function renamed(x: unknown): unknown {
@@ -197,6 +206,55 @@ describe(`MicroVMBackend vs deepagents' BaseSandbox on the same VM (seed ${SEED}
   it("write, edit, delete: the same results, errors and effects", async () => {
     expect(report(await differences(cases.mutations, sameEffect))).toEqual([]);
   }, 600_000);
+
+  it("deepagents' own tools show the model the same text through both (ls, glob, grep, read_file, write_file, edit_file)", async () => {
+    const calls = (root: string) => [
+      { name: "ls", args: { path: `${root}/sub` } },
+      { name: "ls", args: { path: `${root}/missing` } },
+      { name: "glob", args: { pattern: "**/*.md", path: root } },
+      { name: "glob", args: { pattern: "*", path: `${root}/sub` } },
+      { name: "glob", args: { pattern: "nomatch*", path: root } },
+      { name: "grep", args: { pattern: "needle", path: `${root}/sub` } },
+      { name: "grep", args: { pattern: "needle", path: `${root}/sub`, output_mode: "files_with_matches" } },
+      { name: "grep", args: { pattern: "needle", path: `${root}/sub`, output_mode: "count" } },
+      { name: "grep", args: { pattern: "zzz-none", path: root } },
+      { name: "grep", args: { pattern: "needle", path: `${root}/missing` } },
+      { name: "read_file", args: { file_path: `${root}/missing.txt` } },
+      { name: "read_file", args: { file_path: `${root}/sub` } },
+      { name: "write_file", args: { file_path: `${root}/tool new.md`, content: "a\nb a\n" } },
+      { name: "edit_file", args: { file_path: `${root}/tool new.md`, old_string: "a", new_string: "c" } },
+      { name: "edit_file", args: { file_path: `${root}/tool new.md`, old_string: "zz", new_string: "c" } },
+      { name: "edit_file", args: { file_path: `${root}/tool new.md`, old_string: "b a", new_string: "B" } },
+      { name: "edit_file", args: { file_path: `${root}/tool new.md`, old_string: "a", new_string: "A", replace_all: true } },
+      { name: "edit_file", args: { file_path: `${root}/nope.md`, old_string: "x", new_string: "y" } },
+      { name: "write_file", args: { file_path: `${root}/sub`, content: "onto a directory" } },
+    ];
+    // A few calls per conversation: the scripted model's context stays far below deepagents'
+    // summarisation threshold (a summary would take one of the scripted replies).
+    const seen = async (backend: MicroVMBackend | ExecOnlySandbox, root: string) => {
+      const all = calls(root);
+      const texts: string[] = [];
+      for (let at = 0; at < all.length; at += 4) {
+        const model = fakeModel();
+        all.slice(at, at + 4).forEach((call, i) => model.respondWithTools([{ ...call, id: `call_${at + i}` }]));
+        model.respond(new AIMessage({ id: "final", content: "done" }));
+        const agent = createDeepAgent({ model, backend });
+        const result = await agent.invoke({ messages: [{ role: "user", content: "go" }] }, { configurable: { thread_id: `tools-${at}` }, recursionLimit: 40 });
+        texts.push(...(result.messages as unknown[]).filter((m): m is ToolMessage => ToolMessage.isInstance(m)).map((m) => textOf(m.content)));
+      }
+      expect(texts).toHaveLength(all.length);
+      // order: listings are compared as sorted lines (BaseSandbox's come in directory order);
+      // grepTrailing: without trailing blanks (ours drops a CRLF line's "\r").
+      return texts.map((t) => t.split("\n").map((line) => line.trimEnd()).sort().join("\n"));
+    };
+    const mine = await seen(ours, OURS);
+    const theirs = (renamed(await seen(base, BASE)) as string[]);
+    expect(mine.map((text, i) => ({ call: calls(OURS)[i], text }))).toEqual(theirs.map((text, i) => ({ call: calls(OURS)[i], text })));
+    // Not vacuous: the listings list, the errors are deepagents' own words.
+    expect(mine[0]).toMatch(/\(directory\)/);
+    expect(mine[10]).toBe(`Error: File '${OURS}/missing.txt' not found`);
+    expect(mine[13]).toBe(`Multiple occurrences found in '${OURS}/tool new.md'. Use replaceAll=true to replace all.`);
+  }, 300_000);
 
   it("the cases reached every outcome the contract words", () => {
     const seen = Object.fromEntries([...outcomes].map(([op, kinds]) => [op, [...kinds].sort()]));
