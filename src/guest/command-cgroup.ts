@@ -15,7 +15,7 @@
  * Where there is no such folder (the agent run on a host by tests) commands fall back to their
  * process group, which a `setsid` child leaves.
  */
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmdirSync, writeFileSync, writeSync } from "node:fs";
 import type { Privileges } from "./privileges.ts";
 
 export const CGROUP_ROOT = "/sys/fs/cgroup";
@@ -27,26 +27,33 @@ const EMPTY_WAIT_MS = 5_000;
 
 let counter = 0;
 
+/**
+ * Root's ids are raised only twice per command (each set*id call is broadcast to every thread of
+ * the agent): once around the spawn, which also makes the cgroup and opens its `cgroup.kill` (write
+ * access is checked when the file is opened, so killing needs no raise), and once to remove it.
+ */
 export class CommandCgroup {
+  private killFd: number | null = null;
+
   private constructor(
     /** The cgroup's folder. */
     readonly dir: string,
     private readonly privileges: Privileges,
   ) {}
 
-  /** A fresh cgroup for one command, or null where commands have none (see above). */
+  /** A cgroup (not made yet) for one command, or null where commands have none (see above). */
   static create(privileges: Privileges): CommandCgroup | null {
     if (!privileges.lowered || !existsSync(COMMANDS_CGROUP)) return null;
-    const dir = `${COMMANDS_CGROUP}/c${++counter}`;
-    privileges.asRoot(() => mkdirSync(dir));
-    return new CommandCgroup(dir, privileges);
+    return new CommandCgroup(`${COMMANDS_CGROUP}/c${++counter}`, privileges);
   }
 
   /**
-   * Runs `spawn` (synchronous, so nothing else of the agent runs meanwhile) with the agent inside
-   * this cgroup, so the process it forks starts there. Call inside `asRoot`.
+   * Makes the cgroup and runs `spawn` (synchronous, so nothing else of the agent runs meanwhile)
+   * with the agent inside it, so the process it forks starts there. Call inside `asRoot`.
    */
   spawnInside<T>(spawn: () => T): T {
+    mkdirSync(this.dir);
+    this.killFd = openSync(`${this.dir}/cgroup.kill`, "w");
     writeFileSync(`${this.dir}/cgroup.procs`, String(process.pid));
     try {
       return spawn();
@@ -59,9 +66,9 @@ export class CommandCgroup {
   /** SIGKILLs every process in the cgroup (and any it is forking right now). */
   kill(): void {
     try {
-      this.privileges.asRoot(() => writeFileSync(`${this.dir}/cgroup.kill`, "1"));
+      if (this.killFd !== null) writeSync(this.killFd, "1");
     } catch {
-      // ENOENT: already removed
+      // ENODEV: the cgroup is already removed
     }
   }
 
@@ -97,6 +104,8 @@ export class CommandCgroup {
   }
 
   private remove(): boolean {
+    if (this.killFd !== null) closeSync(this.killFd);
+    this.killFd = null;
     try {
       this.privileges.asRoot(() => rmdirSync(this.dir));
       return true;
