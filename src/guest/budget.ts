@@ -17,17 +17,19 @@ export interface Budget {
   readonly maxEntries: number;
 }
 
-/** Time an op may compute: well under the host's request timeout (120 s). */
+/** Time an op may compute unless its caller asks otherwise: well under the host's request timeout (120 s). */
 export const OP_TIME_MS = 30_000;
+/** Most a caller may ask for (the host does, for exact answers at scale; the model never sets it). */
+export const MAX_OP_TIME_MS = 600_000;
 export const DEFAULT_ITEMS = 10_000;
 export const DEFAULT_BYTES = 8 * 1024 * 1024;
 /** Entries a walk looks at: a 100,000-file tree fits five times over. */
 export const WALK_ENTRIES = 500_000;
 
-/** A request's budget: `maxItems` as asked (else `items`), its time as asked up to OP_TIME_MS. */
+/** A request's budget: `maxItems` as asked (else `items`), its time as asked (else OP_TIME_MS) up to MAX_OP_TIME_MS. */
 export function budgetOf(maxItems: number | undefined, timeBudgetMs: number | undefined, items = DEFAULT_ITEMS): Budget {
   return {
-    deadline: performance.now() + Math.min(timeBudgetMs ?? OP_TIME_MS, OP_TIME_MS),
+    deadline: performance.now() + Math.min(timeBudgetMs ?? OP_TIME_MS, MAX_OP_TIME_MS),
     maxItems: maxItems ?? items,
     maxBytes: DEFAULT_BYTES,
     maxEntries: WALK_ENTRIES,

@@ -10,8 +10,8 @@ import { chownSync, lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { AgentContext } from "./context.ts";
 import { AgentError, toAgentError } from "./errors.ts";
-import { ErrorCode, type ViewRoot } from "./protocol.ts";
-import { resolveViewPath } from "./view-path.ts";
+import { ErrorCode, type ViewRoot } from "../protocol/index.ts";
+import { resolveViewPath } from "../protocol/index.ts";
 
 export interface Resolved {
   /** Normalised view path (what the model sees). */

@@ -13,9 +13,6 @@ import { handleGrep } from "./ops/grep.ts";
 import { handleHello } from "./ops/hello.ts";
 import type { OpRequest } from "./request-context.ts";
 
-/** Transitional: ops import it from ./request-context.ts (the ones still importing it here move). */
-export type { RequestContext } from "./request-context.ts";
-
 export type Handler<O extends Op> = (ctx: AgentContext, req: OpRequest<O>) => Promise<Result<O>>;
 
 export const handlers: { [O in Op]: Handler<O> } = {

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentContext } from "./context.ts";
 import { AgentError } from "./errors.ts";
-import { ErrorCode } from "./protocol.ts";
+import { ErrorCode } from "../protocol/index.ts";
 
 export interface ToolRun {
   /** Exit code (null when killed). */

@@ -9,8 +9,8 @@
  */
 import { rmSync } from "node:fs";
 import type { AgentContext } from "./context.ts";
-import { encodeFrame } from "./framing.ts";
-import type { Op, OpMap } from "./protocol.ts";
+import { encodeFrame } from "../protocol/index.ts";
+import type { Op, OpMap } from "../protocol/index.ts";
 import { Session } from "./session.ts";
 
 const ROUNDS = 20;

@@ -27,6 +27,8 @@ print("made")
 `;
 const FILES = 100_000;
 const NEEDLES = FILES / 8;
+/** Time budget for answers that must be whole (ms). */
+const EXACT = 600_000;
 
 beforeAll(async () => {
   nats = await startTestNats();
@@ -70,11 +72,12 @@ describe("100,000 files", () => {
   });
 
   it("grep: all 12,500 matches when asked for them; cut at the default 10,000 with the count", async () => {
-    const all = await b.grep("the needle", "/workspace/big", null, 20_000);
-    expect(all.error).toBeUndefined();
-    expect(all.matches).toHaveLength(NEEDLES);
-    expect(all.matches![0]).toEqual({ path: "/workspace/big/d0/f0.txt", line: 2, text: "the needle 0" });
+    // Exact answers get the time they need on a loaded machine (the default budget is 30 s).
     const c = await b.guest();
+    const all = (await c.request("grep", { pattern: "the needle", path: "/workspace/big", maxCount: 20_000, timeBudgetMs: EXACT })).value;
+    expect(all.truncated).toBe(false);
+    expect(all.matches).toHaveLength(NEEDLES);
+    expect(all.matches[0]).toEqual({ path: "/workspace/big/d0/f0.txt", line: 2, text: "the needle 0" });
     const { value } = await c.request("grep", { pattern: "the needle", path: "/workspace/big" });
     expect(value.matches).toHaveLength(10_000);
     expect(value).toMatchObject({ truncated: true, cutBy: "items" });
@@ -86,9 +89,10 @@ describe("100,000 files", () => {
   it("after a command that changes one file: the change is seen, the rest still answers", async () => {
     const r = await b.execute("echo 'the needle late' >> big/d99/f999.txt");
     expect(r.output).toBe("");
-    const all = await b.grep("the needle", "/workspace/big", null, 20_000);
+    const c = await b.guest();
+    const all = (await c.request("grep", { pattern: "the needle", path: "/workspace/big", maxCount: 20_000, timeBudgetMs: EXACT })).value;
     expect(all.matches).toHaveLength(NEEDLES + 1);
-    expect(all.matches!.at(-1)).toEqual({ path: "/workspace/big/d99/f999.txt", line: 1, text: "the needle late" });
+    expect(all.matches.at(-1)).toEqual({ path: "/workspace/big/d99/f999.txt", line: 1, text: "the needle late" });
   });
 
   it("a glob that backtracks in a regex engine is answered, and the agent goes on serving", async () => {

@@ -14,8 +14,8 @@ import { CommandCgroup } from "../command-cgroup.ts";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError } from "../errors.ts";
-import type { RequestContext } from "../handlers.ts";
-import { ErrorCode, type ExecResult } from "../protocol.ts";
+import type { RequestContext } from "../request-context.ts";
+import { ErrorCode, type ExecResult } from "../../protocol/index.ts";
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
 const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;

@@ -8,7 +8,7 @@ import { AgentError, toAgentError } from "../errors.ts";
 import type { OpRequest } from "../request-context.ts";
 import { kindOf, type CachedEntry } from "../tree-cache.ts";
 import { scanTree } from "../tree-scan.ts";
-import { resolveViewPath } from "../view-path.ts";
+import { resolveViewPath } from "../../protocol/index.ts";
 import { walk } from "../walk.ts";
 
 /** A directory with more entries than this is listed natively (tree-scan.ts), not by JS lstat. */

@@ -3,8 +3,8 @@ import { statSafe } from "./fs-list.ts";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { AgentError } from "../errors.ts";
-import { ErrorCode } from "../protocol.ts";
-import { resolveViewPath } from "../view-path.ts";
+import { ErrorCode } from "../../protocol/index.ts";
+import { resolveViewPath } from "../../protocol/index.ts";
 
 export interface SearchStart {
   view: string;
