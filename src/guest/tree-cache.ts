@@ -159,6 +159,13 @@ export class TreeCache {
     return undefined;
   }
 
+  /** True when the listing of `dir` or of any directory under it is cached. */
+  knowsUnder(dir: string): boolean {
+    const prefix = `${dir}/`;
+    for (const [d, node] of this.#dirs) if (node.entries && (d === dir || d.startsWith(prefix))) return true;
+    return false;
+  }
+
   /** True when `dir` is a directory whose listing is cached (so it exists and is unchanged). */
   isListed(dir: string): boolean {
     return this.#dirs.get(dir)?.entries != null;

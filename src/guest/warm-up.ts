@@ -11,6 +11,7 @@ import { rmSync } from "node:fs";
 import type { AgentContext } from "./context.ts";
 import { encodeFrame } from "../protocol/index.ts";
 import type { Op, OpMap } from "../protocol/index.ts";
+import { fillsDone } from "./fill-later.ts";
 import { Session } from "./session.ts";
 
 const ROUNDS = 20;
@@ -79,6 +80,7 @@ export async function warmUp(ctx: AgentContext, onError?: (op: string, message: 
     for (let i = 0; i < 3; i++) await run([req("exec", { argv: ["/bin/sh", "-c", "echo warm"], cwd: "/tmp" })]);
     await run([req("exec", { shell: "command -v python3 >/dev/null 2>&1 && python3 -c 'import json, os, re, sys'; true", cwd: "/tmp" })]);
   } finally {
+    await fillsDone(); // a grep's cache fill must not outlive the warm-up (its watchers, its files)
     session.close();
     rmSync(real + DIR.slice("/tmp".length), { recursive: true, force: true });
     ctx.tree.clear(); // no watchers in the template snapshot
