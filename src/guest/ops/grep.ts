@@ -151,7 +151,7 @@ interface Hit {
  * One GNU `grep -r` over the starts' real directories (and files): recursion never follows a
  * symlink (`-r`, not `-R`), `-D skip` skips FIFOs and devices, `-I` binary files, and the name
  * filters of the walk path apply to each hit. Hits come in directory order: sorted here into walk
- * order (start, then name by name, then line). "too-many" past RECURSIVE_MATCHES.
+ * order (start; in each directory its files by name, then its subdirectories by name; then line). "too-many" past RECURSIVE_MATCHES.
  */
 async function searchFreshTrees(
   ctx: AgentContext,
@@ -184,7 +184,13 @@ function walkOrder(a: Hit, b: Hit): number {
   if (a.start !== b.start) return a.start - b.start;
   const x = a.tail;
   const y = b.tail;
-  for (let i = 0; i < x.length && i < y.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+  for (let i = 0; i < x.length && i < y.length; i++) {
+    if (x[i] === y[i]) continue;
+    // The walk visits a directory's files before it enters any of its subdirectories.
+    const xFile = i === x.length - 1;
+    if (xFile !== (i === y.length - 1)) return xFile ? -1 : 1;
+    return x[i]! < y[i]! ? -1 : 1;
+  }
   return x.length - y.length || a.line - b.line;
 }
 
