@@ -7,7 +7,7 @@
  * through the real framing, session and handlers (a transport that drops the replies), on files
  * in a scratch folder under /tmp that is removed afterwards.
  */
-import { rmSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import type { AgentContext } from "./context.ts";
 import { encodeFrame } from "../protocol/index.ts";
 import type { Op, OpMap } from "../protocol/index.ts";
@@ -17,6 +17,11 @@ import { Session } from "./session.ts";
 const ROUNDS = 20;
 const DIR = "/tmp/.vw-warm-up";
 const STEP_TIMEOUT_MS = 20_000;
+/** Rounds over a tree big enough for the native paths (find, grep -r, cat: see native-tool.ts). */
+const NATIVE_ROUNDS = 3;
+/** 2 × 260 files: past walk's 250 JS-listed entries, ls's 250 and grep's 150 uncached files. */
+const NATIVE_DIRS = 2;
+const NATIVE_FILES = 260;
 
 /** `onError` hears every request that ended in an error (tests check there is none unexpected). */
 export async function warmUp(ctx: AgentContext, onError?: (op: string, message: string) => void): Promise<void> {
@@ -73,6 +78,27 @@ export async function warmUp(ctx: AgentContext, onError?: (op: string, message: 
       ]);
       await run([req("edit", { path: f, oldString: "line 1 ", newString: "line 1 " })]);
       await run([req("read", { path: `${DIR}/missing.txt` }), req("delete", { path: `${DIR}/u.bin` })]);
+    }
+    // The native paths, each met first on a tree the cache does not know: grep -r and the cache
+    // fill after it (walk, find, cat), grep from memory, glob's scan (two finds), grep reading a
+    // listed tree's contents with cat, ls of a big directory (find -maxdepth 1).
+    const big = `${DIR}/big`;
+    const bigReal = real + big.slice("/tmp".length);
+    for (let d = 0; d < NATIVE_DIRS; d++) {
+      mkdirSync(`${bigReal}/d${d}`, { recursive: true });
+      for (let f = 0; f < NATIVE_FILES; f++) writeFileSync(`${bigReal}/d${d}/f${f}.txt`, f % 10 ? `plain ${f}\n` : `head\nthe needle ${f}\n`);
+    }
+    for (let round = 0; round < NATIVE_ROUNDS; round++) {
+      ctx.tree.clear();
+      await run([req("grep", { pattern: "needle", path: big })]);
+      await fillsDone();
+      await run([req("grep", { pattern: "needle", path: big })]);
+      ctx.tree.clear();
+      await run([req("glob", { pattern: "**/*.txt", path: big })]);
+      await run([req("grep", { pattern: "needle", path: big })]);
+      await run([req("ls", { path: `${big}/d0` })]);
+      ctx.tree.clear();
+      await run([req("ls", { path: `${big}/d1` }), req("manifest", { path: big })]);
     }
     // Commands: the exec path (the command's cgroup made, entered for the spawn, killed and
     // removed; output frames) and Python, which the skills run. The code V8 compiles and the file
