@@ -97,8 +97,9 @@ export async function handleManifest(ctx: AgentContext, req: OpRequest<"manifest
   const end = await walk(ctx, real, req, budget, (path, entry) => {
     if (afterParts) {
       const parts = path.split("/");
-      // Not after the cursor: skip it, and a directory too unless the cursor lies inside it.
-      if (compareWalkOrder(parts, afterParts) <= 0) return entry.kind === "dir" && isPrefix(parts, afterParts) ? undefined : "skip";
+      // A directory is entered when the cursor lies inside it or anything in it comes after the cursor.
+      if (entry.kind === "dir") return isPrefix(parts, afterParts) || compareWalkOrder([...parts, ""], afterParts) > 0 ? undefined : "skip";
+      if (compareWalkOrder(parts, afterParts) <= 0) return; // not after the cursor
     }
     if (entry.kind !== "file") return;
     const v = viewOf(ctx, path);
@@ -115,10 +116,16 @@ export async function handleManifest(ctx: AgentContext, req: OpRequest<"manifest
   return { files, ...tally.result() };
 }
 
-/** Depth-first name order: component by component (what the walk visits first is smaller). */
+/**
+ * The walk's order of paths (what it visits first is smaller): a directory's own entries by name,
+ * then what lies in its subdirectories, subdirectory by subdirectory in name order.
+ */
 function compareWalkOrder(a: string[], b: string[]): number {
   for (let i = 0; i < a.length && i < b.length; i++) {
-    if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
+    if (a[i] === b[i]) continue;
+    const aHere = i === a.length - 1;
+    if (aHere !== (i === b.length - 1)) return aHere ? -1 : 1;
+    return a[i]! < b[i]! ? -1 : 1;
   }
   return a.length - b.length;
 }
