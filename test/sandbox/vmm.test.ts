@@ -3,6 +3,7 @@
  * template snapshot (no NIC, limits, workspace survives the snapshot), stop, and death detection.
  */
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
+import { PROTOCOL_VERSION } from "../../src/protocol/index.ts";
 import { validateSpec, VmExitReason, VmmError, type VmHandle, type VmSpec } from "../../src/sandbox/vmm/driver.ts";
 import { probeKvm, type KvmProbeResult } from "../../src/sandbox/vmm/kvm-probe.ts";
 import { QemuDriver } from "../../src/sandbox/vmm/qemu.ts";
@@ -168,7 +169,7 @@ describe("QEMU microvm", () => {
     const vm = await driver.start({ image, memoryMiB: 384, vcpus: 1, workspaceMiB: 32, network: true });
     try {
       const ready = await vm.ready(180_000);
-      expect(ready.protocolVersion).toBe(1);
+      expect(ready.protocolVersion).toBe(PROTOCOL_VERSION);
       const r = await sh(vm, "ls /sys/class/net; id -u; cat /sys/class/net/eth0/operstate /etc/resolv.conf");
       expect(r.exitCode).toBe(0);
       expect(r.out.split("\n")).toEqual(expect.arrayContaining(["eth0", "lo", "1000", "up", "nameserver 10.0.2.3"]));
