@@ -54,13 +54,14 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
 
   await ctx.tree.settle();
   const starts = searchStarts(ctx, req.args.path ?? "/");
-  // A tree the cache knows nothing of: one grep -r, then the cache fills (an argument cannot hold NUL).
-  if (!pattern.includes("\0") && starts.length > 0 && starts.every((s) => s.isFile || !ctx.tree.knowsUnder(s.real))) {
+  // Trees the cache knows nothing of: one grep -r, then the cache fills (an argument cannot hold
+  // NUL). A single file is read here as before (a spawn costs more).
+  if (!pattern.includes("\0") && starts.length > 0 && starts.every((s) => !s.isFile && !ctx.tree.knowsUnder(s.real))) {
     const hits = await searchFreshTrees(ctx, req, starts, needle, budget.deadline, nameFilter);
     if (hits !== "too-many") {
       for (const h of hits.matches) found(h.view, h.line, h.text);
       if (hits.late) tally.stop("time");
-      fillLater(ctx, starts.filter((s) => !s.isFile).map((s) => s.real));
+      fillLater(ctx, starts.map((s) => s.real));
       return { matches, ...tally.result() };
     }
   }
@@ -148,7 +149,7 @@ interface Hit {
 }
 
 /**
- * One GNU `grep -r` over the starts' real directories (and files): recursion never follows a
+ * One GNU `grep -r` over the starts' real directories: recursion never follows a
  * symlink (`-r`, not `-R`), `-D skip` skips FIFOs and devices, `-I` binary files, and the name
  * filters of the walk path apply to each hit. Hits come in directory order: sorted here into walk
  * order (start; in each directory its files by name, then its subdirectories by name; then line). "too-many" past RECURSIVE_MATCHES.
@@ -169,7 +170,7 @@ async function searchFreshTrees(
     if (i === -1) return true; // not under a start: cannot happen, grep names what it was given
     const s = starts[i]!;
     const name = real.slice(real.lastIndexOf("/") + 1);
-    if (!s.isFile && ((nameFilter && !nameFilter.test(name)) || hasBinaryExtension(name))) return true;
+    if ((nameFilter && !nameFilter.test(name)) || hasBinaryExtension(name)) return true;
     const tail = real.slice(s.real.length);
     hits.push({ view: s.view + tail, start: i, tail: tail.split("/"), line, text });
     if (hits.length > RECURSIVE_MATCHES) tooMany = true;
