@@ -157,8 +157,8 @@ in_root "$MNT" bash -c 'cd /root/vibewriter && bash scripts/setup.sh'
 step "root: vibewriter demo"
 in_root "$MNT" bash -c 'cd /root/vibewriter && vibewriter demo' | tail -n 4
 
-step "root: VM tests (QEMU 10 confinement, the guest agent's privileges)"
-in_root "$MNT" bash -c 'cd /root/vibewriter && npx vitest run test/sandbox/vmm-hardening.test.ts test/guest/privileges.test.ts'
+step "root: VM tests (QEMU 10 confinement, the guest agent's privileges, commands in cgroups on kernel 6.12)"
+in_root "$MNT" bash -c 'cd /root/vibewriter && npx vitest run test/sandbox/vmm-hardening.test.ts test/guest/privileges.test.ts test/guest/ops/exec.test.ts'
 
 # --- as a user with sudo, on another fresh machine ---
 if [ "${1:-}" = "--root-only" ]; then exit 0; fi
