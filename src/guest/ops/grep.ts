@@ -54,9 +54,38 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
 
   await ctx.tree.settle();
   const starts = searchStarts(ctx, req.args.path ?? "/");
-  // Trees the cache knows nothing of: one grep -r, then the cache fills (an argument cannot hold
-  // NUL). A single file is read here as before (a spawn costs more).
-  if (!pattern.includes("\0") && starts.length > 0 && starts.every((s) => !s.isFile && !ctx.tree.knowsUnder(s.real))) {
+  // Trees the cache knows nothing of (an argument cannot hold NUL): the walk starts as usual (a
+  // small tree is cheapest read here), and past NATIVE_FILES uncached files one grep -r searches
+  // them all instead, then the cache fills after the answer.
+  const fresh = !pattern.includes("\0") && starts.length > 0 && starts.every((s) => !s.isFile && !ctx.tree.knowsUnder(s.real));
+  // The files to search, in walk order; how many of them the cache has no content for.
+  let files: Candidate[] = [];
+  let uncached = 0;
+  const collect = async (switchAt: number): Promise<"switch" | void> => {
+    files = [];
+    uncached = 0;
+    for (const s of starts) {
+      if (s.isFile) {
+        files.push({ real: s.real, view: s.view });
+        uncached++;
+        continue;
+      }
+      const end = await walk(ctx, s.real, req, budget, (path, entry) => {
+        if (entry.kind !== "file" || entry.size > MAX_FILE_BYTES) return;
+        if (nameFilter && !nameFilter.test(entry.name)) return;
+        if (hasBinaryExtension(entry.name)) return;
+        if (ctx.tree.content(path) === undefined && ++uncached > switchAt) return false;
+        // walk() builds each path as `${dir}/${name}` from s.real: the rest is the view's tail.
+        files.push({ real: path, view: s.view + path.slice(s.real.length), entry });
+      });
+      if (end === "visit") return "switch";
+      if (end === "time" || end === "entries") {
+        tally.stop(end);
+        break;
+      }
+    }
+  };
+  if ((await collect(fresh ? NATIVE_FILES : Infinity)) === "switch") {
     const hits = await searchFreshTrees(ctx, req, starts, needle, budget.deadline, nameFilter);
     if (hits !== "too-many") {
       for (const h of hits.matches) found(h.view, h.line, h.text);
@@ -64,28 +93,7 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
       fillLater(ctx, starts.map((s) => s.real));
       return { matches, ...tally.result() };
     }
-  }
-  // The files to search, in walk order; how many of them the cache has no content for.
-  const files: Candidate[] = [];
-  let uncached = 0;
-  for (const s of starts) {
-    if (s.isFile) {
-      files.push({ real: s.real, view: s.view });
-      uncached++;
-      continue;
-    }
-    const end = await walk(ctx, s.real, req, budget, (path, entry) => {
-      if (entry.kind !== "file" || entry.size > MAX_FILE_BYTES) return;
-      if (nameFilter && !nameFilter.test(entry.name)) return;
-      if (hasBinaryExtension(entry.name)) return;
-      if (ctx.tree.content(path) === undefined) uncached++;
-      // walk() builds each path as `${dir}/${name}` from s.real: the rest is the view's tail.
-      files.push({ real: path, view: s.view + path.slice(s.real.length), entry });
-    });
-    if (end === "time" || end === "entries") {
-      tally.stop(end);
-      break;
-    }
+    await collect(Infinity);
   }
 
   // Many files not in the cache: read them natively into it (then search here, and next time

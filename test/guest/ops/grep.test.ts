@@ -50,11 +50,19 @@ const expected: string[] = [];
 for (const d of Array.from({ length: 12 }, (_, i) => `d${i}`).sort())
   for (const f of Array.from({ length: 10 }, (_, i) => `f${4 * i}.txt`).sort()) expected.push(`/workspace/t/${d}/${f}:2:the needle ${d.slice(1)}/${f.slice(1, -4)}`);
 
+it("a small fresh tree is read by the agent and answers the same as from the cache", async () => {
+  await mkdir(real("/workspace/s"), { recursive: true });
+  await writeFile(real("/workspace/s/a.txt"), "x\nneedle\n");
+  expect(lines(await grep({ pattern: "needle", path: "/workspace/s" }))).toEqual(["/workspace/s/a.txt:2:needle"]);
+  expect(ctx.tree.content(real("/workspace/s/a.txt"))?.toString()).toBe("x\nneedle\n"); // no grep -r: read and kept at once
+});
+
 it("a fresh tree: one grep -r answers in walk order, then the cache fills and answers the same", async () => {
   expect(ctx.tree.knowsUnder(real("/workspace/t"))).toBe(false);
   const fresh = await grep({ pattern: "needle", path: "/workspace/t" });
   expect(lines(fresh)).toEqual(expected);
   expect(fresh).toMatchObject({ truncated: false, total: expected.length });
+  expect(ctx.tree.content(real("/workspace/t/d7/f4.txt"))).toBeUndefined(); // searched by grep -r, not read here
 
   await fillsDone();
   expect(ctx.tree.isListed(real("/workspace/t/d7"))).toBe(true);
@@ -67,6 +75,8 @@ it("a fresh tree: the glob filter, the item cap (total counted on) and walk orde
   await writeFile(real("/workspace/u/a/y.txt"), "a needle\nneedle again\n");
   await writeFile(real("/workspace/u/a/z.md"), "no\n");
   await writeFile(real("/workspace/u/b.md"), "needle\n");
+  // Enough files for the one-grep path (a small fresh tree is read by the agent itself).
+  for (let i = 0; i < 200; i++) await writeFile(real(`/workspace/u/a/p${i}.txt`), "plain\n");
   expect(lines(await grep({ pattern: "needle", path: "/workspace/u", glob: "*.txt" }))).toEqual(["/workspace/u/a/y.txt:1:a needle", "/workspace/u/a/y.txt:2:needle again"]);
   await fillsDone();
   ctx.tree.clear(); // fresh again
