@@ -12,8 +12,11 @@ import { ErrorCode } from "../protocol/index.ts";
 import type { CachedEntry } from "./tree-cache.ts";
 import { scanTree } from "./tree-scan.ts";
 
-/** Why a walk ended early: `visit` said so, its entry budget, or its time. */
-export type WalkEnd = "visit" | "entries" | "time" | null;
+/**
+ * Why a walk ended early: `visit` said so, its entry budget, its time, or (with `jsOnly`) the tree
+ * is bigger than JS should list.
+ */
+export type WalkEnd = "visit" | "entries" | "time" | "big" | null;
 
 /** What `visit` may answer: false stops the walk, "skip" does not enter this directory. */
 export type VisitAnswer = void | boolean | "skip";
@@ -30,6 +33,8 @@ export async function walk(
   request: { readonly aborted: boolean },
   budget: Pick<Budget, "deadline" | "maxEntries">,
   visit: (path: string, entry: CachedEntry) => VisitAnswer,
+  /** Never scan natively: end "big" where more than this many uncached entries would be listed by JS. */
+  jsOnly?: number,
 ): Promise<WalkEnd> {
   const stack = [dir];
   let seen = 0;
@@ -41,8 +46,19 @@ export async function walk(
   // command that made one new folder, only that folder is scanned).
   let uncachedTop: string | null = null;
   const under = (d: string, r: string): boolean => d === r || d.startsWith(`${r}/`);
-  const listing = async (d: string): Promise<CachedEntry[] | "time"> => {
+  const listing = async (d: string): Promise<CachedEntry[] | "time" | "big"> => {
     if (ctx.tree.isListed(d)) return ctx.tree.list(d);
+    if (jsOnly !== undefined) {
+      let listed: CachedEntry[] | null;
+      try {
+        listed = ctx.tree.listUpTo(d, Math.max(0, jsOnly - jsListed));
+      } catch {
+        return [];
+      }
+      if (!listed) return "big";
+      jsListed += listed.length;
+      return listed;
+    }
     const fromScan = scanned.get(d);
     if (fromScan) return fromScan;
     if (uncachedTop === null || !under(d, uncachedTop)) uncachedTop = d;
@@ -82,7 +98,7 @@ export async function walk(
     if (request.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
     const current = stack.pop()!;
     const entries = await listing(current);
-    if (entries === "time") return "time";
+    if (entries === "time" || entries === "big") return entries;
     const dirs: string[] = [];
     for (const entry of entries) {
       sinceYield++;

@@ -38,6 +38,8 @@ const CR = 0x0d;
 const COLON = 0x3a;
 /** Matches a fresh-tree `grep -r` collects (to sort them) before the walk's path answers instead. */
 const RECURSIVE_MATCHES = 200_000;
+/** Entries a walk over a fresh tree lists in JS before one grep -r searches it instead. */
+const JS_LIST_ENTRIES = 250;
 
 export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Promise<GrepResult> {
   const pattern = req.args.pattern;
@@ -54,9 +56,9 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
 
   await ctx.tree.settle();
   const starts = searchStarts(ctx, req.args.path ?? "/");
-  // Trees the cache knows nothing of (an argument cannot hold NUL): the walk starts as usual (a
-  // small tree is cheapest read here), and past NATIVE_FILES uncached files one grep -r searches
-  // them all instead, then the cache fills after the answer.
+  // Trees the cache knows nothing of (an argument cannot hold NUL): the walk starts in JS (a small
+  // tree is cheapest read here), and past NATIVE_FILES uncached files or JS_LIST_ENTRIES listed
+  // entries (before any native scan) one grep -r searches them all instead; the cache fills after.
   const fresh = !pattern.includes("\0") && starts.length > 0 && starts.every((s) => !s.isFile && !ctx.tree.knowsUnder(s.real));
   // The files to search, in walk order; how many of them the cache has no content for.
   let files: Candidate[] = [];
@@ -77,8 +79,8 @@ export async function handleGrep(ctx: AgentContext, req: OpRequest<"grep">): Pro
         if (ctx.tree.content(path) === undefined && ++uncached > switchAt) return false;
         // walk() builds each path as `${dir}/${name}` from s.real: the rest is the view's tail.
         files.push({ real: path, view: s.view + path.slice(s.real.length), entry });
-      });
-      if (end === "visit") return "switch";
+      }, switchAt === Infinity ? undefined : JS_LIST_ENTRIES);
+      if (end === "visit" || end === "big") return "switch";
       if (end === "time" || end === "entries") {
         tally.stop(end);
         break;
