@@ -113,3 +113,17 @@ export async function walk(
   }
   return null;
 }
+
+/**
+ * The walk's order of paths (what it visits first is smaller): a directory's own entries by name,
+ * then what lies in its subdirectories, subdirectory by subdirectory in name order.
+ */
+export function compareWalkOrder(a: string[], b: string[]): number {
+  for (let i = 0; i < a.length && i < b.length; i++) {
+    if (a[i] === b[i]) continue;
+    const aHere = i === a.length - 1;
+    if (aHere !== (i === b.length - 1)) return aHere ? -1 : 1;
+    return a[i]! < b[i]! ? -1 : 1;
+  }
+  return a.length - b.length;
+}

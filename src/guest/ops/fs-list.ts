@@ -9,7 +9,7 @@ import type { OpRequest } from "../request-context.ts";
 import { kindOf, type CachedEntry } from "../tree-cache.ts";
 import { scanTree } from "../tree-scan.ts";
 import { resolveViewPath } from "../../protocol/index.ts";
-import { walk } from "../walk.ts";
+import { compareWalkOrder, walk } from "../walk.ts";
 
 /** A directory with more entries than this is listed natively (tree-scan.ts), not by JS lstat. */
 const NATIVE_LS_ENTRIES = 250;
@@ -114,20 +114,6 @@ export async function handleManifest(ctx: AgentContext, req: OpRequest<"manifest
   if (end === "time" || end === "entries") tally.stop(end);
   if (!files.length && !statSafe(real)) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
   return { files, ...tally.result() };
-}
-
-/**
- * The walk's order of paths (what it visits first is smaller): a directory's own entries by name,
- * then what lies in its subdirectories, subdirectory by subdirectory in name order.
- */
-function compareWalkOrder(a: string[], b: string[]): number {
-  for (let i = 0; i < a.length && i < b.length; i++) {
-    if (a[i] === b[i]) continue;
-    const aHere = i === a.length - 1;
-    if (aHere !== (i === b.length - 1)) return aHere ? -1 : 1;
-    return a[i]! < b[i]! ? -1 : 1;
-  }
-  return a.length - b.length;
 }
 
 function isPrefix(dir: string[], path: string[]): boolean {

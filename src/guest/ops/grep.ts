@@ -20,7 +20,7 @@ import { compileGlob } from "../glob-match.ts";
 import { LOAD_FILES, loadContents, MAX_FILE_BYTES, type Candidate } from "../content-load.ts";
 import { FieldReader, runTool } from "../native-tool.ts";
 import type { OpRequest } from "../request-context.ts";
-import { walk } from "../walk.ts";
+import { compareWalkOrder, walk } from "../walk.ts";
 import { searchStarts, type SearchStart } from "./search-roots.ts";
 import { fillLater } from "../fill-later.ts";
 
@@ -192,17 +192,7 @@ async function searchFreshTrees(
 }
 
 function walkOrder(a: Hit, b: Hit): number {
-  if (a.start !== b.start) return a.start - b.start;
-  const x = a.tail;
-  const y = b.tail;
-  for (let i = 0; i < x.length && i < y.length; i++) {
-    if (x[i] === y[i]) continue;
-    // The walk visits a directory's files before it enters any of its subdirectories.
-    const xFile = i === x.length - 1;
-    if (xFile !== (i === y.length - 1)) return xFile ? -1 : 1;
-    return x[i]! < y[i]! ? -1 : 1;
-  }
-  return x.length - y.length || a.line - b.line;
+  return a.start - b.start || compareWalkOrder(a.tail, b.tail) || a.line - b.line;
 }
 
 /**
