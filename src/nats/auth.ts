@@ -18,6 +18,8 @@ export const NATS_ROLES: readonly NatsRole[] = [NatsRole.Runtime, NatsRole.Owner
 export interface SubjectPermissions {
   publish: { allow: string[]; deny: string[] };
   subscribe: { allow: string[]; deny: string[] };
+  /** May answer requests it received (their reply subjects), once each. */
+  allow_responses?: boolean;
 }
 
 const kv = (bucket: string) => `KV_${bucket}`;
@@ -34,6 +36,8 @@ const RUNTIME_STREAMS = [
   Names.choirStream,
   kv(Names.choirReportsBucket),
   obj(Names.choirBodiesBucket),
+  kv(Names.leasesBucket),
+  Names.runsStream,
 ];
 /** Streams whose history decides money: nobody but an operator deletes, purges or reconfigures them. */
 const GUARDED_STREAMS = [Names.ledgerStream, kv(Names.paymentsBucket), kv(Names.mandatesBucket)];
@@ -82,10 +86,18 @@ export function rolePermissions(role: NatsRole): SubjectPermissions {
             Names.choirSubjects,
             `$KV.${Names.choirReportsBucket}.>`,
             `$O.${Names.choirBodiesBucket}.>`,
+            `$KV.${Names.leasesBucket}.>`,
+            `${Names.runsSubjectPrefix}.>`,
+            // The NATS service's discovery and endpoints, as a caller too (replies: allow_responses).
+            "$SRV.>",
+            `${Names.serviceSubjectPrefix}.>`,
           ],
           deny: [`$KV.${Names.mandatesBucket}.>`, "$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi)],
         },
-        subscribe: SUBSCRIBE,
+        // A worker hosts the NATS service: it hears discovery and its endpoints, and answers each
+        // request once, to the requester's inbox only (allow_responses), never to any subject.
+        subscribe: { allow: [...SUBSCRIBE.allow, "$SRV.>", `${Names.serviceSubjectPrefix}.>`], deny: [] },
+        allow_responses: true,
       };
     }
     case NatsRole.Owner:
@@ -102,6 +114,10 @@ export function rolePermissions(role: NatsRole): SubjectPermissions {
             `$KV.${Names.paymentsBucket}.>`,
             `${Names.eventsSubjectPrefix}.>`,
             `${Names.duplicateEventsSubjectPrefix}.>`,
+            // A decision puts the paused thread back on the run queue; the service as a caller.
+            `${Names.runsSubjectPrefix}.>`,
+            "$SRV.>",
+            `${Names.serviceSubjectPrefix}.>`,
           ],
           deny: ["$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi), `$KV.${Names.memoryBucket}.>`],
         },
@@ -109,7 +125,7 @@ export function rolePermissions(role: NatsRole): SubjectPermissions {
       };
     case NatsRole.Viewer:
       return {
-        publish: { allow: READ_API, deny: ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.UPDATE.>", "$JS.API.STREAM.CREATE.>"] },
+        publish: { allow: [...READ_API, "$SRV.>", `${Names.serviceSubjectPrefix}.status`], deny: ["$JS.API.STREAM.DELETE.>", "$JS.API.STREAM.PURGE.>", "$JS.API.STREAM.UPDATE.>", "$JS.API.STREAM.CREATE.>"] },
         subscribe: SUBSCRIBE,
       };
   }

@@ -36,6 +36,15 @@ export const Names = {
   choirSubjects: "citation.>",
   choirReportsBucket: "VIBEWRITER_CHOIR_REPORTS",
   choirBodiesBucket: "VIBEWRITER_CHOIR_BODIES",
+  /** KV: one lease per thread (who runs it now), compare-and-set on the revision (thread-lease.ts). */
+  leasesBucket: "VIBEWRITER_LEASES",
+  /** Work queue of run requests (`vibewriter submit`), pulled by `vibewriter worker` (run-queue.ts). */
+  runsStream: "VIBEWRITER_RUNS",
+  runsSubjectPrefix: "vibewriter.runs",
+  /** The NATS service (`@nats-io/services`) answering submit/status, discoverable under `$SRV.>`. */
+  serviceName: "vibewriter",
+  /** Endpoints of that service: `<it>.submit`, `<it>.status`. */
+  serviceSubjectPrefix: "vibewriter.svc",
 } as const;
 
 /** How long JetStream remembers a `msgID` for dedup; unacked writes are retried within it. */
