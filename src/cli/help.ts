@@ -24,6 +24,9 @@ Commands:
   wallet create|import|show   the owner's Stellar keys (encrypted at rest) and policy
   image build            build the microVM guest image
   web [--port N]         a read-only dashboard of threads, plans, live events and reports
+  submit "<task>"        queue a task for a worker (same options as run); prints the thread id
+  worker [-c N]          run queued tasks, at most N at a time, each in its own VM
+  fleet                  queue depth, workers, runs in flight, lease takeovers
 
 Every command accepts --json (one JSON document on stdout, for scripts) and --help.
 
@@ -36,6 +39,20 @@ Environment:
 export const HELP: Record<CommandName | "overview", string> = {
   overview,
   help: overview,
+  submit: `Usage: vibewriter submit "<task>" [--sources DIR] [--thread ID] [--skills DIR]... [--allow-network] [--json]
+
+Stores the sources and skills with a new thread and puts the task on the run queue; prints the
+thread id at once. A \`vibewriter worker\` on any machine connected to the same NATS runs it.
+`,
+  worker: `Usage: vibewriter worker [--concurrency N] [--json]
+
+Pulls queued runs and runs them, at most N at a time (default 1), each in its own VM. Ctrl-C stops
+taking new runs and hands the running ones back to the queue.
+`,
+  fleet: `Usage: vibewriter fleet [--json]
+
+The run queue's depth and each worker's runs in flight, lease takeovers and VMs.
+`,
   doctor: `Usage: vibewriter doctor [--json]
 
 Starts or finds NATS (embedded unless NATS_URL is set), creates the streams and buckets, and checks

@@ -59,7 +59,7 @@ function nonEmptyPath(name: string, option: string, value: string, cwd: string):
 }
 
 /** `--max-model-calls N`, `--max-tokens N`: whole numbers above 0. */
-function budgetFlags(command: "run" | "resume", v: Values): { maxModelCalls?: number; maxTokens?: number } {
+function budgetFlags(command: "run" | "resume" | "submit", v: Values): { maxModelCalls?: number; maxTokens?: number } {
   const out: { maxModelCalls?: number; maxTokens?: number } = {};
   for (const [flag, key] of [["max-model-calls", "maxModelCalls"], ["max-tokens", "maxTokens"]] as const) {
     const raw = v[flag];
@@ -125,6 +125,43 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" 
         json: json(v),
       };
     },
+  },
+  submit: {
+    options: {
+      ...common,
+      sources: { type: "string", short: "s" },
+      thread: { type: "string", short: "t" },
+      skills: { type: "string", multiple: true },
+      "allow-network": { type: "boolean" },
+      "max-model-calls": { type: "string" },
+      "max-tokens": { type: "string" },
+    },
+    build(v, p, cwd) {
+      if (p.length !== 1 || p[0]!.trim() === "") throw usageError("`submit` takes one task, quoted: vibewriter submit \"Assess ACME Corp\".", "submit");
+      return {
+        command: "submit",
+        task: p[0]!.trim(),
+        sources: typeof v.sources === "string" ? nonEmptyPath("submit", "sources", v.sources, cwd) : undefined,
+        threadId: typeof v.thread === "string" ? checkId("submit", "thread id", v.thread) : undefined,
+        skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("submit", "skills", s, cwd)),
+        allowNetwork: v["allow-network"] === true,
+        ...budgetFlags("submit", v),
+        json: json(v),
+      };
+    },
+  },
+  worker: {
+    options: { ...common, concurrency: { type: "string", short: "c" } },
+    build(v, p) {
+      noPositionals("worker", p);
+      const raw = typeof v.concurrency === "string" ? v.concurrency : "1";
+      if (!/^[1-9]\d{0,2}$/.test(raw)) throw usageError(`--concurrency must be a whole number from 1 to 999, got "${raw}".`, "worker");
+      return { command: "worker", concurrency: Number(raw), json: json(v) };
+    },
+  },
+  fleet: {
+    options: common,
+    build: (v, p) => (noPositionals("fleet", p), { command: "fleet", json: json(v) }),
   },
   resume: {
     options: { ...common, skills: { type: "string", multiple: true }, "allow-network": { type: "boolean" }, "max-model-calls": { type: "string" }, "max-tokens": { type: "string" } },

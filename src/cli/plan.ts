@@ -22,6 +22,9 @@ export const CommandName = {
   Owner: "owner",
   Nats: "nats",
   Prune: "prune",
+  Submit: "submit",
+  Worker: "worker",
+  Fleet: "fleet",
   Help: "help",
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
@@ -65,4 +68,18 @@ export type CommandPlan =
   | ({ command: "owner-init" } & Common)
   | ({ command: "owner-show" } & Common)
   | ({ command: "nats-config" } & Common)
-  | ({ command: "prune"; olderThan?: string; dryRun: boolean } & Common);
+  | ({ command: "prune"; olderThan?: string; dryRun: boolean } & Common)
+  | ({
+      command: "submit";
+      task: string;
+      /** Folder of source files (absolute path), stored as the thread's artifacts before queueing. */
+      sources?: string;
+      threadId?: string;
+      /** Skill folders (absolute paths), stored with the thread so any worker can install them. */
+      skills: string[];
+      allowNetwork: boolean;
+      maxModelCalls?: number;
+      maxTokens?: number;
+    } & Common)
+  | ({ command: "worker"; /** Runs at once, each in its own VM. */ concurrency: number } & Common)
+  | ({ command: "fleet" } & Common);

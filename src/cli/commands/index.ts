@@ -51,6 +51,12 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
       return (await import("./owner.ts")).runOwnerShow(plan, ctx);
     case "prune":
       return (await import("./prune.ts")).runPrune(plan, ctx);
+    case "submit":
+      return (await import("./submit.ts")).runSubmit(plan, ctx);
+    case "worker":
+      return (await import("./worker.ts")).runWorker(plan, ctx);
+    case "fleet":
+      return (await import("./fleet.ts")).runFleet(plan, ctx);
     case "nats-config":
       return (await import("./owner.ts")).runNatsConfig(plan, ctx);
     default: {
