@@ -25,3 +25,23 @@ export interface ArtifactPort {
 
 /** The thread event log: the backbone's `EventLog` (publish is acked and deduplicated by event id). */
 export type EventPort = Pick<EventLog, "publish" | "history" | "subscribe" | "threads">;
+
+/** A child run to queue (the `delegate` tool): its own thread, task and narrower budget. */
+export interface ChildRunRequest {
+  threadId: string;
+  parentThreadId: string;
+  task: string;
+  maxModelCalls: number;
+  maxTokens: number;
+  allowNetwork: boolean;
+  /** Fixed when the child was first recorded, so a replayed call queues the identical request. */
+  submittedAt: string;
+}
+
+/**
+ * Where child runs go: the run queue, in a worker (`src/cli/child-runs.ts`). `submit` must be
+ * idempotent for one child: a replayed `delegate` call may submit the same request again.
+ */
+export interface ChildRunPort {
+  submit(child: ChildRunRequest): Promise<void>;
+}

@@ -47,6 +47,8 @@ export interface ThreadUsage {
 export type ThreadWait =
   | { kind: "payment_approval"; proposalId: string; amount: string; asset: string; destination: string; reason?: string; approve: string; reject: string }
   | { kind: "budget_exhausted"; reason: string; resume: string }
+  /** A child run (the `delegate` tool): a worker resumes the parent when the child ends. */
+  | { kind: "child_run"; child: string; question: string }
   | { kind: "other"; value: string };
 
 export interface ThreadSummary {
@@ -60,6 +62,17 @@ export interface ThreadSummary {
   usage: ModelUsageTotals;
   startedAt?: string;
   updatedAt?: string;
+  /** The run that delegated this one (`delegated.from`). */
+  parent?: string;
+  /** Child runs this thread delegated to (`child.submitted`), in order. */
+  children?: string[];
+}
+
+/** A child run as its parent's log tells it: `ended` once `child.finished` came (with the report's source id). */
+export interface ChildLink {
+  threadId: string;
+  question: string;
+  ended?: { status: string; source?: string; reason?: string };
 }
 
 export interface ThreadDetails {
@@ -76,6 +89,24 @@ export interface ThreadDetails {
   report?: string;
   events: number;
   usage: ThreadUsage;
+  parent?: string;
+  children?: ChildLink[];
+}
+
+/** Parent and children from the thread's own events. */
+function linksOf(events: readonly VibewriterEvent[]): { parent?: string; children: ChildLink[] } {
+  let parent: string | undefined;
+  const children = new Map<string, ChildLink>();
+  for (const e of events) {
+    if (e.type === EventType.DelegatedFrom) parent ??= e.data.parent;
+    else if (e.type === EventType.ChildSubmitted) children.set(e.data.child, { threadId: e.data.child, question: e.data.question });
+    else if (e.type === EventType.ChildFinished) {
+      const c = children.get(e.data.child) ?? { threadId: e.data.child, question: "" };
+      const { child: _child, ...ended } = e.data;
+      children.set(e.data.child, { ...c, ended });
+    }
+  }
+  return { ...(parent ? { parent } : {}), children: [...children.values()] };
 }
 
 const FAILURE_CHARS = 160;
@@ -175,6 +206,7 @@ function waitOf(value: unknown): ThreadWait {
       reject: str(v.reject) ?? `vibewriter reject ${id}`,
     };
   }
+  if (v.kind === "child_run" && str(v.child)) return { kind: "child_run", child: str(v.child)!, question: str(v.question) ?? "" };
   if (v.kind === "budget_exhausted") {
     return { kind: "budget_exhausted", reason: str(v.reason) ?? "the run's model budget is used up", resume: str(v.resume) ?? "" };
   }
@@ -210,7 +242,9 @@ export function describeWaits(waits: readonly ThreadWait[]): string {
       ? `payment approval (${w.amount} ${w.asset} to ${w.destination}, ${w.proposalId})`
       : w.kind === "budget_exhausted"
         ? `a larger model budget (${w.reason})`
-        : `the owner (${w.value})`,
+        : w.kind === "child_run"
+          ? `child run ${w.child}`
+          : `the owner (${w.value})`,
   );
   return `waiting for ${parts.join("; ")}`;
 }
@@ -236,6 +270,7 @@ export async function listThreads(backbone: Backbone | AgentBackbone): Promise<T
     const events = await b.events.history(threadId);
     const { status, reason } = await statusWithReason(b, threadId, events);
     const task = taskOf(events);
+    const { parent, children } = linksOf(events);
     out.push({
       threadId,
       ...(task ? { task } : {}),
@@ -246,6 +281,8 @@ export async function listThreads(backbone: Backbone | AgentBackbone): Promise<T
       usage: usageTotals(events),
       ...(events[0] ? { startedAt: events[0].at } : {}),
       ...(events.at(-1) ? { updatedAt: events.at(-1)!.at } : {}),
+      ...(parent ? { parent } : {}),
+      ...(children.length ? { children: children.map((c) => c.threadId) } : {}),
     });
   }
   return out.sort((a, b) => (b.updatedAt ?? "").localeCompare(a.updatedAt ?? ""));
@@ -273,6 +310,7 @@ export async function showThread(backbone: Backbone | AgentBackbone, threadId: s
   const raw = await b.artifacts.get(REPORT_ARTIFACT(threadId));
   const task = taskOf(events);
   const { status, reason, waitingFor } = await statusWithReason(b, threadId, events, tuple);
+  const { parent, children } = linksOf(events);
   return {
     threadId,
     status,
@@ -284,5 +322,7 @@ export async function showThread(backbone: Backbone | AgentBackbone, threadId: s
     ...(raw ? { report: new TextDecoder().decode(raw) } : {}),
     events: events.length,
     usage: threadUsage(events),
+    ...(parent ? { parent } : {}),
+    ...(children.length ? { children } : {}),
   };
 }

@@ -14,7 +14,7 @@ import { AgentError, AgentErrorCode } from "./errors.ts";
 import { EventType, RunStatus, type VibewriterEvent } from "../nats/event-types.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
-import type { AgentBackbone } from "./ports.ts";
+import type { AgentBackbone, ChildRunPort } from "./ports.ts";
 import { mainPrompt } from "./prompts.ts";
 import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
 import { openThreadSandbox } from "./sandbox.ts";
@@ -34,6 +34,7 @@ import { createChoirTools } from "./tools/choir.ts";
 import { guardChoirPublish } from "./tools/choir-guard.ts";
 import { readBackendText } from "./tools/context.ts";
 import { createProposePaymentTool } from "./tools/payment.ts";
+import { createDelegateTool } from "./tools/delegate.ts";
 import { createPublishReportTool, REPORT_ARTIFACT } from "./tools/publish.ts";
 
 /** Long-term memory: one namespace shared by every thread (it is the point of memory). */
@@ -61,6 +62,11 @@ export interface VibewriterOptions {
   wallet?: Wallet;
   /** Choir: search and cite published reports (main, researcher), publish to Choir (publisher). */
   choir?: { choir: Choir; author: string };
+  /**
+   * Child runs on the run queue: adds `delegate` to the main agent. A worker passes it; a local
+   * `run` does not (no worker would run the child or resume the parent).
+   */
+  childRuns?: ChildRunPort;
   /** Extra host tools for the main agent. */
   tools?: StructuredTool[];
   /** Live display hook; every event also goes to the thread's event log. */
@@ -185,6 +191,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
     const mainTools: StructuredTool[] = [createCheckCitationsTool(ctx, "main"), ...(opts.tools ?? [])];
     if (searchChoir && citeArticle) mainTools.push(searchChoir, citeArticle);
     if (opts.allowNetwork) mainTools.push(createFetchUrlTool(ctx, "main"));
+    if (opts.childRuns) mainTools.push(createDelegateTool({ ...ctx, childRuns: opts.childRuns, budget, allowNetwork: opts.allowNetwork === true }) as unknown as StructuredTool);
     if (opts.wallet) mainTools.push(createProposePaymentTool({ wallet: opts.wallet, threadId, emit }) as unknown as StructuredTool);
 
     const agent = createDeepAgent({

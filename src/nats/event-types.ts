@@ -39,6 +39,12 @@ export const EventType = {
   Payment: "payment",
   /** A file under /memories/ changed (memory reaches every later thread's prompt). */
   MemoryChanged: "memory.changed",
+  /** On a parent: the `delegate` tool queued a child run on its own thread. */
+  ChildSubmitted: "child.submitted",
+  /** On a parent: a child run ended; its verified report became a source of the parent (or it failed). */
+  ChildFinished: "child.finished",
+  /** On a child: the parent run that delegated this run's task. */
+  DelegatedFrom: "delegated.from",
   Warning: "warning",
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
@@ -115,6 +121,10 @@ export interface EventData {
     txHash?: string;
   };
   "memory.changed": { path: string; op: "write" | "edit" | "delete" | "upload"; bytes?: number; sha256?: string };
+  "child.submitted": { child: string; question: string; sources: "parent" | "none"; maxModelCalls: number; maxTokens: number };
+  /** `status`: the child's; `source`: the parent's source id of the child's report (when it published one). */
+  "child.finished": { child: string; status: string; source?: string; reason?: string };
+  "delegated.from": { parent: string; question: string };
   warning: { message: string; attempt?: number };
 }
 

@@ -133,6 +133,9 @@ export function renderResult(r: RunResult): string {
       if (v.kind === "payment_approval") {
         lines.push(`  payment ${v.proposalId}: ${v.amount} ${v.asset} to ${v.destination} (${v.reason})`);
         lines.push(`    approve: ${v.approve}`, `    reject:  ${v.reject}`);
+      } else if ((v as { kind?: string }).kind === "child_run") {
+        lines.push(`  waiting for child run ${(v as { child?: string }).child}: a worker resumes this run when it ends`);
+        continue;
       } else if ((v as { kind?: string }).kind === "budget_exhausted") {
         const b = v as unknown as BudgetRequest;
         lines.push(`  the model budget is used up: ${b.reason}`);

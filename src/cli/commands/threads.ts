@@ -32,6 +32,8 @@ export async function runThreads(plan: Extract<CommandPlan, { command: "threads"
     );
     // Why it is not completed, under its status: what is missing, the failure, or what it waits for.
     if (t.reason) ctx.stdout.write(`${" ".repeat(idWidth + 2)}↳ ${clip(t.reason.replace(/\s+/g, " "), 110)}\n`);
+    if (t.parent) ctx.stdout.write(`${" ".repeat(idWidth + 2)}↳ child of ${t.parent}\n`);
+    if (t.children?.length) ctx.stdout.write(`${" ".repeat(idWidth + 2)}↳ delegated to ${clip(t.children.join(", "), 110)}\n`);
   }
   return 0;
 }
@@ -53,7 +55,9 @@ export function nextSteps(d: Pick<ThreadDetails, "threadId" | "status" | "waitin
       const waits = d.waitingFor ?? [];
       const lines = waits.flatMap((w) => (w.kind === "payment_approval" ? [`decide payment ${w.proposalId}: ${w.approve}  or  ${w.reject}`] : []));
       const budget = waits.find((w) => w.kind === "budget_exhausted");
-      if (budget) lines.push(`raise the model budget and continue: ${budget.resume || `${resume} --max-model-calls N --max-tokens N`}`);
+      const child = waits.find((w) => w.kind === "child_run");
+      if (child) lines.push(`nothing to do: a worker resumes it when child run ${child.child} ends (see \`vibewriter show ${child.child}\`)`);
+      else if (budget) lines.push(`raise the model budget and continue: ${budget.resume || `${resume} --max-model-calls N --max-tokens N`}`);
       else lines.push(`${lines.length > 0 ? "then continue it" : "continue it"}: ${resume}`);
       return lines;
     }
@@ -82,7 +86,12 @@ export function renderUsage(u: ThreadUsage): string[] {
 
 /** What `show` prints; `usage` may be absent in details built by hand. */
 export function renderThread(d: Omit<ThreadDetails, "usage"> & { usage?: ThreadUsage }): string {
-  const lines = [`thread ${d.threadId} — ${d.status}${d.reason ? `: ${d.reason}` : ""}`, ...(d.task ? [`task: ${d.task}`] : []), ""];
+  const lines = [`thread ${d.threadId} — ${d.status}${d.reason ? `: ${d.reason}` : ""}`, ...(d.task ? [`task: ${d.task}`] : []), ...(d.parent ? [`child run of: ${d.parent}`] : []), ""];
+  if (d.children?.length) {
+    lines.push("child runs:");
+    for (const c of d.children) lines.push(`  ${c.threadId}  ${c.ended ? `${c.ended.status}${c.ended.source ? `, report stored as source ${c.ended.source}` : ""}${c.ended.reason ? `: ${c.ended.reason}` : ""}` : "running"}  ${clip(c.question, 80)}`);
+    lines.push("");
+  }
   lines.push(d.todos.length > 0 ? "plan:" : "plan: (none yet)");
   for (const t of d.todos) lines.push(`  ${TODO_MARK[t.status] ?? "[?]"} ${t.content}`);
   lines.push("", d.files.length > 0 ? "files:" : "files: (none)");

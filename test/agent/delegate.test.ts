@@ -1,0 +1,172 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { checkCitations } from "../../src/agent/citations.ts";
+import { childThreadId } from "../../src/agent/child-runs.ts";
+import { createScriptedModel, type AgentScript } from "../../src/agent/scripted-model.ts";
+import { loadThreadSourceTexts, readSourceManifest, sourceIdFor } from "../../src/agent/sources.ts";
+import { listThreads, showThread } from "../../src/agent/threads.ts";
+import { createVibewriter, RunStatus, type Vibewriter } from "../../src/agent/vibewriter.ts";
+import { queuedChildRuns } from "../../src/cli/child-runs.ts";
+import { RESUME_AFTER_DECISION } from "../../src/cli/commands/run.ts";
+import { EventType } from "../../src/nats/event-types.ts";
+import { RunQueue, type QueuedRun } from "../../src/nats/run-queue.ts";
+import type { MicroVMBackend } from "../../src/sandbox/backend.ts";
+import { startAgentWorld, type AgentWorld } from "./support/harness.ts";
+
+const QUESTION = "What did the auditor find? Answer with a cited report.";
+const AUDIT = "# Audit\n\nThe auditor found a material weakness in revenue recognition.\n";
+const AUDIT_ID = sourceIdFor(new TextEncoder().encode(AUDIT));
+const REPORT = "/workspace/report.md";
+
+/**
+ * One scripted model for every agent of every thread: a run whose task is QUESTION is the child
+ * (it writes a cited report and has it published); any other task is a parent (it delegates,
+ * then cites the child's report, stored as a source, and has its own report published).
+ */
+const main: AgentScript = ({ turn, results, task }) => {
+  if (task === QUESTION) {
+    const report = `# Audit finding\n\nThe audit found a weakness: [[src:${AUDIT_ID}|"The auditor found a material weakness in revenue recognition."]]\n`;
+    return [[{ name: "write_file", args: { file_path: REPORT, content: report } }], [{ name: "task", args: { subagent_type: "publisher", description: `Publish ${REPORT}.` } }], { text: "child done" }][turn];
+  }
+  if (task.startsWith("fail:")) return [[{ name: "delegate", args: { question: "A question no worker will take." } }], { text: `got: ${results[0]}` }][turn];
+  const childSource = /stored as source ([0-9a-f]{12})/.exec(results[0] ?? "")?.[1] ?? "missing";
+  const report = `# Parent report\n\nA child run looked into the audit: [[src:${childSource}|"The auditor found a material weakness in revenue recognition."]]\n`;
+  return [
+    [{ name: "delegate", args: { question: QUESTION, sources: "parent" } }],
+    [{ name: "write_file", args: { file_path: REPORT, content: report } }],
+    [{ name: "task", args: { subagent_type: "publisher", description: `Publish ${REPORT}.` } }],
+    { text: "parent done" },
+  ][turn];
+};
+const publisher: AgentScript = ({ turn, results }) => [[{ name: "publish_report", args: { path: REPORT } }], { text: results[0] ?? "" }][turn];
+const model = () => createScriptedModel({ main, publisher });
+
+let world: AgentWorld;
+let queue: RunQueue;
+let sourcesDir: string;
+const sandboxes = new Map<string, MicroVMBackend>();
+beforeAll(async () => {
+  world = await startAgentWorld();
+  queue = await RunQueue.open(world.nats.backbone);
+  sourcesDir = await mkdtemp(join(tmpdir(), "vw-delegate-"));
+  await writeFile(join(sourcesDir, "audit.md"), AUDIT);
+});
+afterAll(async () => {
+  await world?.close();
+  if (sourcesDir) await rm(sourcesDir, { recursive: true, force: true });
+});
+
+const BUDGET = { maxCalls: 31, maxTokens: 1_000_000 };
+
+/** An agent for a thread, as a worker builds it (the queue behind `delegate`), on the thread's VM. */
+async function agentFor(threadId: string, extra: { sourcesDir?: string; budget?: typeof BUDGET } = {}): Promise<Vibewriter> {
+  let sandbox = sandboxes.get(threadId);
+  if (!sandbox) sandboxes.set(threadId, (sandbox = await world.sandbox(threadId)));
+  return createVibewriter({
+    backbone: world.backbone,
+    threadId,
+    model: model(),
+    sandbox,
+    childRuns: queuedChildRuns(queue, world.backbone.store),
+    budget: extra.budget ?? BUDGET,
+    expectReport: true,
+    ...(extra.sourcesDir ? { sourcesDir: extra.sourcesDir } : {}),
+  });
+}
+
+/** What a worker does with one queued request: run or resume the thread, ack, and wake a waiting parent. */
+async function work(queued: QueuedRun) {
+  const r = queued.request;
+  const vw = await agentFor(r.threadId, { budget: { maxCalls: r.maxModelCalls ?? BUDGET.maxCalls, maxTokens: r.maxTokens ?? BUDGET.maxTokens } });
+  const result = r.kind === "run" ? await vw.run(r.task!) : await vw.resume(RESUME_AFTER_DECISION);
+  await queued.ack();
+  if (r.parentThreadId) await queue.submit({ v: 1, kind: "resume", threadId: r.parentThreadId, submittedAt: new Date().toISOString() });
+  return result;
+}
+
+async function nextRequest(): Promise<QueuedRun> {
+  const q = await queue.next({ expiresMs: 10_000 });
+  if (!q) throw new Error("no request on the run queue");
+  return q;
+}
+
+it("a parent delegates a sub-question to a child run, pauses, and cites the child's verified report", async () => {
+  const parent = "deleg-parent";
+  const paused = await (await agentFor(parent, { sourcesDir })).run("Write a cited note on the audit.");
+  expect(paused.status).toBe(RunStatus.Interrupted);
+  const wait = (paused.interrupts[0] as { value: { kind: string; child: string } }).value;
+  expect(wait.kind).toBe("child_run");
+  const child = wait.child;
+  expect(child).toMatch(/^deleg-parent-d-[0-9a-f]{12}$/);
+  expect((await showThread(world.backbone, parent)).reason).toBe(`waiting for child run ${child}`);
+
+  // Resumed before the child ran (a replay of the delegate call): it pauses again and queues nothing new.
+  expect((await (await agentFor(parent)).resume(RESUME_AFTER_DECISION)).status).toBe(RunStatus.Interrupted);
+  expect(await queue.depth()).toBe(1);
+
+  const childRequest = await nextRequest();
+  expect(childRequest.request).toMatchObject({ kind: "run", threadId: child, task: QUESTION, parentThreadId: parent });
+  // A third of what the parent had left after its one model call: floor(30 / 3).
+  expect(childRequest.request.maxModelCalls).toBe(10);
+  // The child got the parent's sources by reference.
+  expect((await readSourceManifest(world.backbone.artifacts, child)).map((s) => s.id)).toEqual([AUDIT_ID]);
+  const childResult = await work(childRequest);
+  expect(childResult.status).toBe(RunStatus.Completed);
+
+  const parentRequest = await nextRequest();
+  expect(parentRequest.request).toMatchObject({ kind: "resume", threadId: parent });
+  const done = await work(parentRequest);
+  expect(done.status).toBe(RunStatus.Completed);
+  expect(await queue.depth()).toBe(0); // one child request, one resume: nothing submitted twice
+
+  // The child's report is a source of the parent, and the parent's citations of it verify.
+  const sources = await readSourceManifest(world.backbone.artifacts, parent);
+  const reportSource = sources.find((s) => s.origin === `thread:${child}`);
+  expect(reportSource?.id).toBe(sourceIdFor(new TextEncoder().encode(childResult.report!)));
+  expect(done.report).toContain(`[[src:${reportSource!.id}|`);
+  const check = checkCitations(done.report!, await loadThreadSourceTexts(world.backbone.artifacts, parent));
+  expect(check).toMatchObject({ ok: true, verifiedSources: [reportSource!.id] });
+
+  // Linked both ways: in the events, in `show`, in `threads`.
+  const parentEvents = await world.backbone.events.history(parent, { types: [EventType.ChildSubmitted, EventType.ChildFinished] });
+  expect(parentEvents.map((e) => [e.type, (e.data as { child: string }).child])).toEqual([
+    [EventType.ChildSubmitted, child],
+    [EventType.ChildFinished, child],
+  ]);
+  expect(parentEvents[1]!.data).toMatchObject({ status: "completed", source: reportSource!.id });
+  const childEvents = await world.backbone.events.history(child, { types: [EventType.DelegatedFrom] });
+  expect(childEvents.map((e) => e.data)).toEqual([{ parent, question: QUESTION }]);
+  expect((await showThread(world.backbone, child)).parent).toBe(parent);
+  expect((await showThread(world.backbone, parent)).children).toEqual([
+    { threadId: child, question: QUESTION, ended: { status: "completed", source: reportSource!.id } },
+  ]);
+  const listed = new Map((await listThreads(world.backbone)).map((t) => [t.threadId, t]));
+  expect(listed.get(parent)?.children).toEqual([child]);
+  expect(listed.get(child)?.parent).toBe(parent);
+});
+
+it("a child that fails gives the parent a tool error it can act on", async () => {
+  const parent = "deleg-fails";
+  const paused = await (await agentFor(parent)).run("fail: delegate something");
+  expect(paused.status).toBe(RunStatus.Interrupted);
+  const child = (paused.interrupts[0] as { value: { child: string } }).value.child;
+  expect(child).toBe(childThreadId(parent, await delegateCallId(parent))); // from (parent, tool call): a replay names the same child
+  // A request no worker can run ends failed for good (as one that took down every worker does).
+  const request = await nextRequest();
+  expect(request.request.threadId).toBe(child);
+  await request.drop("the child cannot run here");
+  const done = await (await agentFor(parent)).resume(RESUME_AFTER_DECISION);
+  expect(done.finalMessage).toBe(
+    `got: Error: the child run ${child} failed (failed): the child cannot run here. It has no verified report to cite. Answer the question yourself, or delegate a narrower one.`,
+  );
+  const finished = await world.backbone.events.history(parent, { types: [EventType.ChildFinished] });
+  expect(finished.map((e) => e.data)).toEqual([{ child, status: "failed", reason: "the child cannot run here" }]);
+});
+
+/** The id of the parent's delegate call, from its `tool.started` event. */
+async function delegateCallId(parent: string): Promise<string> {
+  const started = await world.backbone.events.history(parent, { types: [EventType.ToolStarted] });
+  const call = started.find((e) => e.type === EventType.ToolStarted && e.data.tool === "delegate");
+  return call?.type === EventType.ToolStarted ? call.data.callId : "";
+}
