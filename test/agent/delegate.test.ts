@@ -14,26 +14,31 @@ import { RunQueue, type QueuedRun } from "../../src/nats/run-queue.ts";
 import type { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import { startAgentWorld, type AgentWorld } from "./support/harness.ts";
 
-const QUESTION = "What did the auditor find? Answer with a cited report.";
-const AUDIT = "# Audit\n\nThe auditor found a material weakness in revenue recognition.\n";
+const AUDIT = "# Audit\n\nThe auditor found a material weakness in revenue recognition.\n\nRevenue grew 12% in 2025, mostly from two customers.\n";
 const AUDIT_ID = sourceIdFor(new TextEncoder().encode(AUDIT));
 const REPORT = "/workspace/report.md";
+/** Each child's question and the sentence of the parent's source its report quotes. */
+const CHILDREN = [
+  { question: "What did the auditor find? Answer with a cited report.", quote: "The auditor found a material weakness in revenue recognition." },
+  { question: "How did revenue develop? Answer with a cited report.", quote: "Revenue grew 12% in 2025, mostly from two customers." },
+];
 
 /**
- * One scripted model for every agent of every thread: a run whose task is QUESTION is the child
- * (it writes a cited report and has it published); any other task is a parent (it delegates,
- * then cites the child's report, stored as a source, and has its own report published).
+ * One scripted model for every agent of every thread, by task: a child question gets a cited
+ * report, published; "fail: …" delegates once and says what came back; any other task is a parent
+ * that delegates both questions at once, then cites both children's reports (now its sources).
  */
 const main: AgentScript = ({ turn, results, task }) => {
-  if (task === QUESTION) {
-    const report = `# Audit finding\n\nThe audit found a weakness: [[src:${AUDIT_ID}|"The auditor found a material weakness in revenue recognition."]]\n`;
+  const child = CHILDREN.find((c) => c.question === task);
+  if (child) {
+    const report = `# Finding\n\nThe sources say: [[src:${AUDIT_ID}|"${child.quote}"]]\n`;
     return [[{ name: "write_file", args: { file_path: REPORT, content: report } }], [{ name: "task", args: { subagent_type: "publisher", description: `Publish ${REPORT}.` } }], { text: "child done" }][turn];
   }
   if (task.startsWith("fail:")) return [[{ name: "delegate", args: { question: "A question no worker will take." } }], { text: `got: ${results[0]}` }][turn];
-  const childSource = /stored as source ([0-9a-f]{12})/.exec(results[0] ?? "")?.[1] ?? "missing";
-  const report = `# Parent report\n\nA child run looked into the audit: [[src:${childSource}|"The auditor found a material weakness in revenue recognition."]]\n`;
+  const cited = CHILDREN.map((c, i) => `- [[src:${/stored as source ([0-9a-f]{12})/.exec(results[i] ?? "")?.[1] ?? "missing"}|"${c.quote}"]]`);
+  const report = `# Parent report\n\nTwo child runs looked into the audit:\n${cited.join("\n")}\n`;
   return [
-    [{ name: "delegate", args: { question: QUESTION, sources: "parent" } }],
+    CHILDREN.map((c) => ({ name: "delegate", args: { question: c.question, sources: "parent" } })),
     [{ name: "write_file", args: { file_path: REPORT, content: report } }],
     [{ name: "task", args: { subagent_type: "publisher", description: `Publish ${REPORT}.` } }],
     { text: "parent done" },
@@ -91,59 +96,71 @@ async function nextRequest(): Promise<QueuedRun> {
   return q;
 }
 
-it("a parent delegates a sub-question to a child run, pauses, and cites the child's verified report", async () => {
+it("a parent delegates two sub-questions to child runs, pauses, and cites both children's verified reports", async () => {
   const parent = "deleg-parent";
   const paused = await (await agentFor(parent, { sourcesDir })).run("Write a cited note on the audit.");
   expect(paused.status).toBe(RunStatus.Interrupted);
-  const wait = (paused.interrupts[0] as { value: { kind: string; child: string } }).value;
-  expect(wait.kind).toBe("child_run");
-  const child = wait.child;
-  expect(child).toMatch(/^deleg-parent-d-[0-9a-f]{12}$/);
-  expect((await showThread(world.backbone, parent)).reason).toBe(`waiting for child run ${child}`);
+  const waits = paused.interrupts.map((i) => (i as { value: { kind: string; child: string; question: string } }).value);
+  expect(waits.map((w) => [w.kind, w.question])).toEqual(CHILDREN.map((c) => ["child_run", c.question]));
+  const [childA, childB] = waits.map((w) => w.child) as [string, string];
+  expect(childA).toMatch(/^deleg-parent-d-[0-9a-f]{12}$/);
+  expect((await showThread(world.backbone, parent)).reason).toBe(`waiting for child run ${childA}; child run ${childB}`);
+  expect(await queue.depth()).toBe(2);
 
-  // Resumed before the child ran (a replay of the delegate call): it pauses again and queues nothing new.
-  expect((await (await agentFor(parent)).resume(RESUME_AFTER_DECISION)).status).toBe(RunStatus.Interrupted);
-  expect(await queue.depth()).toBe(1);
-
-  const childRequest = await nextRequest();
-  expect(childRequest.request).toMatchObject({ kind: "run", threadId: child, task: QUESTION, parentThreadId: parent });
+  const a = await nextRequest();
+  expect(a.request).toMatchObject({ kind: "run", threadId: childA, task: CHILDREN[0]!.question, parentThreadId: parent });
   // A third of what the parent had left after its one model call: floor(30 / 3).
-  expect(childRequest.request.maxModelCalls).toBe(10);
+  expect(a.request.maxModelCalls).toBe(10);
   // The child got the parent's sources by reference.
-  expect((await readSourceManifest(world.backbone.artifacts, child)).map((s) => s.id)).toEqual([AUDIT_ID]);
-  const childResult = await work(childRequest);
-  expect(childResult.status).toBe(RunStatus.Completed);
+  expect((await readSourceManifest(world.backbone.artifacts, childA)).map((s) => s.id)).toEqual([AUDIT_ID]);
+  const reportA = await work(a);
+  expect(reportA.status).toBe(RunStatus.Completed);
 
-  const parentRequest = await nextRequest();
-  expect(parentRequest.request).toMatchObject({ kind: "resume", threadId: parent });
-  const done = await work(parentRequest);
+  // The parent's resume comes while child B still waits: its delegate call runs again (a replay),
+  // takes A's report, queues nothing new and pauses again for B alone.
+  const b = await nextRequest();
+  expect(b.request).toMatchObject({ kind: "run", threadId: childB, parentThreadId: parent });
+  const early = await nextRequest();
+  expect(early.request).toMatchObject({ kind: "resume", threadId: parent });
+  const stillWaiting = await work(early);
+  expect(stillWaiting.status).toBe(RunStatus.Interrupted);
+  expect(stillWaiting.interrupts.map((i) => (i as { value: { child: string } }).value.child)).toEqual([childB]);
+  expect(await queue.depth()).toBe(1); // B, taken and not yet acknowledged
+
+  const reportB = await work(b);
+  const last = await nextRequest();
+  expect(last.request).toMatchObject({ kind: "resume", threadId: parent });
+  const done = await work(last);
   expect(done.status).toBe(RunStatus.Completed);
-  expect(await queue.depth()).toBe(0); // one child request, one resume: nothing submitted twice
+  expect(await queue.depth()).toBe(0); // two children, two resumes: nothing submitted twice
 
-  // The child's report is a source of the parent, and the parent's citations of it verify.
+  // Each child's report is a source of the parent, and the parent's citations of them verify.
   const sources = await readSourceManifest(world.backbone.artifacts, parent);
-  const reportSource = sources.find((s) => s.origin === `thread:${child}`);
-  expect(reportSource?.id).toBe(sourceIdFor(new TextEncoder().encode(childResult.report!)));
-  expect(done.report).toContain(`[[src:${reportSource!.id}|`);
+  const reportIds = [childA, childB].map((c) => sources.find((s) => s.origin === `thread:${c}`)?.id);
+  expect(reportIds).toEqual([reportA, reportB].map((r) => sourceIdFor(new TextEncoder().encode(r.report!))));
   const check = checkCitations(done.report!, await loadThreadSourceTexts(world.backbone.artifacts, parent));
-  expect(check).toMatchObject({ ok: true, verifiedSources: [reportSource!.id] });
+  expect(check).toMatchObject({ ok: true, verifiedSources: [...reportIds].sort() });
 
   // Linked both ways: in the events, in `show`, in `threads`.
   const parentEvents = await world.backbone.events.history(parent, { types: [EventType.ChildSubmitted, EventType.ChildFinished] });
   expect(parentEvents.map((e) => [e.type, (e.data as { child: string }).child])).toEqual([
-    [EventType.ChildSubmitted, child],
-    [EventType.ChildFinished, child],
+    [EventType.ChildSubmitted, childA],
+    [EventType.ChildSubmitted, childB],
+    [EventType.ChildFinished, childA],
+    [EventType.ChildFinished, childB],
   ]);
-  expect(parentEvents[1]!.data).toMatchObject({ status: "completed", source: reportSource!.id });
-  const childEvents = await world.backbone.events.history(child, { types: [EventType.DelegatedFrom] });
-  expect(childEvents.map((e) => e.data)).toEqual([{ parent, question: QUESTION }]);
-  expect((await showThread(world.backbone, child)).parent).toBe(parent);
+  for (const [i, child] of [childA, childB].entries()) {
+    const from = await world.backbone.events.history(child, { types: [EventType.DelegatedFrom] });
+    expect(from.map((e) => e.data)).toEqual([{ parent, question: CHILDREN[i]!.question }]);
+    expect((await showThread(world.backbone, child)).parent).toBe(parent);
+  }
   expect((await showThread(world.backbone, parent)).children).toEqual([
-    { threadId: child, question: QUESTION, ended: { status: "completed", source: reportSource!.id } },
+    { threadId: childA, question: CHILDREN[0]!.question, ended: { status: "completed", source: reportIds[0] } },
+    { threadId: childB, question: CHILDREN[1]!.question, ended: { status: "completed", source: reportIds[1] } },
   ]);
   const listed = new Map((await listThreads(world.backbone)).map((t) => [t.threadId, t]));
-  expect(listed.get(parent)?.children).toEqual([child]);
-  expect(listed.get(child)?.parent).toBe(parent);
+  expect(listed.get(parent)?.children).toEqual([childA, childB]);
+  expect(listed.get(childB)?.parent).toBe(parent);
 });
 
 it("a child that fails gives the parent a tool error it can act on", async () => {
