@@ -8,6 +8,7 @@ import { configDefaults, defineConfig } from "vitest/config";
  * safe by default, only slower.
  */
 export const NO_VM_FILES = [
+  "test/agent/child-runs.test.ts",
   "test/agent/citations.test.ts",
   "test/agent/events.test.ts",
   "test/agent/guarded-fetch.test.ts",

@@ -34,7 +34,7 @@ export interface DelegateToolOptions extends HostToolContext {
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
 
 /** The child's budget: the asked-for calls (or the default share), never above the parent's remaining. */
-function childBudget(budget: RunBudget, asked: number | undefined): { maxModelCalls: number; maxTokens: number } | string {
+export function childBudget(budget: RunBudget, asked: number | undefined): { maxModelCalls: number; maxTokens: number } | string {
   const used = budget.used();
   const calls = budget.limits.maxCalls - used.calls;
   const tokens = budget.limits.maxTokens - used.inputTokens - used.outputTokens;
