@@ -284,12 +284,13 @@ export class RunQueue {
       await this.#failed(
         request.threadId,
         `the run request was taken by ${deaths} workers and none finished it (each died or stopped answering); not trying again`,
+        request.parentThreadId,
       );
       await this.#term(msg);
       return undefined;
     }
     const js = this.#js;
-    const fail = (threadId: string, reason: string) => this.#failed(threadId, reason);
+    const fail = (threadId: string, reason: string) => this.#failed(threadId, reason, req.parentThreadId);
     const term = () => this.#term(msg);
     let settled = false;
     const settle = () => {
@@ -352,10 +353,14 @@ export class RunQueue {
     msg.term();
   }
 
-  /** The thread's `run.failed` (best effort: the request is settled either way). */
-  async #failed(threadId: string | undefined, message: string): Promise<void> {
+  /**
+   * The thread's `run.failed` (best effort: the request is settled either way). A child run's
+   * parent waits for its end: a child failed here, where no worker sees it end, wakes the parent.
+   */
+  async #failed(threadId: string | undefined, message: string, parentThreadId?: string): Promise<void> {
     if (!threadId) return;
     await this.#events.publish(threadId, { type: EventType.RunFailed, data: { message } }).catch(() => {});
+    if (parentThreadId) await this.submit({ v: 1, kind: "resume", threadId: parentThreadId, submittedAt: new Date().toISOString() }).catch(() => {});
   }
 }
 

@@ -173,7 +173,10 @@ it("a child that fails gives the parent a tool error it can act on", async () =>
   const request = await nextRequest();
   expect(request.request.threadId).toBe(child);
   await request.drop("the child cannot run here");
-  const done = await (await agentFor(parent)).resume(RESUME_AFTER_DECISION);
+  // Failed on the queue, where no worker sees it end: the queue itself wakes the parent.
+  const wake = await nextRequest();
+  expect(wake.request).toMatchObject({ kind: "resume", threadId: parent });
+  const done = await work(wake);
   expect(done.finalMessage).toBe(
     `got: Error: the child run ${child} failed (failed): the child cannot run here. It has no verified report to cite. Answer the question yourself, or delegate a narrower one.`,
   );
