@@ -191,7 +191,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
     const mainTools: StructuredTool[] = [createCheckCitationsTool(ctx, "main"), ...(opts.tools ?? [])];
     if (searchChoir && citeArticle) mainTools.push(searchChoir, citeArticle);
     if (opts.allowNetwork) mainTools.push(createFetchUrlTool(ctx, "main"));
-    if (opts.childRuns) mainTools.push(createDelegateTool({ ...ctx, childRuns: opts.childRuns, budget, allowNetwork: opts.allowNetwork === true }) as unknown as StructuredTool);
+    if (opts.childRuns) mainTools.push(createDelegateTool({ ...ctx, childRuns: opts.childRuns, budget, allowNetwork: opts.allowNetwork === true, skillDirs: opts.skillDirs ?? [] }) as unknown as StructuredTool);
     if (opts.wallet) mainTools.push(createProposePaymentTool({ wallet: opts.wallet, threadId, emit }) as unknown as StructuredTool);
 
     const agent = createDeepAgent({

@@ -1,9 +1,10 @@
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { checkCitations } from "../../src/agent/citations.ts";
 import { childThreadId } from "../../src/agent/child-runs.ts";
 import { createScriptedModel, type AgentScript } from "../../src/agent/scripted-model.ts";
+import { THREAD_SKILL_PATHS } from "../../src/agent/thread-skills.ts";
 import { loadThreadSourceTexts, readSourceManifest, sourceIdFor } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
 import { createVibewriter, RunStatus, type Vibewriter } from "../../src/agent/vibewriter.ts";
@@ -50,22 +51,26 @@ const model = () => createScriptedModel({ main, publisher });
 let world: AgentWorld;
 let queue: RunQueue;
 let sourcesDir: string;
+let skillsDir: string;
 const sandboxes = new Map<string, MicroVMBackend>();
 beforeAll(async () => {
   world = await startAgentWorld();
   queue = await RunQueue.open(world.nats.backbone);
   sourcesDir = await mkdtemp(join(tmpdir(), "vw-delegate-"));
   await writeFile(join(sourcesDir, "audit.md"), AUDIT);
+  skillsDir = await mkdtemp(join(tmpdir(), "vw-delegate-skills-"));
+  await mkdir(join(skillsDir, "audit-notes"));
+  await writeFile(join(skillsDir, "audit-notes", "SKILL.md"), "---\nname: audit-notes\ndescription: How to read audit notes.\n---\n\nRead the findings first.\n");
 });
 afterAll(async () => {
   await world?.close();
-  if (sourcesDir) await rm(sourcesDir, { recursive: true, force: true });
+  for (const d of [sourcesDir, skillsDir]) if (d) await rm(d, { recursive: true, force: true });
 });
 
 const BUDGET = { maxCalls: 31, maxTokens: 1_000_000 };
 
 /** An agent for a thread, as a worker builds it (the queue behind `delegate`), on the thread's VM. */
-async function agentFor(threadId: string, extra: { sourcesDir?: string; budget?: typeof BUDGET } = {}): Promise<Vibewriter> {
+async function agentFor(threadId: string, extra: { sourcesDir?: string; skillDirs?: string[]; budget?: typeof BUDGET } = {}): Promise<Vibewriter> {
   let sandbox = sandboxes.get(threadId);
   if (!sandbox) sandboxes.set(threadId, (sandbox = await world.sandbox(threadId)));
   return createVibewriter({
@@ -77,6 +82,7 @@ async function agentFor(threadId: string, extra: { sourcesDir?: string; budget?:
     budget: extra.budget ?? BUDGET,
     expectReport: true,
     ...(extra.sourcesDir ? { sourcesDir: extra.sourcesDir } : {}),
+    skillDirs: extra.skillDirs ?? [],
   });
 }
 
@@ -98,7 +104,7 @@ async function nextRequest(): Promise<QueuedRun> {
 
 it("a parent delegates two sub-questions to child runs, pauses, and cites both children's verified reports", async () => {
   const parent = "deleg-parent";
-  const paused = await (await agentFor(parent, { sourcesDir })).run("Write a cited note on the audit.");
+  const paused = await (await agentFor(parent, { sourcesDir, skillDirs: [skillsDir] })).run("Write a cited note on the audit.");
   expect(paused.status).toBe(RunStatus.Interrupted);
   const waits = paused.interrupts.map((i) => (i as { value: { kind: string; child: string; question: string } }).value);
   expect(waits.map((w) => [w.kind, w.question])).toEqual(CHILDREN.map((c) => ["child_run", c.question]));
@@ -113,6 +119,9 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   expect(a.request.maxModelCalls).toBe(10);
   // The child got the parent's sources by reference.
   expect((await readSourceManifest(world.backbone.artifacts, childA)).map((s) => s.id)).toEqual([AUDIT_ID]);
+  // And its skills, stored with it as `submit` stores a thread's (its worker writes them back).
+  const skills = await world.backbone.artifacts.get(THREAD_SKILL_PATHS.manifest(childA));
+  expect(JSON.parse(new TextDecoder().decode(skills!)).map((s: { name: string }) => s.name)).toEqual(["audit-notes"]);
   const reportA = await work(a);
   expect(reportA.status).toBe(RunStatus.Completed);
 

@@ -6,6 +6,7 @@ import { createEmitter } from "../emitter.ts";
 import { EventType } from "../../nats/event-types.ts";
 import type { ChildRunPort } from "../ports.ts";
 import type { RunBudget } from "../run-budget.ts";
+import { storeThreadSkills } from "../thread-skills.ts";
 import { SOURCE_PATHS, sourceFromBytes, sourceUploads, storeSources } from "../sources.ts";
 import type { HostToolContext } from "./context.ts";
 
@@ -29,6 +30,8 @@ export interface DelegateToolOptions extends HostToolContext {
   budget: RunBudget;
   /** The child may fetch_url when the parent may. */
   allowNetwork: boolean;
+  /** The parent's skill folders: stored with the child, as `submit` stores a thread's, so its worker has them too. */
+  skillDirs: readonly string[];
 }
 
 const clip = (s: string, n: number) => (s.length <= n ? s : `${s.slice(0, n - 1)}…`);
@@ -71,6 +74,7 @@ export function createDelegateTool(opts: DelegateToolOptions) {
           const sources = input.sources ?? "parent";
           record = { child, parent, question, sources, ...budget, allowNetwork: opts.allowNetwork, submittedAt: new Date().toISOString() };
           if (sources === "parent") await shareSources(opts.backbone.artifacts, parent, child);
+          if (opts.skillDirs.length > 0) await storeThreadSkills(opts.backbone.artifacts, child, opts.skillDirs);
           await writeChildRecord(opts.backbone.store, record);
         }
         await submitOnce(opts, record);
