@@ -9,6 +9,8 @@ import { REPORT_ARTIFACT } from "./tools/publish.ts";
 import { validateThreadId, type Todo } from "./vibewriter.ts";
 
 export const ThreadStatus = {
+  /** On the run queue (`submit`, an owner's decision on a queued thread): no worker has started it yet. */
+  Queued: "queued",
   Running: "running",
   Completed: "completed",
   Interrupted: "interrupted",
@@ -141,12 +143,15 @@ function runStateOf(events: readonly VibewriterEvent[]): RunState {
       return { status: ThreadStatus.Completed };
     }
     if (e.type === EventType.RunStarted) return { status: ThreadStatus.Running };
+    if (e.type === EventType.RunQueued) return { status: ThreadStatus.Queued };
   }
   return { status: ThreadStatus.Running };
 }
 
 function taskOf(events: readonly VibewriterEvent[]): string | undefined {
   for (const e of events) if (e.type === EventType.RunStarted && typeof e.data.task === "string") return e.data.task;
+  // Queued, not started yet: the task as submitted.
+  for (const e of events) if (e.type === EventType.RunQueued && typeof e.data.task === "string") return e.data.task;
   return undefined;
 }
 

@@ -19,6 +19,8 @@ export const EventType = {
   RunStarted: "run.started",
   RunFinished: "run.finished",
   RunFailed: "run.failed",
+  /** The thread was put on the run queue (`submit`, an owner's decision): a worker will run it. */
+  RunQueued: "run.queued",
   TodosUpdated: "todos.updated",
   ModelTurn: "model.turn",
   /** A model call was sent; the run waits for the provider until `model.call`. */
@@ -81,6 +83,8 @@ export interface EventData {
   "run.started": { task?: string; sources?: string[]; resumed?: boolean; checkpoint?: string };
   "run.finished": { status: RunStatus; report?: string | null; todos?: number; reason?: string };
   "run.failed": { message: string };
+  /** `by`: who queued it ("submit", "service", "owner", a parent thread's id for a child run). */
+  "run.queued": { kind: "run" | "resume"; task?: string; sources?: number; skills?: string[]; allowNetwork?: boolean; by?: string };
   "todos.updated": { todos: TodoItem[] };
   "model.turn": { toolCalls: { name: string; id?: string }[]; text: unknown };
   "model.started": { model: string };

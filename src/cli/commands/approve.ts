@@ -12,6 +12,7 @@ import { NatsRole } from "../../nats/auth.ts";
 import { OwnerEnv, unlockOwnerKey } from "../../wallet/owner-key.ts";
 import { loadPolicyFile } from "../../wallet/policy.ts";
 import { openCliBackbone } from "../backbone.ts";
+import { requeueAfterDecision } from "../../agent/queue-thread.ts";
 import { ownerLedger, loadTrust } from "../trust.ts";
 import { policyPathFor } from "../wallet.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
@@ -58,12 +59,16 @@ export async function runDecision(plan: DecisionPlan, ctx: CliContext): Promise<
     throw await explain(e, wallet);
   }
   const thread = record.requestedBy;
+  // A thread that ran from the queue paused without holding a worker: the decision queues its resume.
+  const requeued = thread ? await requeueAfterDecision(backbone, thread, owner(ctx.env)) : false;
   if (plan.json) {
-    printJson(ctx, { ok: true, id: record.id, status: record.status, thread });
+    printJson(ctx, { ok: true, id: record.id, status: record.status, thread, ...(requeued ? { requeued: true } : {}) });
   } else {
     ctx.stdout.write(
       `${approve ? "Approved" : "Rejected"} payment ${record.id}: ${record.amount ?? record.requested.amount} ${record.asset ?? record.requested.asset} to ${record.destination ?? record.requested.destination}.\n` +
-        `The run continues; if it is not running any more: vibewriter resume ${thread}\n`,
+        (requeued
+          ? `Thread ${thread} is queued again: a worker resumes it (vibewriter events ${thread} --follow).\n`
+          : `The run continues; if it is not running any more: vibewriter resume ${thread}\n`),
     );
   }
   return 0;

@@ -47,6 +47,8 @@ export function nextSteps(d: Pick<ThreadDetails, "threadId" | "status" | "waitin
     case "completed":
     case "running":
       return [];
+    case "queued":
+      return [`a worker starts it (\`vibewriter worker\`); the queue: vibewriter fleet`];
     case "failed":
       return [`continue it from its last saved step: ${resume}`];
     case "incomplete":
