@@ -73,6 +73,8 @@ export interface VibewriterOptions {
   onEvent?: (e: VibewriterEvent) => void;
   /** Model calls and tokens this thread may use in all (main agent and subagents); at the limit the run pauses for the owner. */
   budget?: BudgetLimits;
+  /** Stops the preparation (sources, sandbox, skills): it rejects, and the thread's VM is closed. */
+  signal?: AbortSignal;
   /**
    * The task's outcome is a published report: a run that ends without one is `incomplete`, not
    * `completed` (the CLI's `run`). Off: only an unfinished plan makes a run incomplete.
@@ -168,8 +170,13 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
 
   const ownSandbox = !opts.sandbox;
   const onNotice = (n: ThreadSandboxNotice) => void emit({ id: `sandbox:${randomUUID()}`, type: EventType.Warning, agent: "main", data: { message: noticeText(n) } }).catch(() => {});
+  opts.signal?.throwIfAborted();
   const sandbox = opts.sandbox ?? (await openThreadSandbox(threadId, opts.backbone, { onNotice }));
+  // Aborted while preparing (Ctrl-C, a lost lease): closing the VM ends any call waiting on it.
+  const closeOnAbort = () => void (sandbox as { close?: () => Promise<void> }).close?.().catch(() => {});
+  if (ownSandbox) opts.signal?.addEventListener("abort", closeOnAbort, { once: true });
   try {
+    opts.signal?.throwIfAborted();
     const { skillsDir, sources: infos, replacementSetup } = await prepareSandbox({ sandbox, backbone, threadId, emit, skillDirs: opts.skillDirs ?? [], newSources });
     // A VM that replaces this one mid-run gets the same skills and sources before its first call.
     if (sandbox instanceof ThreadSandbox) sandbox.setReplacementSetup(replacementSetup);
@@ -271,6 +278,8 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       return result;
     };
 
+    opts.signal?.removeEventListener("abort", closeOnAbort);
+    opts.signal?.throwIfAborted();
     let closed = false;
     return {
       threadId,

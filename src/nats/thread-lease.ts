@@ -21,10 +21,16 @@
  * revision for a whole TTL would also avoid the clocks, but a fresh process (`vibewriter resume`
  * after a crash) would then wait a TTL before every takeover; this answers at once.
  *
+ * One shortcut, without waiting for the TTL: a holder on this very machine and pid namespace
+ * (same kernel boot id, same `/proc/self/ns/pid`) whose pid no longer exists is dead, so its lease
+ * is taken over at once (`vibewriter resume` right after a crashed run). A pid reused by another
+ * process only makes us wait for the TTL.
+ *
  * nats-server 2.9 ignores per-key TTLs (NOTES.md): nothing here relies on the server expiring a
  * lease. The bucket's `max_age` (a day) only sweeps old released markers and clock writes; a live
  * lease is rewritten every TTL/3.
  */
+import { readFileSync, readlinkSync } from "node:fs";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
@@ -113,6 +119,8 @@ interface LeaseRecord {
   v: 1;
   holder: LeaseHolder;
   ttlMs: number;
+  /** Where `holder.pid` means something: kernel boot id and pid namespace (Linux). */
+  pidSpace?: string;
   /** Written on release: the thread is free. */
   released?: true;
 }
@@ -167,7 +175,7 @@ export class ThreadLeases {
   async acquire(threadId: string, holder: LeaseHolder): Promise<ThreadLease> {
     checkHolder(holder);
     const key = leaseKey(threadId);
-    const mine = encode({ v: 1, holder, ttlMs: this.ttlMs });
+    const mine = encode(this.record(holder));
     for (let race = 0; race < MAX_RACES; race++) {
       const entry = await this.kv.get(key);
       // Our TTL counts from before the write (see the header): never later than its server time.
@@ -187,7 +195,7 @@ export class ThreadLeases {
         const ageMs = await this.ageOf(entry);
         const ttlMs = rec?.ttlMs ?? this.ttlMs;
         const expiresInMs = ttlMs + expiryMarginMs(ttlMs) - ageMs;
-        if (expiresInMs > 0) throw new LeaseHeldError(threadId, current, ageMs, expiresInMs);
+        if (expiresInMs > 0 && !(rec && this.diedHere(rec))) throw new LeaseHeldError(threadId, current, ageMs, expiresInMs);
         sentAt = performance.now();
         const rev = await this.kv.update(key, mine, entry.revision);
         return this.lease(threadId, holder, key, rev, sentAt, current);
@@ -211,6 +219,15 @@ export class ThreadLeases {
     return { ...rec.holder, renewedAgoMs: ageMs, expired: ageMs >= rec.ttlMs + expiryMarginMs(rec.ttlMs) };
   }
 
+  private record(holder: LeaseHolder, released?: true): LeaseRecord {
+    return { v: 1, holder, ttlMs: this.ttlMs, ...(PID_SPACE ? { pidSpace: PID_SPACE } : {}), ...(released ? { released } : {}) };
+  }
+
+  /** The holder ran in our pid space and its process is gone. */
+  private diedHere(rec: LeaseRecord): boolean {
+    return PID_SPACE !== undefined && rec.pidSpace === PID_SPACE && rec.holder.pid > 0 && rec.holder.pid !== process.pid && !pidAlive(rec.holder.pid);
+  }
+
   /** Age of an entry on the server's clock: a fresh server timestamp minus the entry's. */
   private async ageOf(entry: KvEntry): Promise<number> {
     await this.kv.put(CLOCK_KEY, new Uint8Array(0));
@@ -221,13 +238,15 @@ export class ThreadLeases {
   }
 
   private lease(threadId: string, holder: LeaseHolder, key: string, revision: number, sentAt: number, previous: LeaseHolder | undefined): ThreadLease {
-    return new HeldLease(this.kv, threadId, holder, key, revision, this.ttlMs, sentAt, previous);
+    return new HeldLease(this.kv, threadId, key, revision, this.record(holder), sentAt, previous);
   }
 }
 
 /** A lease we hold: renewed on a timer until released or lost. */
 class HeldLease implements ThreadLease {
+  readonly holder: LeaseHolder;
   readonly takenOver: boolean;
+  private readonly ttlMs: number;
   readonly lost: Promise<never>;
   private lose!: (e: LeaseLostError) => void;
   /** Renewals stopped (released or lost). */
@@ -240,13 +259,14 @@ class HeldLease implements ThreadLease {
   constructor(
     private readonly kv: KV,
     readonly threadId: string,
-    readonly holder: LeaseHolder,
     private readonly key: string,
     private revision: number,
-    private readonly ttlMs: number,
+    private readonly rec: LeaseRecord,
     sentAt: number,
     readonly previous: LeaseHolder | undefined,
   ) {
+    this.holder = rec.holder;
+    this.ttlMs = rec.ttlMs;
     this.takenOver = previous !== undefined;
     this.lost = new Promise<never>((_, reject) => (this.lose = reject));
     this.lost.catch(() => {}); // a holder that never listens must not crash the process
@@ -259,7 +279,7 @@ class HeldLease implements ThreadLease {
     this.stop();
     await this.renewing;
     if (this.lostAlready) return;
-    await this.kv.update(this.key, encode({ v: 1, holder: this.holder, ttlMs: this.ttlMs, released: true }), this.revision).catch(() => {
+    await this.kv.update(this.key, encode({ ...this.rec, released: true }), this.revision).catch(() => {
       // Lost meanwhile, or NATS unreachable: the lease then expires after its TTL.
     });
   }
@@ -299,7 +319,7 @@ class HeldLease implements ThreadLease {
     if (this.done) return;
     const sentAt = performance.now();
     try {
-      const rev = await this.kv.update(this.key, encode({ v: 1, holder: this.holder, ttlMs: this.ttlMs }), this.revision);
+      const rev = await this.kv.update(this.key, encode(this.rec), this.revision);
       if (this.done) {
         this.revision = rev; // release() writes on top of it
         return;
@@ -347,6 +367,24 @@ function decode(entry: KvEntry): LeaseRecord | undefined {
     return ok ? r : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/** This machine's boot and pid namespace, where a pid names one process (undefined off Linux). */
+const PID_SPACE: string | undefined = (() => {
+  try {
+    return `${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}/${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    return undefined;
+  }
+})();
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

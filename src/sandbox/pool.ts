@@ -51,6 +51,8 @@ export class SandboxPool {
   /** Set after 3 failed restores in a row: refills stop until the next `acquire()`. */
   private broken: Error | null = null;
   private readonly inFlight = new Set<Promise<void>>();
+  /** VMs started and not yet answering: `close()` kills them rather than wait for their ready timeout. */
+  private readonly restoring = new Set<VmHandle>();
   private readonly fullWaiters: (() => void)[] = [];
   private closed = false;
   private startP: Promise<void> | null = null;
@@ -134,7 +136,7 @@ export class SandboxPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const w of this.waiters.splice(0)) w.reject(new VmmError(VmmErrorCode.Unsupported, "the sandbox pool was closed"));
-    const all = [...this.idle.splice(0), ...this.handedOut];
+    const all = [...this.idle.splice(0), ...this.handedOut, ...this.restoring];
     this.handedOut.clear();
     await Promise.all(all.map((vm) => vm.kill()));
     // Restores still in flight kill their VM when they finish (see restoreOne).
@@ -160,8 +162,12 @@ export class SandboxPool {
 
   private async restoreOne(): Promise<void> {
     let vm: VmHandle | null = null;
+    let started: VmHandle | null = null;
     try {
       vm = await this.driver.start({ image: this.image!, ...this.shape, restore: this.template! });
+      started = vm;
+      this.restoring.add(vm);
+      if (this.closed) throw new VmmError(VmmErrorCode.Unsupported, "the sandbox pool was closed");
       await vm.ready(this.opts.readyTimeoutMs ?? 60_000);
       this.restored++;
       this.consecutiveFailures = 0;
@@ -179,6 +185,7 @@ export class SandboxPool {
       }
     } finally {
       this.starting--;
+      if (started) this.restoring.delete(started);
     }
     if (!vm) return this.refill();
     if (this.closed) {

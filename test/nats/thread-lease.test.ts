@@ -2,6 +2,7 @@
  * One runner per thread: the lease in KV on a real nats-server. Holders on their own connections
  * stand for processes on different machines; a short TTL keeps expiry quick.
  */
+import { spawnSync } from "node:child_process";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "../../src/nats/connection.ts";
@@ -11,7 +12,8 @@ import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
 const TTL_MS = 600;
-const holder = (id: string, kind: LeaseHolder["kind"] = "worker"): LeaseHolder => ({ id, host: `host-${id}`, pid: 1000 + id.length, kind });
+/** Holders in this test process: its pid is alive, so only the TTL can free their leases. */
+const holder = (id: string, kind: LeaseHolder["kind"] = "worker"): LeaseHolder => ({ id, host: `host-${id}`, pid: process.pid, kind });
 
 /** Takes the lease once its holder has let it go, retrying when `acquire` says it may (as a worker does). */
 async function acquireWhenFree(leases: ThreadLeases, threadId: string, who: LeaseHolder): Promise<ThreadLease> {
@@ -55,7 +57,7 @@ describe("ThreadLeases", () => {
     expect(held.code).toBe("lease_held");
     expect(held.holder).toEqual(holder("w-a"));
     expect(held.renewedAgoMs).toBeGreaterThanOrEqual(0);
-    expect(held.message).toContain("host host-w-a (pid 1003, id w-a)");
+    expect(held.message).toContain(`a worker on host host-w-a (pid ${process.pid}, id w-a)`);
     expect(await b.leases.holderOf("t-exclusive")).toMatchObject({ ...holder("w-a"), expired: false });
     await lease.release();
   });
@@ -106,6 +108,17 @@ describe("ThreadLeases", () => {
     expect((lost as LeaseLostError).takenBy).toEqual(holder("w-thief"));
     await lease.release(); // must not free the thief's lease
     expect(await a.leases.holderOf("t-stolen")).toMatchObject(holder("w-thief"));
+  });
+
+  it("a holder on this machine whose process is gone is taken over at once", async () => {
+    const a = await machine(60_000); // a TTL far longer than this test
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid; // a pid that existed and exited
+    const crashed = { ...holder("w-crashed", "run"), pid: dead };
+    await a.leases.acquire("t-crashed", crashed);
+    const next = await a.leases.acquire("t-crashed", holder("w-next", "run"));
+    expect(next.takenOver).toBe(true);
+    expect(next.previous).toEqual(crashed);
+    await next.release();
   });
 
   it("of racing acquirers, exactly one wins; the others are told who", async () => {

@@ -1,10 +1,12 @@
 /**
- * `vibewriter run`, `resume` and `demo`: open the backbone, build the agent for the thread, show
- * progress, print the result. Ctrl-C stops the run (the state is already in NATS) and says how to
- * resume it; the VM and an embedded nats-server are stopped on every exit path.
+ * `vibewriter run`, `resume` and `demo`: open the backbone, take the thread's lease (a second
+ * process on the thread is refused, naming the first), build the agent for the thread, show
+ * progress, print the result. Ctrl-C stops the run, also while it is being prepared (the state is
+ * already in NATS) and says how to resume it; a lost lease stops it too. The VM, the lease and an
+ * embedded nats-server are released on every exit path.
  */
 import { randomBytes } from "node:crypto";
-import { createVibewriter, type RunResult, type Vibewriter } from "../../agent/vibewriter.ts";
+import type { RunResult } from "../../agent/vibewriter.ts";
 import { DEMO_TASK } from "../../agent/demo-model.ts";
 import { SAMPLES_DIR } from "../../agent/samples.ts";
 import { showThread } from "../../agent/threads.ts";
@@ -12,7 +14,8 @@ import { closeSandboxPool } from "../../agent/sandbox.ts";
 import type { PaymentApprovalRequest } from "../../agent/tools/payment.ts";
 import { openRunWallet } from "../wallet.ts";
 import { NatsRole } from "../../nats/auth.ts";
-import { openCliBackbone, orBackboneLost } from "../backbone.ts";
+import { LeaseLostError, thisProcess } from "../../nats/thread-lease.ts";
+import { openCliBackbone } from "../backbone.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
 import { cliModel, scriptedModel, type CliModel } from "../model.ts";
@@ -20,8 +23,11 @@ import type { CommandPlan } from "../plan.ts";
 import { RunDisplay } from "../run-display.ts";
 import { notFoundOr } from "../not-found.ts";
 import { rememberRunOptions, resumeOptions, type RunOptions } from "../run-options.ts";
-import { budgetFromEnv, type BudgetLimits } from "../../agent/run-budget.ts";
+import { leaseLostError, openThreadLeases, takeThreadLease } from "../run-lease.ts";
+import { runThread, type ThreadAct } from "../thread-runner.ts";
 import type { BudgetRequest } from "../../agent/middleware/model-calls.ts";
+
+export { RESUME_AFTER_DECISION } from "../thread-runner.ts";
 
 /** A new thread id: sortable by time, unique enough, and valid for the agent's rule. */
 export function newThreadId(prefix = "t", now = new Date()): string {
@@ -39,7 +45,7 @@ interface Session {
   /** `--max-model-calls`, `--max-tokens` given on this command line. */
   budget?: { maxModelCalls?: number; maxTokens?: number };
   /** What to do with the agent once built; `waiting` when the thread paused for a decision. */
-  act: (vw: Vibewriter, waiting: boolean) => Promise<RunResult>;
+  act: (waiting: boolean) => ThreadAct;
   /** "run" or "resume", for messages. */
   verb: string;
 }
@@ -49,8 +55,19 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   display.note(`${s.verb} thread ${s.threadId} with ${s.model.label}`);
   const backbone = await openCliBackbone(ctx, `vibewriter-${s.verb}-${process.pid}`, { role: NatsRole.Runtime });
   ctx.defer(() => closeSandboxPool()); // every VM this process started, after the thread's own closes
+  // One signal stops the run wherever it is (preparing or running): Ctrl-C, or the lease lost.
+  const stop = new AbortController();
+  const onInterrupt = () => stop.abort(interrupted(s.threadId));
+  if (ctx.signal.aborted) onInterrupt();
+  ctx.signal.addEventListener("abort", onInterrupt, { once: true });
+  ctx.defer(() => ctx.signal.removeEventListener("abort", onInterrupt));
   // Resuming a thread that does not exist is a typo: say so before starting a VM.
   const before = s.verb === "resume" ? await showThread(backbone, s.threadId).catch((e) => Promise.reject(notFoundOr(e))) : undefined;
+  // One runner per thread: before anything of the thread is written or its VM prepared.
+  const lease = await takeThreadLease(await openThreadLeases(backbone, ctx.env), s.threadId, thisProcess("run"));
+  ctx.defer(() => lease.release()); // after the VM is closed, before the backbone (cleanups run in reverse)
+  lease.lost.catch((e: LeaseLostError) => stop.abort(leaseLostError(s.threadId, e)));
+  if (lease.takenOver) display.note(`took the thread over from ${lease.previous?.kind} ${lease.previous?.id} on ${lease.previous?.host} (it stopped renewing its lease)`);
   let options: RunOptions = { skills: s.skillDirs, allowNetwork: s.allowNetwork ?? false, ...s.budget };
   if (s.verb === "resume") {
     const resumed = await resumeOptions(backbone.store, s.threadId, options);
@@ -61,21 +78,21 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   } else await rememberRunOptions(backbone.store, s.threadId, options);
   const payments = await openRunWallet(backbone, ctx.env);
   display.note(`wallet: ${payments.summary}`);
-  checkAborted(ctx, s.threadId);
-  const vw = await createVibewriter({
-    backbone,
-    threadId: s.threadId,
-    model: s.model.model,
-    ...(s.sourcesDir ? { sourcesDir: s.sourcesDir } : {}),
-    skillDirs: options.skills,
-    ...(options.allowNetwork ? { allowNetwork: true } : {}),
-    budget: runBudget(ctx.env, options),
-    expectReport: true,
-    wallet: payments.wallet,
-    onEvent: display.onEvent,
-  });
-  ctx.defer(() => vw.close()); // runs before the backbone closes (cleanups run in reverse)
-  const result = await untilAborted(orBackboneLost(s.act(vw, before?.status === "interrupted"), backbone), ctx, s.threadId);
+  stop.signal.throwIfAborted();
+  const result = await runThread(
+    {
+      backbone,
+      threadId: s.threadId,
+      model: s.model.model,
+      env: ctx.env,
+      options,
+      ...(s.sourcesDir ? { sourcesDir: s.sourcesDir } : {}),
+      wallet: payments.wallet,
+      onEvent: display.onEvent,
+      signal: stop.signal,
+    },
+    s.act(before?.status === "interrupted"),
+  );
   display.clear();
   // Only a run whose outcome exists succeeds; a pause for the owner is not a failure.
   const ok = result.status === "completed" || result.status === "interrupted";
@@ -84,45 +101,11 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   return ok ? 0 : 1;
 }
 
-/** The thread's budget: this command's flags, else the run's remembered ones, else the environment's. */
-function runBudget(env: NodeJS.ProcessEnv, options: RunOptions): BudgetLimits {
-  try {
-    return budgetFromEnv(env, { maxCalls: options.maxModelCalls, maxTokens: options.maxTokens });
-  } catch (e) {
-    throw new CliError(CliErrorCode.Usage, (e as Error).message);
-  }
-}
-
 function interrupted(threadId: string): CliError {
   return new CliError(CliErrorCode.Interrupted, `Interrupted. Thread ${threadId} is saved in NATS.`, {
     fix: `Continue it with: vibewriter resume ${threadId}`,
   });
 }
-
-function checkAborted(ctx: CliContext, threadId: string): void {
-  if (ctx.signal.aborted) throw interrupted(threadId);
-}
-
-/**
- * Waits for the run, or for Ctrl-C. The graph cannot be cancelled from outside mid-step, so on
- * Ctrl-C we stop waiting; cleanup then closes the VM and the connection, which ends the step.
- * Nothing is lost: every completed step is checkpointed, and journaled side effects do not repeat.
- */
-function untilAborted<T>(work: Promise<T>, ctx: CliContext, threadId: string): Promise<T> {
-  work.catch(() => {}); // after an abort its rejection (closed connection) is expected and ignored
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(interrupted(threadId));
-    if (ctx.signal.aborted) return onAbort();
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
-    work.then(resolve, reject).finally(() => ctx.signal.removeEventListener("abort", onAbort));
-  });
-}
-
-/**
- * Sent as the resume value of a run paused for the owner. Its content is ignored on purpose: the
- * payment tool trusts only the decision `vibewriter approve|reject` recorded in NATS.
- */
-export const RESUME_AFTER_DECISION = { continue: true } as const;
 
 export function renderResult(r: RunResult): string {
   const lines: string[] = [];
@@ -171,7 +154,7 @@ export async function runRun(plan: Extract<CommandPlan, { command: "run" }>, ctx
       skillDirs: plan.skills,
       allowNetwork: plan.allowNetwork,
       budget: { maxModelCalls: plan.maxModelCalls, maxTokens: plan.maxTokens },
-      act: (vw) => vw.run(plan.task),
+      act: () => ({ kind: "run", task: plan.task }),
       verb: "run",
     },
     ctx,
@@ -182,7 +165,7 @@ export async function runResume(plan: Extract<CommandPlan, { command: "resume" }
   const model = cliModel(ctx.env);
   try {
     return await runSession(
-      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, allowNetwork: plan.allowNetwork, budget: { maxModelCalls: plan.maxModelCalls, maxTokens: plan.maxTokens }, act: (vw, waiting) => vw.resume(waiting ? RESUME_AFTER_DECISION : undefined), verb: "resume" },
+      { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, allowNetwork: plan.allowNetwork, budget: { maxModelCalls: plan.maxModelCalls, maxTokens: plan.maxTokens }, act: (waiting) => ({ kind: "resume", waiting }), verb: "resume" },
       ctx,
     );
   } catch (e) {
@@ -198,7 +181,7 @@ export async function runDemo(plan: Extract<CommandPlan, { command: "demo" }>, c
       model: scriptedModel(),
       sourcesDir: SAMPLES_DIR,
       skillDirs: [],
-      act: (vw) => vw.run(DEMO_TASK),
+      act: () => ({ kind: "run", task: DEMO_TASK }),
       verb: "demo",
     },
     ctx,

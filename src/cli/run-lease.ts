@@ -1,0 +1,52 @@
+/**
+ * The thread's lease for a CLI process (`run`, `resume`, `demo`, and the worker's runs): its TTL
+ * from the environment, and a refusal the user can act on (who runs the thread, and since when).
+ */
+import type { Backbone } from "../nats/backbone.ts";
+import { describeHolder, LeaseHeldError, ThreadLeases, type LeaseHolder, type ThreadLease, type LeaseLostError } from "../nats/thread-lease.ts";
+import { CliError, CliErrorCode } from "./errors.ts";
+
+export const LEASE_TTL_ENV = "VIBEWRITER_LEASE_TTL_SEC";
+
+/** `VIBEWRITER_LEASE_TTL_SEC` (default 20 s): how long a runner that died keeps its thread. */
+export function leaseTtlMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env[LEASE_TTL_ENV]?.trim();
+  if (!raw) return undefined;
+  const sec = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || sec < 0.5 || sec > 3600) {
+    throw new CliError(CliErrorCode.NotConfigured, `${LEASE_TTL_ENV}="${raw}" must be a number of seconds from 0.5 to 3600.`);
+  }
+  return Math.round(sec * 1000);
+}
+
+/** The process's lease table on the backbone, with the environment's TTL and the backbone's replicas. */
+export function openThreadLeases(backbone: Pick<Backbone, "js" | "jsm">, env: NodeJS.ProcessEnv): Promise<ThreadLeases> {
+  const ttlMs = leaseTtlMsFromEnv(env);
+  const replicas = (backbone as { replicas?: number }).replicas ?? 1;
+  return ThreadLeases.open(backbone, { replicas, ...(ttlMs ? { ttlMs } : {}) });
+}
+
+/** Takes the thread's lease, or says who runs it: a second runner on one thread is refused at once. */
+export async function takeThreadLease(leases: ThreadLeases, threadId: string, holder: LeaseHolder): Promise<ThreadLease> {
+  try {
+    return await leases.acquire(threadId, holder);
+  } catch (e) {
+    if (!LeaseHeldError.isInstance(e)) throw e;
+    throw new CliError(
+      CliErrorCode.Failed,
+      `Thread ${threadId} is already running: ${describeHolder(e.holder)} holds its lease, renewed ${Math.round(e.renewedAgoMs / 1000)} s ago.`,
+      {
+        cause: e,
+        fix: `Wait for that run to end (vibewriter show ${threadId}). If it died, its lease expires ${Math.ceil(e.retryInMs / 1000)} s from now; then resume the thread.`,
+      },
+    );
+  }
+}
+
+/** A lost lease stops the run: another process runs the thread now, or may at any moment. */
+export function leaseLostError(threadId: string, e: LeaseLostError): CliError {
+  return new CliError(CliErrorCode.Failed, `Stopped: ${e.message}. This process no longer runs thread ${threadId}.`, {
+    cause: e,
+    fix: `See who runs it now: vibewriter show ${threadId}`,
+  });
+}
