@@ -123,7 +123,7 @@ export function firstLine(message: string, max = FAILURE_CHARS): string {
   return clip(line || "unknown error", max);
 }
 
-interface RunState {
+export interface RunState {
   status: ThreadStatus;
   reason?: string;
 }
@@ -132,7 +132,7 @@ interface RunState {
  * A thread's status as its event log tells it: the last run.* event wins. "Running" may mean
  * "killed": resume it. An interrupted thread's reason comes from its checkpoint (see `waitsOf`).
  */
-function runStateOf(events: readonly VibewriterEvent[]): RunState {
+export function runStateOf(events: readonly VibewriterEvent[]): RunState {
   for (let i = events.length - 1; i >= 0; i--) {
     const e = events[i]!;
     if (e.type === EventType.RunFailed) return { status: ThreadStatus.Failed, reason: firstLine(String(e.data?.message ?? "")) };
