@@ -1,8 +1,97 @@
-/** `vibewriter fleet` (issue 14): being built. */
-import { CliError, CliErrorCode } from "../errors.ts";
-import type { CliContext } from "../context.ts";
+/**
+ * `vibewriter fleet`: the run queue's depth and every worker that answers the service's STATS
+ * (`$SRV.STATS.vibewriter`) within a bounded wait: id, host, runs in flight, finished, failed,
+ * takeovers, VMs. Read-only: the viewer identity is enough.
+ */
+import { JetStreamApiError } from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { runQueueDepth } from "../../nats/run-queue.ts";
+import type { WorkerStats } from "../../nats/run-service.ts";
+import { Names } from "../../nats/streams.ts";
+import { openCliBackbone } from "../backbone.ts";
+import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
 
-export async function runFleet(_plan: Extract<CommandPlan, { command: "fleet" }>, _ctx: CliContext): Promise<number> {
-  throw new CliError(CliErrorCode.Failed, "`vibewriter fleet` is not built yet");
+/** How long to collect answers at most, and how long a quiet spell after one ends it. */
+export const FLEET_WAIT = { maxMs: 3_000, quietMs: 750 } as const;
+
+export interface FleetWorker extends WorkerStats {
+  /** The service instance's id (`nats micro` shows it). */
+  serviceId: string;
+  version: string;
+}
+
+export interface FleetView {
+  /** Requests waiting or running; null when no worker or submit has created the queue yet. */
+  queueDepth: number | null;
+  workers: FleetWorker[];
+}
+
+export async function runFleet(plan: Extract<CommandPlan, { command: "fleet" }>, ctx: CliContext): Promise<number> {
+  const backbone = await openCliBackbone(ctx, `vibewriter-fleet-${process.pid}`);
+  const [queueDepth, workers] = await Promise.all([depthOrNull(backbone.jsm), discoverWorkers(backbone.nc)]);
+  const view: FleetView = { queueDepth, workers };
+  if (plan.json) printJson(ctx, view);
+  else ctx.stdout.write(renderFleet(view));
+  return 0;
+}
+
+async function depthOrNull(jsm: Parameters<typeof runQueueDepth>[0]): Promise<number | null> {
+  try {
+    return await runQueueDepth(jsm);
+  } catch (e) {
+    if (e instanceof JetStreamApiError && e.status === 404) return null;
+    throw e;
+  }
+}
+
+/** Every worker's STATS answer that came within the wait (none: an empty list, not an error). */
+export async function discoverWorkers(nc: NatsConnection, wait: { maxMs: number; quietMs: number } = FLEET_WAIT): Promise<FleetWorker[]> {
+  const found = new Map<string, FleetWorker>();
+  try {
+    const answers = await nc.requestMany(`$SRV.STATS.${Names.serviceName}`, "", { strategy: "stall", maxWait: wait.maxMs, stall: wait.quietMs });
+    for await (const m of answers) {
+      const w = workerOf(m.data);
+      if (w) found.set(w.serviceId, w);
+    }
+  } catch {
+    // No responders (no worker at all) ends the request with an error: that is an empty fleet.
+  }
+  return [...found.values()].sort((a, b) => a.host.localeCompare(b.host) || a.workerId.localeCompare(b.workerId));
+}
+
+function workerOf(data: Uint8Array): FleetWorker | undefined {
+  try {
+    const r = JSON.parse(new TextDecoder().decode(data)) as { type?: string; id?: string; version?: string; endpoints?: { data?: unknown }[] };
+    if (r.type !== "io.nats.micro.v1.stats_response" || typeof r.id !== "string") return undefined;
+    const stats = r.endpoints?.map((e) => e.data).find(isWorkerStats);
+    return stats ? { ...stats, serviceId: r.id, version: r.version ?? "" } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isWorkerStats(v: unknown): v is WorkerStats {
+  const s = v as WorkerStats | null;
+  return !!s && typeof s.workerId === "string" && typeof s.host === "string" && Array.isArray(s.inFlight) && typeof s.finished === "number";
+}
+
+export function renderFleet(v: FleetView): string {
+  const lines = [v.queueDepth === null ? "queue: not created yet (no submit and no worker so far)" : `queue: ${v.queueDepth} request(s) waiting or running`];
+  if (v.workers.length === 0) {
+    lines.push("workers: none answered (start one: vibewriter worker)");
+    return lines.join("\n") + "\n";
+  }
+  const rows = [
+    ["WORKER", "HOST", "PID", "RUNS", "FINISHED", "FAILED", "TAKEOVERS", "VMS"],
+    ...v.workers.map((w) => [w.workerId, w.host, String(w.pid), `${w.inFlight.length}/${w.concurrency}`, String(w.finished), String(w.failed), String(w.takeovers), String(w.vms)]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  lines.push(`workers: ${v.workers.length}`);
+  rows.forEach((r, i) => {
+    lines.push(r.map((c, j) => c.padEnd(widths[j]!)).join("  ").trimEnd());
+    const w = v.workers[i - 1];
+    if (w && w.inFlight.length > 0) lines.push(`  running: ${w.inFlight.join(", ")}`);
+  });
+  return lines.join("\n") + "\n";
 }
