@@ -44,7 +44,10 @@ export class StreamTail {
       // Only subjects and sequences: payloads are fetched by whoever needs them.
       headers_only: true,
     });
-    const messages = await consumer.consume({ max_messages: 512 });
+    // A pull lost across a server restart is noticed by two missed heartbeats: 2 s here, not the
+    // client's default 2 × 15 s, during which every fresh read waited 10 s for the tail (a demo
+    // whose server was killed stalled 40 s).
+    const messages = await consumer.consume({ max_messages: 512, expires: 5_000, idle_heartbeat: 1_000 });
     tail.#messages = messages;
     tail.#loop = (async () => {
       for await (const m of messages) {
