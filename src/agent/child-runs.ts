@@ -8,7 +8,7 @@ import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { checkCitations } from "./citations.ts";
 import { EventType, RunStatus, type VibewriterEvent } from "../nats/event-types.ts";
 import type { AgentBackbone, ArtifactPort } from "./ports.ts";
-import { loadThreadSourceTexts, readSourceManifest, SOURCE_PATHS } from "./sources.ts";
+import { loadThreadSourceTexts, readSourceManifest, SOURCE_PATHS, type Source } from "./sources.ts";
 import { REPORT_ARTIFACT } from "./tools/publish.ts";
 
 const RECORDS = ["vibewriter", "child-runs"];
@@ -58,7 +58,8 @@ export type ChildOutcome =
   | { state: "running" }
   /** Paused for its owner (a payment, its budget): it goes on after the owner's decision. */
   | { state: "waiting" }
-  | { state: "reported"; status: string; report: string }
+  /** `cited`: the child's sources its report cites (each verified), to carry into the parent. */
+  | { state: "reported"; status: string; report: string; cited: Source[] }
   | { state: "failed"; status: string; reason: string };
 
 const firstLine = (s: string) => (s.split("\n").find((l) => l.trim() !== "") ?? "unknown error").trim().slice(0, 300);
@@ -76,7 +77,10 @@ export async function childOutcome(backbone: AgentBackbone, child: string): Prom
   if (!raw) return { state: "failed", status, reason: last.data.reason ?? "it ended without publishing a report" };
   const report = new TextDecoder().decode(raw);
   // Published reports were verified when published; check again against the child's stored sources.
-  const check = checkCitations(report, await loadThreadSourceTexts(backbone.artifacts, child));
+  const texts = await loadThreadSourceTexts(backbone.artifacts, child);
+  const check = checkCitations(report, texts);
   if (!check.ok) return { state: "failed", status, reason: `its report's citations do not verify: ${check.problems[0]?.message ?? "no citations"}` };
-  return { state: "reported", status, report };
+  const infos = await readSourceManifest(backbone.artifacts, child);
+  const cited = infos.filter((i) => check.verifiedSources.includes(i.id)).map((i) => ({ ...i, text: texts.get(i.id)! }));
+  return { state: "reported", status, report, cited };
 }

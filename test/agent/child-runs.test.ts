@@ -2,7 +2,7 @@ import { agentBackbone } from "../../src/agent/backbone.ts";
 import { childOutcome, childThreadId, readChildRecord, shareSources, writeChildRecord } from "../../src/agent/child-runs.ts";
 import type { AgentBackbone } from "../../src/agent/ports.ts";
 import { RunBudget } from "../../src/agent/run-budget.ts";
-import { readSourceManifest, storeSources, sourceFromBytes } from "../../src/agent/sources.ts";
+import { readSourceManifest, storeSources, sourceFromBytes, sourceInfo } from "../../src/agent/sources.ts";
 import { childBudget } from "../../src/agent/tools/delegate.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
 import { validateThreadId } from "../../src/agent/vibewriter.ts";
@@ -75,7 +75,8 @@ describe("a child's outcome, from its own log", () => {
     const report = `# May\n\n[[src:${source.id}|"Sales rose 4% in May."]]\n`;
     await b.artifacts.put(REPORT_ARTIFACT("out-ok"), enc(report));
     await finished("out-ok", "completed");
-    expect(await childOutcome(b, "out-ok")).toEqual({ state: "reported", status: "completed", report });
+    // With the sources it cites, to carry into the parent.
+    expect(await childOutcome(b, "out-ok")).toEqual({ state: "reported", status: "completed", report, cited: [{ ...sourceInfo(source), text: source.text }] });
 
     // The same report stored for a thread without that source (an altered artifact): refused.
     await b.artifacts.put(REPORT_ARTIFACT("out-forged"), enc(report));

@@ -5,7 +5,7 @@ import { checkCitations } from "../../src/agent/citations.ts";
 import { childThreadId } from "../../src/agent/child-runs.ts";
 import { createScriptedModel, type AgentScript } from "../../src/agent/scripted-model.ts";
 import { THREAD_SKILL_PATHS } from "../../src/agent/thread-skills.ts";
-import { loadThreadSourceTexts, readSourceManifest, sourceIdFor } from "../../src/agent/sources.ts";
+import { loadThreadSourceTexts, readSourceManifest, sourceFromBytes, sourceIdFor, storeSources } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
 import { createVibewriter, RunStatus, type Vibewriter } from "../../src/agent/vibewriter.ts";
 import { queuedChildRuns } from "../../src/cli/child-runs.ts";
@@ -17,11 +17,14 @@ import { startAgentWorld, type AgentWorld } from "./support/harness.ts";
 
 const AUDIT = "# Audit\n\nThe auditor found a material weakness in revenue recognition.\n\nRevenue grew 12% in 2025, mostly from two customers.\n";
 const AUDIT_ID = sourceIdFor(new TextEncoder().encode(AUDIT));
+/** A page child B (given no sources) finds on its own, as its fetch_url would store it. */
+const PAGE = "Two customers made up 61% of 2025 revenue.\n";
+const PAGE_ID = sourceIdFor(new TextEncoder().encode(PAGE));
 const REPORT = "/workspace/report.md";
-/** Each child's question and the sentence of the parent's source its report quotes. */
+/** Each child's question, the sources it gets, and the source sentence its report quotes. */
 const CHILDREN = [
-  { question: "What did the auditor find? Answer with a cited report.", quote: "The auditor found a material weakness in revenue recognition." },
-  { question: "How did revenue develop? Answer with a cited report.", quote: "Revenue grew 12% in 2025, mostly from two customers." },
+  { question: "What did the auditor find? Answer with a cited report.", sources: "parent", source: AUDIT_ID, quote: "The auditor found a material weakness in revenue recognition." },
+  { question: "How concentrated is revenue? Answer with a cited report.", sources: "none", source: PAGE_ID, quote: "Two customers made up 61% of 2025 revenue." },
 ];
 
 /**
@@ -32,14 +35,18 @@ const CHILDREN = [
 const main: AgentScript = ({ turn, results, task }) => {
   const child = CHILDREN.find((c) => c.question === task);
   if (child) {
-    const report = `# Finding\n\nThe sources say: [[src:${AUDIT_ID}|"${child.quote}"]]\n`;
+    const report = `# Finding\n\nThe sources say: [[src:${child.source}|"${child.quote}"]]\n`;
     return [[{ name: "write_file", args: { file_path: REPORT, content: report } }], [{ name: "task", args: { subagent_type: "publisher", description: `Publish ${REPORT}.` } }], { text: "child done" }][turn];
   }
   if (task.startsWith("fail:")) return [[{ name: "delegate", args: { question: "A question no worker will take." } }], { text: `got: ${results[0]}` }][turn];
-  const cited = CHILDREN.map((c, i) => `- [[src:${/stored as source ([0-9a-f]{12})/.exec(results[i] ?? "")?.[1] ?? "missing"}|"${c.quote}"]]`);
-  const report = `# Parent report\n\nTwo child runs looked into the audit:\n${cited.join("\n")}\n`;
+  // The two calls ran at once: each child's result is the one whose report has its quote.
+  const sourceOf = (quote: string) => /stored as source ([0-9a-f]{12})/.exec(results.find((r) => r.includes(quote)) ?? "")?.[1] ?? "missing";
+  const cited = CHILDREN.map((c) => `- [[src:${sourceOf(c.quote)}|"${c.quote}"]]`);
+  // Child B's own citation, copied as it wrote it: its page came along with its report.
+  const copied = `- As child B found: [[src:${PAGE_ID}|"${CHILDREN[1]!.quote}"]]`;
+  const report = `# Parent report\n\nTwo child runs looked into the audit:\n${cited.join("\n")}\n${copied}\n`;
   return [
-    CHILDREN.map((c) => ({ name: "delegate", args: { question: c.question, sources: "parent" } })),
+    CHILDREN.map((c) => ({ name: "delegate", args: { question: c.question, sources: c.sources } })),
     [{ name: "write_file", args: { file_path: REPORT, content: report } }],
     [{ name: "task", args: { subagent_type: "publisher", description: `Publish ${REPORT}.` } }],
     { text: "parent done" },
@@ -106,14 +113,19 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   const parent = "deleg-parent";
   const paused = await (await agentFor(parent, { sourcesDir, skillDirs: [skillsDir] })).run("Write a cited note on the audit.");
   expect(paused.status).toBe(RunStatus.Interrupted);
+  // The two calls ran at once, so their waits (and requests) come in either order.
   const waits = paused.interrupts.map((i) => (i as { value: { kind: string; child: string; question: string } }).value);
-  expect(waits.map((w) => [w.kind, w.question])).toEqual(CHILDREN.map((c) => ["child_run", c.question]));
-  const [childA, childB] = waits.map((w) => w.child) as [string, string];
+  const waitFor = (c: (typeof CHILDREN)[number]) => waits.find((w) => w.kind === "child_run" && w.question === c.question)?.child;
+  const [childA, childB] = CHILDREN.map(waitFor) as [string, string];
+  expect(waits).toHaveLength(2);
   expect(childA).toMatch(/^deleg-parent-d-[0-9a-f]{12}$/);
-  expect((await showThread(world.backbone, parent)).reason).toBe(`waiting for child run ${childA}; child run ${childB}`);
+  const reason = (await showThread(world.backbone, parent)).reason;
+  expect([`waiting for child run ${childA}; child run ${childB}`, `waiting for child run ${childB}; child run ${childA}`]).toContain(reason);
   expect(await queue.depth()).toBe(2);
 
-  const a = await nextRequest();
+  const taken = [await nextRequest(), await nextRequest()];
+  const a = taken.find((q) => q.request.threadId === childA)!;
+  const b = taken.find((q) => q.request.threadId === childB)!;
   expect(a.request).toMatchObject({ kind: "run", threadId: childA, task: CHILDREN[0]!.question, parentThreadId: parent });
   // A third of what the parent had left after its one model call: floor(30 / 3).
   expect(a.request.maxModelCalls).toBe(10);
@@ -127,7 +139,6 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
 
   // The parent's resume comes while child B still waits: its delegate call runs again (a replay),
   // takes A's report, queues nothing new and pauses again for B alone.
-  const b = await nextRequest();
   expect(b.request).toMatchObject({ kind: "run", threadId: childB, parentThreadId: parent });
   const early = await nextRequest();
   expect(early.request).toMatchObject({ kind: "resume", threadId: parent });
@@ -136,6 +147,9 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   expect(stillWaiting.interrupts.map((i) => (i as { value: { child: string } }).value.child)).toEqual([childB]);
   expect(await queue.depth()).toBe(1); // B, taken and not yet acknowledged
 
+  // B was given no sources; it finds a page of its own (stored as its fetch_url stores one).
+  expect(await readSourceManifest(world.backbone.artifacts, childB)).toEqual([]);
+  await storeSources(world.backbone.artifacts, childB, [await sourceFromBytes("https://example.org/customers", new TextEncoder().encode(PAGE))]);
   const reportB = await work(b);
   const last = await nextRequest();
   expect(last.request).toMatchObject({ kind: "resume", threadId: parent });
@@ -148,27 +162,31 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   const reportIds = [childA, childB].map((c) => sources.find((s) => s.origin === `thread:${c}`)?.id);
   expect(reportIds).toEqual([reportA, reportB].map((r) => sourceIdFor(new TextEncoder().encode(r.report!))));
   const check = checkCitations(done.report!, await loadThreadSourceTexts(world.backbone.artifacts, parent));
-  expect(check).toMatchObject({ ok: true, verifiedSources: [...reportIds].sort() });
+  expect(check).toMatchObject({ ok: true, verifiedSources: [...reportIds, PAGE_ID].sort() });
+  expect(sources.find((s) => s.id === PAGE_ID)?.origin).toBe("https://example.org/customers");
 
   // Linked both ways: in the events, in `show`, in `threads`.
   const parentEvents = await world.backbone.events.history(parent, { types: [EventType.ChildSubmitted, EventType.ChildFinished] });
   expect(parentEvents.map((e) => [e.type, (e.data as { child: string }).child])).toEqual([
-    [EventType.ChildSubmitted, childA],
-    [EventType.ChildSubmitted, childB],
+    ...parentEvents.slice(0, 2).map((e) => [EventType.ChildSubmitted, (e.data as { child: string }).child]),
     [EventType.ChildFinished, childA],
     [EventType.ChildFinished, childB],
   ]);
+  expect(parentEvents.slice(0, 2).map((e) => (e.data as { child: string }).child).sort()).toEqual([childA, childB].sort());
   for (const [i, child] of [childA, childB].entries()) {
     const from = await world.backbone.events.history(child, { types: [EventType.DelegatedFrom] });
     expect(from.map((e) => e.data)).toEqual([{ parent, question: CHILDREN[i]!.question }]);
     expect((await showThread(world.backbone, child)).parent).toBe(parent);
   }
-  expect((await showThread(world.backbone, parent)).children).toEqual([
-    { threadId: childA, question: CHILDREN[0]!.question, ended: { status: "completed", source: reportIds[0] } },
-    { threadId: childB, question: CHILDREN[1]!.question, ended: { status: "completed", source: reportIds[1] } },
-  ]);
+  const byId = (x: { threadId: string }, y: { threadId: string }) => x.threadId.localeCompare(y.threadId);
+  expect((await showThread(world.backbone, parent)).children?.sort(byId)).toEqual(
+    [
+      { threadId: childA, question: CHILDREN[0]!.question, ended: { status: "completed", source: reportIds[0] } },
+      { threadId: childB, question: CHILDREN[1]!.question, ended: { status: "completed", source: reportIds[1] } },
+    ].sort(byId),
+  );
   const listed = new Map((await listThreads(world.backbone)).map((t) => [t.threadId, t]));
-  expect(listed.get(parent)?.children).toEqual([childA, childB]);
+  expect(listed.get(parent)?.children?.sort()).toEqual([childA, childB].sort());
   expect(listed.get(childB)?.parent).toBe(parent);
 });
 

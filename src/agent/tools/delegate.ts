@@ -7,7 +7,7 @@ import { EventType } from "../../nats/event-types.ts";
 import type { ChildRunPort } from "../ports.ts";
 import type { RunBudget } from "../run-budget.ts";
 import { storeThreadSkills } from "../thread-skills.ts";
-import { SOURCE_PATHS, sourceFromBytes, sourceUploads, storeSources } from "../sources.ts";
+import { SOURCE_PATHS, sourceFromBytes, sourceUploads, storeSources, type Source } from "../sources.ts";
 import type { HostToolContext } from "./context.ts";
 
 /** What the parent pauses with while its child runs (the worker re-queues the parent when the child ends). */
@@ -84,12 +84,15 @@ export function createDelegateTool(opts: DelegateToolOptions) {
           await opts.emit({ id: `main:${callId}:child-finished`, type: EventType.ChildFinished, agent: "main", data: { child, status: outcome.status, reason: outcome.reason } });
           return `Error: the child run ${child} failed (${outcome.status}): ${outcome.reason}. It has no verified report to cite. Answer the question yourself, or delegate a narrower one.`;
         }
-        const id = await storeChildReport(opts, record, outcome.report);
+        const id = await storeChildReport(opts, record, outcome.report, outcome.cited);
         if (typeof id !== "string") return `Error: ${id.error}`;
+        const carried = outcome.cited.map((c) => c.id);
         await opts.emit({ id: `main:${callId}:child-finished`, type: EventType.ChildFinished, agent: "main", data: { child, status: outcome.status, source: id } });
         return (
           `The child run ${child} published a verified report, stored as source ${id} at ${SOURCE_PATHS.sandboxFile(id)}. ` +
-          `Cite it like any source: [[src:${id}|"<exact quote from the report>"]].\n\n` +
+          `Cite it like any source: [[src:${id}|"<exact quote from the report>"]].` +
+          (carried.length ? ` The sources its report cites (${carried.join(", ")}) are now yours too, so its own citations verify here as well.` : "") +
+          "\n\n" +
           clip(outcome.report, MAX_REPORT_CHARS)
         );
       } catch (e) {
@@ -147,12 +150,18 @@ async function waitForChild(opts: DelegateToolOptions, r: ChildRecord) {
   }
 }
 
-/** The child's report as a source of the parent (content-addressed: storing it twice is harmless), placed in the sandbox. */
-async function storeChildReport(opts: DelegateToolOptions, r: ChildRecord, report: string): Promise<string | { error: string }> {
+/**
+ * The child's report as a source of the parent, with the child's sources it cites (so the
+ * report's own citations verify in the parent too); content-addressed, so storing twice is
+ * harmless. All placed in the sandbox with the thread's whole index.
+ */
+async function storeChildReport(opts: DelegateToolOptions, r: ChildRecord, report: string, cited: readonly Source[]): Promise<string | { error: string }> {
   const source = { ...(await sourceFromBytes(`thread:${r.child}`, new TextEncoder().encode(report))), title: `Report of child run ${r.child}: ${clip(r.question, 120)}` };
+  const adding = [source, ...cited];
   let placed = "";
-  await storeSources(opts.backbone.artifacts, r.parent, [source], async (infos) => {
-    const uploads = sourceUploads(infos.filter((i) => i.id === source.id), new Map([[source.id, source.text]])).filter(([p]) => p !== SOURCE_PATHS.sandboxIndex);
+  await storeSources(opts.backbone.artifacts, r.parent, adding, async (infos) => {
+    const texts = new Map(adding.map((s) => [s.id, s.text]));
+    const uploads = sourceUploads(infos.filter((i) => texts.has(i.id)), texts).filter(([p]) => p !== SOURCE_PATHS.sandboxIndex);
     uploads.push(sourceUploads(infos, new Map()).at(-1)!);
     const failed = ((await opts.backend.uploadFiles?.(uploads)) ?? []).filter((f) => f.error);
     if (failed.length > 0) placed = failed.map((f) => `${f.path}: ${f.error}`).join(", ");
