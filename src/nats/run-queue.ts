@@ -30,7 +30,7 @@ import {
   type JsMsg,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { headers, nanos, type NatsConnection } from "@nats-io/transport-node";
+import { ClosedConnectionError, headers, nanos, type NatsConnection } from "@nats-io/transport-node";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { EventType } from "./event-types.ts";
 import { EventLog } from "./events.ts";
@@ -170,9 +170,32 @@ export async function runQueueDepth(jsm: JetStreamManager): Promise<number> {
   return info.num_pending + info.num_ack_pending;
 }
 
+/**
+ * Create the shared consumer; with `reconfigure`, also bring an existing one's ack wait, backoff and
+ * max_deliver to `ackWaitMs`'s (only when asked: a submitter must not undo a fleet's setting).
+ */
+async function ensureRunsConsumer(jsm: JetStreamManager, ackWaitMs: number, reconfigure: boolean): Promise<void> {
+  const want = runsConsumerConfig(ackWaitMs);
+  try {
+    const info = await jsm.consumers.info(Names.runsStream, RUNS_CONSUMER);
+    if (!reconfigure) return;
+    const have = info.config as unknown as Record<string, unknown>;
+    const same = (["ack_wait", "max_deliver", "backoff"] as const).every((k) => JSON.stringify(have[k]) === JSON.stringify(want[k]));
+    if (!same) await jsm.consumers.update(Names.runsStream, RUNS_CONSUMER, { ack_wait: want.ack_wait, backoff: want.backoff, max_deliver: want.max_deliver });
+  } catch (err) {
+    if (!(err instanceof JetStreamApiError) || err.status !== 404) {
+      throw new NatsBackboneError(NatsErrorCode.Connect, "cannot set up the run queue's consumer", { cause: err });
+    }
+    await jsm.consumers.add(Names.runsStream, want);
+  }
+}
+
 export interface RunQueueOptions {
   replicas?: number;
-  /** Ack wait of the shared consumer (default 60 s). Every worker should agree on it. */
+  /**
+   * Ack wait of the shared consumer (default 60 s). Given, it is applied to an existing consumer
+   * too (every worker should agree on it); omitted, an existing consumer keeps its own.
+   */
   ackWaitMs?: number;
   /** Where a failed request's reason goes (default: an EventLog on the same JetStream client). */
   events?: EventLog;
@@ -181,7 +204,7 @@ export interface RunQueueOptions {
 export class RunQueue {
   readonly #js: JetStreamClient;
   readonly #jsm: JetStreamManager;
-  readonly #consumer: Consumer;
+  #consumer: Consumer;
   readonly #events: EventLog;
   readonly #nc: NatsConnection | undefined;
   /** The consumer's ack wait: call `working()` at least every third of it. */
@@ -201,21 +224,11 @@ export class RunQueue {
    * With `nc`, terminations wait for the server's confirmation (as `ack()` does).
    */
   static async open(nats: { js: JetStreamClient; jsm: JetStreamManager; nc?: NatsConnection }, opts: RunQueueOptions = {}): Promise<RunQueue> {
-    const ackWaitMs = opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS;
     await ensureStream(nats.jsm, runsStreamConfig(opts.replicas ?? 1));
-    const want = runsConsumerConfig(ackWaitMs);
-    try {
-      const info = await nats.jsm.consumers.info(Names.runsStream, RUNS_CONSUMER);
-      const have = info.config as unknown as Record<string, unknown>;
-      const same = (["ack_wait", "max_deliver", "backoff"] as const).every((k) => JSON.stringify(have[k]) === JSON.stringify(want[k]));
-      if (!same) await nats.jsm.consumers.update(Names.runsStream, RUNS_CONSUMER, { ack_wait: want.ack_wait, backoff: want.backoff, max_deliver: want.max_deliver });
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.status !== 404) {
-        throw new NatsBackboneError(NatsErrorCode.Connect, "cannot set up the run queue's consumer", { cause: err });
-      }
-      await nats.jsm.consumers.add(Names.runsStream, want);
-    }
+    await ensureRunsConsumer(nats.jsm, opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, opts.ackWaitMs !== undefined);
     const consumer = await nats.js.consumers.get(Names.runsStream, RUNS_CONSUMER);
+    // The ack wait in force (another worker may have set it): heartbeats are paced on it.
+    const ackWaitMs = Math.round(((await nats.jsm.consumers.info(Names.runsStream, RUNS_CONSUMER)).config.ack_wait ?? nanos(DEFAULT_ACK_WAIT_MS)) / 1e6);
     return new RunQueue(nats.js, nats.jsm, consumer, opts.events ?? new EventLog(nats.js, { jsm: nats.jsm }), ackWaitMs, nats.nc);
   }
 
@@ -230,17 +243,29 @@ export class RunQueue {
   /**
    * The next runnable request, or undefined when none came within `expiresMs` (default 30 s) or
    * `signal` aborted. Requests that are malformed or used up their attempts are settled here and
-   * never handed out.
+   * never handed out. A pull that fails (server restarting, consumer lost) is tried again until the
+   * deadline; only a closed connection throws.
    */
   async next(opts: { signal?: AbortSignal; expiresMs?: number } = {}): Promise<QueuedRun | undefined> {
     const deadline = Date.now() + (opts.expiresMs ?? 30_000);
     const signal = opts.signal;
+    let backoff = 100;
     while (!signal?.aborted) {
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
       // Pull in short rounds so an abort is noticed; the server wants at least 1 s.
       const pull = this.#consumer.next({ expires: Math.max(1_000, Math.min(left, 5_000)) });
-      const msg = await untilAborted(pull, signal);
+      let msg: JsMsg | null | typeof ABORTED;
+      try {
+        msg = await untilAborted(pull, signal);
+      } catch (err) {
+        if (this.#nc?.isClosed() || err instanceof ClosedConnectionError) throw err;
+        await this.#recover(err);
+        await untilAborted(new Promise((r) => setTimeout(r, Math.min(backoff, Math.max(0, deadline - Date.now())))), signal);
+        backoff = Math.min(backoff * 2, 2_000);
+        continue;
+      }
+      backoff = 100;
       if (msg === ABORTED) {
         // A request that arrives for the abandoned pull goes back untouched (not a death).
         void pull.then((late) => late && this.#settleable(late).then((r) => r?.retry(0)), () => {});
@@ -251,6 +276,16 @@ export class RunQueue {
       if (run) return run;
     }
     return undefined;
+  }
+
+  /** After a failed pull: the shared consumer is set up again if it is gone (someone deleted it). */
+  async #recover(_err: unknown): Promise<void> {
+    try {
+      await ensureRunsConsumer(this.#jsm, this.ackWaitMs, false);
+      this.#consumer = await this.#js.consumers.get(Names.runsStream, RUNS_CONSUMER);
+    } catch {
+      // The server is away: the next round tries again.
+    }
   }
 
   /** A handed-out request, or undefined after settling one no worker should get. */

@@ -110,6 +110,20 @@ describe("RunQueue", () => {
     expect(await runQueueDepth(t.backbone.jsm)).toBe(0);
   });
 
+  it("a submitter opening the queue keeps the workers' ack wait; a worker's pull survives its consumer being deleted", async () => {
+    const submitter = await RunQueue.open(t.backbone);
+    expect(submitter.ackWaitMs).toBe(1_000);
+    expect((await t.backbone.jsm.consumers.info(Names.runsStream, "workers")).config.ack_wait).toBe(1_000_000_000);
+
+    await t.backbone.jsm.consumers.delete(Names.runsStream, "workers");
+    const waiting = queue.next({ expiresMs: 20_000 });
+    await submitter.submit(request("queue-after-delete"));
+    const got = await waiting;
+    expect(got?.request.threadId).toBe("queue-after-delete");
+    await got!.ack();
+    expect(await queue.depth()).toBe(0);
+  });
+
   it("an aborted wait loses nothing: a request that arrives afterwards is delivered as a first attempt", async () => {
     const stop = new AbortController();
     const waiting = queue.next({ signal: stop.signal, expiresMs: 30_000 });
