@@ -122,6 +122,8 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   const reason = (await showThread(world.backbone, parent)).reason;
   expect([`waiting for child run ${childA}; child run ${childB}`, `waiting for child run ${childB}; child run ${childA}`]).toContain(reason);
   expect(await queue.depth()).toBe(2);
+  // Each child is listed at once, queued, with its question as its task.
+  expect(await showThread(world.backbone, childA)).toMatchObject({ status: "queued", task: CHILDREN[0]!.question, parent });
 
   const taken = [await nextRequest(), await nextRequest()];
   const a = taken.find((q) => q.request.threadId === childA)!;

@@ -121,6 +121,8 @@ async function submitOnce(opts: DelegateToolOptions, r: ChildRecord): Promise<vo
   if (submitted.some((e) => e.type === EventType.ChildSubmitted && e.data.child === r.child)) return;
   const childEmit = createEmitter(opts.backbone, r.child);
   await childEmit({ id: `delegated:${r.parent}`, type: EventType.DelegatedFrom, agent: "main", data: { parent: r.parent, question: clip(r.question, 400) } });
+  // As `submit` logs a queued thread (same id rule), so `threads` shows the child queued at once.
+  await childEmit({ id: `queued/run/${r.submittedAt}`, type: EventType.RunQueued, agent: "main", data: { kind: "run", task: r.question, allowNetwork: r.allowNetwork, by: r.parent } });
   // Queued before the parent's event: a crash in between re-submits the identical request (deduplicated by the queue).
   await opts.childRuns.submit({
     threadId: r.child,
