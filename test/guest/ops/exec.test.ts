@@ -31,9 +31,11 @@ async function sh(shell: string, timeoutMs = NEVER_MS) {
 }
 
 /** The command lines of every live process whose real uid is the sandbox user's, but this
- * query's own shell (zombies have none; the agent's real uid is root's). */
+ * query's own shell (zombies have none; the agent's real uid is root's). One grep reads every
+ * status file (a process spawned per /proc entry cost seconds under TCG); processes gone since,
+ * like the $(…) subshell itself, print nothing (stderr goes away before the redirect fails). */
 async function sandboxProcesses(): Promise<string[]> {
-  const r = await sh('for p in /proc/[0-9]*; do [ "${p#/proc/}" != "$$" ] && grep -qE "^Uid:\\s+1000\\s" $p/status 2>/dev/null && tr "\\0" " " < $p/cmdline && echo; done; true');
+  const r = await sh('for f in $(grep -lE "^Uid:\\s+1000\\s" /proc/[0-9]*/status 2>/dev/null); do p=${f%/status}; [ "${p#/proc/}" != "$$" ] && tr "\\0" " " 2>/dev/null < $p/cmdline && echo; done; true');
   return r.text.split("\n").filter((l) => l.trim() !== "");
 }
 
@@ -84,7 +86,7 @@ describe("a command owns its processes", () => {
     expect(next.text.trim()).not.toBe(own);
     // The agent (node running agent.mjs) is back in the root cgroup, and the finished commands'
     // cgroups are gone.
-    const agent = await sh('for p in /proc/[0-9]*; do tr "\\0" " " < $p/cmdline 2>/dev/null | grep -q "agent\\.mjs" && cat $p/cgroup; done; ls /sys/fs/cgroup/commands');
+    const agent = await sh('for f in $(grep -l "agent\\.mjs" /proc/[0-9]*/cmdline 2>/dev/null); do cat ${f%cmdline}cgroup; done; ls /sys/fs/cgroup/commands');
     expect(agent.text.split("\n")[0]).toBe("0::/");
     expect(agent.text.split("\n").filter((l) => /^c\d+$/.test(l))).toHaveLength(1); // this command's own
   }, NEVER_MS);
