@@ -73,7 +73,11 @@ export interface VibewriterOptions {
   onEvent?: (e: VibewriterEvent) => void;
   /** Model calls and tokens this thread may use in all (main agent and subagents); at the limit the run pauses for the owner. */
   budget?: BudgetLimits;
-  /** Stops the preparation (sources, sandbox, skills): it rejects, and the thread's VM is closed. */
+  /**
+   * Stops the preparation (sources, sandbox, skills: it rejects, and the thread's VM is closed) and
+   * the run's graph (LangGraph's own signal: no further step runs or is checkpointed). An aborted
+   * run is not logged as failed: whoever stopped it says why (Ctrl-C, a lost lease).
+   */
   signal?: AbortSignal;
   /**
    * The task's outcome is a published report: a run that ends without one is `incomplete`, not
@@ -222,7 +226,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
 
     // "sync": each step's checkpoint is stored before the next step starts, so a crash never
     // leaves a side effect of step N+1 without step N on record.
-    const config = { configurable: { thread_id: threadId }, recursionLimit: 500, durability: "sync" as const };
+    const config = { configurable: { thread_id: threadId }, recursionLimit: 500, durability: "sync" as const, ...(opts.signal ? { signal: opts.signal } : {}) };
 
     const collect = async (state: Record<string, unknown>): Promise<RunResult> => {
       const messages = (state.messages ?? []) as unknown[];
@@ -260,6 +264,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       try {
         state = (await agent.invoke(input as never, config as never)) as unknown as Record<string, unknown>;
       } catch (cause) {
+        if (opts.signal?.aborted) throw opts.signal.reason ?? cause;
         const message = (cause as Error)?.message ?? String(cause);
         await emit({ id: `main:${eventKey}:failed:${shortHash(message)}`, type: EventType.RunFailed, agent: "main", data: { message } }).catch(() => {});
         throw new AgentError(

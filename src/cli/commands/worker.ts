@@ -1,8 +1,128 @@
-/** `vibewriter worker` (issue 14): being built. */
+/**
+ * `vibewriter worker [-c N]`: pulls run requests from the queue and runs them, at most N at a time,
+ * each in its own VM from the process's pool, each under its thread's lease (worker-run.ts). Hosts
+ * the `vibewriter` NATS service with this worker's stats. Ctrl-C/SIGTERM: stop pulling, hand the
+ * runs in flight back to the queue (their leases released first), exit 0.
+ */
+import { mkdtemp, rm } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import { closeSandboxPool, sandboxPool } from "../../agent/sandbox.ts";
+import { NatsRole } from "../../nats/auth.ts";
+import { RunQueue } from "../../nats/run-queue.ts";
+import { startRunService, type WorkerStats } from "../../nats/run-service.ts";
+import { thisProcess } from "../../nats/thread-lease.ts";
+import { openCliBackbone } from "../backbone.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import type { CliContext } from "../context.ts";
+import { cliModel } from "../model.ts";
 import type { CommandPlan } from "../plan.ts";
+import { openThreadLeases } from "../run-lease.ts";
+import { openRunWallet } from "../wallet.ts";
+import { runQueuedRequest, WorkerOutcome, type WorkerRunReport } from "../worker-run.ts";
 
-export async function runWorker(_plan: Extract<CommandPlan, { command: "worker" }>, _ctx: CliContext): Promise<number> {
-  throw new CliError(CliErrorCode.Failed, "`vibewriter worker` is not built yet");
+/** How long one pull waits for a request before looking again (the signal ends it sooner). */
+const PULL_EXPIRES_MS = 30_000;
+
+export const ACK_WAIT_ENV = "VIBEWRITER_RUN_ACK_WAIT_SEC";
+
+/**
+ * `VIBEWRITER_RUN_ACK_WAIT_SEC` (default 60): a worker that stops answering this long loses its
+ * requests to other workers. The queue's consumer takes the last worker's value: give every worker
+ * the same.
+ */
+export function ackWaitMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env[ACK_WAIT_ENV]?.trim();
+  if (!raw) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < 2 || Number(raw) > 3600) {
+    throw new CliError(CliErrorCode.NotConfigured, `${ACK_WAIT_ENV}="${raw}" must be a whole number of seconds from 2 to 3600.`);
+  }
+  return Number(raw) * 1000;
+}
+
+export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }>, ctx: CliContext): Promise<number> {
+  const model = cliModel(ctx.env); // first: with no model, say what to set before touching anything
+  const ackWaitMs = ackWaitMsFromEnv(ctx.env);
+  const workerId = `worker-${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
+  const holder = thisProcess("worker", workerId);
+  const backbone = await openCliBackbone(ctx, `vibewriter-${workerId}`, { role: NatsRole.Runtime });
+  ctx.defer(() => closeSandboxPool()); // every VM of this worker, after the runs have closed theirs
+  const replicas = (backbone as { replicas?: number }).replicas ?? 1;
+  const queue = await RunQueue.open(backbone, { replicas, ...(ackWaitMs ? { ackWaitMs } : {}) });
+  const leases = await openThreadLeases(backbone, ctx.env);
+  const payments = await openRunWallet(backbone, ctx.env);
+  const skillsRoot = await mkdtemp(join(tmpdir(), "vibewriter-worker-skills-"));
+  ctx.defer(() => rm(skillsRoot, { recursive: true, force: true }));
+
+  const inFlight = new Map<string, Promise<void>>();
+  const stats = { finished: 0, failed: 0, takeovers: 0 };
+  const workerStats = (): WorkerStats => {
+    const pool = sandboxPool().stats();
+    return {
+      workerId,
+      host: holder.host,
+      pid: holder.pid,
+      concurrency: plan.concurrency,
+      inFlight: [...inFlight.keys()],
+      ...stats,
+      vms: pool.idle + pool.starting + pool.handedOut,
+    };
+  };
+  const service = await startRunService(backbone, { queue, artifacts: backbone.artifacts, worker: workerStats, store: backbone.store, events: backbone.events, leases });
+  ctx.defer(() => service.stop());
+
+  const say = (line: string) => {
+    if (!plan.json) ctx.stdout.write(line + "\n");
+  };
+  say(`worker ${workerId}: up to ${plan.concurrency} run(s) at once, model ${model.label}, wallet ${payments.summary}. Ctrl-C stops.`);
+  const ended = (r: WorkerRunReport) => {
+    if (r.outcome === WorkerOutcome.Finished) stats.finished++;
+    if (r.outcome === WorkerOutcome.Failed) stats.failed++;
+    if (plan.json) ctx.stdout.write(JSON.stringify({ workerId, ...r }) + "\n");
+    else say(`end   ${r.threadId}: ${r.outcome}${r.status ? ` (${r.status})` : ""}${r.reason ? ` — ${r.reason}` : ""}, ${(r.wallMs / 1000).toFixed(1)} s`);
+  };
+
+  const deps = {
+    backbone,
+    queue,
+    leases,
+    holder,
+    model: model.model,
+    env: ctx.env,
+    ...(payments.wallet ? { wallet: payments.wallet } : {}),
+    skillsRoot,
+    stopping: ctx.signal,
+    onStart: (threadId: string, act: { kind: string }, takenOver: boolean) => {
+      if (takenOver) stats.takeovers++;
+      say(`start ${threadId}: ${act.kind}${takenOver ? " (taken over from a worker that stopped renewing its lease)" : ""}`);
+    },
+  };
+
+  const stopped = aborted(ctx.signal);
+  while (!ctx.signal.aborted) {
+    if (inFlight.size >= plan.concurrency) {
+      await Promise.race([...inFlight.values(), stopped]);
+      continue;
+    }
+    const job = await queue.next({ signal: ctx.signal, expiresMs: PULL_EXPIRES_MS });
+    if (!job) continue;
+    // One thread at a time in this worker: a second request for a running thread waits its turn.
+    const key = inFlight.has(job.request.threadId) ? `${job.request.threadId}#${randomBytes(2).toString("hex")}` : job.request.threadId;
+    const run = runQueuedRequest(job, deps)
+      .then(ended, (e: unknown) => say(`error ${job.request.threadId}: ${(e as Error)?.message ?? String(e)}`))
+      .finally(() => inFlight.delete(key));
+    inFlight.set(key, run);
+  }
+  // Stopping: each run in flight hands its request back (its lease released first).
+  await Promise.allSettled(inFlight.values());
+  say(`worker ${workerId} stopped: ${stats.finished} finished, ${stats.failed} failed, ${stats.takeovers} taken over.`);
+  return 0;
+}
+
+function aborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener("abort", () => resolve(), { once: true });
+  });
 }

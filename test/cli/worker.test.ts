@@ -1,0 +1,139 @@
+/**
+ * `vibewriter worker` as real processes on a real nats-server, runs in real microVMs, the model
+ * scripted: a worker runs what was queued, several at once; a worker SIGKILLed mid-run loses the
+ * thread to another worker, which resumes it from its checkpoint without running any side effect
+ * twice.
+ */
+import { artifactStorePort } from "../../src/agent/backbone.ts";
+import { DEMO_TASK } from "../../src/agent/demo-model.ts";
+import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
+import { queueThread } from "../../src/agent/queue-thread.ts";
+import { SAMPLES_DIR } from "../../src/agent/samples.ts";
+import { loadSourcesDir } from "../../src/agent/sources.ts";
+import type { VibewriterEvent } from "../../src/nats/event-types.ts";
+import { readStream } from "../../src/nats/read-stream.ts";
+import { RunQueue } from "../../src/nats/run-queue.ts";
+import { Names } from "../../src/nats/streams.ts";
+import { ThreadLeases } from "../../src/nats/thread-lease.ts";
+import { descendants, spawnCli, type CliChild } from "./child.ts";
+import { useCliChildWorld, type CliChildWorld } from "./child-world.ts";
+
+/** A dead worker's requests come back after this. */
+const ACK_WAIT_MS = 4_000;
+
+interface RunLine {
+  workerId: string;
+  threadId: string;
+  outcome: string;
+  status?: string;
+  takenOver: boolean;
+  deliveryCount: number;
+}
+
+/** The worker's JSON lines so far (one per run that ended). */
+const linesOf = (w: CliChild): RunLine[] =>
+  w
+    .stdout()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as RunLine);
+
+/** Resolves with the worker's line for each thread once all have ended (rejects if the worker exits first). */
+async function ended(w: CliChild, threads: string[]): Promise<RunLine[]> {
+  for (const t of threads) await w.waitForOutput(new RegExp(`"threadId":"${t}","kind":"\\w+","outcome":"(?!held)`));
+  return threads.map((t) => linesOf(w).find((l) => l.threadId === t && l.outcome !== "held")!);
+}
+
+async function queue(world: CliChildWorld, threadId: string): Promise<void> {
+  const b = world.nats.backbone;
+  await RunQueue.open(b, { ackWaitMs: ACK_WAIT_MS }); // the queue exists before any worker opens it
+  await queueThread(
+    { artifacts: artifactStorePort(b.artifacts), store: b.store, events: b.events, js: b.js },
+    { threadId, task: DEMO_TASK, sources: await loadSourcesDir(SAMPLES_DIR), skills: [], allowNetwork: false, by: "test" },
+  );
+}
+
+async function storedEvents(world: CliChildWorld, threadId: string): Promise<VibewriterEvent[]> {
+  const out: VibewriterEvent[] = [];
+  await readStream(world.nats.backbone.js, Names.eventsStream, `${world.nats.backbone.events.threadSubject(threadId)}.>`, (m) => out.push(m.json<VibewriterEvent>()));
+  return out;
+}
+
+/** (agent, call id, tool) of every journaled tool call that really executed, with how many times. */
+function executions(events: VibewriterEvent[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    if (e.type !== "tool.finished" || e.data.replayed === true) continue;
+    if (!(JOURNALED_TOOLS as readonly string[]).includes(String(e.data.tool))) continue;
+    const key = `${e.agent}:${String(e.data.callId)}:${String(e.data.tool)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe("vibewriter worker", () => {
+  const world = useCliChildWorld();
+  // A dead worker's requests come back after 4 s; its leases expire after 3 s (+ margin).
+  const env = () => ({ ...world.env(), VIBEWRITER_RUN_ACK_WAIT_SEC: String(ACK_WAIT_MS / 1000), VIBEWRITER_LEASE_TTL_SEC: "3" });
+  const citations = new Map<string, number>();
+
+  it("runs the queued threads, two at once, to their reports", async () => {
+    const threads = ["worker-a", "worker-b"];
+    for (const t of threads) await queue(world, t);
+    const worker = spawnCli(["worker", "-c", "2", "--json"], env());
+    const lines = await ended(worker, threads);
+    world.leftovers.push(...descendants(worker.child.pid!));
+    for (const l of lines) expect(l).toMatchObject({ outcome: "finished", status: "completed", takenOver: false, deliveryCount: 1 });
+    // Both ran in this one worker at the same time: each started before either ended.
+    const started = threads.map((t) => world.observer.events.findIndex((e) => e.threadId === t && e.type === "run.started"));
+    const finished = threads.map((t) => world.observer.events.findIndex((e) => e.threadId === t && e.type === "run.finished"));
+    expect(Math.max(...started)).toBeLessThan(Math.min(...finished));
+
+    worker.child.kill("SIGTERM");
+    expect((await worker.exited).code, worker.stderr()).toBe(0);
+    expect(await (await RunQueue.open(world.nats.backbone, { ackWaitMs: ACK_WAIT_MS })).depth()).toBe(0);
+    const leases = await ThreadLeases.open(world.nats.backbone);
+    for (const t of threads) {
+      const stored = await storedEvents(world, t);
+      expect(stored.filter((e) => e.type === "report.published")).toHaveLength(1);
+      citations.set(t, stored.filter((e) => e.type === "citation").length);
+      expect(citations.get(t)).toBeGreaterThan(0);
+      expect(await leases.holderOf(t)).toBeUndefined(); // released
+    }
+    expect(citations.get("worker-a")).toBe(citations.get("worker-b"));
+  });
+
+  it("a worker SIGKILLed mid-run: another takes the thread over and finishes it, no side effect twice", async () => {
+    const thread = "worker-killed";
+    await queue(world, thread);
+    const victim = spawnCli(["worker", "-c", "1", "--json"], env());
+    // Killed while the main agent's skill script runs in the VM: earlier side effects are done.
+    const inFlight = world.observer.waitFor((e) => e.threadId === thread && e.type === "tool.started" && e.agent === "main" && e.data.tool === "execute");
+    const early = victim.exited.then((x) => {
+      throw new Error(`the worker ended (${x.code ?? x.signal}) before the kill point:\n${victim.stdout()}\n${victim.stderr()}`);
+    });
+    await Promise.race([inFlight, early]);
+    world.leftovers.push(...descendants(victim.child.pid!));
+    victim.child.kill("SIGKILL");
+    expect((await victim.exited).signal).toBe("SIGKILL");
+    await world.nats.nc.flush();
+    const beforeKill = world.observer.of(thread);
+    expect(beforeKill.some((e) => e.type === "run.finished")).toBe(false); // really mid-run
+
+    const heir = spawnCli(["worker", "-c", "1", "--json"], env());
+    const [line] = await ended(heir, [thread]);
+    world.leftovers.push(...descendants(heir.child.pid!));
+    expect(line).toMatchObject({ outcome: "finished", status: "completed", takenOver: true });
+    expect(line!.deliveryCount).toBeGreaterThan(1); // the dead worker's request, redelivered
+    heir.child.kill("SIGTERM");
+    expect((await heir.exited).code, heir.stderr()).toBe(0);
+
+    // One report, as many citations as an uninterrupted run's, every journaled call run once.
+    const stored = await storedEvents(world, thread);
+    expect(stored.filter((e) => e.type === "report.published")).toHaveLength(1);
+    expect(stored.filter((e) => e.type === "citation")).toHaveLength(citations.get("worker-a")!);
+    const twice = [...executions(world.observer.of(thread))].filter(([, n]) => n > 1);
+    expect(twice).toEqual([]);
+    expect(await (await RunQueue.open(world.nats.backbone, { ackWaitMs: ACK_WAIT_MS })).depth()).toBe(0);
+  });
+});
