@@ -65,6 +65,7 @@ export const NO_VM_FILES = [
   "test/protocol/schema.test.ts",
   "test/sandbox/backend-host.test.ts",
   "test/sandbox/backend-paths.test.ts",
+  "test/sandbox/image.test.ts",
   "test/sandbox/qemu-args.test.ts",
   "test/sandbox/vmm-handshake.test.ts",
   "test/wallet/admin.test.ts",
