@@ -8,6 +8,8 @@ import { Wallet } from "../../src/wallet/wallet.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "./capture.ts";
+import { EventType } from "../../src/nats/event-types.ts";
+import { RunQueue } from "../../src/nats/run-queue.ts";
 
 describe("vibewriter approve / reject", () => {
   let nats: TestNats;
@@ -108,5 +110,18 @@ describe("vibewriter approve / reject", () => {
     expect(await main(["payments", "--pending"], pending)).toBe(0);
     expect(pending.out()).toMatch(/^p-\w+ {2}pending_approval {2}30 XLM to G\S+ {2}\(thread thread-7, [^)]+\) — /);
     expect(pending.out().trim().split("\n")).toHaveLength(2);
+  });
+
+  it("a decision on a thread that ran from the queue queues its resume (the paused run holds no worker)", async () => {
+    const queue = await RunQueue.open(nats.backbone);
+    // thread-7 (p-waiting's) is made a queued thread: its log says it was submitted.
+    await nats.backbone.events.publish("thread-7", { type: EventType.RunQueued, data: { kind: "run", task: "queued task", by: "submit" } });
+    const io = captureIo(env());
+    expect(await main(["reject", "p-waiting", "--json"], io)).toBe(0);
+    expect(JSON.parse(io.out())).toEqual({ ok: true, id: "p-waiting", status: "rejected", thread: "thread-7", requeued: true });
+    const got = await queue.next({ expiresMs: 5_000 });
+    expect(got?.request).toMatchObject({ v: 1, kind: "resume", threadId: "thread-7" });
+    await got!.ack();
+    expect((await nats.backbone.events.history("thread-7")).at(-1)).toMatchObject({ type: EventType.RunQueued, data: { kind: "resume", by: "cli:owner" } });
   });
 });
