@@ -27,6 +27,8 @@ export interface ChoirOptions {
   clock?: () => Date;
   /** Override names (tests isolate themselves). */
   names?: Partial<ChoirStorageNames>;
+  /** Replicas of the stream and buckets when this call creates them (`Backbone.replicas`; default 1). */
+  replicas?: number;
 }
 
 export interface PublishInput {
@@ -88,7 +90,7 @@ export class Choir {
           storage: StorageType.File,
           discard: DiscardPolicy.Old,
           max_age: 0,
-          num_replicas: 1,
+          num_replicas: opts.replicas ?? 1,
           duplicate_window: 2 * 60 * 1_000_000_000,
           allow_direct: true,
         });
@@ -99,8 +101,8 @@ export class Choir {
       }
     }
     try {
-      const kv = await new Kvm(nats.js).create(names.reportsBucket, { history: 1 });
-      const os = await new Objm(nats.js).create(names.bodiesBucket, { storage: StorageType.File });
+      const kv = await new Kvm(nats.js).create(names.reportsBucket, { history: 1, replicas: opts.replicas ?? 1 });
+      const os = await new Objm(nats.js).create(names.bodiesBucket, { storage: StorageType.File, replicas: opts.replicas ?? 1 });
       return new Choir(nats.js, nats.jsm, kv, os, names, opts.clock ?? (() => new Date()));
     } catch (cause) {
       throw new ChoirError(ChoirErrorCode.Nats, "cannot open the Choir buckets", { cause });

@@ -21,11 +21,12 @@ export async function openCliBackbone(ctx: CliContext, name = "vibewriter-cli", 
 }
 
 /** Everything the wallet and the Choir keep, created by the runtime so that readers find it. */
-export async function provisionLayout(nats: Pick<Backbone, "js" | "jsm">): Promise<void> {
-  await AuditLedger.open(nats);
-  await new Kvm(nats.js).create(Names.paymentsBucket, { history: 10 });
-  await new Kvm(nats.js).create(Names.mandatesBucket, { history: 5 });
-  await Choir.open(nats);
+export async function provisionLayout(nats: Pick<Backbone, "js" | "jsm"> & { replicas?: number }): Promise<void> {
+  const replicas = nats.replicas ?? 1;
+  await AuditLedger.open(nats, { replicas });
+  await new Kvm(nats.js).create(Names.paymentsBucket, { history: 10, replicas });
+  await new Kvm(nats.js).create(Names.mandatesBucket, { history: 5, replicas });
+  await Choir.open(nats, { replicas });
 }
 
 /**

@@ -15,7 +15,9 @@ import { embeddedUsers, loadOrCreateIdentity } from "./identities.ts";
 import { EventLog } from "./events.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import type { NatsServer } from "./server.ts";
+import { assertReplicas, assertReplicasFit, replicasFromEnv, REPLICAS_ENV, tooFewServers } from "./replicas.ts";
 import { JetStreamStore } from "./store.ts";
+import { urlIdentitySeed } from "./url-identity.ts";
 import { ensureStream, eventsStreamConfig, Names, stateStreamConfig } from "./streams.ts";
 
 /** Everything Vibewriter keeps in NATS, opened once per process. */
@@ -31,6 +33,11 @@ export interface Backbone {
   server?: NatsServer;
   /** The identity this process acts as. */
   role: NatsRole;
+  /**
+   * Replicas of every stream, KV and Object Store bucket Vibewriter creates (`VIBEWRITER_NATS_REPLICAS`,
+   * default 1; the embedded server: 1). Whatever opens one later (leases, run queue) passes it on.
+   */
+  replicas: number;
   /**
    * How the connection authenticated: "nkey" (the embedded server's own identities), or for
    * `NATS_URL` what the environment gave ("creds", "user", "token", "none").
@@ -66,7 +73,9 @@ export interface OpenBackboneOptions {
   /** The owner's nkey seed, unlocked by the owner (role owner on the embedded server). */
   ownerSeed?: Uint8Array;
   /** Lays out what other layers keep in NATS (ledger, payments, Choir), over a runtime connection. */
-  provision?: (nats: { js: JetStreamClient; jsm: JetStreamManager }) => Promise<void>;
+  provision?: (nats: { js: JetStreamClient; jsm: JetStreamManager; replicas: number }) => Promise<void>;
+  /** Overrides `VIBEWRITER_NATS_REPLICAS`. */
+  replicas?: number;
 }
 
 export type BackboneAuth = "nkey" | "creds" | "user" | "token" | "none";
@@ -87,11 +96,24 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
   let release: (() => Promise<void>) | undefined;
   let lost: Promise<never> | undefined;
   let auth: BackboneAuth;
+  const replicas = opts.replicas ?? replicasFromEnv(env) ?? 1;
   if (opts.natsUrl || fromEnv) {
     const conn = { ...fromEnv, ...(opts.natsUrl ? { url: opts.natsUrl } : {}), name } as Parameters<typeof connectNats>[0];
-    auth = conn.credsFile ? "creds" : conn.token ? "token" : conn.user ? "user" : "none";
+    // No credentials in the environment: this installation's identity for the role, when it has one
+    // (a cluster whose authorization is `vibewriter nats config`'s).
+    if (!conn.credsFile && !conn.token && !conn.user) {
+      const seed = await urlIdentitySeed(opts.stateDir ?? defaultStateDir(env), role, opts.ownerSeed);
+      if (seed) conn.nkeySeed = seed;
+    }
+    auth = conn.nkeySeed ? "nkey" : conn.credsFile ? "creds" : conn.token ? "token" : conn.user ? "user" : "none";
     nc = await connectNats(conn);
   } else {
+    if (replicas !== 1) {
+      throw new NatsBackboneError(
+        NatsErrorCode.InvalidArgument,
+        `${REPLICAS_ENV}=${replicas} needs a NATS cluster (NATS_URL with its servers' URLs); the embedded server is a single node and keeps 1 replica`,
+      );
+    }
     const state = opts.stateDir ?? defaultStateDir(env);
     const dir = join(state, "nats");
     await mkdir(dir, { recursive: true });
@@ -111,7 +133,7 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
       const runtime = await loadOrCreateIdentity(state, NatsRole.Runtime);
       const rc = await connectNats({ url: server.url, name: `${name}-provision`, nkeySeed: runtime.seed });
       try {
-        const provisioned = await openOnConnection(rc, { role: NatsRole.Runtime });
+        const provisioned = await openOnConnection(rc, { role: NatsRole.Runtime, replicas });
         await opts.provision?.(provisioned);
         await provisioned.close();
       } catch (err) {
@@ -123,9 +145,11 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
     }
   }
   try {
-    const backbone = await openOnConnection(nc, { server, release, role, auth, lost });
+    const backbone = await openOnConnection(nc, { server, release, role, auth, lost, replicas });
     if (role === NatsRole.Runtime) {
       await opts.provision?.(backbone);
+      // Everything created above has `replicas`; what existed before with another count is said, not rescaled.
+      await assertReplicas(backbone.jsm, replicas);
       // Chunks of puts that died with an earlier process (older than the grace period).
       await backbone.artifacts.sweep();
     }
@@ -161,26 +185,34 @@ export function giveUpMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
 /** Build a Backbone on an existing connection (used by the test kit). */
 export async function openOnConnection(
   nc: NatsConnection,
-  owned: { server?: NatsServer; release?: () => Promise<void>; role?: NatsRole; auth?: BackboneAuth; lost?: Promise<never> } = {},
+  owned: { server?: NatsServer; release?: () => Promise<void>; role?: NatsRole; auth?: BackboneAuth; lost?: Promise<never>; replicas?: number } = {},
 ): Promise<Backbone> {
   // Node's native hash is 4–7× faster than the client's JS sha256 (NOTES.md).
   setSha256Backend("native");
   const role = owned.role ?? NatsRole.Runtime;
+  const replicas = owned.replicas ?? 1;
   const js = jetstream(nc, { timeout: 10_000 });
   const jsm = await jetstreamManager(nc, { timeout: 10_000 });
   let kv, os;
   if (role === NatsRole.Runtime) {
-    await ensureStream(jsm, stateStreamConfig());
-    await ensureStream(jsm, eventsStreamConfig());
-    kv = await new Kvm(js).create(Names.memoryBucket, {
-      history: 1,
-      storage: StorageType.File,
-      description: "Vibewriter long-term memory (LangGraph store)",
-    });
-    os = await new Objm(js).create(Names.filesBucket, {
-      storage: StorageType.File,
-      description: "Vibewriter artifacts",
-    });
+    assertReplicasFit(nc.info, replicas);
+    try {
+      await ensureStream(jsm, stateStreamConfig(replicas));
+      await ensureStream(jsm, eventsStreamConfig(replicas));
+      kv = await new Kvm(js).create(Names.memoryBucket, {
+        history: 1,
+        replicas,
+        storage: StorageType.File,
+        description: "Vibewriter long-term memory (LangGraph store)",
+      });
+      os = await new Objm(js).create(Names.filesBucket, {
+        storage: StorageType.File,
+        replicas,
+        description: "Vibewriter artifacts",
+      });
+    } catch (err) {
+      throw (isNoRoom(err) && tooFewServers(nc.info, replicas, err)) || err;
+    }
   } else {
     // The owner and the viewer may not create or reconfigure anything: open what the runtime made.
     kv = await new Kvm(js).open(Names.memoryBucket);
@@ -201,6 +233,7 @@ export async function openOnConnection(
     events,
     server: owned.server,
     role,
+    replicas,
     auth: owned.auth ?? "none",
     lost: owned.lost ?? new Promise<never>(() => {}),
     async close() {

@@ -44,7 +44,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     noAsyncTraces: true,
   };
   if (opts.nkeySeed) {
-    options.authenticator = nkeyAuthenticator(opts.nkeySeed);
+    options.authenticator = nonceCheckedAuthenticator(opts.nkeySeed);
   } else if (opts.credsFile) {
     let creds: Uint8Array;
     try {
@@ -73,6 +73,24 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
       { cause },
     );
   }
+}
+
+/** What nats-server sends as a nonce: a short random base64url string (15 characters in 2.9–2.10). */
+const SERVER_NONCE = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * nkey auth that signs only what looks like a server's nonce. The runtime's seed also signs ledger
+ * entries (`vibewriter-ledger-v1\n<hash>`): a server (a cluster's, reached through NATS_URL) that
+ * sent such bytes as its nonce would otherwise get a valid ledger signature back.
+ */
+function nonceCheckedAuthenticator(seed: Uint8Array): ReturnType<typeof nkeyAuthenticator> {
+  const sign = nkeyAuthenticator(seed);
+  return (nonce?: string) => {
+    if (nonce && !SERVER_NONCE.test(nonce)) {
+      throw new NatsBackboneError(NatsErrorCode.Connect, "the NATS server sent a nonce that is not one (refused to sign it with this identity)");
+    }
+    return sign(nonce);
+  };
 }
 
 /** Connection options from the environment: NATS_URL, NATS_CREDS, NATS_USER/NATS_PASSWORD, NATS_TOKEN. */

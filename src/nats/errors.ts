@@ -26,6 +26,8 @@ export const NatsErrorCode = {
   DiskFull: "DISK_FULL",
   /** The embedded nats-server died and could not be restarted, or another one holds its store. */
   ServerLost: "SERVER_LOST",
+  /** A stream or bucket has another replica count than `VIBEWRITER_NATS_REPLICAS` asks for (replicas.ts). */
+  ReplicasMismatch: "REPLICAS_MISMATCH",
 } as const;
 export type NatsErrorCode = (typeof NatsErrorCode)[keyof typeof NatsErrorCode];
 

@@ -55,7 +55,7 @@ export const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;
  * can age out. One message per subject: re-publishing a subject (a special write, a re-put
  * checkpoint) replaces it. Direct get serves reads without a consumer.
  */
-export function stateStreamConfig(): Partial<StreamConfig> {
+export function stateStreamConfig(replicas = 1): Partial<StreamConfig> {
   return {
     name: Names.stateStream,
     subjects: [`${Names.stateSubjectPrefix}.>`],
@@ -67,7 +67,7 @@ export function stateStreamConfig(): Partial<StreamConfig> {
     max_bytes: -1,
     max_msgs_per_subject: 1,
     max_msg_size: -1,
-    num_replicas: 1,
+    num_replicas: replicas,
     duplicate_window: DUPLICATE_WINDOW_NS,
     allow_direct: true,
     allow_rollup_hdrs: false,
@@ -81,7 +81,7 @@ export function stateStreamConfig(): Partial<StreamConfig> {
  * (or even restore) a stream whose `max_bytes` does not fit the disk, which made every command fail
  * on a small disk. Growth is bounded by retention instead (`vibewriter prune`, retention.ts).
  */
-export function eventsStreamConfig(): Partial<StreamConfig> {
+export function eventsStreamConfig(replicas = 1): Partial<StreamConfig> {
   return {
     name: Names.eventsStream,
     subjects: [`${Names.eventsSubjectPrefix}.>`],
@@ -92,7 +92,7 @@ export function eventsStreamConfig(): Partial<StreamConfig> {
     max_msgs: -1,
     max_bytes: -1,
     max_msgs_per_subject: -1,
-    num_replicas: 1,
+    num_replicas: replicas,
     duplicate_window: DUPLICATE_WINDOW_NS,
     allow_direct: true,
   };
@@ -101,11 +101,14 @@ export function eventsStreamConfig(): Partial<StreamConfig> {
 /**
  * Create the stream or bring an existing one to `config` (idempotent). A stream already as
  * configured is left alone: an update writes the stream's metadata, which fails on a full disk.
+ * An existing stream keeps its replica count (rescaling is the operator's call; replicas.ts
+ * reports a difference).
  */
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
   const name = config.name!;
   try {
     const info = await jsm.streams.info(name);
+    config = { ...config, num_replicas: info.config.num_replicas };
     if (hasConfig(info.config, config)) return;
   } catch (err) {
     if (!(err instanceof JetStreamApiError) || err.status !== 404) {

@@ -124,6 +124,8 @@ export interface LedgerOptions {
   anchor?: LedgerAnchor;
   /** Never create the stream (the viewer): a missing stream reads as an empty chain. */
   readOnly?: boolean;
+  /** Replicas of the stream when this call creates it (`Backbone.replicas`; default 1). */
+  replicas?: number;
   /** Checks the meaning of signatures and approvals in `verify()` (see wallet/ledger-meaning.ts). */
   meaning?: (entries: readonly LedgerEntry[]) => LedgerProblem[];
 }
@@ -134,7 +136,7 @@ export interface LedgerAnchor {
   advance(entry: LedgerEntry): Promise<void>;
 }
 
-export function ledgerStreamConfig(stream: string, subject: string): Partial<StreamConfig> & { name: string } {
+export function ledgerStreamConfig(stream: string, subject: string, replicas = 1): Partial<StreamConfig> & { name: string } {
   return {
     name: stream,
     subjects: [subject],
@@ -144,7 +146,7 @@ export function ledgerStreamConfig(stream: string, subject: string): Partial<Str
     max_age: 0,
     max_msgs: -1,
     max_bytes: -1,
-    num_replicas: 1,
+    num_replicas: replicas,
     duplicate_window: 2 * 60 * 1_000_000_000,
     // An audit log: the API refuses to delete or purge it.
     deny_delete: true,
@@ -190,7 +192,7 @@ export class AuditLedger {
       }
       if (opts.readOnly) return ledger;
       try {
-        await nats.jsm.streams.add(ledgerStreamConfig(ledger.stream, ledger.subject));
+        await nats.jsm.streams.add(ledgerStreamConfig(ledger.stream, ledger.subject, opts.replicas));
       } catch (cause) {
         // Lost a creation race with another process: fine if it now exists.
         await nats.jsm.streams.info(ledger.stream).catch(() => {
