@@ -27,6 +27,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { embeddedDurability, embeddedStoreCap } from "../../nats/embedded-server.ts";
 import { checkNatsDisk } from "../doctor/disk.ts";
+import { checkNatsCluster, probeCluster, type ClusterFinding } from "../doctor/cluster.ts";
 import { loadPolicyFile } from "../../wallet/policy.ts";
 import { readOwnerPublicKey } from "../../wallet/owner-key.ts";
 import { stateDir } from "../../config/paths.ts";
@@ -38,6 +39,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
   const usingNatsUrl = (ctx.env.NATS_URL ?? "").trim() !== "";
 
   let natsFound: NatsFinding | undefined;
+  let clusterFound: ClusterFinding | undefined;
   const openNats = async (): Promise<NatsFinding> => {
     const backbone = await openBackbone({ env: ctx.env, name: "vibewriter-doctor", role: NatsRole.Runtime, provision: provisionLayout });
     ctx.defer(() => backbone.close());
@@ -50,6 +52,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     const embedded = backbone.server !== undefined || !usingNatsUrl;
     // The embedded server's sync setting, as recorded by whoever started it (it runs: we hold a lease).
     const syncAlways = embedded ? ((await embeddedDurability(join(stateDir(ctx.env), "nats")))?.syncAlways ?? false) : undefined;
+    clusterFound = await probeCluster(backbone);
     return (natsFound = {
       url: redactUrl(url),
       embedded,
@@ -67,6 +70,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
     await checkNatsServerBinary(natsServerVersion(), usingNatsUrl),
     await checkNats(openNats, usingNatsUrl),
     await checkNatsDurability(natsFound),
+    await checkNatsCluster(clusterFound),
     await checkNatsDisk(usingNatsUrl ? {} : { dir: join(stateDir(ctx.env), "nats"), maxFileStore: await embeddedStoreCap(join(stateDir(ctx.env), "nats")) }, ctx.env),
     await checkQemu(),
     await checkKvm(() => probeKvm(ctx.env)),

@@ -270,7 +270,9 @@ export function checkNats(open: () => Promise<NatsFinding>, usingNatsUrl: boolea
       return {
         status: CheckStatus.Missing,
         detail: `${err.code ? `${err.code}: ` : ""}${err.message.split("\n")[0]}`,
-        fix: usingNatsUrl
+        fix: err.code === "REPLICAS_MISMATCH"
+          ? "Set VIBEWRITER_NATS_REPLICAS to the replica count the streams have, or have the server's operator rescale them (nothing is rescaled behind their back)."
+          : usingNatsUrl
           ? "Check NATS_URL (and NATS_CREDS/NATS_USER/NATS_TOKEN) and that the server runs with JetStream (-js)."
           : "sudo apt-get install nats-server, or set NATS_URL to an existing JetStream server.",
       };
