@@ -3,22 +3,12 @@
  * runs is refused at once and told who runs it; SIGTERM while a run is being prepared (its VM not
  * answering) ends it promptly as interrupted, with the lease released. Real processes, real VMs.
  */
-import { readFileSync } from "node:fs";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { ThreadLeases } from "../../src/nats/thread-lease.ts";
 import { descendants, spawnCli } from "./child.ts";
+import { freezeVms, qemuProcesses } from "./freeze-vms.ts";
 import { useCliChildWorld } from "./child-world.ts";
-
-/** The QEMU processes among `pids` (not the guardian shell that starts each one). */
-const qemus = (pids: number[]) =>
-  pids.filter((p) => {
-    try {
-      return readFileSync(`/proc/${p}/comm`, "utf8").startsWith("qemu-system");
-    } catch {
-      return false;
-    }
-  });
 
 describe("the thread's lease in the CLI", () => {
   const world = useCliChildWorld();
@@ -31,9 +21,7 @@ describe("the thread's lease in the CLI", () => {
       throw new Error(`the first run ended (${x.code ?? x.signal}) before it started:\n${first.stdout()}\n${first.stderr()}`);
     });
     await Promise.race([world.observer.waitFor((e) => e.threadId === thread && e.type === "run.started"), early]);
-    const frozen = qemus(descendants(first.child.pid!));
-    for (const p of frozen) process.kill(p, "SIGSTOP");
-    world.leftovers.push(...frozen);
+    world.leftovers.push(...freezeVms(first.child.pid!));
 
     for (const args of [["resume", thread], ["run", DEMO_TASK, "--thread", thread]]) {
       const second = spawnCli(args, world.env());
@@ -62,7 +50,7 @@ describe("the thread's lease in the CLI", () => {
     // The run's VM (restored as the command starts) is frozen as soon as it exists…
     let frozen: number[] = [];
     while (frozen.length === 0 && run.child.exitCode === null) {
-      frozen = qemus(descendants(run.child.pid!));
+      frozen = qemuProcesses(descendants(run.child.pid!));
       if (frozen.length === 0) await new Promise((r) => setTimeout(r, 5));
     }
     for (const p of frozen) process.kill(p, "SIGSTOP");

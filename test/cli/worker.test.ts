@@ -16,6 +16,7 @@ import { RunQueue } from "../../src/nats/run-queue.ts";
 import { Names } from "../../src/nats/streams.ts";
 import { ThreadLeases } from "../../src/nats/thread-lease.ts";
 import { descendants, spawnCli, type CliChild } from "./child.ts";
+import { freezeVms } from "./freeze-vms.ts";
 import { useCliChildWorld, type CliChildWorld } from "./child-world.ts";
 
 /** A dead worker's requests come back after this. */
@@ -135,5 +136,25 @@ describe("vibewriter worker", () => {
     const twice = [...executions(world.observer.of(thread))].filter(([, n]) => n > 1);
     expect(twice).toEqual([]);
     expect(await (await RunQueue.open(world.nats.backbone, { ackWaitMs: ACK_WAIT_MS })).depth()).toBe(0);
+  });
+
+  it("Ctrl-C hands the run in flight back to the queue, its lease released, and exits 0", async () => {
+    const thread = "worker-stopped";
+    await queue(world, thread);
+    // Its VM frozen once the run started (never replaced): the run is surely in flight at Ctrl-C.
+    const worker = spawnCli(["worker", "--json"], { ...env(), VIBEWRITER_AGENT_TIMEOUT_SEC: "3600" });
+    const early = worker.exited.then((x) => {
+      throw new Error(`the worker ended (${x.code ?? x.signal}) before its run started:\n${worker.stdout()}\n${worker.stderr()}`);
+    });
+    await Promise.race([world.observer.waitFor((e) => e.threadId === thread && e.type === "run.started"), early]);
+    world.leftovers.push(...freezeVms(worker.child.pid!));
+
+    worker.child.kill("SIGINT");
+    const [line] = await ended(worker, [thread]);
+    expect(line).toMatchObject({ outcome: "handed_back", deliveryCount: 1 });
+    expect((await worker.exited).code, worker.stderr()).toBe(0);
+    expect(await (await ThreadLeases.open(world.nats.backbone)).holderOf(thread)).toBeUndefined();
+    expect(await (await RunQueue.open(world.nats.backbone, { ackWaitMs: ACK_WAIT_MS })).depth()).toBe(1); // back, for the next worker
+    expect(world.observer.of(thread).some((e) => e.type === "run.failed")).toBe(false); // stopped, not failed
   });
 });
