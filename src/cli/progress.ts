@@ -348,6 +348,12 @@ export function formatEvent(e: VibewriterEvent): string {
     case "run.failed":
       what = firstLine(str(dataOf(e).message) ?? str(dataOf(e).error) ?? "");
       break;
+    case "run.queued": {
+      // "run by submit: <task>" / "resume by cli:owner": what a worker will pick up, and who asked.
+      const d = dataOf(e);
+      what = `${str(d.kind) ?? "run"}${str(d.by) ? ` by ${str(d.by)}` : ""}${str(d.task) ? `: ${clip(str(d.task)!, 160)}` : ""}`;
+      break;
+    }
     default: {
       const summary = JSON.stringify(dataOf(e));
       what = summary === "{}" ? "" : clip(summary, 200);

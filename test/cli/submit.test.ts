@@ -74,6 +74,9 @@ describe("vibewriter submit", () => {
     expect(await main(["events", "queued-1", "--json"], events)).toBe(0);
     const logged = events.out().trim().split("\n").map((l) => JSON.parse(l) as { type: string; data: { kind: string; by: string } });
     expect(logged).toEqual([expect.objectContaining({ type: EventType.RunQueued, data: expect.objectContaining({ kind: "run", by: "submit" }) })]);
+    const text = captureIo(env());
+    expect(await main(["events", "queued-1"], text)).toBe(0);
+    expect(text.out()).toMatch(/^\d\d:\d\d:\d\d run\.queued run by submit: Summarise the memo\n$/);
 
     // Submitting to an existing thread is refused: it would mix two tasks in one log.
     const again = captureIo(env());
