@@ -13,16 +13,25 @@ let nats: TestNats;
 let vm: SandboxVm;
 let b: MicroVMBackend;
 
-/** 100 directories × 1,000 files; every 8th file holds "the needle <i>" on line 2, the rest are empty. */
+/**
+ * 100 directories × 1,000 files; every 8th file holds "the needle <i>" on line 2, the rest are
+ * empty. Raw os calls (mknod for the empty ones): under TCG, Python's file objects took 18-29 s
+ * for the same files, these 5-7 s.
+ */
 const MAKE = `
 import os
+WRITE = os.O_WRONLY | os.O_CREAT | os.O_EXCL
 for d in range(100):
     os.makedirs(f"big/d{d}")
     for f in range(1000):
         i = d * 1000 + f
-        with open(f"big/d{d}/f{f}.txt", "w") as fh:
-            if i % 8 == 0:
-                fh.write(f"line one\\nthe needle {i}\\n")
+        path = f"big/d{d}/f{f}.txt"
+        if i % 8 == 0:
+            fd = os.open(path, WRITE, 0o666)
+            os.write(fd, f"line one\\nthe needle {i}\\n".encode())
+            os.close(fd)
+        else:
+            os.mknod(path, 0o100666)
 print("made")
 `;
 const FILES = 100_000;
