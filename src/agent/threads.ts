@@ -2,6 +2,7 @@ import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { Backbone } from "../nats/index.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
+import { pendingInterrupts } from "./pending-interrupts.ts";
 import { addModelCall, noModelCalls, type ModelUsageTotals } from "./model-usage.ts";
 import { EventType, type VibewriterEvent } from "../nats/event-types.ts";
 import type { AgentBackbone } from "./ports.ts";
@@ -192,7 +193,6 @@ export function usageTotals(events: readonly VibewriterEvent[]): ModelUsageTotal
   return threadUsage(events).total;
 }
 
-const INTERRUPT_CHANNEL = "__interrupt__";
 const str = (v: unknown): string | undefined => (typeof v === "string" && v !== "" ? v : undefined);
 
 /** One pending interrupt's value, as the owner needs to see it. Anything unknown is shown clipped. */
@@ -229,12 +229,7 @@ function waitOf(value: unknown): ThreadWait {
  * subagent's interrupt is recorded there too, on the main agent's `task` call).
  */
 function waitsOf(tuple: CheckpointTuple | undefined): ThreadWait[] {
-  const waits: ThreadWait[] = [];
-  for (const [, channel, value] of tuple?.pendingWrites ?? []) {
-    if (channel !== INTERRUPT_CHANNEL) continue;
-    for (const i of Array.isArray(value) ? value : [value]) waits.push(waitOf((i as { value?: unknown })?.value ?? i));
-  }
-  return waits;
+  return pendingInterrupts(tuple?.pendingWrites).map((i) => waitOf((i as { value?: unknown })?.value ?? i));
 }
 
 const latestCheckpoint = (b: AgentBackbone, threadId: string) => b.checkpointer.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } });

@@ -35,6 +35,7 @@ import { guardChoirPublish } from "./tools/choir-guard.ts";
 import { readBackendText } from "./tools/context.ts";
 import { createProposePaymentTool } from "./tools/payment.ts";
 import { createDelegateTool } from "./tools/delegate.ts";
+import { pendingInterrupts } from "./pending-interrupts.ts";
 import { createPublishReportTool, REPORT_ARTIFACT } from "./tools/publish.ts";
 
 /** Long-term memory: one namespace shared by every thread (it is the point of memory). */
@@ -307,7 +308,9 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
         }
         const checkpointId = (snapshot as unknown as { config: { configurable: { checkpoint_id: string } } }).config.configurable.checkpoint_id;
         const key = `resume:${checkpointId}`;
-        if (resumeValue === undefined && (snapshot.next?.length ?? 0) === 0) {
+        // Paused when a task still waits on an interrupt, even if `next` is empty (a step resumed in part).
+        const paused = pendingInterrupts((await backbone.checkpointer.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: "" } }))?.pendingWrites).length > 0;
+        if (resumeValue === undefined && (snapshot.next?.length ?? 0) === 0 && !paused) {
           const last = await collect(snapshot.values as Record<string, unknown>);
           if (last.status !== RunStatus.Incomplete && last.status !== RunStatus.Failed) return last; // finished: nothing to do
           // The agent stopped short of the outcome: ask it to carry on, once per stopping point.

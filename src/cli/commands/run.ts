@@ -25,6 +25,8 @@ import { notFoundOr } from "../not-found.ts";
 import { rememberRunOptions, resumeOptions, type RunOptions } from "../run-options.ts";
 import { leaseLostError, openThreadLeases, takeThreadLease } from "../run-lease.ts";
 import { runThread, type ThreadAct } from "../thread-runner.ts";
+import { queueRunRequest, type RunRequest } from "../../nats/run-queue.ts";
+import { queuedChildRuns } from "../child-runs.ts";
 import type { BudgetRequest } from "../../agent/middleware/model-calls.ts";
 
 export { RESUME_AFTER_DECISION } from "../thread-runner.ts";
@@ -88,17 +90,29 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
       options,
       ...(s.sourcesDir ? { sourcesDir: s.sourcesDir } : {}),
       wallet: payments.wallet,
+      // A thread that delegated keeps `delegate` on a local resume: its pending call takes the child's outcome.
+      ...(before?.children?.length ? { childRuns: queuedChildRuns(childQueue(backbone), backbone.store) } : {}),
       onEvent: display.onEvent,
       signal: stop.signal,
     },
     s.act(before?.status === "interrupted"),
   );
+  // A child run resumed here (e.g. with a larger budget) wakes its waiting parent, as a worker does.
+  if (before?.parent && result.status !== "interrupted") {
+    await childQueue(backbone).submit({ v: 1, kind: "resume", threadId: before.parent, submittedAt: new Date().toISOString() });
+    display.note(`queued the resume of its parent run ${before.parent}`);
+  }
   display.clear();
   // Only a run whose outcome exists succeeds; a pause for the owner is not a failure.
   const ok = result.status === "completed" || result.status === "interrupted";
   if (s.json) printJson(ctx, { ok, scripted: s.model.scripted, ...result });
   else ctx.stdout.write(renderResult(result));
   return ok ? 0 : 1;
+}
+
+/** Puts requests on the run queue (for a thread linked to child or parent runs); leaves the workers' consumer as it is. */
+function childQueue(backbone: Awaited<ReturnType<typeof openCliBackbone>>): { submit(req: RunRequest): Promise<void> } {
+  return { submit: (req) => queueRunRequest(backbone.js, req) };
 }
 
 function interrupted(threadId: string): CliError {
