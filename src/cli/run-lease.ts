@@ -8,7 +8,7 @@ import { CliError, CliErrorCode } from "./errors.ts";
 
 export const LEASE_TTL_ENV = "VIBEWRITER_LEASE_TTL_SEC";
 
-/** `VIBEWRITER_LEASE_TTL_SEC` (default 20 s): how long a runner that died keeps its thread. */
+/** `VIBEWRITER_LEASE_TTL_SEC` (default 6 s): how long a runner that died keeps its thread. */
 export function leaseTtlMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const raw = env[LEASE_TTL_ENV]?.trim();
   if (!raw) return undefined;

@@ -74,8 +74,13 @@ export const RUNS_CONSUMER = "workers";
 export const RUN_REQUEST_SUBJECT = `${Names.runsSubjectPrefix}.request`;
 /** How many workers a request may take down before it ends as failed. */
 export const MAX_ATTEMPTS = 3;
-/** Default ack wait: a worker that stops calling `working()` this long loses the request. */
-export const DEFAULT_ACK_WAIT_MS = 60_000;
+/**
+ * Default ack wait: a worker that stops calling `working()` this long loses the request. Short, so
+ * a dead worker's thread runs again elsewhere within ~10 s (the issue's takeover bound); a live
+ * worker calls `working()` every third of it. Stalling longer than this only re-delivers the
+ * request: the thread's lease still keeps the second worker off until the first lets go.
+ */
+export const DEFAULT_ACK_WAIT_MS = 6_000;
 /** Largest request body accepted (a task is prose; sources travel as artifacts). */
 export const MAX_REQUEST_BYTES = 256 * 1024;
 
@@ -193,7 +198,7 @@ async function ensureRunsConsumer(jsm: JetStreamManager, ackWaitMs: number, reco
 export interface RunQueueOptions {
   replicas?: number;
   /**
-   * Ack wait of the shared consumer (default 60 s). Given, it is applied to an existing consumer
+   * Ack wait of the shared consumer (default 6 s). Given, it is applied to an existing consumer
    * too (every worker should agree on it); omitted, an existing consumer keeps its own.
    */
   ackWaitMs?: number;

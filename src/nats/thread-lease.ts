@@ -101,7 +101,8 @@ export function describeHolder(h: LeaseHolder): string {
   return `${h.kind === "worker" ? "a worker" : "a run"} on host ${h.host} (pid ${h.pid}, id ${h.id})`;
 }
 
-export const DEFAULT_LEASE_TTL_MS = 20_000;
+/** Short for a ~10 s takeover: expired TTL + margin (7.5 s) after the last renewal (every 2 s). */
+export const DEFAULT_LEASE_TTL_MS = 6_000;
 const MIN_TTL_MS = 500;
 const MAX_TTL_MS = 3_600_000;
 /** Released markers and clock writes are swept after this (a live lease is rewritten far sooner). */
@@ -141,7 +142,7 @@ export interface ThreadLease {
 export interface ThreadLeasesOptions {
   /** Replicas of the bucket (R3 on a cluster). Default 1. */
   replicas?: number;
-  /** How long a holder that stopped renewing keeps the thread. Default 20 s. */
+  /** How long a holder that stopped renewing keeps the thread. Default 6 s. */
   ttlMs?: number;
 }
 

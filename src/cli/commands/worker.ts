@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { closeSandboxPool, sandboxPool } from "../../agent/sandbox.ts";
 import { NatsRole } from "../../nats/auth.ts";
-import { RunQueue } from "../../nats/run-queue.ts";
+import { DEFAULT_ACK_WAIT_MS, RunQueue } from "../../nats/run-queue.ts";
 import { startRunService, type WorkerStats } from "../../nats/run-service.ts";
 import { thisProcess } from "../../nats/thread-lease.ts";
 import { openCliBackbone } from "../backbone.ts";
@@ -28,7 +28,7 @@ const PULL_EXPIRES_MS = 30_000;
 export const ACK_WAIT_ENV = "VIBEWRITER_RUN_ACK_WAIT_SEC";
 
 /**
- * `VIBEWRITER_RUN_ACK_WAIT_SEC` (default 60): a worker that stops answering this long loses its
+ * `VIBEWRITER_RUN_ACK_WAIT_SEC` (default 6): a worker that stops answering this long loses its
  * requests to other workers. The queue's consumer takes the last worker's value: give every worker
  * the same.
  */
@@ -49,7 +49,8 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
   const backbone = await openCliBackbone(ctx, `vibewriter-${workerId}`, { role: NatsRole.Runtime });
   ctx.defer(() => closeSandboxPool()); // every VM of this worker, after the runs have closed theirs
   const replicas = (backbone as { replicas?: number }).replicas ?? 1;
-  const queue = await RunQueue.open(backbone, { replicas, ...(ackWaitMs ? { ackWaitMs } : {}) });
+  // Always applied: a queue made when the default was 60 s gets today's (a worker sets the fleet's).
+  const queue = await RunQueue.open(backbone, { replicas, ackWaitMs: ackWaitMs ?? DEFAULT_ACK_WAIT_MS });
   const leases = await openThreadLeases(backbone, ctx.env);
   const payments = await openRunWallet(backbone, ctx.env);
   const skillsRoot = await mkdtemp(join(tmpdir(), "vibewriter-worker-skills-"));
