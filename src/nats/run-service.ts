@@ -58,8 +58,11 @@ export const SERVICE_VERSION = "1.0.0";
 export const SubmitSubject = `${Names.serviceSubjectPrefix}.submit`;
 export const StatusSubject = `${Names.serviceSubjectPrefix}.status`;
 
-/** Sources sent inline: small files only (a request must fit the server's max_payload, 1 MiB by default). */
-export const SERVICE_SOURCE_LIMITS = { maxFiles: 20, maxFileBytes: 256 * 1024, maxTotalBytes: 768 * 1024, maxName: 200 } as const;
+/**
+ * Sources sent inline: small files only. The whole request must fit the server's max_payload
+ * (1 MiB by default) and base64 adds a third: 512 KiB of files is about 683 KiB on the wire.
+ */
+export const SERVICE_SOURCE_LIMITS = { maxFiles: 20, maxFileBytes: 256 * 1024, maxTotalBytes: 512 * 1024, maxName: 200 } as const;
 
 export const ServiceErrorCode = { BadRequest: 400, NotFound: 404, Conflict: 409, Internal: 500 } as const;
 

@@ -13,7 +13,7 @@ import { artifactStorePort } from "../../src/agent/backbone.ts";
 import { NatsRole } from "../../src/nats/auth.ts";
 import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
-import { startRunService, StatusSubject, SubmitSubject, type WorkerStats } from "../../src/nats/run-service.ts";
+import { SERVICE_SOURCE_LIMITS, startRunService, StatusSubject, SubmitSubject, type WorkerStats } from "../../src/nats/run-service.ts";
 
 const STATS: WorkerStats = { workerId: "w-test", host: "test-host", pid: 4242, concurrency: 2, inFlight: ["t-a"], finished: 3, failed: 1, takeovers: 1, vms: 2 };
 
@@ -70,6 +70,14 @@ describe("the vibewriter NATS service", () => {
     expect(serviceError(await ask(runtime.nc, SubmitSubject, { task: "x", threadId: "bad id!" }))).toMatchObject({ code: "400", error: expect.stringMatching(/invalid thread id/) });
     expect(serviceError(await ask(runtime.nc, SubmitSubject, { task: "x", sources: [{ name: "../etc/passwd", base64: "eA==" }] }))).toMatchObject({ code: "400" });
     expect(serviceError(await ask(runtime.nc, SubmitSubject, { task: "again", threadId: "svc-1" }))).toMatchObject({ code: "409", error: expect.stringMatching(/already exists/) });
+    const big = Buffer.alloc(SERVICE_SOURCE_LIMITS.maxFileBytes + 1, "a").toString("base64");
+    expect(serviceError(await ask(runtime.nc, SubmitSubject, { task: "x", threadId: "svc-big", sources: [{ name: "big.txt", base64: big }] }))).toEqual({
+      code: "400",
+      error: `source big.txt: ${SERVICE_SOURCE_LIMITS.maxFileBytes + 1} bytes; at most ${SERVICE_SOURCE_LIMITS.maxFileBytes} inline`,
+    });
+    const binary = Buffer.from([0, 1, 2, 0, 255, 0, 3]).toString("base64");
+    expect(serviceError(await ask(runtime.nc, SubmitSubject, { task: "x", threadId: "svc-bin", sources: [{ name: "blob.bin", base64: binary }] }))).toMatchObject({ code: "400", error: expect.stringMatching(/^refused the sources: blob\.bin/) });
+    expect(await runtime.events.threads()).not.toContain("svc-big");
     expect(serviceError(await ask(viewer.nc, StatusSubject, { threadId: "nobody" }))).toEqual({ code: "404", error: 'unknown thread "nobody"' });
     expect(await queue.depth()).toBe(0);
   });
