@@ -216,7 +216,8 @@ export class ThreadLeases {
     if (!entry || entry.operation !== "PUT") return undefined;
     const rec = decode(entry);
     if (!rec || rec.released) return undefined;
-    const ageMs = await this.ageOf(entry);
+    // Only shown (never decides a takeover): without the right to write the clock, the local clock will do.
+    const ageMs = await this.ageOf(entry).catch(() => Math.max(0, Date.now() - entry.created.getTime()));
     return { ...rec.holder, renewedAgoMs: ageMs, expired: ageMs >= rec.ttlMs + expiryMarginMs(rec.ttlMs) };
   }
 
