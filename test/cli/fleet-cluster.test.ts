@@ -1,0 +1,209 @@
+/**
+ * The fleet's proof (issue 14), on a real 3-node nats-server cluster (R3) with real worker
+ * processes, real microVMs and the scripted model: two workers run six submitted threads; one
+ * worker is SIGKILLed mid-run and the other takes its threads over; one NATS node is SIGKILLed
+ * mid-run; every report equals an uninterrupted run's, no side effect ran twice, nothing
+ * acknowledged is lost. Then two `vibewriter resume` of one thread at once: exactly one runs.
+ *
+ * The workers use the default ack wait and lease TTL (the ones the takeover bound is made of).
+ */
+import { DEMO_TASK } from "../../src/agent/demo-model.ts";
+import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
+import { SAMPLES_DIR } from "../../src/agent/samples.ts";
+import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
+import { provisionLayout } from "../../src/cli/backbone.ts";
+import { NatsRole } from "../../src/nats/auth.ts";
+import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";
+import type { VibewriterEvent } from "../../src/nats/event-types.ts";
+import { readStream } from "../../src/nats/read-stream.ts";
+import { RunQueue } from "../../src/nats/run-queue.ts";
+import { Names } from "../../src/nats/streams.ts";
+import { ThreadLeases } from "../../src/nats/thread-lease.ts";
+import { imagesDir } from "../../src/sandbox/image/build.ts";
+import { startTestCluster, type TestCluster } from "../support/nats-cluster.ts";
+import { descendants, killAll, spawnCli, type CliChild } from "./child.ts";
+import { EventObserver } from "./event-observer.ts";
+import { requireGuestImage } from "./guest-image.ts";
+
+const THREADS = ["fleet-1", "fleet-2", "fleet-3", "fleet-4", "fleet-5", "fleet-6"];
+/** Captured before anything points VIBEWRITER_STATE_DIR at the cluster's folder. */
+const IMAGES_DIR = imagesDir();
+
+interface RunLine {
+  workerId: string;
+  threadId: string;
+  outcome: string;
+  status?: string;
+  takenOver: boolean;
+  deliveryCount: number;
+}
+
+/** The worker's JSON lines so far (one per request it settled). */
+const linesOf = (w: CliChild): RunLine[] =>
+  w
+    .stdout()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as RunLine);
+
+/** The line that ended each thread in worker `w` (a "held" request is put back, not ended). */
+async function ended(w: CliChild, threads: string[]): Promise<RunLine[]> {
+  for (const t of threads) await w.waitForOutput(new RegExp(`"threadId":"${t}","kind":"\\w+","outcome":"(?!held)`));
+  return threads.map((t) => linesOf(w).find((l) => l.threadId === t && l.outcome !== "held")!);
+}
+
+/** (agent, call id, tool) of every journaled tool call that really executed, with how many times. */
+function executions(events: VibewriterEvent[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    if (e.type !== "tool.finished" || e.data.replayed === true) continue;
+    if (!(JOURNALED_TOOLS as readonly string[]).includes(String(e.data.tool))) continue;
+    const key = `${e.agent}:${String(e.data.callId)}:${String(e.data.tool)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+describe("a fleet of workers on a 3-node NATS cluster", () => {
+  let tc: TestCluster;
+  let backbone: Backbone;
+  let observer: EventObserver;
+  /** The node the observer is connected to (never killed: it counts every publish). */
+  let observerNode: string;
+  const leftovers: number[] = [];
+  const env = (more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    ...process.env,
+    NATS_URL: tc.urls,
+    VIBEWRITER_STATE_DIR: tc.stateDir,
+    VIBEWRITER_IMAGES_DIR: IMAGES_DIR,
+    VIBEWRITER_NATS_REPLICAS: "3",
+    VIBEWRITER_SCRIPTED_MODEL: "demo",
+    ...more,
+  });
+
+  const stored = async (threadId: string): Promise<VibewriterEvent[]> => {
+    const out: VibewriterEvent[] = [];
+    await readStream(backbone.js, Names.eventsStream, `${backbone.events.threadSubject(threadId)}.>`, (m) => out.push(m.json<VibewriterEvent>()));
+    return out;
+  };
+  const report = async (threadId: string) => new TextDecoder().decode(await backbone.artifacts.getBytes(REPORT_ARTIFACT(threadId))).split(threadId).join("<thread>");
+
+  beforeAll(async () => {
+    await requireGuestImage();
+    tc = await startTestCluster();
+    backbone = await openBackbone({ natsUrl: tc.urls, env: { VIBEWRITER_NATS_REPLICAS: "3" }, stateDir: tc.stateDir, name: "fleet-test", role: NatsRole.Runtime, provision: provisionLayout });
+    await RunQueue.open(backbone, { replicas: 3 }); // before the submits race to create it
+    const nc = await tc.connect(NatsRole.Runtime, "fleet-observer");
+    observerNode = nc.info!.server_name;
+    observer = new EventObserver(nc);
+  });
+  afterAll(async () => {
+    killAll(leftovers);
+    observer?.close();
+    await backbone?.close();
+    await tc?.close();
+  });
+
+  it("two workers run six submitted threads; one worker and one NATS node SIGKILLed mid-run; every report as an uninterrupted run's, no side effect twice", async () => {
+    const submits = THREADS.map((t) => spawnCli(["submit", DEMO_TASK, "--sources", SAMPLES_DIR, "--thread", t, "--json"], env()));
+    for (const s of submits) expect((await s.exited).code, s.stderr()).toBe(0);
+    expect(submits.map((s) => (JSON.parse(s.stdout()) as { status: string }).status)).toEqual(THREADS.map(() => "queued"));
+
+    // The victim prints a line as each run starts (no --json): the thread it is killed in.
+    const victim = spawnCli(["worker", "-c", "2"], env());
+    const heir = spawnCli(["worker", "-c", "2", "--json"], env());
+    const early = victim.exited.then((x) => {
+      throw new Error(`the victim worker ended (${x.code ?? x.signal}) before the kill point:\n${victim.stdout()}\n${victim.stderr()}`);
+    });
+    await Promise.race([victim.waitForOutput(/start (fleet-\d): run/), early]);
+    const killedThread = /start (fleet-\d): run/.exec(victim.stdout())![1]!;
+    // Killed while the main agent's skill script runs in the VM: earlier side effects are done.
+    await Promise.race([
+      observer.waitFor((e) => e.threadId === killedThread && e.type === "tool.started" && e.agent === "main" && e.data.tool === "execute"),
+      early,
+    ]);
+    leftovers.push(...descendants(victim.child.pid!));
+    victim.child.kill("SIGKILL");
+    expect((await victim.exited).signal).toBe("SIGKILL");
+    const victimThreads = [...victim.stdout().matchAll(/start (fleet-\d): run/g)].map((m) => m[1]!);
+    const unfinished = victimThreads.filter((t) => !observer.of(t).some((e) => e.type === "run.finished"));
+    expect(unfinished).toContain(killedThread); // really mid-run
+
+    // One NATS node down mid-run (not the observer's: it counts every publish). What the cluster
+    // acknowledged before must all be there at the end.
+    // The run queue's leader when it can be (its consumer moves), else another node.
+    const others = tc.cluster.nodes.map((n) => n.name).filter((n) => n !== observerNode);
+    const runsLeader = (await backbone.jsm.streams.info(Names.runsStream)).cluster?.leader;
+    const nodeToKill = others.includes(runsLeader ?? "") ? runsLeader! : others[0]!;
+    const acknowledged = new Map<string, string[]>();
+    for (const t of THREADS) acknowledged.set(t, (await stored(t)).map((e) => e.id));
+    await tc.kill(nodeToKill);
+
+    // The heir ends every thread the victim did not finish.
+    const doneByVictim = victimThreads.filter((t) => !unfinished.includes(t));
+    const lines = await ended(heir, THREADS.filter((t) => !doneByVictim.includes(t)));
+    leftovers.push(...descendants(heir.child.pid!));
+    for (const l of lines) expect(l, JSON.stringify(l)).toMatchObject({ outcome: "finished", status: "completed" });
+    // The dead worker's threads: taken over (its lease), redelivered (the queue).
+    for (const t of unfinished) {
+      const l = lines.find((x) => x.threadId === t)!;
+      expect(l, t).toMatchObject({ takenOver: true });
+      expect(l.deliveryCount, t).toBeGreaterThan(1);
+    }
+    heir.child.kill("SIGTERM");
+    expect((await heir.exited).code, heir.stderr()).toBe(0);
+
+    // Every report is the uninterrupted runs' report, once; as many citations; every journaled
+    // call (execute, write_file, task, publish_report…) ran once across both workers.
+    const reference = await report(THREADS.find((t) => !unfinished.includes(t))!);
+    const citations = new Set<number>();
+    for (const t of THREADS) {
+      expect(await report(t), t).toBe(reference);
+      const events = await stored(t);
+      expect(events.filter((e) => e.type === "report.published"), t).toHaveLength(1);
+      citations.add(events.filter((e) => e.type === "citation").length);
+      const ids = events.map((e) => e.id);
+      expect(ids.filter((id, i) => ids.indexOf(id) !== i), t).toEqual([]);
+      expect([...executions(observer.of(t))].filter(([, n]) => n > 1), t).toEqual([]);
+      // Nothing the cluster acknowledged before the node died is missing.
+      expect(acknowledged.get(t)!.filter((id) => !ids.includes(id)), t).toEqual([]);
+    }
+    expect([...citations]).toHaveLength(1);
+    expect([...citations][0]).toBeGreaterThan(0);
+    expect(await (await RunQueue.open(backbone)).depth()).toBe(0);
+    const leases = await ThreadLeases.open(backbone, { replicas: 3 });
+    for (const t of THREADS) expect(await leases.holderOf(t), t).toBeUndefined();
+  }, 300_000);
+
+  it("two `vibewriter resume` of one thread at once: exactly one runs, the other is refused naming it", async () => {
+    const thread = THREADS[0]!;
+    const before = (await stored(thread)).length;
+    // A long TTL: the winner is held still below (SIGSTOP) and must keep its lease meanwhile.
+    const racers = [0, 1].map(() => spawnCli(["resume", thread, "--json"], env({ VIBEWRITER_LEASE_TTL_SEC: "300" })));
+    const leases = await ThreadLeases.open(backbone, { replicas: 3 });
+    let holder: Awaited<ReturnType<ThreadLeases["holderOf"]>>;
+    // Polled until one of them holds the lease (a condition, not a delay), then frozen holding it.
+    while (!(holder = await leases.holderOf(thread))) {
+      if (racers.every((r) => r.child.exitCode !== null)) throw new Error(`neither resume took the lease:\n${racers.map((r) => r.stderr()).join("\n")}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const winner = racers.find((r) => r.child.pid === holder!.pid)!;
+    const loser = racers.find((r) => r !== winner)!;
+    expect(winner).toBeDefined();
+    process.kill(winner.child.pid!, "SIGSTOP");
+    const lost = await loser.exited;
+    process.kill(winner.child.pid!, "SIGCONT");
+    const won = await winner.exited;
+    leftovers.push(...descendants(winner.child.pid!));
+
+    expect(lost.code).not.toBe(0);
+    expect(loser.stderr()).toMatch(new RegExp(`already running: a run on host \\S+ \\(pid ${holder!.pid}, id run-`));
+    expect(won.code, winner.stderr()).toBe(0);
+    expect(JSON.parse(winner.stdout())).toMatchObject({ ok: true, status: "completed", threadId: thread });
+    expect(await report(thread)).toBe(await report(THREADS[1]!));
+    const events = await stored(thread);
+    expect(events.filter((e) => e.type === "report.published")).toHaveLength(1);
+    expect(events.length).toBe(before); // the thread had finished: nothing ran again
+    expect(await leases.holderOf(thread)).toBeUndefined();
+  }, 120_000);
+});
