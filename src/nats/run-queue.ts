@@ -258,8 +258,8 @@ export class RunQueue {
     while (!signal?.aborted) {
       const left = deadline - Date.now();
       if (left <= 0) return undefined;
-      // Pull in short rounds so an abort is noticed; the server wants at least 1 s.
-      const pull = this.#consumer.next({ expires: Math.max(1_000, Math.min(left, 5_000)) });
+      // Pull in short rounds (the server wants at least 1 s): a lost consumer is noticed soon.
+      const pull = this.#consumer.next({ expires: Math.max(1_000, Math.min(left, 2_000)) });
       let msg: JsMsg | null | typeof ABORTED;
       try {
         msg = await untilAborted(pull, signal);

@@ -1,5 +1,5 @@
 import { EventType } from "../../src/nats/event-types.ts";
-import { MAX_ATTEMPTS, RUN_REQUEST_SUBJECT, RunQueue, queueRunRequest, runQueueDepth, type RunRequest } from "../../src/nats/run-queue.ts";
+import { DEFAULT_ACK_WAIT_MS, MAX_ATTEMPTS, RUN_REQUEST_SUBJECT, RunQueue, queueRunRequest, runQueueDepth, type RunRequest } from "../../src/nats/run-queue.ts";
 import { Names } from "../../src/nats/streams.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
@@ -26,8 +26,8 @@ describe("RunQueue", () => {
   let queue: RunQueue;
   beforeAll(async () => {
     t = await startTestNats();
-    // A short ack wait so a "dead" worker's request comes back within the test.
-    queue = await RunQueue.open(t.backbone, { ackWaitMs: 1_000 });
+    // The default ack wait (60 s): a busy machine never takes a request from a live test "worker".
+    queue = await RunQueue.open(t.backbone);
   });
   afterAll(async () => {
     await t.close();
@@ -76,20 +76,27 @@ describe("RunQueue", () => {
   });
 
   it("a worker that dies loses the request to the next; after MAX_ATTEMPTS deaths it ends as failed, with the reason in the thread's events", async () => {
-    await queue.submit(request("queue-poison"));
+    // A fleet configured with a short ack wait, so a "dead" worker's request comes back within the test.
+    const fast = await RunQueue.open(t.backbone, { ackWaitMs: 1_000 });
+    expect(fast.ackWaitMs).toBe(1_000);
+    await fast.submit(request("queue-poison"));
     const counts: number[] = [];
     for (let i = 0; i < MAX_ATTEMPTS; i++) {
       // Taken and never settled, nor kept alive with working(): as if the worker was killed.
-      const got = await queue.next({ expiresMs: 15_000 });
+      const got = await fast.next({ expiresMs: 15_000 });
       expect(got?.request.threadId).toBe("queue-poison");
       counts.push(got!.deliveryCount);
     }
     expect(counts).toEqual([1, 2, 3]);
     const stop = new AbortController();
     const failed = failureOf(t, "queue-poison").finally(() => stop.abort());
-    expect(await queue.next({ signal: stop.signal, expiresMs: 30_000 })).toBeUndefined();
+    expect(await fast.next({ signal: stop.signal, expiresMs: 30_000 })).toBeUndefined();
     expect(await failed).toMatch(/taken by 3 workers and none finished it/);
     expect(await queue.depth()).toBe(0);
+    // A submitter opening the queue keeps the fleet's ack wait; a fleet that sets one changes it.
+    expect((await RunQueue.open(t.backbone)).ackWaitMs).toBe(1_000);
+    expect((await RunQueue.open(t.backbone, { ackWaitMs: DEFAULT_ACK_WAIT_MS })).ackWaitMs).toBe(DEFAULT_ACK_WAIT_MS);
+    expect((await t.backbone.jsm.consumers.info(Names.runsStream, "workers")).config.ack_wait).toBe(DEFAULT_ACK_WAIT_MS * 1_000_000);
   });
 
   it("drop() ends a request that can never run, with its reason in the thread's events; malformed requests never reach a worker", async () => {
@@ -110,11 +117,8 @@ describe("RunQueue", () => {
     expect(await runQueueDepth(t.backbone.jsm)).toBe(0);
   });
 
-  it("a submitter opening the queue keeps the workers' ack wait; a worker's pull survives its consumer being deleted", async () => {
+  it("a worker's pull survives its consumer being deleted", async () => {
     const submitter = await RunQueue.open(t.backbone);
-    expect(submitter.ackWaitMs).toBe(1_000);
-    expect((await t.backbone.jsm.consumers.info(Names.runsStream, "workers")).config.ack_wait).toBe(1_000_000_000);
-
     await t.backbone.jsm.consumers.delete(Names.runsStream, "workers");
     const waiting = queue.next({ expiresMs: 20_000 });
     await submitter.submit(request("queue-after-delete"));
