@@ -10,6 +10,7 @@ import { Names } from "../../src/nats/streams.ts";
 import { LeaseHeldError, LeaseLostError, ThreadLeases, type LeaseHolder, type ThreadLease } from "../../src/nats/thread-lease.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startTestNats, type TestNats } from "../support/nats.ts";
+import { startTestCluster, type TestCluster } from "../support/nats-cluster.ts";
 
 const TTL_MS = 600;
 /** Holders in this test process: its pid is alive, so only the TTL can free their leases. */
@@ -144,5 +145,39 @@ describe("ThreadLeases", () => {
     await lease.release();
     await expect(ThreadLeases.open(t.backbone, { ttlMs: 10 })).rejects.toThrow(/TTL/);
     await expect(a.leases.acquire("t-bad", { id: "", host: "h", pid: 1, kind: "worker" })).rejects.toThrow(/holder/);
+  });
+});
+
+describe("ThreadLeases on a 3-node cluster (R3)", () => {
+  let c: TestCluster;
+  beforeAll(async () => {
+    c = await startTestCluster();
+  });
+  afterAll(async () => {
+    await c?.close();
+  });
+
+  it("holders connected to different nodes: exactly one wins a race, the others are told who", async () => {
+    const open = async (url: string) => {
+      const nc = await connectNats({ url, name: "lease-cluster-test", nkeySeed: c.runtime.seed });
+      return { nc, leases: await ThreadLeases.open({ js: jetstream(nc), jsm: await jetstreamManager(nc) }, { replicas: 3, ttlMs: 5_000 }) };
+    };
+    const racers = await Promise.all(c.cluster.nodes.map((n) => open(n.url)));
+    try {
+      const info = await jetstreamManager(racers[0]!.nc).then((jsm) => jsm.streams.info(`KV_${Names.leasesBucket}`));
+      expect(info.config.num_replicas).toBe(3);
+      const results = await Promise.allSettled(racers.map((r, i) => r.leases.acquire("t-cluster", holder(`w-node-${i}`))));
+      const won = results.filter((r): r is PromiseFulfilledResult<ThreadLease> => r.status === "fulfilled");
+      expect(won).toHaveLength(1);
+      for (const r of results) {
+        if (r.status === "rejected") expect((r.reason as LeaseHeldError).holder).toEqual(won[0]!.value.holder);
+      }
+      // Every node answers who holds it (reads go to the stream's leader).
+      for (const r of racers) expect(await r.leases.holderOf("t-cluster")).toMatchObject(won[0]!.value.holder);
+      await won[0]!.value.release();
+      for (const r of racers) expect(await r.leases.holderOf("t-cluster")).toBeUndefined();
+    } finally {
+      for (const r of racers) await r.nc.close();
+    }
   });
 });
