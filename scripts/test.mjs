@@ -42,6 +42,7 @@ async function runLanes() {
     { name: "no-vm", env: { ...process.env, ...color, VIBEWRITER_TEST_LANE: "no-vm", PATH: standIn.dir + delimiter + (process.env.PATH ?? "") } },
   ];
   const width = Math.max(...lanes.map((l) => l.name.length));
+  console.log("npm test: two vitest processes at once, lines prefixed with their lane — vm: the files that start VMs; no-vm: NO_VM_FILES in vitest.config.ts");
   const children = [];
   forwardSignals(children);
   const results = await Promise.all(
