@@ -8,6 +8,7 @@ import {
   type ConnectionOptions,
   type NatsConnection,
 } from "@nats-io/transport-node";
+import { replaceDeadEphemeralConsumers } from "./ephemeral-consumers.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
 export interface ConnectNatsOptions {
@@ -64,7 +65,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
     options.pass = opts.pass ?? "";
   }
   try {
-    return retryReadsAcrossReconnects(await connect(options));
+    return replaceDeadEphemeralConsumers(retryReadsAcrossReconnects(await connect(options)));
   } catch (cause) {
     // The cause is the client's own error (no secrets in it); the URL is printed without userinfo.
     throw new NatsBackboneError(
