@@ -175,6 +175,14 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   expect(check).toMatchObject({ ok: true, verifiedSources: [...reportIds, PAGE_ID].sort() });
   expect(sources.find((s) => s.id === PAGE_ID)?.origin).toBe("https://example.org/customers");
 
+  // Each delegate call is logged as ended once, when it took its child's report (a pause is no end).
+  const ends = await nats.backbone.events.history(parent, { types: [EventType.ToolFinished] });
+  const delegateEnds = ends.flatMap((e) => (e.type === EventType.ToolFinished && e.data.tool === "delegate" ? [e.data] : []));
+  expect(delegateEnds.map((d) => [d.status, String(d.output).includes("published a verified report, stored as source")])).toEqual([
+    ["ok", true],
+    ["ok", true],
+  ]);
+
   // Linked both ways: in the events, in `show`, in `threads`.
   const parentEvents = await nats.backbone.events.history(parent, { types: [EventType.ChildSubmitted, EventType.ChildFinished] });
   expect(parentEvents.map((e) => [e.type, (e.data as { child: string }).child])).toEqual([

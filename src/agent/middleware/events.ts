@@ -1,5 +1,5 @@
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
-import { Command } from "@langchain/langgraph";
+import { Command, isGraphBubbleUp } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
 import { EventType, ToolStatus, type TodoItem } from "../../nats/event-types.ts";
 import { summarise, type EmitEvent } from "../events.ts";
@@ -78,6 +78,8 @@ export function createEventMiddleware(options: { agent: string; emit: EmitEvent 
       try {
         result = await handler(request);
       } catch (err) {
+        // A pause (an interrupt) is no end: the call runs again on resume, and its end is logged then.
+        if (isGraphBubbleUp(err)) throw err;
         await emit({
           id: `${agent}:${callId}:end`,
           type: EventType.ToolFinished,
