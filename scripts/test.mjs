@@ -109,7 +109,12 @@ function onPath(name) {
   return undefined;
 }
 
-/** Ctrl-C / SIGTERM reach the vitest processes, which stop their files and exit. */
+/**
+ * SIGTERM/SIGHUP (a CI timeout, a closed session) are passed on to the vitest processes, which stop
+ * their files and exit. Ctrl-C reaches them from the terminal already (one process group): this
+ * process only keeps waiting for them, to print what they say and exit with their status.
+ */
 function forwardSignals(children) {
-  for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => children.forEach((c) => c.kill(sig)));
+  for (const sig of ["SIGTERM", "SIGHUP"]) process.on(sig, () => children.forEach((c) => c.exitCode === null && c.signalCode === null && c.kill(sig)));
+  process.on("SIGINT", () => {});
 }
