@@ -30,6 +30,7 @@ export const NO_VM_FILES = [
   "test/cli/parse.test.ts",
   "test/cli/progress.test.ts",
   "test/cli/prune.test.ts",
+  "test/cli/render-child-runs.test.ts",
   "test/cli/render.test.ts",
   "test/cli/run-display.test.ts",
   "test/cli/run-options.test.ts",
