@@ -25,7 +25,7 @@ export const WorkerOutcome = {
   Finished: "finished",
   /** The run failed (an error, or no outcome); acknowledged: the owner may resume it. */
   Failed: "failed",
-  /** Another process holds the thread: back on the queue for when its lease may expire. */
+  /** Another process holds the thread (or its lease could not be read): back on the queue for later. */
   Held: "held",
   /** The worker is stopping: back on the queue for another worker. */
   HandedBack: "handed_back",
@@ -71,6 +71,8 @@ class WorkerStopping extends Error {
   override name = "WorkerStopping";
 }
 
+const LEASE_ERROR_RETRY_MS = 5_000;
+
 /** The ack wait is reset this often (a third of it, as the queue asks). */
 const heartbeatEvery = (queue: RunQueue) => Math.max(1_000, Math.floor(queue.ackWaitMs / 3));
 
@@ -93,7 +95,11 @@ export async function runQueuedRequest(job: QueuedRun, d: WorkerDeps): Promise<W
     try {
       lease = await d.leases.acquire(threadId, d.holder);
     } catch (e) {
-      if (!LeaseHeldError.isInstance(e)) throw e;
+      if (!LeaseHeldError.isInstance(e)) {
+        // The lease table unreachable (NATS reconnecting): not the request's fault, try it again soon.
+        await job.retry(LEASE_ERROR_RETRY_MS);
+        return report(WorkerOutcome.Held, { reason: `the thread's lease could not be read: ${(e as Error)?.message ?? String(e)}` });
+      }
       // Runnable again once that holder's lease could have expired (if it died), not before.
       await job.retry(Math.max(1_000, e.retryInMs));
       return report(WorkerOutcome.Held, { reason: `held by ${describeHolder(e.holder)}, renewed ${Math.round(e.renewedAgoMs / 1000)} s ago` });

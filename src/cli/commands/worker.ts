@@ -13,7 +13,8 @@ import { NatsRole } from "../../nats/auth.ts";
 import { DEFAULT_ACK_WAIT_MS, RunQueue } from "../../nats/run-queue.ts";
 import { startRunService, type WorkerStats } from "../../nats/run-service.ts";
 import { thisProcess } from "../../nats/thread-lease.ts";
-import { openCliBackbone } from "../backbone.ts";
+import { openCliBackbone, orBackboneLost } from "../backbone.ts";
+import { NatsBackboneError, NatsErrorCode } from "../../nats/errors.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import type { CliContext } from "../context.ts";
 import { cliModel } from "../model.ts";
@@ -24,6 +25,8 @@ import { runQueuedRequest, WorkerOutcome, type WorkerRunReport } from "../worker
 
 /** How long one pull waits for a request before looking again (the signal ends it sooner). */
 const PULL_EXPIRES_MS = 30_000;
+/** After a failed pull. */
+const PULL_RETRY_MS = 1_000;
 
 export const ACK_WAIT_ENV = "VIBEWRITER_RUN_ACK_WAIT_SEC";
 
@@ -106,12 +109,22 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
       await Promise.race([...inFlight.values(), stopped]);
       continue;
     }
-    const job = await queue.next({ signal: ctx.signal, expiresMs: PULL_EXPIRES_MS });
+    let job;
+    try {
+      // A server gone for good (the embedded one lost, the disk full) ends the worker with its reason.
+      job = await orBackboneLost(queue.next({ signal: ctx.signal, expiresMs: PULL_EXPIRES_MS }), backbone);
+    } catch (e) {
+      if (NatsBackboneError.isInstance(e, NatsErrorCode.ServerLost) || NatsBackboneError.isInstance(e, NatsErrorCode.DiskFull)) throw e;
+      // NATS reconnecting, a leader election on a cluster: say so, and pull again shortly.
+      ctx.stderr.write(`vibewriter worker: pulling a request failed (${(e as Error)?.message ?? String(e)}); trying again\n`);
+      await Promise.race([new Promise((r) => setTimeout(r, PULL_RETRY_MS)), stopped]);
+      continue;
+    }
     if (!job) continue;
-    // One thread at a time in this worker: a second request for a running thread waits its turn.
+    // A second request for a thread running here is refused by its lease and re-queued; tracked apart meanwhile.
     const key = inFlight.has(job.request.threadId) ? `${job.request.threadId}#${randomBytes(2).toString("hex")}` : job.request.threadId;
     const run = runQueuedRequest(job, deps)
-      .then(ended, (e: unknown) => say(`error ${job.request.threadId}: ${(e as Error)?.message ?? String(e)}`))
+      .then(ended, (e: unknown) => void ctx.stderr.write(`vibewriter worker: thread ${job.request.threadId}: ${(e as Error)?.message ?? String(e)}\n`))
       .finally(() => inFlight.delete(key));
     inFlight.set(key, run);
   }
