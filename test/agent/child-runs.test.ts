@@ -3,7 +3,10 @@ import { childOutcome, childThreadId, readChildRecord, shareSources, writeChildR
 import type { AgentBackbone } from "../../src/agent/ports.ts";
 import { RunBudget } from "../../src/agent/run-budget.ts";
 import { readSourceManifest, storeSources, sourceFromBytes, sourceInfo } from "../../src/agent/sources.ts";
-import { childBudget } from "../../src/agent/tools/delegate.ts";
+import { childBudget, createDelegateTool, MAX_QUESTION_CHARS } from "../../src/agent/tools/delegate.ts";
+import { createEmitter } from "../../src/agent/emitter.ts";
+import { queuedChildRuns } from "../../src/cli/child-runs.ts";
+import { RunQueue } from "../../src/nats/run-queue.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
 import { validateThreadId } from "../../src/agent/vibewriter.ts";
 import { EventType } from "../../src/nats/event-types.ts";
@@ -87,4 +90,32 @@ describe("a child's outcome, from its own log", () => {
       reason: `its report's citations do not verify: line 3: source "${source.id}" is not a stored source`,
     });
   });
+});
+
+it("delegate refuses an empty or oversized question, and a run with too little budget left, before storing or queueing anything", async () => {
+  const queue = await RunQueue.open(nats.backbone);
+  const delegate = (budget: RunBudget) =>
+    createDelegateTool({
+      threadId: "refusing",
+      backbone: b,
+      backend: {} as never, // never reached: each call is refused first
+      emit: createEmitter(b, "refusing"),
+      childRuns: queuedChildRuns(queue, b.store),
+      budget,
+      allowNetwork: false,
+      skillDirs: [],
+    });
+  const roomy = new RunBudget({ maxCalls: 100, maxTokens: 1_000_000 });
+  const call = async (budget: RunBudget, question: string, id: string) =>
+    String((await delegate(budget).invoke({ id, name: "delegate", args: { question }, type: "tool_call" })).content);
+  expect(await call(roomy, "   ", "c1")).toBe("Error: the question is empty; no child run was started.");
+  expect(await call(roomy, "x".repeat(MAX_QUESTION_CHARS + 1), "c2")).toBe(
+    `Error: the question is ${MAX_QUESTION_CHARS + 1} characters; at most ${MAX_QUESTION_CHARS}. Ask it shortly; the child can read this run's sources (sources: "parent"). No child run was started.`,
+  );
+  expect(await call(new RunBudget({ maxCalls: 10, maxTokens: 1_000_000 }, { calls: 7, inputTokens: 0, outputTokens: 0 }), "Who?", "c3")).toBe(
+    "Error: this run has 3 model call(s) left; a child run needs at least 4. Answer the question yourself.",
+  );
+  expect(await queue.depth()).toBe(0);
+  for (const id of ["c1", "c2", "c3"]) expect(await readChildRecord(b.store, childThreadId("refusing", id))).toBeUndefined();
+  expect(await b.events.history("refusing")).toEqual([]);
 });

@@ -23,6 +23,8 @@ export const CHILD_BUDGET_SHARE = 1 / 3;
 export const MIN_CHILD_CALLS = 4;
 /** The report as returned to the model; the whole text is the stored source in the sandbox. */
 const MAX_REPORT_CHARS = 12_000;
+/** A sub-question is a prompt, not a document: material goes to the child as sources. */
+export const MAX_QUESTION_CHARS = 20_000;
 
 export interface DelegateToolOptions extends HostToolContext {
   childRuns: ChildRunPort;
@@ -69,6 +71,9 @@ export function createDelegateTool(opts: DelegateToolOptions) {
         if (!record) {
           const question = input.question.trim();
           if (!question) return "Error: the question is empty; no child run was started.";
+          if (question.length > MAX_QUESTION_CHARS) {
+            return `Error: the question is ${question.length} characters; at most ${MAX_QUESTION_CHARS}. Ask it shortly; the child can read this run's sources (sources: "parent"). No child run was started.`;
+          }
           const budget = childBudget(opts.budget, input.maxModelCalls);
           if (typeof budget === "string") return `Error: ${budget}`;
           const sources = input.sources ?? "parent";
@@ -93,7 +98,9 @@ export function createDelegateTool(opts: DelegateToolOptions) {
           `Cite it like any source: [[src:${id}|"<exact quote from the report>"]].` +
           (carried.length ? ` The sources its report cites (${carried.join(", ")}) are now yours too, so its own citations verify here as well.` : "") +
           "\n\n" +
-          clip(outcome.report, MAX_REPORT_CHARS)
+          (outcome.report.length <= MAX_REPORT_CHARS
+            ? outcome.report
+            : `${outcome.report.slice(0, MAX_REPORT_CHARS)}\n\n(truncated: the first ${MAX_REPORT_CHARS} of ${outcome.report.length} characters; the whole report is ${SOURCE_PATHS.sandboxFile(id)})`)
         );
       } catch (e) {
         if (isGraphBubbleUp(e)) throw e; // the pause must propagate
