@@ -140,6 +140,8 @@ export interface NatsUser {
   role: NatsRole;
   /** nkey public key (`U…`). */
   nkey: string;
+  /** Instead of the role's (a test's observer that hears every event publish). */
+  permissions?: SubjectPermissions;
 }
 
 /**
@@ -147,7 +149,7 @@ export interface NatsUser {
  * Holds public keys only: the file may be read by whoever runs the server.
  */
 export function renderAuthorization(users: NatsUser[]): string {
-  const entries = users.map((u) => ({ nkey: u.nkey, permissions: rolePermissions(u.role) }));
+  const entries = users.map((u) => ({ nkey: u.nkey, permissions: u.permissions ?? rolePermissions(u.role) }));
   return (
     "# Vibewriter identities: runtime, owner, viewer (nkeys). No anonymous access.\n" +
     `# ${users.map((u) => `${u.role}=${u.nkey}`).join("  ")}\n` +

@@ -12,8 +12,10 @@ import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
 import { provisionLayout } from "../../src/cli/backbone.ts";
-import { NatsRole } from "../../src/nats/auth.ts";
+import { nkeys, type NatsConnection } from "@nats-io/transport-node";
+import { NatsRole, type NatsUser } from "../../src/nats/auth.ts";
 import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";
+import { connectNats } from "../../src/nats/connection.ts";
 import type { VibewriterEvent } from "../../src/nats/event-types.ts";
 import { readStream } from "../../src/nats/read-stream.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
@@ -26,6 +28,16 @@ import { EventObserver } from "./event-observer.ts";
 import { requireGuestImage } from "./guest-image.ts";
 
 const THREADS = ["fleet-1", "fleet-2", "fleet-3", "fleet-4", "fleet-5", "fleet-6"];
+/**
+ * The test's observer hears every event publish as it happens, including the copies the log drops
+ * (`EventObserver`): no Vibewriter identity may subscribe to those subjects, so it has its own.
+ */
+const OBSERVER_SEED = nkeys.createUser().getSeed();
+const observerUser = (): NatsUser => ({
+  role: NatsRole.Viewer,
+  nkey: nkeys.fromSeed(OBSERVER_SEED).getPublicKey(),
+  permissions: { publish: { allow: [], deny: [">"] }, subscribe: { allow: [`${Names.eventsSubjectPrefix}.>`, `${Names.duplicateEventsSubjectPrefix}.>`, "_INBOX.>"], deny: [] } },
+});
 /** Captured before anything points VIBEWRITER_STATE_DIR at the cluster's folder. */
 const IMAGES_DIR = imagesDir();
 
@@ -48,7 +60,10 @@ const linesOf = (w: CliChild): RunLine[] =>
 
 /** The line that ended each thread in worker `w` (a "held" request is put back, not ended). */
 async function ended(w: CliChild, threads: string[]): Promise<RunLine[]> {
-  for (const t of threads) await w.waitForOutput(new RegExp(`"threadId":"${t}","kind":"\\w+","outcome":"(?!held)`));
+  for (const t of threads) {
+    await w.waitForOutput(new RegExp(`"threadId":"${t}","kind":"\\w+","outcome":"(?!held)`));
+    process.stderr.write(`[fleet] ${t} ended\n`);
+  }
   return threads.map((t) => linesOf(w).find((l) => l.threadId === t && l.outcome !== "held")!);
 }
 
@@ -70,7 +85,13 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
   let observer: EventObserver;
   /** The node the observer is connected to (never killed: it counts every publish). */
   let observerNode: string;
+  let observerNc: NatsConnection | undefined;
   const leftovers: number[] = [];
+  /** Workers started, to show what they printed when a test fails. */
+  const workers: CliChild[] = [];
+  const t0 = performance.now();
+  /** Progress on stderr: where a slow or stuck run was. */
+  const note = (m: string) => process.stderr.write(`[fleet +${((performance.now() - t0) / 1000).toFixed(1)} s] ${m}\n`);
   const env = (more: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
     ...process.env,
     NATS_URL: tc.urls,
@@ -90,16 +111,22 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
 
   beforeAll(async () => {
     await requireGuestImage();
-    tc = await startTestCluster();
+    tc = await startTestCluster({ extraUsers: [observerUser()] });
     backbone = await openBackbone({ natsUrl: tc.urls, env: { VIBEWRITER_NATS_REPLICAS: "3" }, stateDir: tc.stateDir, name: "fleet-test", role: NatsRole.Runtime, provision: provisionLayout });
     await RunQueue.open(backbone, { replicas: 3 }); // before the submits race to create it
-    const nc = await tc.connect(NatsRole.Runtime, "fleet-observer");
+    const nc = await connectNats({ url: tc.urls, name: "fleet-observer", nkeySeed: OBSERVER_SEED });
     observerNode = nc.info!.server_name;
     observer = new EventObserver(nc);
+    observerNc = nc;
+  });
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail") for (const w of workers) note(`worker ${w.child.pid}:\n${w.stdout().slice(-3000)}\n${w.stderr().slice(-3000)}`);
   });
   afterAll(async () => {
+    for (const w of workers) leftovers.push(w.child.pid!, ...descendants(w.child.pid!));
     killAll(leftovers);
     observer?.close();
+    await observerNc?.close();
     await backbone?.close();
     await tc?.close();
   });
@@ -110,8 +137,10 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
     expect(submits.map((s) => (JSON.parse(s.stdout()) as { status: string }).status)).toEqual(THREADS.map(() => "queued"));
 
     // The victim prints a line as each run starts (no --json): the thread it is killed in.
-    const victim = spawnCli(["worker", "-c", "2"], env());
+    note("submitted");
+    const victim = spawnCli(["worker", "-c", "1"], env());
     const heir = spawnCli(["worker", "-c", "2", "--json"], env());
+    workers.push(victim, heir);
     const early = victim.exited.then((x) => {
       throw new Error(`the victim worker ended (${x.code ?? x.signal}) before the kill point:\n${victim.stdout()}\n${victim.stderr()}`);
     });
@@ -123,6 +152,7 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
       early,
     ]);
     leftovers.push(...descendants(victim.child.pid!));
+    note(`SIGKILL the worker running ${killedThread}`);
     victim.child.kill("SIGKILL");
     expect((await victim.exited).signal).toBe("SIGKILL");
     const victimThreads = [...victim.stdout().matchAll(/start (fleet-\d): run/g)].map((m) => m[1]!);
@@ -138,11 +168,13 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
     const acknowledged = new Map<string, string[]>();
     for (const t of THREADS) acknowledged.set(t, (await stored(t)).map((e) => e.id));
     await tc.kill(nodeToKill);
+    note(`SIGKILLed NATS node ${nodeToKill}`);
 
     // The heir ends every thread the victim did not finish.
     const doneByVictim = victimThreads.filter((t) => !unfinished.includes(t));
     const lines = await ended(heir, THREADS.filter((t) => !doneByVictim.includes(t)));
     leftovers.push(...descendants(heir.child.pid!));
+    note("every thread ended");
     for (const l of lines) expect(l, JSON.stringify(l)).toMatchObject({ outcome: "finished", status: "completed" });
     // The dead worker's threads: taken over (its lease), redelivered (the queue).
     for (const t of unfinished) {
@@ -197,7 +229,7 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
     leftovers.push(...descendants(winner.child.pid!));
 
     expect(lost.code).not.toBe(0);
-    expect(loser.stderr()).toMatch(new RegExp(`already running: a run on host \\S+ \\(pid ${holder!.pid}, id run-`));
+    expect(loser.stdout() + loser.stderr()).toMatch(new RegExp(`already running: a run on host \\S+ \\(pid ${holder!.pid}, id run-`));
     expect(won.code, winner.stderr()).toBe(0);
     expect(JSON.parse(winner.stdout())).toMatchObject({ ok: true, status: "completed", threadId: thread });
     expect(await report(thread)).toBe(await report(THREADS[1]!));

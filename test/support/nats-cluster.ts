@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { NatsRole } from "../../src/nats/auth.ts";
+import { NatsRole, type NatsUser } from "../../src/nats/auth.ts";
 import { connectNats } from "../../src/nats/connection.ts";
 import { embeddedUsers, loadOrCreateIdentity, type NatsIdentity } from "../../src/nats/identities.ts";
 import { startLocalCluster, waitForJetStream, type LocalCluster, type LocalClusterNode } from "../../src/nats/local-cluster.ts";
@@ -33,7 +33,7 @@ export interface TestCluster {
  * config` renders it). Resolves once JetStream has a meta leader. Fails loudly when nats-server is
  * not installed.
  */
-export async function startTestCluster(): Promise<TestCluster> {
+export async function startTestCluster(opts: { extraUsers?: NatsUser[] } = {}): Promise<TestCluster> {
   const stateDir = await mkdtemp(join(tmpdir(), "vw-cluster-"));
   const runtime = await loadOrCreateIdentity(stateDir, NatsRole.Runtime);
   const viewer = await loadOrCreateIdentity(stateDir, NatsRole.Viewer);
@@ -46,7 +46,7 @@ export async function startTestCluster(): Promise<TestCluster> {
     await rm(stateDir, { recursive: true, force: true });
   };
   try {
-    cluster = await startLocalCluster({ dir: join(stateDir, "cluster"), users: await embeddedUsers(stateDir) });
+    cluster = await startLocalCluster({ dir: join(stateDir, "cluster"), users: [...(await embeddedUsers(stateDir)), ...(opts.extraUsers ?? [])] });
     const c = cluster;
     const connect = async (role: typeof NatsRole.Runtime | typeof NatsRole.Viewer = NatsRole.Runtime, name = `test-${role}`) => {
       const nc = await connectNats({ url: c.urls, name, nkeySeed: (role === NatsRole.Runtime ? runtime : viewer).seed });
