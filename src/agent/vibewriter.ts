@@ -11,7 +11,7 @@ import type { Choir } from "../choir/choir.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
-import { EventType, RunStatus, type VibewriterEvent } from "../nats/event-types.ts";
+import { EventType, RunStatus, type RunnerInfo, type VibewriterEvent } from "../nats/event-types.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
 import type { AgentBackbone, ChildRunPort } from "./ports.ts";
@@ -85,6 +85,10 @@ export interface VibewriterOptions {
    * `completed` (the CLI's `run`). Off: only an unfinished plan makes a run incomplete.
    */
   expectReport?: boolean;
+  /** Who runs the thread, and whether its lease was taken over: written on `run.started`. */
+  runner?: { info: RunnerInfo; takenOver: boolean };
+  /** `performance.now()` when the runner took the thread: `wallMs` on run.finished/failed counts from it (default: run()/resume()). */
+  runSince?: number;
 }
 
 /** How a run ended: one definition, shared with the `run.finished` event. */
@@ -260,14 +264,17 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       };
     };
 
+    const started = (): { runner?: RunnerInfo; takenOver?: boolean } => (opts.runner ? { runner: opts.runner.info, takenOver: opts.runner.takenOver } : {});
     const invoke = async (input: unknown, eventKey: string): Promise<RunResult> => {
+      const since = opts.runSince ?? invokedAt;
+      const wallMs = () => Math.round(performance.now() - since);
       let state: Record<string, unknown>;
       try {
         state = (await agent.invoke(input as never, config as never)) as unknown as Record<string, unknown>;
       } catch (cause) {
         if (opts.signal?.aborted) throw opts.signal.reason ?? cause;
         const message = (cause as Error)?.message ?? String(cause);
-        await emit({ id: `main:${eventKey}:failed:${shortHash(message)}`, type: EventType.RunFailed, agent: "main", data: { message } }).catch(() => {});
+        await emit({ id: `main:${eventKey}:failed:${shortHash(message)}`, type: EventType.RunFailed, agent: "main", data: { message, wallMs: wallMs() } }).catch(() => {});
         throw new AgentError(
           AgentErrorCode.RunFailed,
           `the run on thread ${threadId} stopped: ${message}\nIts state is saved; continue it with \`vibewriter resume ${threadId}\`.`,
@@ -279,7 +286,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
         id: `main:${eventKey}:finished:${result.status}:${shortHash(result.finalMessage + (result.report ?? ""))}`,
         type: EventType.RunFinished,
         agent: "main",
-        data: { status: result.status, report: result.reportArtifact ?? null, todos: result.todos.length, ...(result.reason ? { reason: result.reason } : {}) },
+        data: { status: result.status, report: result.reportArtifact ?? null, todos: result.todos.length, ...(result.reason ? { reason: result.reason } : {}), wallMs: wallMs() },
       });
       return result;
     };
@@ -287,20 +294,23 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
     opts.signal?.removeEventListener("abort", closeOnAbort);
     opts.signal?.throwIfAborted();
     let closed = false;
+    let invokedAt = performance.now();
     return {
       threadId,
       agent,
       sources: infos,
       async run(task: string) {
+        invokedAt = performance.now();
         if (typeof task !== "string" || !task.trim()) throw new AgentError(AgentErrorCode.InvalidArgument, "run: the task is empty");
         // Ids from the thread's position, so the same task twice on one thread stays two messages.
         const before = await agent.graph.getState(config as never);
         const position = ((before.values as { messages?: unknown[] } | undefined)?.messages ?? []).length;
         const key = `run:${position}:${shortHash(task)}`;
-        await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { task, sources: infos.map((i) => i.id) } });
+        await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { task, sources: infos.map((i) => i.id), ...started() } });
         return invoke({ messages: [new HumanMessage({ id: `task-${position}-${shortHash(task)}`, content: task })] }, key);
       },
       async resume(resumeValue?: unknown) {
+        invokedAt = performance.now();
         const snapshot = await agent.graph.getState(config as never);
         const hasCheckpoint = Boolean((snapshot as { config?: { configurable?: { checkpoint_id?: string } } }).config?.configurable?.checkpoint_id);
         if (!hasCheckpoint) {
@@ -314,11 +324,11 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
           const last = await collect(snapshot.values as Record<string, unknown>);
           if (last.status !== RunStatus.Incomplete && last.status !== RunStatus.Failed) return last; // finished: nothing to do
           // The agent stopped short of the outcome: ask it to carry on, once per stopping point.
-          await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId } });
+          await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId, ...started() } });
           const nudge = `Continue the task: ${last.reason}. Finish what is missing.`;
           return invoke({ messages: [new HumanMessage({ id: `continue-${checkpointId}`, content: nudge })] }, key);
         }
-        await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId } });
+        await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId, ...started() } });
         return invoke(resumeValue === undefined ? null : new Command({ resume: resumeValue }), key);
       },
       async close() {

@@ -9,7 +9,8 @@ import { createVibewriter, type RunResult, type Vibewriter } from "../agent/vibe
 import type { ChildRunPort } from "../agent/ports.ts";
 import { budgetFromEnv, type BudgetLimits } from "../agent/run-budget.ts";
 import type { Backbone } from "../nats/backbone.ts";
-import type { VibewriterEvent } from "../nats/event-types.ts";
+import { EventType, type RunnerInfo, type VibewriterEvent } from "../nats/event-types.ts";
+import type { LeaseHolder, ThreadLease } from "../nats/thread-lease.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { orBackboneLost } from "./backbone.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
@@ -39,6 +40,10 @@ export interface ThreadRun {
   onEvent?: (e: VibewriterEvent) => void;
   /** Aborted: stop preparing or waiting at once, rejecting with the signal's `reason`. */
   signal: AbortSignal;
+  /** The thread's lease this run holds: names the runner on `run.started`; a takeover is logged as `lease.taken_over`. */
+  lease?: Pick<ThreadLease, "holder" | "takenOver" | "previous" | "previousSilentMs">;
+  /** `performance.now()` when the runner took the thread (default: now): the run's `wallMs` counts from it. */
+  since?: number;
 }
 
 /**
@@ -48,6 +53,8 @@ export interface ThreadRun {
  * The VM is closed on every exit path.
  */
 export async function runThread(r: ThreadRun, act: ThreadAct): Promise<RunResult> {
+  const since = r.since ?? performance.now();
+  if (r.lease?.takenOver && r.lease.previous) await logTakeover(r.backbone, r.threadId, r.lease);
   const creating = createVibewriter({
     backbone: r.backbone,
     threadId: r.threadId,
@@ -61,6 +68,8 @@ export async function runThread(r: ThreadRun, act: ThreadAct): Promise<RunResult
     ...(r.childRuns ? { childRuns: r.childRuns } : {}),
     ...(r.onEvent ? { onEvent: r.onEvent } : {}),
     signal: r.signal,
+    ...(r.lease ? { runner: { info: runnerInfo(r.lease.holder), takenOver: r.lease.takenOver } } : {}),
+    runSince: since,
   });
   let vw: Vibewriter;
   try {
@@ -75,6 +84,23 @@ export async function runThread(r: ThreadRun, act: ThreadAct): Promise<RunResult
   } finally {
     await vw.close();
   }
+}
+
+/** A lease holder as the events name a runner. */
+export function runnerInfo(h: LeaseHolder): RunnerInfo {
+  return { kind: h.kind, id: h.id, host: h.host, pid: h.pid };
+}
+
+/**
+ * `lease.taken_over` on the thread: who went silent, for how long, who took it. Its id names both
+ * holders, so a replayed publish is dropped; a failure to log never stops the run.
+ */
+async function logTakeover(backbone: Backbone, threadId: string, lease: NonNullable<ThreadRun["lease"]>): Promise<void> {
+  const from = runnerInfo(lease.previous!);
+  const by = runnerInfo(lease.holder);
+  await backbone.events
+    .publish(threadId, { id: `lease:${from.id}:to:${by.id}`, type: EventType.LeaseTakenOver, agent: "main", data: { from, silentMs: Math.round(lease.previousSilentMs ?? 0), by } })
+    .catch(() => {});
 }
 
 /** The thread's budget: this command's flags, else the run's remembered ones, else the environment's. */

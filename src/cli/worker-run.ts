@@ -13,7 +13,7 @@ import { materializeThreadSkills } from "../agent/thread-skills.ts";
 import type { Backbone } from "../nats/backbone.ts";
 import { EventType } from "../nats/event-types.ts";
 import type { QueuedRun, RunQueue } from "../nats/run-queue.ts";
-import { LeaseHeldError, LeaseLostError, describeHolder, type LeaseHolder, type ThreadLeases } from "../nats/thread-lease.ts";
+import { LeaseHeldError, LeaseLostError, describeHolder, type LeaseHolder, type ThreadLease, type ThreadLeases } from "../nats/thread-lease.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { queuedChildRuns } from "./child-runs.ts";
 import { resumeOptions } from "./run-options.ts";
@@ -63,7 +63,8 @@ export interface WorkerDeps {
   skillsRoot: string;
   /** Aborted when the worker stops. */
   stopping: AbortSignal;
-  onStart?: (threadId: string, act: ThreadAct, takenOver: boolean) => void;
+  /** A run starts here (after its lease was taken and its request found runnable). */
+  onStart?: (threadId: string, act: ThreadAct, lease: ThreadLease) => void;
 }
 
 /** Thrown into the run when the worker stops: the request goes back to the queue. */
@@ -116,7 +117,7 @@ export async function runQueuedRequest(job: QueuedRun, d: WorkerDeps): Promise<W
         await job.drop(`nothing to run on thread ${threadId}: no task and no saved state`);
         return report(WorkerOutcome.Dropped, { takenOver: lease.takenOver });
       }
-      d.onStart?.(threadId, act, lease.takenOver);
+      d.onStart?.(threadId, act, lease);
       const given = { skills: [], allowNetwork: req.allowNetwork ?? false, maxModelCalls: req.maxModelCalls, maxTokens: req.maxTokens };
       const { remembered: _, ...options } = await resumeOptions(d.backbone.store, threadId, given);
       // The thread's skills travel as its artifacts; remembered host folders would name another machine's.
@@ -131,6 +132,8 @@ export async function runQueuedRequest(job: QueuedRun, d: WorkerDeps): Promise<W
           ...(d.wallet ? { wallet: d.wallet } : {}),
           childRuns: queuedChildRuns(d.queue, d.backbone.store),
           signal: stop.signal,
+          lease,
+          since: started,
         },
         act,
       );
@@ -156,7 +159,7 @@ export async function runQueuedRequest(job: QueuedRun, d: WorkerDeps): Promise<W
       }
       // The run failed (an error in the run, its sandbox or its setup): recorded, and off the queue.
       const message = (e as Error)?.message ?? String(e);
-      await d.backbone.events.publish(threadId, { type: EventType.RunFailed, agent: "main", data: { message: `worker ${d.holder.id}: ${message}` } }).catch(() => {});
+      await d.backbone.events.publish(threadId, { type: EventType.RunFailed, agent: "main", data: { message: `worker ${d.holder.id}: ${message}`, wallMs: Math.round(performance.now() - started) } }).catch(() => {});
       await job.ack().catch(() => {});
       const parentResumed = await resumeParent(d.queue, req.parentThreadId);
       return report(WorkerOutcome.Failed, { reason: message.split("\n")[0]!.slice(0, 300), takenOver: lease.takenOver, ...(parentResumed ? { parentResumed } : {}) });

@@ -47,6 +47,8 @@ export const EventType = {
   ChildFinished: "child.finished",
   /** On a child: the parent run that delegated this run's task. */
   DelegatedFrom: "delegated.from",
+  /** The thread's lease was taken from a holder that had stopped renewing it (a dead worker or run). */
+  LeaseTakenOver: "lease.taken_over",
   Warning: "warning",
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
@@ -80,9 +82,12 @@ export interface TodoItem {
 
 /** The `data` of each event type. Values made by `summarise()` are `unknown`: clipped JSON. */
 export interface EventData {
-  "run.started": { task?: string; sources?: string[]; resumed?: boolean; checkpoint?: string };
-  "run.finished": { status: RunStatus; report?: string | null; todos?: number; reason?: string };
-  "run.failed": { message: string };
+  /** `runner`: the process that runs it; `takenOver`: its lease was taken from a holder gone silent. */
+  "run.started": { task?: string; sources?: string[]; resumed?: boolean; checkpoint?: string; runner?: RunnerInfo; takenOver?: boolean };
+  /** `wallMs`: from the runner taking the thread (VM and sources prepared included) to the run's end. */
+  "run.finished": { status: RunStatus; report?: string | null; todos?: number; reason?: string; wallMs?: number };
+  /** `wallMs` when a run had started (absent when the queue gave the request up). */
+  "run.failed": { message: string; wallMs?: number };
   /** `by`: who queued it ("submit", "service", "owner", a parent thread's id for a child run). */
   "run.queued": { kind: "run" | "resume"; task?: string; sources?: number; skills?: string[]; allowNetwork?: boolean; by?: string };
   "todos.updated": { todos: TodoItem[] };
@@ -129,7 +134,17 @@ export interface EventData {
   /** `status`: the child's; `source`: the parent's source id of the child's report (when it published one). */
   "child.finished": { child: string; status: string; source?: string; reason?: string };
   "delegated.from": { parent: string; question: string };
+  /** `from`: the holder that went silent; `silentMs`: since its last renewal (server time); `by`: the new holder. */
+  "lease.taken_over": { from: RunnerInfo; silentMs: number; by: RunnerInfo };
   warning: { message: string; attempt?: number };
+}
+
+/** Who runs a thread: a `vibewriter run|resume|demo` process or a worker (its lease holder). */
+export interface RunnerInfo {
+  kind: "run" | "worker";
+  id: string;
+  host: string;
+  pid: number;
 }
 
 /** What a publisher hands to `EventLog.publish`. */

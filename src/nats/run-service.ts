@@ -52,6 +52,42 @@ export interface WorkerStats {
   takeovers: number;
   /** VMs this worker's process runs now. */
   vms: number;
+  // Metrics (optional: a worker from before them omits them).
+  /** The runs going on now (lease taken, request runnable): thread, request kind, age, taken over. */
+  running?: RunningRun[];
+  /** Wall time of the runs that ended here (finished or failed), ms; null before the first. */
+  wallMs?: WallTimeStats | null;
+  /** The process's VM pool now (`SandboxPool.stats()`). */
+  pool?: VmPoolStats;
+  /** The last thread taken over from a holder gone silent. */
+  lastTakeover?: { threadId: string; from: string; silentMs: number; at: string };
+}
+
+export interface RunningRun {
+  threadId: string;
+  kind: "run" | "resume";
+  /** Since the run started here. */
+  ageMs: number;
+  takenOver: boolean;
+}
+
+export interface WallTimeStats {
+  runs: number;
+  last: number;
+  mean: number;
+  max: number;
+}
+
+export interface VmPoolStats {
+  /** Handed out to runs, running. */
+  inUse: number;
+  /** Being restored from the template snapshot. */
+  restoring: number;
+  /** Ready and waiting for a run. */
+  spare: number;
+  /** Since the worker started. */
+  restored: number;
+  failed: number;
 }
 
 export const SERVICE_VERSION = "1.0.0";

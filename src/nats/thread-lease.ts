@@ -133,6 +133,8 @@ export interface ThreadLease {
   readonly takenOver: boolean;
   /** The holder we took it from, when `takenOver`. */
   readonly previous?: LeaseHolder;
+  /** When `takenOver`: how long the previous holder had not renewed (server time). */
+  readonly previousSilentMs?: number;
   /** Rejects with `LeaseLostError` when the lease is lost; never settles otherwise. */
   readonly lost: Promise<never>;
   /** Stops renewing and frees the thread. Idempotent; never throws (an unreleased lease expires). */
@@ -199,7 +201,7 @@ export class ThreadLeases {
         if (expiresInMs > 0 && !(rec && this.diedHere(rec))) throw new LeaseHeldError(threadId, current, ageMs, expiresInMs);
         sentAt = performance.now();
         const rev = await this.kv.update(key, mine, entry.revision);
-        return this.lease(threadId, holder, key, rev, sentAt, current);
+        return this.lease(threadId, holder, key, rev, sentAt, current, ageMs);
       } catch (e) {
         // Someone wrote between our read and our write: look again (they probably hold it now).
         if (!isCasFailure(e)) throw e;
@@ -239,8 +241,8 @@ export class ThreadLeases {
     return Math.max(0, now - entry.created.getTime());
   }
 
-  private lease(threadId: string, holder: LeaseHolder, key: string, revision: number, sentAt: number, previous: LeaseHolder | undefined): ThreadLease {
-    return new HeldLease(this.kv, threadId, key, revision, this.record(holder), sentAt, previous);
+  private lease(threadId: string, holder: LeaseHolder, key: string, revision: number, sentAt: number, previous: LeaseHolder | undefined, previousSilentMs?: number): ThreadLease {
+    return new HeldLease(this.kv, threadId, key, revision, this.record(holder), sentAt, previous, previousSilentMs);
   }
 }
 
@@ -266,6 +268,7 @@ class HeldLease implements ThreadLease {
     private readonly rec: LeaseRecord,
     sentAt: number,
     readonly previous: LeaseHolder | undefined,
+    readonly previousSilentMs?: number,
   ) {
     this.holder = rec.holder;
     this.ttlMs = rec.ttlMs;

@@ -1,7 +1,8 @@
 /**
  * `vibewriter fleet`: the run queue's depth and every worker that answers the service's STATS
  * (`$SRV.STATS.vibewriter`) within a bounded wait: id, host, runs in flight, finished, failed,
- * takeovers, VMs. Read-only: the viewer identity is enough.
+ * takeovers, VMs; under each worker its VM pool, wall time per run, runs in flight with their ages
+ * and its last takeover. Read-only: the viewer identity is enough.
  */
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
@@ -91,7 +92,26 @@ export function renderFleet(v: FleetView): string {
   rows.forEach((r, i) => {
     lines.push(r.map((c, j) => c.padEnd(widths[j]!)).join("  ").trimEnd());
     const w = v.workers[i - 1];
-    if (w && w.inFlight.length > 0) lines.push(`  running: ${w.inFlight.join(", ")}`);
+    if (w) lines.push(...workerDetail(w));
   });
   return lines.join("\n") + "\n";
+}
+
+/** Under a worker's row: its VM pool, run wall times, runs in flight with their ages, last takeover (each when it reports them). */
+function workerDetail(w: WorkerStats): string[] {
+  const out: string[] = [];
+  const sec = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+  if (w.pool) out.push(`  VMs: ${w.pool.inUse} in use, ${w.pool.restoring} restoring, ${w.pool.spare} spare (${w.pool.restored} restored, ${w.pool.failed} failed so far)`);
+  if (w.wallMs) out.push(`  wall time per run: last ${sec(w.wallMs.last)}, mean ${sec(w.wallMs.mean)}, max ${sec(w.wallMs.max)} (${w.wallMs.runs} run(s))`);
+  // Requests in flight but not started yet are waiting for their lease or their preparation.
+  const started = new Map((w.running ?? []).map((r) => [r.threadId, r]));
+  const inFlight = w.running ? [...w.running.map((r) => r.threadId), ...w.inFlight.filter((t) => !started.has(t))] : w.inFlight;
+  const runs = inFlight.map((t) => {
+    const r = started.get(t);
+    return !w.running ? t : r ? `${t} (${r.kind}, ${sec(r.ageMs)}${r.takenOver ? ", taken over" : ""})` : `${t} (starting)`;
+  });
+  if (runs.length > 0) out.push(`  running: ${runs.join(", ")}`);
+  const t = w.lastTakeover;
+  if (t) out.push(`  last takeover: ${t.threadId} from ${t.from}, silent ${sec(t.silentMs)}, at ${t.at}`);
+  return out;
 }

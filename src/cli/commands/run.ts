@@ -94,6 +94,7 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
       ...(before?.children?.length ? { childRuns: queuedChildRuns(childQueue(backbone), backbone.store) } : {}),
       onEvent: display.onEvent,
       signal: stop.signal,
+      lease, // names this process on run.started; a takeover is logged as lease.taken_over
     },
     s.act(before?.status === "interrupted"),
   );

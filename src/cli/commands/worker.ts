@@ -12,7 +12,7 @@ import { closeSandboxPool, sandboxPool } from "../../agent/sandbox.ts";
 import { NatsRole } from "../../nats/auth.ts";
 import { DEFAULT_ACK_WAIT_MS, RunQueue } from "../../nats/run-queue.ts";
 import { startRunService, type WorkerStats } from "../../nats/run-service.ts";
-import { thisProcess } from "../../nats/thread-lease.ts";
+import { thisProcess, type ThreadLease } from "../../nats/thread-lease.ts";
 import { openCliBackbone, orBackboneLost } from "../backbone.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../nats/errors.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
@@ -21,7 +21,9 @@ import { cliModel } from "../model.ts";
 import type { CommandPlan } from "../plan.ts";
 import { openThreadLeases } from "../run-lease.ts";
 import { openRunWallet } from "../wallet.ts";
-import { runQueuedRequest, WorkerOutcome, type WorkerRunReport } from "../worker-run.ts";
+import { runQueuedRequest, type WorkerRunReport } from "../worker-run.ts";
+import { WorkerMetrics } from "../worker-metrics.ts";
+import type { ThreadAct } from "../thread-runner.ts";
 
 /** How long one pull waits for a request before looking again (the signal ends it sooner). */
 const PULL_EXPIRES_MS = 30_000;
@@ -60,19 +62,8 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
   ctx.defer(() => rm(skillsRoot, { recursive: true, force: true }));
 
   const inFlight = new Map<string, Promise<void>>();
-  const stats = { finished: 0, failed: 0, takeovers: 0 };
-  const workerStats = (): WorkerStats => {
-    const pool = sandboxPool().stats();
-    return {
-      workerId,
-      host: holder.host,
-      pid: holder.pid,
-      concurrency: plan.concurrency,
-      inFlight: [...inFlight.keys()],
-      ...stats,
-      vms: pool.idle + pool.starting + pool.handedOut,
-    };
-  };
+  const stats = new WorkerMetrics({ workerId, host: holder.host, pid: holder.pid, concurrency: plan.concurrency });
+  const workerStats = (): WorkerStats => stats.stats([...inFlight.keys()], sandboxPool().stats());
   const service = await startRunService(backbone, { queue, artifacts: backbone.artifacts, worker: workerStats, store: backbone.store, events: backbone.events, leases });
   ctx.defer(() => service.stop());
 
@@ -81,8 +72,7 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
   };
   say(`worker ${workerId}: up to ${plan.concurrency} run(s) at once, model ${model.label}, wallet ${payments.summary}. Ctrl-C stops.`);
   const ended = (r: WorkerRunReport) => {
-    if (r.outcome === WorkerOutcome.Finished) stats.finished++;
-    if (r.outcome === WorkerOutcome.Failed) stats.failed++;
+    stats.ended(r);
     if (plan.json) ctx.stdout.write(JSON.stringify({ workerId, ...r }) + "\n");
     else say(`end   ${r.threadId}: ${r.outcome}${r.status ? ` (${r.status})` : ""}${r.reason ? ` — ${r.reason}` : ""}, ${(r.wallMs / 1000).toFixed(1)} s`);
   };
@@ -97,9 +87,10 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
     ...(payments.wallet ? { wallet: payments.wallet } : {}),
     skillsRoot,
     stopping: ctx.signal,
-    onStart: (threadId: string, act: { kind: string }, takenOver: boolean) => {
-      if (takenOver) stats.takeovers++;
-      say(`start ${threadId}: ${act.kind}${takenOver ? " (taken over from a worker that stopped renewing its lease)" : ""}`);
+    onStart: (threadId: string, act: ThreadAct, lease: ThreadLease) => {
+      const from = lease.takenOver && lease.previous ? { from: lease.previous.id, silentMs: lease.previousSilentMs ?? 0 } : undefined;
+      stats.started(threadId, act.kind, from);
+      say(`start ${threadId}: ${act.kind}${from ? ` (taken over from ${from.from}, silent ${(from.silentMs / 1000).toFixed(1)} s)` : ""}`);
     },
   };
 
