@@ -20,6 +20,7 @@ export const NO_VM_FILES = [
   "test/agent/thread-skills.test.ts",
   "test/cli/approve.test.ts",
   "test/cli/doctor-checks.test.ts",
+  "test/cli/doctor-cluster.test.ts",
   "test/cli/doctor-provider.test.ts",
   "test/cli/doctor.test.ts",
   "test/cli/events.test.ts",

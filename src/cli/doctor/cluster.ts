@@ -76,7 +76,8 @@ function summarizeReplicas(streams: readonly StreamReplicas[]): string {
   if (streams.length === 0) return "no Vibewriter stream yet";
   const counts = new Map<number, number>();
   for (const s of streams) counts.set(s.replicas, (counts.get(s.replicas) ?? 0) + 1);
-  if (counts.size === 1) return `${streams.length} streams, all R${streams[0]!.replicas}`;
+  const total = `${streams.length} stream${streams.length === 1 ? "" : "s"}`;
+  if (counts.size === 1) return `${total}, all R${streams[0]!.replicas}`;
   const parts = [...counts.entries()].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${n} R${r}`);
-  return `${streams.length} streams: ${parts.join(", ")}`;
+  return `${total}: ${parts.join(", ")}`;
 }
