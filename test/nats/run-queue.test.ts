@@ -1,7 +1,9 @@
 import { EventType } from "../../src/nats/event-types.ts";
-import { DEFAULT_ACK_WAIT_MS, MAX_ATTEMPTS, RUN_REQUEST_SUBJECT, RunQueue, queueRunRequest, runQueueDepth, type RunRequest } from "../../src/nats/run-queue.ts";
+import { MAX_ATTEMPTS, RUN_REQUEST_SUBJECT, RunQueue, queueRunRequest, runQueueDepth, type RunRequest } from "../../src/nats/run-queue.ts";
 import { Names } from "../../src/nats/streams.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
+
+const LONG_ACK_WAIT_MS = 60_000;
 
 const request = (threadId: string, task = "write about queues"): RunRequest => ({
   v: 1,
@@ -26,8 +28,8 @@ describe("RunQueue", () => {
   let queue: RunQueue;
   beforeAll(async () => {
     t = await startTestNats();
-    // The default ack wait (60 s): a busy machine never takes a request from a live test "worker".
-    queue = await RunQueue.open(t.backbone);
+    // A long ack wait: however busy the machine, a live test "worker" keeps its request.
+    queue = await RunQueue.open(t.backbone, { ackWaitMs: LONG_ACK_WAIT_MS });
   });
   afterAll(async () => {
     await t.close();
@@ -95,8 +97,8 @@ describe("RunQueue", () => {
     expect(await queue.depth()).toBe(0);
     // A submitter opening the queue keeps the fleet's ack wait; a fleet that sets one changes it.
     expect((await RunQueue.open(t.backbone)).ackWaitMs).toBe(1_000);
-    expect((await RunQueue.open(t.backbone, { ackWaitMs: DEFAULT_ACK_WAIT_MS })).ackWaitMs).toBe(DEFAULT_ACK_WAIT_MS);
-    expect((await t.backbone.jsm.consumers.info(Names.runsStream, "workers")).config.ack_wait).toBe(DEFAULT_ACK_WAIT_MS * 1_000_000);
+    expect((await RunQueue.open(t.backbone, { ackWaitMs: LONG_ACK_WAIT_MS })).ackWaitMs).toBe(LONG_ACK_WAIT_MS);
+    expect((await t.backbone.jsm.consumers.info(Names.runsStream, "workers")).config.ack_wait).toBe(LONG_ACK_WAIT_MS * 1_000_000);
   });
 
   it("drop() ends a request that can never run, with its reason in the thread's events; malformed requests never reach a worker", async () => {
