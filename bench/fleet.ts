@@ -2,14 +2,14 @@
  * The fleet on this machine (issue 14), side by side in one run: runs per minute with 1, 2 and 4
  * `vibewriter worker` processes (each `-c 1`; baseline: 1 worker), the queue latency (submit →
  * the thread's `run.started`), and the takeover time (a worker SIGKILLed mid-run → its thread's
- * `run.started` again in the other worker), with today's defaults (ack wait 6 s, lease TTL 6 s)
+ * `run.started` again in the other worker) with today's defaults (ack wait 6 s, lease TTL 6 s)
  * against the old ones (60 s, 20 s) as the baseline.
  *
  * Real worker processes (bin/vibewriter.js), real microVMs, the scripted model, and ONE local
  * nats-server (R1, no auth: the replicas do not change the CPU story, and three servers would
- * take CPU from the runs). All workers run on this one machine, so a dead worker's lease is taken
- * at once (its pid is gone): the takeover measured here is the queue's ack wait plus the start;
- * across machines it is bounded by the lease's TTL + margin instead (see README).
+ * take CPU from the runs). Workers side by side on one machine take a dead one's lease at once
+ * (its pid is gone): that takeover is the queue's ack wait plus the start. Across machines the
+ * lease's TTL + margin bounds it: measured too, with each worker in its own pid namespace.
  *
  * `flock /tmp/heavy.lock npx tsx bench/fleet.ts [threads=4] [takeovers=2]`; the last line is one
  * JSON object, `*_ratio` = ours / baseline.
@@ -75,8 +75,15 @@ interface Worker {
   exited: Promise<void>;
 }
 
-function startWorker(env: NodeJS.ProcessEnv): Worker {
-  const child = spawn(process.execPath, [BIN, "worker", "-c", "1"], { env, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * A `vibewriter worker -c 1`. `ownPidSpace`: in a pid namespace of its own (`unshare`), so other
+ * workers cannot tell from its pid that it died and wait for its lease to expire, as a worker on
+ * another machine must; SIGKILL to it (unshare) kills the whole namespace, VMs included.
+ */
+function startWorker(env: NodeJS.ProcessEnv, ownPidSpace = false): Worker {
+  const argv = [process.execPath, BIN, "worker", "-c", "1"];
+  const [cmd, ...args] = ownPidSpace ? ["unshare", "--pid", "--fork", "--kill-child", ...argv] : argv;
+  const child = spawn(cmd!, args, { env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   let err = "";
   const waiters: { re: RegExp; resolve: () => void }[] = [];
@@ -172,8 +179,8 @@ async function main(): Promise<void> {
 
     // 2. Takeover: two workers, one thread; the worker running it SIGKILLed once its main agent's
     //    skill script runs (mid-run); time until the thread's run.started again (resumed).
-    const takeover = async (label: string, env: NodeJS.ProcessEnv): Promise<number> => {
-      const ws = [startWorker(env), startWorker(env)];
+    const takeover = async (label: string, env: NodeJS.ProcessEnv, ownPidSpace = false): Promise<number> => {
+      const ws = [startWorker(env, ownPidSpace), startWorker(env, ownPidSpace)];
       await Promise.all(ws.map((w) => w.waitFor(ready)));
       const { threadId } = await submit(label);
       await events.when((e) => e.threadId === threadId && e.type === "tool.started" && e.agent === "main" && e.data.tool === "execute");
@@ -190,6 +197,9 @@ async function main(): Promise<void> {
     const ours: number[] = [];
     for (let i = 0; i < takeovers; i++) ours.push(await takeover("to", baseEnv));
     process.stderr.write(`takeover (ack wait 6 s): ${ours.map((s) => s.toFixed(1)).join(" ")} s\n`);
+    const remote: number[] = [];
+    for (let i = 0; i < takeovers; i++) remote.push(await takeover("tr", baseEnv, true));
+    process.stderr.write(`takeover, each worker in its own pid namespace (lease TTL 6 s): ${remote.map((s) => s.toFixed(1)).join(" ")} s\n`);
     const old = await takeover("to-old", { ...baseEnv, VIBEWRITER_RUN_ACK_WAIT_SEC: "60", VIBEWRITER_LEASE_TTL_SEC: "20" });
     process.stderr.write(`takeover (old: ack wait 60 s): ${old.toFixed(1)} s\n`);
 
@@ -206,6 +216,8 @@ async function main(): Promise<void> {
     const oursMed = median(ours);
     console.log(`${"takeover".padEnd(22)} ${"ours s".padStart(8)} ${"old s".padStart(7)} ${"ratio".padStart(6)}`);
     console.log(`${"SIGKILL → run.started".padEnd(22)} ${f(oursMed, 8)} ${f(old)} ${(oursMed / old).toFixed(2).padStart(6)}   (ours: ${ours.map((s) => s.toFixed(2)).join(" ")})`);
+    const remoteMed = median(remote);
+    console.log(`${"  lease must expire".padEnd(22)} ${f(remoteMed, 8)} ${f(old)} ${(remoteMed / old).toFixed(2).padStart(6)}   (each worker in its own pid namespace, as on two machines: ${remote.map((s) => s.toFixed(2)).join(" ")})`);
     const n = (x: number) => Number(x.toFixed(3));
     const byN = Object.fromEntries(rows.map((r) => [r.workers, r]));
     console.log(
@@ -228,6 +240,9 @@ async function main(): Promise<void> {
         queue_latency_median_s_4: n(byN[4]!.latencyS),
         takeover_s: n(oursMed),
         takeover_max_s: n(Math.max(...ours)),
+        takeover_lease_expiry_s: n(remoteMed),
+        takeover_lease_expiry_max_s: n(Math.max(...remote)),
+        takeover_lease_expiry_ratio: n(remoteMed / old),
         baseline_takeover_s: n(old),
         takeover_ratio: n(oursMed / old),
       }),
