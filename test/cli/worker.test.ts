@@ -2,7 +2,8 @@
  * `vibewriter worker` as real processes on a real nats-server, runs in real microVMs, the model
  * scripted: a worker runs what was queued, several at once; a worker SIGKILLed mid-run loses the
  * thread to another worker, which resumes it from its checkpoint without running any side effect
- * twice.
+ * twice. Along the way, the fleet's metrics: `run.started` names the worker, `run.finished` its
+ * wall time, `lease.taken_over` the worker gone silent; the STATS a live worker answers.
  */
 import { artifactStorePort } from "../../src/agent/backbone.ts";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
@@ -10,7 +11,9 @@ import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
 import { queueThread } from "../../src/agent/queue-thread.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { loadSourcesDir } from "../../src/agent/sources.ts";
-import type { VibewriterEvent } from "../../src/nats/event-types.ts";
+import { renderFleet } from "../../src/cli/commands/fleet.ts";
+import type { EventData, VibewriterEvent } from "../../src/nats/event-types.ts";
+import type { WorkerStats } from "../../src/nats/run-service.ts";
 import { readStream } from "../../src/nats/read-stream.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
 import { Names } from "../../src/nats/streams.ts";
@@ -29,6 +32,7 @@ interface RunLine {
   status?: string;
   takenOver: boolean;
   deliveryCount: number;
+  wallMs: number;
 }
 
 /** The worker's JSON lines so far (one per run that ended). */
@@ -53,6 +57,16 @@ async function queue(world: CliChildWorld, threadId: string): Promise<void> {
     { threadId, task: DEMO_TASK, sources: await loadSourcesDir(SAMPLES_DIR), skills: [], allowNetwork: false, by: "test" },
   );
 }
+
+/** The STATS the one live worker answers on `$SRV.STATS.vibewriter` (what `vibewriter fleet` shows). */
+async function statsOf(world: CliChildWorld): Promise<WorkerStats> {
+  const m = await world.nats.nc.request("$SRV.STATS.vibewriter", "", { timeout: 30_000 });
+  return m.json<{ endpoints: { data: WorkerStats }[] }>().endpoints[0]!.data;
+}
+
+/** The data of the thread's stored events of one type. */
+const dataOf = <T extends keyof EventData>(events: VibewriterEvent[], type: T): EventData[T][] =>
+  events.filter((e) => e.type === type).map((e) => e.data as EventData[T]);
 
 async function storedEvents(world: CliChildWorld, threadId: string): Promise<VibewriterEvent[]> {
   const out: VibewriterEvent[] = [];
@@ -90,6 +104,16 @@ describe("vibewriter worker", () => {
     const finished = threads.map((t) => world.observer.events.findIndex((e) => e.threadId === t && e.type === "run.finished"));
     expect(Math.max(...started)).toBeLessThan(Math.min(...finished));
 
+    // Metrics: the worker's STATS count both runs and their wall times (the same as its lines').
+    const stats = await statsOf(world);
+    const walls = lines.map((l) => l.wallMs);
+    expect(stats).toMatchObject({ workerId: lines[0]!.workerId, pid: worker.child.pid, concurrency: 2, finished: 2, failed: 0, takeovers: 0, inFlight: [], running: [] });
+    expect(stats.wallMs).toEqual({ runs: 2, last: stats.wallMs!.last, mean: Math.round((walls[0]! + walls[1]!) / 2), max: Math.max(...walls) });
+    expect(walls).toContain(stats.wallMs!.last);
+    expect(stats.pool).toMatchObject({ inUse: 0, failed: 0 });
+    expect(stats.pool!.restored).toBeGreaterThanOrEqual(2); // a VM per run at least
+    expect(stats.lastTakeover).toBeUndefined();
+
     worker.child.kill("SIGTERM");
     expect((await worker.exited).code, worker.stderr()).toBe(0);
     expect(await (await RunQueue.open(world.nats.backbone, { ackWaitMs: ACK_WAIT_MS })).depth()).toBe(0);
@@ -100,6 +124,13 @@ describe("vibewriter worker", () => {
       citations.set(t, stored.filter((e) => e.type === "citation").length);
       expect(citations.get(t)).toBeGreaterThan(0);
       expect(await leases.holderOf(t)).toBeUndefined(); // released
+      // run.started names the worker; run.finished carries the wall time, within the worker's own for the request.
+      const runner = { kind: "worker", id: lines[0]!.workerId, host: stats.host, pid: worker.child.pid };
+      expect(dataOf(stored, "run.started")).toEqual([expect.objectContaining({ runner, takenOver: false })]);
+      const [end] = dataOf(stored, "run.finished");
+      expect(Number.isInteger(end!.wallMs) && end!.wallMs! > 0).toBe(true);
+      expect(end!.wallMs).toBeLessThanOrEqual(lines.find((l) => l.threadId === t)!.wallMs);
+      expect(dataOf(stored, "lease.taken_over")).toEqual([]);
     }
     expect(citations.get("worker-a")).toBe(citations.get("worker-b"));
   });
@@ -126,6 +157,12 @@ describe("vibewriter worker", () => {
     world.leftovers.push(...descendants(heir.child.pid!));
     expect(line).toMatchObject({ outcome: "finished", status: "completed", takenOver: true });
     expect(line!.deliveryCount).toBeGreaterThan(1); // the dead worker's request, redelivered
+    // The heir's STATS: one takeover, from the dead worker, and the run's wall time.
+    const [victimStart] = dataOf(world.observer.of(thread), "run.started");
+    const victimId = victimStart!.runner!.id;
+    const stats = await statsOf(world);
+    expect(stats).toMatchObject({ finished: 1, takeovers: 1, running: [], lastTakeover: { threadId: thread, from: victimId } });
+    expect(stats.wallMs).toEqual({ runs: 1, last: line!.wallMs, mean: line!.wallMs, max: line!.wallMs });
     heir.child.kill("SIGTERM");
     expect((await heir.exited).code, heir.stderr()).toBe(0);
 
@@ -133,6 +170,14 @@ describe("vibewriter worker", () => {
     const stored = await storedEvents(world, thread);
     expect(stored.filter((e) => e.type === "report.published")).toHaveLength(1);
     expect(stored.filter((e) => e.type === "citation")).toHaveLength(citations.get("worker-a")!);
+    // Metrics: the takeover is on the thread (from the dead worker, by the heir), and so is who ran each run.
+    expect(victimStart).toMatchObject({ runner: { kind: "worker", pid: victim.child.pid }, takenOver: false });
+    const heirRunner = { kind: "worker", id: line!.workerId, host: victimStart!.runner!.host, pid: heir.child.pid };
+    const [takeover, ...more] = dataOf(stored, "lease.taken_over");
+    expect(more).toEqual([]);
+    expect(takeover).toMatchObject({ from: victimStart!.runner, by: heirRunner });
+    expect(Number.isInteger(takeover!.silentMs) && takeover!.silentMs >= 0).toBe(true);
+    expect(dataOf(stored, "run.started").at(-1)).toMatchObject({ resumed: true, runner: heirRunner, takenOver: true });
     const twice = [...executions(world.observer.of(thread))].filter(([, n]) => n > 1);
     expect(twice).toEqual([]);
     expect(await (await RunQueue.open(world.nats.backbone, { ackWaitMs: ACK_WAIT_MS })).depth()).toBe(0);
@@ -148,6 +193,12 @@ describe("vibewriter worker", () => {
     });
     await Promise.race([world.observer.waitFor((e) => e.threadId === thread && e.type === "run.started"), early]);
     world.leftovers.push(...freezeVms(worker.child.pid!));
+    // In flight: STATS list the run with its age, its VM in use; fleet shows it under the worker.
+    const stats = await statsOf(world);
+    expect(stats).toMatchObject({ inFlight: [thread], running: [{ threadId: thread, kind: "run", takenOver: false }], finished: 0, wallMs: null });
+    expect(stats.running![0]!.ageMs).toBeGreaterThanOrEqual(0);
+    expect(stats.pool!.inUse).toBe(1);
+    expect(renderFleet({ queueDepth: 1, workers: [{ ...stats, serviceId: "s", version: "1.0.0" }] })).toMatch(new RegExp(`\n  running: ${thread} \\(run, \\d+\\.\\d s\\)\n`));
 
     worker.child.kill("SIGINT");
     const [line] = await ended(worker, [thread]);
