@@ -171,6 +171,8 @@ export interface MetaGroupView {
   leader?: string;
   /** Size of the meta group this node knows. */
   clusterSize?: number;
+  /** Peers (besides the leader) current with the meta group, as the leader sees them. */
+  currentPeers: number;
 }
 
 /** `/jsz` of one node; undefined when the node does not answer. */
@@ -178,8 +180,9 @@ export async function metaGroupOf(httpUrl: string): Promise<MetaGroupView | unde
   try {
     const res = await fetch(`${httpUrl}/jsz`, { signal: AbortSignal.timeout(2_000) });
     if (!res.ok) return undefined;
-    const body = (await res.json()) as { meta_cluster?: { leader?: string; cluster_size?: number } };
-    return { leader: body.meta_cluster?.leader || undefined, clusterSize: body.meta_cluster?.cluster_size };
+    const body = (await res.json()) as { meta_cluster?: { leader?: string; cluster_size?: number; replicas?: { current?: boolean }[] } };
+    const meta = body.meta_cluster;
+    return { leader: meta?.leader || undefined, clusterSize: meta?.cluster_size, currentPeers: (meta?.replicas ?? []).filter((r) => r.current).length };
   } catch {
     return undefined;
   }
@@ -187,9 +190,10 @@ export async function metaGroupOf(httpUrl: string): Promise<MetaGroupView | unde
 
 /**
  * Wait until JetStream works on the cluster: the JetStream API answers `$JS.API.INFO` through
- * `nc` (only once a meta leader is elected), and every node in `nodes` names that leader on its
- * monitoring endpoint (each has joined the meta group, so an R3 stream can be placed). A condition
- * polled, not a delay; fails with what was last seen after `timeoutMs`.
+ * `nc` (only once a meta leader is elected), every node in `nodes` names that leader on its
+ * monitoring endpoint, and the leader sees the others current (each has joined the meta group, so
+ * an R3 stream can be placed). A condition polled, not a delay; fails with what was last seen
+ * after `timeoutMs`.
  */
 export async function waitForJetStream(nc: NatsConnection, nodes: readonly Pick<LocalClusterNode, "name" | "httpUrl">[], timeoutMs = 30_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
@@ -204,7 +208,8 @@ export async function waitForJetStream(nc: NatsConnection, nodes: readonly Pick<
       const views = await Promise.all(nodes.map((n) => metaGroupOf(n.httpUrl)));
       const leaders = new Set(views.map((v) => v?.leader));
       const leader = views[0]?.leader;
-      if (leader && leaders.size === 1 && nodes.some((n) => n.name === leader)) return leader;
+      const leaderView = views[nodes.findIndex((n) => n.name === leader)];
+      if (leader && leaders.size === 1 && leaderView && leaderView.currentPeers >= nodes.length - 1) return leader;
       last = `meta leader per node: ${nodes.map((n, i) => `${n.name}=${views[i]?.leader ?? "none"}`).join(", ")}`;
     }
     if (Date.now() > deadline) {

@@ -106,6 +106,7 @@ export function eventsStreamConfig(replicas = 1): Partial<StreamConfig> {
  */
 export async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>): Promise<void> {
   const name = config.name!;
+  let addRefused: Error | undefined;
   try {
     const info = await jsm.streams.info(name);
     config = { ...config, num_replicas: info.config.num_replicas };
@@ -123,12 +124,17 @@ export async function ensureStream(jsm: JetStreamManager, config: Partial<Stream
       if (!(cause instanceof JetStreamApiError) || cause.status !== 400) {
         throw new NatsBackboneError(NatsErrorCode.Connect, `cannot create stream ${name}`, { cause });
       }
+      addRefused = cause;
     }
   }
   try {
     await jsm.streams.update(name, config);
   } catch (cause) {
     if (isNoRoom(cause)) throw diskFullError(cause);
+    // Nobody created it after all: JetStream's answer to the create is the one that says why.
+    if (addRefused && cause instanceof JetStreamApiError && cause.status === 404) {
+      throw new NatsBackboneError(NatsErrorCode.Connect, `cannot create stream ${name}: ${addRefused.message}`, { cause: addRefused });
+    }
     throw new NatsBackboneError(NatsErrorCode.Connect, `cannot update stream ${name}`, { cause });
   }
 }
