@@ -330,6 +330,7 @@ export class RunQueue {
       return undefined;
     }
     const js = this.#js;
+    const nc = this.#nc;
     const fail = (threadId: string, reason: string) => this.#failed(threadId, reason, req.parentThreadId);
     const term = () => this.#term(msg);
     let settled = false;
@@ -346,7 +347,16 @@ export class RunQueue {
       },
       async ack() {
         settle();
-        await msg.ackAck();
+        // A cluster electing the consumer's leader (a node died) answers no one for a few seconds:
+        // the run is done, so keep acknowledging (harmless twice) rather than call it failed.
+        for (let wait = 500; ; wait *= 2) {
+          try {
+            return void (await msg.ackAck());
+          } catch (err) {
+            if (wait > 8_000 || nc?.isClosed()) throw err;
+            await new Promise((r) => setTimeout(r, wait));
+          }
+        }
       },
       async retry(delayMs: number) {
         settle();

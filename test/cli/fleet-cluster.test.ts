@@ -145,6 +145,13 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
       throw new Error(`the victim worker ended (${x.code ?? x.signal}) before the kill point:\n${victim.stdout()}\n${victim.stderr()}`);
     });
     await Promise.race([victim.waitForOutput(/start (fleet-\d): run/), early]);
+    // Both workers are up before anything is killed: the heir holds a thread's lease (polled).
+    const leases = await ThreadLeases.open(backbone, { replicas: 3 });
+    const heirRuns = async () => (await Promise.all(THREADS.map((t) => leases.holderOf(t)))).some((h) => h?.pid === heir.child.pid);
+    while (!(await heirRuns())) {
+      if (heir.child.exitCode !== null) throw new Error(`the heir worker exited:\n${heir.stdout()}\n${heir.stderr()}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const killedThread = /start (fleet-\d): run/.exec(victim.stdout())![1]!;
     // Killed while the main agent's skill script runs in the VM: earlier side effects are done.
     await Promise.race([
@@ -204,7 +211,6 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
     expect([...citations][0]).toBeGreaterThan(0);
     expect(await (await RunQueue.open(backbone)).depth()).toBe(0);
     // No live holder left: released, or (a release that failed while the node was down) expired.
-    const leases = await ThreadLeases.open(backbone, { replicas: 3 });
     for (const t of THREADS) expect((await leases.holderOf(t))?.expired ?? true, t).toBe(true);
   }, 300_000);
 
