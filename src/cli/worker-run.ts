@@ -12,6 +12,7 @@ import { artifactStorePort } from "../agent/backbone.ts";
 import { materializeThreadSkills } from "../agent/thread-skills.ts";
 import type { Backbone } from "../nats/backbone.ts";
 import { EventType } from "../nats/event-types.ts";
+import { isNatsOutage } from "../nats/outage.ts";
 import type { QueuedRun, RunQueue } from "../nats/run-queue.ts";
 import { LeaseHeldError, LeaseLostError, describeHolder, type LeaseHolder, type ThreadLease, type ThreadLeases } from "../nats/thread-lease.ts";
 import type { Wallet } from "../wallet/wallet.ts";
@@ -73,6 +74,9 @@ class WorkerStopping extends Error {
 }
 
 const LEASE_ERROR_RETRY_MS = 5_000;
+/** A run cut by a NATS outage is queued again after this, at most OUTAGE_RETRIES times. */
+const OUTAGE_RETRY_MS = 3_000;
+const OUTAGE_RETRIES = 5;
 
 /** The ack wait is reset this often (a third of it, as the queue asks). */
 const heartbeatEvery = (queue: RunQueue) => Math.max(1_000, Math.floor(queue.ackWaitMs / 3));
@@ -157,8 +161,15 @@ export async function runQueuedRequest(job: QueuedRun, d: WorkerDeps): Promise<W
         // Someone else runs the thread now: no ack (this request is theirs to settle or repeat).
         return report(WorkerOutcome.LeaseLost, { reason: reason.message, takenOver: lease.takenOver });
       }
-      // The run failed (an error in the run, its sandbox or its setup): recorded, and off the queue.
       const message = (e as Error)?.message ?? String(e);
+      if (isNatsOutage(e) && job.retries < OUTAGE_RETRIES) {
+        // NATS did not answer (a leader election, a node gone): not the run's fault. Back on the
+        // queue; the next runner resumes from the last checkpoint, journaled effects do not repeat.
+        await lease.release();
+        await job.retry(OUTAGE_RETRY_MS);
+        return report(WorkerOutcome.HandedBack, { reason: `NATS did not answer (${message.split("\n")[0]!.slice(0, 200)}); queued again`, takenOver: lease.takenOver });
+      }
+      // The run failed (an error in the run, its sandbox or its setup): recorded, and off the queue.
       await d.backbone.events.publish(threadId, { type: EventType.RunFailed, agent: "main", data: { message: `worker ${d.holder.id}: ${message}`, wallMs: Math.round(performance.now() - started) } }).catch(() => {});
       await job.ack().catch(() => {});
       const parentResumed = await resumeParent(d.queue, req.parentThreadId);

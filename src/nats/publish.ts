@@ -118,7 +118,7 @@ class AckTimeout extends Error {
 }
 
 /** An error reply from JetStream: `code` is HTTP-like (503 = unavailable), `errCode` JetStream's. */
-class AckRefused extends Error {
+export class AckRefused extends Error {
   override name = "AckRefused";
   constructor(
     readonly code: number,

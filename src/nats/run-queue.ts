@@ -58,6 +58,8 @@ export interface QueuedRun {
   request: RunRequest;
   /** 1 the first time; n > 1 when n - 1 workers got it before and died (or stopped answering). */
   deliveryCount: number;
+  /** How many times it was put back with `retry` (held lease, stopping worker, NATS outage). */
+  retries: number;
   /** Still running: resets the ack wait. Call it well within `RunQueue.ackWaitMs` (a third of it). */
   working(): void;
   /** Finished, paused for the owner or a child, or failed for good: off the queue. */
@@ -342,6 +344,7 @@ export class RunQueue {
     return {
       request: req,
       deliveryCount: deaths + 1,
+      retries,
       working: () => {
         if (!settled) msg.working();
       },
