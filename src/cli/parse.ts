@@ -70,6 +70,27 @@ function budgetFlags(command: "run" | "resume" | "submit", v: Values): { maxMode
   return out;
 }
 
+/** The options of a task to run now (`run`) or queue (`submit`). */
+const TASK_OPTIONS = {
+  ...common,
+  sources: { type: "string", short: "s" },
+  thread: { type: "string", short: "t" },
+  skills: { type: "string", multiple: true },
+  "allow-network": { type: "boolean" },
+  "max-model-calls": { type: "string" },
+  "max-tokens": { type: "string" },
+} as const;
+
+function taskFlags(command: "run" | "submit", v: Values, cwd: string) {
+  return {
+    sources: typeof v.sources === "string" ? nonEmptyPath(command, "sources", v.sources, cwd) : undefined,
+    threadId: typeof v.thread === "string" ? checkId(command, "thread id", v.thread) : undefined,
+    skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath(command, "skills", s, cwd)),
+    allowNetwork: v["allow-network"] === true,
+    ...budgetFlags(command, v),
+  };
+}
+
 /** Wallet key names: the keystore's rule. */
 const KEY_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -98,15 +119,7 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" 
     build: (v, p) => (noPositionals("doctor", p), { command: "doctor", json: json(v) }),
   },
   run: {
-    options: {
-      ...common,
-      sources: { type: "string", short: "s" },
-      thread: { type: "string", short: "t" },
-      skills: { type: "string", multiple: true },
-      "allow-network": { type: "boolean" },
-      "max-model-calls": { type: "string" },
-      "max-tokens": { type: "string" },
-    },
+    options: TASK_OPTIONS,
     build(v, p, cwd) {
       if (p.length === 0) throw usageError("`run` needs a task, e.g. vibewriter run \"Assess ACME Corp\".", "run");
       if (p.length > 1) {
@@ -117,35 +130,19 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" 
       return {
         command: "run",
         task,
-        sources: typeof v.sources === "string" ? nonEmptyPath("run", "sources", v.sources, cwd) : undefined,
-        threadId: typeof v.thread === "string" ? checkId("run", "thread id", v.thread) : undefined,
-        skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("run", "skills", s, cwd)),
-        allowNetwork: v["allow-network"] === true,
-        ...budgetFlags("run", v),
+        ...taskFlags("run", v, cwd),
         json: json(v),
       };
     },
   },
   submit: {
-    options: {
-      ...common,
-      sources: { type: "string", short: "s" },
-      thread: { type: "string", short: "t" },
-      skills: { type: "string", multiple: true },
-      "allow-network": { type: "boolean" },
-      "max-model-calls": { type: "string" },
-      "max-tokens": { type: "string" },
-    },
+    options: TASK_OPTIONS,
     build(v, p, cwd) {
       if (p.length !== 1 || p[0]!.trim() === "") throw usageError("`submit` takes one task, quoted: vibewriter submit \"Assess ACME Corp\".", "submit");
       return {
         command: "submit",
         task: p[0]!.trim(),
-        sources: typeof v.sources === "string" ? nonEmptyPath("submit", "sources", v.sources, cwd) : undefined,
-        threadId: typeof v.thread === "string" ? checkId("submit", "thread id", v.thread) : undefined,
-        skills: ((v.skills as string[] | undefined) ?? []).map((s) => nonEmptyPath("submit", "skills", s, cwd)),
-        allowNetwork: v["allow-network"] === true,
-        ...budgetFlags("submit", v),
+        ...taskFlags("submit", v, cwd),
         json: json(v),
       };
     },
