@@ -33,24 +33,29 @@ interface Common {
   json: boolean;
 }
 
+/**
+ * A task to run now (`run`) or queue (`submit`, where sources and skills are stored with the thread
+ * so any worker has them).
+ */
+interface Task {
+  task: string;
+  /** Folder of source files to research (absolute path). */
+  sources?: string;
+  /** Thread id to use; a fresh one is made when absent. */
+  threadId?: string;
+  /** Extra skill folders (absolute paths), in the order given. */
+  skills: string[];
+  /** Give the agent the host-side `fetch_url` tool (the VM itself never gets a network). */
+  allowNetwork: boolean;
+  maxModelCalls?: number;
+  maxTokens?: number;
+}
+
 export type CommandPlan =
   | { command: "help"; topic?: CommandName; json: false }
   | { command: "version"; json: boolean }
   | ({ command: "doctor" } & Common)
-  | ({
-      command: "run";
-      task: string;
-      /** Folder of source files to research (absolute path). */
-      sources?: string;
-      /** Thread id to use; a fresh one is made when absent. */
-      threadId?: string;
-      /** Extra skill folders (absolute paths), in the order given. */
-      skills: string[];
-      /** Give the agent the host-side `fetch_url` tool (the VM itself never gets a network). */
-      allowNetwork: boolean;
-      maxModelCalls?: number;
-      maxTokens?: number;
-    } & Common)
+  | ({ command: "run" } & Task & Common)
   | ({ command: "resume"; threadId: string; skills: string[]; allowNetwork: boolean; maxModelCalls?: number; maxTokens?: number } & Common)
   | ({ command: "threads" } & Common)
   | ({ command: "show"; threadId: string } & Common)
@@ -69,17 +74,6 @@ export type CommandPlan =
   | ({ command: "owner-show" } & Common)
   | ({ command: "nats-config" } & Common)
   | ({ command: "prune"; olderThan?: string; dryRun: boolean } & Common)
-  | ({
-      command: "submit";
-      task: string;
-      /** Folder of source files (absolute path), stored as the thread's artifacts before queueing. */
-      sources?: string;
-      threadId?: string;
-      /** Skill folders (absolute paths), stored with the thread so any worker can install them. */
-      skills: string[];
-      allowNetwork: boolean;
-      maxModelCalls?: number;
-      maxTokens?: number;
-    } & Common)
+  | ({ command: "submit" } & Task & Common)
   | ({ command: "worker"; /** Runs at once, each in its own VM. */ concurrency: number } & Common)
   | ({ command: "fleet" } & Common);
