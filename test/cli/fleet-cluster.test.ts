@@ -24,6 +24,7 @@ import { ThreadLeases } from "../../src/nats/thread-lease.ts";
 import { imagesDir } from "../../src/sandbox/image/build.ts";
 import { startTestCluster, type TestCluster } from "../support/nats-cluster.ts";
 import { descendants, killAll, spawnCli, type CliChild } from "./child.ts";
+import { linesOf, type RunLine } from "./worker-lines.ts";
 import { EventObserver } from "./event-observer.ts";
 import { requireGuestImage } from "./guest-image.ts";
 
@@ -41,22 +42,6 @@ const observerUser = (): NatsUser => ({
 /** Captured before anything points VIBEWRITER_STATE_DIR at the cluster's folder. */
 const IMAGES_DIR = imagesDir();
 
-interface RunLine {
-  workerId: string;
-  threadId: string;
-  outcome: string;
-  status?: string;
-  takenOver: boolean;
-  deliveryCount: number;
-}
-
-/** The worker's JSON lines so far (one per request it settled). */
-const linesOf = (w: CliChild): RunLine[] =>
-  w
-    .stdout()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as RunLine);
 
 /** The line that ended each thread in worker `w` (a "held" request is put back, not ended). */
 async function ended(w: CliChild, threads: string[]): Promise<RunLine[]> {

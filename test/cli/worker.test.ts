@@ -19,29 +19,13 @@ import { RunQueue } from "../../src/nats/run-queue.ts";
 import { Names } from "../../src/nats/streams.ts";
 import { ThreadLeases } from "../../src/nats/thread-lease.ts";
 import { descendants, spawnCli, type CliChild } from "./child.ts";
+import { linesOf, type RunLine } from "./worker-lines.ts";
 import { freezeVms } from "./freeze-vms.ts";
 import { useCliChildWorld, type CliChildWorld } from "./child-world.ts";
 
 /** A dead worker's requests come back after this. */
 const ACK_WAIT_MS = 4_000;
 
-interface RunLine {
-  workerId: string;
-  threadId: string;
-  outcome: string;
-  status?: string;
-  takenOver: boolean;
-  deliveryCount: number;
-  wallMs: number;
-}
-
-/** The worker's JSON lines so far (one per run that ended). */
-const linesOf = (w: CliChild): RunLine[] =>
-  w
-    .stdout()
-    .split("\n")
-    .filter((l) => l.startsWith("{"))
-    .map((l) => JSON.parse(l) as RunLine);
 
 /** Resolves with the worker's line for each thread once all have ended (rejects if the worker exits first). */
 async function ended(w: CliChild, threads: string[]): Promise<RunLine[]> {
