@@ -20,9 +20,9 @@ export function leaseTtlMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /** The process's lease table on the backbone, with the environment's TTL and the backbone's replicas. */
-export function openThreadLeases(backbone: Pick<Backbone, "js" | "jsm">, env: NodeJS.ProcessEnv): Promise<ThreadLeases> {
+export function openThreadLeases(backbone: Pick<Backbone, "js" | "jsm" | "replicas">, env: NodeJS.ProcessEnv): Promise<ThreadLeases> {
   const ttlMs = leaseTtlMsFromEnv(env);
-  const replicas = (backbone as { replicas?: number }).replicas ?? 1;
+  const replicas = backbone.replicas;
   return ThreadLeases.open(backbone, { replicas, ...(ttlMs ? { ttlMs } : {}) });
 }
 

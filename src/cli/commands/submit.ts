@@ -27,7 +27,7 @@ export async function runSubmit(plan: Extract<CommandPlan, { command: "submit" }
   for (const w of warnings) ctx.stderr.write(`warning: ${w.message}\n`);
 
   const backbone = await openCliBackbone(ctx, `vibewriter-submit-${process.pid}`, { role: NatsRole.Runtime });
-  const queue = await RunQueue.open(backbone, { replicas: (backbone as { replicas?: number }).replicas ?? 1 });
+  const queue = await RunQueue.open(backbone, { replicas: backbone.replicas });
   const b = agentBackbone(backbone);
   await queueThread(
     { artifacts: b.artifacts, store: b.store, events: b.events, js: backbone.js },

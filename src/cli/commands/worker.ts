@@ -53,7 +53,7 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
   const holder = thisProcess("worker", workerId);
   const backbone = await openCliBackbone(ctx, `vibewriter-${workerId}`, { role: NatsRole.Runtime });
   ctx.defer(() => closeSandboxPool()); // every VM of this worker, after the runs have closed theirs
-  const replicas = (backbone as { replicas?: number }).replicas ?? 1;
+  const replicas = backbone.replicas;
   // Always applied: a queue made when the default was 60 s gets today's (a worker sets the fleet's).
   const queue = await RunQueue.open(backbone, { replicas, ackWaitMs: ackWaitMs ?? DEFAULT_ACK_WAIT_MS });
   const leases = await openThreadLeases(backbone, ctx.env);
