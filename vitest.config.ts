@@ -69,6 +69,7 @@ export const NO_VM_FILES = [
   "test/nats/run-queue.test.ts",
   "test/nats/run-service.test.ts",
   "test/nats/server.test.ts",
+  "test/nats/settle.test.ts",
   "test/nats/store.test.ts",
   "test/nats/supervisor.test.ts",
   "test/nats/thread-lease.test.ts",

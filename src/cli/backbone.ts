@@ -4,6 +4,7 @@ import { Choir } from "../choir/choir.ts";
 import { NatsRole } from "../nats/auth.ts";
 import { Names, openBackbone, type Backbone } from "../nats/index.ts";
 import { diskFullError, isNoRoom } from "../nats/disk-space.ts";
+import { createWhileSettling } from "../nats/settle.ts";
 import { AuditLedger } from "../wallet/ledger.ts";
 import type { CliContext } from "./context.ts";
 
@@ -23,10 +24,11 @@ export async function openCliBackbone(ctx: CliContext, name = "vibewriter-cli", 
 /** Everything the wallet and the Choir keep, created by the runtime so that readers find it. */
 export async function provisionLayout(nats: Pick<Backbone, "js" | "jsm"> & { replicas?: number }): Promise<void> {
   const replicas = nats.replicas ?? 1;
-  await AuditLedger.open(nats, { replicas });
-  await new Kvm(nats.js).create(Names.paymentsBucket, { history: 10, replicas });
-  await new Kvm(nats.js).create(Names.mandatesBucket, { history: 5, replicas });
-  await Choir.open(nats, { replicas });
+  // Several workers starting at once on a cluster create the same buckets: the cluster settles it.
+  await createWhileSettling(() => AuditLedger.open(nats, { replicas }));
+  await createWhileSettling(() => new Kvm(nats.js).create(Names.paymentsBucket, { history: 10, replicas }));
+  await createWhileSettling(() => new Kvm(nats.js).create(Names.mandatesBucket, { history: 5, replicas }));
+  await createWhileSettling(() => Choir.open(nats, { replicas }));
 }
 
 /**

@@ -16,6 +16,7 @@ import { EventLog } from "./events.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import type { NatsServer } from "./server.ts";
 import { assertReplicas, assertReplicasFit, replicasFromEnv, REPLICAS_ENV, tooFewServers } from "./replicas.ts";
+import { createWhileSettling } from "./settle.ts";
 import { JetStreamStore } from "./store.ts";
 import { urlIdentitySeed } from "./url-identity.ts";
 import { ensureStream, eventsStreamConfig, Names, stateStreamConfig } from "./streams.ts";
@@ -197,19 +198,24 @@ export async function openOnConnection(
   if (role === NatsRole.Runtime) {
     assertReplicasFit(nc.info, replicas);
     try {
-      await ensureStream(jsm, stateStreamConfig(replicas));
-      await ensureStream(jsm, eventsStreamConfig(replicas));
-      kv = await new Kvm(js).create(Names.memoryBucket, {
-        history: 1,
-        replicas,
-        storage: StorageType.File,
-        description: "Vibewriter long-term memory (LangGraph store)",
-      });
-      os = await new Objm(js).create(Names.filesBucket, {
-        storage: StorageType.File,
-        replicas,
-        description: "Vibewriter artifacts",
-      });
+      // Several workers starting at once create the same streams: the cluster settles it.
+      await createWhileSettling(() => ensureStream(jsm, stateStreamConfig(replicas)));
+      await createWhileSettling(() => ensureStream(jsm, eventsStreamConfig(replicas)));
+      kv = await createWhileSettling(() =>
+        new Kvm(js).create(Names.memoryBucket, {
+          history: 1,
+          replicas,
+          storage: StorageType.File,
+          description: "Vibewriter long-term memory (LangGraph store)",
+        }),
+      );
+      os = await createWhileSettling(() =>
+        new Objm(js).create(Names.filesBucket, {
+          storage: StorageType.File,
+          replicas,
+          description: "Vibewriter artifacts",
+        }),
+      );
     } catch (err) {
       throw (isNoRoom(err) && tooFewServers(nc.info, replicas, err)) || err;
     }

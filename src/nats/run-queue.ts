@@ -35,6 +35,7 @@ import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { EventType } from "./event-types.ts";
 import { EventLog } from "./events.ts";
 import { publishAcked } from "./publish.ts";
+import { createWhileSettling } from "./settle.ts";
 import { DUPLICATE_WINDOW_NS, ensureStream, Names } from "./streams.ts";
 
 /** One request on the queue (the message body, JSON). */
@@ -231,8 +232,10 @@ export class RunQueue {
    * With `nc`, terminations wait for the server's confirmation (as `ack()` does).
    */
   static async open(nats: { js: JetStreamClient; jsm: JetStreamManager; nc?: NatsConnection }, opts: RunQueueOptions = {}): Promise<RunQueue> {
-    await ensureStream(nats.jsm, runsStreamConfig(opts.replicas ?? 1));
-    await ensureRunsConsumer(nats.jsm, opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, opts.ackWaitMs !== undefined);
+    await createWhileSettling(async () => {
+      await ensureStream(nats.jsm, runsStreamConfig(opts.replicas ?? 1));
+      await ensureRunsConsumer(nats.jsm, opts.ackWaitMs ?? DEFAULT_ACK_WAIT_MS, opts.ackWaitMs !== undefined);
+    });
     const consumer = await nats.js.consumers.get(Names.runsStream, RUNS_CONSUMER);
     // The ack wait in force (another worker may have set it): heartbeats are paced on it.
     const ackWaitMs = Math.round(((await nats.jsm.consumers.info(Names.runsStream, RUNS_CONSUMER)).config.ack_wait ?? nanos(DEFAULT_ACK_WAIT_MS)) / 1e6);

@@ -37,6 +37,7 @@ import { JetStreamApiError, StorageType, type JetStreamClient, type JetStreamMan
 import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import { CodedError } from "../errors.ts";
 import { Names } from "./streams.ts";
+import { createWhileSettling } from "./settle.ts";
 import { encodeToken } from "./subject-token.ts";
 
 /** Who holds a thread's lease: shown to anyone refused. */
@@ -159,7 +160,7 @@ export class ThreadLeases {
     if (!Number.isFinite(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS) {
       throw new LeaseArgumentError(LeaseErrorCode.InvalidArgument, `the lease TTL must be ${MIN_TTL_MS} ms to ${MAX_TTL_MS / 60_000} min (got ${ttlMs} ms)`);
     }
-    const kv = await new Kvm(nats.js).create(Names.leasesBucket, {
+    const kv = await createWhileSettling(() => new Kvm(nats.js).create(Names.leasesBucket, {
       history: 1,
       replicas: opts.replicas ?? 1,
       storage: StorageType.File,
@@ -167,7 +168,7 @@ export class ThreadLeases {
       // Reads from the stream leader: a replica's direct get may lag behind the last renewal.
       allow_direct: false,
       description: "Vibewriter: who runs each thread now (thread-lease.ts)",
-    });
+    }));
     return new ThreadLeases(kv, ttlMs);
   }
 
