@@ -15,6 +15,9 @@ command -v xz >/dev/null || need_apt+=(xz-utils)
 # Debian 13's kernel (6.12) is zstd-compressed and Node has no zstd; xz unpacks its .ko.xz modules.
 command -v zstd >/dev/null || need_apt+=(zstd)
 command -v setpriv >/dev/null || need_apt+=(util-linux)
+# Report export (`vibewriter export --format pdf`): headless chromium prints the PDF; its tests read it back with pdftotext.
+command -v chromium >/dev/null || need_apt+=(chromium)
+command -v pdftotext >/dev/null || need_apt+=(poppler-utils)
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
 if [ ${#need_apt[@]} -gt 0 ]; then
   $SUDO apt-get update -qq
