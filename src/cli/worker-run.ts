@@ -9,6 +9,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { artifactStorePort } from "../agent/backbone.ts";
+import { pendingInterrupts } from "../agent/pending-interrupts.ts";
 import { materializeThreadSkills } from "../agent/thread-skills.ts";
 import type { Backbone } from "../nats/backbone.ts";
 import { EventType } from "../nats/event-types.ts";
@@ -191,9 +192,8 @@ export async function runQueuedRequest(job: QueuedRun, d: WorkerDeps): Promise<W
 async function actFor(backbone: Backbone, req: QueuedRun["request"]): Promise<ThreadAct | undefined> {
   const tuple = await backbone.checkpointer.getTuple({ configurable: { thread_id: req.threadId, checkpoint_ns: "" } });
   if (!tuple) return req.kind === "run" && req.task ? { kind: "run", task: req.task } : undefined;
-  const writes = tuple.pendingWrites ?? [];
-  const waiting = writes.some(([, channel]) => channel === "__interrupt__") && !writes.some(([, channel]) => channel === "__resume__");
-  return { kind: "resume", waiting };
+  // Paused while a task still waits on an interrupt (a step resumed in part included), as `resume` judges it.
+  return { kind: "resume", waiting: pendingInterrupts(tuple.pendingWrites).length > 0 };
 }
 
 /** A child that ended wakes its parent: the parent's resume goes on the queue. */
