@@ -306,6 +306,12 @@ export function formatCallTotal(sum: { total: CallTotals; agents: Record<string,
   return `total: ${plural(total.calls, "model call")}${per}, ${formatDuration(total.latencyMs)} with the model, ${describeTokens(total)}`;
 }
 
+/** "worker w-1 on host-a (pid 12)" from a `RunnerInfo`-shaped value. */
+function runnerText(v: unknown): string {
+  const r = (v ?? {}) as Record<string, unknown>;
+  return `${str(r.kind) ?? "runner"} ${str(r.id) ?? "?"} on ${str(r.host) ?? "?"} (pid ${num(r.pid)})`;
+}
+
 /** One plain line per event, for `vibewriter events` without --json. */
 export function formatEvent(e: VibewriterEvent): string {
   const time = e.at.length >= 19 ? e.at.slice(11, 19) : e.at;
@@ -354,6 +360,23 @@ export function formatEvent(e: VibewriterEvent): string {
       what = `${str(d.kind) ?? "run"}${str(d.by) ? ` by ${str(d.by)}` : ""}${str(d.task) ? `: ${clip(str(d.task)!, 160)}` : ""}`;
       break;
     }
+    case "lease.taken_over": {
+      // "from worker w-1 on host-a (pid 12), silent 7.2 s, by worker w-2 on host-b (pid 34)".
+      const d = dataOf(e);
+      what = `from ${runnerText(d.from)}, silent ${formatDuration(num(d.silentMs))}, by ${runnerText(d.by)}`;
+      break;
+    }
+    case "child.submitted":
+      what = `${str(dataOf(e).child) ?? "?"}: ${clip(str(dataOf(e).question) ?? "", 160)}`;
+      break;
+    case "child.finished": {
+      const d = dataOf(e);
+      what = `${str(d.child) ?? "?"} ${str(d.status) ?? ""}${str(d.source) ? ` (source ${str(d.source)})` : ""}${str(d.reason) ? `: ${clip(str(d.reason)!, 160)}` : ""}`;
+      break;
+    }
+    case "delegated.from":
+      what = `by ${str(dataOf(e).parent) ?? "?"}: ${clip(str(dataOf(e).question) ?? "", 160)}`;
+      break;
     default: {
       const summary = JSON.stringify(dataOf(e));
       what = summary === "{}" ? "" : clip(summary, 200);

@@ -98,6 +98,17 @@ describe("progress", () => {
     );
     expect(formatEvent(ev("run.finished"))).toBe("09:30:01 run.finished");
   });
+
+  it("says who took a thread over from whom, and the links between parent and child runs", () => {
+    const from = { kind: "worker", id: "w-1", host: "a", pid: 12 };
+    const by = { kind: "worker", id: "w-2", host: "b", pid: 34 };
+    expect(formatEvent(ev("lease.taken_over", { from, silentMs: 7_200, by }))).toBe(
+      `09:30:01 lease.taken_over from worker w-1 on a (pid 12), silent ${formatDuration(7_200)}, by worker w-2 on b (pid 34)`,
+    );
+    expect(formatEvent(ev("child.submitted", { child: "t-c1", question: "Who?", sources: "none", maxModelCalls: 5, maxTokens: 100 }))).toBe("09:30:01 child.submitted t-c1: Who?");
+    expect(formatEvent(ev("child.finished", { child: "t-c1", status: "completed", source: "thread:t-c1" }))).toBe("09:30:01 child.finished t-c1 completed (source thread:t-c1)");
+    expect(formatEvent(ev("delegated.from", { parent: "t-p", question: "Who?" }))).toBe("09:30:01 delegated.from by t-p: Who?");
+  });
 });
 
 describe("model calls in progress and events", () => {
