@@ -23,7 +23,7 @@ Commands:
   nats config            the NATS identities and permissions, for an operator's own server
   wallet create|import|show   the owner's Stellar keys (encrypted at rest) and policy
   image build            build the microVM guest image
-  web [--port N]         a read-only dashboard of threads, plans, live events and reports
+  web [--port N]         the owner's console: threads, live runs, reports, payment approvals
   submit "<task>"        queue a task for a worker (same options as run); prints the thread id
   worker [-c N]          run queued tasks, at most N at a time, each in its own VM
   fleet                  queue depth, workers, runs in flight, lease takeovers
@@ -39,10 +39,12 @@ Environment:
 export const HELP: Record<CommandName | "overview", string> = {
   overview,
   help: overview,
-  submit: `Usage: vibewriter submit "<task>" [--sources DIR] [--thread ID] [--skills DIR]... [--allow-network] [--json]
+  submit: `Usage: vibewriter submit "<task>" [--sources DIR] [--thread ID] [--skills DIR]... [--allow-network]
+                               [--max-model-calls N] [--max-tokens N] [--json]
 
 Stores the sources and skills with a new thread and puts the task on the run queue; prints the
 thread id at once. A \`vibewriter worker\` on any machine connected to the same NATS runs it.
+The options are run's (\`vibewriter run --help\`); the worker runs with them.
 `,
   worker: `Usage: vibewriter worker [--concurrency N] [--json]
 
@@ -60,7 +62,8 @@ KVM, QEMU, the guest image, the nats-server version, Node, the model and the wal
 Prints what is ready and what is missing with the fix for each. Exits 0 when everything needed is
 ready, 1 otherwise.
 `,
-  run: `Usage: vibewriter run "<task>" [--sources DIR] [--thread ID] [--skills DIR]... [--allow-network] [--json]
+  run: `Usage: vibewriter run "<task>" [--sources DIR] [--thread ID] [--skills DIR]... [--allow-network]
+                            [--max-model-calls N] [--max-tokens N] [--json]
 
 Runs the Vibewriter agent on a task and prints progress (one live status line on a terminal, plain
 lines otherwise), then the final report.
@@ -71,15 +74,20 @@ Options:
       --skills DIR    an extra skill folder (repeatable)
       --allow-network give the agent a fetch_url tool (pages fetched on the host, public
                       addresses only, stored as sources); the VM itself never has a network
+      --max-model-calls N, --max-tokens N
+                      the thread's budget over all its runs (default 300 calls, 5,000,000
+                      tokens; VIBEWRITER_MAX_MODEL_CALLS, VIBEWRITER_MAX_TOKENS): at the limit
+                      the run pauses for the owner
       --json          print the result as JSON instead of progress and report
 
 Ctrl-C stops the run; \`vibewriter resume ID\` continues it where it stopped.
 `,
-  resume: `Usage: vibewriter resume ID [--skills DIR]... [--allow-network] [--json]
+  resume: `Usage: vibewriter resume ID [--skills DIR]... [--allow-network] [--max-model-calls N] [--max-tokens N] [--json]
 
 Continues thread ID from its last checkpoint: after a crash, Ctrl-C, or an approval decision.
-Steps with side effects that already ran are not run again. Pass the same --skills folders and
---allow-network as the original run (they are placed in the new sandbox).
+Steps with side effects that already ran are not run again. The run's skills, network and budget
+are remembered with the thread; options given here replace them (a larger budget lets a run that
+paused at its limit go on).
 `,
   threads: `Usage: vibewriter threads [--json]
 
@@ -160,12 +168,15 @@ wallet refuses to open. NAME defaults to "default", the key runs sign with
 Lists payment proposals (newest first) with their status; --pending only those waiting for
 \`vibewriter approve ID\` or \`vibewriter reject ID\`.
 `,
-  web: `Usage: vibewriter web [--port N] [--json]
+  web: `Usage: vibewriter web [--port N] [--host ADDR] [--viewer] [--new-token] [--json]
 
-Serves a read-only dashboard on http://127.0.0.1:N (default 7878; 0 picks a free port): threads,
-each thread's plan, files, report and live events. Loopback only, Host and Origin checked; it
-prints its URL with a fresh access token (the only place the token appears) and reads NATS as the
-read-only viewer identity. Approvals stay in the CLI. Runs until Ctrl-C.
+Serves the owner's console on http://127.0.0.1:N (default 7878; 0 picks a free port): threads with
+status, cost and waiting approvals, each thread's plan, agent tree, files and report, payments to
+approve or reject, the audit ledger and the fleet, live over SSE. Loopback only unless --host is
+given; Host and Origin checked, CSRF on every action. It prints a login URL carrying the owner
+token (kept in <state>/web/, 0600, so a restart keeps your session; --new-token replaces it);
+--viewer also prints a read-only viewer login. Approving needs VIBEWRITER_OWNER_PASSPHRASE set
+when the console starts (the key stays in this process; the page never sees it). Runs until Ctrl-C.
 `,
   image: `Usage: vibewriter image build [--json]
 
