@@ -138,18 +138,21 @@ function signedOut() {
 /**
  * An EventSource that shows its state in the header. The browser reconnects by itself and resends
  * Last-Event-ID; when it gives up (the server answered with an error), the session is checked and
- * a fresh stream is opened (its owner skips what it has already seen, by seq).
+ * a fresh stream is opened after the last event seen.
  */
 function openStream(url, onEvent) {
   let source = null;
   let stopped = false;
   let retry = null;
+  let lastId = "";
   const start = () => {
-    source = new EventSource(url);
+    // A fresh EventSource cannot send Last-Event-ID: ?after= asks the server for the same.
+    source = new EventSource(lastId ? url + (url.includes("?") ? "&" : "?") + "after=" + encodeURIComponent(lastId) : url);
     source.addEventListener("open", () => setConn("live"));
     source.addEventListener("vw", (m) => {
       let data;
       try { data = JSON.parse(m.data); } catch (e) { return; }
+      if (m.lastEventId) lastId = m.lastEventId;
       onEvent(data, m.lastEventId);
     });
     source.addEventListener("error", () => {

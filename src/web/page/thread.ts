@@ -77,9 +77,12 @@ function fileUrl(threadId, path) {
 }
 
 function fileTable(t) {
+  // Artifacts are named relative to the thread ("workspace/notes.md"), files by their sandbox path
+  // ("/workspace/notes.md"): one row per file either way.
   const rows = new Map();
-  for (const a of t.artifacts || []) rows.set(a.path, a);
-  for (const f of t.files || []) if (!rows.has(f)) rows.set(f, { path: f });
+  const keyOf = (p) => String(p).replace(/^\/+/, "");
+  for (const a of t.artifacts || []) rows.set(keyOf(a.path), a);
+  for (const f of t.files || []) if (!rows.has(keyOf(f))) rows.set(keyOf(f), { path: keyOf(f) });
   if (rows.size === 0) return el("p", { class: "muted" }, "No files yet.");
   const viewer = el("div", { id: "file-view" });
   const table = el("table", {},
@@ -153,7 +156,17 @@ function fill(body, content) {
 views.thread = async (route, ctx) => {
   const id = route.id;
   const base = "/api/threads/" + encodeURIComponent(id);
-  let t = await api(base);
+  let t;
+  try {
+    t = await api(base);
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 404)) throw e;
+    // A link opened before the run starts: wait on the thread's stream, show it at its first event.
+    if (ctx.stale()) return;
+    frame(id, el("p", { class: "notice", id: "thread-waiting", role: "status" }, "No events for thread " + id + " yet: this page shows it as soon as it starts."));
+    state.cleanups.push(openStream(base + "/events", () => navigate()));
+    return;
+  }
   if (ctx.stale()) return;
 
   const stateLine = el("p", { id: "thread-state" });
