@@ -13,6 +13,7 @@ Commands:
   threads                list threads
   show ID                a thread's plan (todo status), files and report
   events ID [--follow]   a thread's event log, optionally live
+  export ID              a thread's report as HTML, PDF or markdown with footnotes and sources
   demo                   a scripted due-diligence run on bundled samples (no API key needed)
   approve ID             approve a payment proposal waiting for the owner
   reject ID              reject a payment proposal
@@ -101,6 +102,25 @@ Shows thread ID: the task, the plan with each todo's status, the files written a
 
 Prints thread ID's event log from the beginning. With --follow, keeps printing new events until
 Ctrl-C. With --json, one JSON object per line.
+`,
+  export: `Usage: vibewriter export ID [--format html|pdf|md] [--out FILE] [--force] [--json]
+
+Exports thread ID's published report for people to read: each citation becomes a numbered
+footnote with its quote and source, followed by a Sources appendix (title, id, the quotes used)
+and the verification summary, e.g. "21 citations, 21 verified against stored sources". Every
+quote is checked again against the stored sources while exporting; one that does not match is
+marked "not verified" in the export and counted in the summary.
+
+Options:
+  -f, --format FORMAT  html (a self-contained page, print-ready), pdf, or md (markdown with
+                       standard [^n] footnotes); default: from the --out extension, else html
+  -o, --out FILE       write to FILE; html and md go to stdout without it, and a PDF is written
+                       to ID.pdf in the current folder
+      --force          replace FILE if it exists (otherwise export refuses to overwrite it)
+      --json           print a JSON summary (with the content itself when it went to stdout)
+
+PDFs are printed by Debian's chromium in headless mode, offline (VIBEWRITER_CHROMIUM names
+another binary; install it with: apt-get install --no-install-recommends chromium).
 `,
   demo: `Usage: vibewriter demo [--thread ID] [--json]
 

@@ -5,7 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { resolve } from "node:path";
 import { usageError } from "./errors.ts";
-import { CommandName, type CommandPlan } from "./plan.ts";
+import { CommandName, ExportFormat, type CommandPlan } from "./plan.ts";
 import { HELP } from "./help.ts";
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
@@ -89,6 +89,14 @@ function taskFlags(command: "run" | "submit", v: Values, cwd: string) {
     allowNetwork: v["allow-network"] === true,
     ...budgetFlags(command, v),
   };
+}
+
+/** `export`'s format when `--format` is absent: from the `--out` file's extension, else HTML. */
+function formatOfFile(out: string | undefined): ExportFormat {
+  const ext = /\.([A-Za-z]+)$/.exec(out ?? "")?.[1]?.toLowerCase();
+  if (ext === "pdf") return ExportFormat.Pdf;
+  if (ext === "md" || ext === "markdown") return ExportFormat.Md;
+  return ExportFormat.Html;
 }
 
 /** Wallet key names: the keystore's rule. */
@@ -188,6 +196,26 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" 
       json: json(v),
     }),
   },
+  export: {
+    options: { ...common, format: { type: "string", short: "f" }, out: { type: "string", short: "o" }, force: { type: "boolean" } },
+    build(v, p, cwd) {
+      const threadId = oneId("export", "thread id", p);
+      const out = typeof v.out === "string" ? v.out : undefined;
+      if (out !== undefined && out.trim() === "") throw usageError("`--out` needs a file path.", "export");
+      const format = typeof v.format === "string" ? v.format : formatOfFile(out);
+      if (!(Object.values(ExportFormat) as string[]).includes(format)) {
+        throw usageError(`--format must be html, pdf or md, got "${format}".`, "export");
+      }
+      return {
+        command: "export",
+        threadId,
+        format: format as ExportFormat,
+        ...(out !== undefined ? { out: resolve(cwd, out) } : {}),
+        force: v.force === true,
+        json: json(v),
+      };
+    },
+  },
   demo: {
     options: { ...common, thread: { type: "string", short: "t" } },
     build(v, p) {
@@ -245,13 +273,15 @@ const SPECS: Record<Exclude<CommandName, "help" | "ledger" | "image" | "wallet" 
     build: (v, p) => (noPositionals("payments", p), { command: "payments", pending: v.pending === true, json: json(v) }),
   },
   web: {
-    options: { ...common, port: { type: "string", short: "p" } },
+    options: { ...common, port: { type: "string", short: "p" }, host: { type: "string" }, viewer: { type: "boolean" }, "new-token": { type: "boolean" } },
     build(v, p) {
       noPositionals("web", p);
       const raw = typeof v.port === "string" ? v.port : String(DEFAULT_WEB_PORT);
       const port = Number(raw);
       if (!/^\d+$/.test(raw) || port > 65535) throw usageError(`--port must be a number from 0 to 65535, got "${raw}".`, "web");
-      return { command: "web", port, json: json(v) };
+      const host = typeof v.host === "string" ? v.host.trim() : undefined;
+      if (host !== undefined && !/^[A-Za-z0-9.:-]{1,253}$/.test(host)) throw usageError(`--host must be an address or host name, got "${host}".`, "web");
+      return { command: "web", port, ...(host ? { host } : {}), viewer: v.viewer === true, newToken: v["new-token"] === true, json: json(v) };
     },
   },
   "image build": {

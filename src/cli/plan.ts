@@ -25,9 +25,14 @@ export const CommandName = {
   Submit: "submit",
   Worker: "worker",
   Fleet: "fleet",
+  Export: "export",
   Help: "help",
 } as const;
 export type CommandName = (typeof CommandName)[keyof typeof CommandName];
+
+/** What `export` writes: a standalone HTML document, a PDF, or markdown with footnotes. */
+export const ExportFormat = { Html: "html", Pdf: "pdf", Md: "md" } as const;
+export type ExportFormat = (typeof ExportFormat)[keyof typeof ExportFormat];
 
 interface Common {
   json: boolean;
@@ -60,6 +65,7 @@ export type CommandPlan =
   | ({ command: "threads" } & Common)
   | ({ command: "show"; threadId: string } & Common)
   | ({ command: "events"; threadId: string; follow: boolean } & Common)
+  | ({ command: "export"; threadId: string; format: ExportFormat; /** Absolute path; absent: stdout (a PDF goes to `<thread>.pdf`). */ out?: string; force: boolean } & Common)
   | ({ command: "demo"; threadId?: string } & Common)
   | ({ command: "approve"; id: string } & Common)
   | ({ command: "reject"; id: string; reason?: string } & Common)
@@ -69,7 +75,7 @@ export type CommandPlan =
   | ({ command: "wallet-import"; name: string } & Common)
   | ({ command: "wallet-show" } & Common)
   | ({ command: "payments"; pending: boolean } & Common)
-  | ({ command: "web"; port: number } & Common)
+  | ({ command: "web"; port: number; /** Listen address; absent: 127.0.0.1 only. */ host?: string; /** Also print a read-only viewer login. */ viewer: boolean; /** Replace the persisted console tokens. */ newToken: boolean } & Common)
   | ({ command: "owner-init" } & Common)
   | ({ command: "owner-show" } & Common)
   | ({ command: "nats-config" } & Common)

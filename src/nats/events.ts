@@ -20,6 +20,8 @@ export interface SubscribeOptions {
   from?: "beginning" | "now";
   /** Only these types (filtered in the client: 2.9 servers allow one filter per consumer). */
   types?: readonly EventType[];
+  /** Resume after this stream sequence (an SSE client's Last-Event-ID); overrides `from`. */
+  afterSeq?: number;
 }
 
 /** How many threads' stored event ids one EventLog keeps in memory (least recently used go first). */
@@ -178,7 +180,9 @@ export class EventLog {
     const ready = (async () => {
       const consumer = await js.consumers.get(stream, {
         filter_subjects: filter,
-        deliver_policy: opts.from === "beginning" ? DeliverPolicy.All : DeliverPolicy.New,
+        ...(opts.afterSeq !== undefined
+          ? { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: opts.afterSeq + 1 }
+          : { deliver_policy: opts.from === "beginning" ? DeliverPolicy.All : DeliverPolicy.New }),
       });
       messages = await consumer.consume({ max_messages: 256 });
       if (stopped) messages.stop();

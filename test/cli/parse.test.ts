@@ -116,8 +116,9 @@ describe("parseCommandLine", () => {
   });
 
   it("web", () => {
-    expect(parse("web")).toEqual({ command: "web", port: 7878, json: false });
-    expect(parse("web", "--port", "0")).toEqual({ command: "web", port: 0, json: false });
+    expect(parse("web")).toEqual({ command: "web", port: 7878, viewer: false, newToken: false, json: false });
+    expect(parse("web", "--port", "0")).toEqual({ command: "web", port: 0, viewer: false, newToken: false, json: false });
+    expect(parse("web", "--host", "0.0.0.0", "--viewer", "--new-token")).toEqual({ command: "web", port: 7878, host: "0.0.0.0", viewer: true, newToken: true, json: false });
     expect(usage(["web", "--port", "http"]).message).toMatch(/--port must be a number/);
     expect(usage(["web", "--port", "70000"]).message).toMatch(/--port must be a number/);
   });

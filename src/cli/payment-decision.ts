@@ -1,0 +1,91 @@
+/**
+ * The owner's decision on a payment waiting for approval, as one path for `vibewriter approve` /
+ * `reject` and the console (`vibewriter web`): unlock the owner's key, open the wallet with the
+ * owner's ledger, approve or reject (a mandate signed by the owner's key, recorded in NATS and the
+ * audit ledger), then re-queue a thread that ran from the queue. No key leaves this module's
+ * objects: callers get records and public facts.
+ */
+import { userInfo } from "node:os";
+import { requeueAfterDecision } from "../agent/queue-thread.ts";
+import { stateDir } from "../config/paths.ts";
+import type { Backbone } from "../nats/index.ts";
+import { WalletError, WalletErrorCode } from "../wallet/errors.ts";
+import { OwnerEnv, unlockOwnerKey, type OwnerKey } from "../wallet/owner-key.ts";
+import { PaymentStatus, type PaymentRecord } from "../wallet/payment-record.ts";
+import { loadPolicyFile } from "../wallet/policy.ts";
+import { Wallet } from "../wallet/wallet.ts";
+import { CliError, CliErrorCode } from "./errors.ts";
+import { loadTrust, ownerLedger } from "./trust.ts";
+import { policyPathFor } from "./wallet.ts";
+
+/** Who decided, as the ledger records it: `cli:<user>` (the console adds its own prefix). */
+export function ownerName(env: NodeJS.ProcessEnv): string {
+  let name = env.USER || env.LOGNAME || "";
+  if (!name) {
+    try {
+      name = userInfo().username;
+    } catch {
+      name = "unknown";
+    }
+  }
+  return name;
+}
+
+/** The owner's key, unlocked with VIBEWRITER_OWNER_PASSPHRASE; a locked key is a CLI error naming the fix. */
+export async function unlockOwner(env: NodeJS.ProcessEnv): Promise<OwnerKey> {
+  try {
+    return await unlockOwnerKey(stateDir(env), env);
+  } catch (e) {
+    if (WalletError.isInstance(e) && e.code === WalletErrorCode.OwnerLocked) {
+      throw new CliError(CliErrorCode.Failed, e.message, { cause: e, fix: `set ${OwnerEnv.Passphrase} (the owner's passphrase); first time: vibewriter owner init` });
+    }
+    throw e;
+  }
+}
+
+/** The wallet as the owner opens it: their policy, their key for mandates, their ledger signer. */
+export async function openOwnerWallet(env: NodeJS.ProcessEnv, backbone: Backbone, ownerKey: OwnerKey): Promise<Wallet> {
+  const policy = await loadPolicyFile(policyPathFor(env));
+  const trust = await loadTrust(env);
+  return Wallet.open({ nats: backbone, policy, ownerKey, ownerPublicKey: ownerKey.publicKey, ledger: ownerLedger(env, trust, ownerKey) });
+}
+
+export type PaymentDecision = { approve: true } | { approve: false; reason?: string };
+
+export interface DecisionOutcome {
+  record: PaymentRecord;
+  /** The thread that asked for the payment. */
+  thread?: string;
+  /** The decision put the thread's resume on the run queue (it ran from the queue). */
+  requeued: boolean;
+}
+
+/**
+ * Approves or rejects proposal `id` as `by`. An unknown or already decided id is a CLI error
+ * (not found / failed) whose fix lists what is waiting.
+ */
+export async function decidePayment(wallet: Wallet, backbone: Backbone, id: string, decision: PaymentDecision, by: string): Promise<DecisionOutcome> {
+  let record: PaymentRecord;
+  try {
+    record = decision.approve ? await wallet.approve(id, by) : await wallet.reject(id, by, decision.reason);
+  } catch (e) {
+    throw await explain(e, wallet);
+  }
+  const thread = record.requestedBy || undefined;
+  // A thread that ran from the queue paused without holding a worker: the decision queues its resume.
+  const requeued = thread ? await requeueAfterDecision(backbone, thread, by) : false;
+  return { record, ...(thread ? { thread } : {}), requeued };
+}
+
+/** Turns the wallet's "not found"/"not pending" into a user error that lists what is waiting. */
+async function explain(e: unknown, wallet: Wallet): Promise<unknown> {
+  if (!WalletError.isInstance(e)) return e;
+  if (e.code !== WalletErrorCode.ProposalNotFound && e.code !== WalletErrorCode.NotPending) return e;
+  const pending = await wallet.list(PaymentStatus.PendingApproval).catch(() => []);
+  const fix =
+    pending.length === 0
+      ? "No payment is waiting for approval."
+      : `Waiting for approval: ${pending.map((p) => `${p.id} (${p.amount ?? p.requested.amount} ${p.asset ?? p.requested.asset})`).join(", ")}`;
+  const code = e.code === WalletErrorCode.ProposalNotFound ? CliErrorCode.NotFound : CliErrorCode.Failed;
+  return new CliError(code, e.message, { cause: e, fix });
+}
