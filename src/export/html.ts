@@ -9,7 +9,7 @@
  * and no script (the console's CSP forbids both); the standalone document carries its own CSS and
  * a CSP that lets it load nothing at all.
  */
-import MarkdownIt from "markdown-it";
+import markdownIt, { type MarkdownIt } from "markdown-it";
 import type { Footnote, ReportDocument, SourceEntry } from "./report-document.ts";
 import { FOOTNOTE_TOKEN_RE } from "./report-document.ts";
 import { REPORT_CSS } from "./report-css.ts";
@@ -33,7 +33,7 @@ const escapeHtml = (s: string): string =>
 
 /** The markdown parser for report bodies, configured once. */
 function reportMarkdown(): MarkdownIt {
-  const md = new MarkdownIt({ html: false, linkify: false, typographer: false });
+  const md = markdownIt({ html: false, linkify: false, typographer: false });
   md.disable("image");
   md.validateLink = (url: string) => SAFE_LINK_RE.test(url.trim());
   const renderLinkOpen = md.renderer.rules.link_open ?? ((tokens, idx, options, _env, self) => self.renderToken(tokens, idx, options));
@@ -76,7 +76,7 @@ function reportMarkdown(): MarkdownIt {
       if (t.type !== "th_open" && t.type !== "td_open") continue;
       const style = t.attrGet("style");
       if (!style) continue;
-      const align = /text-align:\s*(left|right|center)/.exec(style)?.[1];
+      const align = /text-align:\s*(left|right|center)/.exec(String(style))?.[1];
       t.attrs = (t.attrs ?? []).filter(([name]) => name !== "style");
       if (align) t.attrJoin("class", `vw-align-${align}`);
     }
@@ -93,7 +93,7 @@ let parser: MarkdownIt | undefined;
 /** The body as HTML; a footnote token left where no link may go (code, attributes) reads "[n]". */
 function bodyHtml(doc: ReportDocument): string {
   parser ??= reportMarkdown();
-  return parser.render(doc.body, { footnotes: doc.footnotes.length }).replace(FOOTNOTE_TOKEN_RE, (_m, n: string) => `[${n}]`);
+  return parser.render(doc.body, { footnotes: doc.footnotes.length }).replace(FOOTNOTE_TOKEN_RE, (_m: string, n: string) => `[${n}]`);
 }
 
 function sourceLabel(s: SourceEntry | undefined): string {

@@ -28,6 +28,8 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
       return (await import("./threads.ts")).runShow(plan, ctx);
     case "events":
       return (await import("./events.ts")).runEvents(plan, ctx);
+    case "export":
+      return (await import("./export.ts")).runExport(plan, ctx);
     case "approve":
     case "reject":
       return (await import("./approve.ts")).runDecision(plan, ctx);
