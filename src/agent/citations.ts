@@ -56,10 +56,18 @@ export function normaliseWhitespace(text: string): string {
   return text.replace(/\s+/g, " ").trim();
 }
 
-function lineAt(text: string, offset: number): number {
+/**
+ * Line numbers of offsets asked in increasing order, counted forward from the last one asked: a
+ * report with thousands of citations is read once, not once per citation.
+ */
+function lineCounter(text: string): (offset: number) => number {
+  let at = 0;
   let line = 1;
-  for (let i = 0; i < offset && i < text.length; i++) if (text.charCodeAt(i) === 10) line++;
-  return line;
+  return (offset) => {
+    if (offset < at) [at, line] = [0, 1];
+    for (; at < offset && at < text.length; at++) if (text.charCodeAt(at) === 10) line++;
+    return line;
+  };
 }
 
 function clip(s: string, n = 80): string {
@@ -71,19 +79,21 @@ function clip(s: string, n = 80): string {
 export function parseCitations(text: string): { citations: Citation[]; malformed: CitationProblem[] } {
   const citations: Citation[] = [];
   const covered: [number, number][] = [];
+  let lineAt = lineCounter(text);
   for (const m of text.matchAll(CITATION_RE)) {
     const start = m.index ?? 0;
     covered.push([start, start + m[0].length]);
-    citations.push({ sourceId: m[1] ?? "", quote: m[2] ?? "", raw: m[0], line: lineAt(text, start) });
+    citations.push({ sourceId: m[1] ?? "", quote: m[2] ?? "", raw: m[0], line: lineAt(start) });
   }
   const malformed: CitationProblem[] = [];
+  lineAt = lineCounter(text);
   for (const m of text.matchAll(CITATION_START_RE)) {
     const start = m.index ?? 0;
     if (covered.some(([a, b]) => start >= a && start < b)) continue;
     const raw = text.slice(start, Math.min(text.length, start + 80)).split("\n")[0] ?? "";
     malformed.push({
       kind: CitationProblemKind.Malformed,
-      line: lineAt(text, start),
+      line: lineAt(start),
       raw,
       message: `malformed citation "${clip(raw)}": write it as ${CITATION_SYNTAX}`,
     });
