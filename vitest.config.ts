@@ -95,6 +95,8 @@ export const NO_VM_FILES = [
   "test/wallet/submit.test.ts",
   "test/wallet/trust-boundary.test.ts",
   "test/wallet/wallet.test.ts",
+  "test/web/agent-tree.test.ts",
+  "test/web/console.test.ts",
 ];
 
 /** `VIBEWRITER_TEST_LANE` (set by scripts/test.mjs): "vm" = every file but those, "no-vm" = those. */
