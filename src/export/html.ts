@@ -43,7 +43,7 @@ function reportMarkdown(): MarkdownIt {
   };
   // Footnote reference tokens in running text become links; the renderer below draws them.
   md.core.ruler.push("vw_footnote_refs", (state) => {
-    const count = (state.env as { footnotes?: number }).footnotes ?? 0;
+    const env = state.env as BodyEnv;
     for (const block of state.tokens) {
       if (block.type !== "inline" || !block.children) continue;
       const out: typeof block.children = [];
@@ -55,7 +55,8 @@ function reportMarkdown(): MarkdownIt {
         let last = 0;
         for (const m of t.content.matchAll(FOOTNOTE_TOKEN_RE)) {
           const n = Number(m[1]);
-          if (n < 1 || n > count) continue; // not one of ours: left for the text pass below
+          if (n < 1 || n > env.footnotes) continue; // not one of ours: left for the text pass below
+          env.referenced.add(n);
           const text = new state.Token("text", "", 0);
           text.content = t.content.slice(last, m.index);
           const ref = new state.Token("vw_footnote_ref", "", 0);
@@ -88,19 +89,30 @@ function reportMarkdown(): MarkdownIt {
   return md;
 }
 
+/** What one rendering of a body knows: how many footnotes exist, which ones the text links to. */
+interface BodyEnv {
+  footnotes: number;
+  referenced: Set<number>;
+}
+
 let parser: MarkdownIt | undefined;
 
-/** The body as HTML; a footnote token left where no link may go (code, attributes) reads "[n]". */
-function bodyHtml(doc: ReportDocument): string {
+/**
+ * The body as HTML, and the footnotes it links to. A footnote token left where no link may go
+ * (code, attributes) reads "[n]"; its note then has no link back.
+ */
+function bodyHtml(doc: ReportDocument): { html: string; referenced: Set<number> } {
   parser ??= reportMarkdown();
-  return parser.render(doc.body, { footnotes: doc.footnotes.length }).replace(FOOTNOTE_TOKEN_RE, (_m: string, n: string) => `[${n}]`);
+  const env: BodyEnv = { footnotes: doc.footnotes.length, referenced: new Set() };
+  const html = parser.render(doc.body, env).replace(FOOTNOTE_TOKEN_RE, (_m: string, n: string) => `[${n}]`);
+  return { html, referenced: env.referenced };
 }
 
 function sourceLabel(s: SourceEntry | undefined): string {
   return s?.title ? `<cite>${escapeHtml(s.title)}</cite> ` : "";
 }
 
-function footnoteItem(f: Footnote, source: SourceEntry | undefined, opts: RenderHtmlOptions): string {
+function footnoteItem(f: Footnote, source: SourceEntry | undefined, opts: RenderHtmlOptions, linkBack: boolean): string {
   const status = f.verified
     ? `<span class="vw-status vw-verified">verified</span>`
     : `<span class="vw-status vw-unverified">${escapeHtml(PROBLEM_TEXT[f.problem ?? ""] ?? "not verified")}</span>`;
@@ -108,7 +120,7 @@ function footnoteItem(f: Footnote, source: SourceEntry | undefined, opts: Render
   return (
     `<li id="fn-${f.n}" class="vw-footnote ${f.verified ? "vw-verified" : "vw-unverified"}">` +
     `<q>${escapeHtml(f.quote)}</q> — ${sourceLabel(source)}<span class="vw-source-id">(source <code>${escapeHtml(f.sourceId)}</code>)</span> ` +
-    `${status}${link} <a class="vw-backref" href="#fnref-${f.n}" aria-label="back to the text">↩</a></li>`
+    `${status}${link}${linkBack ? ` <a class="vw-backref" href="#fnref-${f.n}" aria-label="back to the text">↩</a>` : ""}</li>`
   );
 }
 
@@ -134,15 +146,16 @@ function articleHtml(doc: ReportDocument, opts: RenderHtmlOptions): string {
   const bySource = new Map(doc.sources.map((s) => [s.sourceId, s]));
   const v = doc.verification;
   const allVerified = v.citations > 0 && v.verified === v.citations;
+  const body = bodyHtml(doc);
   const parts = [
     `<article class="vw-report">`,
     `<p class="vw-verification ${allVerified ? "vw-verified" : "vw-unverified"}">${escapeHtml(v.summary)}</p>`,
-    `<div class="vw-body">${bodyHtml(doc)}</div>`,
+    `<div class="vw-body">${body.html}</div>`,
   ];
   if (doc.footnotes.length > 0) {
     parts.push(
       `<section class="vw-footnotes"><h2>Notes</h2><ol>`,
-      ...doc.footnotes.map((f) => footnoteItem(f, bySource.get(f.sourceId), opts)),
+      ...doc.footnotes.map((f) => footnoteItem(f, bySource.get(f.sourceId), opts, body.referenced.has(f.n))),
       `</ol></section>`,
       `<section class="vw-sources"><h2>Sources</h2><ol>`,
       ...doc.sources.map(sourceItem),
