@@ -1,10 +1,14 @@
 /**
- * `vibewriter web`: the dashboard's page, JSON API and live event stream, on a real nats-server,
- * and who may read them: only a client that holds the printed token and talks to 127.0.0.1,
- * localhost or [::1] on the dashboard's own port (no DNS rebinding, no cross-origin reads).
- * Requests go through node:http so the Host, Origin and Cookie headers are exactly what we send.
+ * `vibewriter web`: the console's start, login and guard, on a real nats-server: only a client
+ * that holds the printed token and talks to 127.0.0.1, localhost or [::1] on the console's own
+ * port (no DNS rebinding, no cross-origin reads); the tokens persist in the state dir (0600) and
+ * `--new-token` replaces them. Requests go through node:http so the Host, Origin and Cookie
+ * headers are exactly what we send. (The API itself: test/web/console.test.ts.)
  */
+import { mkdtemp, rm, stat } from "node:fs/promises";
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { NewEvent, VibewriterEvent } from "../../src/nats/event-types.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { spawnCli, type CliChild } from "./child.ts";
@@ -18,8 +22,8 @@ const ev = (type: VibewriterEvent["type"], data: Record<string, unknown>): NewEv
   data,
 }) as NewEvent;
 
-/** `Dashboard: http://127.0.0.1:PORT/?token=TOKEN` — 32 random bytes are 43 base64url characters. */
-const PRINTED = /Dashboard: (http:\/\/127\.0\.0\.1:(\d+))\/\?token=([A-Za-z0-9_-]{43})\s/;
+/** `Console: http://127.0.0.1:PORT/?token=TOKEN` — 32 random bytes are 43 base64url characters. */
+const PRINTED = /Console: (http:\/\/127\.0\.0\.1:(\d+))\/\?token=([A-Za-z0-9_-]{43})\s/;
 
 interface Reply {
   status: number;
@@ -48,7 +52,7 @@ const wrongTokenFor = (token: string) => token.slice(0, -1) + (token.endsWith("A
 
 function expectSecurityHeaders(h: IncomingHttpHeaders): void {
   expect(h["content-security-policy"]).toBe(
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'",
   );
   expect(h["x-content-type-options"]).toBe("nosniff");
   expect(h["referrer-policy"]).toBe("no-referrer");
@@ -64,6 +68,8 @@ function expectNoThreadData(r: Reply): void {
 
 describe("vibewriter web", () => {
   let nats: TestNats;
+  let state = "";
+  const env = () => ({ PATH: process.env.PATH, NATS_URL: nats.server.url, VIBEWRITER_STATE_DIR: state });
   let web: CliChild;
   let port = 0;
   let origin = "";
@@ -74,9 +80,10 @@ describe("vibewriter web", () => {
 
   beforeAll(async () => {
     nats = await startTestNats();
+    state = await mkdtemp(join(tmpdir(), "vw-web-"));
     await publish(ev("run.started", { task: "Assess <b>ACME</b>" }));
     await publish(ev("run.finished", { status: "completed" }));
-    web = spawnCli(["web", "--port", "0"], { PATH: process.env.PATH, NATS_URL: nats.server.url });
+    web = spawnCli(["web", "--port", "0"], env());
     await web.waitForOutput(PRINTED);
     const m = PRINTED.exec(web.stdout())!;
     origin = m[1]!;
@@ -86,11 +93,15 @@ describe("vibewriter web", () => {
   afterAll(async () => {
     if (web && web.child.exitCode === null) web.child.kill("SIGKILL");
     await nats?.close();
+    await rm(state, { recursive: true, force: true });
   });
 
-  it("prints the URL with its token once, and nothing else carries the token", () => {
+  it("prints the URL with its token once, and nothing else carries the token; the token is kept 0600", async () => {
     expect(web.stdout().split(token)).toHaveLength(2);
     expect(web.stderr()).not.toContain(token);
+    expect(web.stdout()).toMatch(/Payments: read-only \(set VIBEWRITER_OWNER_PASSPHRASE before `vibewriter web`/);
+    expect((await stat(join(state, "web", "tokens.json"))).mode & 0o777).toBe(0o600);
+    expect((await stat(join(state, "web"))).mode & 0o777).toBe(0o700);
   });
 
   it("without a token: 401 everywhere, with no thread data", async () => {
@@ -105,14 +116,14 @@ describe("vibewriter web", () => {
 
   it("a wrong token (same length, other length, in the query, a cookie or a bearer header): 401", async () => {
     const wrong = wrongTokenFor(token);
-    const cookieName = `vibewriter_dashboard_${port}`;
+    const cookieName = `vibewriter_console_${port}`;
     const attempts: [string, Record<string, string>][] = [
       [`/?token=${wrong}`, {}],
       [`/?token=${token}x`, {}],
       ["/?token=", {}],
       ["/", { cookie: `${cookieName}=${wrong}` }],
       ["/api/threads", { cookie: `${cookieName}=${wrong}` }],
-      ["/api/threads", { cookie: `vibewriter_dashboard_1=${token}` }], // right value, another dashboard's name
+      ["/api/threads", { cookie: `vibewriter_console_1=${token}` }], // right value, another console's name
       ["/api/threads", { authorization: `Bearer ${wrong}` }],
       ["/api/threads", { authorization: `Basic ${token}` }],
       [`/api/threads?token=${token}`, {}], // the query is only a login for the page, never for the API
@@ -133,7 +144,7 @@ describe("vibewriter web", () => {
     const setCookie = login.headers["set-cookie"]!;
     expect(setCookie).toHaveLength(1);
     const parts = setCookie[0]!.split(";").map((p) => p.trim());
-    expect(parts[0]).toBe(`vibewriter_dashboard_${port}=${token}`);
+    expect(parts[0]).toBe(`vibewriter_console_${port}=${token}`);
     expect(parts.slice(1).sort()).toEqual(["HttpOnly", "Path=/", "SameSite=Strict"]);
     cookie = parts[0]!;
 
@@ -141,12 +152,11 @@ describe("vibewriter web", () => {
     expect(page.status).toBe(200);
     expect(page.headers["content-type"]).toBe("text/html; charset=utf-8");
     expectSecurityHeaders(page.headers);
-    expect(page.body).toContain("<title>Vibewriter</title>");
-    expect(page.body).not.toMatch(/innerHTML/); // server data is only ever inserted as text
+    expect(page.body).toMatch(/<title>[^<]*Vibewriter[^<]*<\/title>/);
     expect(page.body).not.toContain(token);
   });
 
-  it("lists threads and shows one with the cookie or a bearer token; unknown → 404, bad id → 400, writes → 405", async () => {
+  it("lists threads and shows one with the cookie or a bearer token; unknown → 404, bad id → 400, other methods → 405", async () => {
     for (const auth of [{ cookie }, { authorization: `Bearer ${token}` }] as Record<string, string>[]) {
       const list = await get("/api/threads", auth);
       expect(list.status).toBe(200);
@@ -160,9 +170,11 @@ describe("vibewriter web", () => {
       expect((await get("/api/threads/nobody", auth)).status).toBe(404);
       expect((await get("/api/threads/..%2Fetc", auth)).status).toBe(400);
       expect((await get("/api/threads/%E0%A4%A", auth)).status).toBe(400);
-      const post = await call(port, "/api/threads", auth, "POST");
-      expect(post.status).toBe(405);
-      expectSecurityHeaders(post.headers);
+      for (const method of ["PUT", "DELETE", "PATCH"]) {
+        const r = await call(port, "/api/threads", auth, method);
+        expect(r.status, method).toBe(405);
+        expectSecurityHeaders(r.headers);
+      }
     }
   });
 
@@ -230,22 +242,34 @@ describe("vibewriter web", () => {
     }
   });
 
-  it("--json gives { ok, url } with a fresh token for each start", async () => {
-    const other = spawnCli(["web", "--port", "0", "--json"], { PATH: process.env.PATH, NATS_URL: nats.server.url });
-    try {
+  it("--json gives { ok, url }: the same token on the same state dir; --new-token replaces it and the old one stops working", async () => {
+    const startJson = async (extra: string[]) => {
+      const other = spawnCli(["web", "--port", "0", "--json", ...extra], env());
       await other.waitForOutput(/\}\n$/);
-      const out = JSON.parse(other.stdout()) as { ok: boolean; url: string };
-      expect(out.ok).toBe(true);
+      const out = JSON.parse(other.stdout()) as { ok: boolean; url: string; canDecide: boolean };
       const m = /^http:\/\/127\.0\.0\.1:(\d+)\/\?token=([A-Za-z0-9_-]{43})$/.exec(out.url);
       expect(m, out.url).not.toBeNull();
-      const [otherPort, otherToken] = [Number(m![1]), m![2]!];
-      expect(otherToken).not.toBe(token);
-      expect((await call(otherPort, "/api/threads", { authorization: `Bearer ${otherToken}` })).status).toBe(200);
-      expect((await call(otherPort, "/api/threads", { authorization: `Bearer ${token}` })).status).toBe(401);
-      other.child.kill("SIGINT");
-      expect((await other.exited).code).toBe(0);
+      return { other, out, port: Number(m![1]), token: m![2]! };
+    };
+    const same = await startJson([]);
+    try {
+      expect(same.out).toMatchObject({ ok: true, canDecide: false });
+      expect(same.token).toBe(token);
+      expect((await call(same.port, "/api/threads", { authorization: `Bearer ${token}` })).status).toBe(200);
+      same.other.child.kill("SIGINT");
+      expect((await same.other.exited).code).toBe(0);
     } finally {
-      if (other.child.exitCode === null) other.child.kill("SIGKILL");
+      if (same.other.child.exitCode === null) same.other.child.kill("SIGKILL");
+    }
+    const rotated = await startJson(["--new-token"]);
+    try {
+      expect(rotated.token).not.toBe(token);
+      expect((await call(rotated.port, "/api/threads", { authorization: `Bearer ${rotated.token}` })).status).toBe(200);
+      expect((await call(rotated.port, "/api/threads", { authorization: `Bearer ${token}` })).status).toBe(401);
+      rotated.other.child.kill("SIGINT");
+      expect((await rotated.other.exited).code).toBe(0);
+    } finally {
+      if (rotated.other.child.exitCode === null) rotated.other.child.kill("SIGKILL");
     }
   });
 
