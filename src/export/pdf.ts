@@ -126,7 +126,7 @@ function runBrowser(browser: string, args: string[], home: string, opts: RenderP
       }
     };
     const timer = setTimeout(() => {
-      stopped = new ExportError(ExportErrorCode.PdfFailed, `${browser} did not finish the PDF within ${Math.round(timeoutMs / 1000)} s; it was stopped`);
+      stopped = new ExportError(ExportErrorCode.PdfFailed, `${browser} did not finish the PDF within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`}; it was stopped`);
       killGroup();
     }, timeoutMs);
     const onAbort = () => {
