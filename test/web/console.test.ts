@@ -323,7 +323,7 @@ describe("the owner's console (vibewriter web)", () => {
     expect((await call(web.port, `/api/threads/${THREAD}/events`, { ...owner, "last-event-id": "x1" })).status).toBe(400);
   }, 60_000);
 
-  it("/api/live: every thread's new events as { threadId, type, seq }, resumable", async () => {
+  it("/api/live: every thread's new events as { threadId, type, seq }, resumable with ?after=", async () => {
     // The response head comes once the consumer exists: events published from now on arrive.
     const live = sseReader(await open(web.port, "/api/live", owner));
     const a = await world.publish({ type: EventType.Warning, data: { message: "a" } });
@@ -335,7 +335,8 @@ describe("the owner's console (vibewriter web)", () => {
     ]);
     expect(got.map((e) => e.id)).toEqual([String(a), String(b)]);
     live.close();
-    const resumed = sseReader(await open(web.port, "/api/live", { ...owner, "last-event-id": String(a) }));
+    // A fresh EventSource cannot send Last-Event-ID: the page asks with ?after= instead.
+    const resumed = sseReader(await open(web.port, `/api/live?after=${a}`, owner));
     expect((await resumed.next(1)).map((e) => JSON.parse(e.data).seq)).toEqual([b]);
     resumed.close();
   });

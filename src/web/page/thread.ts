@@ -76,7 +76,7 @@ function fileUrl(threadId, path) {
   return "/api/threads/" + encodeURIComponent(threadId) + "/files/" + encPath(path);
 }
 
-function fileTable(t) {
+function fileTable(t, viewer) {
   // Artifacts are named relative to the thread ("workspace/notes.md"), files by their sandbox path
   // ("/workspace/notes.md"): one row per file either way.
   const rows = new Map();
@@ -84,7 +84,6 @@ function fileTable(t) {
   for (const a of t.artifacts || []) rows.set(keyOf(a.path), a);
   for (const f of t.files || []) if (!rows.has(keyOf(f))) rows.set(keyOf(f), { path: keyOf(f) });
   if (rows.size === 0) return el("p", { class: "muted" }, "No files yet.");
-  const viewer = el("div", { id: "file-view" });
   const table = el("table", {},
     el("caption", { class: "visually-hidden" }, "Files written by the run"),
     el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "Path"), el("th", { scope: "col" }, "Size"), el("th", { scope: "col" }, "Open"))),
@@ -96,7 +95,7 @@ function fileTable(t) {
         " ",
         el("a", { class: "button", href: fileUrl(t.threadId, f.path) + "?download=1", download: f.path.split("/").pop() }, "Download", el("span", { class: "visually-hidden" }, " " + f.path)),
       )))));
-  return [el("div", { class: "scroll" }, table), viewer];
+  return el("div", { class: "scroll" }, table);
 }
 
 async function viewFile(threadId, path, viewer) {
@@ -175,12 +174,15 @@ views.thread = async (route, ctx) => {
   const plan = section("plan", "Plan");
   const agents = section("agents", "Agents and tool calls");
   const files = section("files", "Files and artifacts");
+  const viewer = el("div", { id: "file-view" }); // outside the refreshed body: an open file stays open
+  files.node.append(viewer);
   const report = section("report", "Report");
   const pays = section("thread-payments", "Payments");
   const activity = section("activity", "Activity");
   const activityList = el("ol", { class: "activity", id: "activity-log", tabindex: "0", "aria-label": "Events of this thread" });
   activity.body.append(activityList);
 
+  let liveTodos = null; // from the stream's last todos.updated
   let reportWanted = 0; // bumps on every report.published: the shown report is then stale
   let reportShown = null;
   const renderReport = async () => {
@@ -194,6 +196,14 @@ views.thread = async (route, ctx) => {
     // The one place HTML from the server is inserted: renderReportHtml's fragment, which the server
     // builds with raw HTML off and sanitised links (the CSP forbids any script in it anyway).
     doc.innerHTML = r.html;
+    // The report sits under this page's "Report" heading (h2): its own headings move two levels down.
+    for (const h of [...doc.querySelectorAll("h1, h2, h3, h4, h5, h6")]) {
+      const level = Math.min(6, Number(h.tagName.slice(1)) + 2);
+      const moved = document.createElement("h" + level);
+      for (const a of [...h.attributes]) moved.setAttribute(a.name, a.value);
+      moved.append(...h.childNodes);
+      h.replaceWith(moved);
+    }
     const v = r.verification || {};
     const exports = el("p", { class: "actions" }, ["html", "md", "pdf"].map((f) =>
       el("a", { class: "button", href: base + "/export?format=" + f, download: id + "." + f, "data-export": f }, "Export " + f.toUpperCase())));
@@ -207,9 +217,10 @@ views.thread = async (route, ctx) => {
   const render = async () => {
     stateLine.replaceChildren(badge(t.status), t.reason ? " " + t.reason : "", " ", el("span", { class: "mono muted" }, t.threadId));
     fill(overview.body, [waitingBox(t), costList(t), links(t)]);
-    fill(plan.body, todoList(t.todos));
+    // The plan as the last todos.updated event says it (live), else as the checkpoint holds it.
+    fill(plan.body, todoList(liveTodos || t.todos));
     fill(agents.body, agentTree(t.agents));
-    fill(files.body, fileTable(t));
+    fill(files.body, fileTable(t, viewer));
     fill(pays.body, (t.payments || []).length ? el("div", { class: "cards" }, t.payments.map((p) => paymentCard(p, () => reload()))) : el("p", { class: "muted" }, "No payments."));
     await renderReport();
   };
@@ -235,6 +246,7 @@ views.thread = async (route, ctx) => {
     while (activityList.children.length > 300) activityList.firstChild.remove();
     activityList.dataset.lastSeq = String(e.seq);
     if (e.type === "report.published") reportWanted++;
+    if (e.type === "todos.updated" && e.data && Array.isArray(e.data.todos)) liveTodos = e.data.todos;
     const say = replaying-- > 0 ? null : eventAnnouncement(e);
     if (say) liveLine.textContent = say;
     reload();
