@@ -90,10 +90,10 @@ function reportMarkdown(): MarkdownIt {
 }
 
 /** What one rendering of a body knows: how many footnotes exist, which ones the text links to. */
-interface BodyEnv {
+type BodyEnv = {
   footnotes: number;
   referenced: Set<number>;
-}
+};
 
 let parser: MarkdownIt | undefined;
 
