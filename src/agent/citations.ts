@@ -87,9 +87,11 @@ export function parseCitations(text: string): { citations: Citation[]; malformed
   }
   const malformed: CitationProblem[] = [];
   lineAt = lineCounter(text);
+  let next = 0; // both lists run in text order: walk the covered spans once
   for (const m of text.matchAll(CITATION_START_RE)) {
     const start = m.index ?? 0;
-    if (covered.some(([a, b]) => start >= a && start < b)) continue;
+    while (next < covered.length && covered[next]![1] <= start) next++;
+    if (next < covered.length && start >= covered[next]![0]) continue;
     const raw = text.slice(start, Math.min(text.length, start + 80)).split("\n")[0] ?? "";
     malformed.push({
       kind: CitationProblemKind.Malformed,

@@ -118,12 +118,12 @@ function titleOf(markdown: string): string | undefined {
  * Pure: every quote is checked against `sources` here.
  */
 export function buildReportDocument(threadId: string, markdown: string, sources: ReadonlyMap<string, StoredSource>): ReportDocument {
-  const { citations } = parseCitations(markdown);
   const texts = new Map<string, string>();
   for (const [id, s] of sources) texts.set(id, s.text);
+  const { citations, problems } = checkCitations(markdown, texts);
   // The verdict of a citation depends only on its text (source id and quote): key problems by it.
   const problemOf = new Map<string, CitationProblemKind>();
-  for (const p of checkCitations(markdown, texts).problems) {
+  for (const p of problems) {
     if (p.kind !== CitationProblemKind.Malformed) problemOf.set(p.raw, p.kind);
   }
 
