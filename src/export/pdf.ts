@@ -15,13 +15,14 @@ import { childEnv } from "../config/child-env.ts";
 import { ExportError, ExportErrorCode } from "./errors.ts";
 
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
-const DEFAULT_TIMEOUT_MS = 60_000;
+/** Generous: a loaded 2-core machine (VMs under TCG beside it) prints a long report in tens of seconds. */
+const DEFAULT_TIMEOUT_MS = 120_000;
 /** What is kept of the browser's stderr for an error message (its last bytes). */
 const STDERR_TAIL = 4096;
 
 export interface RenderPdfOptions {
   signal?: AbortSignal;
-  /** Kill the browser after this long (default 60 s). */
+  /** Kill the browser after this long (default 120 s). */
   timeoutMs?: number;
   /** The browser to run; default `VIBEWRITER_CHROMIUM`, else /usr/bin/chromium. */
   browser?: string;

@@ -22,6 +22,8 @@ import { startTestNats, type TestNats } from "../support/nats.ts";
 import { captureIo } from "./capture.ts";
 
 const THREAD = "export-nw";
+/** A real browser under load (the VM lane beside this one) takes 5–15 s; its own deadline is 120 s. */
+const BROWSER_TEST_MS = 180_000;
 const enc = (s: string) => new TextEncoder().encode(s);
 const one = (s: string) => s.replace(/\s+/g, " ").trim();
 
@@ -106,7 +108,7 @@ describe("vibewriter export", () => {
     const text = one(stdout);
     for (const q of quotes) expect(text).toContain(q);
     expect(text).toContain("4 citations, 4 verified against stored sources");
-  });
+  }, BROWSER_TEST_MS);
 
   it("pdf without --out goes to <thread>.pdf in the current folder; --json says where", async () => {
     const io = captureIo(env(), cwd);
@@ -117,7 +119,7 @@ describe("vibewriter export", () => {
     const pdf = await readFile(result.out);
     expect(pdf.length).toBe(result.bytes);
     expect(pdf.subarray(0, 5).toString("latin1")).toBe("%PDF-");
-  });
+  }, BROWSER_TEST_MS);
 
   it("refuses to overwrite a file unless --force", async () => {
     const file = join(cwd, "kept.md");

@@ -19,6 +19,8 @@ import { buildReportDocument } from "../../src/export/report-document.ts";
 import { northwindReport, northwindSources, storedSources } from "./fixture.ts";
 
 const PDFTOTEXT = "/usr/bin/pdftotext";
+/** A real browser under load (the VM lane beside this one) takes 5–15 s; its own deadline is 120 s. */
+const BROWSER_TEST_MS = 180_000;
 const one = (s: string) => s.replace(/\s+/g, " ").trim();
 
 /** The text of a PDF, whitespace collapsed (lines wrap where the page ends). */
@@ -64,7 +66,7 @@ describe("PDF export with headless chromium", () => {
     expect(text).toContain("5 citations, 4 verified against stored sources, 1 not verified");
     expect(text).toContain("Sources");
     expect(text).toContain("Northwind opens Columbus centre");
-  });
+  }, BROWSER_TEST_MS);
 
   it("loads nothing: images, styles, frames and scripts pointing at a server on this machine are never requested", async () => {
     const requests: string[] = [];
@@ -86,7 +88,7 @@ describe("PDF export with headless chromium", () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
-  });
+  }, BROWSER_TEST_MS);
 
   it("says which package to install when there is no browser", async () => {
     const missing = renderPdf("<p>x</p>", { browser: "/nonexistent/chromium" });
