@@ -101,7 +101,8 @@ export function verificationSummary(citations: number, verified: number): string
 
 /** The first heading's text (citations and markdown emphasis removed), if the report has one. */
 function titleOf(markdown: string): string | undefined {
-  const headings = [...markdown.matchAll(/^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$/gm)];
+  const prose = markdown.replace(/^ {0,3}(`{3,}|~{3,})[\s\S]*?^ {0,3}\1/gm, ""); // a `# comment` in a code block is no heading
+  const headings = [...prose.matchAll(/^ {0,3}(#{1,6})[ \t]+(.+?)[ \t#]*$/gm)];
   const first = headings.find((h) => h[1] === "#") ?? headings[0];
   if (!first) return undefined;
   const text = normaliseWhitespace(

@@ -82,6 +82,7 @@ describe("a report document", () => {
       verification: { citations: 0, verified: 0, summary: "no citations: nothing in this report is checked against stored sources" },
     });
     expect(buildReportDocument("untitled", "Just text.\n", new Map()).title).toBe("Report untitled");
+    expect(buildReportDocument("t", "```sh\n# not a title\n```\n\n## The *real* title [[src:x|\"y\"]]\n", new Map()).title).toBe("The real title");
   });
 
   it("the report cannot forge a footnote reference: the token's characters are removed from its text", async () => {
