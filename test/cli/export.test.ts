@@ -14,8 +14,11 @@ import { createEmitter } from "../../src/agent/emitter.ts";
 import type { AgentBackbone } from "../../src/agent/ports.ts";
 import { storeSources } from "../../src/agent/sources.ts";
 import { createPublishReportTool, REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
+import { provisionLayout } from "../../src/cli/backbone.ts";
 import { main } from "../../src/cli/main.ts";
 import { parseCommandLine } from "../../src/cli/parse.ts";
+import { NatsRole } from "../../src/nats/auth.ts";
+import { openBackbone } from "../../src/nats/backbone.ts";
 import { EventType } from "../../src/nats/event-types.ts";
 import { northwindReport, northwindSources } from "../export/fixture.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
@@ -189,5 +192,22 @@ describe("vibewriter export", () => {
     const unknown = captureIo(env(), cwd);
     expect(await main(["export", "nobody-here", "--format", "pdf"], unknown)).toBe(1);
     expect(unknown.err()).toMatch(/^vibewriter: unknown thread "nobody-here".*\n {2}List threads with `vibewriter threads`\.\n$/);
+  });
+
+  it("as the read-only viewer on the embedded server (every identity checked by the server), the export reads all it needs", async () => {
+    const state = await mkdtemp(join(tmpdir(), "vw-export-embedded-"));
+    const runtime = await openBackbone({ env: { VIBEWRITER_STATE_DIR: state }, stateDir: state, role: NatsRole.Runtime, name: "runtime", provision: provisionLayout });
+    try {
+      const rb = agentBackbone(runtime);
+      const s = await northwindSources();
+      await storeSources(rb.artifacts, "export-embedded", [s.results, s.press]);
+      expect(await publishWithTheAgentsTool(rb, "export-embedded", northwindReport(s))).toMatch(/^Published /);
+      const io = captureIo({ PATH: process.env.PATH, VIBEWRITER_STATE_DIR: state }, cwd);
+      expect(await main(["export", "export-embedded", "--format", "md"], io), io.err()).toBe(0);
+      expect(io.out()).toContain("_4 citations, 4 verified against stored sources.");
+    } finally {
+      await runtime.close(); // the last lease: the embedded server stops
+      await rm(state, { recursive: true, force: true });
+    }
   });
 });
