@@ -47,8 +47,11 @@ function reportMarkdown(): MarkdownIt {
     for (const block of state.tokens) {
       if (block.type !== "inline" || !block.children) continue;
       const out: typeof block.children = [];
+      let inLink = 0; // a reference inside a link's text would nest links: it stays "[n]" there
       for (const t of block.children) {
-        if (t.type !== "text" || !t.content.includes("\uE000")) {
+        if (t.type === "link_open") inLink++;
+        if (t.type === "link_close") inLink--;
+        if (t.type !== "text" || inLink > 0 || !t.content.includes("\uE000")) {
           out.push(t);
           continue;
         }

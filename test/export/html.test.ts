@@ -129,11 +129,13 @@ describe("report HTML", () => {
     expect(renderReportHtml(doc, { standalone: true })).toContain("<title>Report &lt;script&gt;alert(&quot;title&quot;)&lt;/script&gt;</title>");
   });
 
-  it("a footnote in a code span reads [n]; the report's own private-use characters never become references", async () => {
+  it("a footnote in a code span or inside a link's text reads [n]", async () => {
     const s = await northwindSources();
-    const report = `# C\n\n\`see [[src:${s.press.id}|"The centre employs 140 people."]]\`\n`;
+    const report = `# C\n\n\`see [[src:${s.press.id}|"The centre employs 140 people."]]\`\n\n[staff [[src:${s.press.id}|"The centre employs 140 people."]]](https://example.org/)\n`;
     const html = renderReportHtml(buildReportDocument("c", report, storedSources(s.press)), { standalone: false });
     expect(html).toContain("<code>see[1]</code>");
+    expect(html).toContain(`<a href="https://example.org/" rel="noopener noreferrer nofollow">staff[2]</a>`); // no link inside a link
+    expect(html).not.toContain("fnref-2");
     expect(html).not.toContain("fnref-1");
     expect(html).toContain(`<li id="fn-1"`);
   });
