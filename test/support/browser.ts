@@ -55,11 +55,12 @@ async function requireChromium(): Promise<void> {
   }
 }
 
-export async function startTestBrowser(): Promise<TestBrowser> {
+/** `args`: more chromium flags (e.g. `--host-resolver-rules=MAP evil.example 127.0.0.1` to play DNS rebinding). */
+export async function startTestBrowser(opts: { args?: string[] } = {}): Promise<TestBrowser> {
   await requireChromium();
   let browser: Browser;
   try {
-    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: FLAGS });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, headless: true, args: [...FLAGS, ...(opts.args ?? [])] });
   } catch (e) {
     throw new Error(`chromium at ${CHROMIUM_PATH} did not start: ${(e as Error).message}`, { cause: e });
   }

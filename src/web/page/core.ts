@@ -239,7 +239,8 @@ const threadHref = (id) => "#/thread/" + encodeURIComponent(id);
 function frame(title, ...children) {
   const main = document.getElementById("main");
   const h1 = el("h1", { tabindex: "-1", id: "view-title" }, title);
-  main.replaceChildren(h1, ...children);
+  main.replaceChildren(h1);
+  append(main, children);
   return h1;
 }
 
