@@ -94,7 +94,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer>
     ...(opts.viewer && opts.tokens.viewer ? { viewerLoginUrl: `${origin}/?token=${opts.tokens.viewer}` } : {}),
     async close() {
       closing.abort();
-      streams.stopAll();
+      await streams.stopAll();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -13,15 +13,18 @@ import { HttpError } from "./http.ts";
 /** A comment line now and then keeps idle connections (and proxies) from timing out. */
 const KEEPALIVE_MS = 20_000;
 
-/** The open streams, so closing the console ends them. */
+/** The open streams, so closing the console ends each one cleanly (its last chunk sent) before the sockets close. */
 export class OpenStreams {
-  readonly #stops = new Set<() => void>();
-  add(stop: () => void): () => void {
-    this.#stops.add(stop);
-    return () => this.#stops.delete(stop);
+  readonly #open = new Map<() => void, Promise<void>>();
+  /** `stop` ends the stream's source; `ended` resolves once its response has ended. */
+  add(stop: () => void, ended: Promise<void>): () => void {
+    this.#open.set(stop, ended);
+    return () => this.#open.delete(stop);
   }
-  stopAll(): void {
-    for (const stop of this.#stops) stop();
+  async stopAll(): Promise<void> {
+    const ending = [...this.#open.values()];
+    for (const stop of this.#open.keys()) stop();
+    await Promise.allSettled(ending);
   }
 }
 
@@ -46,7 +49,8 @@ async function pump(
   stop: () => void,
   events: AsyncIterable<{ seq: number; data: string }>,
 ): Promise<void> {
-  const forget = streams.add(stop);
+  let ended!: () => void;
+  const forget = streams.add(stop, new Promise<void>((resolve) => (ended = resolve)));
   req.on("close", stop);
   const keepalive = setInterval(() => res.write(": keepalive\n\n"), KEEPALIVE_MS);
   keepalive.unref();
@@ -55,6 +59,12 @@ async function pump(
   } finally {
     clearInterval(keepalive);
     forget();
+    // Ended: its last chunk flushed ('finish'), or its client already gone ('close').
+    if (res.destroyed || res.writableFinished) ended();
+    else {
+      res.once("finish", ended);
+      res.once("close", ended);
+    }
     res.end();
   }
 }

@@ -84,7 +84,7 @@ describe("vibewriter web", () => {
     await publish(ev("run.started", { task: "Assess <b>ACME</b>" }));
     await publish(ev("run.finished", { status: "completed" }));
     web = spawnCli(["web", "--port", "0"], env());
-    await web.waitForOutput(PRINTED);
+    await web.waitForOutput(/Payments: .*\n/); // the last line of its start
     const m = PRINTED.exec(web.stdout())!;
     origin = m[1]!;
     port = Number(m[2]);
