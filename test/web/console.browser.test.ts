@@ -6,7 +6,7 @@
  *
  * Screenshots of each main view, at 1280 and 375 px wide, go to test-artifacts/console/.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -22,12 +22,10 @@ import { captureIo } from "../cli/capture.ts";
 import { startTestBrowser, type TestBrowser } from "../support/browser.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { startConsoleChild, type ConsoleChild } from "./console-child.ts";
+import { openConsolePage, pageErrors, PHONE, shoot, WIDE } from "./console-page.ts";
 import { inViewport, isFocused, poll } from "./page-checks.ts";
 import { NOTES, QUOTE, recordedRun, TASK } from "./recorded-run.ts";
 
-const SHOTS = join(process.cwd(), "test-artifacts", "console");
-const WIDE = { width: 1280, height: 800 };
-const PHONE = { width: 375, height: 812 };
 const RUN = "recorded-1";
 const QUEUED = "queued-2";
 
@@ -49,27 +47,8 @@ const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   ...extra,
 });
 
-/** A page logged in as the owner (the login URL sets the HttpOnly cookie and drops the token). */
-async function ownerPage(viewport = WIDE, login = web.ownerLoginUrl): Promise<Page> {
-  const page = await browser.newPage(viewport);
-  page.setDefaultTimeout(5_000); // one read of the page; poll() retries for longer
-  const errors: string[] = [];
-  page.on("pageerror", (e) => errors.push(e.message));
-  page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`${m.text()} ${m.location().url}`);
-  });
-  (page as Page & { errors?: string[] }).errors = errors;
-  await page.goto(login);
-  await page.locator("body[data-ready='true']").waitFor();
-  expect(page.url()).not.toContain("token="); // the token left the address bar
-  return page;
-}
-const pageErrors = (page: Page) => (page as Page & { errors?: string[] }).errors ?? [];
-
-async function shoot(page: Page, name: string): Promise<void> {
-  await mkdir(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+/** A page logged in as the owner (or with another login URL). */
+const ownerPage = (viewport = WIDE, login = web.ownerLoginUrl) => openConsolePage(browser, login, viewport);
 
 beforeAll(async () => {
   nats = await startTestNats();
@@ -87,7 +66,7 @@ beforeAll(async () => {
   const init = captureIo(env());
   expect(await main(["owner", "init"], init)).toBe(0);
   const trust = await loadTrust({ VIBEWRITER_STATE_DIR: state });
-  ownerPublicKey = trust.ownerPublicKey;
+  ownerPublicKey = trust.ownerPublicKey!;
   wallet = await Wallet.open({
     nats: nats.backbone,
     policy: await loadPolicyFile(join(state, "policy.json")),
@@ -189,7 +168,7 @@ describe("the console in a browser", () => {
     await poll(() => pending.count()).toBe(1);
     await poll(() => pending.locator("[data-field='reason']").textContent()).toMatch(/\S/); // the policy's reason
     expect(await pending.textContent()).toContain("editor fee"); // what the agent said it is for
-    await poll(() => page.locator("#pending-count").textContent()).toBe("1");
+    await poll(() => page.locator("#pending-count").textContent()).toBe("1 waiting for approval");
     await shoot(page, "payments-1280");
 
     await pending.getByRole("button", { name: "Approve" }).click();
@@ -409,7 +388,7 @@ describe("the console in a browser", () => {
         await page.locator("#view-title").waitFor();
         if (name === "thread") await page.locator("#report-html").waitFor();
         if (name === "source") await page.locator("#source-text mark").waitFor();
-        const width = await page.evaluate(() => document.documentElement.scrollWidth);
+        const width = await page.evaluate<number>("document.documentElement.scrollWidth");
         expect(width, `${name} at ${viewport.width}`).toBeLessThanOrEqual(viewport.width);
         await shoot(page, `${name}-${viewport.width}`);
       }

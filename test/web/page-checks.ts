@@ -7,11 +7,11 @@ import type { Locator } from "playwright-core";
 
 export const poll = <T>(read: () => Promise<T> | T, timeout = 20_000) => expect.poll(read, { timeout, interval: 50 });
 
-export const isFocused = (l: Locator) => l.evaluate((el) => el === document.activeElement);
+export const isFocused = (l: Locator) => l.evaluate((el) => el === el.ownerDocument.activeElement);
 
 /** Entirely within the window (scrolled into view). */
 export const inViewport = (l: Locator) =>
   l.evaluate((el) => {
     const r = el.getBoundingClientRect();
-    return r.top >= 0 && r.bottom <= window.innerHeight && r.width > 0;
+    return r.top >= 0 && r.bottom <= el.ownerDocument.documentElement.clientHeight && r.width > 0;
   });

@@ -207,8 +207,7 @@ async function refreshPendingCount() {
     const { payments } = await api("/api/payments?status=pending");
     const n = payments.length;
     const box = document.getElementById("pending-count");
-    box.textContent = n ? String(n) : "";
-    box.setAttribute("aria-label", n ? n + " waiting for approval" : "");
+    box.replaceChildren(...(n ? [text(n), el("span", { class: "visually-hidden" }, " waiting for approval")] : []));
   } catch (e) {}
 }
 
