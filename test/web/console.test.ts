@@ -341,6 +341,18 @@ describe("the owner's console (vibewriter web)", () => {
     resumed.close();
   });
 
+  it("survives a NATS restart: an open thread stream goes on after it, nothing lost or twice", async () => {
+    const last = (await world.nats.backbone.events.history(THREAD)).at(-1)!.seq;
+    const stream = sseReader(await open(web.port, `/api/threads/${THREAD}/events`, { ...owner, "last-event-id": String(last) }));
+    const before = await world.publish({ type: EventType.Warning, data: { message: "before the restart" } });
+    expect((await stream.next(1)).map((e) => Number(e.id))).toEqual([before]);
+    await world.nats.server.restart();
+    const after = await world.publish({ type: EventType.Warning, data: { message: "after the restart" } });
+    expect((await stream.next(1)).map((e) => Number(e.id))).toEqual([after]);
+    stream.close();
+    expect((await get("/api/threads")).status).toBe(200);
+  }, 60_000);
+
   it("no JSON body carries a token, a seed or the passphrase", () => {
     expect(bodies.length).toBeGreaterThan(20);
     for (const body of bodies) {
