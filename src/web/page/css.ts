@@ -77,6 +77,7 @@ table { border-collapse: collapse; width: 100%; font-size: .9rem; }
 th, td { text-align: left; vertical-align: top; padding: .35rem .5rem; border-bottom: 1px solid var(--line); }
 td.mono, td .mono { overflow-wrap: anywhere; }
 th { background: var(--soft); }
+@media (min-width: 40rem) { td time { white-space: nowrap; } }
 
 .report { border: 1px solid var(--line); border-radius: 8px; padding: .5rem 1rem; overflow-wrap: anywhere; }
 .report sup a, .report a[href^="#/"] { padding: 0 .15em; }
