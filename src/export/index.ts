@@ -6,5 +6,5 @@ export { buildReportDocument, loadReportDocument, footnoteToken, FOOTNOTE_TOKEN_
 export type { Footnote, ReportDocument, ReportVerification, SourceEntry, StoredSource } from "./report-document.ts";
 export { renderReportHtml, type RenderHtmlOptions } from "./html.ts";
 export { renderReportMarkdown } from "./markdown.ts";
-export { renderPdf, DEFAULT_CHROMIUM, type RenderPdfOptions } from "./pdf.ts";
+export { renderPdf, DEFAULT_CHROMIUM, TAGGED_PDF_MAX_FOOTNOTES, type RenderPdfOptions } from "./pdf.ts";
 export { ExportError, ExportErrorCode } from "./errors.ts";

@@ -32,6 +32,13 @@ async function pdfText(pdf: Uint8Array, dir: string): Promise<string> {
   return one(stdout);
 }
 
+/** `pdfinfo`'s report on a PDF (pages, tagging …). */
+async function pdfInfo(pdf: Uint8Array, dir: string): Promise<string> {
+  const file = join(dir, "info.pdf");
+  await writeFile(file, pdf);
+  return (await promisify(execFile)("/usr/bin/pdfinfo", [file])).stdout;
+}
+
 /** True once the process is gone (a zombie waiting for its reaper counts as gone). */
 function gone(pid: number): boolean {
   try {
@@ -66,6 +73,22 @@ describe("PDF export with headless chromium", () => {
     expect(text).toContain("5 citations, 4 verified against stored sources, 1 not verified");
     expect(text).toContain("Sources");
     expect(text).toContain("Northwind opens Columbus centre");
+    expect(await pdfInfo(pdf, dir)).toMatch(/^Tagged: +yes$/m); // structure for screen readers, by default
+  }, BROWSER_TEST_MS);
+
+  it("a huge report (2000 citations) as an untagged PDF: every quote is in it", async () => {
+    const id = "0123456789ab";
+    const n = 2000;
+    const text = Array.from({ length: n }, (_, i) => `Measurement ${i} reads ${i * 7} units.`).join(" ");
+    const report = "# Measurements\n\n" + Array.from({ length: n }, (_, i) => `Point ${i} [[src:${id}|"Measurement ${i} reads ${i * 7} units."]].`).join("\n\n");
+    const doc = buildReportDocument("huge", report, new Map([[id, { title: "Instrument log", text }]]));
+    const pdf = await renderPdf(renderReportHtml(doc, { standalone: true }), { tagged: false });
+    const printed = await pdfText(pdf, dir);
+    const found = new Set(printed.match(/Measurement \d+ reads \d+ units\./g));
+    for (const f of doc.footnotes) expect(found.has(f.quote), f.quote).toBe(true);
+    expect(found.size).toBe(n);
+    expect(printed).toContain("2000 citations, 2000 verified against stored sources");
+    expect(await pdfInfo(pdf, dir)).toMatch(/^Tagged: +no$/m);
   }, BROWSER_TEST_MS);
 
   it("loads nothing: images, styles, frames and scripts pointing at a server on this machine are never requested", async () => {

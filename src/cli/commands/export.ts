@@ -5,7 +5,16 @@
  */
 import { access, writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { ExportError, ExportErrorCode, loadReportDocument, renderPdf, renderReportHtml, renderReportMarkdown, type ReportDocument } from "../../export/index.ts";
+import {
+  ExportError,
+  ExportErrorCode,
+  loadReportDocument,
+  renderPdf,
+  renderReportHtml,
+  renderReportMarkdown,
+  TAGGED_PDF_MAX_FOOTNOTES,
+  type ReportDocument,
+} from "../../export/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
@@ -35,7 +44,7 @@ async function exists(file: string): Promise<boolean> {
 async function render(doc: ReportDocument, format: ExportFormat, signal: AbortSignal): Promise<string | Uint8Array> {
   if (format === "md") return renderReportMarkdown(doc);
   const html = renderReportHtml(doc, { standalone: true });
-  return format === "pdf" ? renderPdf(html, { signal }) : html;
+  return format === "pdf" ? renderPdf(html, { signal, tagged: doc.footnotes.length <= TAGGED_PDF_MAX_FOOTNOTES }) : html;
 }
 
 export async function runExport(plan: ExportPlan, ctx: CliContext): Promise<number> {
