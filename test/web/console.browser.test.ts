@@ -371,6 +371,24 @@ describe("the console in a browser", () => {
     await page.context().close();
   });
 
+  it("survives a nats-server restart: the open page carries on from where its stream stopped", async () => {
+    const thread = "nats-restart-3";
+    await nats.backbone.events.publish(thread, { type: EventType.RunStarted, data: { task: "Outlive a NATS restart" } });
+    const page = await ownerPage();
+    await page.goto(`${web.origin}/#/thread/${thread}`);
+    const activity = page.locator("#activity-log li");
+    await poll(() => activity.count()).toBe(1);
+    // Killed, not stopped: acknowledged events are on disk; the server comes back on its port.
+    await nats.server.kill();
+    await nats.server.restart();
+    await nats.backbone.events.publish(thread, { type: EventType.Warning, data: { message: "published after the NATS restart" } });
+    await poll(() => activity.count()).toBe(2);
+    expect(await activity.last().textContent()).toContain("warning: published after the NATS restart");
+    await poll(() => page.locator("#conn").textContent()).toBe("Live");
+    expect(pageErrors(page).filter((e) => !/ERR_INCOMPLETE_CHUNKED_ENCODING|Failed to fetch/.test(e))).toEqual([]);
+    await page.context().close();
+  });
+
   it("every main view reads at 1280 and at 375 px wide (no sideways scrolling); screenshots in test-artifacts/console", async () => {
     const source = (await recordedRun(nats.backbone, RUN)).auditor.id;
     const views: [string, string][] = [
