@@ -197,6 +197,10 @@ given; Host and Origin checked, CSRF on every action. It prints a login URL carr
 token (kept in <state>/web/, 0600, so a restart keeps your session; --new-token replaces it);
 --viewer also prints a read-only viewer login. Approving needs VIBEWRITER_OWNER_PASSPHRASE set
 when the console starts (the key stays in this process; the page never sees it). Runs until Ctrl-C.
+
+--host ADDR listens on ADDR instead of 127.0.0.1 and accepts ADDR (besides the loopback names) as
+the Host of a request: browsers elsewhere must open http://ADDR:N. The console speaks plain HTTP,
+so on a shared network put it behind TLS (or an SSH tunnel to the loopback port) instead.
 `,
   image: `Usage: vibewriter image build [--json]
 

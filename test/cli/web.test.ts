@@ -273,6 +273,23 @@ describe("vibewriter web", () => {
     }
   });
 
+  it("--host names another address: it listens there and accepts it as Host, still nothing else", async () => {
+    const other = spawnCli(["web", "--port", "0", "--host", "localhost"], env());
+    try {
+      await other.waitForOutput(/Payments: .*\n/);
+      const m = /^Console: http:\/\/localhost:(\d+)\/\?token=([A-Za-z0-9_-]{43}) /.exec(other.stdout());
+      expect(m, other.stdout()).not.toBeNull();
+      const [otherPort, otherToken] = [Number(m![1]), m![2]!];
+      const auth = { authorization: `Bearer ${otherToken}` };
+      expect((await call(otherPort, "/api/threads", { ...auth, host: `localhost:${otherPort}` })).status).toBe(200);
+      expect((await call(otherPort, "/api/threads", { ...auth, host: `evil.example:${otherPort}` })).status).toBe(421);
+      other.child.kill("SIGINT");
+      expect((await other.exited).code).toBe(0);
+    } finally {
+      if (other.child.exitCode === null) other.child.kill("SIGKILL");
+    }
+  });
+
   it("stops on Ctrl-C with exit 0", async () => {
     web.child.kill("SIGINT");
     expect((await web.exited).code).toBe(0);
