@@ -7,6 +7,7 @@
  * or that host, with the console's port.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { secretRedactor } from "../cli/redact.ts";
 import type { Backbone } from "../nats/index.ts";
 import { admit, type GuardConfig } from "./guard.ts";
 import { HttpError, SECURITY_HEADERS, sendError } from "./http.ts";
@@ -51,6 +52,7 @@ const hostPart = (host: string) => (host.includes(":") && !host.startsWith("[") 
 
 export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer> {
   const streams = new OpenStreams();
+  const redact = secretRedactor(opts.env);
   const closing = new AbortController();
   const listenOn = opts.host ?? LOOPBACK;
   // Set once listening (the real port when 0 was asked for); no request is served before.
@@ -68,7 +70,9 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer>
     handle(req, res).catch((e: unknown) => {
       if (res.headersSent) return void res.end();
       if (e instanceof HttpError) return sendError(res, e.status, e.message);
-      sendError(res, 500, `the console failed: ${(e as Error)?.message ?? String(e)}`.slice(0, 500));
+      // First line only, secrets of the environment and credentials in URLs taken out: an error may quote a connection string.
+      const message = redact(String((e as Error)?.message ?? e).split("\n")[0]!).replace(/\/\/[^/@\s]*@/g, "//[redacted]@");
+      sendError(res, 500, `the console failed: ${message}`.slice(0, 500));
     });
   });
   await new Promise<void>((resolve, reject) => {
