@@ -103,6 +103,7 @@ export const NO_VM_FILES = [
   "test/web/agent-tree.test.ts",
   "test/web/console.browser.test.ts",
   "test/web/console.test.ts",
+  "test/web/tokens.test.ts",
 ];
 
 /** `VIBEWRITER_TEST_LANE` (set by scripts/test.mjs): "vm" = every file but those, "no-vm" = those. */
