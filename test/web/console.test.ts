@@ -6,6 +6,7 @@
  * across a console restart.
  */
 import { RunQueue } from "../../src/nats/run-queue.ts";
+import { startRunService, type WorkerStats } from "../../src/nats/run-service.ts";
 import { EventType } from "../../src/nats/event-types.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../cli/capture.ts";
@@ -217,6 +218,32 @@ describe("the owner's console (vibewriter web)", () => {
 
   it("/api/fleet: no worker answers, and the queue is not created yet", async () => {
     expect(await json("/api/fleet")).toEqual({ workers: [] });
+  });
+
+  it("/api/fleet: each worker's runs in flight, concurrency and takeovers, the VM pool summed, the queue's depth", async () => {
+    const queue = await RunQueue.open(world.nats.backbone);
+    const stats: WorkerStats = {
+      workerId: "w-1",
+      host: "host-a",
+      pid: 7,
+      concurrency: 3,
+      inFlight: ["a", "b"],
+      finished: 4,
+      failed: 0,
+      takeovers: 1,
+      vms: 3,
+      pool: { inUse: 2, restoring: 1, spare: 2, restored: 5, failed: 0 },
+    };
+    const service = await startRunService(world.nats.backbone, { queue, artifacts: world.nats.backbone.artifacts, worker: () => stats });
+    try {
+      expect(await json("/api/fleet")).toEqual({
+        pool: { ready: 2, starting: 1 },
+        workers: [{ id: "w-1", host: "host-a", runsInFlight: 2, concurrency: 3, takeovers: 1 }],
+        queueDepth: 0,
+      });
+    } finally {
+      await service.stop();
+    }
   });
 
   it("refuses actions without the session's CSRF token, with a form content type, from a viewer, or cross-site: nothing decided", async () => {
