@@ -18,6 +18,7 @@ import { paymentProposalId } from "../../src/agent/tools/payment.ts";
 import { createVibewriter, RunStatus } from "../../src/agent/vibewriter.ts";
 import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
+import { imagesDir } from "../../src/sandbox/image/build.ts";
 import { Wallet } from "../../src/wallet/wallet.ts";
 import { descendants, killAll, spawnCli } from "../cli/child.ts";
 import { requireGuestImage } from "../cli/guest-image.ts";
@@ -47,6 +48,7 @@ const env = (): NodeJS.ProcessEnv => ({
   NATS_URL: nats.server.url,
   USER: "owner",
   VIBEWRITER_POLICY: fx.policyPath,
+  VIBEWRITER_IMAGES_DIR: imagesDir(), // the built guest image, not one in the fixture's state dir
   VIBEWRITER_SCRIPTED_MODEL: "demo",
 });
 
@@ -76,17 +78,20 @@ describe("the console watching real runs", () => {
     await page.locator("#thread-waiting").waitFor(); // no such thread yet: the page waits for it
 
     const run = spawnCli(["run", DEMO_TASK, "--sources", SOURCES, "--thread", thread], env());
-    const ended = run.exited.then((x) => {
-      leftovers.push(...descendants(run.child.pid!));
-      return x;
-    });
+    const pids = setInterval(() => leftovers.push(...descendants(run.child.pid!)), 1_000); // QEMU, if it must be killed
+    // A run that fails ends the wait at once, with what it said.
+    const failed = run.exited.then(({ code, signal }) =>
+      code === 0 ? new Promise<never>(() => {}) : Promise.reject(new Error(`vibewriter run ended (${code ?? signal}):\n${run.stdout()}\n${run.stderr()}`)),
+    );
+    const whileRunning = <T>(check: Promise<T>) => Promise.race([check, failed]);
     // Everything below arrives over the thread's event stream while the run goes on.
-    await poll(() => page.locator("#view-title").textContent(), RUN_TIMEOUT).toBe(DEMO_TASK);
-    await poll(() => page.locator("#plan li").count(), RUN_TIMEOUT).toBe(4);
-    await poll(() => page.locator("[data-agent='researcher']").count(), RUN_TIMEOUT).toBeGreaterThan(0);
+    await whileRunning(poll(() => page.locator("#view-title").textContent(), RUN_TIMEOUT).toBe(DEMO_TASK));
+    await whileRunning(poll(() => page.locator("#plan li").count(), RUN_TIMEOUT).toBe(4));
+    await whileRunning(poll(() => page.locator("[data-agent='researcher']").count(), RUN_TIMEOUT).toBeGreaterThan(0));
     await shoot(page, "live-run-1280");
-    await poll(() => page.locator("#thread-state .st").textContent(), RUN_TIMEOUT).toBe("completed");
-    const { code } = await ended;
+    await whileRunning(poll(() => page.locator("#thread-state .st").textContent(), RUN_TIMEOUT).toBe("completed"));
+    const { code } = await run.exited;
+    clearInterval(pids);
     expect(code, run.stderr()).toBe(0);
 
     // The whole run was seen live, from its first event to its last.

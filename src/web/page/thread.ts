@@ -232,7 +232,7 @@ views.thread = async (route, ctx) => {
     t = await api(base);
     if (ctx.stale()) return;
     // A decision being sent from this view keeps its card until its own reload.
-    if (document.querySelector("[data-confirm]:disabled")) return;
+    if (state.ui.confirming && document.querySelector("[data-confirm]:disabled")) return;
     await render();
   });
 
