@@ -1,7 +1,9 @@
 import { ToolMessage } from "@langchain/core/messages";
 import type { RunnableConfig } from "@langchain/core/runnables";
 import type { BaseCheckpointSaver, PendingWrite } from "@langchain/langgraph-checkpoint";
+import { errors } from "@nats-io/transport-node";
 import { AgentErrorCode } from "../../src/agent/errors.ts";
+import { journalNamespace } from "../../src/agent/middleware/effect-journal.ts";
 import { EventType, eventOf, type VibewriterEvent } from "../../src/nats/event-types.ts";
 import { createScriptedModel } from "../../src/agent/scripted-model.ts";
 import { createVibewriter } from "../../src/agent/vibewriter.ts";
@@ -89,4 +91,38 @@ it("a call that failed because its VM was gone runs again on resume, not replaye
   expect(ran?.data.status).toBe("ok");
   expect(await sandboxText(second, "/workspace/count.txt")).toBe("ran\n");
   expect(result.finalMessage).toContain("count: 1");
+});
+
+it("an effect's record is written through a NATS outage (the cluster electing a leader), so a resume never runs it again", async () => {
+  // The real store, except that the first two journal writes get no answer from NATS, as while a
+  // cluster elects a new leader after a node died.
+  let refused = 0;
+  const inner = world.backbone.store;
+  const electing = new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "put") {
+        return async (ns: string[], key: string, value: Record<string, unknown>) => {
+          if (ns.join("/") === journalNamespace("journal-outage").join("/") && refused < 2) {
+            refused++;
+            throw new errors.TimeoutError();
+          }
+          return target.put(ns, key, value);
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const sandbox = await world.sandbox("journal-outage");
+  try {
+    const vw = await createVibewriter({ backbone: { ...world.backbone, store: electing }, threadId: "journal-outage", model: script(), sandbox });
+    const result = await vw.run("count once");
+    expect(result.status).toBe("completed");
+    expect(refused).toBe(2);
+    const records = await inner.search(journalNamespace("journal-outage"));
+    expect(records.map((r) => (r.value as { name?: string }).name)).toEqual(["execute"]);
+    expect(await sandboxText(sandbox, "/workspace/count.txt")).toBe("ran\n");
+  } finally {
+    await sandbox.close();
+  }
 });

@@ -2,6 +2,7 @@ import { ToolMessage } from "@langchain/core/messages";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { Command } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
+import { isNatsOutage } from "../../nats/outage.ts";
 import { SANDBOX_FAILURE } from "../../sandbox/backend.ts";
 
 /**
@@ -21,6 +22,21 @@ export const JOURNALED_TOOLS = [
   "cite_article",
   "publish_to_choir",
 ] as const;
+
+/** Longer than any leader election; a run still cut off then is stopped, its lease expires. */
+const RECORD_WITHIN_MS = 60_000;
+
+async function untilRecorded(put: () => Promise<void>, withinMs: number): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 4_000)) {
+    try {
+      return await put();
+    } catch (err) {
+      if (!isNatsOutage(err) || Date.now() + wait > deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
 
 export interface JournalEntry {
   content: string;
@@ -54,6 +70,8 @@ export function createEffectJournalMiddleware(options: {
   threadId: string;
   agent: string;
   tools?: readonly string[];
+  /** How long a journal write is retried through a NATS outage (default 60 s). */
+  recordWithinMs?: number;
 }) {
   const tools = new Set(options.tools ?? JOURNALED_TOOLS);
   const ns = journalNamespace(options.threadId);
@@ -79,7 +97,9 @@ export function createEffectJournalMiddleware(options: {
       // A call the sandbox could not run (its VM died) is run again on resume, not replayed as an error.
       if (rec && !rec.content.startsWith(SANDBOX_FAILURE)) {
         const entry: JournalEntry = { ...rec, name: call.name, at: new Date().toISOString() };
-        await options.store.put(ns, key, entry as unknown as Record<string, unknown>);
+        // The effect has happened: its record must land, or a resume would run it again. A NATS
+        // outage (a cluster electing a leader after a node died) is waited out; the put is idempotent.
+        await untilRecorded(() => options.store.put(ns, key, entry as unknown as Record<string, unknown>), options.recordWithinMs ?? RECORD_WITHIN_MS);
       }
       return result;
     },
