@@ -83,7 +83,12 @@ describe("the console watching real runs", () => {
     const failed = run.exited.then(({ code, signal }) =>
       code === 0 ? new Promise<never>(() => {}) : Promise.reject(new Error(`vibewriter run ended (${code ?? signal}):\n${run.stdout()}\n${run.stderr()}`)),
     );
-    const whileRunning = <T>(check: Promise<T>) => Promise.race([check, failed]);
+    // A check that times out says what the page and the run showed.
+    const whileRunning = <T>(check: Promise<T>) =>
+      Promise.race([check, failed]).catch(async (e: Error) => {
+        const seen = await page.locator("main").innerText().catch(() => "(no page)");
+        throw new Error(`${e.message}\n--- page:\n${seen.slice(0, 3000)}\n--- run (exit ${run.child.exitCode}):\n${run.stdout().slice(-2000)}\n${run.stderr().slice(-2000)}`, { cause: e });
+      });
     // Everything below arrives over the thread's event stream while the run goes on.
     await whileRunning(poll(() => page.locator("#view-title").textContent(), RUN_TIMEOUT).toBe(DEMO_TASK));
     await whileRunning(poll(() => page.locator("#plan li").count(), RUN_TIMEOUT).toBe(4));

@@ -152,6 +152,21 @@ describe("the console in a browser", () => {
     await page.context().close();
   });
 
+  it("a thread's page opened before its run starts waits for it, then shows it live", async () => {
+    const thread = "early-4";
+    const page = await ownerPage();
+    await page.goto(`${web.origin}/#/thread/${thread}`);
+    await page.locator("#thread-waiting").waitFor();
+    await nats.backbone.events.publish(thread, { type: EventType.RunStarted, data: { task: "Started after the page" } });
+    await poll(() => page.locator("#view-title").textContent()).toBe("Started after the page");
+    await nats.backbone.events.publish(thread, { type: EventType.TodosUpdated, data: { todos: [{ content: "Only step", status: "in_progress" }] } });
+    await poll(() => page.locator("#plan li").count()).toBe(1);
+    await poll(() => page.locator("#activity-log li").count()).toBe(2);
+    // The one expected failed load: the thread did not exist yet when the page first asked.
+    expect(pageErrors(page).filter((e) => !e.includes(`404 (Not Found) ${web.origin}/api/threads/${thread}`))).toEqual([]);
+    await page.context().close();
+  });
+
   const propose = (id: string, threadId: string, reason = "editor fee") =>
     wallet.propose({ id, destination: dest, asset: "XLM", amount: "30", requestedBy: threadId, reason });
   const card = (page: Page, id: string) => page.locator(`[data-payment='${id}']`);
