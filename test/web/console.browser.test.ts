@@ -157,11 +157,16 @@ describe("the console in a browser", () => {
     const page = await ownerPage();
     await page.goto(`${web.origin}/#/thread/${thread}`);
     await page.locator("#thread-waiting").waitFor();
+    // A run's first events may come before run.started (its sources are stored first): the page
+    // shows the thread at once, under its id, and takes the task's name when it comes.
+    await nats.backbone.events.publish(thread, { type: EventType.Warning, data: { message: "preparing the sandbox" } });
+    await poll(() => page.locator("#thread-state").count()).toBe(1);
+    expect(await page.locator("#view-title").textContent()).toBe(thread);
     await nats.backbone.events.publish(thread, { type: EventType.RunStarted, data: { task: "Started after the page" } });
     await poll(() => page.locator("#view-title").textContent()).toBe("Started after the page");
     await nats.backbone.events.publish(thread, { type: EventType.TodosUpdated, data: { todos: [{ content: "Only step", status: "in_progress" }] } });
     await poll(() => page.locator("#plan li").count()).toBe(1);
-    await poll(() => page.locator("#activity-log li").count()).toBe(2);
+    await poll(() => page.locator("#activity-log li").count()).toBe(3);
     // The one expected failed load: the thread did not exist yet when the page first asked.
     expect(pageErrors(page).filter((e) => !e.includes(`404 (Not Found) ${web.origin}/api/threads/${thread}`))).toEqual([]);
     await page.context().close();

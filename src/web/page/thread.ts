@@ -215,6 +215,12 @@ views.thread = async (route, ctx) => {
   };
 
   const render = async () => {
+    // The task may arrive after the first events (sources are stored before run.started).
+    const title = document.getElementById("view-title");
+    if (title && title.textContent !== (t.task || t.threadId)) {
+      title.textContent = t.task || t.threadId;
+      document.title = title.textContent + " · Vibewriter console";
+    }
     stateLine.replaceChildren(badge(t.status), t.reason ? " " + t.reason : "", " ", el("span", { class: "mono muted" }, t.threadId));
     fill(overview.body, [waitingBox(t), costList(t), links(t)]);
     // The plan as the last todos.updated event says it (live), else as the checkpoint holds it.
