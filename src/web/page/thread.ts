@@ -15,6 +15,12 @@ function eventLine(e) {
     case "run.failed": return "run failed: " + d.message;
     case "run.queued": return "queued (" + d.kind + (d.by ? ", by " + d.by : "") + ")";
     case "todos.updated": return "plan updated (" + (d.todos || []).length + " steps)";
+    case "model.started": return "model call sent (" + d.model + ")";
+    case "model.turn": return "model turn: " + ((d.toolCalls || []).map((c) => c.name).join(", ") || "text");
+    case "skill.loaded": return "skill loaded: " + d.name;
+    case "memory.changed": return "memory " + d.op + " " + d.path;
+    case "child.submitted": return "child run submitted: " + d.child;
+    case "child.finished": return "child run " + d.child + ": " + d.status;
     case "model.call": return "model call " + d.model + " (" + d.latencyMs + " ms)";
     case "tool.started": return "tool " + d.tool + " started";
     case "tool.finished": return "tool " + d.tool + ": " + d.status;
