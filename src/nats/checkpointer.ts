@@ -13,7 +13,7 @@ import {
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
 import { type JetStreamClient, type JetStreamManager, type StoredMsg } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
+import { errors, type NatsConnection } from "@nats-io/transport-node";
 import {
   ThreadView,
   blobKey,
@@ -43,6 +43,10 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 
 /** What changed since the snapshot may grow to this size (or a quarter of the snapshot) before a new one. */
 const MIN_SNAPSHOT_BYTES = 16 * 1024;
+/** A tail that has not announced a stored message after this is replaced. */
+const TAIL_STUCK_MS = 10_000;
+/** Replaced tails in a row before a read gives up as a NATS outage (the caller may try again). */
+const TAIL_STUCK_ROUNDS = 6;
 
 export interface JetStreamCheckpointSaverOptions {
   nc: NatsConnection;
@@ -248,6 +252,16 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     return this.#tail;
   }
 
+  /** A new tail from the first sequence `stuck` has not announced (once, however many readers saw it stuck). */
+  async #replaceTail(stuck: StreamTail): Promise<void> {
+    const current = await this.#tail?.catch(() => undefined);
+    if (current === stuck) {
+      this.#tail = undefined;
+      void stuck.stop();
+      await this.#startTail(stuck.watermark + 1).catch(() => {});
+    }
+  }
+
   #apply(view: ThreadView, seq: number, data: Uint8Array, own?: OwnValues): void {
     const { header, parts } = decodeFrame<StateHeader>(data);
     if (header.t !== view.threadId) return; // a hashed-token collision would land here; never mix threads
@@ -265,7 +279,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
    * a cold view only needs that namespace's latest checkpoint, its values and writes (a resume),
    * read with a few direct gets in two or three round trips instead of the whole history.
    */
-  async #freshView(threadId: string, latestOf?: string): Promise<ThreadView> {
+  async #freshView(threadId: string, latestOf?: string, stuckRounds = 0): Promise<ThreadView> {
     this.#assertOpen();
     // A tail started before this read announces everything stored after it. Without one, this
     // read starts it right after the thread's last message (a cold read does not wait for it).
@@ -331,10 +345,16 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       }
     }
     this.#apply(view, last.seq, last.data);
-    if (tail && last.seq > tail.watermark && !(await tail.waitFor(last.seq, 10_000))) {
-      // The live tail is stuck (e.g. recreating itself after a restart): read the thread again.
+    if (tail && last.seq > tail.watermark && !(await tail.waitFor(last.seq, TAIL_STUCK_MS))) {
+      // The live tail is stuck: recreating itself after a restart, or for ever when its consumer's
+      // server died on a cluster (nats.js on nats-server 2.9 kept asking the dead consumer). A new
+      // tail after the last message announced keeps the views whole; then read the thread again.
+      if (stuckRounds + 1 >= TAIL_STUCK_ROUNDS) {
+        throw new NatsBackboneError(NatsErrorCode.Connect, `stream ${this.stream} delivered nothing new for ${(TAIL_STUCK_ROUNDS * TAIL_STUCK_MS) / 1000} s`, { cause: new errors.TimeoutError() });
+      }
+      await this.#replaceTail(tail);
       this.#forget(threadId);
-      return this.#freshView(threadId, latestOf);
+      return this.#freshView(threadId, latestOf, stuckRounds + 1);
     }
     if (view.missing.size > 0) {
       const seqs = [...view.missing];

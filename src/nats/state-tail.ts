@@ -95,7 +95,8 @@ export class StreamTail {
 
   async stop(): Promise<void> {
     this.#messages?.stop();
-    await this.#loop;
+    // A consumer stuck recreating itself (its server gone) may never end its loop: do not wait on it.
+    await Promise.race([this.#loop, new Promise((r) => setTimeout(r, 2_000).unref())]);
     for (const w of this.#waiters) w.resolve(false);
     this.#waiters = [];
   }

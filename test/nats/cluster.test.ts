@@ -119,6 +119,30 @@ describe("Vibewriter on a 3-node NATS cluster, R3", () => {
     expect(info.state.messages).toBeGreaterThanOrEqual(4);
   });
 
+  it("a reader whose live tail was on the node that died sees what another process writes after it, instead of waiting for ever", async () => {
+    // The checkpointer follows the state stream with one consumer, an R1 placed on one node.
+    await backbone.checkpointer.put(thread("t-tail"), checkpoint({ v: "first" }), meta, { v: 1 });
+    expect((await backbone.checkpointer.getTuple(thread("t-tail")))?.checkpoint.channel_values).toEqual({ v: "first" });
+    const tailNode = await until("the tail's consumer", async () => {
+      for await (const c of backbone.jsm.consumers.list(Names.stateStream)) {
+        if (!c.config.durable_name && c.config.headers_only && c.cluster?.leader) return c.cluster.leader;
+      }
+      return undefined;
+    });
+    await tc.kill(tailNode);
+    await tc.waitForJetStream();
+    const writer = await open(NatsRole.Runtime, "3");
+    try {
+      const stateLeader = async () => (await writer.jsm.streams.info(Names.stateStream)).cluster?.leader;
+      await until(`a state stream leader without ${tailNode}`, async () => ((await stateLeader()) ?? tailNode) !== tailNode);
+      await writer.checkpointer.put(thread("t-tail"), checkpoint({ v: "written elsewhere" }), meta, { v: 2 });
+      expect((await backbone.checkpointer.getTuple(thread("t-tail")))?.checkpoint.channel_values).toEqual({ v: "written elsewhere" });
+    } finally {
+      await writer.close();
+      await tc.restart(tailNode);
+    }
+  });
+
   it("the viewer identity reads the cluster and writes nothing", async () => {
     const viewer = await open(NatsRole.Viewer);
     try {
