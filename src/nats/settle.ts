@@ -6,21 +6,14 @@
  */
 import { JetStreamApiError } from "@nats-io/jetstream";
 import { isNatsOutage } from "./outage.ts";
+import { retryWhile } from "./retry.ts";
 
 /** Long enough for a meta-leader election on a loaded machine. */
 const SETTLE_MS = 20_000;
 
 /** Runs `create` (idempotent: create-or-open) again while the cluster settles a concurrent creation. */
-export async function createWhileSettling<T>(create: () => Promise<T>, settleMs = SETTLE_MS): Promise<T> {
-  const deadline = Date.now() + settleMs;
-  for (let wait = 100; ; wait = Math.min(wait * 2, 2_000)) {
-    try {
-      return await create();
-    } catch (err) {
-      if (!isCreationRace(err) || Date.now() + wait > deadline) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
+export function createWhileSettling<T>(create: () => Promise<T>, settleMs = SETTLE_MS): Promise<T> {
+  return retryWhile(create, { retryable: isCreationRace, withinMs: settleMs });
 }
 
 function isCreationRace(err: unknown): boolean {

@@ -3,6 +3,7 @@ import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { Command } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
 import { isNatsOutage } from "../../nats/outage.ts";
+import { retryWhile } from "../../nats/retry.ts";
 import { SANDBOX_FAILURE } from "../../sandbox/backend.ts";
 
 /**
@@ -25,18 +26,6 @@ export const JOURNALED_TOOLS = [
 
 /** Longer than any leader election; a run still cut off then is stopped, its lease expires. */
 const RECORD_WITHIN_MS = 60_000;
-
-async function untilRecorded(put: () => Promise<void>, withinMs: number): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  for (let wait = 250; ; wait = Math.min(wait * 2, 4_000)) {
-    try {
-      return await put();
-    } catch (err) {
-      if (!isNatsOutage(err) || Date.now() + wait > deadline) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
 
 export interface JournalEntry {
   content: string;
@@ -99,7 +88,12 @@ export function createEffectJournalMiddleware(options: {
         const entry: JournalEntry = { ...rec, name: call.name, at: new Date().toISOString() };
         // The effect has happened: its record must land, or a resume would run it again. A NATS
         // outage (a cluster electing a leader after a node died) is waited out; the put is idempotent.
-        await untilRecorded(() => options.store.put(ns, key, entry as unknown as Record<string, unknown>), options.recordWithinMs ?? RECORD_WITHIN_MS);
+        await retryWhile(() => options.store.put(ns, key, entry as unknown as Record<string, unknown>), {
+          retryable: isNatsOutage,
+          withinMs: options.recordWithinMs ?? RECORD_WITHIN_MS,
+          firstWaitMs: 250,
+          maxWaitMs: 4_000,
+        });
       }
       return result;
     },
