@@ -341,22 +341,26 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
       else send.push({ index, view: p.view, data });
     });
     if (!send.length) return out;
+    let results: { error?: string; size?: number; mtimeMs?: number }[];
     try {
       const c = await this.link.client();
-      const { value } = await c.request(
+      ({ value: { results } } = await c.request(
         "upload",
         { files: send.map((s) => ({ path: s.view, size: s.data.length })), install },
         { ...this.timeout(), body: send.map((s) => s.data) },
-      );
-      for (let i = 0; i < send.length; i++) {
-        const r = value.results[i];
-        const s = send[i]!;
-        if (!r || r.error) out[s.index]!.error = toFileOpError(r?.error ?? ErrorCode.Internal);
-        else await this.sync?.saved(s.view, s.data, { size: r.size ?? s.data.length, mtimeMs: r.mtimeMs ?? 0 });
-      }
+      ));
     } catch (err) {
       const code = err instanceof GuestError ? err.code : ErrorCode.Internal;
       for (const s of send) out[s.index]!.error = toFileOpError(code);
+      return out;
+    }
+    for (let i = 0; i < send.length; i++) {
+      const r = results[i];
+      const s = send[i]!;
+      if (!r || r.error) out[s.index]!.error = toFileOpError(r?.error ?? ErrorCode.Internal);
+      // Written in the VM; saving it to the workspace store may fail (NATS away): that is thrown as
+      // it is, not reported as the file's "permission_denied" (a run then goes back on the queue).
+      else await this.sync?.saved(s.view, s.data, { size: r.size ?? s.data.length, mtimeMs: r.mtimeMs ?? 0 });
     }
     return out;
   }
