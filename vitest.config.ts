@@ -101,6 +101,7 @@ export const NO_VM_FILES = [
   "test/wallet/trust-boundary.test.ts",
   "test/wallet/wallet.test.ts",
   "test/web/agent-tree.test.ts",
+  "test/web/assets.test.ts",
   "test/web/console.browser.test.ts",
   "test/web/console.test.ts",
   "test/web/tokens.test.ts",

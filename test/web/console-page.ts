@@ -25,7 +25,8 @@ export async function openConsolePage(browser: TestBrowser, login: string, viewp
     if (m.type() === "error") errors.push(`${m.text()} ${m.location().url}`);
   });
   await page.goto(login);
-  await page.locator("body[data-ready='true']").waitFor();
+  // The first load on a loaded machine (the VM lane beside this one) may take more than one read's 5 s.
+  await page.locator("body[data-ready='true']").waitFor({ timeout: 30_000 });
   if (page.url().includes("token=")) throw new Error(`the login did not drop the token from the address: ${page.url()}`);
   return page;
 }
