@@ -222,6 +222,9 @@ export async function startRunService(
       return reply;
     }),
   });
+  // Started means discoverable: the server holds the endpoints' subscriptions before this resolves
+  // (a `$SRV` ping right after found no one on a loaded machine).
+  await nats.nc.flush();
   return {
     id: svc.info().id,
     async stop() {
