@@ -293,6 +293,11 @@ export async function listThreads(backbone: Backbone | AgentBackbone): Promise<T
  * report, status with its reason, and model usage. An unknown thread id is an `AgentError(UnknownThread)`.
  */
 export async function showThread(backbone: Backbone | AgentBackbone, threadId: string): Promise<ThreadDetails> {
+  return (await showThreadWithEvents(backbone, threadId)).details;
+}
+
+/** `showThread`, with the thread's events it was built from (for views that need both: one read of the log). */
+export async function showThreadWithEvents(backbone: Backbone | AgentBackbone, threadId: string): Promise<{ details: ThreadDetails; events: VibewriterEvent[] }> {
   validateThreadId(threadId);
   const b = agentBackbone(backbone);
   const [events, tuple] = await Promise.all([
@@ -311,7 +316,7 @@ export async function showThread(backbone: Backbone | AgentBackbone, threadId: s
   const task = taskOf(events);
   const { status, reason, waitingFor } = await statusWithReason(b, threadId, events, tuple);
   const { parent, children } = linksOf(events);
-  return {
+  const details: ThreadDetails = {
     threadId,
     status,
     ...(reason ? { reason } : {}),
@@ -325,4 +330,5 @@ export async function showThread(backbone: Backbone | AgentBackbone, threadId: s
     ...(parent ? { parent } : {}),
     ...(children.length ? { children } : {}),
   };
+  return { details, events };
 }

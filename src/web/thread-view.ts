@@ -3,7 +3,7 @@
  * thread with its agent tree, stored files and payments. Built from `listThreads`/`showThread`
  * (the CLI's own views), the thread's events and the wallet's records.
  */
-import { listThreads, showThread, ThreadStatus } from "../agent/threads.ts";
+import { listThreads, showThreadWithEvents, ThreadStatus } from "../agent/threads.ts";
 import { REPORT_ARTIFACT } from "../agent/tools/publish.ts";
 import type { Backbone } from "../nats/index.ts";
 import type { PaymentRecord } from "../wallet/payment-record.ts";
@@ -36,11 +36,7 @@ export async function threadArtifacts(backbone: Backbone, threadId: string): Pro
 
 /** One thread; an unknown id throws the agent's UNKNOWN_THREAD error. */
 export async function threadView(backbone: Backbone, threadId: string, payments: readonly PaymentRecord[]): Promise<ConsoleThread> {
-  const [details, events, artifacts] = await Promise.all([
-    showThread(backbone, threadId),
-    backbone.events.history(threadId),
-    threadArtifacts(backbone, threadId),
-  ]);
+  const [{ details, events }, artifacts] = await Promise.all([showThreadWithEvents(backbone, threadId), threadArtifacts(backbone, threadId)]);
   return {
     ...details,
     agents: agentTree(events, mainStatusOf(details.status)),
