@@ -23,7 +23,7 @@ export const CGROUP_ROOT = "/sys/fs/cgroup";
 export const COMMANDS_CGROUP = `${CGROUP_ROOT}/commands`;
 
 /** How long `killAndWait` waits for killed processes to be gone (a process stuck in the kernel). */
-const EMPTY_WAIT_MS = 5_000;
+const EMPTY_WAIT_MS = 20_000;
 
 let counter = 0;
 
