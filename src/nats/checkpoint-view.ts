@@ -28,6 +28,13 @@ export interface BlobDelta {
   at?: string;
 }
 
+/**
+ * The most deltas a reader follows from a value towards its whole base. Writers store deltas of a
+ * whole value only (one step, see `listDelta`); stores written before 2026-12-01 chained up to 32.
+ * Past it a resume stops placing the value and reads the whole thread instead.
+ */
+export const MAX_DELTA_HOPS = 64;
+
 /** `c.<id>`: parts [checkpoint without channel_values, metadata, ...values of `b`]. */
 export interface CheckpointHeader {
   k: "c";
