@@ -18,6 +18,7 @@ export const NO_VM_FILES = [
   "test/agent/skills.test.ts",
   "test/agent/sources.test.ts",
   "test/agent/thread-skills.test.ts",
+  "test/config/thread-id.test.ts",
   "test/cli/approve.test.ts",
   "test/cli/doctor-checks.test.ts",
   "test/cli/doctor-cluster.test.ts",

@@ -1,1 +1,11 @@
 export { stateDir, statePath } from "./paths.ts";
+export {
+  assertThreadId,
+  invalidThreadIdMessage,
+  isThreadId,
+  THREAD_ID_MAX_LENGTH,
+  THREAD_ID_PATTERN,
+  THREAD_ID_RULE,
+  ThreadIdError,
+  ThreadIdErrorCode,
+} from "./thread-id.ts";

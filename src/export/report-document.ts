@@ -10,6 +10,7 @@
  */
 import { agentBackbone } from "../agent/backbone.ts";
 import { checkCitations, CitationProblemKind, normaliseWhitespace, parseCitations } from "../agent/citations.ts";
+import { assertThreadId } from "../config/index.ts";
 import { AgentError, AgentErrorCode } from "../agent/errors.ts";
 import type { AgentBackbone } from "../agent/ports.ts";
 import { readSourceManifest, SOURCE_PATHS } from "../agent/sources.ts";
@@ -183,8 +184,6 @@ export function buildReportDocument(threadId: string, markdown: string, sources:
 
 /** Where `publish_report` stores a thread's report (`REPORT_ARTIFACT` in src/agent/tools/publish.ts, not imported: it loads LangChain). */
 const reportArtifact = (threadId: string) => `threads/${threadId}/report.md`;
-/** The agent's thread id rule (`validateThreadId`), checked before a name is built from it. */
-const THREAD_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Source texts read at once from the Object Store. */
 const READ_AHEAD = 8;
 
@@ -195,9 +194,8 @@ const READ_AHEAD = 8;
  * thread with nothing stored at all is an `AgentError(UNKNOWN_THREAD)`.
  */
 export async function loadReportDocument(backbone: Backbone | AgentBackbone, threadId: string): Promise<ReportDocument> {
-  if (!THREAD_ID_RE.test(threadId)) {
-    throw new AgentError(AgentErrorCode.InvalidThreadId, `invalid thread id "${threadId.slice(0, 80)}": use 1-64 letters, digits, '-' or '_', starting with a letter or digit`);
-  }
+  // Checked before a name is built from it.
+  assertThreadId(threadId, (message) => new AgentError(AgentErrorCode.InvalidThreadId, message));
   const b = agentBackbone(backbone);
   const published = await b.events.history(threadId, { types: [EventType.ReportPublished] });
   const named = published.at(-1)?.type === EventType.ReportPublished ? (published.at(-1)!.data as { artifact?: unknown }).artifact : undefined;

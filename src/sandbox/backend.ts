@@ -25,6 +25,7 @@ import type {
   WriteResult,
 } from "deepagents";
 import type { DeleteResult } from "deepagents";
+import { assertThreadId } from "../config/index.ts";
 import { ErrorCode, type FileInfo } from "../protocol/index.ts";
 import type { GuestClient } from "./guest-client.ts";
 import { GuestError, GuestErrorCode } from "./guest-error.ts";
@@ -37,7 +38,7 @@ import { WorkspaceSync } from "./workspace-sync.ts";
 import type { WorkspaceStore } from "./workspace-store.ts";
 
 export interface MicroVMBackendOptions {
-  /** The conversation thread this sandbox belongs to; names its persisted workspace. */
+  /** The conversation thread this sandbox belongs to (`isThreadId`); names its persisted workspace. */
   threadId: string;
   /** The VM to use first (e.g. from `pool.acquire()`). */
   vm: SandboxVm;
@@ -56,7 +57,6 @@ export interface MicroVMBackendOptions {
 const DEFAULT_EXECUTE_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_OUTPUT = 256 * 1024;
 const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
-const THREAD_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 export class MicroVMBackend implements SandboxBackendProtocolV2 {
   readonly id: string;
@@ -68,9 +68,7 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
   private readonly requestTimeoutMs: number;
 
   private constructor(opts: MicroVMBackendOptions) {
-    if (!THREAD_ID.test(opts.threadId)) {
-      throw new GuestError(GuestErrorCode.BadRequest, `threadId must match ${THREAD_ID} (got ${JSON.stringify(opts.threadId)})`);
-    }
+    assertThreadId(opts.threadId, (message) => new GuestError(GuestErrorCode.BadRequest, message));
     this.threadId = opts.threadId;
     this.id = `microvm-${opts.threadId}`;
     this.sync = opts.store ? new WorkspaceSync(opts.store, opts.threadId) : null;

@@ -17,6 +17,7 @@
  * The contract is /tmp/prompts/console-api.md; the shapes are in api-types.ts.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { THREAD_ID_PATTERN } from "../config/index.ts";
 import { AgentError, AgentErrorCode } from "../agent/errors.ts";
 import type { Backbone } from "../nats/index.ts";
 import { PaymentStatus } from "../wallet/payment-record.ts";
@@ -32,7 +33,6 @@ import { serveExport, serveReport, serveSource, serveThreadFile, threadObjectNam
 import { threadRows, threadView } from "./thread-view.ts";
 import { Role, Sessions, type Session } from "./tokens.ts";
 
-const THREAD_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 const PAYMENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const SOURCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_REASON = 500;
@@ -116,7 +116,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
   }
   if (head === "threads") {
     if (parts.length === 1) return sendJson(res, 200, { threads: await threadRows(backbone, await desk.records()) });
-    const threadId = checked(second!, THREAD_ID, "thread id");
+    const threadId = checked(second!, THREAD_ID_PATTERN, "thread id");
     const rest = parts.slice(2);
     try {
       if (rest.length === 0) return sendJson(res, 200, await threadView(backbone, threadId, await desk.records()));
