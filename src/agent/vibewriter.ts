@@ -265,6 +265,9 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
     };
 
     const started = (): { runner?: RunnerInfo; takenOver?: boolean } => (opts.runner ? { runner: opts.runner.info, takenOver: opts.runner.takenOver } : {});
+    // Another runner starting at the same point (a takeover at the checkpoint its predecessor
+    // resumed from) is a run of its own: its start must not be deduplicated against the first.
+    const startedId = (key: string): string => `main:${key}:started${opts.runner ? `:${opts.runner.info.id}` : ""}`;
     const invoke = async (input: unknown, eventKey: string): Promise<RunResult> => {
       const since = opts.runSince ?? invokedAt;
       const wallMs = () => Math.round(performance.now() - since);
@@ -306,7 +309,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
         const before = await agent.graph.getState(config as never);
         const position = ((before.values as { messages?: unknown[] } | undefined)?.messages ?? []).length;
         const key = `run:${position}:${shortHash(task)}`;
-        await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { task, sources: infos.map((i) => i.id), ...started() } });
+        await emit({ id: startedId(key), type: EventType.RunStarted, agent: "main", data: { task, sources: infos.map((i) => i.id), ...started() } });
         return invoke({ messages: [new HumanMessage({ id: `task-${position}-${shortHash(task)}`, content: task })] }, key);
       },
       async resume(resumeValue?: unknown) {
@@ -324,11 +327,11 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
           const last = await collect(snapshot.values as Record<string, unknown>);
           if (last.status !== RunStatus.Incomplete && last.status !== RunStatus.Failed) return last; // finished: nothing to do
           // The agent stopped short of the outcome: ask it to carry on, once per stopping point.
-          await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId, ...started() } });
+          await emit({ id: startedId(key), type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId, ...started() } });
           const nudge = `Continue the task: ${last.reason}. Finish what is missing.`;
           return invoke({ messages: [new HumanMessage({ id: `continue-${checkpointId}`, content: nudge })] }, key);
         }
-        await emit({ id: `main:${key}:started`, type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId, ...started() } });
+        await emit({ id: startedId(key), type: EventType.RunStarted, agent: "main", data: { resumed: true, checkpoint: checkpointId, ...started() } });
         return invoke(resumeValue === undefined ? null : new Command({ resume: resumeValue }), key);
       },
       async close() {

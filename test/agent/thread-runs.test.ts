@@ -54,6 +54,21 @@ it("a run that pauses for the owner reports it, and continues in a new process w
   ]);
 });
 
+it("two runners resuming from the same checkpoint (a takeover) each log their run.started", async () => {
+  const sandbox = await world.sandbox("same-point");
+  const first = await createVibewriter({ backbone: world.backbone, threadId: "same-point", model: script(), sandbox, tools: [askOwner] });
+  expect((await first.run("ask first")).status).toBe(RunStatus.Interrupted);
+  const runner = (id: string, takenOver: boolean) => ({ info: { kind: "worker" as const, id, host: "h", pid: 1 }, takenOver });
+  // Each resumes without the answer: the step asks again and stops where it was.
+  for (const [id, takenOver] of [["worker-a", false], ["worker-b", true]] as const) {
+    const vw = await createVibewriter({ backbone: world.backbone, threadId: "same-point", model: script(), sandbox, tools: [askOwner], runner: runner(id, takenOver) });
+    expect((await vw.resume()).status).toBe(RunStatus.Interrupted);
+  }
+  const starts = (await world.nats.backbone.events.history("same-point", { types: ["run.started"] })).map((e) => e.data as { checkpoint?: string; runner?: { id: string } });
+  expect(starts.map((d) => d.runner?.id)).toEqual([undefined, "worker-a", "worker-b"]);
+  expect(starts[1]!.checkpoint).toBe(starts[2]!.checkpoint);
+});
+
 it("the same task run twice on one thread is two turns, not one overwritten", async () => {
   const model = createScriptedModel({ main: ({ turn }) => ({ text: `answer ${turn}` }) });
   const vw = await createVibewriter({ backbone: world.backbone, threadId: "twice", model, sandbox: await world.sandbox("twice") });
