@@ -8,7 +8,7 @@ import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { EventType } from "../nats/event-types.ts";
 import { queueRunRequest, type RunRequest } from "../nats/run-queue.ts";
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { rememberRunOptions } from "../cli/run-options.ts";
+import { rememberRunOptions } from "./run-options.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import type { ArtifactPort, EventPort } from "./ports.ts";
 import type { Skill } from "./skills.ts";

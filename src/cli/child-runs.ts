@@ -6,7 +6,7 @@
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import type { ChildRunPort, ChildRunRequest } from "../agent/ports.ts";
 import type { RunRequest } from "../nats/run-queue.ts";
-import { rememberRunOptions } from "./run-options.ts";
+import { rememberRunOptions } from "../agent/run-options.ts";
 
 export function queuedChildRuns(queue: { submit(req: RunRequest): Promise<void> }, store: BaseStore): ChildRunPort {
   return {

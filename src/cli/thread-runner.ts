@@ -14,7 +14,7 @@ import type { LeaseHolder, ThreadLease } from "../nats/thread-lease.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { orBackboneLost } from "./backbone.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
-import type { RunOptions } from "./run-options.ts";
+import type { RunOptions } from "../agent/run-options.ts";
 
 /**
  * Sent as the resume value of a run paused for the owner. Its content is ignored on purpose: the
@@ -30,7 +30,7 @@ export interface ThreadRun {
   threadId: string;
   model: BaseChatModel;
   env: NodeJS.ProcessEnv;
-  /** Resolved: this command's, else the remembered ones (`run-options.ts`). */
+  /** Resolved: this command's, else the remembered ones (`agent/run-options.ts`). */
   options: RunOptions;
   /** `--sources` of a local run (a queued run's sources are already the thread's artifacts). */
   sourcesDir?: string;

@@ -18,7 +18,7 @@ import type { QueuedRun, RunQueue } from "../nats/run-queue.ts";
 import { LeaseHeldError, LeaseLostError, describeHolder, type LeaseHolder, type ThreadLease, type ThreadLeases } from "../nats/thread-lease.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { queuedChildRuns } from "./child-runs.ts";
-import { resumeOptions } from "./run-options.ts";
+import { resumeOptions } from "../agent/run-options.ts";
 import { runThread, type ThreadAct } from "./thread-runner.ts";
 
 /** How a queued request ended in this worker. */

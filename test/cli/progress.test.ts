@@ -10,7 +10,7 @@ import {
   type ProgressState,
 } from "../../src/cli/progress.ts";
 import { StatusLine } from "../../src/cli/status-line.ts";
-import { secretRedactor } from "../../src/cli/redact.ts";
+import { secretRedactor } from "../../src/config/secret-env.ts";
 import type { VibewriterEvent } from "../../src/nats/event-types.ts";
 
 let n = 0;

@@ -22,7 +22,7 @@ import { cliModel, scriptedModel, type CliModel } from "../model.ts";
 import type { CommandPlan } from "../plan.ts";
 import { RunDisplay } from "../run-display.ts";
 import { notFoundOr } from "../not-found.ts";
-import { rememberRunOptions, resumeOptions, type RunOptions } from "../run-options.ts";
+import { rememberRunOptions, resumeOptions, type RunOptions } from "../../agent/run-options.ts";
 import { leaseLostError, openThreadLeases, takeThreadLease } from "../run-lease.ts";
 import { runThread, type ThreadAct } from "../thread-runner.ts";
 import { queueRunRequest, type RunRequest } from "../../nats/run-queue.ts";

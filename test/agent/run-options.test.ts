@@ -1,5 +1,5 @@
 /** `resume` goes on with the options its thread was run with, kept in the memory KV. */
-import { rememberRunOptions, resumeOptions } from "../../src/cli/run-options.ts";
+import { rememberRunOptions, resumeOptions } from "../../src/agent/run-options.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
 let t: TestNats;
