@@ -8,6 +8,7 @@
  * deadline and its whole process group is killed when the deadline passes or the caller aborts.
  */
 import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { access, constants, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -152,6 +153,10 @@ function runBrowser(browser: string, args: string[], home: string, opts: RenderP
       clearTimeout(timer);
       opts.signal?.removeEventListener("abort", onAbort);
       killGroup(); // a helper that outlived the browser's main process
+      // Settled only once the group is gone: a killed helper is still exiting a moment after close.
+      void groupGone(child.pid).then(() => settle(code, signal));
+    });
+    const settle = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (stopped) return reject(stopped);
       if (code === 0) return resolve();
       const said = stderr
@@ -160,6 +165,31 @@ function runBrowser(browser: string, args: string[], home: string, opts: RenderP
         .slice(-5)
         .join("\n");
       reject(new ExportError(ExportErrorCode.PdfFailed, `${browser} failed (${signal ?? `exit code ${code}`})${said ? `:\n${said}` : ""}`));
-    });
+    };
   });
+}
+
+/** Waits (at most `withinMs`: a process stuck in the kernel) until no live process is left in the group. */
+async function groupGone(pgid: number | undefined, withinMs = 5_000): Promise<void> {
+  if (pgid === undefined) return;
+  const until = Date.now() + withinMs;
+  for (let delay = 1; liveInGroup(pgid) && Date.now() < until; delay = Math.min(delay * 2, 50)) {
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+function liveInGroup(pgid: number): boolean {
+  for (const name of readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${name}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // After "pid (comm) ": state ppid pgrp …; a zombie is dead, only not reaped yet.
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (state !== "Z" && Number(pgrp) === pgid) return true;
+  }
+  return false;
 }
