@@ -11,6 +11,7 @@ import {
 } from "@langchain/langgraph-checkpoint";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { assertThreadId } from "../config/index.ts";
 import { WriteBarrier } from "./checkpoint-barrier.ts";
 import { CheckpointDecoder } from "./checkpoint-decode.ts";
 import { CheckpointEncoder } from "./checkpoint-encode.ts";
@@ -151,7 +152,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
-    const threadId = optionalId(config.configurable?.thread_id, "thread_id");
+    const threadId = threadIdOf(config.configurable?.thread_id);
     if (threadId === undefined) return undefined;
     const ns = optionalId(config.configurable?.checkpoint_ns, "checkpoint_ns") ?? "";
     const checkpointId = optionalId(config.configurable?.checkpoint_id, "checkpoint_id");
@@ -172,7 +173,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
 
   async *list(config: RunnableConfig, options?: CheckpointListOptions): AsyncGenerator<CheckpointTuple> {
     const { limit, before, filter } = options ?? {};
-    const threadId = optionalId(config.configurable?.thread_id, "thread_id");
+    const threadId = threadIdOf(config.configurable?.thread_id);
     const nsFilter = optionalId(config.configurable?.checkpoint_ns, "checkpoint_ns");
     const idFilter = optionalId(config.configurable?.checkpoint_id, "checkpoint_id");
     const beforeId = optionalId(before?.configurable?.checkpoint_id, "before.checkpoint_id");
@@ -210,7 +211,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     newVersions: ChannelVersions,
   ): Promise<RunnableConfig> {
     if (!config.configurable) throw invalid("put: config.configurable is missing");
-    const threadId = optionalId(config.configurable.thread_id, "thread_id");
+    const threadId = threadIdOf(config.configurable.thread_id);
     if (threadId === undefined) throw invalid('put: config.configurable is missing "thread_id"');
     const ns = optionalId(config.configurable.checkpoint_ns, "checkpoint_ns") ?? "";
     const parentId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
@@ -233,7 +234,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
 
   async putWrites(config: RunnableConfig, writes: PendingWrite[], taskId: string, taskPath?: string): Promise<void> {
     if (!config.configurable) throw invalid("putWrites: config.configurable is missing");
-    const threadId = optionalId(config.configurable.thread_id, "thread_id");
+    const threadId = threadIdOf(config.configurable.thread_id);
     if (threadId === undefined) throw invalid('putWrites: config.configurable is missing "thread_id"');
     const ns = optionalId(config.configurable.checkpoint_ns, "checkpoint_ns") ?? "";
     const checkpointId = optionalId(config.configurable.checkpoint_id, "checkpoint_id");
@@ -272,7 +273,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   }
 
   async deleteThread(threadId: string): Promise<void> {
-    const id = optionalId(threadId, "thread_id");
+    const id = threadIdOf(threadId);
     if (id === undefined) throw invalid("deleteThread: thread id is missing");
     this.#assertOpen();
     const subject = this.#subjects.thread(id);
@@ -292,7 +293,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
    * process is writing any more (a write landing between the read and the purge would be lost).
    */
   async compactThread(threadId: string): Promise<{ removed: number }> {
-    const id = optionalId(threadId, "thread_id");
+    const id = threadIdOf(threadId);
     if (id === undefined) throw invalid("compactThread: thread id is missing");
     this.#assertOpen();
     const view = await this.#loader.fresh(id);
@@ -326,6 +327,16 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
 
 function invalid(message: string): NatsBackboneError {
   return new NatsBackboneError(NatsErrorCode.InvalidArgument, message);
+}
+
+/**
+ * A thread id from user config, held to the one thread id rule (config/thread-id.ts): it becomes
+ * a subject token here and a key or folder name elsewhere. Numbers are taken as their digits.
+ */
+function threadIdOf(value: unknown): string | undefined {
+  const id = optionalId(value, "thread_id");
+  if (id !== undefined) assertThreadId(id, invalid);
+  return id;
 }
 
 /** Ids arrive from user config: strings (or numbers, which LangGraph allows for thread ids). */

@@ -1,6 +1,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { THREAD_ID_MAX_LENGTH } from "../../src/config/index.ts";
 import { JetStreamCheckpointSaver } from "../../src/nats/checkpointer.ts";
 import { connectNats } from "../../src/nats/connection.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
@@ -35,9 +36,9 @@ describe("JetStreamCheckpointSaver", () => {
     await t.close();
   });
 
-  it("stores ids and namespaces that subjects and KV keys refuse", async () => {
+  it("stores namespaces and task ids that subjects and KV keys refuse", async () => {
     const saver = t.backbone.checkpointer;
-    const ids = [
+    const odd = [
       "user@example.com/thread #1 ü.*>",
       "a.b.c",
       " leading and trailing ",
@@ -47,27 +48,50 @@ describe("JetStreamCheckpointSaver", () => {
       "🦜🔗",
       "=",
     ];
-    for (const threadId of ids) {
-      const ns = `parent:${threadId}|child.*`;
-      const cfg = await saver.put({ configurable: { thread_id: threadId, checkpoint_ns: ns } }, checkpoint(1, { v: threadId }, { v: 1 }), meta, { v: 1 });
-      await saver.putWrites(cfg, [["v", `write for ${threadId}`]], `task ${threadId}.>`);
+    // Thread ids follow the one rule (config/thread-id.ts), the longest it allows among them.
+    const threads = odd.map((_, i) => (i === 0 ? "x".repeat(THREAD_ID_MAX_LENGTH) : `odd-${i}_t`));
+    for (const [i, threadId] of threads.entries()) {
+      const ns = `parent:${odd[i]}|child.*`;
+      const cfg = await saver.put({ configurable: { thread_id: threadId, checkpoint_ns: ns } }, checkpoint(1, { v: odd[i] }, { v: 1 }), meta, { v: 1 });
+      await saver.putWrites(cfg, [["v", `write for ${odd[i]}`]], `task ${odd[i]}.>`);
       const got = await saver.getTuple({ configurable: { thread_id: threadId, checkpoint_ns: ns } });
-      expect(got?.checkpoint.channel_values).toEqual({ v: threadId });
+      expect(got?.checkpoint.channel_values).toEqual({ v: odd[i] });
       expect(got?.config.configurable?.thread_id).toBe(threadId);
-      expect(got?.pendingWrites).toEqual([[`task ${threadId}.>`, "v", `write for ${threadId}`]]);
+      expect(got?.pendingWrites).toEqual([[`task ${odd[i]}.>`, "v", `write for ${odd[i]}`]]);
     }
     // A fresh process reads them back from the stream alone.
     const other = await otherProcess(t);
     try {
-      for (const threadId of ids) {
+      for (const [i, threadId] of threads.entries()) {
         const listed = [];
         for await (const tuple of other.saver.list({ configurable: { thread_id: threadId } })) listed.push(tuple);
-        expect(listed.map((x) => x.checkpoint.channel_values)).toEqual([{ v: threadId }]);
-        expect(listed[0].config.configurable?.checkpoint_ns).toBe(`parent:${threadId}|child.*`);
+        expect(listed.map((x) => x.checkpoint.channel_values)).toEqual([{ v: odd[i] }]);
+        expect(listed[0].config.configurable?.checkpoint_ns).toBe(`parent:${odd[i]}|child.*`);
       }
     } finally {
       await other.close();
     }
+  });
+
+  it("refuses a thread id outside the one thread id rule in every call, storing nothing", async () => {
+    const saver = t.backbone.checkpointer;
+    const stored = async () => (await t.backbone.jsm.streams.info(saver.stream)).state.messages;
+    const before = await stored();
+    for (const id of ["a.b.c", "user@example.com/thread #1", "", "-lead", "🦜🔗", "x".repeat(THREAD_ID_MAX_LENGTH + 1)]) {
+      const thread = { configurable: { thread_id: id, checkpoint_ns: "" } };
+      const calls = [
+        () => saver.put(thread, checkpoint(1, { v: 1 }, { v: 1 }), meta, { v: 1 }),
+        () => saver.putWrites({ configurable: { ...thread.configurable, checkpoint_id: uuid6(-1) } }, [["v", 1]], "task"),
+        () => saver.getTuple(thread),
+        () => saver.list(thread).next(),
+        () => saver.deleteThread(id),
+        () => saver.compactThread(id),
+      ];
+      for (const call of calls) {
+        await expect(call()).rejects.toMatchObject({ code: NatsErrorCode.InvalidArgument, message: expect.stringContaining("invalid thread id") });
+      }
+    }
+    expect(await stored()).toBe(before);
   });
 
   it("stores a channel value larger than one NATS message", async () => {
