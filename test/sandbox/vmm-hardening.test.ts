@@ -12,7 +12,7 @@ import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { qemuArgs, type QemuRelease } from "../../src/sandbox/vmm/qemu-args.ts";
 import { exitFromGuardian, resolveVmUser, sandboxArg, VM_USER } from "../../src/sandbox/vmm/qemu-privileges.ts";
 import type { VmHandle, VmSpec } from "../../src/sandbox/vmm/driver.ts";
-import { acquireTestVm, closeTestPool, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
+import { acquireTestVm, closeTestPool, COLD_BOOT_MS, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
 
 /** The release these argument checks are written for (qemu-args.test.ts covers the others). */
 const QEMU_7_2: QemuRelease = { major: 7, minor: 2 };
@@ -153,7 +153,7 @@ describe("a restored QEMU holds little power", () => {
       const template = await driver.start({ image, ...shape, snapshotable: true });
       let snapPath: string;
       try {
-        await template.ready(180_000);
+        await template.ready(COLD_BOOT_MS);
         expect(statusOf(template.pid).Seccomp).toBe("2");
         // Snapshot while a host is connected, as the template pool does: with nobody connected the
         // guest agent waits in a blocking write of its "ready" frame, and a clone restored from that
@@ -170,7 +170,7 @@ describe("a restored QEMU holds little power", () => {
         expect(statSync(snap.stateFile).size).toBeGreaterThan(1000);
         const clone = await driver.start({ image, ...shape, restore: snap });
         try {
-          await clone.ready(180_000);
+          await clone.ready(COLD_BOOT_MS);
           expect((await sh(clone, "cat /workspace/mark")).out).toBe("from-template\n");
         } finally {
           await clone.kill();
@@ -183,6 +183,6 @@ describe("a restored QEMU holds little power", () => {
       rmSync(dir, { recursive: true, force: true });
     }
     // A cold boot under TCG on a busy machine can take minutes: the test may take as long as the
-    // waits inside it (180 s to boot, 60 s for the clone), not the suite's default 60 s.
-  }, 300_000);
+    // waits inside it, not the suite's default 60 s.
+  }, 2 * COLD_BOOT_MS + 60_000);
 });

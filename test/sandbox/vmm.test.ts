@@ -11,7 +11,7 @@ import { qemuArgs, type QemuRelease } from "../../src/sandbox/vmm/qemu-args.ts";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { acquireTestVm, closeTestPool, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
+import { acquireTestVm, closeTestPool, COLD_BOOT_MS, getTestDriver, getTestImage, getTestPool } from "../support/vm.ts";
 
 /** The release these argument checks are written for (qemu-args.test.ts covers the others). */
 const QEMU_7_2: QemuRelease = { major: 7, minor: 2 };
@@ -168,7 +168,7 @@ describe("QEMU microvm", () => {
     const image = await getTestImage();
     const vm = await driver.start({ image, memoryMiB: 384, vcpus: 1, workspaceMiB: 32, network: true });
     try {
-      const ready = await vm.ready(180_000);
+      const ready = await vm.ready(COLD_BOOT_MS);
       expect(ready.protocolVersion).toBe(PROTOCOL_VERSION);
       const r = await sh(vm, "ls /sys/class/net; id -u; cat /sys/class/net/eth0/operstate /etc/resolv.conf");
       expect(r.exitCode).toBe(0);
@@ -179,7 +179,7 @@ describe("QEMU microvm", () => {
     }
     expect(() => process.kill(vm.pid, 0)).toThrow();
     await expect(vm.channel()).rejects.toThrow(/exited/);
-  }, 300_000); // a cold TCG boot on a busy machine: as long as the wait inside allows
+  }, COLD_BOOT_MS + 60_000); // a cold TCG boot on a busy machine: as long as the wait inside allows
 
   it("restores from the template with no NIC, the limits applied and /workspace intact", async () => {
     const pool = await getTestPool();

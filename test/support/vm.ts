@@ -13,6 +13,12 @@ import { QemuDriver } from "../../src/sandbox/vmm/qemu.ts";
 // the image setup built in the real state directory.
 const IMAGES_DIR = imagesDir();
 
+/**
+ * How long a test waits for a cold-booted VM's agent: ~70 s under TCG on an idle 2-core machine,
+ * over 180 s at a load of 15 (CI beside other work). Only a failing boot ever waits this long.
+ */
+export const COLD_BOOT_MS = 420_000;
+
 let driver: QemuDriver | null = null;
 let pool: SandboxPool | null = null;
 let exitHook = false;
