@@ -68,6 +68,7 @@ export const NO_VM_FILES = [
   "test/nats/embedded-server-durability.test.ts",
   "test/nats/embedded-server.test.ts",
   "test/nats/events.test.ts",
+  "test/nats/names.test.ts",
   "test/nats/nkey-crypto.test.ts",
   "test/nats/publish.test.ts",
   "test/nats/replicas.test.ts",

@@ -10,16 +10,19 @@ import {
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { publishAcked } from "../nats/publish.ts";
+import { Names } from "../nats/streams.ts";
 import { isStellarAddress } from "../wallet/address.ts";
 import { ChoirError, ChoirErrorCode } from "./errors.ts";
-import { ChoirNames, citationNewSubject, REPORT_ID } from "./names.ts";
+import { CITATION_NEW_PREFIX, citationNewSubject, REPORT_ID } from "./names.ts";
 import type { CitationSignal, PublishedReport } from "./report.ts";
 
-/** Stream and bucket names (defaults: `ChoirNames`). */
+/** Stream and bucket names (defaults: `Names.choir*`). */
 export interface ChoirStorageNames {
   stream: string;
   subjects: string;
+  /** KV: `report.<id>` metadata, `draft.<thread>` citations staged by `cite_article`. */
   reportsBucket: string;
+  /** Object Store: report bodies by id. */
   bodiesBucket: string;
 }
 
@@ -77,7 +80,13 @@ export class Choir {
 
   /** Opens the Choir, creating its stream and buckets when absent (idempotent). */
   static async open(nats: { js: JetStreamClient; jsm: JetStreamManager }, opts: ChoirOptions = {}): Promise<Choir> {
-    const names: ChoirStorageNames = { ...ChoirNames, ...opts.names };
+    const names: ChoirStorageNames = {
+      stream: Names.choirStream,
+      subjects: Names.choirSubjects,
+      reportsBucket: Names.choirReportsBucket,
+      bodiesBucket: Names.choirBodiesBucket,
+      ...opts.names,
+    };
     try {
       await nats.jsm.streams.info(names.stream);
     } catch (e) {
@@ -238,7 +247,7 @@ export class Choir {
     // Direct reads by sequence: works on nats-server 2.9 and needs no consumer to clean up.
     for (let seq = first_seq; seq <= last_seq; seq++) {
       const m = await this.#jsm.streams.getMessage(this.names.stream, { seq });
-      if (!m || !m.subject.startsWith("citation.new.")) continue;
+      if (!m || !m.subject.startsWith(CITATION_NEW_PREFIX)) continue;
       const s = m.json<CitationSignal>();
       const pair = `${s.citing} ${s.cited}`;
       if (pairs.has(pair)) continue;

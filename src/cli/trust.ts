@@ -12,9 +12,10 @@ import { stateDir } from "../config/paths.ts";
 import { NatsRole } from "../nats/auth.ts";
 import { isUserKey, loadOrCreateIdentity, type NatsIdentity } from "../nats/identities.ts";
 import { nkeySigner } from "../nats/nkey-crypto.ts";
+import { Names } from "../nats/streams.ts";
 import { FileLedgerAnchor } from "../wallet/ledger-anchor.ts";
 import { checkLedgerMeaning } from "../wallet/ledger-meaning.ts";
-import { LedgerNames, type LedgerOptions, type LedgerSigner } from "../wallet/ledger.ts";
+import type { LedgerOptions, LedgerSigner } from "../wallet/ledger.ts";
 import { readOwnerPublicKey, type OwnerKey } from "../wallet/owner-key.ts";
 import { DEFAULT_NETWORK_PASSPHRASE } from "../wallet/stellar.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
@@ -36,7 +37,7 @@ export async function loadTrust(env: NodeJS.ProcessEnv): Promise<Trust> {
   const extra = (env[TrustEnv.LedgerSigners] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
   for (const k of extra) if (!isUserKey(k)) throw new CliError(CliErrorCode.Usage, `${TrustEnv.LedgerSigners}: ${k} is not an nkey user public key (U…)`);
   const trusted = [runtime.publicKey, ...(ownerPublicKey ? [ownerPublicKey] : []), ...extra];
-  return { runtime, ownerPublicKey, trusted, anchorFile: join(state, "ledger", `${LedgerNames.stream}.anchor.json`) };
+  return { runtime, ownerPublicKey, trusted, anchorFile: join(state, "ledger", `${Names.ledgerStream}.anchor.json`) };
 }
 
 /** The runtime's ledger: signed by its identity key, anchored, checked against the trusted keys. */
@@ -58,7 +59,7 @@ function withAnchor(env: NodeJS.ProcessEnv, trust: Trust, signer: LedgerSigner |
   return {
     signer,
     trusted: trust.trusted,
-    anchor: new FileLedgerAnchor(trust.anchorFile, LedgerNames.stream, { signer, trusted: trust.trusted }),
+    anchor: new FileLedgerAnchor(trust.anchorFile, Names.ledgerStream, { signer, trusted: trust.trusted }),
     meaning: (entries) => checkLedgerMeaning(entries, { ownerPublicKey: trust.ownerPublicKey, networkPassphrase }),
   };
 }

@@ -3,6 +3,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { ObjectInfo, ObjectStore } from "@nats-io/obj";
 import { headers, nuid, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
+import { objectChunkSubjectPrefix, objectInfoSubjectPrefix, objectStoreStreamName } from "./streams.ts";
 
 /** What the store knows about one artifact. */
 export interface ArtifactInfo {
@@ -81,7 +82,7 @@ export class ArtifactStore {
     this.#nc = (opts.jsm as unknown as { getConnection(): NatsConnection }).getConnection();
     this.#js = opts.jsm.jetstream();
     this.#bucket = opts.bucket;
-    this.#stream = `OBJ_${opts.bucket}`;
+    this.#stream = objectStoreStreamName(opts.bucket);
     this.#chunkSize = opts.chunkSize ?? 512 * 1024;
   }
 
@@ -96,7 +97,7 @@ export class ArtifactStore {
     checkName(name);
     const source = toAsyncIterable(content);
     const id = nuid.next();
-    const chunkSubject = `$O.${this.#bucket}.C.${id}`;
+    const chunkSubject = objectChunkSubjectPrefix(this.#bucket) + id;
     const chunkSize = Math.min(this.#chunkSize, this.#nc.info?.max_payload ?? this.#chunkSize);
     const previous = this.#os.info(name).catch(() => null); // only for removing its chunks
     const hash = createHash("sha256");
@@ -150,7 +151,7 @@ export class ArtifactStore {
       const old = await previous;
       if (old && old.nuid !== id) {
         // The new object is live; the old chunks go (a failure here only leaves orphans for sweep()).
-        await this.#jsm.streams.purge(this.#stream, { filter: `$O.${this.#bucket}.C.${old.nuid}` }).catch(() => {});
+        await this.#jsm.streams.purge(this.#stream, { filter: objectChunkSubjectPrefix(this.#bucket) + old.nuid }).catch(() => {});
       }
       return toInfo(info as unknown as ObjectInfo);
     } catch (cause) {
@@ -177,7 +178,7 @@ export class ArtifactStore {
     if (info.options?.link) return this.#getLinked(name);
     const expected = info.digest.startsWith("SHA-256=") ? Buffer.from(info.digest.slice(8), "base64url") : undefined;
     if (!expected || expected.length !== 32) throw new NatsBackboneError(NatsErrorCode.Corrupt, `artifact "${name}" has an unknown digest`);
-    const chunks = this.#chunks(`$O.${this.#bucket}.C.${info.nuid}`, info.chunks);
+    const chunks = this.#chunks(objectChunkSubjectPrefix(this.#bucket) + info.nuid, info.chunks);
     const hash = createHash("sha256");
     let got = 0;
     const damaged = (why: string) => new NatsBackboneError(NatsErrorCode.Corrupt, `artifact "${name}" is damaged: ${why}`);
@@ -323,7 +324,7 @@ export class ArtifactStore {
    */
   async sweep(opts: { olderThanMs?: number } = {}): Promise<{ orphans: number; chunks: number }> {
     const olderThan = opts.olderThanMs ?? 10 * 60_000;
-    const chunkPrefix = `$O.${this.#bucket}.C.`;
+    const chunkPrefix = objectChunkSubjectPrefix(this.#bucket);
     const info = await this.#jsm.streams.info(this.#stream, { subjects_filter: `${chunkPrefix}>` });
     const subjects = info.state.subjects ?? {};
     const live = new Set<string>();
@@ -425,5 +426,5 @@ function checkPiece(piece: unknown): Uint8Array {
  */
 function metaSubject(bucket: string, name: string): string {
   const b64 = Buffer.from(name, "latin1").toString("base64url");
-  return `$O.${bucket}.M.${b64}${"=".repeat((4 - (b64.length % 4)) % 4)}`;
+  return `${objectInfoSubjectPrefix(bucket)}${b64}${"=".repeat((4 - (b64.length % 4)) % 4)}`;
 }

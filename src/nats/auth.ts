@@ -9,7 +9,7 @@
  *   spend window on a rejection). Reads everything.
  * - viewer: reads only (dashboard, `threads`, `show`, `events`, `payments`, `ledger verify`).
  */
-import { Names } from "./streams.ts";
+import { kvStreamName, kvSubjectPrefix, Names, objectStoreStreamName, objectStoreSubjectPrefix } from "./streams.ts";
 
 export const NatsRole = { Runtime: "runtime", Owner: "owner", Viewer: "viewer" } as const;
 export type NatsRole = (typeof NatsRole)[keyof typeof NatsRole];
@@ -22,25 +22,23 @@ export interface SubjectPermissions {
   allow_responses?: boolean;
 }
 
-const kv = (bucket: string) => `KV_${bucket}`;
-const obj = (bucket: string) => `OBJ_${bucket}`;
 
 /** Every stream Vibewriter keeps; the runtime creates and maintains all but the mandates. */
 const RUNTIME_STREAMS = [
   Names.stateStream,
   Names.eventsStream,
-  kv(Names.memoryBucket),
-  obj(Names.filesBucket),
+  kvStreamName(Names.memoryBucket),
+  objectStoreStreamName(Names.filesBucket),
   Names.ledgerStream,
-  kv(Names.paymentsBucket),
+  kvStreamName(Names.paymentsBucket),
   Names.choirStream,
-  kv(Names.choirReportsBucket),
-  obj(Names.choirBodiesBucket),
-  kv(Names.leasesBucket),
+  kvStreamName(Names.choirReportsBucket),
+  objectStoreStreamName(Names.choirBodiesBucket),
+  kvStreamName(Names.leasesBucket),
   Names.runsStream,
 ];
 /** Streams whose history decides money: nobody but an operator deletes, purges or reconfigures them. */
-const GUARDED_STREAMS = [Names.ledgerStream, kv(Names.paymentsBucket), kv(Names.mandatesBucket)];
+const GUARDED_STREAMS = [Names.ledgerStream, kvStreamName(Names.paymentsBucket), kvStreamName(Names.mandatesBucket)];
 
 /** Reading: stream and consumer info, direct and stored-message gets, ephemeral consumers. */
 const READ_API = [
@@ -74,25 +72,25 @@ export function rolePermissions(role: NatsRole): SubjectPermissions {
             "$JS.API.CONSUMER.DURABLE.CREATE.>",
             ...RUNTIME_STREAMS.map((s) => `$JS.API.STREAM.CREATE.${s}`),
             // Creating an absent mandates bucket is harmless: writing into it stays the owner's.
-            `$JS.API.STREAM.CREATE.${kv(Names.mandatesBucket)}`,
+            `$JS.API.STREAM.CREATE.${kvStreamName(Names.mandatesBucket)}`,
             ...maintained.flatMap((s) => [`$JS.API.STREAM.UPDATE.${s}`, `$JS.API.STREAM.PURGE.${s}`, `$JS.API.STREAM.MSG.DELETE.${s}`]),
             `${Names.stateSubjectPrefix}.>`,
             `${Names.eventsSubjectPrefix}.>`,
             `${Names.duplicateEventsSubjectPrefix}.>`,
-            `$KV.${Names.memoryBucket}.>`,
-            `$O.${Names.filesBucket}.>`,
+            `${kvSubjectPrefix(Names.memoryBucket)}.>`,
+            `${objectStoreSubjectPrefix(Names.filesBucket)}.>`,
             Names.ledgerSubject,
-            `$KV.${Names.paymentsBucket}.>`,
+            `${kvSubjectPrefix(Names.paymentsBucket)}.>`,
             Names.choirSubjects,
-            `$KV.${Names.choirReportsBucket}.>`,
-            `$O.${Names.choirBodiesBucket}.>`,
-            `$KV.${Names.leasesBucket}.>`,
+            `${kvSubjectPrefix(Names.choirReportsBucket)}.>`,
+            `${objectStoreSubjectPrefix(Names.choirBodiesBucket)}.>`,
+            `${kvSubjectPrefix(Names.leasesBucket)}.>`,
             `${Names.runsSubjectPrefix}.>`,
             // The NATS service's discovery and endpoints, as a caller too (replies: allow_responses).
             "$SRV.>",
             `${Names.serviceSubjectPrefix}.>`,
           ],
-          deny: [`$KV.${Names.mandatesBucket}.>`, "$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi)],
+          deny: [`${kvSubjectPrefix(Names.mandatesBucket)}.>`, "$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi)],
         },
         // A worker hosts the NATS service: it hears discovery and its endpoints, and answers each
         // request once, to the requester's inbox only (allow_responses), never to any subject.
@@ -105,13 +103,13 @@ export function rolePermissions(role: NatsRole): SubjectPermissions {
         publish: {
           allow: [
             ...READ_API,
-            `$JS.API.STREAM.CREATE.${kv(Names.mandatesBucket)}`,
+            `$JS.API.STREAM.CREATE.${kvStreamName(Names.mandatesBucket)}`,
             `$JS.API.STREAM.CREATE.${Names.ledgerStream}`,
-            `$JS.API.STREAM.CREATE.${kv(Names.paymentsBucket)}`,
-            `$KV.${Names.mandatesBucket}.>`,
+            `$JS.API.STREAM.CREATE.${kvStreamName(Names.paymentsBucket)}`,
+            `${kvSubjectPrefix(Names.mandatesBucket)}.>`,
             Names.ledgerSubject,
             // A rejection frees the amount reserved in the spend window, and marks the record.
-            `$KV.${Names.paymentsBucket}.>`,
+            `${kvSubjectPrefix(Names.paymentsBucket)}.>`,
             `${Names.eventsSubjectPrefix}.>`,
             `${Names.duplicateEventsSubjectPrefix}.>`,
             // A decision puts the paused thread back on the run queue; the service as a caller.
@@ -119,7 +117,7 @@ export function rolePermissions(role: NatsRole): SubjectPermissions {
             "$SRV.>",
             `${Names.serviceSubjectPrefix}.>`,
           ],
-          deny: ["$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi), `$KV.${Names.memoryBucket}.>`],
+          deny: ["$JS.API.STREAM.DELETE.>", ...GUARDED_STREAMS.flatMap(guardedApi), `${kvSubjectPrefix(Names.memoryBucket)}.>`],
         },
         subscribe: SUBSCRIBE,
       };

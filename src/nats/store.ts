@@ -17,6 +17,7 @@ import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { decodeFrame, encodeFrame } from "./frame.ts";
 import { readStream } from "./read-stream.ts";
 import { encodeToken } from "./subject-token.ts";
+import { kvStreamName, kvSubjectPrefix } from "./streams.ts";
 
 /** What is stored per KV entry (the JSON part of a frame; the value bytes follow). */
 interface StoredItemHeader {
@@ -56,8 +57,8 @@ export class JetStreamStore extends BaseStore {
     super();
     this.#kv = opts.kv;
     this.#js = opts.js;
-    this.#stream = `KV_${opts.bucket}`;
-    this.#subjectPrefix = `$KV.${opts.bucket}`;
+    this.#stream = kvStreamName(opts.bucket);
+    this.#subjectPrefix = kvSubjectPrefix(opts.bucket);
   }
 
   async batch<Op extends Operation[]>(operations: Op): Promise<OperationResults<Op>> {

@@ -9,9 +9,14 @@ import {
 import { diskFullError, isNoRoom } from "./disk-space.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
+/** The Choir's subjects: `citation.new.<cited>.<citing>`, `citation.reward.<author>.<period>`. */
+const CITATION = "citation";
+
 /**
- * Names of everything Vibewriter keeps in JetStream. Subjects are fixed here so the checkpointer,
- * event log and tools agree on them.
+ * Names of everything Vibewriter keeps in JetStream, defined here and nowhere else: the
+ * checkpointer, event log, wallet, ledger, Choir, run queue, leases, ACLs (auth.ts) and tools
+ * all import them. Never rename one: existing stores and their users' permissions hold these
+ * names (test/nats/names.test.ts pins them).
  */
 export const Names = {
   stateStream: "VIBEWRITER_STATE",
@@ -24,7 +29,7 @@ export const Names = {
   memoryBucket: "VIBEWRITER_MEMORY",
   /** Object Store bucket for artifacts. Stream name is `OBJ_<bucket>`. */
   filesBucket: "VIBEWRITER_FILES",
-  /** The wallet's audit ledger (one subject, so appends serialise on its last sequence). */
+  /** The wallet's audit ledger: one subject, so expected-last-subject-sequence serialises appends (it is ignored on wildcards). */
   ledgerStream: "VIBEWRITER_LEDGER",
   ledgerSubject: "vibewriter.ledger.entry",
   /** KV: payment records, the spend window, sequence counters (written by the agent runtime). */
@@ -33,7 +38,8 @@ export const Names = {
   mandatesBucket: "VIBEWRITER_MANDATES",
   /** Choir: `citation.>` stream, report metadata KV, report bodies Object Store. */
   choirStream: "VIBEWRITER_CHOIR",
-  choirSubjects: "citation.>",
+  choirSubjectPrefix: CITATION,
+  choirSubjects: `${CITATION}.>`,
   choirReportsBucket: "VIBEWRITER_CHOIR_REPORTS",
   choirBodiesBucket: "VIBEWRITER_CHOIR_BODIES",
   /** KV: one lease per thread (who runs it now), compare-and-set on the revision (thread-lease.ts). */
@@ -46,6 +52,19 @@ export const Names = {
   /** Endpoints of that service: `<it>.submit`, `<it>.status`. */
   serviceSubjectPrefix: "vibewriter.svc",
 } as const;
+
+/**
+ * The streams and subjects JetStream gives a bucket (the layout nats.js and the server agree on):
+ * a KV bucket is the stream `KV_<bucket>`, its keys on `$KV.<bucket>.<key>`; an Object Store
+ * bucket is the stream `OBJ_<bucket>`, chunks on `$O.<bucket>.C.<nuid>`, each object's info on
+ * `$O.<bucket>.M.<name as base64url>`.
+ */
+export const kvStreamName = (bucket: string): string => `KV_${bucket}`;
+export const kvSubjectPrefix = (bucket: string): string => `$KV.${bucket}`;
+export const objectStoreStreamName = (bucket: string): string => `OBJ_${bucket}`;
+export const objectStoreSubjectPrefix = (bucket: string): string => `$O.${bucket}`;
+export const objectChunkSubjectPrefix = (bucket: string): string => `$O.${bucket}.C.`;
+export const objectInfoSubjectPrefix = (bucket: string): string => `$O.${bucket}.M.`;
 
 /** How long JetStream remembers a `msgID` for dedup; unacked writes are retried within it. */
 export const DUPLICATE_WINDOW_NS = 2 * 60 * 1_000_000_000;

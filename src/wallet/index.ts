@@ -17,9 +17,9 @@ export {
   type PolicyDecision,
   type PaymentRequest,
 } from "./policy.ts";
-export { AuditLedger, LedgerEntryType, LedgerNames, LedgerProblemKind, type LedgerEntry, type LedgerVerification, type LedgerProblem } from "./ledger.ts";
+export { AuditLedger, LedgerEntryType, LedgerProblemKind, type LedgerEntry, type LedgerVerification, type LedgerProblem } from "./ledger.ts";
 export { PaymentStatus, type PaymentRecord } from "./payment-record.ts";
-export { Wallet, PAYMENTS_BUCKET, type WalletOptions, type ProposeInput, type ProposeResult } from "./wallet.ts";
+export { Wallet, type WalletOptions, type ProposeInput, type ProposeResult } from "./wallet.ts";
 export {
   createWalletKey,
   importWalletKey,

@@ -58,12 +58,6 @@ export interface LedgerSigner {
 
 export const GENESIS_HASH = "0".repeat(64);
 
-export const LedgerNames = {
-  stream: Names.ledgerStream,
-  /** One subject, so expected-last-subject-sequence serialises appends (it is ignored on wildcards). */
-  subject: Names.ledgerSubject,
-} as const;
-
 export function hashEntry(entry: Omit<LedgerEntry, "hash" | "sig">): string {
   const { v, index, at, type, proposalId, data, prev, by } = entry;
   const body: { [key: string]: JsonValue } = { v, index, at, type, proposalId, data, prev };
@@ -176,8 +170,8 @@ export class AuditLedger {
     this.#js = js;
     this.#jsm = jsm;
     this.#opts = opts;
-    this.stream = opts.stream ?? LedgerNames.stream;
-    this.subject = opts.subject ?? LedgerNames.subject;
+    this.stream = opts.stream ?? Names.ledgerStream;
+    this.subject = opts.subject ?? Names.ledgerSubject;
     this.#clock = opts.clock ?? (() => new Date());
   }
 

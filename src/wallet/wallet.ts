@@ -16,7 +16,6 @@ import type { Signer } from "./signer.ts";
 import { isCasConflict, SpendWindow } from "./spend-window.ts";
 import { buildPaymentTransaction, decodePaymentEnvelope, DEFAULT_NETWORK_PASSPHRASE, loadSequence, submitEnvelope, type StellarNetwork } from "./stellar.ts";
 
-export const PAYMENTS_BUCKET = Names.paymentsBucket;
 /** Proposal ids are KV-key safe and short. */
 const PROPOSAL_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -95,10 +94,10 @@ export class Wallet {
     let kv: KV;
     let mandates: KV;
     try {
-      kv = await new Kvm(opts.nats.js).create(opts.bucket ?? PAYMENTS_BUCKET, { history: 10 });
+      kv = await new Kvm(opts.nats.js).create(opts.bucket ?? Names.paymentsBucket, { history: 10 });
       mandates = await new Kvm(opts.nats.js).create(opts.mandatesBucket ?? Names.mandatesBucket, { history: 5 });
     } catch (cause) {
-      throw new WalletError(WalletErrorCode.Nats, `cannot open the payments buckets ${opts.bucket ?? PAYMENTS_BUCKET}, ${opts.mandatesBucket ?? Names.mandatesBucket}`, { cause });
+      throw new WalletError(WalletErrorCode.Nats, `cannot open the payments buckets ${opts.bucket ?? Names.paymentsBucket}, ${opts.mandatesBucket ?? Names.mandatesBucket}`, { cause });
     }
     const ledger = await AuditLedger.open(opts.nats, { clock: opts.clock, ...opts.ledger });
     return new Wallet(opts, kv, mandates, ledger);

@@ -8,6 +8,7 @@ import { createVibewriter } from "../../src/agent/vibewriter.ts";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { startAgentWorld, type AgentWorld } from "./support/harness.ts";
+import { Names } from "../../src/nats/streams.ts";
 
 let world: AgentWorld;
 beforeAll(async () => {
@@ -19,7 +20,7 @@ afterAll(async () => {
 
 it("the Choir tools: main searches, only the publisher publishes, after the citation check", async () => {
   const choir = await Choir.open(world.nats.backbone, {
-    names: { stream: "TEST_AGENT_CHOIR", subjects: "citation.>", reportsBucket: "TEST_AGENT_CHOIR_REPORTS", bodiesBucket: "TEST_AGENT_CHOIR_BODIES" },
+    names: { stream: "TEST_AGENT_CHOIR", subjects: Names.choirSubjects, reportsBucket: "TEST_AGENT_CHOIR_REPORTS", bodiesBucket: "TEST_AGENT_CHOIR_BODIES" },
   });
   const author = Keypair.random().publicKey();
   const annual = sourceIdFor(new Uint8Array(await readFile(join(SAMPLES_DIR, "annual-report-2025.md"))));

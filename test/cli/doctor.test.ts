@@ -8,6 +8,7 @@ import { natsServerVersion, startNatsServer, type NatsServer } from "../../src/n
 import { supportsSyncAlways } from "../../src/nats/server.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "./capture.ts";
+import { kvStreamName, Names, objectStoreStreamName } from "../../src/nats/streams.ts";
 
 function natsCheck(json: string) {
   const report = JSON.parse(json) as { ok: boolean; checks: { id: string; status: string; detail: string; fix?: string }[] };
@@ -49,17 +50,17 @@ describe("vibewriter doctor", () => {
       const names: string[] = [];
       for await (const s of jsm.streams.list()) names.push(s.config.name);
       expect(names.sort()).toEqual([
-        "KV_VIBEWRITER_CHOIR_REPORTS",
-        "KV_VIBEWRITER_MANDATES",
-        "KV_VIBEWRITER_MEMORY",
-        "KV_VIBEWRITER_PAYMENTS",
-        "OBJ_VIBEWRITER_CHOIR_BODIES",
-        "OBJ_VIBEWRITER_FILES",
-        "VIBEWRITER_CHOIR",
-        "VIBEWRITER_EVENTS",
-        "VIBEWRITER_LEDGER",
-        "VIBEWRITER_STATE",
-      ]);
+        kvStreamName(Names.choirReportsBucket),
+        kvStreamName(Names.mandatesBucket),
+        kvStreamName(Names.memoryBucket),
+        kvStreamName(Names.paymentsBucket),
+        objectStoreStreamName(Names.choirBodiesBucket),
+        objectStoreStreamName(Names.filesBucket),
+        Names.choirStream,
+        Names.eventsStream,
+        Names.ledgerStream,
+        Names.stateStream,
+      ].sort());
     } finally {
       await nc.close();
     }

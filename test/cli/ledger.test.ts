@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
 import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
-import { AuditLedger, LedgerNames } from "../../src/wallet/ledger.ts";
+import { AuditLedger } from "../../src/wallet/ledger.ts";
+import { Names } from "../../src/nats/streams.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "./capture.ts";
@@ -40,7 +41,7 @@ describe("vibewriter ledger verify", () => {
     // A forged entry: content changed after hashing (as an attacker with publish rights could do).
     const [first] = await ledger.entries();
     const forged = { ...first!, index: 2, data: { amount: "5000", destination: "GEVIL" } };
-    await nats.backbone.js.publish(LedgerNames.subject, JSON.stringify(forged));
+    await nats.backbone.js.publish(Names.ledgerSubject, JSON.stringify(forged));
 
     const io2 = captureIo(env());
     expect(await main(["ledger", "verify"], io2)).toBe(1);

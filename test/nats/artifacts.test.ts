@@ -3,7 +3,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Objm } from "@nats-io/obj";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
-import { Names } from "../../src/nats/streams.ts";
+import { Names, objectChunkSubjectPrefix, objectStoreStreamName } from "../../src/nats/streams.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
 const SIXTY_MB = 60 * 1000 * 1000;
@@ -97,7 +97,7 @@ describe("ArtifactStore", () => {
     // Replacing: the new content is read, and only its chunks are left in the stream.
     const chunkSubjects = () =>
       t.backbone.jsm.streams
-        .info(`OBJ_${Names.filesBucket}`, { subjects_filter: `$O.${Names.filesBucket}.C.>` })
+        .info(objectStoreStreamName(Names.filesBucket), { subjects_filter: `${objectChunkSubjectPrefix(Names.filesBucket)}>` })
         .then((i) => Object.keys(i.state.subjects ?? {}).length);
     const before = await chunkSubjects();
     await a.put("compat/ours ü.bin", "small now");
@@ -113,10 +113,10 @@ describe("ArtifactStore", () => {
       const info = await a.put(name, randomBytes((chunks - 1) * CHUNK + 1));
       expect(info.chunks).toBe(chunks);
       expect((await a.getBytes(name)).length).toBe(info.size);
-      const last = await t.backbone.jsm.direct.getMessage(`OBJ_${Names.filesBucket}`, {
-        last_by_subj: `$O.${Names.filesBucket}.C.${(await os.info(name))!.nuid}`,
+      const last = await t.backbone.jsm.direct.getMessage(objectStoreStreamName(Names.filesBucket), {
+        last_by_subj: objectChunkSubjectPrefix(Names.filesBucket) + (await os.info(name))!.nuid,
       });
-      await t.backbone.jsm.streams.deleteMessage(`OBJ_${Names.filesBucket}`, last!.seq);
+      await t.backbone.jsm.streams.deleteMessage(objectStoreStreamName(Names.filesBucket), last!.seq);
       const err = await a.getBytes(name).catch((e: unknown) => e);
       expect(NatsBackboneError.isInstance(err, NatsErrorCode.Corrupt)).toBe(true);
       expect((err as Error).message).toContain(name);
@@ -126,7 +126,7 @@ describe("ArtifactStore", () => {
   it("sweeps the chunks of a put killed midway, leaving complete artifacts alone", async () => {
     const a = t.backbone.artifacts;
     await a.put("keep/me.txt", "still here");
-    const chunkSubjects = `$O.${Names.filesBucket}.C.>`;
+    const chunkSubjects = `${objectChunkSubjectPrefix(Names.filesBucket)}>`;
     // Count chunks as they land (event-driven, no polling).
     const sub = t.nc.subscribe(chunkSubjects);
     const script = fileURLToPath(new URL("./fixtures/interrupted-put.mjs", import.meta.url));
@@ -144,7 +144,7 @@ describe("ArtifactStore", () => {
     await t.nc.flush();
 
     expect(await a.info("threads/t/killed.bin")).toBeNull();
-    const before = await t.backbone.jsm.streams.info(`OBJ_${Names.filesBucket}`, { subjects_filter: chunkSubjects });
+    const before = await t.backbone.jsm.streams.info(objectStoreStreamName(Names.filesBucket), { subjects_filter: chunkSubjects });
     const chunkSubjectsBefore = Object.keys(before.state.subjects ?? {});
     expect(chunkSubjectsBefore.length).toBeGreaterThanOrEqual(2); // the kept file's chunks + the orphan's
 
@@ -153,7 +153,7 @@ describe("ArtifactStore", () => {
     const swept = await a.sweep({ olderThanMs: 0 });
     expect(swept.orphans).toBe(1);
     expect(swept.chunks).toBeGreaterThanOrEqual(3);
-    const after = await t.backbone.jsm.streams.info(`OBJ_${Names.filesBucket}`, { subjects_filter: chunkSubjects });
+    const after = await t.backbone.jsm.streams.info(objectStoreStreamName(Names.filesBucket), { subjects_filter: chunkSubjects });
     expect(Object.keys(after.state.subjects ?? {}).length).toBe(chunkSubjectsBefore.length - 1);
     expect(new TextDecoder().decode(await a.getBytes("keep/me.txt"))).toBe("still here");
   });

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { openBackbone } from "../../src/nats/backbone.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
 import { startNatsServer } from "../../src/nats/server.ts";
+import { Names } from "../../src/nats/streams.ts";
 
 function alive(pid: number): boolean {
   try {
@@ -74,7 +75,7 @@ describe("openBackbone", () => {
       expect(b.server).toBeUndefined();
       const names: string[] = [];
       for await (const s of b.jsm.streams.names()) names.push(s);
-      expect(names).toContain("VIBEWRITER_STATE");
+      expect(names).toContain(Names.stateStream);
       await b.close();
       const err = await openBackbone({ env: { ...env, NATS_PASSWORD: "wrong-pass-value" } }).catch((e: unknown) => e);
       expect(NatsBackboneError.isInstance(err, NatsErrorCode.Connect)).toBe(true);

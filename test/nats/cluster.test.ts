@@ -10,7 +10,7 @@ import { NatsRole } from "../../src/nats/auth.ts";
 import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
 import { streamReplicas, vibewriterStreams, type StreamReplicas } from "../../src/nats/replicas.ts";
-import { Names } from "../../src/nats/streams.ts";
+import { kvStreamName, Names, objectStoreStreamName } from "../../src/nats/streams.ts";
 import { AuditLedger, LedgerEntryType } from "../../src/wallet/ledger.ts";
 import { startTestCluster, type TestCluster } from "../support/nats-cluster.ts";
 
@@ -60,14 +60,14 @@ describe("Vibewriter on a 3-node NATS cluster, R3", () => {
       expect.arrayContaining([
         Names.stateStream,
         Names.eventsStream,
-        `KV_${Names.memoryBucket}`,
-        `OBJ_${Names.filesBucket}`,
+        kvStreamName(Names.memoryBucket),
+        objectStoreStreamName(Names.filesBucket),
         Names.ledgerStream,
-        `KV_${Names.paymentsBucket}`,
-        `KV_${Names.mandatesBucket}`,
+        kvStreamName(Names.paymentsBucket),
+        kvStreamName(Names.mandatesBucket),
         Names.choirStream,
-        `KV_${Names.choirReportsBucket}`,
-        `OBJ_${Names.choirBodiesBucket}`,
+        kvStreamName(Names.choirReportsBucket),
+        objectStoreStreamName(Names.choirBodiesBucket),
       ]),
     );
     for (const s of streams) {
@@ -163,7 +163,7 @@ describe("Vibewriter on a 3-node NATS cluster, R3", () => {
     expect(NatsBackboneError.isInstance(err, NatsErrorCode.ReplicasMismatch)).toBe(true);
     expect((err as Error).message).toMatch(/VIBEWRITER_NATS_REPLICAS=1/);
     expect((err as Error).message).toContain(`${Names.stateStream} R3`);
-    expect((err as Error).message).toContain(`KV_${Names.memoryBucket} R3`);
+    expect((err as Error).message).toContain(`${kvStreamName(Names.memoryBucket)} R3`);
     for (const s of await vibewriterStreams(backbone.jsm)) expect(s.replicas).toBe(3);
   });
 });

@@ -2,6 +2,7 @@ import { AckedPublisher, publishAcked, type AckedPublishOptions, type AckedPubli
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
 import { decodeToken, encodeToken, MAX_TOKEN } from "../../src/nats/subject-token.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
+import { Names } from "../../src/nats/streams.ts";
 
 describe("subject tokens", () => {
   it("round-trips any string into one subject token of safe characters", () => {
@@ -39,17 +40,17 @@ describe.each(publishers)("%s", (name, publish) => {
     const { js, jsm } = t.backbone;
     const data = new TextEncoder().encode("event");
     // First attempt reached the server (its ack is what got lost)…
-    await js.publish("vibewriter.events.dedup.run_started", data, { msgID: `same-id-${name}` });
-    const before = (await jsm.streams.info("VIBEWRITER_EVENTS")).state.messages;
+    await js.publish(`${Names.eventsSubjectPrefix}.dedup.run_started`, data, { msgID: `same-id-${name}` });
+    const before = (await jsm.streams.info(Names.eventsStream)).state.messages;
     // …so the retry is recognised as a duplicate.
-    const r = await publish(t, "vibewriter.events.dedup.run_started", data, { msgID: `same-id-${name}` });
+    const r = await publish(t, `${Names.eventsSubjectPrefix}.dedup.run_started`, data, { msgID: `same-id-${name}` });
     expect(r.stored && r.ack.duplicate).toBe(true);
-    expect((await jsm.streams.info("VIBEWRITER_EVENTS")).state.messages).toBe(before);
+    expect((await jsm.streams.info(Names.eventsStream)).state.messages).toBe(before);
   });
 
   it("first-write-wins publishes report an existing subject instead of failing", async () => {
-    const a = await publish(t, `vibewriter.state.fww.${name}`, new Uint8Array([1]), { ifAbsent: true });
-    const b = await publish(t, `vibewriter.state.fww.${name}`, new Uint8Array([2]), { ifAbsent: true });
+    const a = await publish(t, `${Names.stateSubjectPrefix}.fww.${name}`, new Uint8Array([1]), { ifAbsent: true });
+    const b = await publish(t, `${Names.stateSubjectPrefix}.fww.${name}`, new Uint8Array([2]), { ifAbsent: true });
     expect(a.stored).toBe(true);
     expect(b).toEqual({ stored: false, reason: "exists" });
   });
@@ -67,9 +68,9 @@ describe("AckedPublisher on a closed connection", () => {
       const { connectNats } = await import("../../src/nats/connection.ts");
       const nc = await connectNats({ url: t.server.url, name: "closing" });
       const publisher = new AckedPublisher(nc);
-      expect((await publisher.publish("vibewriter.state.closed.a", new Uint8Array([1]))).stored).toBe(true);
+      expect((await publisher.publish(`${Names.stateSubjectPrefix}.closed.a`, new Uint8Array([1]))).stored).toBe(true);
       await nc.close();
-      const err = await publisher.publish("vibewriter.state.closed.b", new Uint8Array([1])).catch((e: unknown) => e);
+      const err = await publisher.publish(`${Names.stateSubjectPrefix}.closed.b`, new Uint8Array([1])).catch((e: unknown) => e);
       expect(NatsBackboneError.isInstance(err, NatsErrorCode.WriteFailed)).toBe(true);
       expect((err as Error).message).toContain("after 1 attempt(s)");
     } finally {

@@ -3,6 +3,7 @@ import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";
 import { defaultNatsServerBinary, startNatsServer } from "../../src/nats/server.ts";
 import { startTestNats } from "../support/nats.ts";
 import { existsSync } from "node:fs";
+import { kvStreamName, Names, objectStoreStreamName } from "../../src/nats/streams.ts";
 
 describe("nats-server launcher", () => {
   it("starts on a free port, restarts on the same port and store, and stops", async () => {
@@ -59,9 +60,9 @@ describe("nats-server launcher", () => {
       const names: string[] = [];
       for await (const s of t.backbone.jsm.streams.list()) names.push(s.config.name);
       expect(names.sort()).toEqual(
-        ["KV_VIBEWRITER_MEMORY", "OBJ_VIBEWRITER_FILES", "VIBEWRITER_EVENTS", "VIBEWRITER_STATE"].sort(),
+        [kvStreamName(Names.memoryBucket), objectStoreStreamName(Names.filesBucket), Names.eventsStream, Names.stateStream].sort(),
       );
-      const state = await t.backbone.jsm.streams.info("VIBEWRITER_STATE");
+      const state = await t.backbone.jsm.streams.info(Names.stateStream);
       expect(state.config.max_age).toBe(0);
       expect(state.config.storage).toBe("file");
     } finally {

@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { Kvm } from "@nats-io/kv";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { connectNats } from "../../src/nats/connection.ts";
-import { Names } from "../../src/nats/streams.ts";
+import { kvStreamName, Names } from "../../src/nats/streams.ts";
 import { LeaseHeldError, LeaseLostError, ThreadLeases, type LeaseHolder, type ThreadLease } from "../../src/nats/thread-lease.ts";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { startTestNats, type TestNats } from "../support/nats.ts";
@@ -164,7 +164,7 @@ describe("ThreadLeases on a 3-node cluster (R3)", () => {
     };
     const racers = await Promise.all(c.cluster.nodes.map((n) => open(n.url)));
     try {
-      const info = await jetstreamManager(racers[0]!.nc).then((jsm) => jsm.streams.info(`KV_${Names.leasesBucket}`));
+      const info = await jetstreamManager(racers[0]!.nc).then((jsm) => jsm.streams.info(kvStreamName(Names.leasesBucket)));
       expect(info.config.num_replicas).toBe(3);
       const results = await Promise.allSettled(racers.map((r, i) => r.leases.acquire("t-cluster", holder(`w-node-${i}`))));
       const won = results.filter((r): r is PromiseFulfilledResult<ThreadLease> => r.status === "fulfilled");

@@ -27,6 +27,7 @@ import { startTestNats, type TestNats } from "../support/nats.ts";
 import { acquireTestVm, closeTestPool } from "../support/vm.ts";
 import { descendantEnvirons, environsHolding, type ProcessEnviron } from "../support/child-environ.ts";
 import { walletFixture, type WalletFixture } from "./support/fixtures.ts";
+import { kvStreamName, Names, objectStoreStreamName } from "../../src/nats/streams.ts";
 
 const THREAD = "delegate-attack";
 let nats: TestNats;
@@ -234,7 +235,7 @@ describe("an agent trying to move money beyond the policy", () => {
       }
     }
     expect(streams).toEqual(
-      expect.arrayContaining(["VIBEWRITER_EVENTS", "VIBEWRITER_STATE", "VIBEWRITER_LEDGER", "KV_VIBEWRITER_PAYMENTS", "VIBEWRITER_CHOIR", "KV_VIBEWRITER_CHOIR_REPORTS", "OBJ_VIBEWRITER_CHOIR_BODIES"]),
+      expect.arrayContaining([Names.eventsStream, Names.stateStream, Names.ledgerStream, kvStreamName(Names.paymentsBucket), Names.choirStream, kvStreamName(Names.choirReportsBucket), objectStoreStreamName(Names.choirBodiesBucket)]),
     );
     expect(scanned).toBeGreaterThan(50);
 
@@ -262,7 +263,7 @@ describe("an agent trying to move money beyond the policy", () => {
     // The scan read real content everywhere: the destination address shows up in the ledger,
     // payments KV, checkpoints, events and model input; the note written in the VM in its archive.
     expect([...seen]).toEqual(
-      expect.arrayContaining(["VIBEWRITER_LEDGER", "KV_VIBEWRITER_PAYMENTS", "VIBEWRITER_STATE", "VIBEWRITER_EVENTS", "model", "notes:VM"]),
+      expect.arrayContaining([Names.ledgerStream, kvStreamName(Names.paymentsBucket), Names.stateStream, Names.eventsStream, "model", "notes:VM"]),
     );
     expect(leaks).toEqual([]);
   });

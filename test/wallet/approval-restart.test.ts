@@ -14,6 +14,7 @@ import { PaymentStatus } from "../../src/wallet/payment-record.ts";
 import { Wallet } from "../../src/wallet/wallet.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { walletFixture, type WalletFixture } from "./support/fixtures.ts";
+import { Names } from "../../src/nats/streams.ts";
 
 let nats: TestNats;
 let fx: WalletFixture;
@@ -148,7 +149,7 @@ describe("payment approval across a restart", () => {
     const id = paymentProposalId("tamper-1", "call-t");
     await (await Wallet.open({ nats: backbone, policy: fx.policy, ownerKey: fx.ownerKey })).approve(id, "cli:owner");
     // Someone with write access to the payments bucket redirects the approved payment.
-    const kv = await new Kvm(backbone.js).open("VIBEWRITER_PAYMENTS");
+    const kv = await new Kvm(backbone.js).open(Names.paymentsBucket);
     const rec = (await kv.get(`p.${id}`))!.json<Record<string, unknown>>();
     await kv.put(`p.${id}`, JSON.stringify({ ...rec, amount: "5000" }));
     const done = (await agent.invoke(new Command({ resume: "go" }), thread)) as unknown as { messages: unknown[] };

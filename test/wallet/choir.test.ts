@@ -4,6 +4,8 @@ import { Keypair } from "@stellar/stellar-sdk";
 import { createDeepAgent } from "deepagents";
 import { createChoirTools } from "../../src/agent/tools/choir.ts";
 import { Choir } from "../../src/choir/choir.ts";
+import { CITATION_NEW_PREFIX, citationNewSubject, citationRewardSubject } from "../../src/choir/names.ts";
+import { Names } from "../../src/nats/streams.ts";
 import { ChoirError } from "../../src/choir/errors.ts";
 import type { CitationSignal, RewardSignal } from "../../src/choir/report.ts";
 import { computeRewards, distributeRewards } from "../../src/choir/rewards.ts";
@@ -32,7 +34,7 @@ async function openChoir() {
   const clock = { now: T0 };
   const choir = await Choir.open(nats.backbone, {
     clock: () => new Date(clock.now),
-    names: { stream: `TEST_CHOIR_${n}`, subjects: `citation.>`, reportsBucket: `TEST_CHOIR_REPORTS_${n}`, bodiesBucket: `TEST_CHOIR_BODIES_${n}` },
+    names: { stream: `TEST_CHOIR_${n}`, subjects: Names.choirSubjects, reportsBucket: `TEST_CHOIR_REPORTS_${n}`, bodiesBucket: `TEST_CHOIR_BODIES_${n}` },
   });
   return { choir, clock };
 }
@@ -66,9 +68,9 @@ describe("choir: publishing and citation signals", () => {
     expect(b.cites).toEqual([a.id]);
     // Identical content again: the same report, no new signal.
     expect((await choir.publish({ title: "Fee markets", body: "Building on earlier work on fees.", author: Y, cites: [a.id] })).id).toBe(b.id);
-    const got = await signals<CitationSignal>(choir.names.stream, "citation.new.");
+    const got = await signals<CitationSignal>(choir.names.stream, CITATION_NEW_PREFIX);
     expect(got).toEqual([
-      { subject: `citation.new.${a.id}.${b.id}`, body: { citing: b.id, cited: a.id, citingAuthor: Y, citedAuthor: X(), selfCitation: false, at: new Date(T0 + 1000).toISOString() } },
+      { subject: citationNewSubject(a.id, b.id), body: { citing: b.id, cited: a.id, citingAuthor: Y, citedAuthor: X(), selfCitation: false, at: new Date(T0 + 1000).toISOString() } },
     ]);
     expect(await choir.body(a.id)).toBe("Base fees stayed at 100 stroops.");
   });
@@ -83,23 +85,23 @@ describe("choir: publishing and citation signals", () => {
     let probes = 0;
     const forgetMsgIds = async () => {
       // Msg-ids expire oldest first: once a probe published now is forgotten, so is every earlier one.
-      const probe = () => nats.backbone.js.publish("citation.probe", "p", { msgID: `window-probe-${probes}` });
+      const probe = () => nats.backbone.js.publish(`${Names.choirSubjectPrefix}.probe`, "p", { msgID: `window-probe-${probes}` });
       await probe();
       while ((await probe()).duplicate) await nats.nc.flush();
       probes++;
     };
     await forgetMsgIds();
     expect((await choir.publish({ title: "Anchors again", body: "More on anchors.", author: Y, cites: [a.id] })).id).toBe(b.id);
-    expect(await signals(choir.names.stream, "citation.new.")).toHaveLength(1);
+    expect(await signals(choir.names.stream, CITATION_NEW_PREFIX)).toHaveLength(1);
     // A report stored, then the process died before signalling: publishing it again signals once.
     const c = await choir.publish({ title: "Third", body: "Cites both.", author: Y, cites: [a.id, b.id] });
-    await nats.backbone.jsm.streams.purge(choir.names.stream, { filter: `citation.new.${b.id}.${c.id}` });
+    await nats.backbone.jsm.streams.purge(choir.names.stream, { filter: citationNewSubject(b.id, c.id) });
     await forgetMsgIds();
     await choir.publish({ title: "Third", body: "Cites both.", author: Y, cites: [a.id, b.id] });
-    const got = await signals<CitationSignal>(choir.names.stream, "citation.new.");
+    const got = await signals<CitationSignal>(choir.names.stream, CITATION_NEW_PREFIX);
     expect(got.map((g) => [g.body.citing, g.body.cited])).toEqual([[b.id, a.id], [c.id, a.id], [c.id, b.id]]);
     // Rewards count each pair once even where an older store holds two copies of a signal.
-    await nats.backbone.js.publish(`citation.new.${a.id}`, JSON.stringify(got[0]!.body), { msgID: "legacy-copy" });
+    await nats.backbone.js.publish(`${CITATION_NEW_PREFIX}${a.id}`, JSON.stringify(got[0]!.body), { msgID: "legacy-copy" });
     const counted = await choir.citations(new Date(T0), new Date(T0 + 86_400_000));
     expect(counted.map((s) => [s.citing, s.cited])).toEqual([[b.id, a.id], [c.id, a.id], [c.id, b.id]]);
   });
@@ -111,7 +113,7 @@ describe("choir: publishing and citation signals", () => {
     expect(await code(choir.publish({ title: "t", body: "b", author: X(), cites: ["citation.>"] }))).toBe("invalid_citation");
     expect(await code(choir.publish({ title: "", body: "b", author: X() }))).toBe("invalid_report");
     expect(await code(choir.publish({ title: "t", body: "b", author: X().toLowerCase() }))).toBe("invalid_report");
-    expect(await signals(choir.names.stream, "citation.")).toEqual([]);
+    expect(await signals(choir.names.stream, `${Names.choirSubjectPrefix}.`)).toEqual([]);
     expect(await choir.list()).toEqual([]);
   });
 
@@ -171,15 +173,15 @@ describe("choir: rewards", () => {
     expect(byAuthor[X()].record.status).toBe(PaymentStatus.Signed);
     expect(decodePaymentEnvelope(byAuthor[X()].record.envelopeXdr!)).toMatchObject({ destination: X(), amount: "20.0000000" });
     expect(byAuthor[Y].decision).toMatchObject({ outcome: "deny", rule: PolicyRule.Destination });
-    const rewards = await signals<RewardSignal>(choir.names.stream, "citation.reward.");
+    const rewards = await signals<RewardSignal>(choir.names.stream, `${Names.choirSubjectPrefix}.reward.`);
     expect(rewards.map((r) => [r.subject, r.body.amount])).toEqual([
-      [`citation.reward.${X()}.p1`, "20"],
-      [`citation.reward.${Y}.p1`, "10"],
+      [citationRewardSubject(X(), "p1"), "20"],
+      [citationRewardSubject(Y, "p1"), "10"],
     ].sort((p, q) => (p[0] < q[0] ? -1 : 1)));
 
     const second = await distributeRewards({ choir, wallet, js: nats.backbone.js }, period);
     expect(second.payments.find((p) => p.author === X())!.record.txHash).toBe(byAuthor[X()].record.txHash);
-    expect(await signals(choir.names.stream, "citation.reward.")).toHaveLength(2);
+    expect(await signals(choir.names.stream, `${Names.choirSubjectPrefix}.reward.`)).toHaveLength(2);
     const signatures = (await wallet.ledger.entries()).filter((e) => e.type === "signature");
     expect(signatures).toHaveLength(1);
   });
@@ -205,7 +207,7 @@ describe("choir tools in an agent", () => {
     expect(results[1]).toContain(`[choir:${earlier.id}]`);
     expect(results[2]).toMatch(/report_not_found/);
     expect(results[3]).toMatch(new RegExp(`^Published to the Choir as r-[0-9a-f]{20} .*citing 1 earlier report\\(s\\): ${earlier.id}`));
-    const sigs = await signals<CitationSignal>(choir.names.stream, "citation.new.");
+    const sigs = await signals<CitationSignal>(choir.names.stream, CITATION_NEW_PREFIX);
     expect(sigs).toHaveLength(1);
     expect(sigs[0]).toMatchObject({ subject: expect.stringMatching(new RegExp(`^citation\\.new\\.${earlier.id}\\.r-[0-9a-f]{20}$`)), body: { cited: earlier.id, citingAuthor: X(), citedAuthor: Y } });
   });

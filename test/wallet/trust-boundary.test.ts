@@ -23,8 +23,8 @@ import { main } from "../../src/cli/main.ts";
 import { loadTrust, ownerLedger, runtimeLedger, type Trust } from "../../src/cli/trust.ts";
 import { NatsRole } from "../../src/nats/auth.ts";
 import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";
-import { Names } from "../../src/nats/streams.ts";
-import { AuditLedger, hashEntry, LedgerEntryType, LedgerNames, type LedgerEntry } from "../../src/wallet/ledger.ts";
+import { kvStreamName, kvSubjectPrefix, Names } from "../../src/nats/streams.ts";
+import { AuditLedger, hashEntry, LedgerEntryType, type LedgerEntry } from "../../src/wallet/ledger.ts";
 import { mandateBytes, type SignedMandate } from "../../src/wallet/mandate.ts";
 import { PaymentStatus, type PaymentRecord } from "../../src/wallet/payment-record.ts";
 import { loadPolicyFile } from "../../src/wallet/policy.ts";
@@ -73,9 +73,9 @@ s.on("data", (d) => {
     s.write('CONNECT {"verbose":false,"pedantic":false,"protocol":1,"name":"intruder"}\r\nPING\r\n');
   } else if (out.nats.includes("PONG") && sent !== "pub") {
     sent = "pub";
-    s.write("PUB $KV.VIBEWRITER_MANDATES.m." + id + " 2\r\n{}\r\n");
-    s.write("PUB vibewriter.ledger.entry 2\r\n{}\r\n");
-    s.write("PUB $KV.VIBEWRITER_MEMORY.x 2\r\n{}\r\nPING\r\n");
+    s.write("PUB ${kvSubjectPrefix(Names.mandatesBucket)}.m." + id + " 2\r\n{}\r\n");
+    s.write("PUB ${Names.ledgerSubject} 2\r\n{}\r\n");
+    s.write("PUB ${kvSubjectPrefix(Names.memoryBucket)}.x 2\r\n{}\r\nPING\r\n");
   }
 });
 const done = () => { console.log(JSON.stringify(out)); process.exit(0); };
@@ -178,8 +178,8 @@ describe("the server enforces each identity's permissions", () => {
 
   it("the runtime cannot write a mandate, nor delete, purge or reconfigure the ledger, payments or mandates", async () => {
     const runtime = await open(NatsRole.Runtime);
-    await refused(runtime.js.publish(`$KV.${Names.mandatesBucket}.m.p-1`, "{}"));
-    for (const stream of [Names.ledgerStream, `KV_${Names.paymentsBucket}`, `KV_${Names.mandatesBucket}`]) {
+    await refused(runtime.js.publish(`${kvSubjectPrefix(Names.mandatesBucket)}.m.p-1`, "{}"));
+    for (const stream of [Names.ledgerStream, kvStreamName(Names.paymentsBucket), kvStreamName(Names.mandatesBucket)]) {
       await refused(runtime.jsm.streams.delete(stream));
       await refused(runtime.jsm.streams.purge(stream));
       await refused(runtime.jsm.streams.deleteMessage(stream, 1));
@@ -210,7 +210,7 @@ describe("the server enforces each identity's permissions", () => {
     const { users } = JSON.parse(io.out()) as { users: { role: string; nkey: string; permissions: { publish: { allow: string[]; deny: string[] } } }[] };
     expect(users.map((u) => u.role).sort()).toEqual(["owner", "runtime", "viewer"]);
     expect(users.find((u) => u.role === "owner")!.nkey).toBe(fx.ownerKey.publicKey);
-    expect(users.find((u) => u.role === "runtime")!.permissions.publish.deny).toContain(`$KV.${Names.mandatesBucket}.>`);
+    expect(users.find((u) => u.role === "runtime")!.permissions.publish.deny).toContain(`${kvSubjectPrefix(Names.mandatesBucket)}.>`);
     expect(io.out()).not.toMatch(/"S[A-Z2-7]{57}"/); // public keys only, never a seed
   });
 });
@@ -385,11 +385,11 @@ describe("with full access to NATS, tampering is refused at signing and found by
       return { code, out: io.out() };
     };
     const republish = async (entries: LedgerEntry[]) => {
-      const info = await nats.backbone.jsm.streams.info(LedgerNames.stream);
+      const info = await nats.backbone.jsm.streams.info(Names.ledgerStream);
       // deny_delete stops the API's deletes; an admin deletes the whole stream and recreates it.
-      await nats.backbone.jsm.streams.delete(LedgerNames.stream);
+      await nats.backbone.jsm.streams.delete(Names.ledgerStream);
       await nats.backbone.jsm.streams.add(info.config);
-      for (const e of entries) await nats.backbone.js.publish(LedgerNames.subject, JSON.stringify(e));
+      for (const e of entries) await nats.backbone.js.publish(Names.ledgerSubject, JSON.stringify(e));
     };
     beforeAll(async () => {
       genuine = await runtime.ledger.entries();

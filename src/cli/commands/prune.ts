@@ -6,7 +6,7 @@
 import { listThreads } from "../../agent/threads.ts";
 import { NatsRole } from "../../nats/auth.ts";
 import { applyRetention, planRetention, retentionPolicy, type RetentionPlan } from "../../nats/retention.ts";
-import { Names } from "../../nats/streams.ts";
+import { kvStreamName, Names, objectStoreStreamName } from "../../nats/streams.ts";
 import type { Backbone } from "../../nats/backbone.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
@@ -52,7 +52,7 @@ function render(p: RetentionPlan, dryRun: boolean, compacted?: Record<string, nu
 /** Bytes held by what retention shrinks: checkpoints, events and files. */
 async function storedBytes(b: Backbone): Promise<number> {
   let total = 0;
-  for (const stream of [Names.stateStream, Names.eventsStream, `OBJ_${Names.filesBucket}`, `KV_${Names.memoryBucket}`]) {
+  for (const stream of [Names.stateStream, Names.eventsStream, objectStoreStreamName(Names.filesBucket), kvStreamName(Names.memoryBucket)]) {
     total += (await b.jsm.streams.info(stream).catch(() => undefined))?.state.bytes ?? 0;
   }
   return total;
