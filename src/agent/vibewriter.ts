@@ -10,6 +10,7 @@ import type { Backbone } from "../nats/index.ts";
 import type { Choir } from "../choir/choir.ts";
 import type { Wallet } from "../wallet/wallet.ts";
 import { agentBackbone } from "./backbone.ts";
+import { assertThreadId } from "../config/index.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import { EventType, RunStatus, type RunnerInfo, type VibewriterEvent } from "../nats/event-types.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
@@ -42,8 +43,6 @@ import { createPublishReportTool, REPORT_ARTIFACT } from "./tools/publish.ts";
 export const MEMORY_NAMESPACE = ["vibewriter", "memories"] as const;
 export const MEMORY_ROUTE = "/memories/";
 export const MEMORY_FILE = "/memories/AGENTS.md";
-
-const THREAD_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 export interface VibewriterOptions {
   backbone: Backbone | AgentBackbone;
@@ -150,13 +149,9 @@ function noticeText(n: ThreadSandboxNotice): string {
   }
 }
 
+/** The thread id rule (`isThreadId`), failing as the agent's `AgentError(INVALID_THREAD_ID)`. */
 export function validateThreadId(threadId: string): void {
-  if (typeof threadId !== "string" || !THREAD_ID_RE.test(threadId)) {
-    throw new AgentError(
-      AgentErrorCode.InvalidThreadId,
-      `invalid thread id "${String(threadId).slice(0, 80)}": use 1-64 letters, digits, '-' or '_', starting with a letter or digit`,
-    );
-  }
+  assertThreadId(threadId, (message) => new AgentError(AgentErrorCode.InvalidThreadId, message));
 }
 
 /**
