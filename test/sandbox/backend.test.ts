@@ -25,7 +25,7 @@ backendSuite("MicroVMBackend in a microVM", async () => ({ isVm: true, makeVm: t
 describe("only in a microVM", () => {
   let b: MicroVMBackend;
   beforeAll(async () => {
-    b = await MicroVMBackend.create({ threadId: "vm-only", vm: await testVm(), executeTimeoutMs: 8000 });
+    b = await MicroVMBackend.create({ threadId: "vm-only", vm: await testVm() });
   });
   afterAll(async () => {
     await b?.close();
@@ -111,15 +111,20 @@ describe("only in a microVM", () => {
   });
 
   it("contains a fork bomb: it is killed at the timeout and the VM keeps answering", async () => {
-    const r = await b.execute("bomb() { bomb | bomb & }; bomb; sleep 100");
-    expect(r.exitCode).toBeNull();
-    expect(r.output).toMatch(/timed out/);
-    // Every process of the sandbox user that is not part of this command (its own cgroup): none.
-    const after = await b.execute(
-      'echo alive; read mine < /proc/self/cgroup; n=0; for c in /proc/[0-9]*/cgroup; do [ -O "$c" ] && read g < "$c" 2>/dev/null && [ "$g" != "$mine" ] && n=$((n+1)); done; echo "$n"',
-    );
-    expect(after.output).toBe("alive\n0\n");
-  }, 60_000);
+    const bombed = await MicroVMBackend.create({ threadId: "vm-bomb", vm: await testVm(), executeTimeoutMs: 8000 });
+    try {
+      const r = await bombed.execute("bomb() { bomb | bomb & }; bomb; sleep 100");
+      expect(r.exitCode).toBeNull();
+      expect(r.output).toMatch(/timed out/);
+      // Every process of the sandbox user that is not part of this command (its own cgroup): none.
+      const after = await bombed.execute(
+        'echo alive; read mine < /proc/self/cgroup; n=0; for c in /proc/[0-9]*/cgroup; do [ -O "$c" ] && read g < "$c" 2>/dev/null && [ "$g" != "$mine" ] && n=$((n+1)); done; echo "$n"',
+      );
+      expect(after.output).toBe("alive\n0\n");
+    } finally {
+      await bombed.close();
+    }
+  }, 120_000);
 
   it("contains a disk filler: ENOSPC, a clear error for writes, and recovery after cleanup", async () => {
     const fill = await b.execute("cat /dev/zero > /workspace/fill; echo rc=$?; df -k /workspace | tail -1");
