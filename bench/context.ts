@@ -29,7 +29,7 @@ import { AIMessage, SystemMessage, type BaseMessage } from "@langchain/core/mess
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 import { DEMO_TASK, scriptedDemoModel } from "../src/agent/demo-model.ts";
 import { SAMPLES_DIR } from "../src/agent/samples.ts";
-import { closeSandboxPool } from "../src/agent/sandbox.ts";
+import { VmPool } from "../src/app/vm-pool.ts";
 import { createScriptedModel, messageText, roleOf } from "../src/agent/scripted-model.ts";
 import { createVibewriter } from "../src/agent/vibewriter.ts";
 import { openRunWallet } from "../src/cli/wallet.ts";
@@ -104,6 +104,7 @@ async function main(): Promise<void> {
   const dumpDir = dumpAt >= 0 ? process.argv[dumpAt + 1] : undefined;
   const state = await mkdtemp(join(tmpdir(), "vw-bench-context-"));
   const nats = await startTestNats();
+  const vms = new VmPool();
   try {
     const model = scriptedDemoModel();
     const calls = captureCalls(model);
@@ -111,6 +112,7 @@ async function main(): Promise<void> {
     const payments = await openRunWallet(nats.backbone, { VIBEWRITER_STATE_DIR: state });
     const vw = await createVibewriter({
       backbone: nats.backbone,
+      sandboxes: vms.sandboxes(nats.backbone.blobs),
       threadId: `bench-context-${process.pid}`,
       model,
       sourcesDir: SAMPLES_DIR,
@@ -125,7 +127,7 @@ async function main(): Promise<void> {
       main: ({ turn }) => (turn === 0 ? [{ name: "task", args: { subagent_type: "general-purpose", description: "List /workspace/sources." } }] : turn === 1 ? { text: "done" } : undefined),
       "general-purpose": ({ turn }) => (turn === 0 ? { text: "done" } : undefined),
     });
-    const pw = await createVibewriter({ backbone: nats.backbone, threadId: `bench-context-gp-${process.pid}`, model: probe, ...(payments.wallet ? { wallet: payments.wallet } : {}) });
+    const pw = await createVibewriter({ backbone: nats.backbone, sandboxes: vms.sandboxes(nats.backbone.blobs), threadId: `bench-context-gp-${process.pid}`, model: probe, ...(payments.wallet ? { wallet: payments.wallet } : {}) });
     await pw.run("Ask the general-purpose helper to list the sources.").finally(() => pw.close());
     const gpCalls = calls.splice(demoCalls).filter((c) => c.role === "general-purpose");
     if (gpCalls.length === 0) throw new Error("the probe run never called the general-purpose subagent");
@@ -185,7 +187,7 @@ async function main(): Promise<void> {
       }),
     );
   } finally {
-    await closeSandboxPool();
+    await vms.close();
     await nats.close();
     await rm(state, { recursive: true, force: true });
   }

@@ -21,7 +21,6 @@ import { cpus, hostname, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { artifactStorePort } from "../src/agent/backbone.ts";
 import { DEMO_TASK } from "../src/agent/demo-model.ts";
 import { queueThread } from "../src/agent/queue-thread.ts";
 import { SAMPLES_DIR } from "../src/agent/samples.ts";
@@ -136,7 +135,7 @@ async function main(): Promise<void> {
     const threadId = `${prefix}-${++seq}`;
     const at = performance.now();
     await queueThread(
-      { artifacts: artifactStorePort(backbone.artifacts), store: backbone.store, events: backbone.events, js: backbone.js },
+      backbone,
       { threadId, task: DEMO_TASK, sources, skills: [], allowNetwork: false, by: "bench" },
     );
     return { threadId, at };

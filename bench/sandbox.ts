@@ -21,7 +21,6 @@ import { DEFAULT_SHAPE, SandboxPool } from "../src/sandbox/pool.ts";
 import { ensureTemplate } from "../src/sandbox/snapshot.ts";
 import { QemuDriver } from "../src/sandbox/vmm/qemu.ts";
 import { WorkspaceSync } from "../src/sandbox/workspace-sync.ts";
-import { artifactWorkspace } from "../src/sandbox/workspace-store.ts";
 import { ExecOnlySandbox } from "../test/support/exec-only-sandbox.ts";
 import { startTestNats } from "../test/support/nats.ts";
 import { measureBareBoot, measureColdBoot, measurePoolAcquire, measureRestore, median } from "./vm-ready.ts";
@@ -173,7 +172,7 @@ async function sweep(ours: MicroVMBackend, base: Backendish, runs: number): Prom
 async function syncFigures(ours: MicroVMBackend, runs: number): Promise<Record<string, number>> {
   const nats = await startTestNats();
   try {
-    const sync = new WorkspaceSync(artifactWorkspace(nats.backbone.artifacts), "bench-sync");
+    const sync = new WorkspaceSync(nats.backbone.blobs, "bench-sync");
     const client = await ours.guest();
     await sync.restore(client);
     const plain: number[] = [];

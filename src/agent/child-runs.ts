@@ -73,14 +73,14 @@ export async function childOutcome(backbone: AgentBackbone, child: string): Prom
   if (last.type !== EventType.RunFinished) return { state: "running" };
   const status = last.data.status;
   if (status === RunStatus.Interrupted) return { state: "waiting" };
-  const raw = await backbone.artifacts.get(REPORT_ARTIFACT(child));
+  const raw = await backbone.blobs.get(REPORT_ARTIFACT(child));
   if (!raw) return { state: "failed", status, reason: last.data.reason ?? "it ended without publishing a report" };
   const report = new TextDecoder().decode(raw);
   // Published reports were verified when published; check again against the child's stored sources.
-  const texts = await loadThreadSourceTexts(backbone.artifacts, child);
+  const texts = await loadThreadSourceTexts(backbone.blobs, child);
   const check = checkCitations(report, texts);
   if (!check.ok) return { state: "failed", status, reason: `its report's citations do not verify: ${check.problems[0]?.message ?? "no citations"}` };
-  const infos = await readSourceManifest(backbone.artifacts, child);
+  const infos = await readSourceManifest(backbone.blobs, child);
   const cited = infos.filter((i) => check.verifiedSources.includes(i.id)).map((i) => ({ ...i, text: texts.get(i.id)! }));
   return { state: "reported", status, report, cited };
 }

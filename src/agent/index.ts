@@ -17,9 +17,7 @@ export { AgentError, AgentErrorCode, ModelNotConfiguredError } from "./errors.ts
 export { EventType, type VibewriterEvent, type StoredEvent } from "../nats/event-types.ts";
 export { checkCitations, parseCitations, CITATION_SYNTAX, type CitationCheckResult, type CitationProblem } from "./citations.ts";
 export { loadSourcesDir, SOURCE_LIMITS, type SourceInfo } from "./sources.ts";
-export { openThreadSandbox, closeSandboxPool } from "./sandbox.ts";
 export { SUBAGENT_POWERS } from "./subagents.ts";
 export { REPORT_ARTIFACT } from "./tools/publish.ts";
 export { SAMPLES_DIR } from "./samples.ts";
-export { agentBackbone } from "./backbone.ts";
-export type { AgentBackbone } from "./ports.ts";
+export type { AgentBackbone, ArtifactPort, SandboxPort } from "./ports.ts";

@@ -1,17 +1,20 @@
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph-checkpoint";
 import type { EventLog } from "../nats/events.ts";
+import type { ThreadSandbox, ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
 
 /**
- * What the agent needs from the NATS backbone (`openBackbone()` in `src/nats`), as a narrow
- * contract. `agentBackbone()` in `backbone.ts` adapts the real backbone to it; keeping the agent on
- * this port means a change in the backbone's wider API touches one adapter, not the agent.
+ * What the agent needs from the NATS backbone, as a narrow contract. The backbone `openBackbone()`
+ * opens (`src/nats`) is one as it is (its `blobs` is the Object Store behind `ArtifactPort`); a
+ * test may pass its own. Keeping the agent on this port means a change in the backbone's wider API
+ * touches `src/nats`, not the agent.
  */
 export interface AgentBackbone {
   /** LangGraph checkpoints (the JetStream saver). */
   checkpointer: BaseCheckpointSaver;
   /** Long-term memory and the effect journal (the JetStream KV store). */
   store: BaseStore;
-  artifacts: ArtifactPort;
+  /** The Object Store, by name (`Backbone.blobs`). */
+  blobs: ArtifactPort;
   events: EventPort;
 }
 
@@ -25,6 +28,15 @@ export interface ArtifactPort {
 
 /** The thread event log: the backbone's `EventLog` (publish is acked and deduplicated by event id). */
 export type EventPort = Pick<EventLog, "publish" | "history" | "subscribe" | "threads">;
+
+/**
+ * Where a thread's sandbox comes from when the caller gives none: a VM from the process's pool,
+ * its /workspace saved to and restored from the store the composition root chose
+ * (`src/app/vm-pool.ts`). `close()` on the sandbox kills its VM.
+ */
+export interface SandboxPort {
+  open(threadId: string, options?: { onNotice?: (notice: ThreadSandboxNotice) => void }): Promise<ThreadSandbox>;
+}
 
 /** A child run to queue (the `delegate` tool): its own thread, task and narrower budget. */
 export interface ChildRunRequest {

@@ -48,14 +48,14 @@ export async function prepareSandbox(args: {
 
   let infos: SourceInfo[];
   if (newSources.length > 0) {
-    infos = await storeSources(backbone.artifacts, threadId, newSources);
+    infos = await storeSources(backbone.blobs, threadId, newSources);
     for (const s of newSources) {
       await emit({ id: `setup:source:${s.id}`, type: EventType.SourceStored, agent: "main", data: { id: s.id, origin: s.origin, kind: s.kind, chars: s.chars, title: s.title ?? null } });
     }
   } else {
-    infos = await readSourceManifest(backbone.artifacts, threadId);
+    infos = await readSourceManifest(backbone.blobs, threadId);
   }
-  const texts = infos.length > 0 ? await loadThreadSourceTexts(backbone.artifacts, threadId) : new Map<string, string>();
+  const texts = infos.length > 0 ? await loadThreadSourceTexts(backbone.blobs, threadId) : new Map<string, string>();
   if (infos.length > 0) await upload(sandbox, sourceUploads(infos, texts), "sources");
   const replacementSetup = async (fresh: PlacingSandbox): Promise<void> => {
     await placeSkills(fresh, skills, skillsDir);

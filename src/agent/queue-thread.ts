@@ -30,7 +30,7 @@ export interface QueueThreadInput {
 }
 
 export interface QueueThreadDeps {
-  artifacts: ArtifactPort;
+  blobs: ArtifactPort;
   store: BaseStore;
   events: EventPort;
   js: JetStreamClient;
@@ -54,8 +54,8 @@ export async function queueThread(deps: QueueThreadDeps, input: QueueThreadInput
     ...(input.maxModelCalls ? { maxModelCalls: input.maxModelCalls } : {}),
     ...(input.maxTokens ? { maxTokens: input.maxTokens } : {}),
   };
-  if (input.sources.length > 0) await storeSources(deps.artifacts, input.threadId, input.sources);
-  await storeLoadedSkills(deps.artifacts, input.threadId, input.skills);
+  if (input.sources.length > 0) await storeSources(deps.blobs, input.threadId, input.sources);
+  await storeLoadedSkills(deps.blobs, input.threadId, input.skills);
   // Skills travel as artifacts (a worker has no such host folders): none remembered as paths.
   await rememberRunOptions(deps.store, input.threadId, {
     skills: [],

@@ -1,6 +1,5 @@
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import type { Backbone } from "../nats/index.ts";
-import { agentBackbone } from "./backbone.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import { pendingInterrupts } from "./pending-interrupts.ts";
 import { addModelCall, noModelCalls, type ModelUsageTotals } from "./model-usage.ts";
@@ -263,8 +262,7 @@ async function statusWithReason(
 }
 
 /** Every thread that has events, newest activity first. */
-export async function listThreads(backbone: Backbone | AgentBackbone): Promise<ThreadSummary[]> {
-  const b = agentBackbone(backbone);
+export async function listThreads(b: AgentBackbone): Promise<ThreadSummary[]> {
   const out: ThreadSummary[] = [];
   for (const threadId of await b.events.threads()) {
     const events = await b.events.history(threadId);
@@ -292,14 +290,13 @@ export async function listThreads(backbone: Backbone | AgentBackbone): Promise<T
  * A thread's plan (todos with status, from its latest checkpoint), the files it wrote, its
  * report, status with its reason, and model usage. An unknown thread id is an `AgentError(UnknownThread)`.
  */
-export async function showThread(backbone: Backbone | AgentBackbone, threadId: string): Promise<ThreadDetails> {
+export async function showThread(backbone: AgentBackbone, threadId: string): Promise<ThreadDetails> {
   return (await showThreadWithEvents(backbone, threadId)).details;
 }
 
 /** `showThread`, with the thread's events it was built from (for views that need both: one read of the log). */
-export async function showThreadWithEvents(backbone: Backbone | AgentBackbone, threadId: string): Promise<{ details: ThreadDetails; events: VibewriterEvent[] }> {
+export async function showThreadWithEvents(b: AgentBackbone, threadId: string): Promise<{ details: ThreadDetails; events: VibewriterEvent[] }> {
   validateThreadId(threadId);
-  const b = agentBackbone(backbone);
   const [events, tuple] = await Promise.all([
     b.events.history(threadId),
     latestCheckpoint(b, threadId),
@@ -312,7 +309,7 @@ export async function showThreadWithEvents(backbone: Backbone | AgentBackbone, t
   for (const e of events) {
     if (e.type === EventType.FileWritten && typeof e.data.path === "string" && !files.includes(e.data.path)) files.push(e.data.path);
   }
-  const raw = await b.artifacts.get(REPORT_ARTIFACT(threadId));
+  const raw = await b.blobs.get(REPORT_ARTIFACT(threadId));
   const task = taskOf(events);
   const { status, reason, waitingFor } = await statusWithReason(b, threadId, events, tuple);
   const { parent, children } = linksOf(events);

@@ -6,19 +6,16 @@ import { Command } from "@langchain/langgraph";
 import { recordedMemory } from "./memory-backend.ts";
 import { CompositeBackend, createDeepAgent, StoreBackend, type SandboxBackendProtocolV2 } from "deepagents";
 import type { AgentMiddleware } from "langchain";
-import type { Backbone } from "../nats/index.ts";
 import type { Choir } from "../choir/choir.ts";
 import type { Wallet } from "../wallet/wallet.ts";
-import { agentBackbone } from "./backbone.ts";
 import { assertThreadId } from "../config/index.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import { EventType, RunStatus, type RunnerInfo, type VibewriterEvent } from "../nats/event-types.ts";
 import { createEffectJournalMiddleware } from "./middleware/effect-journal.ts";
 import { createEventMiddleware } from "./middleware/events.ts";
-import type { AgentBackbone, ChildRunPort } from "./ports.ts";
+import type { AgentBackbone, ChildRunPort, SandboxPort } from "./ports.ts";
 import { mainPrompt } from "./prompts.ts";
 import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
-import { openThreadSandbox } from "./sandbox.ts";
 import { ThreadSandbox, type ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
 import { createEmitter } from "./emitter.ts";
 import { createModelCallMiddleware } from "./middleware/model-calls.ts";
@@ -45,11 +42,13 @@ export const MEMORY_ROUTE = "/memories/";
 export const MEMORY_FILE = "/memories/AGENTS.md";
 
 export interface VibewriterOptions {
-  backbone: Backbone | AgentBackbone;
+  backbone: AgentBackbone;
   threadId: string;
   model: BaseChatModel;
-  /** Default: a MicroVMBackend for this thread from the pool. */
+  /** The thread's sandbox, kept open by the caller. Without it, one is opened from `sandboxes` (and closed by `close()`). */
   sandbox?: SandboxBackendProtocolV2;
+  /** Where the thread's own sandbox comes from when `sandbox` is not given: the process's VM pool (`src/app`). */
+  sandboxes?: SandboxPort;
   /** User skill folders, in addition to the built-in `skills/` (later folders win by name). */
   skillDirs?: string[];
   /** `--sources`: a folder of md/txt/html/pdf files, stored as artifacts and placed in the sandbox. */
@@ -162,8 +161,11 @@ export function validateThreadId(threadId: string): void {
 export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewriter> {
   validateThreadId(opts.threadId);
   if (!opts.model) throw new AgentError(AgentErrorCode.InvalidArgument, "createVibewriter: a model is required");
+  if (!opts.sandbox && !opts.sandboxes) {
+    throw new AgentError(AgentErrorCode.InvalidArgument, "createVibewriter: give a sandbox, or the sandboxes to open one from (the VM pool of `src/app`)");
+  }
   const threadId = opts.threadId;
-  const backbone = agentBackbone(opts.backbone);
+  const backbone = opts.backbone;
   const emit = createEmitter(backbone, threadId, opts.onEvent);
   const budget = new RunBudget(opts.budget ?? DEFAULT_BUDGET, usageOf(await backbone.events.history(threadId, { types: [EventType.ModelCall] })));
   // Per agent: the budget, usage and tool-call ids of its model calls, and what it sees of tool errors.
@@ -175,7 +177,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
   const ownSandbox = !opts.sandbox;
   const onNotice = (n: ThreadSandboxNotice) => void emit({ id: `sandbox:${randomUUID()}`, type: EventType.Warning, agent: "main", data: { message: noticeText(n) } }).catch(() => {});
   opts.signal?.throwIfAborted();
-  const sandbox = opts.sandbox ?? (await openThreadSandbox(threadId, opts.backbone, { onNotice }));
+  const sandbox = opts.sandbox ?? (await opts.sandboxes!.open(threadId, { onNotice }));
   // Aborted while preparing (Ctrl-C, a lost lease): closing the VM ends any call waiting on it.
   const closeOnAbort = () => void (sandbox as { close?: () => Promise<void> }).close?.().catch(() => {});
   if (ownSandbox) opts.signal?.addEventListener("abort", closeOnAbort, { once: true });
@@ -233,7 +235,7 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       const last = [...messages].reverse().find((m) => AIMessage.isInstance(m as AIMessage)) as AIMessage | undefined;
       const finalMessage = typeof last?.content === "string" ? last.content : (last?.text ?? "");
       const interrupts = (state.__interrupt__ as unknown[] | undefined) ?? [];
-      const raw = await backbone.artifacts.get(REPORT_ARTIFACT(threadId));
+      const raw = await backbone.blobs.get(REPORT_ARTIFACT(threadId));
       const todos = ((state.todos ?? []) as Todo[]).map((t) => ({ content: t.content, status: t.status }));
       // Completed means the outcome exists: a report when one is expected, and no open plan step.
       // Without the report it was asked for, the run failed; with it but steps left open, it is incomplete.

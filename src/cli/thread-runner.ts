@@ -6,7 +6,7 @@
  */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { createVibewriter, type RunResult, type Vibewriter } from "../agent/vibewriter.ts";
-import type { ChildRunPort } from "../agent/ports.ts";
+import type { ChildRunPort, SandboxPort } from "../agent/ports.ts";
 import { budgetFromEnv, type BudgetLimits } from "../agent/run-budget.ts";
 import type { Backbone } from "../nats/backbone.ts";
 import { EventType, type RunnerInfo, type VibewriterEvent } from "../nats/event-types.ts";
@@ -27,6 +27,8 @@ export type ThreadAct = { kind: "run"; task: string } | { kind: "resume"; waitin
 
 export interface ThreadRun {
   backbone: Backbone;
+  /** Where the thread's VM comes from: the process's pool (`src/app/vm-pool.ts`). */
+  sandboxes: SandboxPort;
   threadId: string;
   model: BaseChatModel;
   env: NodeJS.ProcessEnv;
@@ -57,6 +59,7 @@ export async function runThread(r: ThreadRun, act: ThreadAct): Promise<RunResult
   if (r.lease?.takenOver && r.lease.previous) await logTakeover(r.backbone, r.threadId, r.lease);
   const creating = createVibewriter({
     backbone: r.backbone,
+    sandboxes: r.sandboxes,
     threadId: r.threadId,
     model: r.model,
     ...(r.sourcesDir ? { sourcesDir: r.sourcesDir } : {}),

@@ -8,7 +8,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { artifactStorePort } from "../agent/backbone.ts";
+import type { SandboxPort } from "../agent/ports.ts";
 import { pendingInterrupts } from "../agent/pending-interrupts.ts";
 import { materializeThreadSkills } from "../agent/thread-skills.ts";
 import type { Backbone } from "../nats/backbone.ts";
@@ -55,6 +55,8 @@ export interface WorkerRunReport {
 
 export interface WorkerDeps {
   backbone: Backbone;
+  /** The worker's VM pool, each thread's /workspace saved in the backbone's Object Store. */
+  sandboxes: SandboxPort;
   queue: RunQueue;
   leases: ThreadLeases;
   holder: LeaseHolder;
@@ -126,10 +128,11 @@ export async function runQueuedRequest(job: QueuedRun, d: WorkerDeps): Promise<W
       const given = { skills: [], allowNetwork: req.allowNetwork ?? false, maxModelCalls: req.maxModelCalls, maxTokens: req.maxTokens };
       const { remembered: _, ...options } = await resumeOptions(d.backbone.store, threadId, given);
       // The thread's skills travel as its artifacts; remembered host folders would name another machine's.
-      options.skills = await materializeThreadSkills(artifactStorePort(d.backbone.artifacts), threadId, skillsDir);
+      options.skills = await materializeThreadSkills(d.backbone.blobs, threadId, skillsDir);
       const result = await runThread(
         {
           backbone: d.backbone,
+          sandboxes: d.sandboxes,
           threadId,
           model: d.model,
           env: d.env,

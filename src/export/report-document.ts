@@ -8,7 +8,6 @@
  * The renderers (`html.ts`, `markdown.ts`) take a `ReportDocument`; the console builds one with
  * `loadReportDocument` and renders it with `renderReportHtml`.
  */
-import { agentBackbone } from "../agent/backbone.ts";
 import { checkCitations, CitationProblemKind, normaliseWhitespace, parseCitations } from "../agent/citations.ts";
 import { assertThreadId } from "../config/index.ts";
 import { AgentError, AgentErrorCode } from "../agent/errors.ts";
@@ -193,17 +192,16 @@ const READ_AHEAD = 8;
  * the cited ones are read). A thread with no published report is an `ExportError(no_report)`; a
  * thread with nothing stored at all is an `AgentError(UNKNOWN_THREAD)`.
  */
-export async function loadReportDocument(backbone: Backbone | AgentBackbone, threadId: string): Promise<ReportDocument> {
+export async function loadReportDocument(b: AgentBackbone, threadId: string): Promise<ReportDocument> {
   // Checked before a name is built from it.
   assertThreadId(threadId, (message) => new AgentError(AgentErrorCode.InvalidThreadId, message));
-  const b = agentBackbone(backbone);
   const published = await b.events.history(threadId, { types: [EventType.ReportPublished] });
   const named = published.at(-1)?.type === EventType.ReportPublished ? (published.at(-1)!.data as { artifact?: unknown }).artifact : undefined;
   // The event names the artifact; only a name inside the thread's own folder is read.
   const artifact = typeof named === "string" && named.startsWith(`threads/${threadId}/`) ? named : reportArtifact(threadId);
-  const raw = await b.artifacts.get(artifact);
+  const raw = await b.blobs.get(artifact);
   if (!raw) {
-    if ((await b.events.history(threadId)).length === 0 && (await readSourceManifest(b.artifacts, threadId)).length === 0) {
+    if ((await b.events.history(threadId)).length === 0 && (await readSourceManifest(b.blobs, threadId)).length === 0) {
       throw new AgentError(AgentErrorCode.UnknownThread, `unknown thread "${threadId}": it has no events and no stored files (see \`vibewriter threads\`)`);
     }
     throw new ExportError(ExportErrorCode.NoReport, `thread "${threadId}" has no published report to export`, {
@@ -212,13 +210,13 @@ export async function loadReportDocument(backbone: Backbone | AgentBackbone, thr
   }
   const markdown = new TextDecoder().decode(raw);
 
-  const manifest = new Map((await readSourceManifest(b.artifacts, threadId)).map((info) => [info.id, info]));
+  const manifest = new Map((await readSourceManifest(b.blobs, threadId)).map((info) => [info.id, info]));
   const cited = [...new Set(parseCitations(markdown).citations.map((c) => c.sourceId))].filter((id) => manifest.has(id));
   const sources = new Map<string, StoredSource>();
   for (let i = 0; i < cited.length; i += READ_AHEAD) {
     await Promise.all(
       cited.slice(i, i + READ_AHEAD).map(async (id) => {
-        const text = await b.artifacts.get(SOURCE_PATHS.artifact(id));
+        const text = await b.blobs.get(SOURCE_PATHS.artifact(id));
         if (!text) return; // listed but not stored: its citations stay unverified
         const info = manifest.get(id)!;
         sources.set(id, { ...(info.title ? { title: info.title } : {}), origin: info.origin, text: new TextDecoder().decode(text) });

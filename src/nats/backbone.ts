@@ -5,6 +5,7 @@ import { Kvm } from "@nats-io/kv";
 import { Objm, setSha256Backend, StorageType } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { stateDir as defaultStateDir } from "../config/paths.ts";
+import { artifactBlobs, type ArtifactBlobs } from "./artifact-blobs.ts";
 import { ArtifactStore } from "./artifacts.ts";
 import { NatsRole } from "./auth.ts";
 import { JetStreamCheckpointSaver } from "./checkpointer.ts";
@@ -29,6 +30,8 @@ export interface Backbone {
   checkpointer: JetStreamCheckpointSaver;
   store: JetStreamStore;
   artifacts: ArtifactStore;
+  /** The same Object Store as whole named blobs: the port the agent and the sandbox take (`artifact-blobs.ts`). */
+  blobs: ArtifactBlobs;
   events: EventLog;
   /** The embedded server, when this process started it. */
   server?: NatsServer;
@@ -236,6 +239,7 @@ export async function openOnConnection(
     checkpointer,
     store,
     artifacts,
+    blobs: artifactBlobs(artifacts),
     events,
     server: owned.server,
     role,

@@ -15,6 +15,7 @@ export {
   type ArtifactReader,
   type ArtifactStoreOptions,
 } from "./artifacts.ts";
+export { artifactBlobs, type ArtifactBlobs } from "./artifact-blobs.ts";
 export { EventLog, type EventSubscription, type SubscribeOptions } from "./events.ts";
 export * from "./event-types.ts";
 export { NatsBackboneError, NatsErrorCode } from "./errors.ts";

@@ -23,7 +23,7 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
-import { artifactStorePort } from "../agent/backbone.ts";
+import { artifactBlobs } from "./artifact-blobs.ts";
 import { AgentError, AgentErrorCode } from "../agent/errors.ts";
 import { queueThread } from "../agent/queue-thread.ts";
 import { sourceFromBytes, type Source } from "../agent/sources.ts";
@@ -151,7 +151,7 @@ export async function startRunService(
 ): Promise<{ stop(): Promise<void>; id: string }> {
   const events = opts.events ?? new EventLog(nats.js, { nc: nats.nc, jsm: nats.jsm });
   const store = opts.store ?? new JetStreamStore({ kv: await new Kvm(nats.js).open(Names.memoryBucket), js: nats.js, bucket: Names.memoryBucket });
-  const artifacts = artifactStorePort(opts.artifacts);
+  const blobs = artifactBlobs(opts.artifacts);
   const first = opts.worker();
   // The services package types the connection with its own nats-core copy: same API at runtime.
   const svc: Service = await new Svcm(nats.nc as unknown as ConstructorParameters<typeof Svcm>[0]).add({
@@ -186,7 +186,7 @@ export async function startRunService(
       const threadId = req.threadId ?? (opts.newThreadId ?? defaultThreadId)();
       const sources = await decodeSources(req.sources ?? []);
       await queueThread(
-        { artifacts, store, events, js: nats.js },
+        { blobs, store, events, js: nats.js },
         {
           threadId,
           task: req.task,

@@ -35,7 +35,7 @@ import { confinePath, workspaceRelative, type Access } from "./paths.ts";
 import type { SandboxVm, VmProvider } from "./sandbox-vm.ts";
 import { VmLink } from "./vm-link.ts";
 import { WorkspaceSync } from "./workspace-sync.ts";
-import type { WorkspaceStore } from "./workspace-store.ts";
+import type { WorkspaceStore } from "./ports.ts";
 
 export interface MicroVMBackendOptions {
   /** The conversation thread this sandbox belongs to (`isThreadId`); names its persisted workspace. */

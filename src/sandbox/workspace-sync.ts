@@ -12,7 +12,7 @@
 import type { FileInfo } from "../protocol/index.ts";
 import type { GuestClient } from "./guest-client.ts";
 import { workspaceRelative, workspaceView } from "./paths.ts";
-import { workspacePrefix, type WorkspaceStore } from "./workspace-store.ts";
+import { workspacePrefix, type WorkspaceStore } from "./ports.ts";
 
 interface Known {
   size: number;

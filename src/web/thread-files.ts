@@ -5,7 +5,6 @@
  * never as HTML, so nothing a run wrote can run script on the console's origin.
  */
 import type { ServerResponse } from "node:http";
-import { agentBackbone } from "../agent/backbone.ts";
 import { readSourceManifest, SOURCE_PATHS } from "../agent/sources.ts";
 import { ExportError, ExportErrorCode } from "../export/errors.ts";
 import { renderReportHtml } from "../export/html.ts";
@@ -77,7 +76,7 @@ export async function serveReport(res: ServerResponse, backbone: Backbone, threa
 
 export async function serveSource(res: ServerResponse, backbone: Backbone, threadId: string, sourceId: string): Promise<void> {
   // Only a source of this thread (its manifest names it), never any object by a guessed id.
-  const info = (await readSourceManifest(agentBackbone(backbone).artifacts, threadId)).find((s) => s.id === sourceId);
+  const info = (await readSourceManifest(backbone.blobs, threadId)).find((s) => s.id === sourceId);
   const raw = info ? await backbone.artifacts.getBytes(SOURCE_PATHS.artifact(info.id)).catch(() => undefined) : undefined;
   if (!info || !raw) throw new HttpError(404, `thread ${threadId} has no source "${sourceId.slice(0, 80)}"`);
   sendJson(res, 200, {

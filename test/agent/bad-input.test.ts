@@ -56,7 +56,7 @@ describe("bad input", () => {
     const err = await rejection(createVibewriter({ backbone: world.backbone, threadId: "bad-sources", model: idle(), sandbox, sourcesDir: dir }));
     expect(err.code).toBe(AgentErrorCode.BadSource);
     expect(err.message).toContain("blob.bin: refused, binary content");
-    expect(await world.backbone.artifacts.list("threads/bad-sources/")).toEqual([]);
+    expect(await world.backbone.blobs.list("threads/bad-sources/")).toEqual([]);
     expect(await world.backbone.events.history("bad-sources")).toEqual([]);
   });
 

@@ -1,4 +1,3 @@
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { childOutcome, childThreadId, readChildRecord, shareSources, writeChildRecord } from "../../src/agent/child-runs.ts";
 import type { AgentBackbone } from "../../src/agent/ports.ts";
 import { RunBudget } from "../../src/agent/run-budget.ts";
@@ -16,7 +15,7 @@ let nats: TestNats;
 let b: AgentBackbone;
 beforeAll(async () => {
   nats = await startTestNats();
-  b = agentBackbone(nats.backbone);
+  b = nats.backbone;
 });
 afterAll(async () => {
   await nats?.close();
@@ -43,9 +42,9 @@ it("carves the child's budget from what the parent has left, and refuses when to
 
 it("keeps the child's record, and gives it the parent's sources by reference", async () => {
   const source = await sourceFromBytes("notes.md", enc("# Notes\n\nThe plant opened in 2019.\n"));
-  await storeSources(b.artifacts, "rec-parent", [source]);
-  expect(await shareSources(b.artifacts, "rec-parent", "rec-child")).toBe(1);
-  expect((await readSourceManifest(b.artifacts, "rec-child")).map((s) => s.id)).toEqual([source.id]);
+  await storeSources(b.blobs, "rec-parent", [source]);
+  expect(await shareSources(b.blobs, "rec-parent", "rec-child")).toBe(1);
+  expect((await readSourceManifest(b.blobs, "rec-child")).map((s) => s.id)).toEqual([source.id]);
   expect(await readChildRecord(b.store, "rec-child")).toBeUndefined();
   const record = { child: "rec-child", parent: "rec-parent", question: "When did it open?", sources: "parent" as const, maxModelCalls: 9, maxTokens: 1000, allowNetwork: false, submittedAt: "2026-12-02T05:00:00.000Z" };
   await writeChildRecord(b.store, record);
@@ -74,15 +73,15 @@ describe("a child's outcome, from its own log", () => {
 
   it("reported only when its report's citations verify against its own sources", async () => {
     const source = await sourceFromBytes("a.md", enc("Sales rose 4% in May.\n"));
-    await storeSources(b.artifacts, "out-ok", [source]);
+    await storeSources(b.blobs, "out-ok", [source]);
     const report = `# May\n\n[[src:${source.id}|"Sales rose 4% in May."]]\n`;
-    await b.artifacts.put(REPORT_ARTIFACT("out-ok"), enc(report));
+    await b.blobs.put(REPORT_ARTIFACT("out-ok"), enc(report));
     await finished("out-ok", "completed");
     // With the sources it cites, to carry into the parent.
     expect(await childOutcome(b, "out-ok")).toEqual({ state: "reported", status: "completed", report, cited: [{ ...sourceInfo(source), text: source.text }] });
 
     // The same report stored for a thread without that source (an altered artifact): refused.
-    await b.artifacts.put(REPORT_ARTIFACT("out-forged"), enc(report));
+    await b.blobs.put(REPORT_ARTIFACT("out-forged"), enc(report));
     await finished("out-forged", "completed");
     expect(await childOutcome(b, "out-forged")).toEqual({
       state: "failed",

@@ -7,12 +7,12 @@
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { agentBackbone, artifactStorePort } from "../../src/agent/backbone.ts";
+
 import type { AgentBackbone } from "../../src/agent/ports.ts";
+import { VmPool } from "../../src/app/vm-pool.ts";
 import { checkCitations } from "../../src/agent/citations.ts";
 import { childThreadId } from "../../src/agent/child-runs.ts";
 import { queueThread } from "../../src/agent/queue-thread.ts";
-import { closeSandboxPool } from "../../src/agent/sandbox.ts";
 import { createScriptedModel, type AgentScript } from "../../src/agent/scripted-model.ts";
 import { loadSkills } from "../../src/agent/skills.ts";
 import { THREAD_SKILL_PATHS } from "../../src/agent/thread-skills.ts";
@@ -68,6 +68,7 @@ const model = () => createScriptedModel({ main, publisher });
 let nats: TestNats;
 /** The agent's view of the backbone (its artifact port). */
 let ab: AgentBackbone;
+const vms = new VmPool();
 let queue: RunQueue;
 let worker: WorkerDeps;
 let sourcesDir: string;
@@ -75,7 +76,7 @@ let skillsDir: string;
 let skillsRoot: string;
 beforeAll(async () => {
   nats = await startTestNats();
-  ab = agentBackbone(nats.backbone);
+  ab = nats.backbone;
   queue = await RunQueue.open(nats.backbone);
   sourcesDir = await mkdtemp(join(tmpdir(), "vw-delegate-"));
   await writeFile(join(sourcesDir, "audit.md"), AUDIT);
@@ -85,6 +86,7 @@ beforeAll(async () => {
   skillsRoot = await mkdtemp(join(tmpdir(), "vw-delegate-worker-"));
   worker = {
     backbone: nats.backbone,
+    sandboxes: vms.sandboxes(nats.backbone.blobs),
     queue,
     leases: await ThreadLeases.open(nats.backbone),
     holder: thisProcess("worker", "delegate-test-worker"),
@@ -95,7 +97,7 @@ beforeAll(async () => {
   };
 });
 afterAll(async () => {
-  await closeSandboxPool();
+  await vms.close();
   await nats?.close();
   for (const d of [sourcesDir, skillsDir, skillsRoot]) if (d) await rm(d, { recursive: true, force: true });
 });
@@ -106,7 +108,7 @@ async function submit(threadId: string, task: string, withSources: boolean): Pro
   const skills = withSources ? (await loadSkills([skillsDir])).skills : [];
   const sources = withSources ? await loadSourcesDir(sourcesDir) : [];
   await queueThread(
-    { artifacts: ab.artifacts, store: b.store, events: b.events, js: b.js },
+    b,
     { threadId, task, sources, skills, allowNetwork: false, maxModelCalls: 31, maxTokens: 1_000_000, by: "test" },
   );
 }
@@ -123,7 +125,7 @@ async function nextRequest(want?: { kind: "run" | "resume"; threadId: string }):
   return q;
 }
 
-const reportOf = async (threadId: string) => new TextDecoder().decode((await ab.artifacts.get(REPORT_ARTIFACT(threadId)))!);
+const reportOf = async (threadId: string) => new TextDecoder().decode((await ab.blobs.get(REPORT_ARTIFACT(threadId)))!);
 
 it("a parent delegates two sub-questions to child runs, pauses, and cites both children's verified reports", async () => {
   const parent = "deleg-parent";
@@ -147,9 +149,9 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   // A third of what the parent had left after its one model call: floor(30 / 3).
   expect(a.request.maxModelCalls).toBe(10);
   // The child got the parent's sources by reference.
-  expect((await readSourceManifest(ab.artifacts, childA)).map((s) => s.id)).toEqual([AUDIT_ID]);
+  expect((await readSourceManifest(ab.blobs, childA)).map((s) => s.id)).toEqual([AUDIT_ID]);
   // And its skills, stored with it as `submit` stores a thread's (its worker writes them back).
-  const skills = await ab.artifacts.get(THREAD_SKILL_PATHS.manifest(childA));
+  const skills = await ab.blobs.get(THREAD_SKILL_PATHS.manifest(childA));
   expect(JSON.parse(new TextDecoder().decode(skills!)).map((s: { name: string }) => s.name)).toEqual(["audit-notes"]);
   expect(await runQueuedRequest(a, worker)).toMatchObject({ outcome: "finished", status: "completed", parentResumed: parent });
 
@@ -161,17 +163,17 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   expect(await queue.depth()).toBe(1); // B, taken and not yet acknowledged
 
   // B was given no sources; it finds a page of its own (stored as its fetch_url stores one).
-  expect(await readSourceManifest(ab.artifacts, childB)).toEqual([]);
-  await storeSources(ab.artifacts, childB, [await sourceFromBytes("https://example.org/customers", new TextEncoder().encode(PAGE))]);
+  expect(await readSourceManifest(ab.blobs, childB)).toEqual([]);
+  await storeSources(ab.blobs, childB, [await sourceFromBytes("https://example.org/customers", new TextEncoder().encode(PAGE))]);
   expect(await runQueuedRequest(b, worker)).toMatchObject({ outcome: "finished", status: "completed", parentResumed: parent });
   expect(await workNext({ kind: "resume", threadId: parent })).toMatchObject({ outcome: "finished", status: "completed" });
   expect(await queue.depth()).toBe(0); // two children, two resumes: nothing submitted twice
 
   // Each child's report is a source of the parent, and the parent's citations of them verify.
-  const sources = await readSourceManifest(ab.artifacts, parent);
+  const sources = await readSourceManifest(ab.blobs, parent);
   const reportIds = [childA, childB].map((c) => sources.find((s) => s.origin === `thread:${c}`)?.id);
   expect(reportIds).toEqual(await Promise.all([childA, childB].map(async (c) => sourceIdFor(new TextEncoder().encode(await reportOf(c))))));
-  const check = checkCitations(await reportOf(parent), await loadThreadSourceTexts(ab.artifacts, parent));
+  const check = checkCitations(await reportOf(parent), await loadThreadSourceTexts(ab.blobs, parent));
   expect(check).toMatchObject({ ok: true, verifiedSources: [...reportIds, PAGE_ID].sort() });
   expect(sources.find((s) => s.id === PAGE_ID)?.origin).toBe("https://example.org/customers");
 

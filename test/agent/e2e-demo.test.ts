@@ -5,16 +5,17 @@ import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { loadThreadSourceTexts } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
-import { closeSandboxPool, sandboxPool } from "../../src/agent/sandbox.ts";
+import { VmPool } from "../../src/app/vm-pool.ts";
 import { createVibewriter } from "../../src/agent/vibewriter.ts";
 import { sandboxText, startAgentWorld, type AgentWorld } from "./support/harness.ts";
 
 let world: AgentWorld;
+const vms = new VmPool();
 beforeAll(async () => {
   world = await startAgentWorld();
 });
 afterAll(async () => {
-  await closeSandboxPool();
+  await vms.close();
   await world?.close();
 });
 
@@ -32,6 +33,7 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   // MicroVMBackend on a VM from the process's pool, its /workspace persisted in the Object Store.
   const vw = await createVibewriter({
     backbone: world.nats.backbone,
+    sandboxes: vms.sandboxes(world.nats.backbone.blobs),
     threadId,
     model: scriptedDemoModel(),
     sourcesDir: SAMPLES_DIR,
@@ -41,20 +43,20 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   const result = await vw.run(DEMO_TASK);
   await vw.close();
   // One thread, one VM: no spare was restored beside it.
-  expect(sandboxPool().stats()).toMatchObject({ restored: 1, idle: 0, starting: 0 });
+  expect(vms.stats()).toMatchObject({ restored: 1, idle: 0, starting: 0 });
 
   // The result and the stored report.
   expect(result.status).toBe("completed");
   expect(result.finalMessage).toContain(SCRIPTED_LABEL);
   expect(result.todos.map((t) => t.status)).toEqual(["completed", "completed", "completed", "completed"]);
-  const stored = await world.backbone.artifacts.get(REPORT_ARTIFACT(threadId));
+  const stored = await world.backbone.blobs.get(REPORT_ARTIFACT(threadId));
   expect(stored).not.toBeNull();
   const report = new TextDecoder().decode(stored!);
   expect(result.report).toBe(report);
   expect(report).toContain("# Due diligence: Northwind Solar Holdings, Inc.");
   expect(report).toMatch(/Going-concern doubt/);
   // Independently re-verified against the stored sources.
-  const check = checkCitations(report, await loadThreadSourceTexts(world.backbone.artifacts, threadId));
+  const check = checkCitations(report, await loadThreadSourceTexts(world.backbone.blobs, threadId));
   expect(check.problems).toEqual([]);
   expect(check.citations.length).toBeGreaterThan(10);
   expect(check.verifiedSources).toHaveLength(4); // every sample source, the PDF included, is cited

@@ -52,7 +52,7 @@ it("fetch_url (network allowed) stores a page as a citable source in the sandbox
   const sandbox = await world.sandbox("fetch");
   const vw = await createVibewriter({ backbone: world.backbone, threadId: "fetch", model: script(), sandbox, allowNetwork: true, allowPrivateNetwork: true });
   const result = await vw.run("fetch");
-  const manifest = await readSourceManifest(world.backbone.artifacts, "fetch");
+  const manifest = await readSourceManifest(world.backbone.blobs, "fetch");
   expect(manifest.map((m) => m.origin).sort()).toEqual([`${base}/page`, `${base}/page2`]); // parallel fetches both kept
   const info = manifest.find((m) => m.origin === `${base}/page`);
   expect(info).toMatchObject({ kind: "html", title: "Rates" });
@@ -63,7 +63,7 @@ it("fetch_url (network allowed) stores a page as a citable source in the sandbox
   expect(await sandboxText(sandbox, SOURCE_PATHS.sandboxFile(info!.id))).toBe("The central bank held rates at 4.25% in May.");
   const index = await sandboxText(sandbox, SOURCE_PATHS.sandboxIndex);
   for (const m of manifest) expect(index).toContain(m.id);
-  const check = checkCitations(`Rates held [[src:${info!.id}|"held rates at 4.25% in May"]].`, await loadThreadSourceTexts(world.backbone.artifacts, "fetch"));
+  const check = checkCitations(`Rates held [[src:${info!.id}|"held rates at 4.25% in May"]].`, await loadThreadSourceTexts(world.backbone.blobs, "fetch"));
   expect(check.ok).toBe(true);
 });
 
@@ -73,7 +73,7 @@ it("without the network flag there is no fetch_url tool", async () => {
   const result = await vw.run("fetch");
   expect([...model.boundTools.get("main")!]).not.toContain("fetch_url");
   expect(result.finalMessage).toMatch(/fetch_url/);
-  expect(await readSourceManifest(world.backbone.artifacts, "nofetch")).toEqual([]);
+  expect(await readSourceManifest(world.backbone.blobs, "nofetch")).toEqual([]);
 });
 
 it("fetch_url refuses loopback and private addresses unless the owner allows them", async () => {
@@ -95,5 +95,5 @@ it("fetch_url refuses loopback and private addresses unless the owner allows the
   expect(result.finalMessage).toContain("169.254.169.254 is a private or local address");
   expect(result.finalMessage).toContain("[::1] is a private or local address");
   expect(result.finalMessage).toContain("URLs with credentials are refused");
-  expect(await readSourceManifest(world.backbone.artifacts, "ssrf")).toEqual([]);
+  expect(await readSourceManifest(world.backbone.blobs, "ssrf")).toEqual([]);
 });

@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import { EventType } from "../../src/nats/event-types.ts";
 import { SystemMessage } from "@langchain/core/messages";
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { createScriptedModel, messageText } from "../../src/agent/scripted-model.ts";
 import { createVibewriter, MEMORY_FILE, MEMORY_NAMESPACE } from "../../src/agent/vibewriter.ts";
 import { openOnConnection } from "../../src/nats/backbone.ts";
@@ -21,7 +20,7 @@ const FACT = "Northwind's lender waiver expires on June 30, 2026 - check it firs
 it("a fact written to /memories/ in one thread is read in a new thread after a restart", async () => {
   // Process 1, thread A: write the memory through the agent's file tools.
   const nc1 = await connectNats({ url: world.nats.server.url, name: "process-1" });
-  const b1 = agentBackbone(await openOnConnection(nc1));
+  const b1 = await openOnConnection(nc1);
   const writer = createScriptedModel({
     main: ({ turn }) =>
       [
@@ -47,7 +46,7 @@ it("a fact written to /memories/ in one thread is read in a new thread after a r
   // Process 2 (new connection, new backbone objects, same server), thread B with a new sandbox.
   const nc2 = await connectNats({ url: world.nats.server.url, name: "process-2" });
   try {
-    const b2 = agentBackbone(await openOnConnection(nc2));
+    const b2 = await openOnConnection(nc2);
     const reader = createScriptedModel({
       main: ({ turn, results }) => {
         if (turn === 0) return [{ name: "read_file", args: { file_path: "/memories/northwind.md" } }];

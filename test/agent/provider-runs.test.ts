@@ -8,13 +8,14 @@ import { DEMO_SCRIPTS, DEMO_TASK } from "../../src/agent/demo-model.ts";
 import { EventType } from "../../src/nats/event-types.ts";
 import { resolveModel } from "../../src/agent/model.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
-import { closeSandboxPool } from "../../src/agent/sandbox.ts";
+import { VmPool } from "../../src/app/vm-pool.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
 import { createVibewriter } from "../../src/agent/vibewriter.ts";
 import { byRole, startProviderStandIn, type ProviderStandIn, type Reply, type ReplyContext } from "../support/provider-standin.ts";
 import { startAgentWorld, type AgentWorld } from "./support/harness.ts";
 
 let world: AgentWorld;
+const vms = new VmPool();
 let provider: ProviderStandIn;
 beforeAll(async () => {
   world = await startAgentWorld();
@@ -22,7 +23,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await provider?.close();
-  await closeSandboxPool();
+  await vms.close();
   await world?.close();
 });
 
@@ -48,12 +49,12 @@ function demo(over: (ctx: ReplyContext) => Reply | undefined = () => undefined) 
 const openaiEnv = () => ({ VIBEWRITER_MODEL: "openai-compatible:stand-in-model", VIBEWRITER_BASE_URL: provider.openaiBaseUrl, VIBEWRITER_MODEL_MAX_RETRIES: "1" });
 
 async function report(threadId: string): Promise<string> {
-  return new TextDecoder().decode((await world.backbone.artifacts.get(REPORT_ARTIFACT(threadId)))!);
+  return new TextDecoder().decode((await world.backbone.blobs.get(REPORT_ARTIFACT(threadId)))!);
 }
 
 it("OpenAI-compatible: a complete run publishes the verified report", async () => {
   provider.script(demo());
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId: "prov-openai", model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId: "prov-openai", model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
   const result = await vw.run(DEMO_TASK);
   await vw.close();
   expect(result.status).toBe("completed");
@@ -64,11 +65,11 @@ it("repeated 500s stop the run; a resume against a healthy provider finishes the
   let failing = true;
   provider.script(demo((ctx) => (failing && ctx.role === "main" && ctx.turn === 3 ? { error: 500, message: "upstream exploded" } : undefined)));
   const threadId = "prov-500";
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
   await expect(vw.run(DEMO_TASK)).rejects.toThrow(/vibewriter resume prov-500/);
   await vw.close();
   failing = false;
-  const again = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()) });
+  const again = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()) });
   const result = await again.resume();
   await again.close();
   expect(result.status).toBe("completed");
@@ -79,12 +80,12 @@ it("repeated 500s inside a subagent stop the run; a resume finishes the same rep
   let failing = true;
   provider.script(demo((ctx) => (failing && ctx.role === "researcher" && ctx.turn === 0 ? { error: 500, message: "upstream exploded" } : undefined)));
   const threadId = "prov-500-sub";
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
   await expect(vw.run(DEMO_TASK)).rejects.toThrow(/vibewriter resume prov-500-sub/);
   await vw.close();
   failing = false;
   const before = provider.chatRequests().length;
-  const again = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()) });
+  const again = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()) });
   const result = await again.resume();
   await again.close();
   expect(provider.chatRequests().length - before).toBeGreaterThan(10); // the rest of the run, not one call
@@ -99,7 +100,7 @@ it("Anthropic: a complete run publishes the same report; each model call is an e
   provider.script(demo());
   const threadId = "prov-anthropic";
   const before = provider.chatRequests().length;
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(anthropicEnv()), sourcesDir: SAMPLES_DIR });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(anthropicEnv()), sourcesDir: SAMPLES_DIR });
   const result = await vw.run(DEMO_TASK);
   await vw.close();
   expect(result.status).toBe("completed");
@@ -117,7 +118,7 @@ it("Anthropic: a complete run publishes the same report; each model call is an e
 it("a 429 with retry-after is waited out and retried; the run goes on", async () => {
   let throttled = 0;
   provider.script(demo((ctx) => (ctx.role === "verifier" && ctx.turn === 0 && throttled++ === 0 ? { error: 429, retryAfter: 1 } : undefined)));
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId: "prov-429", model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId: "prov-429", model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
   const result = await vw.run(DEMO_TASK);
   await vw.close();
   expect(throttled).toBe(2); // refused once, then answered
@@ -138,7 +139,7 @@ it("malformed tool calls: the model is told in one short line and asked again, t
   );
   const threadId = "prov-malformed";
   const base = provider.chatRequests().length;
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR });
   const result = await vw.run(DEMO_TASK);
   await vw.close();
   expect(result.status).toBe("completed");
@@ -157,7 +158,7 @@ it("a tool input that is not an object (Anthropic) gets one short error line: no
   provider.script(demo((ctx) => (ctx.role === "main" && ctx.turn === 0 ? { malformedToolCall: { name: "write_todos", input: "todos: all of them" } } : undefined)));
   const threadId = "prov-nonobject";
   const base = provider.chatRequests().length;
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(anthropicEnv()), sourcesDir: SAMPLES_DIR });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(anthropicEnv()), sourcesDir: SAMPLES_DIR });
   const result = await vw.run(DEMO_TASK);
   await vw.close();
   expect(result.status).toBe("completed");
@@ -171,11 +172,11 @@ it("a provider that hangs is cut by the per-call timeout; the run stops resumabl
   provider.script(demo((ctx) => (hanging && ctx.role === "publisher" && ctx.turn === 1 ? { hang: true } : undefined)));
   const threadId = "prov-hang";
   const env = { ...openaiEnv(), VIBEWRITER_MODEL_TIMEOUT_SEC: "1", VIBEWRITER_MODEL_MAX_RETRIES: "0" };
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(env), sourcesDir: SAMPLES_DIR });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(env), sourcesDir: SAMPLES_DIR });
   await expect(vw.run(DEMO_TASK)).rejects.toThrow(/timed out[\s\S]*vibewriter resume prov-hang/i);
   await vw.close();
   hanging = false;
-  const again = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(env) });
+  const again = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(env) });
   expect((await again.resume()).status).toBe("completed");
   await again.close();
   expect(await report(threadId)).toBe(await report("prov-openai"));
@@ -184,7 +185,7 @@ it("a provider that hangs is cut by the per-call timeout; the run stops resumabl
 it("the budget: at the limit the run pauses for the owner; a resume with a higher budget finishes the same report", async () => {
   provider.script(demo());
   const threadId = "prov-budget";
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR, budget: { maxCalls: 6, maxTokens: 10_000_000 }, expectReport: true });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR, budget: { maxCalls: 6, maxTokens: 10_000_000 }, expectReport: true });
   const paused = await vw.run(DEMO_TASK);
   await vw.close();
   expect(paused.status).toBe("interrupted");
@@ -192,11 +193,11 @@ it("the budget: at the limit the run pauses for the owner; a resume with a highe
   expect(paused.interrupts[0]).toMatchObject({ value: { kind: "budget_exhausted", reason: "the run has made 6 model calls (limit 6)", maxCalls: 6 } });
   // Resumed within the same budget: still paused, no model call made.
   const calls = provider.chatRequests().length;
-  const same = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), budget: { maxCalls: 6, maxTokens: 10_000_000 }, expectReport: true });
+  const same = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()), budget: { maxCalls: 6, maxTokens: 10_000_000 }, expectReport: true });
   expect((await same.resume({ continue: true })).status).toBe("interrupted");
   await same.close();
   expect(provider.chatRequests().length).toBe(calls);
-  const raised = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), budget: { maxCalls: 100, maxTokens: 10_000_000 }, expectReport: true });
+  const raised = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()), budget: { maxCalls: 100, maxTokens: 10_000_000 }, expectReport: true });
   const done = await raised.resume({ continue: true });
   await raised.close();
   expect(done.status).toBe("completed");
@@ -207,7 +208,7 @@ it("a run that ends without its report ends failed, says why, and a resume asks 
   let stopEarly = true;
   provider.script(demo((ctx) => (stopEarly && ctx.role === "main" && ctx.turn === 2 ? "I think that is enough." : undefined)));
   const threadId = "prov-incomplete";
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR, expectReport: true });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR, expectReport: true });
   const result = await vw.run(DEMO_TASK);
   await vw.close();
   expect(result.status).toBe("failed");
@@ -215,7 +216,7 @@ it("a run that ends without its report ends failed, says why, and a resume asks 
   const finished = (await events(threadId)).filter((e) => e.type === EventType.RunFinished).at(-1)!;
   expect(finished.data).toMatchObject({ status: "failed", reason: result.reason });
   stopEarly = false;
-  const again = await createVibewriter({ backbone: world.nats.backbone, threadId, model: resolveModel(openaiEnv()), expectReport: true });
+  const again = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId, model: resolveModel(openaiEnv()), expectReport: true });
   const resumed = await again.resume();
   await again.close();
   expect(resumed.status).toBe("completed");
@@ -238,7 +239,7 @@ it("a provider that reuses tool-call ids (call_0 in every answer) still runs eve
       ),
     ),
   );
-  const vw = await createVibewriter({ backbone: world.nats.backbone, threadId: "prov-ids", model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR, expectReport: true });
+  const vw = await createVibewriter({ backbone: world.nats.backbone, sandboxes: vms.sandboxes(world.nats.backbone.blobs), threadId: "prov-ids", model: resolveModel(openaiEnv()), sourcesDir: SAMPLES_DIR, expectReport: true });
   const result = await vw.run(DEMO_TASK);
   await vw.close();
   expect(result.status).toBe("completed");

@@ -81,6 +81,6 @@ it("each subagent is bound only to its own tools and is refused anything else", 
   expect(await sandboxText(sandbox, "/workspace/notes/n1.md")).toBe("a note");
   for (const f of ["/workspace/report.md", "/workspace/pwned", "/workspace/pwned2", "/workspace/gp.md"]) expect(await sandboxText(sandbox, f)).toBeNull();
   expect(ends.filter((e) => e.data.tool === "execute" && e.data.status === "ok")).toEqual([]);
-  expect(await world.backbone.artifacts.get("threads/powers/report.md")).toBeNull();
+  expect(await world.backbone.blobs.get("threads/powers/report.md")).toBeNull();
   await vw.close();
 });

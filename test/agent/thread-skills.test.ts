@@ -2,7 +2,6 @@ import { createHash } from "node:crypto";
 import { mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { artifactStorePort } from "../../src/agent/backbone.ts";
 import { AgentErrorCode } from "../../src/agent/errors.ts";
 import type { ArtifactPort } from "../../src/agent/ports.ts";
 import { BUILTIN_SKILLS_DIR, loadSkills } from "../../src/agent/skills.ts";
@@ -14,7 +13,7 @@ let artifacts: ArtifactPort;
 let dir: string;
 beforeAll(async () => {
   t = await startTestNats();
-  artifacts = artifactStorePort(t.backbone.artifacts);
+  artifacts = t.backbone.blobs;
 });
 afterAll(async () => {
   await t.close();

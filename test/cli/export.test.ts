@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import type { BackendProtocolV2 } from "deepagents";
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { createEmitter } from "../../src/agent/emitter.ts";
 import type { AgentBackbone } from "../../src/agent/ports.ts";
 import { storeSources } from "../../src/agent/sources.ts";
@@ -49,7 +48,7 @@ describe("vibewriter export", () => {
 
   beforeAll(async () => {
     nats = await startTestNats();
-    b = agentBackbone(nats.backbone);
+    b = nats.backbone;
     cwd = await mkdtemp(join(tmpdir(), "vw-export-cli-"));
     const s = await northwindSources();
     const report = northwindReport(s);
@@ -59,7 +58,7 @@ describe("vibewriter export", () => {
       "Northwind opened its third distribution centre in Columbus, Ohio, in August.",
       "The centre employs 140 people.",
     ];
-    await storeSources(b.artifacts, THREAD, [s.results, s.press]);
+    await storeSources(b.blobs, THREAD, [s.results, s.press]);
     await b.events.publish(THREAD, { type: EventType.RunStarted, data: { task: "Due diligence on Northwind" } });
     expect(await publishWithTheAgentsTool(b, THREAD, report)).toMatch(/^Published \/workspace\/report\.md to threads\/export-nw\/report\.md .* 4 verified citations\)\.$/);
     await b.events.publish(THREAD, { type: EventType.RunFinished, data: { status: "completed", report: REPORT_ARTIFACT(THREAD) } });
@@ -148,7 +147,7 @@ describe("vibewriter export", () => {
   it("a report whose citations no longer verify (a source gone, a quote altered) is exported with them marked, and a warning", async () => {
     const s = await northwindSources();
     const thread = "export-altered";
-    await storeSources(b.artifacts, thread, [s.results]);
+    await storeSources(b.blobs, thread, [s.results]);
     const report = [
       "# Altered",
       "",
@@ -158,7 +157,7 @@ describe("vibewriter export", () => {
       "",
     ].join("\n");
     // Stored as publish_report stores it, then changed behind its back: the export checks again.
-    await b.artifacts.put(REPORT_ARTIFACT(thread), enc(report));
+    await b.blobs.put(REPORT_ARTIFACT(thread), enc(report));
     await b.events.publish(thread, { type: EventType.ReportPublished, data: { artifact: REPORT_ARTIFACT(thread), sha256: "0".repeat(64), bytes: report.length, citations: 3, sources: [s.results.id, s.press.id] } });
 
     const io = captureIo(env(), cwd);
@@ -171,8 +170,8 @@ describe("vibewriter export", () => {
 
   it("a report kept after its events were pruned is still exported (read where publish_report stores it)", async () => {
     const s = await northwindSources();
-    await storeSources(b.artifacts, "export-pruned", [s.press]);
-    await b.artifacts.put(REPORT_ARTIFACT("export-pruned"), enc(`# P\n\nStaff [[src:${s.press.id}|"The centre employs 140 people."]].\n`));
+    await storeSources(b.blobs, "export-pruned", [s.press]);
+    await b.blobs.put(REPORT_ARTIFACT("export-pruned"), enc(`# P\n\nStaff [[src:${s.press.id}|"The centre employs 140 people."]].\n`));
     const io = captureIo(env(), cwd);
     expect(await main(["export", "export-pruned", "--format", "md"], io)).toBe(0);
     expect(io.out()).toContain("_1 citation, 1 verified against stored sources.");
@@ -198,9 +197,9 @@ describe("vibewriter export", () => {
     const state = await mkdtemp(join(tmpdir(), "vw-export-embedded-"));
     const runtime = await openBackbone({ env: { VIBEWRITER_STATE_DIR: state }, stateDir: state, role: NatsRole.Runtime, name: "runtime", provision: provisionLayout });
     try {
-      const rb = agentBackbone(runtime);
+      const rb = runtime;
       const s = await northwindSources();
-      await storeSources(rb.artifacts, "export-embedded", [s.results, s.press]);
+      await storeSources(rb.blobs, "export-embedded", [s.results, s.press]);
       expect(await publishWithTheAgentsTool(rb, "export-embedded", northwindReport(s))).toMatch(/^Published /);
       const io = captureIo({ PATH: process.env.PATH, VIBEWRITER_STATE_DIR: state }, cwd);
       expect(await main(["export", "export-embedded", "--format", "md"], io), io.err()).toBe(0);

@@ -6,7 +6,6 @@
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { requeueAfterDecision } from "../../src/agent/queue-thread.ts";
 import { readSourceManifest } from "../../src/agent/sources.ts";
 import { materializeThreadSkills } from "../../src/agent/thread-skills.ts";
@@ -45,9 +44,9 @@ describe("vibewriter submit", () => {
     const out = JSON.parse(io.out()) as { threadId: string; status: string; sources: number; skills: string[]; queueDepth: number };
     expect(out).toMatchObject({ status: "queued", sources: 1, skills: ["house-style"], queueDepth: 1 });
 
-    const b = agentBackbone(nats.backbone);
-    expect((await readSourceManifest(b.artifacts, out.threadId)).map((s) => s.origin)).toEqual(["memo.md"]);
-    const skillDirs = await materializeThreadSkills(b.artifacts, out.threadId, join(dir, "worker-skills"));
+    const b = nats.backbone;
+    expect((await readSourceManifest(b.blobs, out.threadId)).map((s) => s.origin)).toEqual(["memo.md"]);
+    const skillDirs = await materializeThreadSkills(b.blobs, out.threadId, join(dir, "worker-skills"));
     expect(skillDirs).toEqual([join(dir, "worker-skills", "house-style")]);
 
     const got = await queue.next({ expiresMs: 5_000 });

@@ -5,7 +5,6 @@
  * twice. Along the way, the fleet's metrics: `run.started` names the worker, `run.finished` its
  * wall time, `lease.taken_over` the worker gone silent; the STATS a live worker answers.
  */
-import { artifactStorePort } from "../../src/agent/backbone.ts";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
 import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
 import { queueThread } from "../../src/agent/queue-thread.ts";
@@ -37,7 +36,7 @@ async function queue(world: CliChildWorld, threadId: string): Promise<void> {
   const b = world.nats.backbone;
   await RunQueue.open(b, { ackWaitMs: ACK_WAIT_MS }); // the queue exists before any worker opens it
   await queueThread(
-    { artifacts: artifactStorePort(b.artifacts), store: b.store, events: b.events, js: b.js },
+    b,
     { threadId, task: DEMO_TASK, sources: await loadSourcesDir(SAMPLES_DIR), skills: [], allowNetwork: false, by: "test" },
   );
 }

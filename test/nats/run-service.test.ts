@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Msg, NatsConnection } from "@nats-io/transport-node";
 import { readSourceManifest } from "../../src/agent/sources.ts";
-import { artifactStorePort } from "../../src/agent/backbone.ts";
 import { NatsRole } from "../../src/nats/auth.ts";
 import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
@@ -55,7 +54,7 @@ describe("the vibewriter NATS service", () => {
     const reply = await ask(runtime.nc, SubmitSubject, { task: "Assess Northwind", threadId: "svc-1", maxModelCalls: 30, sources: [{ name: "memo.md", base64 }] });
     expect(serviceError(reply).code).toBeUndefined();
     expect(reply.json()).toEqual({ threadId: "svc-1", status: "queued" });
-    expect((await readSourceManifest(artifactStorePort(runtime.artifacts), "svc-1")).map((s) => s.origin)).toEqual(["memo.md"]);
+    expect((await readSourceManifest(runtime.blobs, "svc-1")).map((s) => s.origin)).toEqual(["memo.md"]);
 
     const status = (await ask(viewer.nc, StatusSubject, { threadId: "svc-1" })).json();
     expect(status).toEqual({ threadId: "svc-1", status: "queued", task: "Assess Northwind", queueDepth: 1 });

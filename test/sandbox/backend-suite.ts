@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { FilesystemBackend } from "deepagents";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";
-import { artifactWorkspace, workspacePrefix, type WorkspaceStore } from "../../src/sandbox/workspace-store.ts";
+import { workspacePrefix, type WorkspaceStore } from "../../src/sandbox/ports.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 
 export interface SuiteTarget {
@@ -224,7 +224,7 @@ export function backendSuite(name: string, setup: () => Promise<SuiteTarget>): v
       let store: WorkspaceStore;
       beforeAll(async () => {
         nats = await startTestNats();
-        store = artifactWorkspace(nats.backbone.artifacts);
+        store = nats.backbone.blobs;
       });
       afterAll(async () => {
         await nats?.close();

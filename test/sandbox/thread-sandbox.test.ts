@@ -6,7 +6,6 @@
 import { MicroVMBackend, SANDBOX_FAILURE } from "../../src/sandbox/backend.ts";
 import { ThreadSandbox, type ThreadSandboxNotice } from "../../src/sandbox/thread-sandbox.ts";
 import type { VmHandle } from "../../src/sandbox/vmm/driver.ts";
-import { artifactWorkspace } from "../../src/sandbox/workspace-store.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { acquireTestVm, closeTestPool, getTestPool } from "../support/vm.ts";
 
@@ -30,7 +29,7 @@ const SKILL: [string, Uint8Array] = ["/skills/probe/SKILL.md", new TextEncoder()
  */
 async function openThread(threadId: string, options: ConstructorParameters<typeof ThreadSandbox>[1] = {}) {
   const notices: ThreadSandboxNotice[] = [];
-  const backend = await MicroVMBackend.create({ threadId, vm: await acquireTestVm(), provider: acquireTestVm, store: artifactWorkspace(nats.backbone.artifacts) });
+  const backend = await MicroVMBackend.create({ threadId, vm: await acquireTestVm(), provider: acquireTestVm, store: nats.backbone.blobs });
   const sandbox = new ThreadSandbox(backend, {
     ...options,
     onNotice: (n) => {

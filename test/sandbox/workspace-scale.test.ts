@@ -5,7 +5,7 @@
  */
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";
-import { artifactWorkspace, workspacePrefix } from "../../src/sandbox/workspace-store.ts";
+import { workspacePrefix } from "../../src/sandbox/ports.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { acquireTestVm, closeTestPool } from "../support/vm.ts";
 
@@ -42,7 +42,7 @@ const EXACT = 600_000;
 beforeAll(async () => {
   nats = await startTestNats();
   vm = await acquireTestVm();
-  b = await MicroVMBackend.create({ threadId: "scale", vm, store: artifactWorkspace(nats.backbone.artifacts), executeTimeoutMs: 600_000 });
+  b = await MicroVMBackend.create({ threadId: "scale", vm, store: nats.backbone.blobs, executeTimeoutMs: 600_000 });
   // One command makes all of them; its answer comes after the workspace was synced.
   await b.write("/workspace/make.py", MAKE);
   const made = await b.execute("python3 make.py");

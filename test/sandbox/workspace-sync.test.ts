@@ -5,7 +5,7 @@
  */
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";
-import { artifactWorkspace, workspacePrefix, type WorkspaceStore } from "../../src/sandbox/workspace-store.ts";
+import { workspacePrefix, type WorkspaceStore } from "../../src/sandbox/ports.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { acquireTestVm, closeTestPool } from "../support/vm.ts";
 
@@ -15,7 +15,7 @@ const vms: SandboxVm[] = [];
 
 beforeAll(async () => {
   nats = await startTestNats();
-  const real = artifactWorkspace(nats.backbone.artifacts);
+  const real = nats.backbone.blobs;
   // The real store, which can be made to refuse writes and deletes (as a full or lost NATS does).
   store = {
     failing: false,

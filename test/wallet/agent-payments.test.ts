@@ -11,7 +11,6 @@ import { format } from "node:util";
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
 import { Keypair } from "@stellar/stellar-sdk";
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { EventType, eventOf } from "../../src/nats/event-types.ts";
 import { paymentProposalId } from "../../src/agent/tools/payment.ts";
 import { createChoirTools } from "../../src/agent/tools/choir.ts";
@@ -68,7 +67,7 @@ beforeAll(async () => {
   }
   nats = await startTestNats();
   fx = await walletFixture({ perTransaction: "50", window: "100", approvalAbove: "20" });
-  const backbone = agentBackbone(nats.backbone);
+  const backbone = nats.backbone;
   wallet = await Wallet.open({ nats: nats.backbone, policy: fx.policy, signer: await fx.signer(), ownerPublicKey: fx.ownerKey.publicKey });
   choir = await Choir.open(nats.backbone);
   const earlier = await choir.publish({ title: "Fee survey", body: "Editors charge per report.", author: fx.alice });

@@ -3,7 +3,6 @@ import { fakeModel } from "@langchain/core/testing";
 import { Command } from "@langchain/langgraph";
 import { Kvm } from "@nats-io/kv";
 import { createDeepAgent } from "deepagents";
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { createEmitter } from "../../src/agent/emitter.ts";
 import { EventType } from "../../src/nats/event-types.ts";
 import { openOnConnection, type Backbone } from "../../src/nats/backbone.ts";
@@ -143,7 +142,7 @@ describe("payment approval across a restart", () => {
       .respond(new AIMessage({ id: "ai-t-end", content: "The payment was refused." }));
     const backbone = extra.at(-1)!;
     const wallet = await Wallet.open({ nats: backbone, policy: fx.policy, signer: await fx.signer(), ownerPublicKey: fx.ownerKey.publicKey });
-    const emit = createEmitter(agentBackbone(backbone), "tamper-1");
+    const emit = createEmitter(backbone, "tamper-1");
     const agent = createDeepAgent({ model, tools: [createProposePaymentTool({ wallet, emit })], checkpointer: backbone.checkpointer });
     expect(((await agent.invoke({ messages: [{ role: "user", content: "pay" }] }, thread)) as { __interrupt__?: unknown[] }).__interrupt__).toHaveLength(1);
     const id = paymentProposalId("tamper-1", "call-t");

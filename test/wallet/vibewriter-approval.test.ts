@@ -6,7 +6,6 @@
  */
 import { AIMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { paymentProposalId, type PaymentApprovalRequest } from "../../src/agent/tools/payment.ts";
 import { createVibewriter, RunStatus } from "../../src/agent/vibewriter.ts";
 import { openOnConnection, type Backbone } from "../../src/nats/backbone.ts";
@@ -42,7 +41,7 @@ async function vibewriterOn(backbone: Backbone, model: ReturnType<typeof fakeMod
   const sandbox = await MicroVMBackend.create({ threadId: THREAD, vm: await acquireTestVm() });
   sandboxes.push(sandbox);
   const wallet = await Wallet.open({ nats: backbone, policy: fx.policy, signer: await fx.signer(), ownerPublicKey: fx.ownerKey.publicKey });
-  return createVibewriter({ backbone: agentBackbone(backbone), threadId: THREAD, model, sandbox, wallet });
+  return createVibewriter({ backbone: backbone, threadId: THREAD, model, sandbox, wallet });
 }
 
 it("pauses for the owner, survives a nats-server crash, and finishes after `approve` + resume", async () => {

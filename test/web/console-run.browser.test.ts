@@ -12,7 +12,6 @@
 import { fileURLToPath } from "node:url";
 import { AIMessage } from "@langchain/core/messages";
 import { fakeModel } from "@langchain/core/testing";
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
 import { paymentProposalId } from "../../src/agent/tools/payment.ts";
 import { createVibewriter, RunStatus } from "../../src/agent/vibewriter.ts";
@@ -150,7 +149,7 @@ describe("the console watching real runs", () => {
     const vibewriter = async (model: ReturnType<typeof fakeModel>) => {
       const sandbox = await MicroVMBackend.create({ threadId: thread, vm: await acquireTestVm() });
       sandboxes.push(sandbox);
-      return createVibewriter({ backbone: agentBackbone(nats.backbone), threadId: thread, model, sandbox, wallet });
+      return createVibewriter({ backbone: nats.backbone, threadId: thread, model, sandbox, wallet });
     };
     const pay = new AIMessage({
       id: "ai-pay",

@@ -10,7 +10,6 @@ import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Keypair } from "@stellar/stellar-sdk";
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { sourceFromBytes, storeSources } from "../../src/agent/sources.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
 import { main } from "../../src/cli/main.ts";
@@ -209,7 +208,7 @@ export async function makeWorld(): Promise<World> {
  * source; and a file of another thread beside it.
  */
 async function buildThread(nats: TestNats, publish: (e: NewEvent, thread?: string) => Promise<number>): Promise<void> {
-  const artifacts = agentBackbone(nats.backbone).artifacts;
+  const artifacts = nats.backbone.blobs;
   const source = await sourceFromBytes("northwind.txt", new TextEncoder().encode(SOURCE_TEXT));
   await storeSources(artifacts, THREAD, [source]);
   const report = `# Northwind\n\nNorthwind grew [[src:${source.id}|"${QUOTE}"]].\n`;

@@ -4,7 +4,6 @@
  * Store, from samples/northwind), a report whose citations quote them verbatim, and the end.
  * The events are the agent's own types (src/nats/event-types.ts); only their order is fixed here.
  */
-import { agentBackbone } from "../../src/agent/backbone.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { loadSourcesDir, storeSources, type Source } from "../../src/agent/sources.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
@@ -24,7 +23,7 @@ export interface RecordedRun {
 }
 
 export async function recordedRun(backbone: Backbone, threadId: string): Promise<RecordedRun> {
-  const artifacts = agentBackbone(backbone).artifacts;
+  const artifacts = backbone.blobs;
   const sources = await loadSourcesDir(SAMPLES_DIR);
   const auditor = sources.find((s) => s.origin === "auditor-letter.txt")!;
   const enc = new TextEncoder();

@@ -20,7 +20,7 @@ export function guardChoirPublish(inner: StructuredTool, ctx: HostToolContext): 
     async (args: z.infer<typeof schema>) => {
       const text = args.path ? await readBackendText(ctx.backend, args.path) : (args.body ?? "");
       if (typeof text !== "string") return `Error: ${text.error}`;
-      const result = checkCitations(text, await loadThreadSourceTexts(ctx.backbone.artifacts, ctx.threadId));
+      const result = checkCitations(text, await loadThreadSourceTexts(ctx.backbone.blobs, ctx.threadId));
       if (!result.ok) {
         return `Error: refused to publish to the Choir: ${result.problems.length} unverifiable citation(s) (write them as ${CITATION_SYNTAX}):\n${formatCitationProblems(result.problems)}`;
       }

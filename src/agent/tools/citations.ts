@@ -14,7 +14,7 @@ export function createCheckCitationsTool(ctx: HostToolContext, agent: string) {
     async ({ path }, config) => {
       const text = await readBackendText(ctx.backend, path);
       if (typeof text !== "string") return `Error: ${text.error}`;
-      const sources = await loadThreadSourceTexts(ctx.backbone.artifacts, ctx.threadId);
+      const sources = await loadThreadSourceTexts(ctx.backbone.blobs, ctx.threadId);
       const result = checkCitations(text, sources);
       const uncited = uncitedLines(text);
       const advice = uncited.length

@@ -78,8 +78,8 @@ export function createDelegateTool(opts: DelegateToolOptions) {
           if (typeof budget === "string") return `Error: ${budget}`;
           const sources = input.sources ?? "parent";
           record = { child, parent, question, sources, ...budget, allowNetwork: opts.allowNetwork, submittedAt: new Date().toISOString() };
-          if (sources === "parent") await shareSources(opts.backbone.artifacts, parent, child);
-          if (opts.skillDirs.length > 0) await storeThreadSkills(opts.backbone.artifacts, child, opts.skillDirs);
+          if (sources === "parent") await shareSources(opts.backbone.blobs, parent, child);
+          if (opts.skillDirs.length > 0) await storeThreadSkills(opts.backbone.blobs, child, opts.skillDirs);
           await writeChildRecord(opts.backbone.store, record);
         }
         await submitOnce(opts, record);
@@ -168,7 +168,7 @@ async function storeChildReport(opts: DelegateToolOptions, r: ChildRecord, repor
   const source = { ...(await sourceFromBytes(`thread:${r.child}`, new TextEncoder().encode(report))), title: `Report of child run ${r.child}: ${clip(r.question, 120)}` };
   const adding = [source, ...cited];
   let placed = "";
-  await storeSources(opts.backbone.artifacts, r.parent, adding, async (infos) => {
+  await storeSources(opts.backbone.blobs, r.parent, adding, async (infos) => {
     const texts = new Map(adding.map((s) => [s.id, s.text]));
     const uploads = sourceUploads(infos.filter((i) => texts.has(i.id)), texts).filter(([p]) => p !== SOURCE_PATHS.sandboxIndex);
     uploads.push(sourceUploads(infos, new Map()).at(-1)!);

@@ -31,7 +31,7 @@ export function createFetchUrlTool(ctx: HostToolContext, agent: string) {
         return `Error: ${(err as Error).message}`;
       }
       let placed = "";
-      await storeSources(ctx.backbone.artifacts, ctx.threadId, [source], async (infos) => {
+      await storeSources(ctx.backbone.blobs, ctx.threadId, [source], async (infos) => {
         // The new text plus the whole thread's index, so the index stays complete.
         const uploads = sourceUploads(infos.filter((i) => i.id === source.id), new Map([[source.id, source.text]])).filter(([p]) => p !== SOURCE_PATHS.sandboxIndex);
         uploads.push(sourceUploads(infos, new Map()).at(-1)!);

@@ -20,7 +20,7 @@ export function createPublishReportTool(ctx: HostToolContext, agent: string) {
     async ({ path }) => {
       const text = await readBackendText(ctx.backend, path);
       if (typeof text !== "string") return `Error: ${text.error}`;
-      const sources = await loadThreadSourceTexts(ctx.backbone.artifacts, ctx.threadId);
+      const sources = await loadThreadSourceTexts(ctx.backbone.blobs, ctx.threadId);
       const result = checkCitations(text, sources);
       if (!result.ok) {
         return (
@@ -32,7 +32,7 @@ export function createPublishReportTool(ctx: HostToolContext, agent: string) {
       const bytes = new TextEncoder().encode(text);
       const sha256 = createHash("sha256").update(bytes).digest("hex");
       const artifact = REPORT_ARTIFACT(ctx.threadId);
-      await ctx.backbone.artifacts.put(artifact, bytes);
+      await ctx.backbone.blobs.put(artifact, bytes);
       await ctx.emit({
         id: `${agent}:report:${sha256.slice(0, 16)}`,
         type: EventType.ReportPublished,

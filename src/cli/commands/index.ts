@@ -14,14 +14,12 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
       return (await import("./doctor.ts")).runDoctor(plan, ctx);
     case "run":
       (await import("../model.ts")).cliModel(ctx.env); // with no model, say what to set before starting anything
-      await headStart(ctx, "run", { vm: true });
-      return (await import("./run.ts")).runRun(plan, ctx);
+      return (await import("./run.ts")).runRun(plan, ctx, await headStart(ctx, "run", { vm: true }));
     case "resume":
-      await headStart(ctx, "resume", { vm: false }); // the thread may not exist: no VM yet
-      return (await import("./run.ts")).runResume(plan, ctx);
+      // The thread may not exist: no VM yet.
+      return (await import("./run.ts")).runResume(plan, ctx, await headStart(ctx, "resume", { vm: false }));
     case "demo":
-      await headStart(ctx, "demo", { vm: true });
-      return (await import("./run.ts")).runDemo(plan, ctx);
+      return (await import("./run.ts")).runDemo(plan, ctx, await headStart(ctx, "demo", { vm: true }));
     case "threads":
       return (await import("./threads.ts")).runThreads(plan, ctx);
     case "show":

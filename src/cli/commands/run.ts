@@ -10,7 +10,7 @@ import type { RunResult } from "../../agent/vibewriter.ts";
 import { DEMO_TASK } from "../../agent/demo-model.ts";
 import { SAMPLES_DIR } from "../../agent/samples.ts";
 import { showThread } from "../../agent/threads.ts";
-import { closeSandboxPool } from "../../agent/sandbox.ts";
+import type { VmPool } from "../../app/vm-pool.ts";
 import type { PaymentApprovalRequest } from "../../agent/tools/payment.ts";
 import { openRunWallet } from "../wallet.ts";
 import { NatsRole } from "../../nats/auth.ts";
@@ -52,11 +52,11 @@ interface Session {
   verb: string;
 }
 
-async function runSession(s: Session, ctx: CliContext): Promise<number> {
+async function runSession(s: Session, ctx: CliContext, vms: VmPool): Promise<number> {
   const display = new RunDisplay(ctx.stdout, s.json);
   display.note(`${s.verb} thread ${s.threadId} with ${s.model.label}`);
   const backbone = await openCliBackbone(ctx, `vibewriter-${s.verb}-${process.pid}`, { role: NatsRole.Runtime });
-  ctx.defer(() => closeSandboxPool()); // every VM this process started, after the thread's own closes
+  ctx.defer(() => vms.close()); // every VM this process started, after the thread's own closes
   // One signal stops the run wherever it is (preparing or running): Ctrl-C, or the lease lost.
   const stop = new AbortController();
   const onInterrupt = () => stop.abort(interrupted(s.threadId));
@@ -84,6 +84,7 @@ async function runSession(s: Session, ctx: CliContext): Promise<number> {
   const result = await runThread(
     {
       backbone,
+      sandboxes: vms.sandboxes(backbone.blobs),
       threadId: s.threadId,
       model: s.model.model,
       env: ctx.env,
@@ -158,7 +159,7 @@ export function renderResult(r: RunResult): string {
   return lines.join("\n") + "\n";
 }
 
-export async function runRun(plan: Extract<CommandPlan, { command: "run" }>, ctx: CliContext): Promise<number> {
+export async function runRun(plan: Extract<CommandPlan, { command: "run" }>, ctx: CliContext, vms: VmPool): Promise<number> {
   const model = cliModel(ctx.env); // first: with no model, say what to set before touching anything
   return runSession(
     {
@@ -173,22 +174,24 @@ export async function runRun(plan: Extract<CommandPlan, { command: "run" }>, ctx
       verb: "run",
     },
     ctx,
+    vms,
   );
 }
 
-export async function runResume(plan: Extract<CommandPlan, { command: "resume" }>, ctx: CliContext): Promise<number> {
+export async function runResume(plan: Extract<CommandPlan, { command: "resume" }>, ctx: CliContext, vms: VmPool): Promise<number> {
   const model = cliModel(ctx.env);
   try {
     return await runSession(
       { threadId: plan.threadId, json: plan.json, model, skillDirs: plan.skills, allowNetwork: plan.allowNetwork, budget: { maxModelCalls: plan.maxModelCalls, maxTokens: plan.maxTokens }, act: (waiting) => ({ kind: "resume", waiting }), verb: "resume" },
       ctx,
+      vms,
     );
   } catch (e) {
     throw notFoundOr(e);
   }
 }
 
-export async function runDemo(plan: Extract<CommandPlan, { command: "demo" }>, ctx: CliContext): Promise<number> {
+export async function runDemo(plan: Extract<CommandPlan, { command: "demo" }>, ctx: CliContext, vms: VmPool): Promise<number> {
   return runSession(
     {
       threadId: plan.threadId ?? newThreadId("demo"),
@@ -200,5 +203,6 @@ export async function runDemo(plan: Extract<CommandPlan, { command: "demo" }>, c
       verb: "demo",
     },
     ctx,
+    vms,
   );
 }

@@ -3,7 +3,6 @@
  * and skills are read and checked here, before anything is stored: a bad folder is refused with
  * nothing queued. Needs no model (the worker has one).
  */
-import { agentBackbone } from "../../agent/backbone.ts";
 import { queueThread } from "../../agent/queue-thread.ts";
 import { loadSkills } from "../../agent/skills.ts";
 import { loadSourcesDir, type Source } from "../../agent/sources.ts";
@@ -28,9 +27,8 @@ export async function runSubmit(plan: Extract<CommandPlan, { command: "submit" }
 
   const backbone = await openCliBackbone(ctx, `vibewriter-submit-${process.pid}`, { role: NatsRole.Runtime });
   const queue = await RunQueue.open(backbone, { replicas: backbone.replicas });
-  const b = agentBackbone(backbone);
   await queueThread(
-    { artifacts: b.artifacts, store: b.store, events: b.events, js: backbone.js },
+    backbone,
     {
       threadId,
       task: plan.task,

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { closeSandboxPool, sandboxPool } from "../../agent/sandbox.ts";
+import { VmPool } from "../../app/vm-pool.ts";
 import { NatsRole } from "../../nats/auth.ts";
 import { DEFAULT_ACK_WAIT_MS, RunQueue } from "../../nats/run-queue.ts";
 import { startRunService, type WorkerStats } from "../../nats/run-service.ts";
@@ -52,7 +52,8 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
   const workerId = `worker-${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
   const holder = thisProcess("worker", workerId);
   const backbone = await openCliBackbone(ctx, `vibewriter-${workerId}`, { role: NatsRole.Runtime });
-  ctx.defer(() => closeSandboxPool()); // every VM of this worker, after the runs have closed theirs
+  const vms = new VmPool({ env: ctx.env });
+  ctx.defer(() => vms.close()); // every VM of this worker, after the runs have closed theirs
   const replicas = backbone.replicas;
   // Always applied: a queue made when the default was 60 s gets today's (a worker sets the fleet's).
   const queue = await RunQueue.open(backbone, { replicas, ackWaitMs: ackWaitMs ?? DEFAULT_ACK_WAIT_MS });
@@ -63,7 +64,7 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
 
   const inFlight = new Map<string, Promise<void>>();
   const stats = new WorkerMetrics({ workerId, host: holder.host, pid: holder.pid, concurrency: plan.concurrency });
-  const workerStats = (): WorkerStats => stats.stats([...inFlight.keys()], sandboxPool().stats());
+  const workerStats = (): WorkerStats => stats.stats([...inFlight.keys()], vms.stats());
   const service = await startRunService(backbone, { queue, artifacts: backbone.artifacts, worker: workerStats, store: backbone.store, events: backbone.events, leases });
   ctx.defer(() => service.stop());
 
@@ -79,6 +80,7 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
 
   const deps = {
     backbone,
+    sandboxes: vms.sandboxes(backbone.blobs),
     queue,
     leases,
     holder,

@@ -1,8 +1,6 @@
 import type { SandboxBackendProtocolV2 } from "deepagents";
-import { agentBackbone } from "../../../src/agent/backbone.ts";
 import type { AgentBackbone } from "../../../src/agent/ports.ts";
 import { MicroVMBackend } from "../../../src/sandbox/backend.ts";
-import { artifactWorkspace } from "../../../src/sandbox/workspace-store.ts";
 import { startTestNats, type TestNats } from "../../support/nats.ts";
 import { acquireTestVm, closeTestPool, getTestPool } from "../../support/vm.ts";
 
@@ -26,13 +24,13 @@ export async function startAgentWorld(): Promise<AgentWorld> {
   const backbones: MicroVMBackend[] = [];
   return {
     nats,
-    backbone: agentBackbone(nats.backbone),
+    backbone: nats.backbone,
     async sandbox(threadId: string) {
       const b = await MicroVMBackend.create({
         threadId,
         vm: await acquireTestVm(),
         provider: acquireTestVm,
-        store: artifactWorkspace(nats.backbone.artifacts),
+        store: nats.backbone.blobs,
       });
       backbones.push(b);
       return b;
