@@ -8,7 +8,8 @@ import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { checkCitations } from "./citations.ts";
 import { EventType, RunStatus, type VibewriterEvent } from "../nats/event-types.ts";
 import type { AgentBackbone, ArtifactPort } from "./ports.ts";
-import { loadThreadSourceTexts, readSourceManifest, SOURCE_PATHS, type Source } from "./sources.ts";
+import { readSourceManifest, SOURCE_PATHS, type Source } from "./sources.ts";
+import { ThreadSources } from "./thread-sources.ts";
 import { REPORT_ARTIFACT } from "./tools/publish.ts";
 
 const RECORDS = ["vibewriter", "child-runs"];
@@ -77,10 +78,9 @@ export async function childOutcome(backbone: AgentBackbone, child: string): Prom
   if (!raw) return { state: "failed", status, reason: last.data.reason ?? "it ended without publishing a report" };
   const report = new TextDecoder().decode(raw);
   // Published reports were verified when published; check again against the child's stored sources.
-  const texts = await loadThreadSourceTexts(backbone.blobs, child);
-  const check = checkCitations(report, texts);
+  const sources = await ThreadSources.load(backbone.blobs, child);
+  const check = checkCitations(report, sources.texts);
   if (!check.ok) return { state: "failed", status, reason: `its report's citations do not verify: ${check.problems[0]?.message ?? "no citations"}` };
-  const infos = await readSourceManifest(backbone.blobs, child);
-  const cited = infos.filter((i) => check.verifiedSources.includes(i.id)).map((i) => ({ ...i, text: texts.get(i.id)! }));
+  const cited = sources.infos.filter((i) => check.verifiedSources.includes(i.id)).map((i) => ({ ...i, text: sources.texts.get(i.id)! }));
   return { state: "reported", status, report, cited };
 }

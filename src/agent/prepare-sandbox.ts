@@ -5,7 +5,8 @@ import { EventType } from "../nats/event-types.ts";
 import type { EmitEvent } from "./events.ts";
 import type { AgentBackbone } from "./ports.ts";
 import { BUILTIN_SKILLS_DIR, installSkills, loadSkills, SANDBOX_SKILLS_DIR, skillUploads, type Skill } from "./skills.ts";
-import { loadThreadSourceTexts, readSourceManifest, sourceUploads, storeSources, type Source, type SourceInfo } from "./sources.ts";
+import { sourceUploads, type Source, type SourceInfo } from "./sources.ts";
+import { ThreadSources } from "./thread-sources.ts";
 
 function shortHash(s: string): string {
   return createHash("sha256").update(s).digest("hex").slice(0, 12);
@@ -26,7 +27,7 @@ export async function prepareSandbox(args: {
   emit: EmitEvent;
   skillDirs: readonly string[];
   newSources: readonly Source[];
-}): Promise<{ skillsDir: string; sources: SourceInfo[]; replacementSetup: (sandbox: PlacingSandbox) => Promise<void> }> {
+}): Promise<{ skillsDir: string; sources: ThreadSources; replacementSetup: (sandbox: PlacingSandbox) => Promise<void> }> {
   const { sandbox, backbone, threadId, emit, newSources } = args;
   const { skills, warnings } = await loadSkills([BUILTIN_SKILLS_DIR, ...args.skillDirs]);
   for (const w of warnings) {
@@ -46,22 +47,23 @@ export async function prepareSandbox(args: {
     });
   }
 
-  let infos: SourceInfo[];
+  // The run's one read of the thread's sources; the tools are handed this set.
+  const sources = await ThreadSources.load(backbone.blobs, threadId);
   if (newSources.length > 0) {
-    infos = await storeSources(backbone.blobs, threadId, newSources);
+    await sources.add(newSources);
     for (const s of newSources) {
       await emit({ id: `setup:source:${s.id}`, type: EventType.SourceStored, agent: "main", data: { id: s.id, origin: s.origin, kind: s.kind, chars: s.chars, title: s.title ?? null } });
     }
-  } else {
-    infos = await readSourceManifest(backbone.blobs, threadId);
   }
-  const texts = infos.length > 0 ? await loadThreadSourceTexts(backbone.blobs, threadId) : new Map<string, string>();
+  // What this VM got: a replacement gets the same (its /workspace, with later sources, comes back from the store).
+  const infos: SourceInfo[] = [...sources.infos];
+  const texts = new Map(sources.texts);
   if (infos.length > 0) await upload(sandbox, sourceUploads(infos, texts), "sources");
   const replacementSetup = async (fresh: PlacingSandbox): Promise<void> => {
     await placeSkills(fresh, skills, skillsDir);
     if (infos.length > 0) await upload(fresh, sourceUploads(infos, texts), "sources");
   };
-  return { skillsDir, sources: infos, replacementSetup };
+  return { skillsDir, sources, replacementSetup };
 }
 
 /** What a replacement VM's setup writes through: the backend itself, under the thread's wrapper. */

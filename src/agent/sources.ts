@@ -193,10 +193,10 @@ export async function readSourceManifest(artifacts: ArtifactPort, threadId: stri
   return JSON.parse(new TextDecoder().decode(raw)) as SourceInfo[];
 }
 
-/** The thread's sources as `id → text`, read from the Object Store (never from the sandbox). */
-export async function loadThreadSourceTexts(artifacts: ArtifactPort, threadId: string): Promise<Map<string, string>> {
+/** The stored texts of `infos` as `id → text` (one listed but not stored is left out). */
+export async function readSourceTexts(artifacts: ArtifactPort, infos: readonly SourceInfo[]): Promise<Map<string, string>> {
   const texts = new Map<string, string>();
-  for (const info of await readSourceManifest(artifacts, threadId)) {
+  for (const info of infos) {
     const raw = await artifacts.get(SOURCE_PATHS.artifact(info.id));
     if (raw) texts.set(info.id, new TextDecoder().decode(raw));
   }

@@ -183,14 +183,15 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
   if (ownSandbox) opts.signal?.addEventListener("abort", closeOnAbort, { once: true });
   try {
     opts.signal?.throwIfAborted();
-    const { skillsDir, sources: infos, replacementSetup } = await prepareSandbox({ sandbox, backbone, threadId, emit, skillDirs: opts.skillDirs ?? [], newSources });
+    const { skillsDir, sources, replacementSetup } = await prepareSandbox({ sandbox, backbone, threadId, emit, skillDirs: opts.skillDirs ?? [], newSources });
     // A VM that replaces this one mid-run gets the same skills and sources before its first call.
     if (sandbox instanceof ThreadSandbox) sandbox.setReplacementSetup(replacementSetup);
 
     const backend = new CompositeBackend(sandbox, {
       [MEMORY_ROUTE]: recordedMemory(new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }), MEMORY_ROUTE, emit),
     });
-    const ctx = { threadId, backbone, backend, emit, allowPrivateNetwork: opts.allowPrivateNetwork === true };
+    const infos = [...sources.infos]; // as the run starts (`run.started`, `Vibewriter.sources`)
+    const ctx = { threadId, backbone, backend, emit, sources, allowPrivateNetwork: opts.allowPrivateNetwork === true };
     const [searchChoir, citeArticle, publishToChoir] = opts.choir
       ? createChoirTools({ ...opts.choir, threadId, readText: (p) => readBackendText(backend, p) }).map((t) => t as unknown as StructuredTool)
       : [];

@@ -98,6 +98,7 @@ it("delegate refuses an empty or oversized question, and a run with too little b
       threadId: "refusing",
       backbone: b,
       backend: {} as never, // never reached: each call is refused first
+      sources: {} as never,
       emit: createEmitter(b, "refusing"),
       childRuns: queuedChildRuns(queue, b.store),
       budget,

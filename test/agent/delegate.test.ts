@@ -4,6 +4,7 @@
  * delegates two sub-questions at once, pauses holding no worker, and cites both children's
  * verified reports; a child that fails reaches the parent as a tool error.
  */
+import { ThreadSources } from "../../src/agent/thread-sources.ts";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,7 +17,7 @@ import { queueThread } from "../../src/agent/queue-thread.ts";
 import { createScriptedModel, type AgentScript } from "../../src/agent/scripted-model.ts";
 import { loadSkills } from "../../src/agent/skills.ts";
 import { THREAD_SKILL_PATHS } from "../../src/agent/thread-skills.ts";
-import { loadSourcesDir, loadThreadSourceTexts, readSourceManifest, sourceFromBytes, sourceIdFor, storeSources } from "../../src/agent/sources.ts";
+import { loadSourcesDir, readSourceManifest, sourceFromBytes, sourceIdFor, storeSources } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
 import { runQueuedRequest, type WorkerDeps, type WorkerRunReport } from "../../src/cli/worker-run.ts";
@@ -173,7 +174,7 @@ it("a parent delegates two sub-questions to child runs, pauses, and cites both c
   const sources = await readSourceManifest(ab.blobs, parent);
   const reportIds = [childA, childB].map((c) => sources.find((s) => s.origin === `thread:${c}`)?.id);
   expect(reportIds).toEqual(await Promise.all([childA, childB].map(async (c) => sourceIdFor(new TextEncoder().encode(await reportOf(c))))));
-  const check = checkCitations(await reportOf(parent), await loadThreadSourceTexts(ab.blobs, parent));
+  const check = checkCitations(await reportOf(parent), (await ThreadSources.load(ab.blobs, parent)).texts);
   expect(check).toMatchObject({ ok: true, verifiedSources: [...reportIds, PAGE_ID].sort() });
   expect(sources.find((s) => s.id === PAGE_ID)?.origin).toBe("https://example.org/customers");
 

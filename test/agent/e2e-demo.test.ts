@@ -1,8 +1,8 @@
+import { ThreadSources } from "../../src/agent/thread-sources.ts";
 import { checkCitations } from "../../src/agent/citations.ts";
 import { DEMO_TASK, SCRIPTED_LABEL, scriptedDemoModel } from "../../src/agent/demo-model.ts";
 import { EventType, eventOf, type VibewriterEvent } from "../../src/nats/event-types.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
-import { loadThreadSourceTexts } from "../../src/agent/sources.ts";
 import { listThreads, showThread } from "../../src/agent/threads.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
 import { VmPool } from "../../src/app/vm-pool.ts";
@@ -56,7 +56,7 @@ it("the scripted demo: plan → researcher runs a skill in the sandbox → draft
   expect(report).toContain("# Due diligence: Northwind Solar Holdings, Inc.");
   expect(report).toMatch(/Going-concern doubt/);
   // Independently re-verified against the stored sources.
-  const check = checkCitations(report, await loadThreadSourceTexts(world.backbone.blobs, threadId));
+  const check = checkCitations(report, (await ThreadSources.load(world.backbone.blobs, threadId)).texts);
   expect(check.problems).toEqual([]);
   expect(check.citations.length).toBeGreaterThan(10);
   expect(check.verifiedSources).toHaveLength(4); // every sample source, the PDF included, is cited

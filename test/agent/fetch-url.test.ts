@@ -1,8 +1,9 @@
+import { ThreadSources } from "../../src/agent/thread-sources.ts";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { checkCitations } from "../../src/agent/citations.ts";
 import { createScriptedModel } from "../../src/agent/scripted-model.ts";
-import { loadThreadSourceTexts, readSourceManifest, SOURCE_PATHS } from "../../src/agent/sources.ts";
+import { readSourceManifest, SOURCE_PATHS } from "../../src/agent/sources.ts";
 import { createVibewriter } from "../../src/agent/vibewriter.ts";
 import { sandboxText, startAgentWorld, type AgentWorld } from "./support/harness.ts";
 
@@ -63,7 +64,7 @@ it("fetch_url (network allowed) stores a page as a citable source in the sandbox
   expect(await sandboxText(sandbox, SOURCE_PATHS.sandboxFile(info!.id))).toBe("The central bank held rates at 4.25% in May.");
   const index = await sandboxText(sandbox, SOURCE_PATHS.sandboxIndex);
   for (const m of manifest) expect(index).toContain(m.id);
-  const check = checkCitations(`Rates held [[src:${info!.id}|"held rates at 4.25% in May"]].`, await loadThreadSourceTexts(world.backbone.blobs, "fetch"));
+  const check = checkCitations(`Rates held [[src:${info!.id}|"held rates at 4.25% in May"]].`, (await ThreadSources.load(world.backbone.blobs, "fetch")).texts);
   expect(check.ok).toBe(true);
 });
 

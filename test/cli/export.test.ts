@@ -3,6 +3,7 @@
  * sources through `storeSources`, the report through the real `publish_report` tool (which checks
  * every citation and emits `report.published`), the run's start and end events.
  */
+import { ThreadSources } from "../../src/agent/thread-sources.ts";
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -34,7 +35,7 @@ async function publishWithTheAgentsTool(b: AgentBackbone, threadId: string, repo
   const backend = {
     downloadFiles: async (paths: string[]) => paths.map((path) => ({ path, content: enc(report), error: null })),
   } as unknown as BackendProtocolV2;
-  const publish = createPublishReportTool({ threadId, backbone: b, backend, emit: createEmitter(b, threadId) }, "publisher");
+  const publish = createPublishReportTool({ threadId, backbone: b, backend, emit: createEmitter(b, threadId), sources: await ThreadSources.load(b.blobs, threadId) }, "publisher");
   const out = await publish.invoke({ id: "call-publish", name: "publish_report", args: { path: "/workspace/report.md" }, type: "tool_call" });
   return String(out.content);
 }

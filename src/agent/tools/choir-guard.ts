@@ -2,7 +2,6 @@ import type { StructuredTool } from "@langchain/core/tools";
 import { tool } from "langchain";
 import { z } from "zod";
 import { checkCitations, CITATION_SYNTAX, formatCitationProblems } from "../citations.ts";
-import { loadThreadSourceTexts } from "../sources.ts";
 import { readBackendText, type HostToolContext } from "./context.ts";
 
 /**
@@ -20,7 +19,7 @@ export function guardChoirPublish(inner: StructuredTool, ctx: HostToolContext): 
     async (args: z.infer<typeof schema>) => {
       const text = args.path ? await readBackendText(ctx.backend, args.path) : (args.body ?? "");
       if (typeof text !== "string") return `Error: ${text.error}`;
-      const result = checkCitations(text, await loadThreadSourceTexts(ctx.backbone.blobs, ctx.threadId));
+      const result = checkCitations(text, ctx.sources.texts);
       if (!result.ok) {
         return `Error: refused to publish to the Choir: ${result.problems.length} unverifiable citation(s) (write them as ${CITATION_SYNTAX}):\n${formatCitationProblems(result.problems)}`;
       }

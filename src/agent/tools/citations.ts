@@ -2,7 +2,6 @@ import { tool } from "langchain";
 import { z } from "zod";
 import { checkCitations, CITATION_SYNTAX, formatCitationProblems, uncitedLines } from "../citations.ts";
 import { EventType } from "../../nats/event-types.ts";
-import { loadThreadSourceTexts } from "../sources.ts";
 import { readBackendText, type HostToolContext } from "./context.ts";
 
 /**
@@ -14,8 +13,7 @@ export function createCheckCitationsTool(ctx: HostToolContext, agent: string) {
     async ({ path }, config) => {
       const text = await readBackendText(ctx.backend, path);
       if (typeof text !== "string") return `Error: ${text.error}`;
-      const sources = await loadThreadSourceTexts(ctx.backbone.blobs, ctx.threadId);
-      const result = checkCitations(text, sources);
+      const result = checkCitations(text, ctx.sources.texts);
       const uncited = uncitedLines(text);
       const advice = uncited.length
         ? `\n${uncited.length} line(s) state something without a citation (cite them or cut them):\n${uncited.map((u) => `- line ${u.line}: ${u.text}`).join("\n")}`

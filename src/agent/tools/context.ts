@@ -1,14 +1,17 @@
 import type { BackendProtocolV2 } from "deepagents";
 import type { EmitEvent } from "../events.ts";
 import type { AgentBackbone } from "../ports.ts";
+import type { ThreadSources } from "../thread-sources.ts";
 
-/** What the host-side tools need: the thread, the backbone and the agent's file view. */
+/** What the host-side tools need: the thread, the backbone, its sources and the agent's file view. */
 export interface HostToolContext {
   threadId: string;
   backbone: AgentBackbone;
   /** The agent's composite backend (sandbox + /memories/). */
   backend: BackendProtocolV2;
   emit: EmitEvent;
+  /** The thread's sources, read once for the run: citations are checked against it, new sources added to it. */
+  sources: ThreadSources;
   /** `fetch_url` may reach loopback and private addresses (an intranet; tests). */
   allowPrivateNetwork?: boolean;
 }

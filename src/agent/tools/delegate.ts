@@ -7,7 +7,7 @@ import { EventType } from "../../nats/event-types.ts";
 import type { ChildRunPort } from "../ports.ts";
 import type { RunBudget } from "../run-budget.ts";
 import { storeThreadSkills } from "../thread-skills.ts";
-import { SOURCE_PATHS, sourceFromBytes, sourceUploads, storeSources, type Source } from "../sources.ts";
+import { SOURCE_PATHS, sourceFromBytes, type Source } from "../sources.ts";
 import type { HostToolContext } from "./context.ts";
 
 /** What the parent pauses with while its child runs (the worker re-queues the parent when the child ends). */
@@ -167,14 +167,7 @@ async function waitForChild(opts: DelegateToolOptions, r: ChildRecord) {
 async function storeChildReport(opts: DelegateToolOptions, r: ChildRecord, report: string, cited: readonly Source[]): Promise<string | { error: string }> {
   const source = { ...(await sourceFromBytes(`thread:${r.child}`, new TextEncoder().encode(report))), title: `Report of child run ${r.child}: ${clip(r.question, 120)}` };
   const adding = [source, ...cited];
-  let placed = "";
-  await storeSources(opts.backbone.blobs, r.parent, adding, async (infos) => {
-    const texts = new Map(adding.map((s) => [s.id, s.text]));
-    const uploads = sourceUploads(infos.filter((i) => texts.has(i.id)), texts).filter(([p]) => p !== SOURCE_PATHS.sandboxIndex);
-    uploads.push(sourceUploads(infos, new Map()).at(-1)!);
-    const failed = ((await opts.backend.uploadFiles?.(uploads)) ?? []).filter((f) => f.error);
-    if (failed.length > 0) placed = failed.map((f) => `${f.path}: ${f.error}`).join(", ");
-  });
+  const placed = await opts.sources.add(adding, opts.backend); // the parent's (this thread's) sources
   if (placed) return { error: `stored the child's report as ${source.id} but could not place it in the sandbox (${placed})` };
   await opts.emit({
     id: `main:child:${r.child}:source`,

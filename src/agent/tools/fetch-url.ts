@@ -1,7 +1,7 @@
 import { tool } from "langchain";
 import { z } from "zod";
 import { EventType } from "../../nats/event-types.ts";
-import { SOURCE_LIMITS, SOURCE_PATHS, sourceFromBytes, sourceUploads, storeSources } from "../sources.ts";
+import { SOURCE_LIMITS, SOURCE_PATHS, sourceFromBytes } from "../sources.ts";
 import type { HostToolContext } from "./context.ts";
 import { guardedFetch } from "./guarded-fetch.ts";
 
@@ -30,15 +30,7 @@ export function createFetchUrlTool(ctx: HostToolContext, agent: string) {
       } catch (err) {
         return `Error: ${(err as Error).message}`;
       }
-      let placed = "";
-      await storeSources(ctx.backbone.blobs, ctx.threadId, [source], async (infos) => {
-        // The new text plus the whole thread's index, so the index stays complete.
-        const uploads = sourceUploads(infos.filter((i) => i.id === source.id), new Map([[source.id, source.text]])).filter(([p]) => p !== SOURCE_PATHS.sandboxIndex);
-        uploads.push(sourceUploads(infos, new Map()).at(-1)!);
-        const results = (await ctx.backend.uploadFiles?.(uploads)) ?? [];
-        const failed = results.filter((r) => r.error);
-        if (failed.length > 0) placed = failed.map((f) => `${f.path}: ${f.error}`).join(", ");
-      });
+      const placed = await ctx.sources.add([source], ctx.backend);
       if (placed) return `Error: stored ${source.id} but could not place it in the sandbox (${placed})`;
       await ctx.emit({
         id: `${agent}:${config.toolCall?.id ?? source.id}:source`,

@@ -4,7 +4,6 @@ import { z } from "zod";
 import { checkCitations, CITATION_SYNTAX, formatCitationProblems } from "../citations.ts";
 import { EventType } from "../../nats/event-types.ts";
 import { summarise } from "../events.ts";
-import { loadThreadSourceTexts } from "../sources.ts";
 import { readBackendText, type HostToolContext } from "./context.ts";
 
 export const REPORT_ARTIFACT = (threadId: string) => `threads/${threadId}/report.md`;
@@ -20,8 +19,7 @@ export function createPublishReportTool(ctx: HostToolContext, agent: string) {
     async ({ path }) => {
       const text = await readBackendText(ctx.backend, path);
       if (typeof text !== "string") return `Error: ${text.error}`;
-      const sources = await loadThreadSourceTexts(ctx.backbone.blobs, ctx.threadId);
-      const result = checkCitations(text, sources);
+      const result = checkCitations(text, ctx.sources.texts);
       if (!result.ok) {
         return (
           `Error: refused to publish ${path}: ${result.problems.length} unverifiable citation(s). ` +
