@@ -1,5 +1,4 @@
 import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
-import type { Backbone } from "../nats/index.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import { pendingInterrupts } from "./pending-interrupts.ts";
 import { addModelCall, noModelCalls, type ModelUsageTotals } from "./model-usage.ts";

@@ -14,7 +14,6 @@ import { AgentError, AgentErrorCode } from "../agent/errors.ts";
 import type { AgentBackbone } from "../agent/ports.ts";
 import { readSourceManifest, SOURCE_PATHS } from "../agent/sources.ts";
 import { EventType } from "../nats/event-types.ts";
-import type { Backbone } from "../nats/index.ts";
 import { ExportError, ExportErrorCode } from "./errors.ts";
 
 /** One citation of the report, numbered in reading order (each citation is its own footnote). */
