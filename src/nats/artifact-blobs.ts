@@ -6,19 +6,14 @@ import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
  * missing name deleted as a no-op. The one adapter behind the agent's `ArtifactPort` and the
  * sandbox's `WorkspaceStore` (both are this shape; neither layer sees NATS errors).
  */
-export interface ArtifactBlobs {
-  put(name: string, data: Uint8Array): Promise<void>;
-  get(name: string): Promise<Uint8Array | null>;
-  list(prefix: string): Promise<string[]>;
-  delete(name: string): Promise<void>;
-}
+export type ArtifactBlobs = ReturnType<typeof artifactBlobs>;
 
-export function artifactBlobs(store: ArtifactStore): ArtifactBlobs {
+export function artifactBlobs(store: ArtifactStore) {
   return {
-    async put(name, data) {
+    async put(name: string, data: Uint8Array): Promise<void> {
       await store.put(name, data);
     },
-    async get(name) {
+    async get(name: string): Promise<Uint8Array | null> {
       try {
         return await store.getBytes(name);
       } catch (err) {
@@ -26,10 +21,10 @@ export function artifactBlobs(store: ArtifactStore): ArtifactBlobs {
         throw err;
       }
     },
-    async list(prefix) {
+    async list(prefix: string): Promise<string[]> {
       return (await store.list(prefix)).map((i) => i.name);
     },
-    async delete(name) {
+    async delete(name: string): Promise<void> {
       try {
         await store.delete(name);
       } catch (err) {
