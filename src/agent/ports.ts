@@ -1,6 +1,7 @@
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph-checkpoint";
 import type { EventLog } from "../nats/events.ts";
-import type { ThreadSandbox, ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
+import type { SandboxBackendProtocolV2 } from "deepagents";
+import type { ReplacementSetup, ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
 
 /**
  * What the agent needs from the NATS backbone, as a narrow contract. The backbone `openBackbone()`
@@ -35,7 +36,13 @@ export type EventPort = Pick<EventLog, "publish" | "history" | "subscribe" | "th
  * (`src/app/vm-pool.ts`). `close()` on the sandbox kills its VM.
  */
 export interface SandboxPort {
-  open(threadId: string, options?: { onNotice?: (notice: ThreadSandboxNotice) => void }): Promise<ThreadSandbox>;
+  open(threadId: string, options?: { onNotice?: (notice: ThreadSandboxNotice) => void }): Promise<OpenedSandbox>;
+}
+
+/** A thread's own sandbox (a `ThreadSandbox`): it replaces a dead VM, set up again by `setReplacementSetup`'s function. */
+export interface OpenedSandbox extends SandboxBackendProtocolV2 {
+  setReplacementSetup(setup: ReplacementSetup): void;
+  close(): Promise<void>;
 }
 
 /** A child run to queue (the `delegate` tool): its own thread, task and narrower budget. */

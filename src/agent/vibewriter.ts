@@ -16,7 +16,7 @@ import { createEventMiddleware } from "./middleware/events.ts";
 import type { AgentBackbone, ChildRunPort, SandboxPort } from "./ports.ts";
 import { mainPrompt } from "./prompts.ts";
 import { createToolPolicyMiddleware } from "./middleware/tool-policy.ts";
-import { ThreadSandbox, type ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
+import type { ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
 import { createEmitter } from "./emitter.ts";
 import { createModelCallMiddleware } from "./middleware/model-calls.ts";
 import { addModelCall, noModelCalls } from "./model-usage.ts";
@@ -174,18 +174,19 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
   // Sources first: a bad folder is refused before anything is stored or started.
   const newSources = opts.sourcesDir ? await loadSourcesDir(opts.sourcesDir) : [];
 
-  const ownSandbox = !opts.sandbox;
   const onNotice = (n: ThreadSandboxNotice) => void emit({ id: `sandbox:${randomUUID()}`, type: EventType.Warning, agent: "main", data: { message: noticeText(n) } }).catch(() => {});
   opts.signal?.throwIfAborted();
-  const sandbox = opts.sandbox ?? (await opts.sandboxes!.open(threadId, { onNotice }));
+  // Opened here (not the caller's): this Vibewriter closes it.
+  const opened = opts.sandbox ? undefined : await opts.sandboxes!.open(threadId, { onNotice });
+  const sandbox = opts.sandbox ?? opened!;
   // Aborted while preparing (Ctrl-C, a lost lease): closing the VM ends any call waiting on it.
-  const closeOnAbort = () => void (sandbox as { close?: () => Promise<void> }).close?.().catch(() => {});
-  if (ownSandbox) opts.signal?.addEventListener("abort", closeOnAbort, { once: true });
+  const closeOnAbort = () => void opened?.close().catch(() => {});
+  if (opened) opts.signal?.addEventListener("abort", closeOnAbort, { once: true });
   try {
     opts.signal?.throwIfAborted();
     const { skillsDir, sources, replacementSetup } = await prepareSandbox({ sandbox, backbone, threadId, emit, skillDirs: opts.skillDirs ?? [], newSources });
     // A VM that replaces this one mid-run gets the same skills and sources before its first call.
-    if (sandbox instanceof ThreadSandbox) sandbox.setReplacementSetup(replacementSetup);
+    opened?.setReplacementSetup(replacementSetup);
 
     const backend = new CompositeBackend(sandbox, {
       [MEMORY_ROUTE]: recordedMemory(new StoreBackend({ store: backbone.store, namespace: [...MEMORY_NAMESPACE] }), MEMORY_ROUTE, emit),
@@ -335,11 +336,11 @@ export async function createVibewriter(opts: VibewriterOptions): Promise<Vibewri
       async close() {
         if (closed) return;
         closed = true;
-        if (ownSandbox) await (sandbox as { close?: () => Promise<void> }).close?.();
+        await opened?.close();
       },
     };
   } catch (err) {
-    if (ownSandbox) await (sandbox as { close?: () => Promise<void> }).close?.().catch(() => {});
+    await opened?.close().catch(() => {});
     throw err;
   }
 }
