@@ -46,6 +46,7 @@ export const NO_VM_FILES = [
   "test/cli/thread-status.test.ts",
   "test/cli/wallet.test.ts",
   "test/cli/web.test.ts",
+  "test/errors.test.ts",
   "test/export/html.test.ts",
   "test/export/markdown.test.ts",
   "test/export/pdf.test.ts",

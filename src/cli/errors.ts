@@ -3,22 +3,14 @@
  * `CliError` with a stable `code` (for `--json` and scripts), a message, and — where there is
  * one — the fix. The runner prints it once; nothing else in the CLI prints errors.
  */
+import { CodedError } from "../errors.ts";
+import { CliErrorCode } from "./error-codes.ts";
+export { CliErrorCode } from "./error-codes.ts";
 
-export const CliErrorCode = {
-  /** The command line itself is wrong (unknown command, missing argument, bad option). */
-  Usage: "usage",
-  /** Something the command needs is not configured (model, wallet, NATS). */
-  NotConfigured: "not_configured",
-  /** A thread, proposal or file named on the command line does not exist. */
-  NotFound: "not_found",
-  /** A component the command calls failed (NATS, sandbox, agent, wallet). */
-  Failed: "failed",
-  /** The user pressed Ctrl-C. */
-  Interrupted: "interrupted",
-  /** A check (doctor, ledger verify) ran and found problems. */
-  CheckFailed: "check_failed",
-} as const;
-export type CliErrorCode = (typeof CliErrorCode)[keyof typeof CliErrorCode];
+/** Its `fix` is what the user should do about it, one or two lines; printed after the message. */
+export class CliError extends CodedError<CliErrorCode> {
+  static override readonly errorName = "CliError";
+}
 
 /** Exit code for each error code: 2 for usage (as most CLIs), 130 for Ctrl-C, 1 otherwise. */
 export const exitCodeFor: Record<CliErrorCode, number> = {
@@ -29,23 +21,6 @@ export const exitCodeFor: Record<CliErrorCode, number> = {
   interrupted: 130,
   check_failed: 1,
 };
-
-export class CliError extends Error {
-  override name = "CliError";
-  readonly code: CliErrorCode;
-  /** What the user should do about it, one or two lines; printed after the message. */
-  readonly fix?: string;
-
-  constructor(code: CliErrorCode, message: string, options: { fix?: string; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.code = code;
-    this.fix = options.fix;
-  }
-
-  static isInstance(e: unknown): e is CliError {
-    return e instanceof CliError || (e instanceof Error && e.name === "CliError" && "code" in e);
-  }
-}
 
 /** A usage error pointing at the command's help. */
 export function usageError(message: string, command?: string): CliError {

@@ -36,7 +36,7 @@ export async function unlockOwner(env: NodeJS.ProcessEnv): Promise<OwnerKey> {
   try {
     return await unlockOwnerKey(stateDir(env), env);
   } catch (e) {
-    if (WalletError.isInstance(e) && e.code === WalletErrorCode.OwnerLocked) {
+    if (WalletError.isInstance(e, WalletErrorCode.OwnerLocked)) {
       throw new CliError(CliErrorCode.Failed, e.message, { cause: e, fix: `set ${OwnerEnv.Passphrase} (the owner's passphrase); first time: vibewriter owner init` });
     }
     throw e;

@@ -189,7 +189,7 @@ const READ_AHEAD = 8;
  * The thread's published report as a document: the report the last `report.published` event
  * names (read from the Object Store), verified again against the thread's stored sources (only
  * the cited ones are read). A thread with no published report is an `ExportError(no_report)`; a
- * thread with nothing stored at all is an `AgentError(UNKNOWN_THREAD)`.
+ * thread with nothing stored at all is an `AgentError(unknown_thread)`.
  */
 export async function loadReportDocument(b: AgentBackbone, threadId: string): Promise<ReportDocument> {
   // Checked before a name is built from it.

@@ -1,5 +1,5 @@
 /** Checks on request arguments: the host is trusted more than the model, but not blindly. */
-import { AgentError } from "./errors.ts";
+import { GuestAgentError } from "./errors.ts";
 import { ErrorCode } from "../protocol/index.ts";
 
 export function str(args: Record<string, unknown>, key: string): string {
@@ -34,6 +34,6 @@ export function obj(v: unknown, what: string): Record<string, unknown> {
   if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad(`${what} must be an object`);
   return v as Record<string, unknown>;
 }
-export function bad(message: string): AgentError {
-  return new AgentError(ErrorCode.BadRequest, message);
+export function bad(message: string): GuestAgentError {
+  return new GuestAgentError(ErrorCode.BadRequest, message);
 }

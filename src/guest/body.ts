@@ -2,7 +2,7 @@
  * A request body arriving in parts (write contents, upload parts, stdin) as an async iterable.
  * The session counts buffered bytes across bodies and pauses the transport when too much waits.
  */
-import { AgentError } from "./errors.ts";
+import { GuestAgentError } from "./errors.ts";
 import { ErrorCode } from "../protocol/index.ts";
 
 export class BodyStream implements AsyncIterable<Buffer> {
@@ -67,7 +67,7 @@ export class BodyStream implements AsyncIterable<Buffer> {
         continue;
       }
       if (this.failure) throw this.failure;
-      if (this.ended) throw new AgentError(ErrorCode.BadRequest, `body ended ${left} bytes early`);
+      if (this.ended) throw new GuestAgentError(ErrorCode.BadRequest, `body ended ${left} bytes early`);
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = null;
     }

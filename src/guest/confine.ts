@@ -9,7 +9,7 @@
 import { chownSync, lstatSync, mkdirSync, realpathSync } from "node:fs";
 import { dirname, join, sep } from "node:path";
 import type { AgentContext } from "./context.ts";
-import { AgentError, toAgentError } from "./errors.ts";
+import { GuestAgentError, toGuestAgentError } from "./errors.ts";
 import { ErrorCode, type ViewRoot } from "../protocol/index.ts";
 import { resolveViewPath } from "../protocol/index.ts";
 
@@ -26,8 +26,8 @@ export type Access = "read" | "write";
 /** Resolves a view path to a real one, following symlinks, and checks it stays in the view. */
 export function confine(ctx: AgentContext, input: unknown, access: Access): Resolved {
   const lexical = resolveViewPath(input, ctx.roots);
-  if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
-  if (lexical.root === null) throw new AgentError(ErrorCode.PermissionDenied, `/: the view's top is not a directory you can ${access} here`);
+  if (!lexical.ok) throw new GuestAgentError(lexical.code, lexical.message);
+  if (lexical.root === null) throw new GuestAgentError(ErrorCode.PermissionDenied, `/: the view's top is not a directory you can ${access} here`);
   const real = realOf(lexical.root.real + lexical.rest);
   check(ctx, real, lexical.view, access);
   return { view: lexical.view, real, root: lexical.root };
@@ -39,9 +39,9 @@ export function confine(ctx: AgentContext, input: unknown, access: Access): Reso
  */
 export function confineParent(ctx: AgentContext, input: unknown, access: Access): Resolved {
   const lexical = resolveViewPath(input, ctx.roots);
-  if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
+  if (!lexical.ok) throw new GuestAgentError(lexical.code, lexical.message);
   if (lexical.root === null || lexical.rest === "") {
-    throw new AgentError(ErrorCode.PermissionDenied, `${lexical.view}: a root of the view cannot be ${access === "write" ? "changed" : "used"} this way`);
+    throw new GuestAgentError(ErrorCode.PermissionDenied, `${lexical.view}: a root of the view cannot be ${access === "write" ? "changed" : "used"} this way`);
   }
   const lexReal = lexical.root.real + lexical.rest;
   const parent = realOf(dirname(lexReal));
@@ -61,10 +61,10 @@ function realOf(path: string): string {
       return missing.length ? join(resolved, ...missing.reverse()) : resolved;
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (code !== "ENOENT" || current === "/" || current === dirname(current)) throw toAgentError(err);
+      if (code !== "ENOENT" || current === "/" || current === dirname(current)) throw toGuestAgentError(err);
       // A dangling symlink exists but does not resolve: refuse rather than create through it.
       const link = lstatSafe(current);
-      if (link?.isSymbolicLink()) throw new AgentError(ErrorCode.PermissionDenied, "path goes through a dangling symlink");
+      if (link?.isSymbolicLink()) throw new GuestAgentError(ErrorCode.PermissionDenied, "path goes through a dangling symlink");
       missing.push(current.slice(current.lastIndexOf("/") + 1));
       current = dirname(current);
     }
@@ -73,8 +73,8 @@ function realOf(path: string): string {
 
 function check(ctx: AgentContext, real: string, view: string, access: Access): void {
   const root = rootContaining(ctx, real);
-  if (!root) throw new AgentError(ErrorCode.PermissionDenied, `${view}: resolves outside the sandbox`);
-  if (access === "write" && !root.writable) throw new AgentError(ErrorCode.PermissionDenied, `${view}: ${root.path} is read-only`);
+  if (!root) throw new GuestAgentError(ErrorCode.PermissionDenied, `${view}: resolves outside the sandbox`);
+  if (access === "write" && !root.writable) throw new GuestAgentError(ErrorCode.PermissionDenied, `${view}: ${root.path} is read-only`);
 }
 
 /** The most specific root whose real directory holds `real` (its realpath is cached at start-up). */

@@ -1,15 +1,12 @@
+import { CodedError } from "../errors.ts";
 import { ErrorCode } from "../protocol/index.ts";
 
-/** An error the agent reports to the host as `{ ev: "error", code, message }`. */
-export class AgentError extends Error {
-  override name = "AgentError";
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
+/**
+ * An error the agent in the VM reports to the host as `{ ev: "error", code, message }`; the host
+ * turns it into a `GuestError` (`src/sandbox/guest-error.ts`) with the same code.
+ */
+export class GuestAgentError extends CodedError<ErrorCode> {
+  static override readonly errorName = "GuestAgentError";
 }
 
 const ERRNO_CODES: Record<string, ErrorCode> = {
@@ -29,14 +26,14 @@ const ERRNO_CODES: Record<string, ErrorCode> = {
   EINVAL: ErrorCode.InvalidPath,
 };
 
-/** Turns a Node system error into an AgentError whose message names the view path, not the real one. */
-export function toAgentError(err: unknown, viewPath?: string): AgentError {
-  if (err instanceof AgentError) return err;
+/** Turns a Node system error into an GuestAgentError whose message names the view path, not the real one. */
+export function toGuestAgentError(err: unknown, viewPath?: string): GuestAgentError {
+  if (GuestAgentError.isInstance(err)) return err;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
   const code = (errno && ERRNO_CODES[errno]) || ErrorCode.Internal;
   const what = viewPath ? `${viewPath}: ` : "";
   const reason = errno ?? (err instanceof Error ? err.message : String(err));
-  return new AgentError(code, `${what}${describe(code, reason)}`, { cause: err });
+  return new GuestAgentError(code, `${what}${describe(code, reason)}`, { cause: err });
 }
 
 function describe(code: ErrorCode, reason: string): string {

@@ -11,7 +11,7 @@ import { closeSync, constants, fstatSync, openSync, readSync, unlinkSync } from 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AgentContext } from "./context.ts";
-import { AgentError } from "./errors.ts";
+import { GuestAgentError } from "./errors.ts";
 import { ErrorCode } from "../protocol/index.ts";
 
 export interface ToolRun {
@@ -79,7 +79,7 @@ export function runTool(ctx: AgentContext, file: string, args: string[], opts: T
     child.once("error", (err) => {
       clearTimeout(timer);
       if (out !== null) closeSync(out);
-      reject(new AgentError(ErrorCode.Internal, `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
+      reject(new GuestAgentError(ErrorCode.Internal, `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err }));
     });
     child.once("close", (code) => {
       clearTimeout(timer);
@@ -98,7 +98,7 @@ export function runTool(ctx: AgentContext, file: string, args: string[], opts: T
           closeSync(out);
         }
       }
-      if (stopped === "aborted" || (opts.request.aborted && !stopped)) return reject(new AgentError(ErrorCode.Cancelled, "cancelled"));
+      if (stopped === "aborted" || (opts.request.aborted && !stopped)) return reject(new GuestAgentError(ErrorCode.Cancelled, "cancelled"));
       resolve({ code, stopped, stderr });
     });
   });

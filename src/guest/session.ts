@@ -21,7 +21,7 @@ import {
 } from "../protocol/index.ts";
 import { BodyStream, emptyBody } from "./body.ts";
 import type { AgentContext } from "./context.ts";
-import { AgentError, toAgentError } from "./errors.ts";
+import { GuestAgentError, toGuestAgentError } from "./errors.ts";
 import { handlers } from "./handlers.ts";
 import type { RequestContext } from "./request-context.ts";
 
@@ -86,7 +86,7 @@ export class Session {
     this.closed = true;
     for (const r of this.running.values()) {
       abort(r);
-      r.body?.fail(new AgentError(ErrorCode.Cancelled, "host disconnected"));
+      r.body?.fail(new GuestAgentError(ErrorCode.Cancelled, "host disconnected"));
     }
     this.running.clear();
     if (this.paused) this.transport.resume();
@@ -101,7 +101,7 @@ export class Session {
       // (see src/sandbox/vmm/handshake.ts); clients use ≥ 1.
       if (typeof raw.id !== "number" || !Number.isSafeInteger(raw.id) || raw.id < 0) {
         process.stderr.write("agent: frame without a valid id ignored\n");
-      } else void this.fail(raw.id, new AgentError(ErrorCode.BadRequest, (err as Error).message));
+      } else void this.fail(raw.id, new GuestAgentError(ErrorCode.BadRequest, (err as Error).message));
       return;
     }
     const { id, op } = header;
@@ -111,11 +111,11 @@ export class Session {
       return;
     }
     if (!isOp(op)) {
-      void this.fail(id, new AgentError(ErrorCode.BadRequest, `unknown op ${JSON.stringify(op)}`));
+      void this.fail(id, new GuestAgentError(ErrorCode.BadRequest, `unknown op ${JSON.stringify(op)}`));
       return;
     }
     if (this.running.has(id)) {
-      void this.fail(id, new AgentError(ErrorCode.BadRequest, `request id ${id} is already running`));
+      void this.fail(id, new GuestAgentError(ErrorCode.BadRequest, `request id ${id} is already running`));
       return;
     }
     const hasBody = body.length > 0 || header.more === true;
@@ -130,9 +130,9 @@ export class Session {
   private args(op: Op, header: RequestHeader, running: Running): unknown {
     if (header.argsBytes === undefined) return parseArgs(op, header.args ?? {});
     const size = header.argsBytes;
-    if (size > MAX_ARGS_BYTES) throw new AgentError(ErrorCode.TooLarge, `${op}: arguments of ${size} bytes are more than ${MAX_ARGS_BYTES}`);
+    if (size > MAX_ARGS_BYTES) throw new GuestAgentError(ErrorCode.TooLarge, `${op}: arguments of ${size} bytes are more than ${MAX_ARGS_BYTES}`);
     const body = running.body;
-    if (!body) throw new AgentError(ErrorCode.BadRequest, `${op}: argsBytes without a body`);
+    if (!body) throw new GuestAgentError(ErrorCode.BadRequest, `${op}: argsBytes without a body`);
     return (async () => {
       const parts: Buffer[] = [];
       for await (const part of body.take(size)) parts.push(part);
@@ -140,7 +140,7 @@ export class Session {
       try {
         raw = JSON.parse(Buffer.concat(parts).toString("utf8"));
       } catch {
-        throw new AgentError(ErrorCode.BadRequest, `${op}: arguments are not JSON`);
+        throw new GuestAgentError(ErrorCode.BadRequest, `${op}: arguments are not JSON`);
       }
       return parseArgs(op, raw);
     })();
@@ -195,7 +195,7 @@ export class Session {
       // A result of any size: inline, or as result-tagged data frames (see result-frames.ts).
       if (!this.closed) for (const frame of resultFrames(id, value, held ?? undefined)) await this.transport.write(frame);
     } catch (err) {
-      const e = running.aborted && !(err instanceof AgentError) ? new AgentError(ErrorCode.Cancelled, "cancelled") : toAgentError(err);
+      const e = running.aborted && !GuestAgentError.isInstance(err) ? new GuestAgentError(ErrorCode.Cancelled, "cancelled") : toGuestAgentError(err);
       if (e.code === ErrorCode.Internal) process.stderr.write(`agent: ${op} failed: ${(err as Error)?.stack ?? err}\n`);
       await this.fail(id, e).catch(() => {});
     } finally {
@@ -208,7 +208,7 @@ export class Session {
     const r = this.running.get(target);
     if (!r) return false;
     abort(r);
-    r.body?.fail(new AgentError(ErrorCode.Cancelled, "cancelled"));
+    r.body?.fail(new GuestAgentError(ErrorCode.Cancelled, "cancelled"));
     return true;
   }
 
@@ -235,7 +235,7 @@ export class Session {
   }
 
   /** Ends request `id` with an error; a message quoting model input is cut to fit a frame. */
-  private fail(id: number, e: AgentError): Promise<void> {
+  private fail(id: number, e: GuestAgentError): Promise<void> {
     const message = e.message.length > MAX_ERROR_MESSAGE ? `${e.message.slice(0, MAX_ERROR_MESSAGE - 20)}… (message cut)` : e.message;
     return this.send({ id, ev: "error", code: e.code, message });
   }
@@ -250,7 +250,7 @@ function parseArgs(op: Op, raw: unknown): unknown {
   try {
     return OP_SCHEMAS[op].args.parse(raw, "args");
   } catch (err) {
-    if (err instanceof SchemaError) throw new AgentError(ErrorCode.BadRequest, `${op}: ${err.message}`);
+    if (err instanceof SchemaError) throw new GuestAgentError(ErrorCode.BadRequest, `${op}: ${err.message}`);
     throw err;
   }
 }

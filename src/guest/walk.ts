@@ -7,7 +7,7 @@
 import { setImmediate as nextTurn } from "node:timers/promises";
 import type { Budget } from "./budget.ts";
 import type { AgentContext } from "./context.ts";
-import { AgentError } from "./errors.ts";
+import { GuestAgentError } from "./errors.ts";
 import { ErrorCode } from "../protocol/index.ts";
 import type { CachedEntry } from "./tree-cache.ts";
 import { scanTree } from "./tree-scan.ts";
@@ -95,7 +95,7 @@ export async function walk(
       await nextTurn();
       if (performance.now() > budget.deadline) return "time";
     }
-    if (request.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    if (request.aborted) throw new GuestAgentError(ErrorCode.Cancelled, "cancelled");
     const current = stack.pop()!;
     const entries = await listing(current);
     if (entries === "time" || entries === "big") return entries;

@@ -170,7 +170,7 @@ export class ArtifactStore {
     if (ack.error || typeof ack.seq !== "number") throw new Error(ack.error?.description ?? "invalid ack");
   }
 
-  /** Open an artifact for streaming; throws NOT_FOUND when it does not exist. */
+  /** Open an artifact for streaming; throws not_found when it does not exist. */
   async get(name: string): Promise<ArtifactReader> {
     checkName(name);
     const info = await this.#os.info(name);
@@ -311,7 +311,7 @@ export class ArtifactStore {
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
-  /** Delete; throws NOT_FOUND when it does not exist. */
+  /** Delete; throws not_found when it does not exist. */
   async delete(name: string): Promise<void> {
     checkName(name);
     if (!(await this.info(name))) throw notFound(name);

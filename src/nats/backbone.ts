@@ -49,7 +49,7 @@ export interface Backbone {
   auth: BackboneAuth;
   /**
    * Rejects when the embedded server is gone for good: it died and could not be restarted, or the
-   * disk under its store filled (NatsBackboneError SERVER_LOST / DISK_FULL). Never resolves; with
+   * disk under its store filled (NatsBackboneError server_lost / disk_full). Never resolves; with
    * `NATS_URL` it never settles (that server is the operator's, reconnected to forever).
    */
   lost: Promise<never>;

@@ -90,7 +90,7 @@ export function replicaMismatches(streams: readonly StreamReplicas[], want: numb
 }
 
 /**
- * Every Vibewriter stream has `want` replicas, or a REPLICAS_MISMATCH error naming each one that
+ * Every Vibewriter stream has `want` replicas, or a replicas_mismatch error naming each one that
  * has not (nothing is changed: rescaling is the operator's decision, and the ledger's, payments'
  * and mandates' streams are closed to the runtime's reconfiguration anyway).
  */

@@ -64,7 +64,7 @@ export type LeaseErrorCode = (typeof LeaseErrorCode)[keyof typeof LeaseErrorCode
  * time). Should it stop renewing, the lease can be taken over in `retryInMs` at the earliest.
  */
 export class LeaseHeldError extends CodedError<typeof LeaseErrorCode.Held> {
-  override name = "LeaseHeldError";
+  static override readonly errorName = "LeaseHeldError";
   constructor(
     readonly threadId: string,
     readonly holder: LeaseHolder,
@@ -73,13 +73,10 @@ export class LeaseHeldError extends CodedError<typeof LeaseErrorCode.Held> {
   ) {
     super(LeaseErrorCode.Held, `thread ${threadId} is being run by ${describeHolder(holder)}, lease renewed ${(renewedAgoMs / 1000).toFixed(1)} s ago`);
   }
-  static isInstance(e: unknown): e is LeaseHeldError {
-    return e instanceof Error && e.name === "LeaseHeldError" && (e as { code?: unknown }).code === LeaseErrorCode.Held;
-  }
 }
 
 export class LeaseLostError extends CodedError<typeof LeaseErrorCode.Lost> {
-  override name = "LeaseLostError";
+  static override readonly errorName = "LeaseLostError";
   constructor(
     readonly threadId: string,
     message: string,
@@ -88,13 +85,10 @@ export class LeaseLostError extends CodedError<typeof LeaseErrorCode.Lost> {
   ) {
     super(LeaseErrorCode.Lost, message);
   }
-  static isInstance(e: unknown): e is LeaseLostError {
-    return e instanceof Error && e.name === "LeaseLostError" && (e as { code?: unknown }).code === LeaseErrorCode.Lost;
-  }
 }
 
 export class LeaseArgumentError extends CodedError<typeof LeaseErrorCode.InvalidArgument> {
-  override name = "LeaseArgumentError";
+  static override readonly errorName = "LeaseArgumentError";
 }
 
 /** "worker on host h (pid 12, id w-1)". */

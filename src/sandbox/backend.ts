@@ -348,7 +348,7 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
         { ...this.timeout(), body: send.map((s) => s.data) },
       ));
     } catch (err) {
-      const code = err instanceof GuestError ? err.code : ErrorCode.Internal;
+      const code = GuestError.isInstance(err) ? err.code : ErrorCode.Internal;
       for (const s of send) out[s.index]!.error = toFileOpError(code);
       return out;
     }
@@ -383,7 +383,7 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
         else out[f.index]!.content = new Uint8Array(Buffer.concat(parts.get(i) ?? []));
       });
     } catch (err) {
-      const code = err instanceof GuestError ? err.code : ErrorCode.Internal;
+      const code = GuestError.isInstance(err) ? err.code : ErrorCode.Internal;
       for (const f of fetch) out[f.index]!.error = toFileOpError(code);
     }
     return out;

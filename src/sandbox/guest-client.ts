@@ -162,7 +162,7 @@ export class GuestClient {
       return await done;
     } catch (err) {
       // A send that failed half-way leaves the guest waiting for the rest of a body: cancel it.
-      if (err instanceof GuestError) abandon(err);
+      if (GuestError.isInstance(err)) abandon(err);
       else abandon(new GuestError(GuestErrorCode.BadRequest, `${op}: could not send the body: ${(err as Error).message}`, { cause: err }));
       return await done;
     } finally {
@@ -324,7 +324,7 @@ export class GuestClient {
       this.decoder.feed(chunk);
       for (let frame = this.decoder.next(); frame; frame = this.decoder.next()) this.dispatch(checkEvent(frame.header), frame.body);
     } catch (err) {
-      const e = err instanceof GuestError ? err : new GuestError(GuestErrorCode.Protocol, `guest broke the framing: ${(err as Error).message}`, { cause: err });
+      const e = GuestError.isInstance(err) ? err : new GuestError(GuestErrorCode.Protocol, `guest broke the framing: ${(err as Error).message}`, { cause: err });
       this.fail(e);
     }
   }

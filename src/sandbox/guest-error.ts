@@ -1,26 +1,9 @@
 /** The one error type of the host ⇄ guest channel. */
-import { ErrorCode } from "../protocol/index.ts";
 import { CodedError } from "../errors.ts";
-
-/** Guest-reported codes (`protocol.ts`) plus what can go wrong on the host side of the channel. */
-export const GuestErrorCode = {
-  ...ErrorCode,
-  /** The channel closed or the VM died; every pending request gets this. */
-  ChannelClosed: "channel_closed",
-  /** The request did not finish within its timeout (it was cancelled in the guest). */
-  Timeout: "timeout",
-  /** The guest sent something that breaks the protocol (the channel is then closed). */
-  Protocol: "protocol",
-  /** There is no VM to run on (it died and no replacement can be made, or the sandbox closed). */
-  Unavailable: "unavailable",
-  /** The guest speaks another protocol version. */
-  VersionMismatch: "version_mismatch",
-} as const;
-export type GuestErrorCode = (typeof GuestErrorCode)[keyof typeof GuestErrorCode];
+import type { GuestErrorCode } from "./guest-error-codes.ts";
+export { GuestErrorCode } from "./guest-error-codes.ts";
 
 export class GuestError extends CodedError<GuestErrorCode> {
-  override name = "GuestError";
-  static isInstance(err: unknown, code?: GuestErrorCode): err is GuestError {
-    return err instanceof GuestError && (code === undefined || err.code === code);
-  }
+  static override readonly errorName = "GuestError";
 }
+

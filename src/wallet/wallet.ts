@@ -440,7 +440,7 @@ export class Wallet {
         } catch (e) {
           if (e instanceof RaceLost) return (await this.get(id))!;
           // Unreachable Horizon: stay Signed, the next execute submits the same envelope again.
-          if (!WalletError.isInstance(e) || e.code !== WalletErrorCode.SubmitRejected) throw e;
+          if (!WalletError.isInstance(e, WalletErrorCode.SubmitRejected)) throw e;
           const error = e.message;
           try {
             ({ record } = await this.#update(id, fromSigned((r) => ({ ...r, status: PaymentStatus.SubmitFailed, submission: { at: this.#clock().toISOString(), error } }))));

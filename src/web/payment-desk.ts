@@ -40,7 +40,7 @@ export class PaymentDesk {
     if (this.#owner) return Promise.resolve(this.#owner.wallet);
     this.#reader ??= Wallet.open({ nats: this.#backbone, policy: undefined }).catch((e: unknown) => {
       this.#reader = undefined; // try again next time: a runtime may create the buckets meanwhile
-      if (WalletError.isInstance(e) && e.code === WalletErrorCode.Nats) return undefined;
+      if (WalletError.isInstance(e, WalletErrorCode.Nats)) return undefined;
       throw e;
     });
     return this.#reader;

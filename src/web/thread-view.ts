@@ -34,7 +34,7 @@ export async function threadArtifacts(backbone: Backbone, threadId: string): Pro
     .sort((a, b) => a.path.localeCompare(b.path));
 }
 
-/** One thread; an unknown id throws the agent's UNKNOWN_THREAD error. */
+/** One thread; an unknown id throws the agent's unknown_thread error. */
 export async function threadView(backbone: Backbone, threadId: string, payments: readonly PaymentRecord[]): Promise<ConsoleThread> {
   const [{ details, events }, artifacts] = await Promise.all([showThreadWithEvents(backbone, threadId), threadArtifacts(backbone, threadId)]);
   return {

@@ -76,7 +76,7 @@ describe("the embedded nats-server killed during vibewriter demo", () => {
     process.kill(server().pid, "SIGKILL");
     const { code } = await demo.exited;
     expect(code).toBe(1);
-    expect(demo.stderr()).toMatch(/vibewriter: SERVER_LOST: the embedded nats-server \(store .*\) stopped and could not be restarted within 3 s: .*nats-server not found/);
+    expect(demo.stderr()).toMatch(/vibewriter: server_lost: the embedded nats-server \(store .*\) stopped and could not be restarted within 3 s: .*nats-server not found/);
     expect(demo.stderr()).toMatch(/vibewriter resume <thread>/);
     expect(liveQemus(vms)).toEqual([]);
   }, 600_000);

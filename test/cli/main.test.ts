@@ -39,7 +39,7 @@ describe("the runner", () => {
     expect(io.err()).toMatch(/vibewriter demo/);
     const j = captureIo({ PATH: process.env.PATH, NATS_URL: "nats://127.0.0.1:1" });
     await main(["run", "x", "--json"], j);
-    expect(JSON.parse(j.out()).error).toMatchObject({ code: "not_configured", causeCode: "MODEL_NOT_CONFIGURED" });
+    expect(JSON.parse(j.out()).error).toMatchObject({ code: "not_configured", causeCode: "model_not_configured" });
   });
 
   it("an unknown scripted model name is refused with the allowed one", async () => {

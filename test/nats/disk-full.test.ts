@@ -70,7 +70,7 @@ describe("the embedded store on a small, then full, disk", () => {
     await rm(mnt, { recursive: true, force: true });
   });
 
-  it("opens on a 48 MiB disk; a write that does not fit is DISK_FULL naming the store; on a full disk reads still work and every acknowledged write is there", async () => {
+  it("opens on a 48 MiB disk; a write that does not fit is disk_full naming the store; on a full disk reads still work and every acknowledged write is there", async () => {
     const runtime = await open();
     let acked = 0;
     let refusal: unknown;
@@ -106,7 +106,7 @@ describe("the embedded store on a small, then full, disk", () => {
     expect(refused).toMatchObject({ code: NatsErrorCode.DiskFull });
   });
 
-  it("a disk that fills under a running server ends the backbone with DISK_FULL instead of stalling; nothing acknowledged is lost", async () => {
+  it("a disk that fills under a running server ends the backbone with disk_full instead of stalling; nothing acknowledged is lost", async () => {
     const b = await open();
     const acked: number[] = [];
     for (let i = 0; i < 4; i++) {
@@ -122,7 +122,7 @@ describe("the embedded store on a small, then full, disk", () => {
       );
     }
     expect(failed).toBeDefined();
-    // Either JetStream refused the write itself (DISK_FULL) or it stopped and the supervisor said so.
+    // Either JetStream refused the write itself (disk_full) or it stopped and the supervisor said so.
     const reason = NatsErrorCode.DiskFull === (failed as { code?: string }).code ? failed : await b.lost.catch((e: unknown) => e);
     expect(reason).toMatchObject({ code: NatsErrorCode.DiskFull, message: expect.stringMatching(/^disk full: /) });
     await closeAll();

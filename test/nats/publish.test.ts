@@ -55,14 +55,14 @@ describe.each(publishers)("%s", (name, publish) => {
     expect(b).toEqual({ stored: false, reason: "exists" });
   });
 
-  it("fails with WRITE_FAILED when no stream takes the subject and the deadline passes", async () => {
+  it("fails with write_failed when no stream takes the subject and the deadline passes", async () => {
     const err = await publish(t, "nowhere.at.all", new Uint8Array([1]), { deadlineMs: 300, ackTimeoutMs: 100 }).catch((e: unknown) => e);
     expect(NatsBackboneError.isInstance(err, NatsErrorCode.WriteFailed)).toBe(true);
   });
 });
 
 describe("AckedPublisher on a closed connection", () => {
-  it("fails at once with WRITE_FAILED (nothing to retry on)", async () => {
+  it("fails at once with write_failed (nothing to retry on)", async () => {
     const t = await startTestNats();
     try {
       const { connectNats } = await import("../../src/nats/connection.ts");

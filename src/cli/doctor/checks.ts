@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { childEnv } from "../../config/child-env.ts";
+import { NatsBackboneError, NatsErrorCode } from "../../nats/errors.ts";
 import { SYNC_ALWAYS_SINCE, supportsSyncAlways } from "../../nats/server.ts";
 import { CheckStatus, guard, type CheckResult } from "./check.ts";
 import { EndpointVerdict, type ModelEndpointFinding } from "./model-endpoint.ts";
@@ -270,7 +271,7 @@ export function checkNats(open: () => Promise<NatsFinding>, usingNatsUrl: boolea
       return {
         status: CheckStatus.Missing,
         detail: `${err.code ? `${err.code}: ` : ""}${err.message.split("\n")[0]}`,
-        fix: err.code === "REPLICAS_MISMATCH"
+        fix: NatsBackboneError.isInstance(e, NatsErrorCode.ReplicasMismatch)
           ? "Set VIBEWRITER_NATS_REPLICAS to the replica count the streams have, or have the server's operator rescale them (nothing is rescaled behind their back)."
           : usingNatsUrl
           ? "Check NATS_URL (and NATS_CREDS/NATS_USER/NATS_TOKEN) and that the server runs with JetStream (-js)."

@@ -13,7 +13,7 @@ import { bad, obj, optBool, optInt, optStr } from "../args.ts";
 import { CommandCgroup } from "../command-cgroup.ts";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
-import { AgentError } from "../errors.ts";
+import { GuestAgentError } from "../errors.ts";
 import type { RequestContext } from "../request-context.ts";
 import { ErrorCode, type ExecResult } from "../../protocol/index.ts";
 
@@ -56,7 +56,7 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   const closed = new Promise<void>((resolve) => child.once("close", () => resolve()));
   const spawned = new Promise<void>((resolve, reject) => {
     child.once("spawn", resolve);
-    child.once("error", (err) => reject(new AgentError(ErrorCode.BadRequest, `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
+    child.once("error", (err) => reject(new GuestAgentError(ErrorCode.BadRequest, `cannot run ${file}: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { cause: err })));
   });
   const killAll = (): void => {
     cgroup?.kill();
@@ -124,7 +124,7 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   clearTimeout(timer);
   req.signal.removeEventListener("abort", onAbort);
   await chain.catch(() => {});
-  if (req.signal.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+  if (req.signal.aborted) throw new GuestAgentError(ErrorCode.Cancelled, "cancelled");
   return { exitCode: exit.code, signal: exit.signal, timedOut, truncated };
 }
 

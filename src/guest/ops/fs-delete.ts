@@ -2,7 +2,7 @@
 import { rmdirSync, rmSync, unlinkSync } from "node:fs";
 import { confine, confineParent, createdOwner, lstatSafe, makeDirs } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
-import { AgentError, toAgentError } from "../errors.ts";
+import { GuestAgentError, toGuestAgentError } from "../errors.ts";
 import type { OpRequest } from "../request-context.ts";
 import { ErrorCode } from "../../protocol/index.ts";
 
@@ -10,14 +10,14 @@ export async function handleDelete(ctx: AgentContext, req: OpRequest<"delete">):
   const { real, view } = confineParent(ctx, req.args.path, "write");
   const recursive = req.args.recursive ?? true;
   const st = lstatSafe(real);
-  if (!st) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such file or directory`);
+  if (!st) throw new GuestAgentError(ErrorCode.FileNotFound, `${view}: no such file or directory`);
   try {
     if (st.isDirectory()) {
       if (recursive) rmSync(real, { recursive: true });
       else rmdirSync(real);
     } else unlinkSync(real);
   } catch (err) {
-    throw toAgentError(err, view);
+    throw toGuestAgentError(err, view);
   }
   return {};
 }
@@ -27,12 +27,12 @@ export async function handleMkdir(ctx: AgentContext, req: OpRequest<"mkdir">): P
   const st = lstatSafe(real);
   if (st) {
     if (st.isDirectory() && req.args.parents !== false) return {};
-    throw new AgentError(st.isDirectory() ? ErrorCode.Exists : ErrorCode.NotDirectory, `${view}: already exists`);
+    throw new GuestAgentError(st.isDirectory() ? ErrorCode.Exists : ErrorCode.NotDirectory, `${view}: already exists`);
   }
   try {
     makeDirs(createdOwner(ctx), real);
   } catch (err) {
-    throw toAgentError(err, view);
+    throw toGuestAgentError(err, view);
   }
   return {};
 }

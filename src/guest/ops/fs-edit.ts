@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
-import { AgentError } from "../errors.ts";
+import { GuestAgentError } from "../errors.ts";
 import type { OpRequest } from "../request-context.ts";
 import { ErrorCode, OP_SCHEMAS, type EditResult } from "../../protocol/index.ts";
 import { openRegular } from "./fs-read.ts";
@@ -21,7 +21,7 @@ export async function handleEdit(ctx: AgentContext, req: OpRequest<"edit">): Pro
   const view = f.view;
   let content: string;
   try {
-    if (f.size > MAX_EDIT_BYTES) throw new AgentError(ErrorCode.TooLarge, `${view}: ${f.size} bytes is too large to edit`);
+    if (f.size > MAX_EDIT_BYTES) throw new GuestAgentError(ErrorCode.TooLarge, `${view}: ${f.size} bytes is too large to edit`);
     content = readFileSync(f.fd, "utf8");
   } finally {
     f.close();
@@ -36,12 +36,12 @@ export async function handleEdit(ctx: AgentContext, req: OpRequest<"edit">): Pro
 /** deepagents' performStringReplacement, with typed errors. */
 export function replace(view: string, content: string, oldString: string, newString: string, replaceAll: boolean): [string, number] {
   if (content === "" && oldString === "") return [newString, 0];
-  if (oldString === "") throw new AgentError(ErrorCode.BadRequest, `${view}: oldString cannot be empty when the file has content`);
+  if (oldString === "") throw new GuestAgentError(ErrorCode.BadRequest, `${view}: oldString cannot be empty when the file has content`);
   const pieces = content.split(oldString);
   const occurrences = pieces.length - 1;
-  if (occurrences === 0) throw new AgentError(ErrorCode.NoMatch, `${view}: string not found in file: '${oldString}'`);
+  if (occurrences === 0) throw new GuestAgentError(ErrorCode.NoMatch, `${view}: string not found in file: '${oldString}'`);
   if (occurrences > 1 && !replaceAll) {
-    throw new AgentError(
+    throw new GuestAgentError(
       ErrorCode.NotUnique,
       `${view}: string '${oldString}' appears ${occurrences} times. Use replace_all=true to replace all instances, or give more context to make it unique.`,
     );

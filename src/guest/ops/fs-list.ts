@@ -4,7 +4,7 @@ import { ErrorCode, OP_SCHEMAS, type FileInfo, type LsResult, type ManifestResul
 import { budgetOf, Tally } from "../budget.ts";
 import { confine, viewOf } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
-import { AgentError, toAgentError } from "../errors.ts";
+import { GuestAgentError, toGuestAgentError } from "../errors.ts";
 import type { OpRequest } from "../request-context.ts";
 import { kindOf, type CachedEntry } from "../tree-cache.ts";
 import { scanTree } from "../tree-scan.ts";
@@ -43,7 +43,7 @@ export async function handleLs(ctx: AgentContext, req: OpRequest<"ls">): Promise
   try {
     listed = ctx.tree.listUpTo(real, NATIVE_LS_ENTRIES);
   } catch (err) {
-    throw toAgentError(err, view);
+    throw toGuestAgentError(err, view);
   }
   if (!listed) {
     const scan = await scanTree(ctx, real, false, { deadline: budget.deadline, request: req, maxEntries: budget.maxEntries });
@@ -68,7 +68,7 @@ export async function handleStat(ctx: AgentContext, req: OpRequest<"stat">): Pro
   try {
     return infoOf(view, statSync(real));
   } catch (err) {
-    throw toAgentError(err, view);
+    throw toGuestAgentError(err, view);
   }
 }
 
@@ -89,7 +89,7 @@ export async function handleManifest(ctx: AgentContext, req: OpRequest<"manifest
   const budget = budgetOf(req.args.limit, req.args.timeBudgetMs, OP_SCHEMAS.manifest.limits.defaultLimit);
   const tally = new Tally(budget);
   const after = req.args.after === undefined ? null : resolveViewPath(req.args.after, ctx.roots);
-  if (after && !after.ok) throw new AgentError(after.code, after.message);
+  if (after && !after.ok) throw new GuestAgentError(after.code, after.message);
   // Compared as real paths, the walk's own order (a nested root's view path is not in it).
   const afterParts = after?.ok && after.root ? (after.root.real + after.rest).split("/") : null;
   const files: FileInfo[] = [];
@@ -112,7 +112,7 @@ export async function handleManifest(ctx: AgentContext, req: OpRequest<"manifest
     }
   });
   if (end === "time" || end === "entries") tally.stop(end);
-  if (!files.length && !statSafe(real)) throw new AgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
+  if (!files.length && !statSafe(real)) throw new GuestAgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
   return { files, ...tally.result() };
 }
 

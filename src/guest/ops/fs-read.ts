@@ -2,7 +2,7 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { confine, type Resolved } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
-import { AgentError, toAgentError } from "../errors.ts";
+import { GuestAgentError, toGuestAgentError } from "../errors.ts";
 import type { OpRequest, RequestContext } from "../request-context.ts";
 import type { CachedEntry } from "../tree-cache.ts";
 import { ErrorCode, MAX_FRAME_BODY, OP_SCHEMAS, type DownloadResult, type ReadResult } from "../../protocol/index.ts";
@@ -29,12 +29,12 @@ export interface OpenFile {
  */
 export function openRegular(ctx: AgentContext, path: unknown, confined?: Resolved, listed?: CachedEntry): OpenFile {
   const { real, view } = confined ?? confine(ctx, path, "read");
-  if (listed?.kind === "dir") throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
+  if (listed?.kind === "dir") throw new GuestAgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
   let fd: number;
   try {
     fd = openSync(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
-    throw toAgentError(err, view);
+    throw toGuestAgentError(err, view);
   }
   const close = (): void => closeSync(fd);
   // A listed file's size and times are current (see tree-cache.ts): no fstat and Stats object.
@@ -42,11 +42,11 @@ export function openRegular(ctx: AgentContext, path: unknown, confined?: Resolve
   const st = fstatSync(fd);
   if (st.isDirectory()) {
     close();
-    throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
+    throw new GuestAgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
   }
   if (!st.isFile()) {
     close();
-    throw new AgentError(ErrorCode.InvalidPath, `${view}: not a regular file`);
+    throw new GuestAgentError(ErrorCode.InvalidPath, `${view}: not a regular file`);
   }
   return { fd, view, real, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, close };
 }
@@ -109,7 +109,7 @@ async function sendBytes(fd: number, req: RequestContext<unknown>, offset: numbe
   let pos = offset;
   let left = length;
   while (left > 0) {
-    if (req.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    if (req.aborted) throw new GuestAgentError(ErrorCode.Cancelled, "cancelled");
     // A fresh buffer per part: the previous one may still wait in the writer.
     const buf = Buffer.allocUnsafe(Math.min(MAX_FRAME_BODY, left, Math.max(sizeHint - pos + 1, 4096)));
     const n = readSync(fd, buf, 0, buf.length, pos);
@@ -136,7 +136,7 @@ async function sendLines(fd: number, req: RequestContext<unknown>, first: number
   let lastByte = -1;
   let blank = true;
   for (;;) {
-    if (req.aborted) throw new AgentError(ErrorCode.Cancelled, "cancelled");
+    if (req.aborted) throw new GuestAgentError(ErrorCode.Cancelled, "cancelled");
     const buf = Buffer.allocUnsafe(bufSize);
     const bytesRead = readSync(fd, buf, 0, buf.length, pos);
     if (bytesRead === 0) break;
@@ -195,7 +195,7 @@ export async function handleDownload(ctx: AgentContext, req: OpRequest<"download
         f.close();
       }
     } catch (err) {
-      const e = toAgentError(err);
+      const e = toGuestAgentError(err);
       if (e.code === ErrorCode.Cancelled) throw e;
       files.push({ path, size: 0, error: e.code });
     }

@@ -8,7 +8,7 @@ import { basename, dirname, join } from "node:path";
 import { bad } from "../args.ts";
 import { confine, createdOwner, lstatSafe, makeDirs, type Resolved } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
-import { AgentError, toAgentError } from "../errors.ts";
+import { GuestAgentError, toGuestAgentError } from "../errors.ts";
 import type { OpRequest } from "../request-context.ts";
 import { ErrorCode, type UploadResult, type WriteResult } from "../../protocol/index.ts";
 
@@ -67,13 +67,13 @@ function beginWrite(ctx: AgentContext, path: unknown, size: number, opts: WriteO
   // With lowered privileges files are the sandbox user's already; root (host tests) hands them over.
   const owner = opts.install ? null : createdOwner(ctx);
   const existing = lstatSafe(real);
-  if (existing?.isDirectory()) throw new AgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
-  if (existing && opts.exclusive) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
+  if (existing?.isDirectory()) throw new GuestAgentError(ErrorCode.IsDirectory, `${view}: is a directory`);
+  if (existing && opts.exclusive) throw new GuestAgentError(ErrorCode.Exists, `${view}: already exists`);
   try {
     // An existing file proves its directory exists.
     if (opts.parents !== false && !existing) makeDirs(owner, dirname(real));
   } catch (err) {
-    throw toAgentError(err, view);
+    throw toGuestAgentError(err, view);
   }
   const tmpPrefix = join(dirname(real), `.${basename(real).slice(0, 200)}.vw-${TMP_TAG}-`);
   let tmp = tmpPrefix + ++tmpCounter;
@@ -87,7 +87,7 @@ function beginWrite(ctx: AgentContext, path: unknown, size: number, opts: WriteO
     } catch {
       // never created, or already renamed
     }
-    throw toAgentError(err, view);
+    throw toGuestAgentError(err, view);
   };
   // O_EXCL refuses anything a command placed at the name; then the next name is tried.
   for (let attempt = 1; fd === null; attempt++) {
@@ -111,7 +111,7 @@ function beginWrite(ctx: AgentContext, path: unknown, size: number, opts: WriteO
       const st = fstatSync(fd!);
       closeSync(fd!);
       fd = null;
-      if (opts.exclusive && lstatSafe(real)) throw new AgentError(ErrorCode.Exists, `${view}: already exists`);
+      if (opts.exclusive && lstatSafe(real)) throw new GuestAgentError(ErrorCode.Exists, `${view}: already exists`);
       renameSync(tmp, real);
       return { size: st.size, mtimeMs: st.mtimeMs };
     },
@@ -168,7 +168,7 @@ export async function handleUpload(ctx: AgentContext, req: OpRequest<"upload">):
     } catch (err) {
       // Skip the rest of this file's bytes so the next file starts at its own first byte.
       for await (const _ of body.take(size - taken)) void _;
-      const e = toAgentError(err);
+      const e = toGuestAgentError(err);
       if (e.code === ErrorCode.Cancelled || e.code === ErrorCode.BadRequest) throw e;
       results.push({ path, error: e.code });
     }

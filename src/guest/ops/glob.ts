@@ -3,7 +3,7 @@ import { posix } from "node:path";
 import { ErrorCode, OP_SCHEMAS, type FileInfo, type GlobResult } from "../../protocol/index.ts";
 import { budgetOf, Tally } from "../budget.ts";
 import type { AgentContext } from "../context.ts";
-import { AgentError } from "../errors.ts";
+import { GuestAgentError } from "../errors.ts";
 import { compileGlob, literalPrefix } from "../glob-match.ts";
 import type { OpRequest } from "../request-context.ts";
 import { walk } from "../walk.ts";
@@ -29,7 +29,7 @@ export async function handleGlob(ctx: AgentContext, req: OpRequest<"glob">): Pro
     starts = searchStarts(ctx, start);
   } catch (err) {
     // The pattern's fixed directory part does not exist: nothing matches (as with any glob).
-    if (err instanceof AgentError && (err.code === ErrorCode.FileNotFound || err.code === ErrorCode.NotDirectory)) return { paths: [], truncated: false, total: 0 };
+    if (GuestAgentError.isInstance(err, ErrorCode.FileNotFound) || GuestAgentError.isInstance(err, ErrorCode.NotDirectory)) return { paths: [], truncated: false, total: 0 };
     throw err;
   }
   for (const s of starts) {

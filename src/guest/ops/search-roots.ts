@@ -2,7 +2,7 @@
 import { statSafe } from "./fs-list.ts";
 import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
-import { AgentError } from "../errors.ts";
+import { GuestAgentError } from "../errors.ts";
 import { ErrorCode } from "../../protocol/index.ts";
 import { resolveViewPath } from "../../protocol/index.ts";
 
@@ -14,7 +14,7 @@ export interface SearchStart {
 
 export function searchStarts(ctx: AgentContext, path: string): SearchStart[] {
   const lexical = resolveViewPath(path, ctx.roots);
-  if (!lexical.ok) throw new AgentError(lexical.code, lexical.message);
+  if (!lexical.ok) throw new GuestAgentError(lexical.code, lexical.message);
   const views = lexical.root === null ? topRoots(ctx) : [lexical.view];
   const starts: SearchStart[] = [];
   for (const view of views) {
@@ -27,7 +27,7 @@ export function searchStarts(ctx: AgentContext, path: string): SearchStart[] {
     const st = statSafe(real);
     if (!st) {
       if (lexical.root === null) continue;
-      throw new AgentError(ErrorCode.FileNotFound, `${view}: no such file or directory`);
+      throw new GuestAgentError(ErrorCode.FileNotFound, `${view}: no such file or directory`);
     }
     starts.push({ view, real, isFile: st.isFile() });
   }

@@ -20,6 +20,8 @@
  */
 import type { Duplex } from "node:stream";
 import { CodedError } from "../../errors.ts";
+import { VmmErrorCode } from "./error-codes.ts";
+export { VmmErrorCode } from "./error-codes.ts";
 
 /** How the guest's CPU is run. */
 export const Accel = { Kvm: "kvm", Tcg: "tcg" } as const;
@@ -148,25 +150,9 @@ export interface VmmDriver {
   start(spec: VmSpec): Promise<VmHandle>;
 }
 
-/** Error codes of the VMM layer. */
-export const VmmErrorCode = {
-  BinaryMissing: "binary_missing",
-  ImageMissing: "image_missing",
-  BadSpec: "bad_spec",
-  StartFailed: "start_failed",
-  NotReady: "not_ready",
-  VmExited: "vm_exited",
-  SnapshotFailed: "snapshot_failed",
-  SnapshotMismatch: "snapshot_mismatch",
-  Unsupported: "unsupported",
-} as const;
-export type VmmErrorCode = (typeof VmmErrorCode)[keyof typeof VmmErrorCode];
-
+/** The VMM layer's one error type. */
 export class VmmError extends CodedError<VmmErrorCode> {
-  override name = "VmmError";
-  static isInstance(err: unknown): err is VmmError {
-    return err instanceof Error && err.name === "VmmError" && typeof (err as VmmError).code === "string";
-  }
+  static override readonly errorName = "VmmError";
 }
 
 /** Checks a spec's numbers before any process is started; throws `bad_spec`. */

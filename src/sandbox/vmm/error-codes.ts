@@ -1,0 +1,13 @@
+/** The codes of `VmmError` (driver.ts): snake_case, like every layer's. */
+export const VmmErrorCode = {
+  BinaryMissing: "binary_missing",
+  ImageMissing: "image_missing",
+  BadSpec: "bad_spec",
+  StartFailed: "start_failed",
+  NotReady: "not_ready",
+  VmExited: "vm_exited",
+  SnapshotFailed: "snapshot_failed",
+  SnapshotMismatch: "snapshot_mismatch",
+  Unsupported: "unsupported",
+} as const;
+export type VmmErrorCode = (typeof VmmErrorCode)[keyof typeof VmmErrorCode];
