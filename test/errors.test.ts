@@ -2,6 +2,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AgentError, AgentErrorCode, ModelNotConfiguredError } from "../src/agent/errors.ts";
 import { ChoirError, ChoirErrorCode } from "../src/choir/errors.ts";
+import { ThreadIdError, ThreadIdErrorCode } from "../src/config/thread-id.ts";
 import { CliError, CliErrorCode, toCliError } from "../src/cli/errors.ts";
 import { CODED_ERROR, CodedError } from "../src/errors.ts";
 import { ExportError, ExportErrorCode } from "../src/export/errors.ts";
@@ -21,6 +22,7 @@ const LAYERS = [
   { cls: ChoirError, codes: ChoirErrorCode },
   { cls: CliError, codes: CliErrorCode },
   { cls: ExportError, codes: ExportErrorCode },
+  { cls: ThreadIdError, codes: ThreadIdErrorCode },
   { cls: GuestAgentError, codes: ErrorCode },
   { cls: NatsBackboneError, codes: NatsErrorCode },
   { cls: LeaseArgumentError, codes: { InvalidArgument: LeaseErrorCode.InvalidArgument } },

@@ -20,13 +20,13 @@ export const THREAD_ID_RULE = `use letters, digits, - and _ (at most ${THREAD_ID
 
 export const ThreadIdErrorCode = {
   /** Not a string, or a string outside the rule. */
-  InvalidThreadId: "INVALID_THREAD_ID",
+  InvalidThreadId: "invalid_thread_id",
 } as const;
 export type ThreadIdErrorCode = (typeof ThreadIdErrorCode)[keyof typeof ThreadIdErrorCode];
 
 /** What `assertThreadId` throws when the caller gives no error of its own layer. */
 export class ThreadIdError extends CodedError<ThreadIdErrorCode> {
-  override name = "ThreadIdError";
+  static override readonly errorName = "ThreadIdError";
 }
 
 export function isThreadId(value: unknown): value is string {
@@ -40,7 +40,7 @@ export function invalidThreadIdMessage(value: unknown): string {
 
 /**
  * Throws unless `value` is a thread id. A layer with its own error type passes `toError` so its
- * callers keep branching on its codes (the agent: `AgentError(INVALID_THREAD_ID)`).
+ * callers keep branching on its codes (the agent: `AgentError(invalid_thread_id)`).
  */
 export function assertThreadId(
   value: unknown,

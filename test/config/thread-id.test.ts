@@ -5,7 +5,7 @@
  * the next step failing for another reason (a missing model, an empty task, no VM channel…).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { assertThreadId, isThreadId, THREAD_ID_MAX_LENGTH, ThreadIdError } from "../../src/config/index.ts";
+import { assertThreadId, isThreadId, THREAD_ID_MAX_LENGTH, ThreadIdError, ThreadIdErrorCode } from "../../src/config/index.ts";
 import { parseCommandLine } from "../../src/cli/parse.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { route, type RouteContext } from "../../src/web/routes.ts";
@@ -55,7 +55,7 @@ const invalidAgentId = (e: unknown) => AgentError.isInstance(e, AgentErrorCode.I
 
 const ENTRY_POINTS: Record<string, (id: string) => Promise<Verdict | unknown>> = {
   isThreadId: async (id) => (isThreadId(id) ? PASSED : REFUSED),
-  assertThreadId: (id) => verdict(() => assertThreadId(id), (e) => e instanceof ThreadIdError && e.code === "INVALID_THREAD_ID"),
+  assertThreadId: (id) => verdict(() => assertThreadId(id), (e) => ThreadIdError.isInstance(e, ThreadIdErrorCode.InvalidThreadId)),
   "CLI: vibewriter resume <id>": (id) =>
     verdict(() => parseCommandLine(["resume", "--", id], "/w"), (e) => CliError.isInstance(e) && /not a valid thread id/.test((e as Error).message)),
   "console: GET /api/threads/<id>": (id) => {
