@@ -26,7 +26,7 @@ const ERRNO_CODES: Record<string, ErrorCode> = {
   EINVAL: ErrorCode.InvalidPath,
 };
 
-/** Turns a Node system error into an GuestAgentError whose message names the view path, not the real one. */
+/** Turns a Node system error into a GuestAgentError whose message names the view path, not the real one. */
 export function toGuestAgentError(err: unknown, viewPath?: string): GuestAgentError {
   if (GuestAgentError.isInstance(err)) return err;
   const errno = (err as NodeJS.ErrnoException | undefined)?.code;
