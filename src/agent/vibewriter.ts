@@ -148,7 +148,7 @@ function noticeText(n: ThreadSandboxNotice): string {
   }
 }
 
-/** The thread id rule (`isThreadId`), failing as the agent's `AgentError(INVALID_THREAD_ID)`. */
+/** The thread id rule (`isThreadId`), failing as the agent's `AgentError(invalid_thread_id)`. */
 export function validateThreadId(threadId: string): void {
   assertThreadId(threadId, (message) => new AgentError(AgentErrorCode.InvalidThreadId, message));
 }
