@@ -12,9 +12,7 @@ import {
 } from "@nats-io/transport-node";
 import { diskFullError, isNoRoom } from "./disk-space.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
-
-/** JetStream's "wrong last sequence" API error: the subject already has a message. */
-export const WRONG_LAST_SEQUENCE = 10071;
+import { WRONG_LAST_SEQUENCE } from "./jetstream-codes.ts";
 
 export interface AckedPublishOptions {
   /** Dedup id; generated when omitted. Reused on every retry so a retried write is stored once. */

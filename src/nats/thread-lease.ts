@@ -36,6 +36,7 @@ import { randomUUID } from "node:crypto";
 import { JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
 import { CodedError } from "../errors.ts";
+import { WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_CONSTANT } from "./jetstream-codes.ts";
 import { Names } from "./streams.ts";
 import { createWhileSettling } from "./settle.ts";
 import { encodeToken } from "./subject-token.ts";
@@ -388,10 +389,8 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-const WRONG_LAST_SEQUENCE = 10071;
-
 function isCasFailure(e: unknown): boolean {
-  if (e instanceof JetStreamApiError) return e.code === WRONG_LAST_SEQUENCE || e.code === 10164;
+  if (e instanceof JetStreamApiError) return e.code === WRONG_LAST_SEQUENCE || e.code === WRONG_LAST_SEQUENCE_CONSTANT;
   const code = (e as { code?: unknown; api_error?: { err_code?: unknown } })?.api_error?.err_code;
   return code === WRONG_LAST_SEQUENCE;
 }

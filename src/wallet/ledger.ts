@@ -9,6 +9,7 @@ import {
   type StreamConfig,
 } from "@nats-io/jetstream";
 import { readStream } from "../nats/read-stream.ts";
+import { WRONG_LAST_SEQUENCE } from "../nats/jetstream-codes.ts";
 import { Names } from "../nats/streams.ts";
 import { canonicalJson, type JsonValue } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
@@ -236,8 +237,8 @@ export class AuditLedger {
         await this.#opts.anchor?.advance(entry);
         return entry;
       } catch (e) {
-        // 10071: wrong last sequence — someone appended in between; rebuild on the new head.
-        if (e instanceof JetStreamApiError && e.code === 10071) continue;
+        // Someone appended in between: rebuild on the new head.
+        if (e instanceof JetStreamApiError && e.code === WRONG_LAST_SEQUENCE) continue;
         throw new WalletError(WalletErrorCode.Nats, `cannot append to ledger ${this.stream}`, { cause: e });
       }
     }

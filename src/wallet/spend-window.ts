@@ -1,5 +1,6 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
+import { WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_CONSTANT } from "../nats/jetstream-codes.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 
 export interface Reservation {
@@ -102,5 +103,5 @@ export class SpendWindow {
 
 /** A KV create/update lost a compare-and-set race. */
 export function isCasConflict(e: unknown): boolean {
-  return e instanceof JetStreamApiError && (e.code === 10071 || e.code === 10164);
+  return e instanceof JetStreamApiError && (e.code === WRONG_LAST_SEQUENCE || e.code === WRONG_LAST_SEQUENCE_CONSTANT);
 }
