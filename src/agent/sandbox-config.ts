@@ -1,3 +1,5 @@
+import { OP_SCHEMAS } from "../protocol/index.ts";
+import { DEFAULT_EXECUTE_TIMEOUT_MS } from "../sandbox/backend.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 
 /** The VM shape and limits the owner may set through the environment (defaults in parentheses). */
@@ -23,7 +25,8 @@ const LIMITS: Record<keyof typeof SandboxEnv, { def: number; min: number; max: n
   Vcpus: { def: 1, min: 1, max: 16 },
   WorkspaceMiB: { def: 256, min: 16, max: 8192 },
   PoolSize: { def: 0, min: 0, max: 16 },
-  ExecTimeoutSec: { def: 120, min: 1, max: 86_400 },
+  // The backend's default; at most what the guest protocol accepts.
+  ExecTimeoutSec: { def: DEFAULT_EXECUTE_TIMEOUT_MS / 1000, min: 1, max: OP_SCHEMAS.exec.limits.maxTimeoutMs / 1000 },
   AgentTimeoutSec: { def: 20, min: 2, max: 3_600 },
 };
 

@@ -3,12 +3,10 @@
  * one JS read each (four fs calls, ~0.3 ms apiece under TCG): grep's way to fill the cache.
  */
 import type { AgentContext } from "./context.ts";
-import { runTool } from "./native-tool.ts";
+import { ARGV_BYTES, runTool } from "./native-tool.ts";
 import type { CachedEntry } from "./tree-cache.ts";
 
 const CAT = "/usr/bin/cat";
-/** Bytes of file names given to one cat run (Linux allows 2 MiB of arguments and environment). */
-const ARGV_BYTES = 1024 * 1024;
 /** Bytes looked at for a NUL that marks a binary file. */
 const BINARY_SNIFF = 8192;
 /** Uncached files above which they are not read into the cache (grep searches them natively). */

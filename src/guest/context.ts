@@ -1,6 +1,6 @@
 /** What every handler needs to know about the agent it runs in. */
 import type { ClockSetter } from "./clock.ts";
-import type { ViewRoot } from "../protocol/index.ts";
+import { SANDBOX_GID, SANDBOX_UID, type ViewRoot } from "../protocol/index.ts";
 import { UNPRIVILEGED, type Privileges } from "./privileges.ts";
 import { TreeCache } from "./tree-cache.ts";
 
@@ -21,8 +21,6 @@ export interface AgentContext {
   tree: TreeCache;
 }
 
-export const SANDBOX_UID = 1000;
-export const SANDBOX_GID = 1000;
 
 export function createContext(roots: ViewRoot[]): AgentContext {
   const isRoot = typeof process.getuid === "function" && process.getuid() === 0;

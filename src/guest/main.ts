@@ -12,8 +12,8 @@ process.env.UV_THREADPOOL_SIZE ??= "16";
 
 import { chown, mkdir, realpath } from "node:fs/promises";
 import { startClockHelper } from "./clock.ts";
-import { createContext, SANDBOX_GID, SANDBOX_UID } from "./context.ts";
-import { VIEW_ROOTS, type ViewRoot } from "../protocol/index.ts";
+import { createContext } from "./context.ts";
+import { SANDBOX_GID, SANDBOX_UID, VIEW_ROOTS, type ViewRoot } from "../protocol/index.ts";
 import { lowerPrivileges } from "./privileges.ts";
 import { findPort, openPort, servePort } from "./transport-port.ts";
 import { warmUp } from "./warm-up.ts";

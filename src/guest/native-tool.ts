@@ -14,6 +14,9 @@ import type { AgentContext } from "./context.ts";
 import { GuestAgentError } from "./errors.ts";
 import { ErrorCode } from "../protocol/index.ts";
 
+/** Bytes of file names given to one tool run (Linux allows 2 MiB of arguments and environment). */
+export const ARGV_BYTES = 1024 * 1024;
+
 export interface ToolRun {
   /** Exit code (null when killed). */
   code: number | null;

@@ -7,6 +7,7 @@
  * - frames.ts: the frame headers and a request's life; framing.ts: bytes ⇄ frames
  * - result-frames.ts: results of any size
  * - view-roots.ts, view-path.ts: the filesystem view and the lexical confinement both sides run
+ * - sandbox-user.ts: the user commands run as (the image makes it, the agent drops to it)
  * - schema.ts: the checker combinators everything above is written with
  */
 export { ErrorCode, ERROR_CODES } from "./error-codes.ts";
@@ -15,6 +16,7 @@ export { encodeFrame, encodeFrameJson, FrameDecoder, FrameError, type Frame } fr
 export { AGENT_VERSION, MAX_ARGS_BYTES, MAX_ERROR_MESSAGE, MAX_FRAME_BODY, MAX_FRAME_HEADER, MAX_INLINE_RESULT, PROTOCOL_VERSION } from "./limits.ts";
 export * from "./ops.ts";
 export { parseResultJson, resultFrames } from "./result-frames.ts";
+export { SANDBOX_GID, SANDBOX_UID } from "./sandbox-user.ts";
 export { SchemaError, type Infer, type Schema } from "./schema.ts";
 export { MAX_PATH_LENGTH, resolveViewPath, type ViewPath } from "./view-path.ts";
 export { VIEW_ROOTS, type ViewRoot } from "./view-roots.ts";

@@ -45,6 +45,8 @@ export interface OpSchema<A, R> {
 const op = <A, R, L extends Readonly<Record<string, number>> | undefined = undefined>(s: OpSchema<A, R> & { limits?: L }): OpSchema<A, R> & { limits: L } =>
   s as OpSchema<A, R> & { limits: L };
 
+/** Longest `exec` timeout a request may ask for (24 h). */
+const MAX_EXEC_TIMEOUT_MS = 24 * 3600_000;
 const errorCode = oneOf(ERROR_CODES);
 const fileType = oneOf(["file", "dir", "symlink", "other"]);
 const fileInfo = object({ path: viewPath(), type: fileType, size: int(), mtimeMs: num() });
@@ -94,7 +96,7 @@ export const OP_SCHEMAS = {
       /** stdin bytes follow as the request body; absent = empty stdin. */
       stdin: optional(bool()),
       /** Kill the whole process group after this many ms. */
-      timeoutMs: optional(int(1, 24 * 3600_000)),
+      timeoutMs: optional(int(1, MAX_EXEC_TIMEOUT_MS)),
       /** Cap on stdout+stderr bytes delivered; the rest is drained and dropped, `truncated` set. */
       maxOutputBytes: optional(int()),
     }),
@@ -106,7 +108,7 @@ export const OP_SCHEMAS = {
     }),
     streams: { start: true, data: "stream" },
     body: true,
-    limits: { defaultTimeoutMs: 10 * 60_000, defaultMaxOutputBytes: 16 * 1024 * 1024 },
+    limits: { defaultTimeoutMs: 10 * 60_000, defaultMaxOutputBytes: 16 * 1024 * 1024, maxTimeoutMs: MAX_EXEC_TIMEOUT_MS },
   }),
 
   /** A byte window (`offset`, `length`) or a line window (`lines`) of a file; the bytes follow as data. */

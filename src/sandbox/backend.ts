@@ -26,7 +26,7 @@ import type {
 } from "deepagents";
 import type { DeleteResult } from "deepagents";
 import { assertThreadId } from "../config/index.ts";
-import { ErrorCode, type FileInfo } from "../protocol/index.ts";
+import { ErrorCode, OP_SCHEMAS, type FileInfo } from "../protocol/index.ts";
 import type { GuestClient } from "./guest-client.ts";
 import { GuestError, GuestErrorCode } from "./guest-error.ts";
 import { EMPTY_CONTENT_WARNING, editOutcome, modifiedAt, Says } from "./deepagents-contract.ts";
@@ -54,7 +54,8 @@ export interface MicroVMBackendOptions {
   requestTimeoutMs?: number;
 }
 
-const DEFAULT_EXECUTE_TIMEOUT_MS = 120_000;
+/** `execute`'s timeout unless the owner sets another (`VIBEWRITER_EXEC_TIMEOUT_SEC`). */
+export const DEFAULT_EXECUTE_TIMEOUT_MS = 120_000;
 const DEFAULT_MAX_OUTPUT = 256 * 1024;
 const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 
@@ -129,7 +130,7 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
     });
   }
 
-  async read(filePath: string, offset = 0, limit = 500): Promise<ReadResult> {
+  async read(filePath: string, offset = 0, limit = OP_SCHEMAS.read.limits.defaultLineLimit): Promise<ReadResult> {
     return this.run<ReadResult>(filePath, "read", "bare", async (c, view) => {
       const mimeType = mimeTypeOf(view);
       try {

@@ -1,6 +1,9 @@
 import type { PolicyRule } from "./policy.ts";
 
 /** Where a proposal stands. Only `approved` → `signing` → `signed` → `submitted` moves money. */
+/** Proposal (payment) ids: KV-key safe and short. The console checks them with this too. */
+export const PROPOSAL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 export const PaymentStatus = {
   /** Claimed id, decision not yet recorded (a crash here is finished by replaying the proposal). */
   Proposed: "proposed",

@@ -10,14 +10,12 @@ import { AuditLedger, LedgerEntryType, type LedgerOptions } from "./ledger.ts";
 import { MandateDecision, signMandate, termsMismatch, termsOfDecision, termsOfPayment, verifyMandate, type Mandate, type PaymentTerms } from "./mandate.ts";
 import type { OwnerKey } from "./owner-key.ts";
 import { parseMemo } from "./memo.ts";
-import { PaymentStatus, proposalFingerprint, type PaymentRecord } from "./payment-record.ts";
+import { PaymentStatus, PROPOSAL_ID, proposalFingerprint, type PaymentRecord } from "./payment-record.ts";
 import { evaluatePolicy, parsePaymentRequest, PolicyRule, policyVersion, type PolicyDecision, type SpendingPolicy } from "./policy.ts";
 import type { Signer } from "./signer.ts";
 import { isCasConflict, SpendWindow } from "./spend-window.ts";
 import { buildPaymentTransaction, decodePaymentEnvelope, DEFAULT_NETWORK_PASSPHRASE, loadSequence, submitEnvelope, type StellarNetwork } from "./stellar.ts";
 
-/** Proposal ids are KV-key safe and short. */
-const PROPOSAL_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 export interface WalletOptions {
   nats: { js: JetStreamClient; jsm: JetStreamManager };

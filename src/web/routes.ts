@@ -20,7 +20,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { THREAD_ID_PATTERN } from "../config/index.ts";
 import { AgentError, AgentErrorCode } from "../agent/errors.ts";
 import type { Backbone } from "../nats/index.ts";
-import { PaymentStatus } from "../wallet/payment-record.ts";
+import { PaymentStatus, PROPOSAL_ID } from "../wallet/payment-record.ts";
 import type { SessionView } from "./api-types.ts";
 import { fleetView } from "./fleet-view.ts";
 import { HttpError, readJsonBody, sendJson } from "./http.ts";
@@ -33,7 +33,6 @@ import { serveExport, serveReport, serveSource, serveThreadFile, threadObjectNam
 import { threadRows, threadView } from "./thread-view.ts";
 import { Role, Sessions, type Session } from "./tokens.ts";
 
-const PAYMENT_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const SOURCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_REASON = 500;
 
@@ -85,7 +84,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
   const [head, second, third] = parts;
   if (post) {
     if (head === "payments" && second && (third === "approve" || third === "reject") && parts.length === 3) {
-      const id = checked(second, PAYMENT_ID, "payment id");
+      const id = checked(second, PROPOSAL_ID, "payment id");
       const body = await readJsonBody(req);
       const reason = body.reason;
       if (reason !== undefined && (typeof reason !== "string" || reason.length > MAX_REASON)) {

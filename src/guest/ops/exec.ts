@@ -15,10 +15,9 @@ import { confine } from "../confine.ts";
 import type { AgentContext } from "../context.ts";
 import { GuestAgentError } from "../errors.ts";
 import type { RequestContext } from "../request-context.ts";
-import { ErrorCode, type ExecResult } from "../../protocol/index.ts";
+import { ErrorCode, OP_SCHEMAS, type ExecResult } from "../../protocol/index.ts";
 
-const DEFAULT_TIMEOUT_MS = 10 * 60_000;
-const DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024;
+const { defaultTimeoutMs: DEFAULT_TIMEOUT_MS, defaultMaxOutputBytes: DEFAULT_MAX_OUTPUT, maxTimeoutMs: MAX_TIMEOUT_MS } = OP_SCHEMAS.exec.limits;
 
 export async function handleExec(ctx: AgentContext, req: RequestContext): Promise<ExecResult> {
   const { args } = req;
@@ -27,7 +26,7 @@ export async function handleExec(ctx: AgentContext, req: RequestContext): Promis
   if ((argv === undefined) === (shell === undefined)) throw bad("exactly one of argv and shell is required");
   const cwd = (confine(ctx, optStr(args, "cwd") ?? "/workspace", "read")).real;
   const env = { ...ctx.baseEnv, ...parseEnv(args.env) };
-  const timeoutMs = optInt(args, "timeoutMs", 1, 24 * 3600_000) ?? DEFAULT_TIMEOUT_MS;
+  const timeoutMs = optInt(args, "timeoutMs", 1, MAX_TIMEOUT_MS) ?? DEFAULT_TIMEOUT_MS;
   const cap = optInt(args, "maxOutputBytes", 0) ?? DEFAULT_MAX_OUTPUT;
   const wantsStdin = optBool(args, "stdin") ?? false;
   const [file, rest] = argv ? [argv[0]!, argv.slice(1)] : ["/bin/sh", ["-c", shell!]];

@@ -18,7 +18,7 @@ import { budgetOf, Tally } from "../budget.ts";
 import type { AgentContext } from "../context.ts";
 import { compileGlob } from "../glob-match.ts";
 import { LOAD_FILES, loadContents, MAX_FILE_BYTES, type Candidate } from "../content-load.ts";
-import { FieldReader, runTool } from "../native-tool.ts";
+import { ARGV_BYTES, FieldReader, runTool } from "../native-tool.ts";
 import type { OpRequest } from "../request-context.ts";
 import { compareWalkOrder, walk } from "../walk.ts";
 import { searchStarts, type SearchStart } from "./search-roots.ts";
@@ -30,8 +30,6 @@ const MAX_LINE_CHARS = 4000;
 const BINARY_SNIFF = 8192;
 /** Files not in the cache above which GNU grep searches instead of the agent. */
 const NATIVE_FILES = 150;
-/** Bytes of file names given to one grep run (Linux allows 2 MiB of arguments and environment). */
-const ARGV_BYTES = 1024 * 1024;
 const GREP = "/usr/bin/grep";
 const NL = 0x0a;
 const CR = 0x0d;

@@ -9,6 +9,7 @@
  * sandbox user it drops to is not), and a poweroff when the agent ends — a VM lives as long as its
  * agent, so the host sees an agent crash as the VMM exiting.
  */
+import { SANDBOX_GID, SANDBOX_UID } from "../../protocol/index.ts";
 
 /** Kernel command line options the image's /init understands. */
 export const GuestCmdline = {
@@ -20,8 +21,6 @@ export const GuestCmdline = {
   network: "vw.net",
 } as const;
 
-export const SANDBOX_UID = 1000;
-export const SANDBOX_GID = 1000;
 export const DEFAULT_MAX_PROCS = 256;
 
 /** initramfs /init, run by busybox sh as PID 1. */

@@ -4,7 +4,8 @@ import { chmod, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises
 import { dirname, join } from "node:path";
 import { proxyEnv } from "../../config/child-env.ts";
 import { publishDir } from "./publish.ts";
-import { agentRun, INITTAB, SANDBOX_GID, SANDBOX_UID } from "./guest-scripts.ts";
+import { SANDBOX_GID, SANDBOX_UID } from "../../protocol/index.ts";
+import { agentRun, INITTAB } from "./guest-scripts.ts";
 import { nodeSetIdShim, SETID_SHIM_PATH } from "./node-setid-shim.ts";
 import type { NodeRuntime } from "./node-runtime.ts";
 import { run } from "./run.ts";
