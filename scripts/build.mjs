@@ -73,16 +73,66 @@ export function cliBuild(distDir = CLI_DIST) {
  * sources, the image builder's inputs, pdf.js) get their own original location instead, computed
  * from the chunk's, so the checkout can move.
  */
-function originalImportMetaUrl(outDir) {
+function originalImportMetaUrl(text, path, outDir) {
+  if (!text.includes("import.meta.url")) return text;
+  const rel = relative(outDir, path).split(sep).join("/");
+  return text.replaceAll("import.meta.url", `new URL(${JSON.stringify(rel)}, import.meta.url).href`);
+}
+
+const SRC = join(ROOT, "src");
+const SURFACE_IMPORT = /\b(import|export)(\s+type)?\s*\{([^}]*)\}\s*from\s*"(\.[^"]*\/index\.ts)"/g;
+/** A folder's surface, read from its index.ts (`export { a, type B } from "./file.ts";` lines): name → [file, its name there]. */
+function surfaceOf(index, surfaces) {
+  if (!surfaces.has(index)) {
+    const names = new Map();
+    for (const m of readFileSync(index, "utf8").matchAll(/export(?:\s+type)?\s*\{([^}]*)\}\s*from\s*"([^"]+)"/g)) {
+      for (const e of m[1].split(",").map((x) => x.trim().replace(/^type\s+/, "")).filter(Boolean)) {
+        const [own, as = own] = e.split(/\s+as\s+/);
+        names.set(as, [join(dirname(index), m[2]), own]);
+      }
+    }
+    surfaces.set(index, names);
+  }
+  return surfaces.get(index);
+}
+
+/**
+ * Another folder is imported through its index.ts, the folder's surface
+ * (test/architecture/imports.test.ts). esbuild's code splitting does not see through a file that
+ * re-exports: main and a command chunk importing the same index would share one chunk holding the
+ * whole folder, loaded at start (`vibewriter --version` 0.3 s → 3 s). So the bundle takes each name
+ * from the file the index takes it from; the line count stays, for the source maps.
+ */
+function importsPastSurfaces(text, path, surfaces) {
+  return text.replace(SURFACE_IMPORT, (all, keyword, typeOnly, list, spec) => {
+    const index = join(dirname(path), spec);
+    if (typeOnly || dirname(dirname(index)) !== SRC) return all;
+    const surface = surfaceOf(index, surfaces);
+    const byFile = new Map();
+    for (const e of list.split(",").map((x) => x.trim()).filter(Boolean)) {
+      if (/^type\s/.test(e)) continue; // erased by the TypeScript loader anyway
+      const [name, as = name] = e.split(/\s+as\s+/);
+      const found = surface.get(name);
+      if (!found) return all; // not on the surface: let esbuild report it
+      const [file, own] = found;
+      byFile.set(file, [...(byFile.get(file) ?? []), own === as ? own : `${own} as ${as}`]);
+    }
+    const direct = [...byFile].map(([file, names]) => `${keyword} { ${names.join(", ")} } from ${JSON.stringify(file)};`);
+    return direct.join(" ") + "\n".repeat(all.split("\n").length - 1);
+  });
+}
+
+function sourceRewrites(outDir) {
   return {
-    name: "original-import-meta-url",
+    name: "source-rewrites",
     setup(b) {
+      const surfaces = new Map(); // index.ts → its surface, read once per build
       b.onLoad({ filter: /\.(ts|mjs|js|cjs)$/ }, async (args) => {
         const text = await readFile(args.path, "utf8");
-        if (!text.includes("import.meta.url")) return undefined;
-        const rel = relative(outDir, args.path).split(sep).join("/");
-        const loader = args.path.endsWith(".ts") ? "ts" : "js";
-        return { contents: text.replaceAll("import.meta.url", `new URL(${JSON.stringify(rel)}, import.meta.url).href`), loader };
+        let contents = originalImportMetaUrl(text, args.path, outDir);
+        if (args.path.startsWith(SRC + sep)) contents = importsPastSurfaces(contents, args.path, surfaces);
+        if (contents === text) return undefined;
+        return { contents, loader: args.path.endsWith(".ts") ? "ts" : "js" };
       });
     },
   };
@@ -107,7 +157,7 @@ export function bundleOptions(entryPoints, outDir) {
     sourcesContent: false, // stack traces point into src/, which is beside dist/
     // CommonJS packages inside ESM chunks still call require() for Node built-ins.
     banner: { js: 'import { createRequire as __vwCreateRequire } from "node:module"; const require = __vwCreateRequire(import.meta.url);' },
-    plugins: [originalImportMetaUrl(outDir)],
+    plugins: [sourceRewrites(outDir)],
     logLevel: "warning",
     legalComments: "none",
   };
