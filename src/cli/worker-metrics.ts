@@ -4,7 +4,7 @@
  * worker's run loop; read on every STATS request, so reading is cheap and allocates little.
  */
 import type { PoolStats } from "../sandbox/pool.ts";
-import type { RunningRun, VmPoolStats, WallTimeStats, WorkerStats } from "../nats/run-service.ts";
+import type { RunningRun, VmPoolStats, WallTimeStats, WorkerStats } from "../app/run-service.ts";
 import { WorkerOutcome, type WorkerRunReport } from "./worker-run.ts";
 
 type Identity = Pick<WorkerStats, "workerId" | "host" | "pid" | "concurrency">;

@@ -1,6 +1,6 @@
 /** The fleet as the console shows it: the run queue's depth and each worker's STATS (see `vibewriter fleet`). */
 import { JetStreamApiError } from "@nats-io/jetstream";
-import { discoverWorkers } from "../cli/commands/fleet.ts";
+import { discoverWorkers } from "../app/fleet.ts";
 import { runQueueDepth } from "../nats/run-queue.ts";
 import type { Backbone } from "../nats/index.ts";
 import type { FleetViewJson } from "./api-types.ts";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { main } from "../../src/cli/main.ts";
 import type { FleetView } from "../../src/cli/commands/fleet.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
-import { startRunService, type WorkerStats } from "../../src/nats/run-service.ts";
+import { startRunService, type WorkerStats } from "../../src/app/run-service.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { captureIo } from "./capture.ts";
 

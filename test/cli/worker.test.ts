@@ -12,7 +12,7 @@ import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { loadSourcesDir } from "../../src/agent/sources.ts";
 import { renderFleet } from "../../src/cli/commands/fleet.ts";
 import type { EventData, VibewriterEvent } from "../../src/nats/event-types.ts";
-import type { WorkerStats } from "../../src/nats/run-service.ts";
+import type { WorkerStats } from "../../src/app/run-service.ts";
 import { readStream } from "../../src/nats/read-stream.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
 import { Names } from "../../src/nats/streams.ts";

@@ -16,7 +16,7 @@ import { main } from "../../src/cli/main.ts";
 import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
 import { EventType } from "../../src/nats/event-types.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
-import { startRunService, type WorkerStats } from "../../src/nats/run-service.ts";
+import { startRunService, type WorkerStats } from "../../src/app/run-service.ts";
 import { loadPolicyFile } from "../../src/wallet/policy.ts";
 import { Wallet } from "../../src/wallet/wallet.ts";
 import { captureIo } from "../cli/capture.ts";

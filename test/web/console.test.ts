@@ -6,7 +6,7 @@
  * across a console restart.
  */
 import { RunQueue } from "../../src/nats/run-queue.ts";
-import { startRunService, type WorkerStats } from "../../src/nats/run-service.ts";
+import { startRunService, type WorkerStats } from "../../src/app/run-service.ts";
 import { EventType } from "../../src/nats/event-types.ts";
 import { main } from "../../src/cli/main.ts";
 import { captureIo } from "../cli/capture.ts";

@@ -5,22 +5,12 @@
  * and its last takeover. Read-only: the viewer identity is enough.
  */
 import { JetStreamApiError } from "@nats-io/jetstream";
-import type { NatsConnection } from "@nats-io/transport-node";
 import { runQueueDepth } from "../../nats/run-queue.ts";
-import type { WorkerStats } from "../../nats/run-service.ts";
-import { Names } from "../../nats/streams.ts";
+import { discoverWorkers, type FleetWorker } from "../../app/fleet.ts";
+import type { WorkerStats } from "../../app/run-service.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
-
-/** How long to collect answers at most, and how long a quiet spell after one ends it. */
-export const FLEET_WAIT = { maxMs: 3_000, quietMs: 750 } as const;
-
-export interface FleetWorker extends WorkerStats {
-  /** The service instance's id (`nats micro` shows it). */
-  serviceId: string;
-  version: string;
-}
 
 export interface FleetView {
   /** Requests waiting or running; null when no worker or submit has created the queue yet. */
@@ -44,37 +34,6 @@ async function depthOrNull(jsm: Parameters<typeof runQueueDepth>[0]): Promise<nu
     if (e instanceof JetStreamApiError && e.status === 404) return null;
     throw e;
   }
-}
-
-/** Every worker's STATS answer that came within the wait (none: an empty list, not an error). */
-export async function discoverWorkers(nc: NatsConnection, wait: { maxMs: number; quietMs: number } = FLEET_WAIT): Promise<FleetWorker[]> {
-  const found = new Map<string, FleetWorker>();
-  try {
-    const answers = await nc.requestMany(`$SRV.STATS.${Names.serviceName}`, "", { strategy: "stall", maxWait: wait.maxMs, stall: wait.quietMs });
-    for await (const m of answers) {
-      const w = workerOf(m.data);
-      if (w) found.set(w.serviceId, w);
-    }
-  } catch {
-    // No responders (no worker at all) ends the request with an error: that is an empty fleet.
-  }
-  return [...found.values()].sort((a, b) => a.host.localeCompare(b.host) || a.workerId.localeCompare(b.workerId));
-}
-
-function workerOf(data: Uint8Array): FleetWorker | undefined {
-  try {
-    const r = JSON.parse(new TextDecoder().decode(data)) as { type?: string; id?: string; version?: string; endpoints?: { data?: unknown }[] };
-    if (r.type !== "io.nats.micro.v1.stats_response" || typeof r.id !== "string") return undefined;
-    const stats = r.endpoints?.map((e) => e.data).find(isWorkerStats);
-    return stats ? { ...stats, serviceId: r.id, version: r.version ?? "" } : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isWorkerStats(v: unknown): v is WorkerStats {
-  const s = v as WorkerStats | null;
-  return !!s && typeof s.workerId === "string" && typeof s.host === "string" && Array.isArray(s.inFlight) && typeof s.finished === "number";
 }
 
 export function renderFleet(v: FleetView): string {

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { VmPool } from "../../app/vm-pool.ts";
 import { NatsRole } from "../../nats/auth.ts";
 import { DEFAULT_ACK_WAIT_MS, RunQueue } from "../../nats/run-queue.ts";
-import { startRunService, type WorkerStats } from "../../nats/run-service.ts";
+import { startRunService, type WorkerStats } from "../../app/run-service.ts";
 import { thisProcess, type ThreadLease } from "../../nats/thread-lease.ts";
 import { openCliBackbone, orBackboneLost } from "../backbone.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../nats/errors.ts";

@@ -12,7 +12,7 @@ import { readSourceManifest } from "../../src/agent/sources.ts";
 import { NatsRole } from "../../src/nats/auth.ts";
 import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
-import { SERVICE_SOURCE_LIMITS, startRunService, StatusSubject, SubmitSubject, type WorkerStats } from "../../src/nats/run-service.ts";
+import { SERVICE_SOURCE_LIMITS, startRunService, StatusSubject, SubmitSubject, type WorkerStats } from "../../src/app/run-service.ts";
 
 const STATS: WorkerStats = { workerId: "w-test", host: "test-host", pid: 4242, concurrency: 2, inFlight: ["t-a"], finished: 3, failed: 1, takeovers: 1, vms: 2 };
 
