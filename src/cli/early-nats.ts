@@ -6,15 +6,16 @@
  */
 import { join } from "node:path";
 import { stateDir } from "../config/paths.ts";
-import { NatsRole } from "../nats/auth.ts";
-import { natsOptionsFromEnv } from "../nats/connection.ts";
-import { openEmbeddedServer } from "../nats/embedded-server.ts";
-import { embeddedUsers, loadOrCreateIdentity } from "../nats/identities.ts";
 import type { CliContext } from "./context.ts";
 
 /** Resolves once the server answers; its lease is dropped by the command's cleanup. */
 export async function startEmbeddedNatsEarly(ctx: CliContext, name: string): Promise<void> {
+  // Only the files that start a server: nats/'s surface as a whole loads LangChain (its store).
+  const { natsOptionsFromEnv } = await import("../nats/connection.ts");
   if (natsOptionsFromEnv(ctx.env)) return;
+  const { NatsRole } = await import("../nats/auth.ts");
+  const { embeddedUsers, loadOrCreateIdentity } = await import("../nats/identities.ts");
+  const { openEmbeddedServer } = await import("../nats/embedded-server.ts");
   // As openBackbone does for the runtime identity (src/nats/backbone.ts).
   const state = stateDir(ctx.env);
   const { seed } = await loadOrCreateIdentity(state, NatsRole.Runtime);
