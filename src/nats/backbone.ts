@@ -135,7 +135,7 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
     // A server this process started has empty streams: the runtime lays them out once.
     if (server && role !== NatsRole.Runtime) {
       const runtime = await loadOrCreateIdentity(state, NatsRole.Runtime);
-      const rc = await connectNats({ url: server.url, name: `${name}-provision`, nkeySeed: runtime.seed });
+      const rc = await connectNats({ url: server.url, name: `${name}-provision`, nkeySeed: runtime.seed, timeoutMs: 60_000 });
       try {
         const provisioned = await openOnConnection(rc, { role: NatsRole.Runtime, replicas });
         await opts.provision?.(provisioned);

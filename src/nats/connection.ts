@@ -23,6 +23,8 @@ export interface ConnectNatsOptions {
   credsFile?: string;
   /** An nkey user seed (the embedded server's identities): signs the server's nonce. */
   nkeySeed?: Uint8Array;
+  /** How long the first connection's handshake may take (default: the client's 20 s). */
+  timeoutMs?: number;
 }
 
 /**
@@ -38,6 +40,7 @@ export async function connectNats(opts: ConnectNatsOptions): Promise<NatsConnect
   const options: ConnectionOptions = {
     servers,
     name: opts.name ?? "vibewriter",
+    ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}),
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
     waitOnFirstConnect: false,
