@@ -19,13 +19,13 @@ import { loadPolicyFile, type SpendingPolicy } from "../wallet/policy.ts";
 import type { Signer } from "../wallet/signer.ts";
 import { Wallet } from "../wallet/wallet.ts";
 import type { Backbone } from "../nats/index.ts";
-import { loadTrust, runtimeLedger } from "./trust.ts";
+import { loadTrust, runtimeLedger, TrustEnv } from "./trust.ts";
 
 export const WalletConfigEnv = {
   Policy: "VIBEWRITER_POLICY",
   KeyName: "VIBEWRITER_WALLET_KEY_NAME",
   Horizon: "VIBEWRITER_HORIZON_URL",
-  Network: "VIBEWRITER_STELLAR_NETWORK",
+  Network: TrustEnv.Network,
 } as const;
 
 export function policyPathFor(env: NodeJS.ProcessEnv): string {

@@ -7,6 +7,7 @@ import { execFile } from "node:child_process";
 import { childEnv } from "../../config/child-env.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../nats/errors.ts";
 import { SYNC_ALWAYS_SINCE, supportsSyncAlways } from "../../nats/server.ts";
+import { WalletEnv } from "../../wallet/keystore.ts";
 import { CheckStatus, guard, type CheckResult } from "./check.ts";
 import { EndpointVerdict, type ModelEndpointFinding } from "./model-endpoint.ts";
 import { atLeast, qemuVersionFrom } from "./versions.ts";
@@ -197,7 +198,7 @@ export function describeModelEndpoint(f: ModelEndpointFinding): Omit<CheckResult
 }
 
 /** Environment variables that unlock the wallet; only their presence is ever reported. */
-export const WALLET_KEY_VARS = ["VIBEWRITER_WALLET_PASSPHRASE", "VIBEWRITER_WALLET_KEY"] as const;
+export const WALLET_KEY_VARS = [WalletEnv.Passphrase, WalletEnv.MasterKey] as const;
 
 /**
  * The wallet. Not required (research runs without it); without a key it stays locked and every
