@@ -9,6 +9,7 @@ import { configDefaults, defineConfig } from "vitest/config";
  */
 export const NO_VM_FILES = [
   "test/agent/child-runs.test.ts",
+  "test/app/layers.test.ts",
   "test/app/vm-pool.test.ts",
   "test/agent/citations.test.ts",
   "test/agent/events.test.ts",
