@@ -1,4 +1,5 @@
 import { OP_SCHEMAS } from "../protocol/index.ts";
+import { DEFAULT_LIVENESS } from "../sandbox/agent-liveness.ts";
 import { DEFAULT_EXECUTE_TIMEOUT_MS } from "../sandbox/backend.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 
@@ -27,7 +28,7 @@ const LIMITS: Record<keyof typeof SandboxEnv, { def: number; min: number; max: n
   PoolSize: { def: 0, min: 0, max: 16 },
   // The backend's default; at most what the guest protocol accepts.
   ExecTimeoutSec: { def: DEFAULT_EXECUTE_TIMEOUT_MS / 1000, min: 1, max: OP_SCHEMAS.exec.limits.maxTimeoutMs / 1000 },
-  AgentTimeoutSec: { def: 20, min: 2, max: 3_600 },
+  AgentTimeoutSec: { def: DEFAULT_LIVENESS.timeoutMs / 1000, min: 2, max: 3_600 },
 };
 
 /** Reads the sandbox settings; a malformed or out-of-range value is an error, never silently clamped. */
@@ -59,7 +60,7 @@ export function sandboxConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Sand
   };
 }
 
-/** Asked four times per timeout, at most every 5 s: a dead agent is found within 1.25 timeouts. */
+/** Asked four times per timeout, at most as often as by default (5 s): a dead agent is found within 1.25 timeouts. */
 function livenessFor(timeoutMs: number): { intervalMs: number; timeoutMs: number } {
-  return { intervalMs: Math.min(5_000, Math.round(timeoutMs / 4)), timeoutMs };
+  return { intervalMs: Math.min(DEFAULT_LIVENESS.intervalMs, Math.round(timeoutMs / 4)), timeoutMs };
 }
