@@ -17,12 +17,12 @@
  * `@nats-io/services` 3.0.0-25 (the only release) was built on nats-core 3.0.0-50 and keeps that
  * copy for its helpers (headers, nuid); it drives our 3.4.0 connection through its public API.
  */
-import { randomBytes } from "node:crypto";
 import { Kvm } from "@nats-io/kv";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
+import { newThreadId } from "../config/index.ts";
 import { artifactBlobs } from "../nats/artifact-blobs.ts";
 import { AgentError, AgentErrorCode } from "../agent/errors.ts";
 import { queueThread } from "../agent/queue-thread.ts";
@@ -183,7 +183,7 @@ export async function startRunService(
     metadata: { description: "queue a new thread: {task, threadId?, allowNetwork?, maxModelCalls?, maxTokens?, sources?: [{name, base64}]}" },
     handler: serve(async (body) => {
       const req = parseSubmit(body);
-      const threadId = req.threadId ?? (opts.newThreadId ?? defaultThreadId)();
+      const threadId = req.threadId ?? (opts.newThreadId ?? newThreadId)();
       const sources = await decodeSources(req.sources ?? []);
       await queueThread(
         { blobs, store, events, js: nats.js },
@@ -283,10 +283,4 @@ function errorOf(e: unknown): [number, string] {
     return [/already exists/.test(e.message) ? ServiceErrorCode.Conflict : ServiceErrorCode.BadRequest, e.message];
   }
   return [ServiceErrorCode.Internal, `the worker could not do it: ${(e as Error)?.message ?? String(e)}`];
-}
-
-/** As `vibewriter submit` names threads (newThreadId in src/cli/commands/run.ts). */
-function defaultThreadId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `t-${stamp}-${randomBytes(3).toString("hex")}`;
 }

@@ -3,6 +3,7 @@ export {
   assertThreadId,
   invalidThreadIdMessage,
   isThreadId,
+  newThreadId,
   THREAD_ID_MAX_LENGTH,
   THREAD_ID_PATTERN,
   THREAD_ID_RULE,

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { CodedError } from "../errors.ts";
 
 /**
@@ -10,7 +11,7 @@ import { CodedError } from "../errors.ts";
  * separator, and `..` a path), no `/`, no spaces. It is the rule `createVibewriter` and the run
  * service have always enforced, so every thread that exists satisfies it; the sandbox accepted a
  * wider one (128 characters, dots), but only ever received ids that had passed this one. Ids made
- * by the code fit: `vibewriter run/submit` and workers make `t-YYYYMMDD-HHMMSS-xxxxxx` (24),
+ * by the code fit: `newThreadId` (run, submit, the run service) makes `t-YYYYMMDD-HHMMSS-xxxxxx` (24),
  * `delegate` makes `<parent, cut to 44>-d-<12 hex>` (59).
  */
 export const THREAD_ID_MAX_LENGTH = 64;
@@ -47,4 +48,10 @@ export function assertThreadId(
   toError: (message: string) => Error = (message) => new ThreadIdError(ThreadIdErrorCode.InvalidThreadId, message),
 ): asserts value is string {
   if (!isThreadId(value)) throw toError(invalidThreadIdMessage(value));
+}
+
+/** A new thread id: `<prefix>-YYYYMMDD-HHMMSS-<6 hex>`, sortable by time, unique enough, valid for the rule. */
+export function newThreadId(prefix = "t", now = new Date()): string {
+  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+  return `${prefix}-${stamp}-${randomBytes(3).toString("hex")}`;
 }

@@ -1,4 +1,5 @@
-import { renderResult, newThreadId } from "../../src/cli/commands/run.ts";
+import { renderResult } from "../../src/cli/commands/run.ts";
+import { newThreadId } from "../../src/config/index.ts";
 import { renderThread } from "../../src/cli/commands/threads.ts";
 import { threadUsage, type ThreadDetails } from "../../src/agent/threads.ts";
 import type { VibewriterEvent } from "../../src/nats/event-types.ts";

@@ -5,7 +5,7 @@
  * the next step failing for another reason (a missing model, an empty task, no VM channel…).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { assertThreadId, isThreadId, THREAD_ID_MAX_LENGTH, ThreadIdError, ThreadIdErrorCode } from "../../src/config/index.ts";
+import { assertThreadId, isThreadId, newThreadId, THREAD_ID_MAX_LENGTH, ThreadIdError, ThreadIdErrorCode } from "../../src/config/index.ts";
 import { parseCommandLine } from "../../src/cli/parse.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { route, type RouteContext } from "../../src/web/routes.ts";
@@ -15,7 +15,6 @@ import { createVibewriter, type VibewriterOptions } from "../../src/agent/vibewr
 import { queueThread, type QueueThreadDeps } from "../../src/agent/queue-thread.ts";
 import { AgentError, AgentErrorCode } from "../../src/agent/errors.ts";
 import { childThreadId } from "../../src/agent/child-runs.ts";
-import { newThreadId } from "../../src/cli/commands/run.ts";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import { GuestError, GuestErrorCode } from "../../src/sandbox/guest-error.ts";
 import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";

@@ -5,7 +5,7 @@
  * already in NATS) and says how to resume it; a lost lease stops it too. The VM, the lease and an
  * embedded nats-server are released on every exit path.
  */
-import { randomBytes } from "node:crypto";
+import { newThreadId } from "../../config/index.ts";
 import type { RunResult } from "../../agent/vibewriter.ts";
 import { DEMO_TASK } from "../../agent/demo-model.ts";
 import { SAMPLES_DIR } from "../../agent/samples.ts";
@@ -30,12 +30,6 @@ import { queuedChildRuns } from "../child-runs.ts";
 import type { BudgetRequest } from "../../agent/middleware/model-calls.ts";
 
 export { RESUME_AFTER_DECISION } from "../thread-runner.ts";
-
-/** A new thread id: sortable by time, unique enough, and valid for the agent's rule. */
-export function newThreadId(prefix = "t", now = new Date()): string {
-  const stamp = now.toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
-  return `${prefix}-${stamp}-${randomBytes(3).toString("hex")}`;
-}
 
 interface Session {
   threadId: string;

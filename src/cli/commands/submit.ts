@@ -12,7 +12,7 @@ import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import type { CommandPlan } from "../plan.ts";
-import { newThreadId } from "./run.ts";
+import { newThreadId } from "../../config/index.ts";
 
 export async function runSubmit(plan: Extract<CommandPlan, { command: "submit" }>, ctx: CliContext): Promise<number> {
   const threadId = plan.threadId ?? newThreadId();
