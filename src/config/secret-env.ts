@@ -9,6 +9,7 @@ export const SECRET_ENV_VARS = [
   "OPENAI_API_KEY",
   "VIBEWRITER_WALLET_PASSPHRASE",
   "VIBEWRITER_WALLET_KEY",
+  "VIBEWRITER_OWNER_PASSPHRASE", // unlocks the owner's key: approvals in `approve` and the console
   "NATS_PASSWORD",
   "NATS_TOKEN",
 ] as const;

@@ -220,4 +220,9 @@ describe("secret redaction", () => {
     expect(r("key=sk-abcdef123, again sk-abcdef123")).toBe("key=[redacted], again [redacted]");
     expect(r("abc /usr/bin")).toBe("abc /usr/bin");
   });
+
+  it("covers every passphrase and key Vibewriter reads, the owner's included", () => {
+    const env = { VIBEWRITER_WALLET_PASSPHRASE: "wallet-pass-1", VIBEWRITER_WALLET_KEY: "wallet-key-22", VIBEWRITER_OWNER_PASSPHRASE: "owner-pass-333" };
+    expect(secretRedactor(env)("wallet-pass-1 wallet-key-22 owner-pass-333")).toBe("[redacted] [redacted] [redacted]");
+  });
 });
