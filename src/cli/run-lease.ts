@@ -8,7 +8,18 @@ import { CliError, CliErrorCode } from "./errors.ts";
 
 export const LEASE_TTL_ENV = "VIBEWRITER_LEASE_TTL_SEC";
 
-/** `VIBEWRITER_LEASE_TTL_SEC` (default 6 s): how long a runner that died keeps its thread. */
+/**
+ * The TTL when `VIBEWRITER_LEASE_TTL_SEC` is not set: 6 s on a NATS the operator runs (a worker on
+ * another machine that dies is taken over within ~10 s); 30 s on the embedded server, which only
+ * this machine reaches. There a runner that died is taken over at once by its gone pid, so the TTL
+ * only times a hung process or an outage of the server itself, which its supervision restarts: at
+ * a load of 15 a restart took longer than 6 s and the run it served lost its lease.
+ */
+export function defaultLeaseTtlMs(auth: Backbone["auth"]): number {
+  return auth === "nkey" ? 30_000 : 6_000;
+}
+
+/** `VIBEWRITER_LEASE_TTL_SEC` (default: `defaultLeaseTtlMs`): how long a runner that died keeps its thread. */
 export function leaseTtlMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
   const raw = env[LEASE_TTL_ENV]?.trim();
   if (!raw) return undefined;
@@ -20,10 +31,9 @@ export function leaseTtlMsFromEnv(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 /** The process's lease table on the backbone, with the environment's TTL and the backbone's replicas. */
-export function openThreadLeases(backbone: Pick<Backbone, "js" | "jsm" | "replicas">, env: NodeJS.ProcessEnv): Promise<ThreadLeases> {
-  const ttlMs = leaseTtlMsFromEnv(env);
-  const replicas = backbone.replicas;
-  return ThreadLeases.open(backbone, { replicas, ...(ttlMs ? { ttlMs } : {}) });
+export function openThreadLeases(backbone: Pick<Backbone, "js" | "jsm" | "replicas" | "auth">, env: NodeJS.ProcessEnv): Promise<ThreadLeases> {
+  const ttlMs = leaseTtlMsFromEnv(env) ?? defaultLeaseTtlMs(backbone.auth);
+  return ThreadLeases.open(backbone, { replicas: backbone.replicas, ttlMs });
 }
 
 /** Takes the thread's lease, or says who runs it: a second runner on one thread is refused at once. */
