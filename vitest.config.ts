@@ -19,6 +19,7 @@ export const NO_VM_FILES = [
   "test/agent/run-options.test.ts",
   "test/agent/sandbox-config.test.ts",
   "test/agent/skills.test.ts",
+  "test/agent/prepare-sandbox.test.ts",
   "test/agent/sources.test.ts",
   "test/agent/thread-skills.test.ts",
   "test/config/thread-id.test.ts",

@@ -5,7 +5,7 @@ import { EventType } from "../nats/event-types.ts";
 import type { EmitEvent } from "./events.ts";
 import type { AgentBackbone } from "./ports.ts";
 import { BUILTIN_SKILLS_DIR, installSkills, loadSkills, SANDBOX_SKILLS_DIR, skillUploads, type Skill } from "./skills.ts";
-import { sourceUploads, type Source, type SourceInfo } from "./sources.ts";
+import { sourceUploads, type Source } from "./sources.ts";
 import { ThreadSources } from "./thread-sources.ts";
 
 function shortHash(s: string): string {
@@ -55,13 +55,12 @@ export async function prepareSandbox(args: {
       await emit({ id: `setup:source:${s.id}`, type: EventType.SourceStored, agent: "main", data: { id: s.id, origin: s.origin, kind: s.kind, chars: s.chars, title: s.title ?? null } });
     }
   }
-  // What this VM got: a replacement gets the same (its /workspace, with later sources, comes back from the store).
-  const infos: SourceInfo[] = [...sources.infos];
-  const texts = new Map(sources.texts);
-  if (infos.length > 0) await upload(sandbox, sourceUploads(infos, texts), "sources");
+  if (sources.infos.length > 0) await upload(sandbox, sourceUploads(sources.infos, sources.texts), "sources");
   const replacementSetup = async (fresh: PlacingSandbox): Promise<void> => {
     await placeSkills(fresh, skills, skillsDir);
-    if (infos.length > 0) await upload(fresh, sourceUploads(infos, texts), "sources");
+    // The sources as they are now (`sources` follows what the run stored since): an index from the
+    // run's start would overwrite the fuller one the replacement's /workspace brought back.
+    if (sources.infos.length > 0) await upload(fresh, sourceUploads(sources.infos, sources.texts), "sources");
   };
   return { skillsDir, sources, replacementSetup };
 }
