@@ -14,7 +14,8 @@ import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
 const LAYERS: readonly (readonly string[])[] = [
-  ["errors.ts", "config", "protocol"], // protocol: shared by host and guest, no package at all
+  ["errors.ts"], // the error model every layer builds on (the guest too): imports nothing
+  ["config", "protocol"], // protocol: shared by host and guest, no package at all
   ["guest", "nats", "sandbox"], // guest: the program inside the VM, reached through protocol only
   ["wallet"],
   ["choir"],
