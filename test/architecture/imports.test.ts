@@ -162,6 +162,11 @@ it("an index.ts exports names from its own folder, each one used by another fold
   expect(problems).toEqual([]);
 });
 
+it("host code never imports guest code (only the image builder, which bundles it from its entry)", () => {
+  const intoGuest = local.filter((i) => unit(i.to) === "guest" && unit(i.from) !== "guest").map(show);
+  expect(intoGuest).toEqual(["sandbox/image/build.ts → guest/build.ts"]);
+});
+
 it("src/protocol imports only itself and node: built-ins (the guest bundles it)", () => {
   const outside = IMPORTS.filter((i) => unit(i.from) === "protocol" && !i.to.startsWith("node:") && !(i.local && unit(i.to) === "protocol")).map(show);
   expect(outside).toEqual([]);
