@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { checkCitations } from "./citations.ts";
-import { EventType, RunStatus, type VibewriterEvent } from "../nats/event-types.ts";
+import { EventType, RunStatus, type VibewriterEvent } from "../nats/index.ts";
 import type { AgentBackbone, ArtifactPort } from "./ports.ts";
 import { readSourceManifest, SOURCE_PATHS, type Source } from "./sources.ts";
 import { ThreadSources } from "./thread-sources.ts";

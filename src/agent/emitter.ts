@@ -1,4 +1,4 @@
-import type { VibewriterEvent } from "../nats/event-types.ts";
+import type { VibewriterEvent } from "../nats/index.ts";
 import type { EmitEvent } from "./events.ts";
 import { redactSecrets } from "./events.ts";
 import type { AgentBackbone } from "./ports.ts";

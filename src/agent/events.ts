@@ -4,8 +4,7 @@
  * from what caused it (agent, tool-call id, phase), so the copies a crash-resume replay publishes
  * are dropped by the log's dedup. Events carry summaries, never whole tool outputs, never secrets.
  */
-import type { NewEvent } from "../nats/event-types.ts";
-import { redactSecrets } from "../nats/secret-shapes.ts";
+import { type NewEvent, redactSecrets } from "../nats/index.ts";
 
 export { redactSecrets };
 

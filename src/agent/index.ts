@@ -1,23 +1,22 @@
-export {
-  createVibewriter,
-  validateThreadId,
-  RunStatus,
-  MEMORY_FILE,
-  MEMORY_NAMESPACE,
-  type Vibewriter,
-  type VibewriterOptions,
-  type RunResult,
-  type Todo,
-} from "./vibewriter.ts";
-export { resolveModel, chooseModel, ModelProvider, DEFAULT_MODELS, type ModelChoice } from "./model.ts";
-export { scriptedDemoModel, SCRIPTED_LABEL, DEMO_TASK } from "./demo-model.ts";
-export { createScriptedModel, type AgentScript, type ScriptedModel, type ScriptedStep } from "./scripted-model.ts";
-export { listThreads, showThread, ThreadStatus, type ThreadSummary, type ThreadDetails } from "./threads.ts";
-export { AgentError, AgentErrorCode, ModelNotConfiguredError } from "./errors.ts";
-export { EventType, type VibewriterEvent, type StoredEvent } from "../nats/event-types.ts";
-export { checkCitations, parseCitations, CITATION_SYNTAX, type CitationCheckResult, type CitationProblem } from "./citations.ts";
-export { loadSourcesDir, SOURCE_LIMITS, type SourceInfo } from "./sources.ts";
-export { SUBAGENT_POWERS } from "./subagents.ts";
-export { REPORT_ARTIFACT } from "./tools/publish.ts";
+/** The deep agent: create and run it, its model choice, threads, sources, citations and errors. */
+export { checkCitations, CitationProblemKind, normaliseWhitespace, parseCitations } from "./citations.ts";
+export { DEMO_TASK, SCRIPTED_LABEL, scriptedDemoModel } from "./demo-model.ts";
+export { AgentErrorCode } from "./error-codes.ts";
+export { AgentError } from "./errors.ts";
+export type { BudgetRequest } from "./middleware/model-calls.ts";
+export { addModelCall, type ModelUsageTotals, noModelCalls } from "./model-usage.ts";
+export { chooseModel, type ModelChoice, ModelProvider, resolveModel } from "./model.ts";
+export { pendingInterrupts } from "./pending-interrupts.ts";
+export type { AgentBackbone, ChildRunPort, ChildRunRequest, SandboxPort } from "./ports.ts";
+export { queueThread, requeueAfterDecision } from "./queue-thread.ts";
+export { budgetFromEnv, type BudgetLimits } from "./run-budget.ts";
+export { rememberRunOptions, resumeOptions, type RunOptions } from "./run-options.ts";
 export { SAMPLES_DIR } from "./samples.ts";
-export type { AgentBackbone, ArtifactPort, SandboxPort } from "./ports.ts";
+export { type SandboxConfig, sandboxConfigFromEnv } from "./sandbox-config.ts";
+export { loadSkills } from "./skills.ts";
+export { loadSourcesDir, readSourceManifest, type Source, SOURCE_PATHS, sourceFromBytes } from "./sources.ts";
+export { materializeThreadSkills } from "./thread-skills.ts";
+export { listThreads, runStateOf, showThread, showThreadWithEvents, type ThreadDetails, ThreadStatus, type ThreadSummary, type ThreadUsage } from "./threads.ts";
+export type { PaymentApprovalRequest } from "./tools/payment.ts";
+export { REPORT_ARTIFACT } from "./tools/publish.ts";
+export { createVibewriter, type RunResult, type Vibewriter } from "./vibewriter.ts";

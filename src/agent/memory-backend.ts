@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { BackendProtocolV2, DeleteResult, EditResult, FileUploadResponse, StoreBackend, WriteResult } from "deepagents";
-import { EventType } from "../nats/event-types.ts";
+import { EventType } from "../nats/index.ts";
 import type { EmitEvent } from "./events.ts";
 
 type MemoryOp = "write" | "edit" | "delete" | "upload";

@@ -1,7 +1,7 @@
 import type { BaseCheckpointSaver, BaseStore } from "@langchain/langgraph-checkpoint";
-import type { EventLog } from "../nats/events.ts";
+import type { EventLog } from "../nats/index.ts";
 import type { SandboxBackendProtocolV2 } from "deepagents";
-import type { ReplacementSetup, ThreadSandboxNotice } from "../sandbox/thread-sandbox.ts";
+import type { ReplacementSetup, ThreadSandboxNotice } from "../sandbox/index.ts";
 
 /**
  * What the agent needs from the NATS backbone, as a narrow contract. The backbone `openBackbone()`

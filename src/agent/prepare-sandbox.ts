@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FileUploadResponse, SandboxBackendProtocolV2 } from "deepagents";
 import { AgentError, AgentErrorCode } from "./errors.ts";
-import { EventType } from "../nats/event-types.ts";
+import { EventType } from "../nats/index.ts";
 import type { EmitEvent } from "./events.ts";
 import type { AgentBackbone } from "./ports.ts";
 import { BUILTIN_SKILLS_DIR, installSkills, loadSkills, SANDBOX_SKILLS_DIR, skillUploads, type Skill } from "./skills.ts";

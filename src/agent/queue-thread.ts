@@ -5,8 +5,7 @@
  * the queue. The thread's log says `run.queued` first, so `threads` shows it at once.
  */
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
-import { EventType } from "../nats/event-types.ts";
-import { queueRunRequest, type RunRequest } from "../nats/run-queue.ts";
+import { EventType, queueRunRequest, type RunRequest } from "../nats/index.ts";
 import type { JetStreamClient } from "@nats-io/jetstream";
 import { rememberRunOptions } from "./run-options.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";

@@ -1,6 +1,5 @@
 import { OP_SCHEMAS } from "../protocol/index.ts";
-import { DEFAULT_LIVENESS } from "../sandbox/agent-liveness.ts";
-import { DEFAULT_EXECUTE_TIMEOUT_MS } from "../sandbox/backend.ts";
+import { DEFAULT_EXECUTE_TIMEOUT_MS, DEFAULT_LIVENESS } from "../sandbox/index.ts";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 
 /** The VM shape and limits the owner may set through the environment (defaults in parentheses). */

@@ -2,7 +2,7 @@ import type { CheckpointTuple } from "@langchain/langgraph-checkpoint";
 import { AgentError, AgentErrorCode } from "./errors.ts";
 import { pendingInterrupts } from "./pending-interrupts.ts";
 import { addModelCall, noModelCalls, type ModelUsageTotals } from "./model-usage.ts";
-import { EventType, type VibewriterEvent } from "../nats/event-types.ts";
+import { EventType, type VibewriterEvent } from "../nats/index.ts";
 import type { AgentBackbone } from "./ports.ts";
 import { REPORT_ARTIFACT } from "./tools/publish.ts";
 import { validateThreadId, type Todo } from "./vibewriter.ts";

@@ -3,7 +3,7 @@
  * bounded wait: `vibewriter fleet` and the console's fleet view read them.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { Names } from "../nats/streams.ts";
+import { Names } from "../nats/index.ts";
 import type { WorkerStats } from "./run-service.ts";
 
 /** How long to collect answers at most, and how long a quiet spell after one ends it. */

@@ -23,18 +23,8 @@ import { Svcm, type Service, type ServiceMsg } from "@nats-io/services";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { newThreadId } from "../config/index.ts";
-import { artifactBlobs } from "../nats/artifact-blobs.ts";
-import { AgentError, AgentErrorCode } from "../agent/errors.ts";
-import { queueThread } from "../agent/queue-thread.ts";
-import { sourceFromBytes, type Source } from "../agent/sources.ts";
-import { runStateOf } from "../agent/threads.ts";
-import type { ArtifactStore } from "../nats/artifacts.ts";
-import { EventType } from "../nats/event-types.ts";
-import { EventLog } from "../nats/events.ts";
-import type { RunQueue } from "../nats/run-queue.ts";
-import { JetStreamStore } from "../nats/store.ts";
-import { Names } from "../nats/streams.ts";
-import type { ThreadLeases } from "../nats/thread-lease.ts";
+import { artifactBlobs, type ArtifactStore, EventLog, EventType, JetStreamStore, Names, type RunQueue, type ThreadLeases } from "../nats/index.ts";
+import { AgentError, AgentErrorCode, queueThread, runStateOf, type Source, sourceFromBytes } from "../agent/index.ts";
 
 /** What a worker reports in the service's STATS (and `vibewriter fleet` shows). */
 export interface WorkerStats {

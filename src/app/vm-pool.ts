@@ -1,10 +1,5 @@
-import { AgentError, AgentErrorCode } from "../agent/errors.ts";
-import type { SandboxPort } from "../agent/ports.ts";
-import { sandboxConfigFromEnv, type SandboxConfig } from "../agent/sandbox-config.ts";
-import { MicroVMBackend } from "../sandbox/backend.ts";
-import { SandboxPool, type PoolStats } from "../sandbox/pool.ts";
-import type { WorkspaceStore } from "../sandbox/ports.ts";
-import { ThreadSandbox } from "../sandbox/thread-sandbox.ts";
+import { AgentError, AgentErrorCode, type SandboxConfig, sandboxConfigFromEnv, type SandboxPort } from "../agent/index.ts";
+import { MicroVMBackend, type PoolStats, SandboxPool, ThreadSandbox, type WorkspaceStore } from "../sandbox/index.ts";
 import { requirePort } from "./require-port.ts";
 
 /**

@@ -9,9 +9,8 @@ import {
 } from "@nats-io/jetstream";
 import { Kvm, type KV } from "@nats-io/kv";
 import { Objm, type ObjectStore } from "@nats-io/obj";
-import { publishAcked } from "../nats/publish.ts";
-import { Names } from "../nats/streams.ts";
-import { isStellarAddress } from "../wallet/address.ts";
+import { Names, publishAcked } from "../nats/index.ts";
+import { isStellarAddress } from "../wallet/index.ts";
 import { ChoirError, ChoirErrorCode } from "./errors.ts";
 import { CITATION_NEW_PREFIX, citationNewSubject, REPORT_ID } from "./names.ts";
 import type { CitationSignal, PublishedReport } from "./report.ts";

@@ -1,5 +1,5 @@
-export { Choir, type ChoirOptions, type ChoirStorageNames, type PublishInput, type SearchHit } from "./choir.ts";
-export { ChoirError, ChoirErrorCode } from "./errors.ts";
-export { citationNewSubject, citationRewardSubject } from "./names.ts";
-export type { PublishedReport, CitationSignal, RewardSignal } from "./report.ts";
-export { computeRewards, distributeRewards, type RewardPeriod, type RewardComputation, type RewardPayment } from "./rewards.ts";
+/** The Choir: publishing reports, citation and reward signals between agents. */
+export { Choir } from "./choir.ts";
+export { ChoirErrorCode } from "./error-codes.ts";
+export { ChoirError } from "./errors.ts";
+export { REPORT_ID } from "./names.ts";

@@ -1,4 +1,4 @@
-import { Names } from "../nats/streams.ts";
+import { Names } from "../nats/index.ts";
 
 /**
  * The Choir's subjects, under `Names.choirSubjects` (its stream and buckets are `Names.choir*`).

@@ -1,9 +1,6 @@
 import type { JetStreamClient } from "@nats-io/jetstream";
-import { publishAcked } from "../nats/publish.ts";
-import { formatAmount, parseAmount } from "../wallet/amount.ts";
-import { PaymentStatus, type PaymentRecord } from "../wallet/payment-record.ts";
-import type { PolicyDecision } from "../wallet/policy.ts";
-import type { Wallet } from "../wallet/wallet.ts";
+import { publishAcked } from "../nats/index.ts";
+import { formatAmount, parseAmount, type PaymentRecord, PaymentStatus, type PolicyDecision, type Wallet } from "../wallet/index.ts";
 import type { Choir } from "./choir.ts";
 import { ChoirError, ChoirErrorCode } from "./errors.ts";
 import { citationRewardSubject, PERIOD_ID } from "./names.ts";

@@ -1,11 +1,8 @@
 /** Opens the NATS backbone for a command, as the identity the command needs, and registers its closing. */
 import { Kvm } from "@nats-io/kv";
-import { Choir } from "../choir/choir.ts";
-import { NatsRole } from "../nats/auth.ts";
-import { Names, openBackbone, type Backbone } from "../nats/index.ts";
-import { diskFullError, isNoRoom } from "../nats/disk-space.ts";
-import { createWhileSettling } from "../nats/settle.ts";
-import { AuditLedger } from "../wallet/ledger.ts";
+import { Choir } from "../choir/index.ts";
+import { type Backbone, createWhileSettling, diskFullError, isNoRoom, Names, NatsRole, openBackbone } from "../nats/index.ts";
+import { AuditLedger } from "../wallet/index.ts";
 import type { CliContext } from "./context.ts";
 
 export interface CliBackboneOptions {

@@ -4,9 +4,8 @@
  * that names its parent, so the worker re-queues the parent's resume when the child ends.
  */
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
-import type { ChildRunPort, ChildRunRequest } from "../agent/ports.ts";
-import type { RunRequest } from "../nats/run-queue.ts";
-import { rememberRunOptions } from "../agent/run-options.ts";
+import { type ChildRunPort, type ChildRunRequest, rememberRunOptions } from "../agent/index.ts";
+import type { RunRequest } from "../nats/index.ts";
 
 export function queuedChildRuns(queue: { submit(req: RunRequest): Promise<void> }, store: BaseStore): ChildRunPort {
   return {

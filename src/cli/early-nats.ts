@@ -5,7 +5,7 @@
  * cleanup, whichever of the command's leases goes last. With `NATS_URL` there is nothing to start.
  */
 import { join } from "node:path";
-import { stateDir } from "../config/paths.ts";
+import { stateDir } from "../config/index.ts";
 import type { CliContext } from "./context.ts";
 
 /** Resolves once the server answers; its lease is dropped by the command's cleanup. */

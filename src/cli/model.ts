@@ -5,10 +5,7 @@
  * calls, no LLM, and the CLI says so on every run that uses it.
  */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AgentError, AgentErrorCode } from "../agent/errors.ts";
-import { resolveModel } from "../agent/model.ts";
-import { scriptedDemoModel, SCRIPTED_LABEL } from "../agent/demo-model.ts";
-import { chooseModel } from "../agent/model.ts";
+import { AgentError, AgentErrorCode, chooseModel, resolveModel, SCRIPTED_LABEL, scriptedDemoModel } from "../agent/index.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 
 export const SCRIPTED_MODEL_ENV = "VIBEWRITER_SCRIPTED_MODEL";

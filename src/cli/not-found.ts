@@ -1,5 +1,5 @@
 /** An unknown thread is the user's "not found", with the way to list threads; anything else stays as is. */
-import { AgentError, AgentErrorCode } from "../agent/errors.ts";
+import { AgentError, AgentErrorCode } from "../agent/index.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 
 export function notFoundOr(e: unknown): unknown {

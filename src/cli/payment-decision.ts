@@ -6,14 +6,10 @@
  * objects: callers get records and public facts.
  */
 import { userInfo } from "node:os";
-import { requeueAfterDecision } from "../agent/queue-thread.ts";
-import { stateDir } from "../config/paths.ts";
+import { requeueAfterDecision } from "../agent/index.ts";
+import { stateDir } from "../config/index.ts";
 import type { Backbone } from "../nats/index.ts";
-import { WalletError, WalletErrorCode } from "../wallet/errors.ts";
-import { OwnerEnv, unlockOwnerKey, type OwnerKey } from "../wallet/owner-key.ts";
-import { PaymentStatus, type PaymentRecord } from "../wallet/payment-record.ts";
-import { loadPolicyFile } from "../wallet/policy.ts";
-import { Wallet } from "../wallet/wallet.ts";
+import { loadPolicyFile, OwnerEnv, type OwnerKey, type PaymentRecord, PaymentStatus, unlockOwnerKey, Wallet, WalletError, WalletErrorCode } from "../wallet/index.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 import { loadTrust, ownerLedger } from "./trust.ts";
 import { policyPathFor } from "./wallet.ts";

@@ -3,8 +3,8 @@
  * permanent lines for the steps worth keeping (todo done, subagent hand-off, file written, report).
  * Pure: the same events give the same output; `run`, `resume`, `demo` and `events` share it.
  */
-import type { VibewriterEvent } from "../nats/event-types.ts";
-import { addModelCall, noModelCalls, type ModelUsageTotals } from "../agent/model-usage.ts";
+import type { VibewriterEvent } from "../nats/index.ts";
+import { addModelCall, type ModelUsageTotals, noModelCalls } from "../agent/index.ts";
 
 /** The event's data read defensively: the log may hold events written by an older version. */
 const dataOf = (e: VibewriterEvent): Record<string, unknown> => (e.data ?? {}) as Record<string, unknown>;

@@ -3,7 +3,7 @@
  * filter that replaces the values of the secret-bearing environment variables. The components
  * already keep secrets out of events and errors; this catches a mistake anywhere else.
  */
-import { secretRedactor } from "../config/secret-env.ts";
+import { secretRedactor } from "../config/index.ts";
 import type { CliIo, CliOutput } from "./context.ts";
 
 function redacting(out: CliOutput, redact: (t: string) => string): CliOutput {

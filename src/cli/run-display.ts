@@ -1,5 +1,5 @@
 /** Live progress of a run: events in, status line and permanent lines out (see progress.ts). */
-import type { VibewriterEvent } from "../nats/event-types.ts";
+import type { VibewriterEvent } from "../nats/index.ts";
 import type { CliOutput } from "./context.ts";
 import { applyEvent, describeAnswer, formatWait, initialProgress, statusLine, type ProgressState } from "./progress.ts";
 import { StatusLine } from "./status-line.ts";

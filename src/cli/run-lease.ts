@@ -2,8 +2,7 @@
  * The thread's lease for a CLI process (`run`, `resume`, `demo`, and the worker's runs): its TTL
  * from the environment, and a refusal the user can act on (who runs the thread, and since when).
  */
-import type { Backbone } from "../nats/backbone.ts";
-import { describeHolder, LeaseHeldError, ThreadLeases, type LeaseHolder, type ThreadLease, type LeaseLostError } from "../nats/thread-lease.ts";
+import { type Backbone, describeHolder, LeaseHeldError, type LeaseHolder, type LeaseLostError, type ThreadLease, ThreadLeases } from "../nats/index.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 
 export const LEASE_TTL_ENV = "VIBEWRITER_LEASE_TTL_SEC";

@@ -2,7 +2,7 @@
  * Reads a secret (a Stellar seed) from stdin, never from argv (argv is visible in `ps` and shell
  * history). On a terminal the input is not echoed; piped input is read to its end.
  */
-import { Secret } from "../wallet/secret.ts";
+import { Secret } from "../wallet/index.ts";
 import type { CliOutput } from "./context.ts";
 
 export async function readSecretFromStdin(prompt: string, stderr: CliOutput, stdin: NodeJS.ReadStream = process.stdin): Promise<Secret<string>> {

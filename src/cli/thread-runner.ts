@@ -5,16 +5,11 @@
  * lease, a worker stopping), including while the agent is being prepared.
  */
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { createVibewriter, type RunResult, type Vibewriter } from "../agent/vibewriter.ts";
-import type { ChildRunPort, SandboxPort } from "../agent/ports.ts";
-import { budgetFromEnv, type BudgetLimits } from "../agent/run-budget.ts";
-import type { Backbone } from "../nats/backbone.ts";
-import { EventType, type RunnerInfo, type VibewriterEvent } from "../nats/event-types.ts";
-import type { LeaseHolder, ThreadLease } from "../nats/thread-lease.ts";
-import type { Wallet } from "../wallet/wallet.ts";
+import { budgetFromEnv, type BudgetLimits, type ChildRunPort, createVibewriter, type RunOptions, type RunResult, type SandboxPort, type Vibewriter } from "../agent/index.ts";
+import { type Backbone, EventType, type LeaseHolder, type RunnerInfo, type ThreadLease, type VibewriterEvent } from "../nats/index.ts";
+import type { Wallet } from "../wallet/index.ts";
 import { orBackboneLost } from "./backbone.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
-import type { RunOptions } from "../agent/run-options.ts";
 
 /**
  * Sent as the resume value of a run paused for the owner. Its content is ignored on purpose: the

@@ -8,16 +8,9 @@
  *   runtime keys of other machines sharing the ledger), and the anchor file beside them.
  */
 import { join } from "node:path";
-import { stateDir } from "../config/paths.ts";
-import { NatsRole } from "../nats/auth.ts";
-import { isUserKey, loadOrCreateIdentity, type NatsIdentity } from "../nats/identities.ts";
-import { nkeySigner } from "../nats/nkey-crypto.ts";
-import { Names } from "../nats/streams.ts";
-import { FileLedgerAnchor } from "../wallet/ledger-anchor.ts";
-import { checkLedgerMeaning } from "../wallet/ledger-meaning.ts";
-import type { LedgerOptions, LedgerSigner } from "../wallet/ledger.ts";
-import { readOwnerPublicKey, type OwnerKey } from "../wallet/owner-key.ts";
-import { DEFAULT_NETWORK_PASSPHRASE } from "../wallet/stellar.ts";
+import { stateDir } from "../config/index.ts";
+import { isUserKey, loadOrCreateIdentity, Names, type NatsIdentity, NatsRole, nkeySigner } from "../nats/index.ts";
+import { checkLedgerMeaning, DEFAULT_NETWORK_PASSPHRASE, FileLedgerAnchor, type LedgerOptions, type LedgerSigner, type OwnerKey, readOwnerPublicKey } from "../wallet/index.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 
 export const TrustEnv = { LedgerSigners: "VIBEWRITER_LEDGER_SIGNERS", Network: "VIBEWRITER_STELLAR_NETWORK" } as const;

@@ -13,11 +13,8 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { stateDir } from "../config/paths.ts";
-import { Keystore, WalletEnv } from "../wallet/keystore.ts";
-import { loadPolicyFile, type SpendingPolicy } from "../wallet/policy.ts";
-import type { Signer } from "../wallet/signer.ts";
-import { Wallet } from "../wallet/wallet.ts";
+import { stateDir } from "../config/index.ts";
+import { Keystore, loadPolicyFile, type Signer, type SpendingPolicy, Wallet, WalletEnv } from "../wallet/index.ts";
 import type { Backbone } from "../nats/index.ts";
 import { loadTrust, runtimeLedger, TrustEnv } from "./trust.ts";
 

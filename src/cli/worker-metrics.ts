@@ -3,8 +3,8 @@
  * their ages, how the ended ones went and how long they took, its lease takeovers. Fed by the
  * worker's run loop; read on every STATS request, so reading is cheap and allocates little.
  */
-import type { PoolStats } from "../sandbox/pool.ts";
-import type { RunningRun, VmPoolStats, WallTimeStats, WorkerStats } from "../app/run-service.ts";
+import type { PoolStats } from "../sandbox/index.ts";
+import type { RunningRun, VmPoolStats, WallTimeStats, WorkerStats } from "../app/index.ts";
 import { WorkerOutcome, type WorkerRunReport } from "./worker-run.ts";
 
 type Identity = Pick<WorkerStats, "workerId" | "host" | "pid" | "concurrency">;

@@ -8,17 +8,10 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { SandboxPort } from "../agent/ports.ts";
-import { pendingInterrupts } from "../agent/pending-interrupts.ts";
-import { materializeThreadSkills } from "../agent/thread-skills.ts";
-import type { Backbone } from "../nats/backbone.ts";
-import { EventType } from "../nats/event-types.ts";
-import { isNatsOutage } from "../nats/outage.ts";
-import type { QueuedRun, RunQueue } from "../nats/run-queue.ts";
-import { LeaseHeldError, LeaseLostError, describeHolder, type LeaseHolder, type ThreadLease, type ThreadLeases } from "../nats/thread-lease.ts";
-import type { Wallet } from "../wallet/wallet.ts";
+import { materializeThreadSkills, pendingInterrupts, resumeOptions, type SandboxPort } from "../agent/index.ts";
+import { type Backbone, describeHolder, EventType, isNatsOutage, LeaseHeldError, type LeaseHolder, LeaseLostError, type QueuedRun, type RunQueue, type ThreadLease, type ThreadLeases } from "../nats/index.ts";
+import type { Wallet } from "../wallet/index.ts";
 import { queuedChildRuns } from "./child-runs.ts";
-import { resumeOptions } from "../agent/run-options.ts";
 import { runThread, type ThreadAct } from "./thread-runner.ts";
 
 /** How a queued request ended in this worker. */

@@ -1,12 +1,5 @@
+/** The lowest layer: where state lives, the environment child processes get, which variables hold secrets, the thread id rule. */
+export { childEnv, proxyEnv } from "./child-env.ts";
 export { stateDir, statePath } from "./paths.ts";
-export {
-  assertThreadId,
-  invalidThreadIdMessage,
-  isThreadId,
-  newThreadId,
-  THREAD_ID_MAX_LENGTH,
-  THREAD_ID_PATTERN,
-  THREAD_ID_RULE,
-  ThreadIdError,
-  ThreadIdErrorCode,
-} from "./thread-id.ts";
+export { secretRedactor } from "./secret-env.ts";
+export { assertThreadId, isThreadId, newThreadId, THREAD_ID_PATTERN, THREAD_ID_RULE } from "./thread-id.ts";

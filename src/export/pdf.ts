@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { access, constants, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { childEnv } from "../config/child-env.ts";
+import { childEnv } from "../config/index.ts";
 import { ExportError, ExportErrorCode } from "./errors.ts";
 
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";

@@ -8,12 +8,9 @@
  * The renderers (`html.ts`, `markdown.ts`) take a `ReportDocument`; the console builds one with
  * `loadReportDocument` and renders it with `renderReportHtml`.
  */
-import { checkCitations, CitationProblemKind, normaliseWhitespace, parseCitations } from "../agent/citations.ts";
+import { type AgentBackbone, AgentError, AgentErrorCode, checkCitations, CitationProblemKind, normaliseWhitespace, parseCitations, readSourceManifest, SOURCE_PATHS } from "../agent/index.ts";
 import { assertThreadId } from "../config/index.ts";
-import { AgentError, AgentErrorCode } from "../agent/errors.ts";
-import type { AgentBackbone } from "../agent/ports.ts";
-import { readSourceManifest, SOURCE_PATHS } from "../agent/sources.ts";
-import { EventType } from "../nats/event-types.ts";
+import { EventType } from "../nats/index.ts";
 import { ExportError, ExportErrorCode } from "./errors.ts";
 
 /** One citation of the report, numbered in reading order (each citation is its own footnote). */

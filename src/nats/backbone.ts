@@ -4,7 +4,7 @@ import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManage
 import { Kvm } from "@nats-io/kv";
 import { Objm, setSha256Backend, StorageType } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { stateDir as defaultStateDir } from "../config/paths.ts";
+import { stateDir as defaultStateDir } from "../config/index.ts";
 import { artifactBlobs, type ArtifactBlobs } from "./artifact-blobs.ts";
 import { ArtifactStore } from "./artifacts.ts";
 import { NatsRole } from "./auth.ts";

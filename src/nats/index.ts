@@ -1,21 +1,28 @@
-export { startNatsServer, natsServerVersion, type NatsServer, type StartNatsServerOptions } from "./server.ts";
-export { connectNats, natsOptionsFromEnv, redactUrl, type ConnectNatsOptions } from "./connection.ts";
-export { openBackbone, openOnConnection, type Backbone, type OpenBackboneOptions } from "./backbone.ts";
-export { Names, stateStreamConfig, eventsStreamConfig, ensureStream } from "./streams.ts";
-export { AckedPublisher, publishAcked, type AckedPublishOptions, type AckedPublishResult } from "./publish.ts";
-export { encodeToken, decodeToken } from "./subject-token.ts";
-export { JetStreamCheckpointSaver, type JetStreamCheckpointSaverOptions } from "./checkpointer.ts";
-export { MessageMemoSerializer } from "./message-serde.ts";
-export { JetStreamStore, type JetStreamStoreOptions } from "./store.ts";
-export {
-  ArtifactStore,
-  MAX_ARTIFACT_NAME_BYTES,
-  type ArtifactContent,
-  type ArtifactInfo,
-  type ArtifactReader,
-  type ArtifactStoreOptions,
-} from "./artifacts.ts";
-export { artifactBlobs, type ArtifactBlobs } from "./artifact-blobs.ts";
-export { EventLog, type EventSubscription, type SubscribeOptions } from "./events.ts";
-export * from "./event-types.ts";
-export { NatsBackboneError, NatsErrorCode } from "./errors.ts";
+/** The NATS backbone: server, connection, streams and names, event log, run queue, leases, stores. */
+export { artifactBlobs } from "./artifact-blobs.ts";
+export { ArtifactStore } from "./artifacts.ts";
+export { NATS_ROLES, NatsRole, renderAuthorization, rolePermissions } from "./auth.ts";
+export { type Backbone, openBackbone } from "./backbone.ts";
+export { natsOptionsFromEnv, redactUrl } from "./connection.ts";
+export { diskFullError, diskSpace, isDiskFull, isNoRoom, storeUsage } from "./disk-space.ts";
+export { embeddedDurability, embeddedStoreCap, openEmbeddedServer } from "./embedded-server.ts";
+export { NatsErrorCode } from "./error-codes.ts";
+export { NatsBackboneError } from "./errors.ts";
+export { EventType, type NewEvent, type RunnerInfo, RunStatus, type StoredEvent, type TodoItem, ToolStatus, type VibewriterEvent } from "./event-types.ts";
+export { EventLog } from "./events.ts";
+export { createFileOnce, embeddedUsers, identitiesDir, isUserKey, loadOrCreateIdentity, type NatsIdentity, OWNER_KEY_FILE } from "./identities.ts";
+export { WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_CONSTANT } from "./jetstream-codes.ts";
+export { nkeySigner, verifyByNkey } from "./nkey-crypto.ts";
+export { isNatsOutage } from "./outage.ts";
+export { publishAcked } from "./publish.ts";
+export { readStream } from "./read-stream.ts";
+export { replicaMismatches, REPLICAS_ENV, type StreamReplicas, vibewriterStreams } from "./replicas.ts";
+export { applyRetention, planRetention, type RetentionPlan, retentionPolicy } from "./retention.ts";
+export { retryWhile } from "./retry.ts";
+export { DEFAULT_ACK_WAIT_MS, type QueuedRun, queueRunRequest, RunQueue, runQueueDepth, type RunRequest } from "./run-queue.ts";
+export { redactSecrets } from "./secret-shapes.ts";
+export { natsServerVersion, supportsSyncAlways, SYNC_ALWAYS_SINCE } from "./server.ts";
+export { createWhileSettling } from "./settle.ts";
+export { JetStreamStore } from "./store.ts";
+export { kvStreamName, Names, objectStoreStreamName } from "./streams.ts";
+export { describeHolder, LeaseHeldError, type LeaseHolder, LeaseLostError, thisProcess, type ThreadLease, ThreadLeases } from "./thread-lease.ts";

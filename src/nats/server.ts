@@ -3,7 +3,7 @@ import { accessSync, constants } from "node:fs";
 import { mkdtemp, mkdir, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { childEnv } from "../config/child-env.ts";
+import { childEnv } from "../config/index.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 
 /** A `nats-server -js` child process on a loopback port. */

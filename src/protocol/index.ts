@@ -10,13 +10,13 @@
  * - sandbox-user.ts: the user commands run as (the image makes it, the agent drops to it)
  * - schema.ts: the checker combinators everything above is written with
  */
-export { ErrorCode, ERROR_CODES } from "./error-codes.ts";
-export { eventHeader, requestHeader, type EventHeader, type RequestHeader } from "./frames.ts";
-export { encodeFrame, encodeFrameJson, FrameDecoder, FrameError, type Frame } from "./framing.ts";
-export { AGENT_VERSION, MAX_ARGS_BYTES, MAX_ERROR_MESSAGE, MAX_FRAME_BODY, MAX_FRAME_HEADER, MAX_INLINE_RESULT, PROTOCOL_VERSION } from "./limits.ts";
-export * from "./ops.ts";
+export { ErrorCode } from "./error-codes.ts";
+export { eventHeader, type EventHeader, requestHeader, type RequestHeader } from "./frames.ts";
+export { encodeFrame, encodeFrameJson, FrameDecoder } from "./framing.ts";
+export { AGENT_VERSION, MAX_ARGS_BYTES, MAX_ERROR_MESSAGE, MAX_FRAME_BODY, MAX_INLINE_RESULT, PROTOCOL_VERSION } from "./limits.ts";
+export { type Args, type DownloadResult, type EditResult, type ExecArgs, type ExecResult, type FileInfo, type GlobResult, type GrepMatch, type GrepResult, type HelloArgs, type HelloResult, isOp, type LsResult, type ManifestResult, type Op, OP_SCHEMAS, type OpMap, type ReadResult, type Result, type UploadResult, type WriteResult } from "./ops.ts";
 export { parseResultJson, resultFrames } from "./result-frames.ts";
 export { SANDBOX_GID, SANDBOX_UID } from "./sandbox-user.ts";
-export { SchemaError, type Infer, type Schema } from "./schema.ts";
-export { MAX_PATH_LENGTH, resolveViewPath, type ViewPath } from "./view-path.ts";
+export { SchemaError } from "./schema.ts";
+export { resolveViewPath } from "./view-path.ts";
 export { VIEW_ROOTS, type ViewRoot } from "./view-roots.ts";

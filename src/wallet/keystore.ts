@@ -2,7 +2,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, scrypt as scry
 import { chmod, mkdir, open, readFile, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { Keypair, StrKey } from "@stellar/stellar-sdk";
-import { stateDir } from "../config/paths.ts";
+import { stateDir } from "../config/index.ts";
 import type { StellarAddress } from "./address.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import { Secret } from "./secret.ts";

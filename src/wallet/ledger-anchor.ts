@@ -8,7 +8,7 @@ import { dirname } from "node:path";
 import { canonicalJson } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import type { LedgerAnchor, LedgerEntry, LedgerSigner } from "./ledger.ts";
-import { verifyByNkey } from "../nats/nkey-crypto.ts";
+import { verifyByNkey } from "../nats/index.ts";
 
 interface AnchorRecord {
   v: 1;

@@ -8,12 +8,9 @@ import {
   type JetStreamManager,
   type StreamConfig,
 } from "@nats-io/jetstream";
-import { readStream } from "../nats/read-stream.ts";
-import { WRONG_LAST_SEQUENCE } from "../nats/jetstream-codes.ts";
-import { Names } from "../nats/streams.ts";
+import { Names, readStream, verifyByNkey, WRONG_LAST_SEQUENCE } from "../nats/index.ts";
 import { canonicalJson, type JsonValue } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
-import { verifyByNkey } from "../nats/nkey-crypto.ts";
 
 /** What a ledger entry records. */
 export const LedgerEntryType = {

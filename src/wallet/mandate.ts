@@ -9,7 +9,7 @@ import { formatAmount, parseAmount } from "./amount.ts";
 import { canonicalJson, type JsonValue } from "./canonical-json.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import type { LedgerEntry } from "./ledger.ts";
-import { verifyByNkey } from "../nats/nkey-crypto.ts";
+import { verifyByNkey } from "../nats/index.ts";
 import type { OwnerKey } from "./owner-key.ts";
 import type { DecodedPayment } from "./stellar.ts";
 

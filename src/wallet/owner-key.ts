@@ -9,8 +9,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
-import { createFileOnce, identitiesDir, isUserKey, OWNER_KEY_FILE } from "../nats/identities.ts";
-import { nkeySigner } from "../nats/nkey-crypto.ts";
+import { createFileOnce, identitiesDir, isUserKey, nkeySigner, OWNER_KEY_FILE } from "../nats/index.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 import { scrypt, SCRYPT, seal, unseal, type Sealed } from "./keystore.ts";
 

@@ -1,6 +1,6 @@
 import { JetStreamApiError } from "@nats-io/jetstream";
 import type { KV } from "@nats-io/kv";
-import { WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_CONSTANT } from "../nats/jetstream-codes.ts";
+import { WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_CONSTANT } from "../nats/index.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";
 
 export interface Reservation {

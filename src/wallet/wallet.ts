@@ -1,7 +1,7 @@
 import { Kvm, type KV } from "@nats-io/kv";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { TransactionBuilder, type Transaction } from "@stellar/stellar-sdk";
-import { Names } from "../nats/streams.ts";
+import { Names } from "../nats/index.ts";
 import type { StellarAddress } from "./address.ts";
 import { formatAmount, parseAmount } from "./amount.ts";
 import { WalletError, WalletErrorCode } from "./errors.ts";

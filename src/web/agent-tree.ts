@@ -5,7 +5,7 @@
  * recent still-running subagent of that type (the one that can be calling tools), else the most
  * recent one of that type.
  */
-import { EventType, type VibewriterEvent } from "../nats/event-types.ts";
+import { EventType, type VibewriterEvent } from "../nats/index.ts";
 import type { AgentNode, NodeStatus, ToolCallView } from "./api-types.ts";
 
 const CLIP = 2_000;

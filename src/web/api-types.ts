@@ -3,7 +3,7 @@
  * paths). Wire types only: built by the view modules from the thread's events, the wallet and the
  * ledger. Nothing here ever holds a secret.
  */
-import type { ThreadDetails, ThreadSummary } from "../agent/threads.ts";
+import type { ThreadDetails, ThreadSummary } from "../agent/index.ts";
 
 export interface SessionView {
   role: "owner" | "viewer";

@@ -1,8 +1,7 @@
 /** The fleet as the console shows it: the run queue's depth and each worker's STATS (see `vibewriter fleet`). */
 import { JetStreamApiError } from "@nats-io/jetstream";
-import { discoverWorkers } from "../app/fleet.ts";
-import { runQueueDepth } from "../nats/run-queue.ts";
-import type { Backbone } from "../nats/index.ts";
+import { discoverWorkers } from "../app/index.ts";
+import { type Backbone, runQueueDepth } from "../nats/index.ts";
 import type { FleetViewJson } from "./api-types.ts";
 
 /** Shorter than the CLI's: the page asks again on every refresh. */

@@ -5,7 +5,7 @@
  */
 import { loadTrust, viewerLedger } from "../cli/trust.ts";
 import type { Backbone } from "../nats/index.ts";
-import { AuditLedger, type LedgerEntry } from "../wallet/ledger.ts";
+import { AuditLedger, type LedgerEntry } from "../wallet/index.ts";
 import type { LedgerView } from "./api-types.ts";
 
 const MAX_ENTRIES = 200;

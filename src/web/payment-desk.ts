@@ -6,9 +6,7 @@
 import { CliError, CliErrorCode } from "../cli/errors.ts";
 import { decidePayment, type DecisionOutcome, type PaymentDecision } from "../cli/payment-decision.ts";
 import type { Backbone } from "../nats/index.ts";
-import { WalletError, WalletErrorCode } from "../wallet/errors.ts";
-import type { PaymentRecord } from "../wallet/payment-record.ts";
-import { Wallet } from "../wallet/wallet.ts";
+import { type PaymentRecord, Wallet, WalletError, WalletErrorCode } from "../wallet/index.ts";
 import { HttpError } from "./http.ts";
 
 export interface OwnerSeat {

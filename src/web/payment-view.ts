@@ -3,8 +3,7 @@
  * the policy's reason, the owner's decision, the transaction hash), never its envelopes; and the
  * money each thread has spent.
  */
-import { formatAmount, parseAmount } from "../wallet/amount.ts";
-import { PaymentStatus, type PaymentRecord } from "../wallet/payment-record.ts";
+import { formatAmount, parseAmount, type PaymentRecord, PaymentStatus } from "../wallet/index.ts";
 import type { ConsolePayment, ThreadCost } from "./api-types.ts";
 
 export function paymentView(r: PaymentRecord): ConsolePayment {

@@ -18,9 +18,9 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { THREAD_ID_PATTERN } from "../config/index.ts";
-import { AgentError, AgentErrorCode } from "../agent/errors.ts";
+import { AgentError, AgentErrorCode } from "../agent/index.ts";
 import type { Backbone } from "../nats/index.ts";
-import { PaymentStatus, PROPOSAL_ID } from "../wallet/payment-record.ts";
+import { PaymentStatus, PROPOSAL_ID } from "../wallet/index.ts";
 import type { SessionView } from "./api-types.ts";
 import { fleetView } from "./fleet-view.ts";
 import { HttpError, readJsonBody, sendJson } from "./http.ts";

@@ -7,7 +7,7 @@
  * or that host, with the console's port.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { secretRedactor } from "../config/secret-env.ts";
+import { secretRedactor } from "../config/index.ts";
 import type { Backbone } from "../nats/index.ts";
 import { admit, type GuardConfig } from "./guard.ts";
 import { HttpError, SECURITY_HEADERS, sendError } from "./http.ts";

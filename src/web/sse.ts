@@ -6,8 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DeliverPolicy } from "@nats-io/jetstream";
-import type { Backbone } from "../nats/index.ts";
-import { Names } from "../nats/streams.ts";
+import { type Backbone, Names } from "../nats/index.ts";
 import { HttpError } from "./http.ts";
 
 /** A comment line now and then keeps idle connections (and proxies) from timing out. */

@@ -5,13 +5,9 @@
  * never as HTML, so nothing a run wrote can run script on the console's origin.
  */
 import type { ServerResponse } from "node:http";
-import { readSourceManifest, SOURCE_PATHS } from "../agent/sources.ts";
-import { ExportError, ExportErrorCode } from "../export/errors.ts";
-import { renderReportHtml } from "../export/html.ts";
-import { renderReportMarkdown } from "../export/markdown.ts";
-import { loadReportDocument, type ReportDocument } from "../export/report-document.ts";
-import { NatsBackboneError, NatsErrorCode } from "../nats/errors.ts";
-import type { Backbone } from "../nats/index.ts";
+import { readSourceManifest, SOURCE_PATHS } from "../agent/index.ts";
+import { ExportError, ExportErrorCode, loadReportDocument, renderReportHtml, renderReportMarkdown, type ReportDocument } from "../export/index.ts";
+import { type Backbone, NatsBackboneError, NatsErrorCode } from "../nats/index.ts";
 import { attachment, HttpError, sendJson } from "./http.ts";
 import { threadPrefix } from "./thread-view.ts";
 

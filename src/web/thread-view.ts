@@ -3,10 +3,9 @@
  * thread with its agent tree, stored files and payments. Built from `listThreads`/`showThread`
  * (the CLI's own views), the thread's events and the wallet's records.
  */
-import { listThreads, showThreadWithEvents, ThreadStatus } from "../agent/threads.ts";
-import { REPORT_ARTIFACT } from "../agent/tools/publish.ts";
+import { listThreads, REPORT_ARTIFACT, showThreadWithEvents, ThreadStatus } from "../agent/index.ts";
 import type { Backbone } from "../nats/index.ts";
-import type { PaymentRecord } from "../wallet/payment-record.ts";
+import type { PaymentRecord } from "../wallet/index.ts";
 import { agentTree } from "./agent-tree.ts";
 import type { ArtifactView, ConsoleThread, ConsoleThreadRow, NodeStatus } from "./api-types.ts";
 import { paidByThread, paymentView, waitingByThread } from "./payment-view.ts";

@@ -14,7 +14,7 @@ import { chooseModel } from "../../src/agent/model.ts";
 import { checkModelEndpoint, probeModelEndpoint } from "../../src/cli/doctor/index.ts";
 import { LANGCHAIN_UPGRADE_NOTICE, silenceLangChainUpgradeNotice } from "../../src/cli/langchain-notice.ts";
 import { main } from "../../src/cli/main.ts";
-import { startNatsServer, type NatsServer } from "../../src/nats/index.ts";
+import { type NatsServer, startNatsServer } from "../../src/nats/server.ts";
 import { startProviderStandIn, type ProviderStandIn } from "../support/provider-standin.ts";
 import { captureIo } from "./capture.ts";
 

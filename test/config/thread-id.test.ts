@@ -5,7 +5,8 @@
  * the next step failing for another reason (a missing model, an empty task, no VM channel…).
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { assertThreadId, isThreadId, newThreadId, THREAD_ID_MAX_LENGTH, ThreadIdError, ThreadIdErrorCode } from "../../src/config/index.ts";
+import { assertThreadId, isThreadId, newThreadId } from "../../src/config/index.ts";
+import { THREAD_ID_MAX_LENGTH, ThreadIdError, ThreadIdErrorCode } from "../../src/config/thread-id.ts";
 import { parseCommandLine } from "../../src/cli/parse.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { route, type RouteContext } from "../../src/web/routes.ts";

@@ -4,7 +4,8 @@
  * a frame header coming back whole, errors of any length arriving.
  */
 import { mkdir, readFile, writeFile } from "node:fs/promises";
-import { MAX_ERROR_MESSAGE, MAX_FRAME_HEADER } from "../../src/protocol/index.ts";
+import { MAX_ERROR_MESSAGE } from "../../src/protocol/index.ts";
+import { MAX_FRAME_HEADER } from "../../src/protocol/limits.ts";
 import type { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { startHostAgent, type HostAgent } from "./host-agent.ts";
 

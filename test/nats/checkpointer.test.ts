@@ -1,7 +1,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
-import { THREAD_ID_MAX_LENGTH } from "../../src/config/index.ts";
+import { THREAD_ID_MAX_LENGTH } from "../../src/config/thread-id.ts";
 import { JetStreamCheckpointSaver } from "../../src/nats/checkpointer.ts";
 import { connectNats } from "../../src/nats/connection.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";

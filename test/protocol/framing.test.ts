@@ -1,5 +1,7 @@
 /** Frames on the wire: a JSON header and a raw body, decoded however the bytes are cut. */
-import { encodeFrame, encodeFrameJson, FrameDecoder, FrameError, MAX_FRAME_BODY, MAX_FRAME_HEADER } from "../../src/protocol/index.ts";
+import { encodeFrame, encodeFrameJson, FrameDecoder, MAX_FRAME_BODY } from "../../src/protocol/index.ts";
+import { FrameError } from "../../src/protocol/framing.ts";
+import { MAX_FRAME_HEADER } from "../../src/protocol/limits.ts";
 
 it("round-trips headers and binary bodies, whatever the chunking", () => {
   const body = Buffer.from([0, 255, 10, 13, 0]);

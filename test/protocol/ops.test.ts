@@ -1,5 +1,6 @@
 /** One schema per op: the arguments the guest accepts and the results the host accepts. */
-import { isOp, OP_SCHEMAS, OPS, SchemaError, type Op } from "../../src/protocol/index.ts";
+import { isOp, type Op, OP_SCHEMAS, SchemaError } from "../../src/protocol/index.ts";
+import { OPS } from "../../src/protocol/ops.ts";
 
 const argsRefusal = (op: Op, args: unknown): string => {
   try {

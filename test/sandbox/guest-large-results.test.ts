@@ -3,7 +3,7 @@
  * result-tagged data frames, the host reassembles and checks it, and big arguments (an upload whose
  * file list exceeds a header) travel in the request body. Nothing comes back as "frame header too large".
  */
-import { MAX_FRAME_HEADER } from "../../src/protocol/index.ts";
+import { MAX_FRAME_HEADER } from "../../src/protocol/limits.ts";
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import type { VmHandle } from "../../src/sandbox/vmm/driver.ts";
 import { acquireTestVm, closeTestPool } from "../support/vm.ts";

@@ -2,9 +2,8 @@ import { ToolMessage } from "@langchain/core/messages";
 import type { BaseStore } from "@langchain/langgraph-checkpoint";
 import { Command } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
-import { isNatsOutage } from "../../nats/outage.ts";
-import { retryWhile } from "../../nats/retry.ts";
-import { SANDBOX_FAILURE } from "../../sandbox/backend.ts";
+import { isNatsOutage, retryWhile } from "../../nats/index.ts";
+import { SANDBOX_FAILURE } from "../../sandbox/index.ts";
 
 /**
  * Tools whose effects must not happen twice. After a crash LangGraph re-executes the interrupted

@@ -1,7 +1,7 @@
 import { AIMessage, ToolMessage } from "@langchain/core/messages";
 import { Command, isGraphBubbleUp } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
-import { EventType, ToolStatus, type TodoItem } from "../../nats/event-types.ts";
+import { EventType, type TodoItem, ToolStatus } from "../../nats/index.ts";
 import { summarise, type EmitEvent } from "../events.ts";
 
 const WRITE_TOOLS = new Set(["write_file", "edit_file"]);

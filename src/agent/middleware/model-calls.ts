@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { AIMessage, ToolMessage, type BaseMessage } from "@langchain/core/messages";
 import { interrupt } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
-import { EventType } from "../../nats/event-types.ts";
+import { EventType } from "../../nats/index.ts";
 import type { EmitEvent } from "../events.ts";
 import type { RunBudget } from "../run-budget.ts";
 import { MALFORMED_ARG } from "./tool-errors.ts";

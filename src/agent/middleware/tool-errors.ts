@@ -2,7 +2,7 @@ import { homedir } from "node:os";
 import { ToolMessage } from "@langchain/core/messages";
 import { isGraphBubbleUp } from "@langchain/langgraph";
 import { createMiddleware } from "langchain";
-import { EventType } from "../../nats/event-types.ts";
+import { EventType } from "../../nats/index.ts";
 import type { EmitEvent } from "../events.ts";
 
 /** Marks a tool call whose arguments the provider sent unreadable (see model-calls.ts). */

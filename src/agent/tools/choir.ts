@@ -1,9 +1,7 @@
 import { tool, type ToolRuntime } from "@langchain/core/tools";
 import { z } from "zod";
-import type { Choir } from "../../choir/choir.ts";
-import { ChoirError, ChoirErrorCode } from "../../choir/errors.ts";
-import { REPORT_ID } from "../../choir/names.ts";
-import { isStellarAddress } from "../../wallet/address.ts";
+import { type Choir, ChoirError, ChoirErrorCode, REPORT_ID } from "../../choir/index.ts";
+import { isStellarAddress } from "../../wallet/index.ts";
 
 export interface ChoirToolOptions {
   choir: Choir;

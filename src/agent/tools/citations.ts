@@ -1,7 +1,7 @@
 import { tool } from "langchain";
 import { z } from "zod";
 import { checkCitations, CITATION_SYNTAX, formatCitationProblems, uncitedLines } from "../citations.ts";
-import { EventType } from "../../nats/event-types.ts";
+import { EventType } from "../../nats/index.ts";
 import { readBackendText, type HostToolContext } from "./context.ts";
 
 /**

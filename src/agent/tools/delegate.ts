@@ -3,7 +3,7 @@ import { interrupt, isGraphBubbleUp } from "@langchain/langgraph";
 import { z } from "zod";
 import { childOutcome, childThreadId, readChildRecord, shareSources, writeChildRecord, type ChildRecord } from "../child-runs.ts";
 import { createEmitter } from "../emitter.ts";
-import { EventType } from "../../nats/event-types.ts";
+import { EventType } from "../../nats/index.ts";
 import type { ChildRunPort } from "../ports.ts";
 import type { RunBudget } from "../run-budget.ts";
 import { storeThreadSkills } from "../thread-skills.ts";

@@ -1,6 +1,6 @@
 import { tool } from "langchain";
 import { z } from "zod";
-import { EventType } from "../../nats/event-types.ts";
+import { EventType } from "../../nats/index.ts";
 import { SOURCE_LIMITS, SOURCE_PATHS, sourceFromBytes } from "../sources.ts";
 import type { HostToolContext } from "./context.ts";
 import { guardedFetch } from "./guarded-fetch.ts";

@@ -2,10 +2,8 @@ import { createHash } from "node:crypto";
 import { tool, type ToolRuntime } from "@langchain/core/tools";
 import { interrupt, isGraphBubbleUp } from "@langchain/langgraph";
 import { z } from "zod";
-import { WalletError, WalletErrorCode } from "../../wallet/errors.ts";
-import { PaymentStatus, type PaymentRecord } from "../../wallet/payment-record.ts";
-import type { Wallet } from "../../wallet/wallet.ts";
-import { EventType } from "../../nats/event-types.ts";
+import { type PaymentRecord, PaymentStatus, type Wallet, WalletError, WalletErrorCode } from "../../wallet/index.ts";
+import { EventType } from "../../nats/index.ts";
 import type { EmitEvent } from "../events.ts";
 
 /** What the run pauses with when a payment needs the owner. Public data only. */

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { tool } from "langchain";
 import { z } from "zod";
 import { checkCitations, CITATION_SYNTAX, formatCitationProblems } from "../citations.ts";
-import { EventType } from "../../nats/event-types.ts";
+import { EventType } from "../../nats/index.ts";
 import { summarise } from "../events.ts";
 import { readBackendText, type HostToolContext } from "./context.ts";
 

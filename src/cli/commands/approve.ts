@@ -3,7 +3,7 @@
  * waiting for approval (see ../payment-decision.ts, shared with the console). Recorded by the
  * wallet in NATS and the audit ledger; the CLI holds no Stellar key and never prints one.
  */
-import { NatsRole } from "../../nats/auth.ts";
+import { NatsRole } from "../../nats/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { decidePayment, openOwnerWallet, ownerName, unlockOwner } from "../payment-decision.ts";
 import { printJson, type CliContext } from "../context.ts";

@@ -1,8 +1,7 @@
 /** `vibewriter doctor`: run every check, print what is ready and what is missing, exit 0 iff ready. */
-import { Names, natsServerVersion, openBackbone, redactUrl } from "../../nats/index.ts";
+import { embeddedDurability, embeddedStoreCap, Names, NatsRole, natsServerVersion, openBackbone, redactUrl } from "../../nats/index.ts";
 import { connect } from "@nats-io/transport-node";
-import { chooseModel } from "../../agent/model.ts";
-import { NatsRole } from "../../nats/auth.ts";
+import { chooseModel } from "../../agent/index.ts";
 import { provisionLayout } from "../backbone.ts";
 import {
   checkGuestImage,
@@ -25,12 +24,10 @@ import { probeGuestImage, probeKvm } from "../doctor/probes.ts";
 import { probeModelEndpoint } from "../doctor/model-endpoint.ts";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { embeddedDurability, embeddedStoreCap } from "../../nats/embedded-server.ts";
 import { checkNatsDisk } from "../doctor/disk.ts";
 import { checkNatsCluster, probeCluster, type ClusterFinding } from "../doctor/cluster.ts";
-import { loadPolicyFile } from "../../wallet/policy.ts";
-import { readOwnerPublicKey } from "../../wallet/owner-key.ts";
-import { stateDir } from "../../config/paths.ts";
+import { loadPolicyFile, readOwnerPublicKey } from "../../wallet/index.ts";
+import { stateDir } from "../../config/index.ts";
 import { policyPathFor } from "../wallet.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";

@@ -5,9 +5,8 @@
  * and its last takeover. Read-only: the viewer identity is enough.
  */
 import { JetStreamApiError } from "@nats-io/jetstream";
-import { runQueueDepth } from "../../nats/run-queue.ts";
-import { discoverWorkers, type FleetWorker } from "../../app/fleet.ts";
-import type { WorkerStats } from "../../app/run-service.ts";
+import { runQueueDepth } from "../../nats/index.ts";
+import { discoverWorkers, type FleetWorker, type WorkerStats } from "../../app/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";

@@ -4,7 +4,7 @@
  * VM. Both run beside the loading (nats-server and QEMU are processes of their own). Hands back the
  * process's VM pool, which the run then opens its thread's sandbox from.
  */
-import type { VmPool } from "../../app/vm-pool.ts";
+import type { VmPool } from "../../app/index.ts";
 import type { CliContext } from "../context.ts";
 import { startEmbeddedNatsEarly } from "../early-nats.ts";
 

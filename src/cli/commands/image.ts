@@ -3,10 +3,7 @@
  * snapshot the sandbox pool restores VMs from (so the first run does not pay for a cold boot).
  * Both are cached by content hash: running it again is cheap.
  */
-import { buildImage } from "../../sandbox/image/build.ts";
-import { DEFAULT_SHAPE } from "../../sandbox/pool.ts";
-import { ensureTemplate } from "../../sandbox/snapshot.ts";
-import { QemuDriver } from "../../sandbox/vmm/qemu.ts";
+import { buildImage, DEFAULT_SHAPE, ensureTemplate, QemuDriver } from "../../sandbox/index.ts";
 import { imagesDirFor } from "../doctor/probes.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";

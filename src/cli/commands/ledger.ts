@@ -1,5 +1,5 @@
 /** `vibewriter ledger verify`: walk the audit ledger's hash chain and report what is wrong. */
-import { AuditLedger } from "../../wallet/ledger.ts";
+import { AuditLedger } from "../../wallet/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { loadTrust, viewerLedger } from "../trust.ts";
 import { printJson, type CliContext } from "../context.ts";

@@ -1,9 +1,7 @@
 /** `vibewriter owner init|show` and `vibewriter nats config`: the owner's identity and the NATS roles. */
-import { stateDir } from "../../config/paths.ts";
-import { NATS_ROLES, rolePermissions, renderAuthorization } from "../../nats/auth.ts";
-import { embeddedUsers } from "../../nats/identities.ts";
-import { WalletError, WalletErrorCode } from "../../wallet/errors.ts";
-import { createOwnerKey, OwnerEnv, readOwnerPublicKey } from "../../wallet/owner-key.ts";
+import { stateDir } from "../../config/index.ts";
+import { embeddedUsers, NATS_ROLES, renderAuthorization, rolePermissions } from "../../nats/index.ts";
+import { createOwnerKey, OwnerEnv, readOwnerPublicKey, WalletError, WalletErrorCode } from "../../wallet/index.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";

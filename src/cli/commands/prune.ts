@@ -3,11 +3,8 @@
  * (src/nats/retention.ts): compact each to its latest checkpoint, expire those older than the age.
  * Runs as the runtime identity (it deletes); never touches the ledger, payments or mandates.
  */
-import { listThreads } from "../../agent/threads.ts";
-import { NatsRole } from "../../nats/auth.ts";
-import { applyRetention, planRetention, retentionPolicy, type RetentionPlan } from "../../nats/retention.ts";
-import { kvStreamName, Names, objectStoreStreamName } from "../../nats/streams.ts";
-import type { Backbone } from "../../nats/backbone.ts";
+import { listThreads } from "../../agent/index.ts";
+import { applyRetention, type Backbone, kvStreamName, Names, NatsRole, objectStoreStreamName, planRetention, type RetentionPlan, retentionPolicy } from "../../nats/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
 import { usageError } from "../errors.ts";

@@ -6,15 +6,10 @@
  * embedded nats-server are released on every exit path.
  */
 import { newThreadId } from "../../config/index.ts";
-import type { RunResult } from "../../agent/vibewriter.ts";
-import { DEMO_TASK } from "../../agent/demo-model.ts";
-import { SAMPLES_DIR } from "../../agent/samples.ts";
-import { showThread } from "../../agent/threads.ts";
-import type { VmPool } from "../../app/vm-pool.ts";
-import type { PaymentApprovalRequest } from "../../agent/tools/payment.ts";
+import { type BudgetRequest, DEMO_TASK, type PaymentApprovalRequest, rememberRunOptions, resumeOptions, type RunOptions, type RunResult, SAMPLES_DIR, showThread } from "../../agent/index.ts";
+import type { VmPool } from "../../app/index.ts";
 import { openRunWallet } from "../wallet.ts";
-import { NatsRole } from "../../nats/auth.ts";
-import { LeaseLostError, thisProcess } from "../../nats/thread-lease.ts";
+import { LeaseLostError, NatsRole, queueRunRequest, type RunRequest, thisProcess } from "../../nats/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
@@ -22,12 +17,9 @@ import { cliModel, scriptedModel, type CliModel } from "../model.ts";
 import type { CommandPlan } from "../plan.ts";
 import { RunDisplay } from "../run-display.ts";
 import { notFoundOr } from "../not-found.ts";
-import { rememberRunOptions, resumeOptions, type RunOptions } from "../../agent/run-options.ts";
 import { leaseLostError, openThreadLeases, takeThreadLease } from "../run-lease.ts";
 import { runThread, type ThreadAct } from "../thread-runner.ts";
-import { queueRunRequest, type RunRequest } from "../../nats/run-queue.ts";
 import { queuedChildRuns } from "../child-runs.ts";
-import type { BudgetRequest } from "../../agent/middleware/model-calls.ts";
 
 export { RESUME_AFTER_DECISION } from "../thread-runner.ts";
 

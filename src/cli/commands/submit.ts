@@ -3,11 +3,8 @@
  * and skills are read and checked here, before anything is stored: a bad folder is refused with
  * nothing queued. Needs no model (the worker has one).
  */
-import { queueThread } from "../../agent/queue-thread.ts";
-import { loadSkills } from "../../agent/skills.ts";
-import { loadSourcesDir, type Source } from "../../agent/sources.ts";
-import { NatsRole } from "../../nats/auth.ts";
-import { RunQueue } from "../../nats/run-queue.ts";
+import { loadSkills, loadSourcesDir, queueThread, type Source } from "../../agent/index.ts";
+import { NatsRole, RunQueue } from "../../nats/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
 import { CliError, CliErrorCode } from "../errors.ts";

@@ -1,5 +1,5 @@
 /** `vibewriter threads` and `vibewriter show ID`: what is stored about threads, read from NATS. */
-import { listThreads, showThread, type ModelUsageTotals, type ThreadDetails, type ThreadUsage } from "../../agent/threads.ts";
+import { listThreads, type ModelUsageTotals, showThread, type ThreadDetails, type ThreadUsage } from "../../agent/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { notFoundOr } from "../not-found.ts";
 import { printJson, type CliContext } from "../context.ts";

@@ -3,8 +3,7 @@
  * payment proposals, through the wallet's owner functions. Public facts only: public keys,
  * amounts, statuses; never a seed or a passphrase.
  */
-import { createWalletKey, importWalletKey, listPayments, walletStatus } from "../../wallet/admin.ts";
-import { PaymentStatus } from "../../wallet/payment-record.ts";
+import { createWalletKey, importWalletKey, listPayments, PaymentStatus, walletStatus } from "../../wallet/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";

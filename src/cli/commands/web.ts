@@ -4,12 +4,10 @@
  * payments from the page (the page never sees it); without, payments are read-only. The login URLs
  * it prints carry the tokens: printed here and nowhere else (not logged, not in events).
  */
-import { stateDir } from "../../config/paths.ts";
-import { NatsRole } from "../../nats/auth.ts";
-import { OwnerEnv } from "../../wallet/owner-key.ts";
-import { PaymentDesk, type OwnerSeat } from "../../web/payment-desk.ts";
-import { startConsole } from "../../web/server.ts";
-import { loadConsoleTokens } from "../../web/tokens.ts";
+import { stateDir } from "../../config/index.ts";
+import { NatsRole } from "../../nats/index.ts";
+import { OwnerEnv } from "../../wallet/index.ts";
+import { loadConsoleTokens, type OwnerSeat, PaymentDesk, startConsole } from "../../web/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
 import { openOwnerWallet, ownerName, unlockOwner } from "../payment-decision.ts";

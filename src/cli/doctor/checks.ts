@@ -4,10 +4,9 @@
  * them against real binaries and a real nats-server with controlled inputs.
  */
 import { execFile } from "node:child_process";
-import { childEnv } from "../../config/child-env.ts";
-import { NatsBackboneError, NatsErrorCode } from "../../nats/errors.ts";
-import { SYNC_ALWAYS_SINCE, supportsSyncAlways } from "../../nats/server.ts";
-import { WalletEnv } from "../../wallet/keystore.ts";
+import { childEnv } from "../../config/index.ts";
+import { NatsBackboneError, NatsErrorCode, supportsSyncAlways, SYNC_ALWAYS_SINCE } from "../../nats/index.ts";
+import { WalletEnv } from "../../wallet/index.ts";
 import { CheckStatus, guard, type CheckResult } from "./check.ts";
 import { EndpointVerdict, type ModelEndpointFinding } from "./model-endpoint.ts";
 import { atLeast, qemuVersionFrom } from "./versions.ts";

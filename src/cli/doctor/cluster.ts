@@ -4,8 +4,7 @@
  * and whether every replica is current). Not required: a single server works, it only loses more
  * when it fails.
  */
-import type { Backbone } from "../../nats/backbone.ts";
-import { REPLICAS_ENV, replicaMismatches, vibewriterStreams, type StreamReplicas } from "../../nats/replicas.ts";
+import { type Backbone, replicaMismatches, REPLICAS_ENV, type StreamReplicas, vibewriterStreams } from "../../nats/index.ts";
 import { guard, CheckStatus, type CheckResult } from "./check.ts";
 
 export interface ClusterFinding {

@@ -4,8 +4,7 @@
  * disk still lets Vibewriter read, but no run can store a step.
  */
 import { guard, CheckStatus, type CheckResult } from "./check.ts";
-import { diskSpace, isDiskFull, storeUsage } from "../../nats/disk-space.ts";
-import { retentionPolicy } from "../../nats/retention.ts";
+import { diskSpace, isDiskFull, retentionPolicy, storeUsage } from "../../nats/index.ts";
 
 /** Below this much free space, or above this share of the cap, the store is "nearly full". */
 const NEARLY_FULL_BYTES = 512 * 1024 * 1024;

@@ -13,7 +13,7 @@
  * endpoint never hangs the doctor. Redirects are not followed (a key is never sent elsewhere).
  * The key goes in a request header only: it is scrubbed from everything a finding carries.
  */
-import { ModelProvider, type ModelChoice } from "../../agent/model.ts";
+import { type ModelChoice, ModelProvider } from "../../agent/index.ts";
 
 export const DEFAULT_ENDPOINT_URLS = {
   openai: "https://api.openai.com/v1",

@@ -4,9 +4,8 @@
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { stateDir } from "../../config/paths.ts";
-import { currentImage } from "../../sandbox/image/build.ts";
-import { probeKvm as bootProbe } from "../../sandbox/vmm/kvm-probe.ts";
+import { stateDir } from "../../config/index.ts";
+import { currentImage, probeKvm as bootProbe } from "../../sandbox/index.ts";
 import type { ImageFinding, KvmFinding } from "./checks.ts";
 import { binaryVersionOutput } from "./checks.ts";
 import { qemuVersionFrom } from "./versions.ts";

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from "node:fs";
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { statePath } from "../../config/paths.ts";
+import { statePath } from "../../config/index.ts";
 import { buildGuestAgent } from "../../guest/build.ts";
 import type { GuestImage } from "../vmm/driver.ts";
 import { writeCpio, type CpioEntry } from "./cpio.ts";

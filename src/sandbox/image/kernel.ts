@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
-import { proxyEnv } from "../../config/child-env.ts";
+import { proxyEnv } from "../../config/index.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
 import { publishDir } from "./publish.ts";
 import { run } from "./run.ts";

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { proxyEnv } from "../../config/child-env.ts";
+import { proxyEnv } from "../../config/index.ts";
 import { publishDir } from "./publish.ts";
 import { SANDBOX_GID, SANDBOX_UID } from "../../protocol/index.ts";
 import { agentRun, INITTAB } from "./guest-scripts.ts";

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { childEnv } from "../../config/child-env.ts";
+import { childEnv } from "../../config/index.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
 
 /**

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { childEnv } from "../../config/child-env.ts";
+import { childEnv } from "../../config/index.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
 
 /**

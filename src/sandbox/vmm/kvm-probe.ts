@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { release, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { childEnv } from "../../config/child-env.ts";
+import { childEnv } from "../../config/index.ts";
 import { busyboxInitrd } from "../image/busybox-initrd.ts";
 
 /**

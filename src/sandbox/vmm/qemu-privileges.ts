@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
-import { childEnv } from "../../config/child-env.ts";
+import { childEnv } from "../../config/index.ts";
 
 /**
  * How QEMU gives up its power. Under TCG the QEMU process is the only wall between a hostile guest

@@ -3,7 +3,7 @@ import { createWriteStream } from "node:fs";
 import { chmod, chown, link, mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { childEnv } from "../../config/child-env.ts";
+import { childEnv } from "../../config/index.ts";
 import { VmmError, VmmErrorCode, type Accel, type VmExit, type VmSnapshot, type VmSpec } from "./driver.ts";
 import { qemuFeatures, restoreUri, type QemuRelease } from "./qemu-args.ts";
 import type { VmUser } from "./qemu-privileges.ts";
