@@ -2,10 +2,12 @@
  * The thread's lease for a CLI process (`run`, `resume`, `demo`, and the worker's runs): its TTL
  * from the environment, and a refusal the user can act on (who runs the thread, and since when).
  */
-import { type Backbone, describeHolder, LeaseHeldError, type LeaseHolder, type LeaseLostError, type ThreadLease, ThreadLeases } from "../nats/index.ts";
+import { type Backbone, DEFAULT_LEASE_TTL_MS, describeHolder, LeaseHeldError, type LeaseHolder, type LeaseLostError, type ThreadLease, ThreadLeases } from "../nats/index.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 
 export const LEASE_TTL_ENV = "VIBEWRITER_LEASE_TTL_SEC";
+
+const EMBEDDED_LEASE_TTL_MS = 30_000;
 
 /**
  * The TTL when `VIBEWRITER_LEASE_TTL_SEC` is not set: 6 s on a NATS the operator runs (a worker on
@@ -15,7 +17,7 @@ export const LEASE_TTL_ENV = "VIBEWRITER_LEASE_TTL_SEC";
  * a load of 15 a restart took longer than 6 s and the run it served lost its lease.
  */
 export function defaultLeaseTtlMs(auth: Backbone["auth"]): number {
-  return auth === "nkey" ? 30_000 : 6_000;
+  return auth === "nkey" ? EMBEDDED_LEASE_TTL_MS : DEFAULT_LEASE_TTL_MS;
 }
 
 /** `VIBEWRITER_LEASE_TTL_SEC` (default: `defaultLeaseTtlMs`): how long a runner that died keeps its thread. */

@@ -11,7 +11,7 @@ import { NatsRole } from "./auth.ts";
 import { JetStreamCheckpointSaver } from "./checkpointer.ts";
 import { connectNats, natsOptionsFromEnv } from "./connection.ts";
 import { isNoRoom } from "./disk-space.ts";
-import { openEmbeddedServer } from "./embedded-server.ts";
+import { LOCAL_HANDSHAKE_MS, openEmbeddedServer } from "./embedded-server.ts";
 import { embeddedUsers, loadOrCreateIdentity } from "./identities.ts";
 import { EventLog } from "./events.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
@@ -135,7 +135,7 @@ export async function openBackbone(opts: OpenBackboneOptions = {}): Promise<Back
     // A server this process started has empty streams: the runtime lays them out once.
     if (server && role !== NatsRole.Runtime) {
       const runtime = await loadOrCreateIdentity(state, NatsRole.Runtime);
-      const rc = await connectNats({ url: server.url, name: `${name}-provision`, nkeySeed: runtime.seed, timeoutMs: 60_000 });
+      const rc = await connectNats({ url: server.url, name: `${name}-provision`, nkeySeed: runtime.seed, timeoutMs: LOCAL_HANDSHAKE_MS });
       try {
         const provisioned = await openOnConnection(rc, { role: NatsRole.Runtime, replicas });
         await opts.provision?.(provisioned);

@@ -10,6 +10,13 @@ import { isSameProcess, processStart, withStoreLock } from "./store-lock.ts";
 import { serversOnStore } from "./store-processes.ts";
 import { supervise } from "./supervisor.ts";
 
+/**
+ * How long the first handshake with the embedded server may take. A server this machine runs
+ * answers unless the machine is starved: at a load of 17 the client's 20 s ran out. A remote
+ * server keeps the client's default, so a wrong URL fails sooner.
+ */
+export const LOCAL_HANDSHAKE_MS = 60_000;
+
 export { processStart } from "./store-lock.ts";
 
 /**
@@ -138,9 +145,7 @@ export async function openEmbeddedServer(
   if (diskSpace(dir).free < LOW_WATER_BYTES) await releaseReserve(dir);
   const serverFile = join(dir, "server.json");
   const configFile = join(dir, SERVER_CONFIG_FILE);
-  // A server this machine runs answers unless the machine is starved: at a load of 17 the 20 s
-  // handshake ran out; a remote server keeps the client's default (a wrong URL fails sooner).
-  const connect = (port: number) => connectNats({ url: `nats://127.0.0.1:${port}`, name, nkeySeed: auth.seed, timeoutMs: 60_000 });
+  const connect = (port: number) => connectNats({ url: `nats://127.0.0.1:${port}`, name, nkeySeed: auth.seed, timeoutMs: LOCAL_HANDSHAKE_MS });
   // The lease's owner is in its name: an empty file needs no data block, so it fits a full disk.
   const lease = join(leases, `${process.pid}.${processStart(process.pid) ?? 0}.${nuid.next()}`);
 

@@ -25,4 +25,4 @@ export { natsServerVersion, supportsSyncAlways, SYNC_ALWAYS_SINCE } from "./serv
 export { createWhileSettling } from "./settle.ts";
 export { JetStreamStore } from "./store.ts";
 export { kvStreamName, Names, objectStoreStreamName } from "./streams.ts";
-export { describeHolder, LeaseHeldError, type LeaseHolder, LeaseLostError, thisProcess, type ThreadLease, ThreadLeases } from "./thread-lease.ts";
+export { DEFAULT_LEASE_TTL_MS, describeHolder, LeaseHeldError, type LeaseHolder, LeaseLostError, thisProcess, type ThreadLease, ThreadLeases } from "./thread-lease.ts";
