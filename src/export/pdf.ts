@@ -8,11 +8,11 @@
  * deadline and its whole process group is killed when the deadline passes or the caller aborts.
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { access, constants, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { childEnv } from "../config/index.ts";
+import { childEnv, procStat } from "../config/index.ts";
 import { ExportError, ExportErrorCode } from "./errors.ts";
 
 export const DEFAULT_CHROMIUM = "/usr/bin/chromium";
@@ -181,15 +181,9 @@ async function groupGone(pgid: number | undefined, withinMs = 5_000): Promise<vo
 function liveInGroup(pgid: number): boolean {
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${name}/stat`, "utf8");
-    } catch {
-      continue; // exited meanwhile
-    }
-    // After "pid (comm) ": state ppid pgrp …; a zombie is dead, only not reaped yet.
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    if (state !== "Z" && Number(pgrp) === pgid) return true;
+    const stat = procStat(Number(name)); // undefined: exited meanwhile
+    // A zombie is dead, only not reaped yet.
+    if (stat && stat.state !== "Z" && stat.pgrp === pgid) return true;
   }
   return false;
 }

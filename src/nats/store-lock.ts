@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { readlink, rm, symlink } from "node:fs/promises";
 import { join } from "node:path";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
-import { procStat } from "./proc-stat.ts";
+import { procStat } from "../config/index.ts";
 
 const LOCK_WAIT_MS = 60_000;
 

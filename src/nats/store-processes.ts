@@ -5,7 +5,7 @@
  * (a server restarted by hand with our config, a record lost in a crash) before we start one.
  */
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
-import { processRunning } from "./proc-stat.ts";
+import { processRunning } from "../config/index.ts";
 
 export interface StoreProcess {
   pid: number;

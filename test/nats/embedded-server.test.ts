@@ -7,7 +7,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { openBackbone } from "../../src/nats/backbone.ts";
 import { natsServerVersion } from "../../src/nats/server.ts";
-import { processRunning } from "../../src/nats/proc-stat.ts";
+import { processRunning } from "../../src/config/proc-stat.ts";
 
 const HOLDER = fileURLToPath(new URL("./fixtures/backbone-holder.ts", import.meta.url));
 

@@ -13,7 +13,7 @@ import { publishAcked } from "../../src/nats/publish.ts";
 import { natsServerVersion, startNatsServer, type NatsServer } from "../../src/nats/server.ts";
 import { serversOnStore } from "../../src/nats/store-processes.ts";
 import { Names } from "../../src/nats/streams.ts";
-import { processRunning } from "../../src/nats/proc-stat.ts";
+import { processRunning } from "../../src/config/proc-stat.ts";
 
 describe("the embedded nats-server, supervised", () => {
   let dir: string;
