@@ -90,6 +90,7 @@ export const NO_VM_FILES = [
   "test/protocol/result-frames.test.ts",
   "test/protocol/schema.test.ts",
   "test/sandbox/backend-host.test.ts",
+  "test/sandbox/vm-link.test.ts",
   "test/sandbox/backend-paths.test.ts",
   "test/sandbox/image.test.ts",
   "test/sandbox/qemu-args.test.ts",

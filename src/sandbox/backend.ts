@@ -52,6 +52,8 @@ export interface MicroVMBackendOptions {
   maxOutputBytes?: number;
   /** Timeout of every file operation. Default 120 s (50 MB under TCG takes a while). */
   requestTimeoutMs?: number;
+  /** How long a VM gets to answer its hello before the next one is tried. Default 60 s. */
+  helloTimeoutMs?: number;
 }
 
 /** `execute`'s timeout unless the owner sets another (`VIBEWRITER_EXEC_TIMEOUT_SEC`). */
@@ -78,6 +80,7 @@ export class MicroVMBackend implements SandboxBackendProtocolV2 {
     this.requestTimeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     this.link = new VmLink(opts.vm, {
       provider: opts.provider,
+      helloTimeoutMs: opts.helloTimeoutMs,
       onAttach: async (client) => {
         await this.sync?.restore(client);
       },

@@ -12,8 +12,17 @@ export interface VmLinkOptions {
   provider?: VmProvider;
   /** Runs on every newly attached VM before it is used (restore the workspace). */
   onAttach?: (client: GuestClient) => Promise<void>;
+  /** How long a VM's agent gets to answer its hello. Default `HELLO_TIMEOUT_MS`. */
   helloTimeoutMs?: number;
 }
+
+/**
+ * A restored VM answered the pool's readiness hello already, so a second hello that goes unanswered
+ * this long means a VM that is stuck, not slow (the pool's own ready wait is the same 60 s).
+ */
+export const HELLO_TIMEOUT_MS = 60_000;
+/** VMs tried per attach when one does not come up (with a provider to ask for the next). */
+export const ATTACH_ATTEMPTS = 3;
 
 export class VmLink {
   private current: { vm: SandboxVm; client: GuestClient } | null = null;
@@ -53,32 +62,55 @@ export class VmLink {
     return this.attach();
   }
 
+  /**
+   * Attaches the first VM or a replacement. A VM whose channel or hello fails is killed and, when a
+   * provider can give another, the next one is tried (a stuck restore must not fail the thread);
+   * `onAttach` failing is the thread's problem, not the VM's, and is not retried.
+   */
   private async attach(): Promise<GuestClient> {
-    let vm = this.initial;
-    this.initial = null;
-    if (!vm) {
-      if (!this.opts.provider) {
-        throw new GuestError(GuestErrorCode.Unavailable, `the sandbox VM is gone (${this.lastDeath ?? "not started"}) and no replacement provider was given`);
+    const failures: string[] = [];
+    for (let attempt = 1; ; attempt++) {
+      const vm = await this.nextVm();
+      let client: GuestClient;
+      try {
+        client = await GuestClient.connect(await vm.channel(), { helloTimeoutMs: this.opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS });
+      } catch (err) {
+        await vm.kill().catch(() => {});
+        failures.push(`${vm.id}: ${(err as Error).message}`);
+        const versionMismatch = err instanceof GuestError && err.code === GuestErrorCode.VersionMismatch;
+        if (versionMismatch || !this.opts.provider || attempt >= ATTACH_ATTEMPTS) {
+          if (failures.length === 1) throw err;
+          throw new GuestError(GuestErrorCode.Unavailable, `no sandbox VM came up in ${failures.length} tries: ${failures.join("; ")}`, { cause: err });
+        }
+        continue;
       }
-      vm = await this.opts.provider();
+      try {
+        this.current = { vm, client };
+        this.generation++;
+        const mine = this.current;
+        void vm.exited.then((exit) => {
+          this.lastDeath = describeExit(exit);
+          mine.client.close();
+        });
+        void client.closed.then((e) => (this.lastDeath ??= e.message));
+        await this.opts.onAttach?.(client);
+        return client;
+      } catch (err) {
+        this.current = null;
+        await vm.kill().catch(() => {});
+        throw err;
+      }
     }
-    try {
-      const client = await GuestClient.connect(await vm.channel(), { helloTimeoutMs: this.opts.helloTimeoutMs });
-      this.current = { vm, client };
-      this.generation++;
-      const mine = this.current;
-      void vm.exited.then((exit) => {
-        this.lastDeath = describeExit(exit);
-        mine.client.close();
-      });
-      void client.closed.then((e) => (this.lastDeath ??= e.message));
-      await this.opts.onAttach?.(client);
-      return client;
-    } catch (err) {
-      this.current = null;
-      await vm.kill().catch(() => {});
-      throw err;
+  }
+
+  private async nextVm(): Promise<SandboxVm> {
+    const vm = this.initial;
+    this.initial = null;
+    if (vm) return vm;
+    if (!this.opts.provider) {
+      throw new GuestError(GuestErrorCode.Unavailable, `the sandbox VM is gone (${this.lastDeath ?? "not started"}) and no replacement provider was given`);
     }
+    return this.opts.provider();
   }
 
   /** Ends the current VM (the link can attach a replacement afterwards if it has a provider). */
