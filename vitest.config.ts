@@ -45,7 +45,7 @@ export const NO_VM_FILES = [
   "test/cli/worker-metrics.test.ts",
   "test/cli/render.test.ts",
   "test/cli/run-display.test.ts",
-  "test/cli/run-wallet.test.ts",
+  "test/app/run-wallet.test.ts",
   "test/cli/submit.test.ts",
   "test/cli/thread-status.test.ts",
   "test/cli/wallet.test.ts",

@@ -39,7 +39,7 @@ import { JetStreamCheckpointSaver } from "../src/nats/checkpointer.ts";
 import { AckedPublisher, publishAcked } from "../src/nats/publish.ts";
 import { connectNats } from "../src/nats/connection.ts";
 import { jetstream as jetstreamClient, jetstreamManager } from "@nats-io/jetstream";
-import { provisionLayout } from "../src/cli/backbone.ts";
+import { provisionLayout } from "../src/app/backbone.ts";
 import { NatsRole } from "../src/nats/auth.ts";
 import { openBackbone, openOnConnection, type Backbone } from "../src/nats/backbone.ts";
 import { natsServerVersion, startNatsServer, supportsSyncAlways, type NatsServer } from "../src/nats/server.ts";

@@ -32,7 +32,7 @@ import { SAMPLES_DIR } from "../src/agent/samples.ts";
 import { VmPool } from "../src/app/vm-pool.ts";
 import { createScriptedModel, messageText, roleOf } from "../src/agent/scripted-model.ts";
 import { createVibewriter } from "../src/agent/vibewriter.ts";
-import { openRunWallet } from "../src/cli/wallet.ts";
+import { openRunWallet } from "../src/app/run-wallet.ts";
 import { startTestNats } from "../test/support/nats.ts";
 
 const AGENTS = ["main", "researcher", "verifier", "publisher", "general-purpose"] as const;

@@ -1,6 +1,7 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AgentError, AgentErrorCode, ModelNotConfiguredError } from "../src/agent/errors.ts";
+import { AppError, AppErrorCode } from "../src/app/errors.ts";
 import { ChoirError, ChoirErrorCode } from "../src/choir/errors.ts";
 import { ThreadIdError, ThreadIdErrorCode } from "../src/config/thread-id.ts";
 import { CliError, CliErrorCode, toCliError } from "../src/cli/errors.ts";
@@ -19,6 +20,7 @@ import { WalletError, WalletErrorCode } from "../src/wallet/errors.ts";
 const LAYERS = [
   { cls: AgentError, codes: AgentErrorCode },
   { cls: ModelNotConfiguredError, codes: { ModelNotConfigured: AgentErrorCode.ModelNotConfigured } },
+  { cls: AppError, codes: AppErrorCode },
   { cls: ChoirError, codes: ChoirErrorCode },
   { cls: CliError, codes: CliErrorCode },
   { cls: ExportError, codes: ExportErrorCode },
@@ -94,6 +96,18 @@ describe("one error model", () => {
     const cli = toCliError(missing);
     expect(CodedError.isInstance(cli) && CliError.isInstance(cli, CliErrorCode.Failed)).toBe(true);
     expect([cli.message, cli.fix, cli.cause]).toEqual(["browser_missing: no browser", "set VIBEWRITER_CHROMIUM", missing]);
+  });
+
+  it("the composition root's errors reach the CLI as they were told, with the CLI code of the same meaning", () => {
+    const told = (code: AppErrorCode) => toCliError(new AppError(code, "proposal p-1 was already decided", { fix: "No payment is waiting for approval." }));
+    expect([told(AppErrorCode.NotFound).code, told(AppErrorCode.NotConfigured).code, told(AppErrorCode.NotPending).code, told(AppErrorCode.OwnerLocked).code]).toEqual([
+      CliErrorCode.NotFound,
+      CliErrorCode.NotConfigured,
+      CliErrorCode.Failed,
+      CliErrorCode.Failed,
+    ]);
+    const cli = told(AppErrorCode.NotPending);
+    expect([cli.message, cli.fix, AppError.isInstance(cli.cause, AppErrorCode.NotPending)]).toEqual(["proposal p-1 was already decided", "No payment is waiting for approval.", true]);
   });
 
   it("lists every CodedError class in src/", async () => {

@@ -1,8 +1,6 @@
 /** Opens the NATS backbone for a command, as the identity the command needs, and registers its closing. */
-import { Kvm } from "@nats-io/kv";
-import { Choir } from "../choir/index.ts";
-import { type Backbone, createWhileSettling, diskFullError, isNoRoom, Names, NatsRole, openBackbone } from "../nats/index.ts";
-import { AuditLedger } from "../wallet/index.ts";
+import { openAppBackbone } from "../app/index.ts";
+import { type Backbone, NatsRole } from "../nats/index.ts";
 import type { CliContext } from "./context.ts";
 
 export interface CliBackboneOptions {
@@ -13,27 +11,7 @@ export interface CliBackboneOptions {
 }
 
 export async function openCliBackbone(ctx: CliContext, name = "vibewriter-cli", opts: CliBackboneOptions = {}): Promise<Backbone> {
-  const backbone = await openBackbone({ env: ctx.env, name, role: opts.role ?? NatsRole.Viewer, ownerSeed: opts.ownerSeed, provision: provisionLayout });
+  const backbone = await openAppBackbone({ env: ctx.env, name, role: opts.role ?? NatsRole.Viewer, ownerSeed: opts.ownerSeed });
   ctx.defer(() => backbone.close());
   return backbone;
-}
-
-/** Everything the wallet and the Choir keep, created by the runtime so that readers find it. */
-export async function provisionLayout(nats: Pick<Backbone, "js" | "jsm"> & { replicas?: number }): Promise<void> {
-  const replicas = nats.replicas ?? 1;
-  // Several workers starting at once on a cluster create the same buckets: the cluster settles it.
-  await createWhileSettling(() => AuditLedger.open(nats, { replicas }));
-  await createWhileSettling(() => new Kvm(nats.js).create(Names.paymentsBucket, { history: 10, replicas }));
-  await createWhileSettling(() => new Kvm(nats.js).create(Names.mandatesBucket, { history: 5, replicas }));
-  await createWhileSettling(() => Choir.open(nats, { replicas }));
-}
-
-/**
- * A command's work, or the reason its backbone went away (the embedded server lost for good, the
- * disk full), whichever comes first: a run never waits on a server that is gone. A failure whose
- * cause is a full disk is told as one, whichever layer it came through.
- */
-export function orBackboneLost<T>(work: Promise<T>, backbone: Pick<Backbone, "lost">): Promise<T> {
-  const told = work.catch((e: unknown) => Promise.reject(isNoRoom(e) ? diskFullError(e) : e));
-  return Promise.race([told, backbone.lost]);
 }

@@ -3,6 +3,7 @@
  * `CliError` with a stable `code` (for `--json` and scripts), a message, and — where there is
  * one — the fix. The runner prints it once; nothing else in the CLI prints errors.
  */
+import { AppError, AppErrorCode } from "../app/index.ts";
 import { CodedError } from "../errors.ts";
 import { CliErrorCode } from "./error-codes.ts";
 export { CliErrorCode } from "./error-codes.ts";
@@ -35,6 +36,8 @@ export function usageError(message: string, command?: string): CliError {
  */
 export function toCliError(e: unknown): CliError {
   if (CliError.isInstance(e)) return e;
+  // The composition root's errors are already told for a user: same message, same meaning.
+  if (AppError.isInstance(e)) return new CliError(CLI_CODE_OF[e.code], e.message, { cause: e, fix: e.fix });
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
     const fix = (e as { fix?: unknown; hint?: unknown }).fix ?? (e as { hint?: unknown }).hint;
@@ -46,3 +49,10 @@ export function toCliError(e: unknown): CliError {
   }
   return new CliError(CliErrorCode.Failed, String(e), { cause: e });
 }
+
+const CLI_CODE_OF: Record<AppErrorCode, CliErrorCode> = {
+  [AppErrorCode.NotConfigured]: CliErrorCode.NotConfigured,
+  [AppErrorCode.NotFound]: CliErrorCode.NotFound,
+  [AppErrorCode.NotPending]: CliErrorCode.Failed,
+  [AppErrorCode.OwnerLocked]: CliErrorCode.Failed,
+};

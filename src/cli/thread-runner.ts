@@ -8,7 +8,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { budgetFromEnv, type BudgetLimits, type ChildRunPort, createVibewriter, type RunOptions, type RunResult, type SandboxPort, type Vibewriter } from "../agent/index.ts";
 import { type Backbone, EventType, type LeaseHolder, type RunnerInfo, type ThreadLease, type VibewriterEvent } from "../nats/index.ts";
 import type { Wallet } from "../wallet/index.ts";
-import { orBackboneLost } from "./backbone.ts";
+import { orBackboneLost } from "../app/index.ts";
 import { CliError, CliErrorCode } from "./errors.ts";
 
 /**

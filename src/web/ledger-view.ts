@@ -3,7 +3,7 @@
  * verify`, with the same trusted keys and anchor) and its newest entries as one-line summaries of
  * public facts (amounts, decisions, hashes), never the entries' raw data.
  */
-import { loadTrust, viewerLedger } from "../cli/trust.ts";
+import { loadTrust, viewerLedger } from "../app/index.ts";
 import type { Backbone } from "../nats/index.ts";
 import { AuditLedger, type LedgerEntry } from "../wallet/index.ts";
 import type { LedgerView } from "./api-types.ts";

@@ -1,10 +1,9 @@
 /**
  * The console's payments: reading every proposal, and — when the console holds the owner's key —
- * deciding one through the same path as `vibewriter approve` (cli/payment-decision.ts). The key
+ * deciding one through the same path as `vibewriter approve` (app/payment-decision.ts). The key
  * stays inside the owner's Wallet object in this process; nothing here returns it.
  */
-import { CliError, CliErrorCode } from "../cli/errors.ts";
-import { decidePayment, type DecisionOutcome, type PaymentDecision } from "../cli/payment-decision.ts";
+import { AppError, AppErrorCode, decidePayment, type DecisionOutcome, type PaymentDecision } from "../app/index.ts";
 import type { Backbone } from "../nats/index.ts";
 import { type PaymentRecord, Wallet, WalletError, WalletErrorCode } from "../wallet/index.ts";
 import { HttpError } from "./http.ts";
@@ -56,9 +55,9 @@ export class PaymentDesk {
     try {
       return await decidePayment(this.#owner.wallet, this.#backbone, id, decision, this.#owner.by);
     } catch (e) {
-      if (CliError.isInstance(e)) {
+      if (AppError.isInstance(e)) {
         const fix = e.fix ? ` ${e.fix}` : "";
-        throw new HttpError(e.code === CliErrorCode.NotFound ? 404 : 409, `${e.message}.${fix}`);
+        throw new HttpError(e.code === AppErrorCode.NotFound ? 404 : 409, `${e.message}.${fix}`);
       }
       throw e;
     }

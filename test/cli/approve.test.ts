@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Keypair } from "@stellar/stellar-sdk";
-import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
+import { loadTrust, runtimeLedger } from "../../src/app/trust.ts";
 import { loadPolicyFile } from "../../src/wallet/policy.ts";
 import { Wallet } from "../../src/wallet/wallet.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";

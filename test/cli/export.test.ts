@@ -14,7 +14,7 @@ import { createEmitter } from "../../src/agent/emitter.ts";
 import type { AgentBackbone } from "../../src/agent/ports.ts";
 import { storeSources } from "../../src/agent/sources.ts";
 import { createPublishReportTool, REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
-import { provisionLayout } from "../../src/cli/backbone.ts";
+import { provisionLayout } from "../../src/app/backbone.ts";
 import { main } from "../../src/cli/main.ts";
 import { parseCommandLine } from "../../src/cli/parse.ts";
 import { NatsRole } from "../../src/nats/auth.ts";

@@ -11,7 +11,7 @@ import { DEMO_TASK } from "../../src/agent/demo-model.ts";
 import { JOURNALED_TOOLS } from "../../src/agent/middleware/effect-journal.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
-import { provisionLayout } from "../../src/cli/backbone.ts";
+import { provisionLayout } from "../../src/app/backbone.ts";
 import { nkeys, type NatsConnection } from "@nats-io/transport-node";
 import { NatsRole, type NatsUser } from "../../src/nats/auth.ts";
 import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";

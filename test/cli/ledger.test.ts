@@ -2,7 +2,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { nkeys } from "@nats-io/transport-node";
-import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
+import { loadTrust, runtimeLedger } from "../../src/app/trust.ts";
 import { AuditLedger } from "../../src/wallet/ledger.ts";
 import { Names } from "../../src/nats/streams.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";

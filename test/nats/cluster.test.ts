@@ -5,7 +5,7 @@
 import type { RunnableConfig } from "@langchain/core/runnables";
 import { uuid6, type Checkpoint } from "@langchain/langgraph-checkpoint";
 import { Kvm } from "@nats-io/kv";
-import { provisionLayout } from "../../src/cli/backbone.ts";
+import { provisionLayout } from "../../src/app/backbone.ts";
 import { NatsRole } from "../../src/nats/auth.ts";
 import { openBackbone, type Backbone } from "../../src/nats/backbone.ts";
 import { NatsBackboneError, NatsErrorCode } from "../../src/nats/errors.ts";

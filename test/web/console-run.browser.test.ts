@@ -15,7 +15,7 @@ import { fakeModel } from "@langchain/core/testing";
 import { DEMO_TASK } from "../../src/agent/demo-model.ts";
 import { paymentProposalId } from "../../src/agent/tools/payment.ts";
 import { createVibewriter, RunStatus } from "../../src/agent/vibewriter.ts";
-import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
+import { loadTrust, runtimeLedger } from "../../src/app/trust.ts";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import { imagesDir } from "../../src/sandbox/image/build.ts";
 import { Wallet } from "../../src/wallet/wallet.ts";

@@ -13,7 +13,7 @@ import { Keypair } from "@stellar/stellar-sdk";
 import { sourceFromBytes, storeSources } from "../../src/agent/sources.ts";
 import { REPORT_ARTIFACT } from "../../src/agent/tools/publish.ts";
 import { main } from "../../src/cli/main.ts";
-import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
+import { loadTrust, runtimeLedger } from "../../src/app/trust.ts";
 import { EventType, type NewEvent } from "../../src/nats/event-types.ts";
 import { loadPolicyFile } from "../../src/wallet/policy.ts";
 import { Wallet } from "../../src/wallet/wallet.ts";

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { Keypair } from "@stellar/stellar-sdk";
 import type { Page } from "playwright-core";
 import { main } from "../../src/cli/main.ts";
-import { loadTrust, runtimeLedger } from "../../src/cli/trust.ts";
+import { loadTrust, runtimeLedger } from "../../src/app/trust.ts";
 import { EventType } from "../../src/nats/event-types.ts";
 import { RunQueue } from "../../src/nats/run-queue.ts";
 import { startRunService, type WorkerStats } from "../../src/app/run-service.ts";

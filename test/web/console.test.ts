@@ -277,7 +277,7 @@ describe("the owner's console (vibewriter web)", () => {
     expect(JSON.parse(r.body)).toEqual({ ok: true, id: "p-approve", status: "approved", threadId: THREAD, requeued: false });
     expect((await world.wallet.get("p-approve"))?.status).toBe("approved");
     const entries = await world.wallet.ledger.entries({ proposalId: "p-approve" });
-    const ownerKey = (await import("../../src/cli/trust.ts")).loadTrust({ VIBEWRITER_STATE_DIR: world.state });
+    const ownerKey = (await import("../../src/app/trust.ts")).loadTrust({ VIBEWRITER_STATE_DIR: world.state });
     expect(entries.at(-1)).toMatchObject({ type: "approval", by: (await ownerKey).ownerPublicKey, data: { by: "console:owner" } });
     const verify = captureIo(world.env());
     expect(await main(["ledger", "verify", "--json"], verify)).toBe(0);

@@ -1,11 +1,11 @@
 /**
  * `vibewriter approve ID` / `vibewriter reject ID`: the owner's decision on a payment proposal
- * waiting for approval (see ../payment-decision.ts, shared with the console). Recorded by the
+ * waiting for approval (see app/payment-decision.ts, shared with the console). Recorded by the
  * wallet in NATS and the audit ledger; the CLI holds no Stellar key and never prints one.
  */
 import { NatsRole } from "../../nats/index.ts";
 import { openCliBackbone } from "../backbone.ts";
-import { decidePayment, openOwnerWallet, ownerName, unlockOwner } from "../payment-decision.ts";
+import { decidePayment, openOwnerWallet, ownerName, unlockOwner } from "../../app/index.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
 

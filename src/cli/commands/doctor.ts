@@ -1,8 +1,8 @@
 /** `vibewriter doctor`: run every check, print what is ready and what is missing, exit 0 iff ready. */
-import { embeddedDurability, embeddedStoreCap, Names, NatsRole, natsServerVersion, openBackbone, redactUrl } from "../../nats/index.ts";
+import { embeddedDurability, embeddedStoreCap, Names, NatsRole, natsServerVersion, redactUrl } from "../../nats/index.ts";
 import { connect } from "@nats-io/transport-node";
 import { chooseModel } from "../../agent/index.ts";
-import { provisionLayout } from "../backbone.ts";
+import { openAppBackbone, policyPathFor } from "../../app/index.ts";
 import {
   checkGuestImage,
   checkKvm,
@@ -28,7 +28,6 @@ import { checkNatsDisk } from "../doctor/disk.ts";
 import { checkNatsCluster, probeCluster, type ClusterFinding } from "../doctor/cluster.ts";
 import { loadPolicyFile, readOwnerPublicKey } from "../../wallet/index.ts";
 import { stateDir } from "../../config/index.ts";
-import { policyPathFor } from "../wallet.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
 
@@ -38,7 +37,7 @@ export async function runDoctor(plan: Extract<CommandPlan, { command: "doctor" }
   let natsFound: NatsFinding | undefined;
   let clusterFound: ClusterFinding | undefined;
   const openNats = async (): Promise<NatsFinding> => {
-    const backbone = await openBackbone({ env: ctx.env, name: "vibewriter-doctor", role: NatsRole.Runtime, provision: provisionLayout });
+    const backbone = await openAppBackbone({ env: ctx.env, name: "vibewriter-doctor", role: NatsRole.Runtime });
     ctx.defer(() => backbone.close());
     const info = backbone.nc.info;
     const url = backbone.server?.url ?? (usingNatsUrl ? ctx.env.NATS_URL! : `nats://127.0.0.1:${info?.port}`);

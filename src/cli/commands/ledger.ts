@@ -1,7 +1,7 @@
 /** `vibewriter ledger verify`: walk the audit ledger's hash chain and report what is wrong. */
 import { AuditLedger } from "../../wallet/index.ts";
 import { openCliBackbone } from "../backbone.ts";
-import { loadTrust, viewerLedger } from "../trust.ts";
+import { loadTrust, viewerLedger } from "../../app/index.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
 

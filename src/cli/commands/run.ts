@@ -7,10 +7,8 @@
  */
 import { newThreadId } from "../../config/index.ts";
 import { type BudgetRequest, DEMO_TASK, type PaymentApprovalRequest, rememberRunOptions, resumeOptions, type RunOptions, type RunResult, SAMPLES_DIR, showThread } from "../../agent/index.ts";
-import type { VmPool } from "../../app/index.ts";
-import { openRunWallet } from "../wallet.ts";
-import { LeaseLostError, NatsRole, queueRunRequest, type RunRequest, thisProcess } from "../../nats/index.ts";
-import { openCliBackbone } from "../backbone.ts";
+import { Runtime, type VmPool } from "../../app/index.ts";
+import { type Backbone, LeaseLostError, queueRunRequest, type RunRequest, thisProcess } from "../../nats/index.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
 import { cliModel, scriptedModel, type CliModel } from "../model.ts";
@@ -41,8 +39,9 @@ interface Session {
 async function runSession(s: Session, ctx: CliContext, vms: VmPool): Promise<number> {
   const display = new RunDisplay(ctx.stdout, s.json);
   display.note(`${s.verb} thread ${s.threadId} with ${s.model.label}`);
-  const backbone = await openCliBackbone(ctx, `vibewriter-${s.verb}-${process.pid}`, { role: NatsRole.Runtime });
-  ctx.defer(() => vms.close()); // every VM this process started, after the thread's own closes
+  const runtime = await Runtime.open({ env: ctx.env, name: `vibewriter-${s.verb}-${process.pid}`, vms });
+  ctx.defer(() => runtime.close()); // every VM this process started, after the thread's own closes; then the backbone
+  const backbone = runtime.backbone;
   // One signal stops the run wherever it is (preparing or running): Ctrl-C, or the lease lost.
   const stop = new AbortController();
   const onInterrupt = () => stop.abort(interrupted(s.threadId));
@@ -64,13 +63,13 @@ async function runSession(s: Session, ctx: CliContext, vms: VmPool): Promise<num
       display.note(`with the run's options: skills ${options.skills.length ? options.skills.join(", ") : "built-in only"}, network ${options.allowNetwork ? "allowed" : "off"}`);
     }
   } else await rememberRunOptions(backbone.store, s.threadId, options);
-  const payments = await openRunWallet(backbone, ctx.env);
+  const payments = await runtime.payments();
   display.note(`wallet: ${payments.summary}`);
   stop.signal.throwIfAborted();
   const result = await runThread(
     {
       backbone,
-      sandboxes: vms.sandboxes(backbone.blobs),
+      sandboxes: runtime.sandboxes(),
       threadId: s.threadId,
       model: s.model.model,
       env: ctx.env,
@@ -99,7 +98,7 @@ async function runSession(s: Session, ctx: CliContext, vms: VmPool): Promise<num
 }
 
 /** Puts requests on the run queue (for a thread linked to child or parent runs); leaves the workers' consumer as it is. */
-function childQueue(backbone: Awaited<ReturnType<typeof openCliBackbone>>): { submit(req: RunRequest): Promise<void> } {
+function childQueue(backbone: Backbone): { submit(req: RunRequest): Promise<void> } {
   return { submit: (req) => queueRunRequest(backbone.js, req) };
 }
 

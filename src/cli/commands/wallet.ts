@@ -9,7 +9,7 @@ import { CliError, CliErrorCode } from "../errors.ts";
 import { printJson, type CliContext } from "../context.ts";
 import type { CommandPlan } from "../plan.ts";
 import { readSecretFromStdin } from "../secret-input.ts";
-import { policyPathFor } from "../wallet.ts";
+import { policyPathFor } from "../../app/index.ts";
 
 type Plan<C extends CommandPlan["command"]> = Extract<CommandPlan, { command: C }>;
 

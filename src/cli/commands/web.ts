@@ -10,7 +10,7 @@ import { OwnerEnv } from "../../wallet/index.ts";
 import { loadConsoleTokens, type OwnerSeat, PaymentDesk, startConsole } from "../../web/index.ts";
 import { openCliBackbone } from "../backbone.ts";
 import { printJson, type CliContext } from "../context.ts";
-import { openOwnerWallet, ownerName, unlockOwner } from "../payment-decision.ts";
+import { openOwnerWallet, ownerName, unlockOwner } from "../../app/index.ts";
 import type { CommandPlan } from "../plan.ts";
 
 export async function runWeb(plan: Extract<CommandPlan, { command: "web" }>, ctx: CliContext): Promise<number> {

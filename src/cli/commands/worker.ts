@@ -8,15 +8,13 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { startRunService, VmPool, type WorkerStats } from "../../app/index.ts";
-import { DEFAULT_ACK_WAIT_MS, NatsBackboneError, NatsErrorCode, NatsRole, RunQueue, thisProcess, type ThreadLease } from "../../nats/index.ts";
-import { openCliBackbone, orBackboneLost } from "../backbone.ts";
+import { orBackboneLost, Runtime, startRunService, type WorkerStats } from "../../app/index.ts";
+import { DEFAULT_ACK_WAIT_MS, NatsBackboneError, NatsErrorCode, RunQueue, thisProcess, type ThreadLease } from "../../nats/index.ts";
 import { CliError, CliErrorCode } from "../errors.ts";
 import type { CliContext } from "../context.ts";
 import { cliModel } from "../model.ts";
 import type { CommandPlan } from "../plan.ts";
 import { openThreadLeases } from "../run-lease.ts";
-import { openRunWallet } from "../wallet.ts";
 import { runQueuedRequest, type WorkerRunReport } from "../worker-run.ts";
 import { WorkerMetrics } from "../worker-metrics.ts";
 import type { ThreadAct } from "../thread-runner.ts";
@@ -47,14 +45,14 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
   const ackWaitMs = ackWaitMsFromEnv(ctx.env);
   const workerId = `worker-${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
   const holder = thisProcess("worker", workerId);
-  const backbone = await openCliBackbone(ctx, `vibewriter-${workerId}`, { role: NatsRole.Runtime });
-  const vms = new VmPool({ env: ctx.env });
-  ctx.defer(() => vms.close()); // every VM of this worker, after the runs have closed theirs
+  const runtime = await Runtime.open({ env: ctx.env, name: `vibewriter-${workerId}` });
+  ctx.defer(() => runtime.close()); // every VM of this worker, after the runs have closed theirs; then the backbone
+  const { backbone, vms } = runtime;
   const replicas = backbone.replicas;
   // Always applied: a queue made when the default was 60 s gets today's (a worker sets the fleet's).
   const queue = await RunQueue.open(backbone, { replicas, ackWaitMs: ackWaitMs ?? DEFAULT_ACK_WAIT_MS });
   const leases = await openThreadLeases(backbone, ctx.env);
-  const payments = await openRunWallet(backbone, ctx.env);
+  const payments = await runtime.payments();
   const skillsRoot = await mkdtemp(join(tmpdir(), "vibewriter-worker-skills-"));
   ctx.defer(() => rm(skillsRoot, { recursive: true, force: true }));
 
@@ -76,7 +74,7 @@ export async function runWorker(plan: Extract<CommandPlan, { command: "worker" }
 
   const deps = {
     backbone,
-    sandboxes: vms.sandboxes(backbone.blobs),
+    sandboxes: runtime.sandboxes(),
     queue,
     leases,
     holder,

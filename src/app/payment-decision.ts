@@ -10,9 +10,9 @@ import { requeueAfterDecision } from "../agent/index.ts";
 import { stateDir } from "../config/index.ts";
 import type { Backbone } from "../nats/index.ts";
 import { loadPolicyFile, OwnerEnv, type OwnerKey, type PaymentRecord, PaymentStatus, unlockOwnerKey, Wallet, WalletError, WalletErrorCode } from "../wallet/index.ts";
-import { CliError, CliErrorCode } from "./errors.ts";
+import { AppError, AppErrorCode } from "./errors.ts";
 import { loadTrust, ownerLedger } from "./trust.ts";
-import { policyPathFor } from "./wallet.ts";
+import { policyPathFor } from "./run-wallet.ts";
 
 /** Who decided, as the ledger records it: `cli:<user>` (the console adds its own prefix). */
 export function ownerName(env: NodeJS.ProcessEnv): string {
@@ -27,13 +27,13 @@ export function ownerName(env: NodeJS.ProcessEnv): string {
   return name;
 }
 
-/** The owner's key, unlocked with VIBEWRITER_OWNER_PASSPHRASE; a locked key is a CLI error naming the fix. */
+/** The owner's key, unlocked with VIBEWRITER_OWNER_PASSPHRASE; a locked key is an error naming the fix. */
 export async function unlockOwner(env: NodeJS.ProcessEnv): Promise<OwnerKey> {
   try {
     return await unlockOwnerKey(stateDir(env), env);
   } catch (e) {
     if (WalletError.isInstance(e, WalletErrorCode.OwnerLocked)) {
-      throw new CliError(CliErrorCode.Failed, e.message, { cause: e, fix: `set ${OwnerEnv.Passphrase} (the owner's passphrase); first time: vibewriter owner init` });
+      throw new AppError(AppErrorCode.OwnerLocked, e.message, { cause: e, fix: `set ${OwnerEnv.Passphrase} (the owner's passphrase); first time: vibewriter owner init` });
     }
     throw e;
   }
@@ -57,8 +57,8 @@ export interface DecisionOutcome {
 }
 
 /**
- * Approves or rejects proposal `id` as `by`. An unknown or already decided id is a CLI error
- * (not found / failed) whose fix lists what is waiting.
+ * Approves or rejects proposal `id` as `by`. An unknown or already decided id is an `AppError`
+ * (`not_found` / `not_pending`) whose fix lists what is waiting.
  */
 export async function decidePayment(wallet: Wallet, backbone: Backbone, id: string, decision: PaymentDecision, by: string): Promise<DecisionOutcome> {
   let record: PaymentRecord;
@@ -73,7 +73,7 @@ export async function decidePayment(wallet: Wallet, backbone: Backbone, id: stri
   return { record, ...(thread ? { thread } : {}), requeued };
 }
 
-/** Turns the wallet's "not found"/"not pending" into a user error that lists what is waiting. */
+/** Turns the wallet's "not found"/"not pending" into the owner's error that lists what is waiting. */
 async function explain(e: unknown, wallet: Wallet): Promise<unknown> {
   if (!WalletError.isInstance(e)) return e;
   if (e.code !== WalletErrorCode.ProposalNotFound && e.code !== WalletErrorCode.NotPending) return e;
@@ -82,6 +82,6 @@ async function explain(e: unknown, wallet: Wallet): Promise<unknown> {
     pending.length === 0
       ? "No payment is waiting for approval."
       : `Waiting for approval: ${pending.map((p) => `${p.id} (${p.amount ?? p.requested.amount} ${p.asset ?? p.requested.asset})`).join(", ")}`;
-  const code = e.code === WalletErrorCode.ProposalNotFound ? CliErrorCode.NotFound : CliErrorCode.Failed;
-  return new CliError(code, e.message, { cause: e, fix });
+  const code = e.code === WalletErrorCode.ProposalNotFound ? AppErrorCode.NotFound : AppErrorCode.NotPending;
+  return new AppError(code, e.message, { cause: e, fix });
 }

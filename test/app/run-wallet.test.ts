@@ -1,5 +1,5 @@
 import { startTestNats, type TestNats } from "../support/nats.ts";
-import { openRunWallet } from "../../src/cli/wallet.ts";
+import { openRunWallet } from "../../src/app/run-wallet.ts";
 import { WalletEnv } from "../../src/wallet/keystore.ts";
 import { walletFixture, type WalletFixture } from "../wallet/support/fixtures.ts";
 

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { stateDir } from "../config/index.ts";
 import { isUserKey, loadOrCreateIdentity, Names, type NatsIdentity, NatsRole, nkeySigner } from "../nats/index.ts";
 import { checkLedgerMeaning, DEFAULT_NETWORK_PASSPHRASE, FileLedgerAnchor, type LedgerOptions, type LedgerSigner, type OwnerKey, readOwnerPublicKey } from "../wallet/index.ts";
-import { CliError, CliErrorCode } from "./errors.ts";
+import { AppError, AppErrorCode } from "./errors.ts";
 
 export const TrustEnv = { LedgerSigners: "VIBEWRITER_LEDGER_SIGNERS", Network: "VIBEWRITER_STELLAR_NETWORK" } as const;
 
@@ -28,7 +28,7 @@ export async function loadTrust(env: NodeJS.ProcessEnv): Promise<Trust> {
   const runtime = await loadOrCreateIdentity(state, NatsRole.Runtime);
   const ownerPublicKey = await readOwnerPublicKey(state, env);
   const extra = (env[TrustEnv.LedgerSigners] ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-  for (const k of extra) if (!isUserKey(k)) throw new CliError(CliErrorCode.Usage, `${TrustEnv.LedgerSigners}: ${k} is not an nkey user public key (U…)`);
+  for (const k of extra) if (!isUserKey(k)) throw new AppError(AppErrorCode.NotConfigured, `${TrustEnv.LedgerSigners}: ${k} is not an nkey user public key (U…)`, { fix: `list the runtime keys of the machines sharing the ledger, comma-separated (\`vibewriter doctor\` prints this machine's)` });
   const trusted = [runtime.publicKey, ...(ownerPublicKey ? [ownerPublicKey] : []), ...extra];
   return { runtime, ownerPublicKey, trusted, anchorFile: join(state, "ledger", `${Names.ledgerStream}.anchor.json`) };
 }
