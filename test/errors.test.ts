@@ -10,11 +10,12 @@ import { ExportError, ExportErrorCode } from "../src/export/errors.ts";
 import { GuestAgentError } from "../src/guest/errors.ts";
 import { NatsBackboneError, NatsErrorCode } from "../src/nats/errors.ts";
 import { LeaseArgumentError, LeaseErrorCode, LeaseHeldError, LeaseLostError } from "../src/nats/thread-lease.ts";
-import { ErrorCode } from "../src/protocol/index.ts";
+import { ErrorCode, ProtocolError, ProtocolErrorCode } from "../src/protocol/index.ts";
 import { GuestError, GuestErrorCode } from "../src/sandbox/guest-error.ts";
 import { ImageError, ImageErrorCode } from "../src/sandbox/image/errors.ts";
 import { VmmError, VmmErrorCode } from "../src/sandbox/vmm/driver.ts";
 import { WalletError, WalletErrorCode } from "../src/wallet/errors.ts";
+import { WebError, WebErrorCode } from "../src/web/errors.ts";
 
 /** Every layer's error class with its code table; the last test checks none in src/ is missing. */
 const LAYERS = [
@@ -26,12 +27,14 @@ const LAYERS = [
   { cls: ExportError, codes: ExportErrorCode },
   { cls: ThreadIdError, codes: ThreadIdErrorCode },
   { cls: GuestAgentError, codes: ErrorCode },
+  { cls: ProtocolError, codes: ProtocolErrorCode },
   { cls: NatsBackboneError, codes: NatsErrorCode },
   { cls: LeaseArgumentError, codes: { InvalidArgument: LeaseErrorCode.InvalidArgument } },
   { cls: GuestError, codes: GuestErrorCode },
   { cls: ImageError, codes: ImageErrorCode },
   { cls: VmmError, codes: VmmErrorCode },
   { cls: WalletError, codes: WalletErrorCode },
+  { cls: WebError, codes: WebErrorCode },
 ] as const;
 
 /** A coded error of `cls` as a generic constructor (the lease errors take their own arguments). */
@@ -116,9 +119,22 @@ describe("one error model", () => {
     for (const file of await readdir(root, { recursive: true })) {
       if (!file.endsWith(".ts")) continue;
       const text = await readFile(join(root, file), "utf8");
-      for (const m of text.matchAll(/^(?:export )?class (\w+) extends (?:CodedError|AgentError)\b/gm)) found.push(m[1]!);
+      for (const m of text.matchAll(/^(?:export )?class (\w+) extends (?:CodedError|AgentError|NatsBackboneError)\b/gm)) found.push(m[1]!);
     }
-    const covered = [...LAYERS.map((l) => l.cls.name), "LeaseHeldError", "LeaseLostError"];
+    const covered = [...LAYERS.map((l) => l.cls.name), "LeaseHeldError", "LeaseLostError", "AckRefusedError"];
     expect(found.sort()).toEqual(covered.sort());
+  });
+
+  it("an error another file can see is a CodedError: plain Error subclasses are only signals private to their file", async () => {
+    const root = join(import.meta.dirname, "..", "src");
+    const exported: string[] = [];
+    for (const file of await readdir(root, { recursive: true })) {
+      if (!file.endsWith(".ts") || file === "errors.ts") continue; // errors.ts: CodedError itself
+      const text = await readFile(join(root, file), "utf8");
+      for (const m of text.matchAll(/^export (?:default )?class (\w+)(?:<[^\n{]*?>)? extends \w*Error\b/gm)) {
+        if (!/^export (?:default )?class \w+ extends (?:CodedError|AgentError|NatsBackboneError)\b/.test(m[0])) exported.push(`${file}: ${m[1]}`);
+      }
+    }
+    expect(exported).toEqual([]);
   });
 });

@@ -15,7 +15,8 @@ import {
   PROTOCOL_VERSION,
   requestHeader,
   resultFrames,
-  SchemaError,
+  ProtocolError,
+  ProtocolErrorCode,
   type Op,
   type RequestHeader,
 } from "../protocol/index.ts";
@@ -250,7 +251,7 @@ function parseArgs(op: Op, raw: unknown): unknown {
   try {
     return OP_SCHEMAS[op].args.parse(raw, "args");
   } catch (err) {
-    if (err instanceof SchemaError) throw new GuestAgentError(ErrorCode.BadRequest, `${op}: ${err.message}`);
+    if (ProtocolError.isInstance(err, ProtocolErrorCode.BadValue)) throw new GuestAgentError(ErrorCode.BadRequest, `${op}: ${err.message}`);
     throw err;
   }
 }

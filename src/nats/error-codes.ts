@@ -8,6 +8,8 @@ export const NatsErrorCode = {
   Connect: "connect",
   /** A JetStream write was not acknowledged after every retry. */
   WriteFailed: "write_failed",
+  /** JetStream answered a write with an error (one attempt; `AckRefusedError` carries its status). */
+  WriteRefused: "write_refused",
   /** Stored data could not be decoded (corrupt or foreign message). */
   Corrupt: "corrupt",
   /** A name, id or key that cannot be stored (empty, too long, …). */

@@ -8,5 +8,5 @@ export { NatsErrorCode } from "./error-codes.ts";
  * messages.
  */
 export class NatsBackboneError extends CodedError<NatsErrorCode> {
-  static override readonly errorName = "NatsBackboneError";
+  static override readonly errorName: string = "NatsBackboneError";
 }

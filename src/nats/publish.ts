@@ -115,26 +115,26 @@ class AckTimeout extends Error {
   override name = "AckTimeout";
 }
 
-/** An error reply from JetStream: `code` is HTTP-like (503 = unavailable), `errCode` JetStream's. */
-export class AckRefused extends Error {
-  override name = "AckRefused";
+/** An error reply from JetStream to one write: `status` is HTTP-like (503 = unavailable), `errCode` JetStream's. */
+export class AckRefusedError extends NatsBackboneError {
+  static override readonly errorName = "AckRefusedError";
   constructor(
-    readonly code: number,
+    readonly status: number,
     readonly errCode: number,
     description: string,
   ) {
-    super(description);
+    super(NatsErrorCode.WriteRefused, description);
   }
 }
 
 function parseAck(m: Msg): PubAck {
   // A status-only reply: 503 no responders (no stream has the subject, or JetStream is restarting).
   if (m.data.length === 0) {
-    throw new AckRefused(m.headers?.code ?? 503, 0, m.headers?.description || "no responders");
+    throw new AckRefusedError(m.headers?.code ?? 503, 0, m.headers?.description || "no responders");
   }
   const r = m.json<{ stream?: string; seq?: number; duplicate?: boolean; domain?: string; error?: { code: number; err_code?: number; description?: string } }>();
-  if (r.error) throw new AckRefused(r.error.code, r.error.err_code ?? 0, r.error.description ?? "JetStream refused the write");
-  if (!r.stream || typeof r.seq !== "number") throw new AckRefused(500, 0, "invalid ack response");
+  if (r.error) throw new AckRefusedError(r.error.code, r.error.err_code ?? 0, r.error.description ?? "JetStream refused the write");
+  if (!r.stream || typeof r.seq !== "number") throw new AckRefusedError(500, 0, "invalid ack response");
   const ack: PubAck = { stream: r.stream, seq: r.seq, duplicate: r.duplicate ?? false };
   if (r.domain) ack.domain = r.domain;
   return ack;
@@ -170,7 +170,7 @@ async function withRetries(attempt: Attempt, subject: string, data: Uint8Array, 
 function isWrongLastSequence(err: unknown): boolean {
   return (
     (err instanceof JetStreamApiError && err.code === WRONG_LAST_SEQUENCE) ||
-    (err instanceof AckRefused && err.errCode === WRONG_LAST_SEQUENCE)
+    (AckRefusedError.isInstance(err) && err.errCode === WRONG_LAST_SEQUENCE)
   );
 }
 
@@ -185,6 +185,6 @@ function isRetryable(err: unknown): boolean {
     return false;
   }
   if (err instanceof JetStreamApiError) return err.status === 503 || err.status === 408;
-  if (err instanceof AckRefused) return err.code === 503 || err.code === 408;
+  if (AckRefusedError.isInstance(err)) return err.status === 503 || err.status === 408;
   return true; // timeouts, "no responders" while the server restarts, disconnects
 }

@@ -4,6 +4,8 @@
  * Frame layout (big-endian):
  *   u32 headerLength | u32 bodyLength | header (UTF-8 JSON object) | body (raw bytes)
  */
+import { ProtocolErrorCode } from "./error-codes.ts";
+import { ProtocolError } from "./errors.ts";
 import { MAX_FRAME_BODY, MAX_FRAME_HEADER } from "./limits.ts";
 
 export interface Frame<H = unknown> {
@@ -13,9 +15,7 @@ export interface Frame<H = unknown> {
 
 const EMPTY = Buffer.alloc(0);
 
-export class FrameError extends Error {
-  override name = "FrameError";
-}
+const frameError = (message: string, options?: { cause?: unknown }) => new ProtocolError(ProtocolErrorCode.BadFrame, message, options);
 
 export function encodeFrame(header: unknown, body: Uint8Array = EMPTY): Buffer {
   return encodeFrameJson(JSON.stringify(header), body);
@@ -24,8 +24,8 @@ export function encodeFrame(header: unknown, body: Uint8Array = EMPTY): Buffer {
 /** The same, with the header already serialised (the guest builds big result headers itself). */
 export function encodeFrameJson(json: string, body: Uint8Array = EMPTY): Buffer {
   const jsonLength = Buffer.byteLength(json, "utf8");
-  if (jsonLength > MAX_FRAME_HEADER) throw new FrameError(`frame header too large: ${jsonLength} bytes`);
-  if (body.length > MAX_FRAME_BODY) throw new FrameError(`frame body too large: ${body.length} bytes`);
+  if (jsonLength > MAX_FRAME_HEADER) throw frameError(`frame header too large: ${jsonLength} bytes`);
+  if (body.length > MAX_FRAME_BODY) throw frameError(`frame body too large: ${body.length} bytes`);
   // One buffer, written in place: fewer objects than prefix + json + concat (it shows in the guest).
   const frame = Buffer.allocUnsafe(8 + jsonLength + body.length);
   frame.writeUInt32BE(jsonLength, 0);
@@ -38,7 +38,7 @@ export function encodeFrameJson(json: string, body: Uint8Array = EMPTY): Buffer 
 /**
  * Incremental decoder: feed it chunks as they arrive, take whole frames out. It never holds more
  * than one frame's worth (MAX_FRAME_HEADER + MAX_FRAME_BODY) beyond what was fed. A malformed or
- * oversized frame throws FrameError; the channel is then unusable and must be closed.
+ * oversized frame throws a `bad_frame` ProtocolError; the channel is then unusable and must be closed.
  */
 export class FrameDecoder {
   private chunks: Buffer[] = [];
@@ -65,7 +65,7 @@ export class FrameDecoder {
     const headerLength = head.readUInt32BE(0);
     const bodyLength = head.readUInt32BE(4);
     if (headerLength > MAX_FRAME_HEADER || bodyLength > MAX_FRAME_BODY) {
-      throw new FrameError(`oversized frame (header ${headerLength}, body ${bodyLength})`);
+      throw frameError(`oversized frame (header ${headerLength}, body ${bodyLength})`);
     }
     const total = 8 + headerLength + bodyLength;
     if (this.buffered < total) return null;
@@ -74,9 +74,9 @@ export class FrameDecoder {
     try {
       header = JSON.parse(whole.subarray(8, 8 + headerLength).toString("utf8"));
     } catch (err) {
-      throw new FrameError("frame header is not JSON", { cause: err });
+      throw frameError("frame header is not JSON", { cause: err });
     }
-    if (typeof header !== "object" || header === null || Array.isArray(header)) throw new FrameError("frame header is not an object");
+    if (typeof header !== "object" || header === null || Array.isArray(header)) throw frameError("frame header is not an object");
     return { header, body: whole.subarray(8 + headerLength) };
   }
 

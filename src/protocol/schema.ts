@@ -5,26 +5,22 @@
  *
  * `parse` returns the checked value; objects come back with only their declared keys (what the
  * other side added is dropped, never passed on), and an optional field sent as `null` is absent.
- * A value that does not fit throws `SchemaError`, whose message names the field
+ * A value that does not fit throws a `bad_value` ProtocolError, whose message names the field
  * (`result.entries[3].size must be an integer ≥ 0`).
  */
 
-export class SchemaError extends Error {
-  override name = "SchemaError";
-  constructor(
-    /** Where in the value: `args.path`, `result.entries[3].size`. */
-    readonly at: string,
-    /** What was expected there: `a string`, `an integer ≥ 1`. */
-    readonly expected: string,
-  ) {
-    super(`${at} must be ${expected}`);
-  }
+import { ProtocolErrorCode } from "./error-codes.ts";
+import { ProtocolError } from "./errors.ts";
+
+/** `at`: where in the value (`args.path`, `result.entries[3].size`); `expected`: what fits there (`a string`). */
+function notFitting(at: string, expected: string): ProtocolError {
+  return new ProtocolError(ProtocolErrorCode.BadValue, `${at} must be ${expected}`);
 }
 
 export interface Schema<T> {
   /** What a fitting value is, for error messages (`a string`). */
   readonly expected: string;
-  /** Checks `v` (found at `at`); returns it typed, or throws SchemaError. */
+  /** Checks `v` (found at `at`); returns it typed, or throws a `bad_value` ProtocolError. */
   parse(v: unknown, at?: string): T;
 }
 
@@ -39,7 +35,7 @@ function schema<T>(expected: string, ok: (v: unknown) => boolean): Schema<T> {
   return {
     expected,
     parse(v, at = "value") {
-      if (!ok(v)) throw new SchemaError(at, expected);
+      if (!ok(v)) throw notFitting(at, expected);
       return v as T;
     },
   };
@@ -102,7 +98,7 @@ export function array<T>(item: Schema<T>, opts: { max?: number } = {}): Schema<T
   return {
     expected,
     parse(v, at = "value") {
-      if (!Array.isArray(v) || v.length > max) throw new SchemaError(at, expected);
+      if (!Array.isArray(v) || v.length > max) throw notFitting(at, expected);
       const out = new Array<T>(v.length);
       for (let i = 0; i < v.length; i++) out[i] = item.parse(v[i], `${at}[${i}]`);
       return out;
@@ -126,7 +122,7 @@ export function object<F extends Fields>(fields: F): Schema<ObjectOf<F>> & { rea
     fields,
     expected: "an object",
     parse(v, at = "value") {
-      if (!isPlainObject(v)) throw new SchemaError(at, "an object");
+      if (!isPlainObject(v)) throw notFitting(at, "an object");
       const out: Record<string, unknown> = {};
       for (const [key, field] of entries) {
         const value = field.parse(v[key], `${at}.${key}`);
@@ -142,7 +138,7 @@ export function record<T>(value: Schema<T>): Schema<Record<string, T>> {
   return {
     expected: `an object of ${value.expected}`,
     parse(v, at = "value") {
-      if (!isPlainObject(v)) throw new SchemaError(at, `an object of ${value.expected}`);
+      if (!isPlainObject(v)) throw notFitting(at, `an object of ${value.expected}`);
       const out: Record<string, T> = {};
       for (const [k, x] of Object.entries(v)) out[k] = value.parse(x, `${at}[${JSON.stringify(k)}]`);
       return out;
@@ -161,7 +157,7 @@ export function tagged<K extends string, V extends Record<string, Schema<object>
     expected,
     parse(v, at = "value") {
       const tag = isPlainObject(v) ? v[key] : undefined;
-      if (typeof tag !== "string" || !Object.hasOwn(variants, tag)) throw new SchemaError(at, expected);
+      if (typeof tag !== "string" || !Object.hasOwn(variants, tag)) throw notFitting(at, expected);
       return variants[tag]!.parse(v, at) as Infer<V[keyof V]>;
     },
   };

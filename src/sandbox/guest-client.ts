@@ -25,7 +25,8 @@ import {
   OP_SCHEMAS,
   parseResultJson,
   PROTOCOL_VERSION,
-  SchemaError,
+  ProtocolError,
+  ProtocolErrorCode,
   type EventHeader,
   type ExecArgs,
   type ExecResult,
@@ -424,7 +425,7 @@ function checkEvent(header: unknown): EventHeader {
   try {
     return eventHeader.parse(header, "frame");
   } catch (err) {
-    if (!(err instanceof SchemaError)) throw err;
+    if (!ProtocolError.isInstance(err, ProtocolErrorCode.BadValue)) throw err;
     throw new GuestError(GuestErrorCode.Protocol, `guest sent a malformed frame (${err.message}): ${JSON.stringify(header).slice(0, 200)}`);
   }
 }
@@ -434,7 +435,7 @@ function checkResult<O extends Op>(op: O, value: unknown): OpMap[O]["result"] {
   try {
     return OP_SCHEMAS[op].result.parse(value, "result") as OpMap[O]["result"];
   } catch (err) {
-    if (!(err instanceof SchemaError)) throw err;
+    if (!ProtocolError.isInstance(err, ProtocolErrorCode.BadValue)) throw err;
     throw new GuestError(GuestErrorCode.Protocol, `guest sent a malformed ${op} result (${err.message}): ${JSON.stringify(value).slice(0, 200)}`);
   }
 }

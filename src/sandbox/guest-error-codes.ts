@@ -13,5 +13,7 @@ export const GuestErrorCode = {
   Unavailable: "unavailable",
   /** The guest speaks another protocol version. */
   VersionMismatch: "version_mismatch",
+  /** Some of /workspace is not in the thread's store yet (the VM has it; saving is retried). */
+  WorkspaceUnsaved: "workspace_unsaved",
 } as const;
 export type GuestErrorCode = (typeof GuestErrorCode)[keyof typeof GuestErrorCode];

@@ -6,11 +6,12 @@
  * (`restore`). Steps run one at a time (a step's own saves run concurrently).
  *
  * Never silent: a file that could not be saved or deleted stays different from what is known, so
- * the next command's diff tries it again, and the step throws a `WorkspaceSyncError` saying how
+ * the next command's diff tries it again, and the step throws a `workspace_unsaved` GuestError saying how
  * many files are not persisted and why — the backend shows it to the agent and the user.
  */
 import type { FileInfo } from "../protocol/index.ts";
 import type { GuestClient } from "./guest-client.ts";
+import { GuestError, GuestErrorCode } from "./guest-error.ts";
 import { workspaceRelative, workspaceView } from "./paths.ts";
 import { workspacePrefix, type WorkspaceStore } from "./ports.ts";
 
@@ -35,19 +36,6 @@ export interface SyncReport {
   deleted: number;
   /** Where the time went (ms): listing the workspace, downloads from the VM, store writes. */
   phases: { manifest: number; download: number; store: number };
-}
-
-/** Some of /workspace could not be persisted; what is missing is retried after the next command. */
-export class WorkspaceSyncError extends Error {
-  override readonly name = "WorkspaceSyncError";
-  constructor(
-    message: string,
-    /** Files not saved (or not deleted) in the store. */
-    readonly unsaved: number,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export class WorkspaceSync {
@@ -117,7 +105,7 @@ export class WorkspaceSync {
 
   /**
    * After a command: save what it created or changed under /workspace, drop what it deleted.
-   * Throws WorkspaceSyncError when any of it could not be persisted (retried next time).
+   * Throws a `workspace_unsaved` GuestError when any of it could not be persisted (retried next time).
    */
   afterCommand(client: GuestClient): Promise<SyncReport> {
     return this.exclusive(async () => {
@@ -140,7 +128,7 @@ export class WorkspaceSync {
         failed.push(...notDeleted);
       }
       if (failed.length) throw syncError(failed, changed.length + gone.length, "persisted");
-      if (!complete) throw new WorkspaceSyncError("/workspace could not be listed completely within the guest's budget: files beyond the listing were not saved (retried after the next command)", 0);
+      if (!complete) throw new GuestError(GuestErrorCode.WorkspaceUnsaved, "/workspace could not be listed completely within the guest's budget: files beyond the listing were not saved (retried after the next command)");
       return { saved: changed.length, deleted, phases };
     });
   }
@@ -241,12 +229,12 @@ interface Failure {
   error: Error;
 }
 
-function syncError(failed: Failure[], of: number, verb: string): WorkspaceSyncError {
+function syncError(failed: Failure[], of: number, verb: string): GuestError {
   const first = failed[0]!;
-  return new WorkspaceSyncError(
+  return new GuestError(
+    GuestErrorCode.WorkspaceUnsaved,
     `${failed.length} of ${of} /workspace file(s) could not be ${verb} to the thread's store (first: ${first.rel}: ${first.error.message}); ` +
       "the sandbox has them, and saving is retried after the next command",
-    failed.length,
     { cause: first.error },
   );
 }

@@ -1,5 +1,6 @@
 /** The console's HTTP basics: the headers every response carries, JSON/text replies, a JSON body. */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { WebError, WebErrorCode } from "./errors.ts";
 
 /** The page's whole policy: its own script, style and API, nothing inline, nothing from elsewhere. */
 export const CONSOLE_CSP =
@@ -15,17 +16,6 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
   "cross-origin-resource-policy": "same-origin",
   "cross-origin-opener-policy": "same-origin",
 };
-
-/** An expected failure with its HTTP status; its message is shown to the client as `{ error }`. */
-export class HttpError extends Error {
-  override name = "HttpError";
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
@@ -49,7 +39,7 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `request body over ${MAX_BODY_BYTES} bytes`);
+    if (size > MAX_BODY_BYTES) throw new WebError(WebErrorCode.TooLarge, `request body over ${MAX_BODY_BYTES} bytes`);
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString("utf8").trim();
@@ -58,9 +48,9 @@ export async function readJsonBody(req: IncomingMessage): Promise<Record<string,
   try {
     value = JSON.parse(text);
   } catch {
-    throw new HttpError(400, "the request body is not JSON");
+    throw new WebError(WebErrorCode.BadRequest, "the request body is not JSON");
   }
-  if (!value || typeof value !== "object" || Array.isArray(value)) throw new HttpError(400, "the request body must be a JSON object");
+  if (!value || typeof value !== "object" || Array.isArray(value)) throw new WebError(WebErrorCode.BadRequest, "the request body must be a JSON object");
   return value as Record<string, unknown>;
 }
 

@@ -6,7 +6,7 @@
 import { AppError, AppErrorCode, decidePayment, type DecisionOutcome, type PaymentDecision } from "../app/index.ts";
 import type { Backbone } from "../nats/index.ts";
 import { type PaymentRecord, Wallet, WalletError, WalletErrorCode } from "../wallet/index.ts";
-import { HttpError } from "./http.ts";
+import { WebError, WebErrorCode } from "./errors.ts";
 
 export interface OwnerSeat {
   /** The wallet opened with the owner's key and ledger. */
@@ -51,13 +51,13 @@ export class PaymentDesk {
 
   /** Approves or rejects as the owner; errors become HTTP errors with the wallet's message. */
   async decide(id: string, decision: PaymentDecision): Promise<DecisionOutcome> {
-    if (!this.#owner) throw new HttpError(409, this.hint!);
+    if (!this.#owner) throw new WebError(WebErrorCode.Conflict, this.hint!);
     try {
       return await decidePayment(this.#owner.wallet, this.#backbone, id, decision, this.#owner.by);
     } catch (e) {
       if (AppError.isInstance(e)) {
         const fix = e.fix ? ` ${e.fix}` : "";
-        throw new HttpError(e.code === AppErrorCode.NotFound ? 404 : 409, `${e.message}.${fix}`);
+        throw new WebError(e.code === AppErrorCode.NotFound ? WebErrorCode.NotFound : WebErrorCode.Conflict, `${e.message}.${fix}`);
       }
       throw e;
     }

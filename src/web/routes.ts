@@ -23,7 +23,7 @@ import type { Backbone } from "../nats/index.ts";
 import { PaymentStatus, PROPOSAL_ID } from "../wallet/index.ts";
 import type { SessionView } from "./api-types.ts";
 import { fleetView } from "./fleet-view.ts";
-import { HttpError, readJsonBody, sendJson } from "./http.ts";
+import { readJsonBody, sendJson } from "./http.ts";
 import { ledgerView } from "./ledger-view.ts";
 import type { PaymentDesk } from "./payment-desk.ts";
 import { paymentView } from "./payment-view.ts";
@@ -32,6 +32,7 @@ import { STATIC_ASSETS } from "./static-assets.ts";
 import { serveExport, serveReport, serveSource, serveThreadFile, threadObjectName } from "./thread-files.ts";
 import { threadRows, threadView } from "./thread-view.ts";
 import { Role, Sessions, type Session } from "./tokens.ts";
+import { WebError, WebErrorCode } from "./errors.ts";
 
 const SOURCE_ID = /^[A-Za-z0-9_-]{1,128}$/;
 const MAX_REASON = 500;
@@ -49,13 +50,13 @@ function decoded(segment: string, what: string): string {
   try {
     return decodeURIComponent(segment);
   } catch {
-    throw new HttpError(400, `invalid ${what} (bad percent-encoding)`);
+    throw new WebError(WebErrorCode.BadRequest, `invalid ${what} (bad percent-encoding)`);
   }
 }
 
 function checked(segment: string, pattern: RegExp, what: string): string {
   const value = decoded(segment, what);
-  if (!pattern.test(value)) throw new HttpError(400, `invalid ${what} "${value.slice(0, 80)}"`);
+  if (!pattern.test(value)) throw new WebError(WebErrorCode.BadRequest, `invalid ${what} "${value.slice(0, 80)}"`);
   return value;
 }
 
@@ -66,7 +67,7 @@ function sessionView(session: Session, desk: PaymentDesk): SessionView {
   return { role: session.role, csrf: Sessions.csrfOf(session), canDecide, ...(canDecide ? {} : { decideHint: hint }) };
 }
 
-/** Answers an admitted request; an `HttpError` thrown here becomes `{ error }` with its status. */
+/** Answers an admitted request; a `WebError` thrown here becomes `{ error }` with its status. */
 export async function route(req: IncomingMessage, res: ServerResponse, url: URL, session: Session, ctx: RouteContext): Promise<void> {
   const { backbone, desk } = ctx;
   const path = url.pathname;
@@ -78,7 +79,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
     res.end(asset.body);
     return;
   }
-  if (!path.startsWith("/api/")) throw new HttpError(404, "not found");
+  if (!path.startsWith("/api/")) throw new WebError(WebErrorCode.NotFound, "not found");
 
   const parts = path.slice("/api/".length).split("/");
   const [head, second, third] = parts;
@@ -88,7 +89,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
       const body = await readJsonBody(req);
       const reason = body.reason;
       if (reason !== undefined && (typeof reason !== "string" || reason.length > MAX_REASON)) {
-        throw new HttpError(400, `reason must be a string of at most ${MAX_REASON} characters`);
+        throw new WebError(WebErrorCode.BadRequest, `reason must be a string of at most ${MAX_REASON} characters`);
       }
       const outcome = await desk.decide(id, third === "approve" ? { approve: true } : { approve: false, ...(reason ? { reason } : {}) });
       return sendJson(res, 200, {
@@ -99,7 +100,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
         requeued: outcome.requeued,
       });
     }
-    throw new HttpError(404, "no such action");
+    throw new WebError(WebErrorCode.NotFound, "no such action");
   }
 
   if (head === "session" && parts.length === 1) return sendJson(res, 200, sessionView(session, desk));
@@ -108,7 +109,7 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
   if (head === "fleet" && parts.length === 1) return sendJson(res, 200, await fleetView(backbone));
   if (head === "payments" && parts.length === 1) {
     const status = url.searchParams.get("status") ?? "all";
-    if (status !== "pending" && status !== "all") throw new HttpError(400, "status must be pending or all");
+    if (status !== "pending" && status !== "all") throw new WebError(WebErrorCode.BadRequest, "status must be pending or all");
     const records = await desk.records();
     const shown = status === "pending" ? records.filter((r) => r.status === PaymentStatus.PendingApproval) : records;
     return sendJson(res, 200, { payments: shown.map(paymentView) });
@@ -128,9 +129,9 @@ export async function route(req: IncomingMessage, res: ServerResponse, url: URL,
         return await serveThreadFile(res, backbone, name, url.searchParams.get("download") === "1");
       }
     } catch (e) {
-      if (AgentError.isInstance(e, AgentErrorCode.UnknownThread)) throw new HttpError(404, e.message);
+      if (AgentError.isInstance(e, AgentErrorCode.UnknownThread)) throw new WebError(WebErrorCode.NotFound, e.message);
       throw e;
     }
   }
-  throw new HttpError(404, "not found");
+  throw new WebError(WebErrorCode.NotFound, "not found");
 }

@@ -10,11 +10,12 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { secretRedactor } from "../config/index.ts";
 import type { Backbone } from "../nats/index.ts";
 import { admit, type GuardConfig } from "./guard.ts";
-import { HttpError, SECURITY_HEADERS, sendError } from "./http.ts";
+import { SECURITY_HEADERS, sendError } from "./http.ts";
 import type { PaymentDesk } from "./payment-desk.ts";
 import { route } from "./routes.ts";
 import { OpenStreams } from "./sse.ts";
 import { Sessions, type ConsoleTokens } from "./tokens.ts";
+import { WebError } from "./errors.ts";
 
 /** The only address the console listens on unless told otherwise. */
 export const LOOPBACK = "127.0.0.1";
@@ -69,7 +70,7 @@ export async function startConsole(opts: ConsoleOptions): Promise<ConsoleServer>
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       if (res.headersSent) return void res.end();
-      if (e instanceof HttpError) return sendError(res, e.status, e.message);
+      if (WebError.isInstance(e)) return sendError(res, e.status, e.message);
       // First line only, secrets of the environment and credentials in URLs taken out: an error may quote a connection string.
       const message = redact(String((e as Error)?.message ?? e).split("\n")[0]!).replace(/\/\/[^/@\s]*@/g, "//[redacted]@");
       sendError(res, 500, `the console failed: ${message}`.slice(0, 500));

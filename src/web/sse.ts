@@ -7,7 +7,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DeliverPolicy } from "@nats-io/jetstream";
 import { type Backbone, Names } from "../nats/index.ts";
-import { HttpError } from "./http.ts";
+import { WebError, WebErrorCode } from "./errors.ts";
 
 /** A comment line now and then keeps idle connections (and proxies) from timing out. */
 const KEEPALIVE_MS = 20_000;
@@ -31,7 +31,7 @@ export class OpenStreams {
 export function resumeAfter(req: IncomingMessage, url: URL): number | undefined {
   const raw = (req.headers["last-event-id"] as string | undefined) ?? url.searchParams.get("after") ?? undefined;
   if (raw === undefined || raw === "") return undefined;
-  if (!/^\d{1,15}$/.test(raw.trim())) throw new HttpError(400, "Last-Event-ID must be an event sequence number");
+  if (!/^\d{1,15}$/.test(raw.trim())) throw new WebError(WebErrorCode.BadRequest, "Last-Event-ID must be an event sequence number");
   return Number(raw.trim());
 }
 

@@ -8,15 +8,16 @@ import type { ServerResponse } from "node:http";
 import { readSourceManifest, SOURCE_PATHS } from "../agent/index.ts";
 import { ExportError, ExportErrorCode, loadReportDocument, renderReportHtml, renderReportMarkdown, type ReportDocument } from "../export/index.ts";
 import { type Backbone, NatsBackboneError, NatsErrorCode } from "../nats/index.ts";
-import { attachment, HttpError, sendJson } from "./http.ts";
+import { attachment, sendJson } from "./http.ts";
 import { threadPrefix } from "./thread-view.ts";
+import { WebError, WebErrorCode } from "./errors.ts";
 
 /** The Object Store name of `rel` (already percent-decoded segments joined by `/`) in the thread, or a 400. */
 export function threadObjectName(threadId: string, segments: readonly string[]): string {
-  if (segments.length === 0) throw new HttpError(400, "no file path");
+  if (segments.length === 0) throw new WebError(WebErrorCode.BadRequest, "no file path");
   for (const s of segments) {
     if (s === "" || s === "." || s === ".." || s.includes("\\") || s.includes("\0") || s.includes("/")) {
-      throw new HttpError(400, "invalid file path: plain names separated by / only");
+      throw new WebError(WebErrorCode.BadRequest, "invalid file path: plain names separated by / only");
     }
   }
   return threadPrefix(threadId) + segments.join("/");
@@ -38,7 +39,7 @@ export async function serveThreadFile(res: ServerResponse, backbone: Backbone, n
   try {
     bytes = await backbone.artifacts.getBytes(name);
   } catch (e) {
-    if (NatsBackboneError.isInstance(e, NatsErrorCode.NotFound)) throw new HttpError(404, "no such file");
+    if (NatsBackboneError.isInstance(e, NatsErrorCode.NotFound)) throw new WebError(WebErrorCode.NotFound, "no such file");
     throw e;
   }
   res.writeHead(200, {
@@ -54,7 +55,7 @@ async function reportOf(backbone: Backbone, threadId: string): Promise<ReportDoc
   try {
     return await loadReportDocument(backbone, threadId);
   } catch (e) {
-    if (ExportError.isInstance(e, ExportErrorCode.NoReport)) throw new HttpError(404, e.message);
+    if (ExportError.isInstance(e, ExportErrorCode.NoReport)) throw new WebError(WebErrorCode.NotFound, e.message);
     throw e;
   }
 }
@@ -74,7 +75,7 @@ export async function serveSource(res: ServerResponse, backbone: Backbone, threa
   // Only a source of this thread (its manifest names it), never any object by a guessed id.
   const info = (await readSourceManifest(backbone.blobs, threadId)).find((s) => s.id === sourceId);
   const raw = info ? await backbone.artifacts.getBytes(SOURCE_PATHS.artifact(info.id)).catch(() => undefined) : undefined;
-  if (!info || !raw) throw new HttpError(404, `thread ${threadId} has no source "${sourceId.slice(0, 80)}"`);
+  if (!info || !raw) throw new WebError(WebErrorCode.NotFound, `thread ${threadId} has no source "${sourceId.slice(0, 80)}"`);
   sendJson(res, 200, {
     id: info.id,
     ...(info.title ? { title: info.title } : {}),
@@ -90,7 +91,7 @@ export type ExportFormat = (typeof ExportFormat)[keyof typeof ExportFormat];
 /** The report as a download; the HTML export is served as an attachment only (never rendered on the console's origin). */
 export async function serveExport(res: ServerResponse, backbone: Backbone, threadId: string, format: string | null, signal: AbortSignal): Promise<void> {
   if (format !== ExportFormat.Html && format !== ExportFormat.Markdown && format !== ExportFormat.Pdf) {
-    throw new HttpError(400, "format must be html, md or pdf");
+    throw new WebError(WebErrorCode.BadRequest, "format must be html, md or pdf");
   }
   const doc = await reportOf(backbone, threadId);
   let body: Uint8Array | string;

@@ -10,7 +10,7 @@ import { THREAD_ID_MAX_LENGTH, ThreadIdError, ThreadIdErrorCode } from "../../sr
 import { parseCommandLine } from "../../src/cli/parse.ts";
 import { CliError } from "../../src/cli/errors.ts";
 import { route, type RouteContext } from "../../src/web/routes.ts";
-import { HttpError } from "../../src/web/http.ts";
+import { WebError } from "../../src/web/errors.ts";
 import type { Session } from "../../src/web/tokens.ts";
 import { createVibewriter, type VibewriterOptions } from "../../src/agent/vibewriter.ts";
 import { queueThread, type QueueThreadDeps } from "../../src/agent/queue-thread.ts";
@@ -67,7 +67,7 @@ const ENTRY_POINTS: Record<string, (id: string) => Promise<Verdict | unknown>> =
     const ctx = { desk } as unknown as RouteContext;
     return verdict(
       () => route({ method: "GET" } as IncomingMessage, {} as ServerResponse, url, {} as Session, ctx),
-      (e) => e instanceof HttpError && e.status === 400 && /invalid thread id/.test(e.message),
+      (e) => WebError.isInstance(e, "bad_request") && e.status === 400 && /invalid thread id/.test(e.message),
     );
   },
   createVibewriter: (id) =>

@@ -1,6 +1,6 @@
 /** Frames on the wire: a JSON header and a raw body, decoded however the bytes are cut. */
 import { encodeFrame, encodeFrameJson, FrameDecoder, MAX_FRAME_BODY } from "../../src/protocol/index.ts";
-import { FrameError } from "../../src/protocol/framing.ts";
+import { ProtocolError } from "../../src/protocol/errors.ts";
 import { MAX_FRAME_HEADER } from "../../src/protocol/limits.ts";
 
 it("round-trips headers and binary bodies, whatever the chunking", () => {
@@ -30,8 +30,15 @@ it("a pre-serialised header makes the same frame", () => {
 });
 
 it("refuses to encode or decode oversized or malformed frames", () => {
-  expect(() => encodeFrame({ big: "x".repeat(MAX_FRAME_HEADER) })).toThrow(FrameError);
-  expect(() => encodeFrame({}, Buffer.alloc(MAX_FRAME_BODY + 1))).toThrow(FrameError);
+  const thrown = (f: () => unknown) => {
+    try {
+      f();
+    } catch (e) {
+      return e;
+    }
+  };
+  expect(ProtocolError.isInstance(thrown(() => encodeFrame({ big: "x".repeat(MAX_FRAME_HEADER) })), "bad_frame")).toBe(true);
+  expect(ProtocolError.isInstance(thrown(() => encodeFrame({}, Buffer.alloc(MAX_FRAME_BODY + 1))), "bad_frame")).toBe(true);
   const prefix = (h: number, b: number): Buffer => {
     const p = Buffer.alloc(8);
     p.writeUInt32BE(h, 0);

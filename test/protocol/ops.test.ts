@@ -1,5 +1,5 @@
 /** One schema per op: the arguments the guest accepts and the results the host accepts. */
-import { isOp, type Op, OP_SCHEMAS, SchemaError } from "../../src/protocol/index.ts";
+import { isOp, type Op, OP_SCHEMAS, ProtocolError, ProtocolErrorCode } from "../../src/protocol/index.ts";
 import { OPS } from "../../src/protocol/ops.ts";
 
 const argsRefusal = (op: Op, args: unknown): string => {
@@ -7,7 +7,7 @@ const argsRefusal = (op: Op, args: unknown): string => {
     OP_SCHEMAS[op].args.parse(args, "args");
     return "accepted";
   } catch (err) {
-    if (err instanceof SchemaError) return err.message;
+    if (ProtocolError.isInstance(err, ProtocolErrorCode.BadValue)) return err.message;
     throw err;
   }
 };

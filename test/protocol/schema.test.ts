@@ -1,11 +1,13 @@
 /** The checker combinators the protocol is written with: what they accept, keep, and how they refuse. */
-import { array, bool, int, nullable, num, object, oneOf, optional, record, SchemaError, string, tagged, viewPath } from "../../src/protocol/schema.ts";
+import { ProtocolError } from "../../src/protocol/errors.ts";
+import { ProtocolErrorCode } from "../../src/protocol/error-codes.ts";
+import { array, bool, int, nullable, num, object, oneOf, optional, record, string, tagged, viewPath } from "../../src/protocol/schema.ts";
 
 const refusal = (f: () => unknown): string => {
   try {
     f();
   } catch (err) {
-    if (err instanceof SchemaError) return err.message;
+    if (ProtocolError.isInstance(err, ProtocolErrorCode.BadValue)) return err.message;
     throw err;
   }
   return "accepted";

@@ -9,5 +9,7 @@ export const VmmErrorCode = {
   SnapshotFailed: "snapshot_failed",
   SnapshotMismatch: "snapshot_mismatch",
   Unsupported: "unsupported",
+  /** QEMU's monitor (QMP) refused a command or its connection closed. */
+  Qmp: "qmp_failed",
 } as const;
 export type VmmErrorCode = (typeof VmmErrorCode)[keyof typeof VmmErrorCode];

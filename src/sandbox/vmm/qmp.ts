@@ -1,5 +1,6 @@
 import { EventEmitter } from "node:events";
 import { connect, type Socket } from "node:net";
+import { VmmError, VmmErrorCode } from "./driver.ts";
 
 /**
  * A minimal QMP (QEMU Machine Protocol) client: JSON lines over a unix socket. Commands are sent one
@@ -8,17 +9,6 @@ import { connect, type Socket } from "node:net";
 export interface QmpEvent {
   event: string;
   data?: Record<string, unknown>;
-}
-
-export class QmpError extends Error {
-  override name = "QmpError";
-  constructor(
-    message: string,
-    readonly qmpClass?: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export class QmpClient extends EventEmitter {
@@ -31,7 +21,7 @@ export class QmpClient extends EventEmitter {
     sock.setEncoding("utf8");
     sock.on("data", (d: string) => this.onData(d));
     const fail = (err?: Error) => {
-      this.closedError ??= new QmpError("QMP connection closed", undefined, { cause: err });
+      this.closedError ??= new VmmError(VmmErrorCode.Qmp, "QMP connection closed", { cause: err });
       for (const w of this.waiting.splice(0)) w.reject(this.closedError);
       this.emit("close");
     };
@@ -90,7 +80,7 @@ export class QmpClient extends EventEmitter {
       if ("QMP" in msg) w.resolve(msg.QMP);
       else if ("error" in msg) {
         const e = msg.error as { class?: string; desc?: string };
-        w.reject(new QmpError(`QMP ${w.cmd}: ${e.desc ?? "error"}`, e.class));
+        w.reject(new VmmError(VmmErrorCode.Qmp, `QMP ${w.cmd}: ${e.desc ?? "error"}${e.class ? ` (${e.class})` : ""}`));
       } else w.resolve(msg.return);
     }
   }
