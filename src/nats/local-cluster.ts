@@ -10,6 +10,7 @@ import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { NatsConnection } from "@nats-io/transport-node";
+import { processRunning } from "../config/index.ts";
 import type { NatsUser } from "./auth.ts";
 import { clusterSeedUrls, renderClusterNodeConfig, type ClusterSpec } from "./cluster-config.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
@@ -254,7 +255,7 @@ export async function stopLocalCluster(dir: string): Promise<string[]> {
   for (const n of running) process.kill(n.pid, "SIGTERM");
   for (const n of running) {
     const deadline = Date.now() + 15_000;
-    while (existsSync(`/proc/${n.pid}`) && !isZombie(n.pid)) {
+    while (processRunning(n.pid)) {
       if (Date.now() > deadline) {
         process.kill(n.pid, "SIGKILL");
         break;
@@ -263,12 +264,4 @@ export async function stopLocalCluster(dir: string): Promise<string[]> {
     }
   }
   return running.map((n) => n.name);
-}
-
-function isZombie(pid: number): boolean {
-  try {
-    return /\) Z /.test(readFileSync(`/proc/${pid}/stat`, "utf8"));
-  } catch {
-    return false;
-  }
 }
