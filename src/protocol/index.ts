@@ -1,7 +1,7 @@
 /**
  * The host ⇄ guest-agent protocol, shared by the host (src/sandbox/) and the agent inside the
  * microVM (src/guest/). Nothing here imports a dependency or either side's code (only the error model, src/errors.ts): the guest is
- * plain Node, bundled by src/guest/build.ts.
+ * plain Node, bundled by src/sandbox/image/guest-agent-bundle.ts.
  *
  * - ops.ts: one schema per op (arguments, result, streams, limits) → types and validation
  * - frames.ts: the frame headers and a request's life; framing.ts: bytes ⇄ frames

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { BUILTIN_SKILLS_DIR } from "../../src/agent/skills.ts";
 import { SAMPLES_DIR } from "../../src/agent/samples.ts";
-import { DEFAULT_AGENT_OUT, GUEST_ENTRY } from "../../src/guest/build.ts";
+import { DEFAULT_AGENT_OUT, GUEST_ENTRY } from "../../src/sandbox/image/guest-agent-bundle.ts";
 import { imagesDir } from "../../src/sandbox/image/build.ts";
 // @ts-expect-error: plain ESM build script, no type declarations
 import { buildCli, bundleOptions, cliBuild } from "../../scripts/build.mjs";

@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { buildGuestAgent } from "../../src/guest/build.ts";
+import { buildGuestAgent } from "../../src/sandbox/image/guest-agent-bundle.ts";
 import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";
 

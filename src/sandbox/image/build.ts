@@ -4,7 +4,7 @@ import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile }
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { statePath } from "../../config/index.ts";
-import { buildGuestAgent } from "../../guest/build.ts";
+import { buildGuestAgent } from "./guest-agent-bundle.ts";
 import type { GuestImage } from "../vmm/driver.ts";
 import { writeCpio, type CpioEntry } from "./cpio.ts";
 import { ImageError, ImageErrorCode } from "./errors.ts";
