@@ -5,6 +5,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { resolve } from "node:path";
 import { isThreadId, THREAD_ID_RULE } from "../config/index.ts";
+import { PROPOSAL_ID, PROPOSAL_ID_RULE } from "../wallet/index.ts";
 import { usageError } from "./errors.ts";
 import { CommandName, ExportFormat, type CommandPlan } from "./plan.ts";
 import { HELP } from "./help.ts";
@@ -13,7 +14,6 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 type Values = Record<string, string | boolean | (string | boolean)[] | undefined>;
 
 /** Proposal ids typed by a user: printable, no spaces, bounded. */
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@=-]{0,127}$/;
 
 /** The dashboard's default port (loopback only). */
 export const DEFAULT_WEB_PORT = 7878;
@@ -44,8 +44,8 @@ function oneId(name: string, what: string, positionals: string[]): string {
 function checkId(name: string, what: string, id: string): string {
   const thread = what === "thread id";
   // Thread ids are checked here too, so a typo fails before any I/O.
-  if (thread ? !isThreadId(id) : !ID_PATTERN.test(id)) {
-    const rule = thread ? THREAD_ID_RULE : "use letters, digits and . _ : @ = - (at most 128 characters)";
+  if (thread ? !isThreadId(id) : !PROPOSAL_ID.test(id)) {
+    const rule = thread ? THREAD_ID_RULE : `use ${PROPOSAL_ID_RULE}`;
     throw usageError(`"${id}" is not a valid ${what}: ${rule}.`, name);
   }
   return id;

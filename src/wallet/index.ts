@@ -9,7 +9,7 @@ export { FileLedgerAnchor } from "./ledger-anchor.ts";
 export { checkLedgerMeaning } from "./ledger-meaning.ts";
 export { AuditLedger, type LedgerEntry, type LedgerOptions, type LedgerSigner } from "./ledger.ts";
 export { createOwnerKey, OwnerEnv, type OwnerKey, readOwnerPublicKey, unlockOwnerKey } from "./owner-key.ts";
-export { type PaymentRecord, PaymentStatus, PROPOSAL_ID } from "./payment-record.ts";
+export { type PaymentRecord, PaymentStatus, PROPOSAL_ID, PROPOSAL_ID_RULE } from "./payment-record.ts";
 export { loadPolicyFile, type PolicyDecision, type SpendingPolicy } from "./policy.ts";
 export { Secret } from "./secret.ts";
 export { Signer } from "./signer.ts";

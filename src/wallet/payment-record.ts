@@ -1,9 +1,11 @@
 import type { PolicyRule } from "./policy.ts";
 
-/** Where a proposal stands. Only `approved` → `signing` → `signed` → `submitted` moves money. */
-/** Proposal (payment) ids: KV-key safe and short. The console checks them with this too. */
+/** Proposal (payment) ids: KV-key safe and short. The CLI and the console check them with this too. */
 export const PROPOSAL_ID = /^[A-Za-z0-9_-]{1,128}$/;
+/** `PROPOSAL_ID` in words, for error messages. */
+export const PROPOSAL_ID_RULE = "letters, digits, _ and - (1 to 128 characters)";
 
+/** Where a proposal stands. Only `approved` → `signing` → `signed` → `submitted` moves money. */
 export const PaymentStatus = {
   /** Claimed id, decision not yet recorded (a crash here is finished by replaying the proposal). */
   Proposed: "proposed",

@@ -10,7 +10,7 @@ import { AuditLedger, LedgerEntryType, type LedgerOptions } from "./ledger.ts";
 import { MandateDecision, signMandate, termsMismatch, termsOfDecision, termsOfPayment, verifyMandate, type Mandate, type PaymentTerms } from "./mandate.ts";
 import type { OwnerKey } from "./owner-key.ts";
 import { parseMemo } from "./memo.ts";
-import { PaymentStatus, PROPOSAL_ID, proposalFingerprint, type PaymentRecord } from "./payment-record.ts";
+import { PaymentStatus, PROPOSAL_ID, PROPOSAL_ID_RULE, proposalFingerprint, type PaymentRecord } from "./payment-record.ts";
 import { evaluatePolicy, parsePaymentRequest, PolicyRule, policyVersion, type PolicyDecision, type SpendingPolicy } from "./policy.ts";
 import type { Signer } from "./signer.ts";
 import { isCasConflict, SpendWindow } from "./spend-window.ts";
@@ -126,7 +126,7 @@ export class Wallet {
    */
   async propose(input: ProposeInput): Promise<ProposeResult> {
     if (typeof input.id !== "string" || !PROPOSAL_ID.test(input.id)) {
-      throw new WalletError(WalletErrorCode.InvalidProposal, `proposal id must match ${PROPOSAL_ID}`);
+      throw new WalletError(WalletErrorCode.InvalidProposal, `a proposal id is ${PROPOSAL_ID_RULE}`);
     }
     const now = this.#clock();
     const requested = {
@@ -530,7 +530,7 @@ export class Wallet {
   }
 
   async #read(id: string): Promise<{ record: PaymentRecord; revision: number } | undefined> {
-    if (!PROPOSAL_ID.test(id)) throw new WalletError(WalletErrorCode.InvalidProposal, `proposal id must match ${PROPOSAL_ID}`);
+    if (!PROPOSAL_ID.test(id)) throw new WalletError(WalletErrorCode.InvalidProposal, `a proposal id is ${PROPOSAL_ID_RULE}`);
     const e = await this.#kv.get(this.#key(id));
     if (!e || e.operation !== "PUT") return undefined;
     return { record: e.json<PaymentRecord>(), revision: e.revision };

@@ -95,6 +95,9 @@ describe("parseCommandLine", () => {
     expect(parse("image", "build")).toEqual({ command: "image-build", json: false });
     expect(usage(["image", "build", "--force"]).message).toMatch(/force/);
     expect(usage(["approve"]).message).toMatch(/needs a proposal id/);
+    // The wallet's own rule for proposal ids, checked before any I/O: what it would refuse, the CLI refuses.
+    for (const bad of ["pay.1", "pay:1", "a@b", "p".repeat(129)]) expect(usage(["approve", bad]).message).toMatch(/not a valid proposal id: use letters, digits, _ and -/);
+    expect(parse("reject", "pay_1-A")).toMatchObject({ command: "reject", id: "pay_1-A" });
     expect(usage(["ledger", "check"]).message).toMatch(/expected: verify/);
     expect(usage(["image", "pull"]).message).toMatch(/expected: build/);
     expect(usage(["threads", "x"]).message).toMatch(/takes no arguments/);
