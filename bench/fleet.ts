@@ -71,13 +71,17 @@ interface Worker {
   out(): string;
   /** Resolves once stdout matches. */
   waitFor(re: RegExp): Promise<void>;
+  /** SIGTERM to the worker: it hands its runs back and exits. */
+  stop(): void;
   exited: Promise<void>;
 }
 
 /**
  * A `vibewriter worker -c 1`. `ownPidSpace`: in a pid namespace of its own (`unshare`), so other
  * workers cannot tell from its pid that it died and wait for its lease to expire, as a worker on
- * another machine must; SIGKILL to it (unshare) kills the whole namespace, VMs included.
+ * another machine must; SIGKILL to it (unshare) kills the whole namespace, VMs included. unshare
+ * ignores SIGTERM while it waits, so `stop()` signals the worker inside (its namespace's init,
+ * which takes SIGTERM because it handles it).
  */
 function startWorker(env: NodeJS.ProcessEnv, ownPidSpace = false): Worker {
   const argv = [process.execPath, BIN, "worker", "-c", "1"];
@@ -98,9 +102,20 @@ function startWorker(env: NodeJS.ProcessEnv, ownPidSpace = false): Worker {
       process.exit(1);
     }
   });
+  const stop = (): void => {
+    if (!ownPidSpace) return void child.kill("SIGTERM");
+    let inner: number[] = [];
+    try {
+      inner = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      // unshare has exited: nothing left to stop
+    }
+    for (const pid of inner) process.kill(pid, "SIGTERM");
+  };
   return {
     child,
     out: () => out,
+    stop,
     exited,
     waitFor: (re) => new Promise((resolve) => (re.test(out) ? resolve() : waiters.push({ re, resolve }))),
   };
@@ -141,7 +156,7 @@ async function main(): Promise<void> {
     return { threadId, at };
   };
   const stopAll = async (ws: Worker[]) => {
-    for (const w of ws) w.child.kill("SIGTERM");
+    for (const w of ws) w.stop();
     await Promise.all(ws.map((w) => w.exited));
   };
   const ready = /Ctrl-C stops\./;
