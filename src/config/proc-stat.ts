@@ -23,3 +23,13 @@ export function processRunning(pid: number): boolean {
   const stat = procStat(pid);
   return stat !== undefined && stat.state !== "Z";
 }
+
+/** Whether process `pid` exists, zombies included (EPERM: it does, owned by someone else). */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}

@@ -35,6 +35,7 @@ import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import { JetStreamApiError, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Kvm, type KV, type KvEntry } from "@nats-io/kv";
+import { pidAlive } from "../config/index.ts";
 import { CodedError } from "../errors.ts";
 import { WRONG_LAST_SEQUENCE, WRONG_LAST_SEQUENCE_CONSTANT } from "./jetstream-codes.ts";
 import { Names } from "./streams.ts";
@@ -379,15 +380,6 @@ const PID_SPACE: string | undefined = (() => {
     return undefined;
   }
 })();
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function isCasFailure(e: unknown): boolean {
   if (e instanceof JetStreamApiError) return e.code === WRONG_LAST_SEQUENCE || e.code === WRONG_LAST_SEQUENCE_CONSTANT;

@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { mkdir, open, readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { VmmError, VmmErrorCode, type Accel, type GuestImage, type VmmDriver, type VmSnapshot, type VmSpec } from "./vmm/driver.ts";
-import { pidAlive } from "./pid-alive.ts";
+import { pidAlive } from "../config/index.ts";
 
 /**
  * Template snapshots: one booted-and-ready VM per (image, driver build, accelerator, VM shape),

@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from "node:fs";
 import { copyFile, link, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { statePath } from "../../config/index.ts";
+import { pidAlive, statePath } from "../../config/index.ts";
 import { buildGuestAgent } from "./guest-agent-bundle.ts";
 import type { GuestImage } from "../vmm/driver.ts";
 import { writeCpio, type CpioEntry } from "./cpio.ts";
@@ -15,7 +15,6 @@ import { debianMirror, hostSuite } from "./host-release.ts";
 import { nodeRuntime, nodeRuntimeKey, refusesSetIds } from "./node-runtime.ts";
 import { nodeSetIdShim } from "./node-setid-shim.ts";
 import { baseKey, buildRootfs, ensureBase } from "./rootfs.ts";
-import { pidAlive } from "../pid-alive.ts";
 
 /**
  * Builds the guest image (kernel, initramfs, root disk) into `stateDir()/images/<hash>/`, where the

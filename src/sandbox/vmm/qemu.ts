@@ -4,14 +4,13 @@ import { existsSync, openSync, closeSync } from "node:fs";
 import { mkdir, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { childEnv, statePath } from "../../config/index.ts";
+import { childEnv, pidAlive, statePath } from "../../config/index.ts";
 import { Accel, validateSpec, VmmError, VmmErrorCode, type GuestImage, type VmHandle, type VmmDriver, type VmSpec } from "./driver.ts";
 import { probeKvm, type KvmProbeResult } from "./kvm-probe.ts";
 import { QEMU_ARGS_REVISION, qemuArgs, qemuRelease, type QemuPaths, type QemuRelease } from "./qemu-args.ts";
 import { resolveVmUser, spawnQemu, VM_USER, type SpawnedQemu, type VmUser } from "./qemu-privileges.ts";
 import { checkSnapshot } from "./qemu-snapshots.ts";
 import { QemuVm } from "./qemu-vm.ts";
-import { pidAlive } from "../pid-alive.ts";
 
 /**
  * QEMU `-M microvm` driver (NOTES: PVH vmlinux, virtio-serial agent port, QMP, TCG or KVM): it
