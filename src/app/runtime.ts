@@ -46,7 +46,6 @@ export class Runtime {
   /** The wallet runs get (see run-wallet.ts), opened on first use, once. */
   payments(): Promise<RunWallet> {
     this.#payments ??= openRunWallet(this.backbone, this.env);
-    this.#payments.catch(() => (this.#payments = undefined)); // a fixed policy file is read again
     return this.#payments;
   }
 

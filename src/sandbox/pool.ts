@@ -1,6 +1,6 @@
 import { currentImage } from "./image/build.ts";
 import { ensureTemplate, type TemplateShape } from "./snapshot.ts";
-import { VmmError, VmmErrorCode, type GuestImage, type VmHandle, type VmmDriver, type VmSnapshot } from "./vmm/driver.ts";
+import { AGENT_READY_TIMEOUT_MS, VmmError, VmmErrorCode, type GuestImage, type VmHandle, type VmmDriver, type VmSnapshot } from "./vmm/driver.ts";
 import { QemuDriver } from "./vmm/qemu.ts";
 
 /**
@@ -168,7 +168,7 @@ export class SandboxPool {
       started = vm;
       this.restoring.add(vm);
       if (this.closed) throw new VmmError(VmmErrorCode.Unsupported, "the sandbox pool was closed");
-      await vm.ready(this.opts.readyTimeoutMs ?? 60_000);
+      await vm.ready(this.opts.readyTimeoutMs ?? AGENT_READY_TIMEOUT_MS);
       this.restored++;
       this.consecutiveFailures = 0;
     } catch (err) {

@@ -7,20 +7,20 @@
 import { GuestClient } from "./guest-client.ts";
 import { GuestError, GuestErrorCode } from "./guest-error.ts";
 import type { SandboxVm, VmProvider } from "./sandbox-vm.ts";
+import { AGENT_READY_TIMEOUT_MS } from "./vmm/driver.ts";
 
 export interface VmLinkOptions {
   provider?: VmProvider;
   /** Runs on every newly attached VM before it is used (restore the workspace). */
   onAttach?: (client: GuestClient) => Promise<void>;
-  /** How long a VM's agent gets to answer its hello. Default `HELLO_TIMEOUT_MS`. */
+  /**
+   * How long a VM's agent gets to answer its hello. Default `AGENT_READY_TIMEOUT_MS`, the pool's own
+   * readiness wait: a restored VM answered that hello already, so a second one unanswered this long
+   * means a VM that is stuck, not slow.
+   */
   helloTimeoutMs?: number;
 }
 
-/**
- * A restored VM answered the pool's readiness hello already, so a second hello that goes unanswered
- * this long means a VM that is stuck, not slow (the pool's own ready wait is the same 60 s).
- */
-export const HELLO_TIMEOUT_MS = 60_000;
 /** VMs tried per attach when one does not come up (with a provider to ask for the next). */
 export const ATTACH_ATTEMPTS = 3;
 
@@ -73,12 +73,11 @@ export class VmLink {
       const vm = await this.nextVm();
       let client: GuestClient;
       try {
-        client = await GuestClient.connect(await vm.channel(), { helloTimeoutMs: this.opts.helloTimeoutMs ?? HELLO_TIMEOUT_MS });
+        client = await GuestClient.connect(await vm.channel(), { helloTimeoutMs: this.opts.helloTimeoutMs ?? AGENT_READY_TIMEOUT_MS });
       } catch (err) {
         await vm.kill().catch(() => {});
         failures.push(`${vm.id}: ${(err as Error).message}`);
-        const versionMismatch = err instanceof GuestError && err.code === GuestErrorCode.VersionMismatch;
-        if (versionMismatch || !this.opts.provider || attempt >= ATTACH_ATTEMPTS) {
+        if (GuestError.isInstance(err, GuestErrorCode.VersionMismatch) || !this.opts.provider || attempt >= ATTACH_ATTEMPTS) {
           if (failures.length === 1) throw err;
           throw new GuestError(GuestErrorCode.Unavailable, `no sandbox VM came up in ${failures.length} tries: ${failures.join("; ")}`, { cause: err });
         }

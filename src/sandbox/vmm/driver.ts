@@ -23,6 +23,9 @@ import { CodedError } from "../../errors.ts";
 import { VmmErrorCode } from "./error-codes.ts";
 export { VmmErrorCode } from "./error-codes.ts";
 
+/** How long a started or restored VM's agent gets to answer a hello before the VM counts as stuck. */
+export const AGENT_READY_TIMEOUT_MS = 60_000;
+
 /** How the guest's CPU is run. */
 export const Accel = { Kvm: "kvm", Tcg: "tcg" } as const;
 export type Accel = (typeof Accel)[keyof typeof Accel];
@@ -119,7 +122,7 @@ export interface VmHandle {
   readonly exited: Promise<VmExit>;
   /**
    * Waits for the guest agent (see the handshake above); memoised. Rejects with a `VmmError`
-   * (`not_ready` after `timeoutMs`, or `vm_exited` if the VM ends first).
+   * (`not_ready` after `timeoutMs`, default `AGENT_READY_TIMEOUT_MS`, or `vm_exited` if the VM ends first).
    */
   ready(timeoutMs?: number): Promise<AgentReady>;
   /**

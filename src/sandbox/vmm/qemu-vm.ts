@@ -3,6 +3,7 @@ import { rm, readFile } from "node:fs/promises";
 import { connect, type Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import {
+  AGENT_READY_TIMEOUT_MS,
   VmExitReason,
   VmmError,
   VmmErrorCode,
@@ -100,7 +101,7 @@ export class QemuVm implements VmHandle {
     }
   }
 
-  ready(timeoutMs = 60_000): Promise<AgentReady> {
+  ready(timeoutMs = AGENT_READY_TIMEOUT_MS): Promise<AgentReady> {
     this.readyP ??= this.handshake(timeoutMs);
     return this.readyP;
   }
