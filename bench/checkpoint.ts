@@ -11,6 +11,11 @@
  * step (put + putWrites + getTuple) is reported too, since the default moves the wait into the
  * next call.
  *
+ * Held: a run holds its thread's lease, and its checkpointer is told so (`holdThread`): reads of
+ * the thread answer from memory once its own writes are acknowledged. The same saver with its
+ * thread held runs in the same loop (`held_*_ratio` = held JetStream / sqlite); `*_ratio` alone is
+ * a saver that may share the thread with other writers and asks the server on every read.
+ *
  *   npx tsx bench/checkpoint.ts [steps] [checkpoints for the large cold read, 5000]
  *
  * Authentication: the same JetStream savers also run on the default set-up — the embedded
@@ -159,6 +164,7 @@ async function main(): Promise<void> {
     const { nc, js, jsm } = nats.backbone;
     const jetstream = new JetStreamCheckpointSaver({ nc, js, jsm });
     const eachCall = new JetStreamCheckpointSaver({ nc, js, jsm, writeAcks: "each-call" });
+    const held = new JetStreamCheckpointSaver({ nc, js, jsm });
     const authed = new JetStreamCheckpointSaver({ nc: auth.nc, js: auth.js, jsm: auth.jsm });
     const authedEachCall = new JetStreamCheckpointSaver({ nc: auth.nc, js: auth.js, jsm: auth.jsm, writeAcks: "each-call" });
     const timings = (): Timings => ({ put: [], putWrites: [], getTuple: [], step: [] });
@@ -167,6 +173,7 @@ async function main(): Promise<void> {
     const savers = [
       { name: "sqlite", saver: sqlite as BaseCheckpointSaver, t: timings() },
       { name: "jetstream", saver: jetstream as BaseCheckpointSaver, t: timings() },
+      { name: "jetstream_held", saver: held as BaseCheckpointSaver, t: timings() },
       { name: "jetstream_auth", saver: authed as BaseCheckpointSaver, t: timings() },
       { name: "jetstream_each_call", saver: eachCall as BaseCheckpointSaver, t: timings() },
       { name: "jetstream_auth_each_call", saver: authedEachCall as BaseCheckpointSaver, t: timings() },
@@ -192,7 +199,8 @@ async function main(): Promise<void> {
     const threadId = uuid6(-1);
     // The two JetStream savers of a server share its stream: each works on a thread of its own
     // (so both servers hold the same amount of data).
-    const threadOf = (name: string) => (name.endsWith("_each_call") ? `${threadId}-each-call` : threadId);
+    const threadOf = (name: string) => (name.endsWith("_each_call") ? `${threadId}-each-call` : name === "jetstream_held" ? `${threadId}-held` : threadId);
+    const releaseHeld = held.holdThread(threadOf("jetstream_held"));
     const parents = new Map<string, RunnableConfig>(savers.map((s) => [s.name, { configurable: { thread_id: threadOf(s.name), checkpoint_ns: "" } }]));
     const versions: Record<string, number> = { messages: 1, todos: 1, files: 1, "branch:to:agent": 1, __start__: 1 };
     let next = state.messages.length;
@@ -235,11 +243,13 @@ async function main(): Promise<void> {
       const order = i % 2 === 0 ? savers : [...savers].reverse();
       for (const s of order) {
         // Each saver gets its own checkpoint id (the JetStream ones share a stream).
-        const own = s.name.endsWith("_each_call") ? { ...checkpoint, id: uuid6(-1) } : checkpoint;
+        const own = s.name.endsWith("_each_call") || s.name === "jetstream_held" ? { ...checkpoint, id: uuid6(-1) } : checkpoint;
         parents.set(s.name, await step(s.saver, threadOf(s.name), parents.get(s.name)!, own, newVersions, writes, s.t, i >= WARMUP));
       }
     }
     await jetstream.close();
+    releaseHeld();
+    await held.close();
     await eachCall.close();
     await authed.close();
     await authedEachCall.close();
@@ -328,16 +338,19 @@ async function main(): Promise<void> {
     const med = (name: string, op: (typeof ops)[number]) => quantile(savers.find((s) => s.name === name)!.t[op], 0.5);
     const p90 = (name: string, op: (typeof ops)[number]) => quantile(savers.find((s) => s.name === name)!.t[op], 0.9);
     console.log(`checkpoint ≈ ${(bytes / 1024).toFixed(1)} KiB (${state.messages.length} messages), ${STEPS} steps after ${WARMUP} warm-up, one thread`);
-    console.log("op         sqlite med   jetstream med   ratio   (p90 sqlite / jetstream)   writeAcks each-call: med, ratio");
+    console.log("op         sqlite med   jetstream med   ratio   (p90 sqlite / jetstream)   writeAcks each-call: med, ratio   thread held (a run): med, ratio");
     const out: Record<string, number | string | boolean> = { bench: "checkpoint", steps: STEPS, checkpoint_bytes: bytes };
     for (const op of ops) {
       const a = med("sqlite", op);
       const b = med("jetstream", op);
       const e = med("jetstream_each_call", op);
+      const h = med("jetstream_held", op);
       console.log(
         `${op.padEnd(10)} ${a.toFixed(3).padStart(8)} ms ${b.toFixed(3).padStart(11)} ms ${(b / a).toFixed(2).padStart(7)}   (${p90("sqlite", op).toFixed(3)} / ${p90("jetstream", op).toFixed(3)} ms)` +
-          `   ${e.toFixed(3).padStart(9)} ms ${(e / a).toFixed(2).padStart(6)}`,
+          `   ${e.toFixed(3).padStart(9)} ms ${(e / a).toFixed(2).padStart(6)}   ${h.toFixed(3).padStart(9)} ms ${(h / a).toFixed(2).padStart(6)}`,
       );
+      out[`jetstream_held_${op}_ms`] = r3(h);
+      out[`held_${op}_ratio`] = r3(h / a);
       out[`sqlite_${op}_ms`] = r3(a);
       out[`jetstream_${op}_ms`] = r3(b);
       out[`${op}_ratio`] = r3(b / a);

@@ -37,8 +37,12 @@ export interface ThreadRun {
   onEvent?: (e: VibewriterEvent) => void;
   /** Aborted: stop preparing or waiting at once, rejecting with the signal's `reason`. */
   signal: AbortSignal;
-  /** The thread's lease this run holds: names the runner on `run.started`; a takeover is logged as `lease.taken_over`. */
-  lease?: Pick<ThreadLease, "holder" | "takenOver" | "previous" | "previousSilentMs">;
+  /**
+   * The thread's lease this run holds: names the runner on `run.started`; a takeover is logged as
+   * `lease.taken_over`; while it is held (until the run ends or `lost` rejects) the checkpointer
+   * reads the thread from memory, as nobody else writes it.
+   */
+  lease?: Pick<ThreadLease, "holder" | "takenOver" | "previous" | "previousSilentMs" | "lost">;
   /** `performance.now()` when the runner took the thread (default: now): the run's `wallMs` counts from it. */
   since?: number;
 }
@@ -51,6 +55,16 @@ export interface ThreadRun {
  */
 export async function runThread(r: ThreadRun, act: ThreadAct): Promise<RunResult> {
   const since = r.since ?? performance.now();
+  const unhold = r.lease ? r.backbone.checkpointer.holdThread(r.threadId) : () => {};
+  r.lease?.lost.catch(unhold);
+  try {
+    return await runLeased(r, act, since);
+  } finally {
+    unhold();
+  }
+}
+
+async function runLeased(r: ThreadRun, act: ThreadAct, since: number): Promise<RunResult> {
   if (r.lease?.takenOver && r.lease.previous) await logTakeover(r.backbone, r.threadId, r.lease);
   const creating = createVibewriter({
     backbone: r.backbone,

@@ -26,6 +26,8 @@ export interface ThreadViewLoaderOptions {
   decoder: CheckpointDecoder;
   /** Throws once the checkpointer is closed. */
   assertOpen: () => void;
+  /** Threads this process is the only writer of (it holds their lease): see `fresh`. */
+  held: (threadId: string) => boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export class ThreadViewLoader {
   readonly #barrier: WriteBarrier;
   readonly #decoder: CheckpointDecoder;
   readonly #assertOpen: () => void;
+  readonly #held: (threadId: string) => boolean;
   /** Threads whose history is being loaded → the load. */
   readonly #loading = new Map<string, Promise<void>>();
 
@@ -54,6 +57,7 @@ export class ThreadViewLoader {
     this.#barrier = opts.barrier;
     this.#decoder = opts.decoder;
     this.#assertOpen = opts.assertOpen;
+    this.#held = opts.held;
   }
 
   /** Every message of `filter` currently stored. */
@@ -79,6 +83,13 @@ export class ThreadViewLoader {
     }
     this.#views.remember(threadId, view);
     const enough = () => view.loaded || (latestOf !== undefined && view.latestLoaded.has(latestOf));
+    if (tail && enough() && !this.#loading.has(threadId) && this.#held(threadId)) {
+      // Nobody else writes this thread: once this process's own writes are acknowledged (and so
+      // applied), the view holds all of it, with no round trip. Whatever the tail did announce
+      // from elsewhere (a lease broken) is fetched all the same.
+      await this.#barrier.acked(threadId);
+      if (view.missing.size === 0 && this.#views.get(threadId) === view) return view;
+    }
     const cold = !enough() && !this.#loading.has(threadId);
     for (let loading = this.#loading.get(threadId); loading; loading = this.#loading.get(threadId)) await loading;
     const subject = `${this.#subjects.thread(threadId)}.>`;

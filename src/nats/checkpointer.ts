@@ -76,7 +76,8 @@ export interface JetStreamCheckpointSaverOptions {
  * (started after what that read saw, not waited for) announces every stored message from any
  * process; a warm read asks for the thread's last sequence (one direct get, sent in the same socket
  * write as the thread's pending writes), waits until the tail has passed it and fetches any
- * announced message it has not applied. So a read sees every acknowledged write.
+ * announced message it has not applied. So a read sees every acknowledged write. A run holds its
+ * thread's lease and says so (`holdThread`): then a warm read of that thread needs no round trip.
  *
  * Channel values are cached decoded by (channel, version) — including the objects this process
  * wrote — and shared between reads: treat the values in returned checkpoints as immutable
@@ -104,6 +105,8 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   readonly #loader: ThreadViewLoader;
   readonly #decoder: CheckpointDecoder;
   readonly #encoder: CheckpointEncoder;
+  /** Thread id → how many holds (see holdThread). */
+  readonly #held = new Map<string, number>();
   #closed = false;
 
   constructor(opts: JetStreamCheckpointSaverOptions) {
@@ -139,7 +142,29 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       barrier: this.#barrier,
       decoder: this.#decoder,
       assertOpen: () => this.#assertOpen(),
+      held: (threadId) => this.#held.has(threadId),
     });
+  }
+
+  /**
+   * Says this process is the thread's only writer — it holds the thread's lease — until the
+   * returned function is called (call it when the lease is released or lost). Meanwhile a read of
+   * the thread whose view is already loaded answers from memory once this process's own writes
+   * are acknowledged, without asking the server for the thread's last message; anything the live
+   * tail announces from another writer is still fetched first. Holds nest; release is idempotent.
+   */
+  holdThread(threadId: string): () => void {
+    const id = threadIdOf(threadId);
+    if (id === undefined) throw invalid("holdThread: thread id is missing");
+    this.#held.set(id, (this.#held.get(id) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.#held.get(id) ?? 1) - 1;
+      if (n > 0) this.#held.set(id, n);
+      else this.#held.delete(id);
+    };
   }
 
   /** put, putWrites, reads and deleteThread refuse once close() was called. */

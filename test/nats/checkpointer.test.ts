@@ -20,6 +20,7 @@ async function otherProcess(t: TestNats) {
   const saver = new JetStreamCheckpointSaver({ nc, js: jetstream(nc), jsm: await jetstreamManager(nc) });
   return {
     saver,
+    nc,
     async close() {
       await saver.close();
       await nc.close();
@@ -180,6 +181,48 @@ describe("JetStreamCheckpointSaver", () => {
       for await (const x of a.list(thread)) afterDelete.push(x.checkpoint.id);
       expect(afterDelete).toEqual([c3.configurable?.checkpoint_id]);
     } finally {
+      await other.close();
+    }
+  });
+
+  it("reads a thread this process holds (its lease) from memory, and still sees what another writer stores", async () => {
+    const mine = await otherProcess(t);
+    const other = await otherProcess(t);
+    try {
+      const saver = mine.saver;
+      const thread = { configurable: { thread_id: "held", checkpoint_ns: "" } };
+      const sent = () => mine.nc.stats().outMsgs;
+      // Twenty steps: a put, its writes, a read of the latest checkpoint.
+      const steps = async (from: RunnableConfig, n: number) => {
+        let config = from;
+        const before = sent();
+        for (let i = 0; i < n; i++) {
+          config = await saver.put(config, checkpoint(i, { n: i }, { n: i + 1 }), meta, { n: i + 1 });
+          await saver.putWrites(config, [["n", `write ${i}`]], `task-${i}`);
+          const latest = await saver.getTuple(thread);
+          expect(latest?.checkpoint.id).toBe(config.configurable?.checkpoint_id);
+          expect(latest?.pendingWrites).toEqual([[`task-${i}`, "n", `write ${i}`]]);
+        }
+        return { config, messages: sent() - before };
+      };
+      const free = await steps(thread, 20);
+      const release = saver.holdThread("held");
+      const held = await steps(free.config, 20);
+      // Unheld, every read asks for the thread's last message; held, only the writes go out.
+      expect(free.messages).toBeGreaterThanOrEqual(60);
+      expect(held.messages).toBeLessThan(free.messages - 15);
+
+      // Another writer breaks the hold: what the live tail announces is fetched before a read answers.
+      const theirs = await other.saver.put(held.config, checkpoint(99, { n: 99 }, { n: 99 }), meta, { n: 99 });
+      await vi.waitFor(async () => expect((await saver.getTuple(thread))?.checkpoint.id).toBe(theirs.configurable?.checkpoint_id), { timeout: 15_000 });
+
+      release();
+      release(); // idempotent
+      const after = sent();
+      expect((await saver.getTuple(thread))?.checkpoint.channel_values).toEqual({ n: 99 });
+      expect(sent()).toBeGreaterThan(after); // asked the server again
+    } finally {
+      await mine.close();
       await other.close();
     }
   });
