@@ -26,7 +26,7 @@ export interface ThreadViewLoaderOptions {
   decoder: CheckpointDecoder;
   /** Throws once the checkpointer is closed. */
   assertOpen: () => void;
-  /** Threads this process is the only writer of (it holds their lease): see `fresh`. */
+  /** Threads this process is the only writer of (it holds their lease), its writes all in their views: see `fresh`. */
   held: (threadId: string) => boolean;
 }
 
@@ -83,12 +83,11 @@ export class ThreadViewLoader {
     }
     this.#views.remember(threadId, view);
     const enough = () => view.loaded || (latestOf !== undefined && view.latestLoaded.has(latestOf));
-    if (tail && enough() && !this.#loading.has(threadId) && this.#held(threadId)) {
-      // Nobody else writes this thread: once this process's own writes are acknowledged (and so
-      // applied), the view holds all of it, with no round trip. Whatever the tail did announce
-      // from elsewhere (a lease broken) is fetched all the same.
-      await this.#barrier.acked(threadId);
-      if (view.missing.size === 0 && this.#views.get(threadId) === view) return view;
+    if (tail && enough() && !this.#loading.has(threadId) && this.#held(threadId) && view.missing.size === 0) {
+      // Nobody else writes this thread and the view holds this process's writes, acknowledged
+      // or not (their acks are the next put's to wait for): it is the whole thread, with no
+      // round trip. Whatever the tail announces from elsewhere (a lease broken) is fetched first.
+      return view;
     }
     const cold = !enough() && !this.#loading.has(threadId);
     for (let loading = this.#loading.get(threadId); loading; loading = this.#loading.get(threadId)) await loading;

@@ -114,6 +114,8 @@ export interface WriteEntry extends Decodable {
   idx: number;
   ch: string;
   path: string;
+  /** Applied by this process before its acknowledgement (a held thread): replaced by the stored one. */
+  provisional?: true;
 }
 export interface CheckpointEntry {
   seq: number;
@@ -240,14 +242,15 @@ export class NamespaceView {
     }
   }
 
-  applyWrites(seq: number, h: WriteHeader, parts: Uint8Array[], own?: OwnValues): void {
+  applyWrites(seq: number, h: WriteHeader, parts: Uint8Array[], own?: OwnValues, provisional = false): void {
     let m = this.writes.get(h.id);
     if (!m) this.writes.set(h.id, (m = new Map()));
     h.w.forEach((ref, i) => {
       const k = `${h.task}\u0000${ref.idx}`;
       const old = m.get(k);
-      if (old && old.seq >= seq) return;
+      if (old && (provisional ? ref.idx >= 0 : old.seq >= seq && !old.provisional)) return;
       const entry: WriteEntry = { seq, ty: ref.ty, bytes: parts[i], task: h.task, idx: ref.idx, ch: ref.ch, path: h.path };
+      if (provisional) entry.provisional = true;
       const ownKey = ownWriteKey(ref.idx);
       if (own?.has(ownKey)) {
         entry.decoded = own.get(ownKey);
@@ -255,6 +258,15 @@ export class NamespaceView {
       }
       m.set(k, entry);
     });
+  }
+
+  /**
+   * This process's writes, applied before they are acknowledged (only for a thread it holds: no
+   * other writer can race them). A regular write never replaces one already there (first write
+   * wins); the acknowledged message replaces each entry with its sequence.
+   */
+  applyPendingWrites(h: WriteHeader, parts: Uint8Array[], own?: OwnValues): void {
+    this.applyWrites(PENDING_SEQ, h, parts, own, true);
   }
 
   /** Drop everything stored before `seq` (a deleteThread marker). */
@@ -269,6 +281,9 @@ export class NamespaceView {
     this.#sortedDesc = undefined;
   }
 }
+
+/** The sequence a write applied before its acknowledgement carries: after everything stored. */
+const PENDING_SEQ = Number.MAX_SAFE_INTEGER;
 
 export class ThreadView {
   readonly namespaces = new Map<string, NamespaceView>();

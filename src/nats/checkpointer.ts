@@ -17,7 +17,7 @@ import { CheckpointDecoder } from "./checkpoint-decode.ts";
 import { CheckpointEncoder } from "./checkpoint-encode.ts";
 import { ThreadViewLoader } from "./checkpoint-loader.ts";
 import { StateSubjects } from "./checkpoint-subjects.ts";
-import { ThreadView, type CheckpointEntry, type NamespaceView, type OwnValues } from "./checkpoint-view.ts";
+import { ThreadView, type CheckpointEntry, type NamespaceView, type OwnValues, type WriteHeader } from "./checkpoint-view.ts";
 import { ThreadViewCache } from "./checkpoint-view-cache.ts";
 import { NatsBackboneError, NatsErrorCode } from "./errors.ts";
 import { encodeFrame } from "./frame.ts";
@@ -107,6 +107,8 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   readonly #encoder: CheckpointEncoder;
   /** Thread id → how many holds (see holdThread). */
   readonly #held = new Map<string, number>();
+  /** Thread id → its writes in flight that its view does not hold yet (a held read waits for them). */
+  readonly #unapplied = new Map<string, number>();
   #closed = false;
 
   constructor(opts: JetStreamCheckpointSaverOptions) {
@@ -142,7 +144,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       barrier: this.#barrier,
       decoder: this.#decoder,
       assertOpen: () => this.#assertOpen(),
-      held: (threadId) => this.#held.has(threadId),
+      held: (threadId) => this.#held.has(threadId) && !this.#unapplied.has(threadId),
     });
   }
 
@@ -276,15 +278,41 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
       writes,
       known: this.#views.get(threadId)?.namespaces.get(ns),
     });
-    if (this.#awaitEachWrite) return this.#publishAll(threadId, messages, own);
+    if (this.#awaitEachWrite) {
+      await this.#publishAll(threadId, messages, own);
+      return;
+    }
+    // A held thread's view takes the writes now (nobody else can race them), so its next read
+    // need not wait for their acknowledgement; the next put still does. A lost one drops the view.
+    const view = this.#held.has(threadId) ? this.#views.get(threadId) : undefined;
+    const early = view !== undefined && messages.every((m) => m.header.k === "w");
+    if (early) for (const m of messages) view.ns(ns).applyPendingWrites(m.header as WriteHeader, m.parts, own);
+    else this.#unapplied.set(threadId, (this.#unapplied.get(threadId) ?? 0) + 1);
     // Encoded now (bad values fail here); published when this turn of the event loop ends and
     // acknowledged by the thread's next barrier (see WriteBarrier).
-    this.#barrier.defer(threadId, () => this.#publishAll(threadId, messages, own));
+    this.#barrier.defer(threadId, async () => {
+      try {
+        const stored = await this.#publishAll(threadId, messages, own);
+        if (early && !stored) this.#views.forget(threadId);
+      } catch (err) {
+        if (early) this.#views.forget(threadId);
+        throw err;
+      } finally {
+        if (!early) {
+          const n = this.#unapplied.get(threadId)! - 1;
+          if (n > 0) this.#unapplied.set(threadId, n);
+          else this.#unapplied.delete(threadId);
+        }
+      }
+    });
   }
 
-  /** Publish all at once, await every ack (unacked ones are retried with the same msgID). */
-  async #publishAll(threadId: string, messages: Outgoing[], own: OwnValues): Promise<void> {
-    if (messages.length === 0) return;
+  /**
+   * Publish all at once, await every ack (unacked ones are retried with the same msgID). False
+   * when one was not stored (a regular write that lost to an earlier one, or a duplicate).
+   */
+  async #publishAll(threadId: string, messages: Outgoing[], own: OwnValues): Promise<boolean> {
+    if (messages.length === 0) return true;
     // A view from this write on (history is read on the first read), so the values written here
     // are kept decoded and the next put of this thread can store a delta.
     let view = this.#views.get(threadId);
@@ -295,6 +323,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     results.forEach((r, i) => {
       if (r.stored) view.apply(r.ack.seq, messages[i].header, messages[i].parts, this.#views.watermark, own);
     });
+    return results.every((r) => r.stored);
   }
 
   async deleteThread(threadId: string): Promise<void> {

@@ -404,6 +404,37 @@ describe("JetStreamCheckpointSaver", () => {
     }
   });
 
+  it("a held thread reads its own writes before their acks; one never stored fails the next put and is gone from reads", async () => {
+    const { nc, js, jsm } = t.backbone;
+    await jsm.streams.add({ name: "HELD_ACKS", subjects: ["heldacks.>"], max_msg_size: 4096, allow_direct: true });
+    const saver = new JetStreamCheckpointSaver({ nc, js, jsm, stream: "HELD_ACKS", subjectPrefix: "heldacks" });
+    const release = saver.holdThread("acks");
+    try {
+      const thread = { configurable: { thread_id: "acks", checkpoint_ns: "" } };
+      const c1 = await saver.put(thread, checkpoint(1, { n: 1 }, { n: 1 }), meta, { n: 1 });
+      await saver.putWrites(c1, [["n", "small"]], "task-a");
+      expect((await saver.getTuple(thread))?.pendingWrites).toEqual([["task-a", "n", "small"]]);
+      // A second read waits for the live tail the first one started (the held reads need it).
+      expect((await saver.getTuple(thread))?.pendingWrites).toEqual([["task-a", "n", "small"]]);
+      const big = "x".repeat(10_000);
+      await saver.putWrites(c1, [["n", big]], "task-b"); // the stream will refuse it
+      // The read answers from memory at once, with the write still in flight.
+      expect((await saver.getTuple(thread))?.pendingWrites).toEqual([
+        ["task-a", "n", "small"],
+        ["task-b", "n", big],
+      ]);
+      const failed = await saver.put(c1, checkpoint(2, { n: 2 }, { n: 2 }), meta, { n: 2 }).catch((e: unknown) => e);
+      expect((failed as NatsBackboneError).code).toBe(NatsErrorCode.WriteFailed);
+      // The lost write is gone: the view was read again from the stream.
+      const latest = await saver.getTuple(thread);
+      expect(latest?.checkpoint.id).toBe(c1.configurable?.checkpoint_id);
+      expect(latest?.pendingWrites).toEqual([["task-a", "n", "small"]]);
+    } finally {
+      release();
+      await saver.close();
+    }
+  });
+
   it("close() waits for the writes still pending: another process reads them", async () => {
     const { nc, js, jsm } = t.backbone;
     const saver = new JetStreamCheckpointSaver({ nc, js, jsm });
