@@ -12,14 +12,21 @@ export async function runCommand(plan: Exclude<CommandPlan, { command: "help" | 
   switch (plan.command) {
     case "doctor":
       return (await import("./doctor.ts")).runDoctor(plan, ctx);
-    case "run":
+    // The head start before the run's module: importing it loads the agent's whole stack (~0.5 s
+    // in one block), which would hold back nats-server's spawn and the VM's restore.
+    case "run": {
       (await import("../model.ts")).cliModel(ctx.env); // with no model, say what to set before starting anything
-      return (await import("./run.ts")).runRun(plan, ctx, await headStart(ctx, "run", { vm: true }));
-    case "resume":
-      // The thread may not exist: no VM yet.
-      return (await import("./run.ts")).runResume(plan, ctx, await headStart(ctx, "resume", { vm: false }));
-    case "demo":
-      return (await import("./run.ts")).runDemo(plan, ctx, await headStart(ctx, "demo", { vm: true }));
+      const vms = await headStart(ctx, "run", { vm: true });
+      return (await import("./run.ts")).runRun(plan, ctx, vms);
+    }
+    case "resume": {
+      const vms = await headStart(ctx, "resume", { vm: false }); // the thread may not exist: no VM yet
+      return (await import("./run.ts")).runResume(plan, ctx, vms);
+    }
+    case "demo": {
+      const vms = await headStart(ctx, "demo", { vm: true });
+      return (await import("./run.ts")).runDemo(plan, ctx, vms);
+    }
     case "threads":
       return (await import("./threads.ts")).runThreads(plan, ctx);
     case "show":
