@@ -151,9 +151,11 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   /**
    * Says this process is the thread's only writer — it holds the thread's lease — until the
    * returned function is called (call it when the lease is released or lost). Meanwhile a read of
-   * the thread whose view is already loaded answers from memory once this process's own writes
-   * are acknowledged, without asking the server for the thread's last message; anything the live
-   * tail announces from another writer is still fetched first. Holds nest; release is idempotent.
+   * the thread whose view is already loaded answers from memory, without asking the server for the
+   * thread's last message: its own pending writes are in the view before their acknowledgement
+   * (the next put waits for them, and fails if one was lost; the view is then read again).
+   * Anything the live tail announces from another writer is still fetched first. Holds nest;
+   * release is idempotent.
    */
   holdThread(threadId: string): () => void {
     const id = threadIdOf(threadId);
