@@ -62,6 +62,7 @@ export const NO_VM_FILES = [
   "test/guest/ops/fs-list.test.ts",
   "test/guest/ops/grep.test.ts",
   "test/guest/session.test.ts",
+  "test/guest/transport-socket.test.ts",
   "test/guest/tree-cache.test.ts",
   "test/guest/warm-up.test.ts",
   "test/nats/artifacts.test.ts",

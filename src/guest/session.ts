@@ -26,7 +26,7 @@ import { GuestAgentError, toGuestAgentError } from "./errors.ts";
 import { handlers } from "./handlers.ts";
 import type { RequestContext } from "./request-context.ts";
 
-/** The byte pipe to the host. `write` resolves when the bytes are handed to the OS. */
+/** The byte pipe to the host. `write` resolves when the pipe has taken the bytes (in order; it may batch them). */
 export interface Transport {
   write(bytes: Buffer): Promise<void>;
   pause(): void;

@@ -3,15 +3,45 @@ import { connect, createServer, type Socket } from "node:net";
 import type { AgentContext } from "./context.ts";
 import { Session, type Transport } from "./session.ts";
 
-/** A session's byte pipe over a stream socket (a unix socket here, the VM's port in transport-port.ts). */
+/**
+ * A session's byte pipe over a stream socket (a unix socket here, the VM's port in
+ * transport-port.ts). Frames written in one go — a download of many small files, a result cut into
+ * data frames — leave in one writev when the writer next waits: each write to the VM's port is a
+ * syscall and a virtqueue kick, which under TCG cost more than the frame. A write resolves once the
+ * socket has taken the bytes; past the socket's high-water mark, once it has drained (the writer
+ * waits, so memory stays bounded), and it rejects when the host leaves.
+ */
 export function streamTransport(socket: Socket): Transport {
+  let corked = false;
+  // One wait for 'drain' shared by every writer held back meanwhile.
+  let drained: Promise<void> | null = null;
+  const whenDrained = (): Promise<void> =>
+    (drained ??= new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        socket.off("drain", onDrain);
+        socket.off("close", onClose);
+        drained = null;
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = (): void => done();
+      const onClose = (): void => done(new Error("host disconnected"));
+      socket.once("drain", onDrain);
+      socket.once("close", onClose);
+    }));
   return {
-    write: (bytes) =>
-      new Promise<void>((resolve, reject) => {
-        if (socket.destroyed) return reject(new Error("host disconnected"));
-        // libuv writes at once when nothing is queued; resolving on flush gives back-pressure.
-        socket.write(bytes, (err) => (err ? reject(err) : resolve()));
-      }),
+    write: (bytes) => {
+      if (socket.destroyed) return Promise.reject(new Error("host disconnected"));
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(() => {
+          corked = false;
+          socket.uncork();
+        });
+      }
+      return socket.write(bytes) ? Promise.resolve() : whenDrained();
+    },
     pause: () => socket.pause(),
     resume: () => socket.resume(),
   };
