@@ -12,7 +12,7 @@
  * next call.
  *
  * Held: a run holds its thread's lease, and its checkpointer is told so (`holdThread`): reads of
- * the thread answer from memory once its own writes are acknowledged. The same saver with its
+ * the thread answer from memory, its own writes included before their acks. The same saver with its
  * thread held runs in the same loop (`held_*_ratio` = held JetStream / sqlite); `*_ratio` alone is
  * a saver that may share the thread with other writers and asks the server on every read.
  *

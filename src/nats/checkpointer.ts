@@ -105,10 +105,10 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   readonly #loader: ThreadViewLoader;
   readonly #decoder: CheckpointDecoder;
   readonly #encoder: CheckpointEncoder;
-  /** Thread id → how many holds (see holdThread). */
-  readonly #held = new Map<string, number>();
-  /** Thread id → its writes in flight that its view does not hold yet (a held read waits for them). */
-  readonly #unapplied = new Map<string, number>();
+  /** Threads held, with how many holds each (see holdThread). */
+  readonly #held = new Counts();
+  /** Threads with writes in flight that their view does not hold yet (a held read asks the server then). */
+  readonly #unapplied = new Counts();
   #closed = false;
 
   constructor(opts: JetStreamCheckpointSaverOptions) {
@@ -160,14 +160,12 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
   holdThread(threadId: string): () => void {
     const id = threadIdOf(threadId);
     if (id === undefined) throw invalid("holdThread: thread id is missing");
-    this.#held.set(id, (this.#held.get(id) ?? 0) + 1);
+    this.#held.add(id);
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      const n = (this.#held.get(id) ?? 1) - 1;
-      if (n > 0) this.#held.set(id, n);
-      else this.#held.delete(id);
+      this.#held.remove(id);
     };
   }
 
@@ -289,7 +287,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     const view = this.#held.has(threadId) ? this.#views.get(threadId) : undefined;
     const early = view !== undefined && messages.every((m) => m.header.k === "w");
     if (early) for (const m of messages) view.ns(ns).applyPendingWrites(m.header as WriteHeader, m.parts, own);
-    else this.#unapplied.set(threadId, (this.#unapplied.get(threadId) ?? 0) + 1);
+    else this.#unapplied.add(threadId);
     // Encoded now (bad values fail here); published when this turn of the event loop ends and
     // acknowledged by the thread's next barrier (see WriteBarrier).
     this.#barrier.defer(threadId, async () => {
@@ -300,11 +298,7 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
         if (early) this.#views.forget(threadId);
         throw err;
       } finally {
-        if (!early) {
-          const n = this.#unapplied.get(threadId)! - 1;
-          if (n > 0) this.#unapplied.set(threadId, n);
-          else this.#unapplied.delete(threadId);
-        }
+        if (!early) this.#unapplied.remove(threadId);
       }
     });
   }
@@ -378,6 +372,25 @@ export class JetStreamCheckpointSaver extends BaseCheckpointSaver {
     // Pending writes are waited for, not abandoned (a failure has no run left to fail here).
     await this.#barrier.acked().catch(() => {});
     await this.#views.close();
+  }
+}
+
+/** Keys with a count; a key is there while its count is above zero. */
+class Counts {
+  readonly #counts = new Map<string, number>();
+
+  add(key: string): void {
+    this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1);
+  }
+
+  remove(key: string): void {
+    const n = (this.#counts.get(key) ?? 1) - 1;
+    if (n > 0) this.#counts.set(key, n);
+    else this.#counts.delete(key);
+  }
+
+  has(key: string): boolean {
+    return this.#counts.has(key);
   }
 }
 
