@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import type { ObjectInfo, ObjectStore } from "@nats-io/obj";
 import { headers, nuid, type MsgHdrs, type NatsConnection } from "@nats-io/transport-node";
@@ -37,6 +38,9 @@ export interface ArtifactStoreOptions {
 const PUT_WINDOW = 16;
 /** Objects of up to this many chunks are read with direct gets (no consumer to set up). */
 const DIRECT_CHUNKS = 4;
+/** Tries of a small object's direct gets before a chunk is called missing, and the backoff step. */
+const DIRECT_ATTEMPTS = 4;
+const DIRECT_RETRY_MS = 100;
 /** How far a read of a many-chunk object runs ahead of its reader. */
 const READ_AHEAD_BYTES = 32 * 1024 * 1024;
 const ACK_TIMEOUT_MS = 10_000;
@@ -213,22 +217,17 @@ export class ArtifactStore {
   async *#chunks(subject: string, count: number): AsyncGenerator<Uint8Array, void, undefined> {
     if (count === 0) return;
     if (count <= DIRECT_CHUNKS) {
-      // The first and the last at once, the ones between (if any) one after the other.
-      const [first, last] = await Promise.all([
-        this.#jsm.direct.getMessage(this.#stream, { seq: 0, next_by_subj: subject }),
-        count > 1 ? this.#jsm.direct.getMessage(this.#stream, { last_by_subj: subject }) : null,
-      ]);
-      if (!first || (count > 1 && (!last || last.seq === first.seq))) throw new Error("a chunk is missing");
-      yield first.data;
-      let at = first.seq;
-      for (let i = 2; i < count; i++) {
-        const m = await this.#jsm.direct.getMessage(this.#stream, { seq: at + 1, next_by_subj: subject });
-        if (!m || m.seq >= last!.seq) throw new Error("a chunk is missing");
-        yield m.data;
-        at = m.seq;
+      // On a cluster a direct get may be answered by a replica that has not caught up with a write
+      // just acknowledged (or time out on a node that died): a few tries before a chunk is missing.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          yield* await this.#directChunks(subject, count);
+          return;
+        } catch (err) {
+          if (attempt >= DIRECT_ATTEMPTS) throw err;
+          await sleep(DIRECT_RETRY_MS * attempt);
+        }
       }
-      if (last) yield last.data;
-      return;
     }
     const consumer = await this.#js.consumers.get(this.#stream, { filter_subjects: subject });
     if ((await consumer.info(true)).num_pending === 0) throw new Error(`its ${count} chunks are missing`);
@@ -244,6 +243,26 @@ export class ArtifactStore {
       messages.stop();
     }
     if (n !== count) throw new Error(`${count - n} of its ${count} chunks are missing`);
+  }
+
+  /** A small object's chunks by direct gets, all of them before any is handed on (so a retry starts clean). */
+  async #directChunks(subject: string, count: number): Promise<Uint8Array[]> {
+    // The first and the last at once, the ones between (if any) one after the other.
+    const [first, last] = await Promise.all([
+      this.#jsm.direct.getMessage(this.#stream, { seq: 0, next_by_subj: subject }),
+      count > 1 ? this.#jsm.direct.getMessage(this.#stream, { last_by_subj: subject }) : null,
+    ]);
+    if (!first || (count > 1 && (!last || last.seq === first.seq))) throw new Error("a chunk is missing");
+    const chunks = [first.data];
+    let at = first.seq;
+    for (let i = 2; i < count; i++) {
+      const m = await this.#jsm.direct.getMessage(this.#stream, { seq: at + 1, next_by_subj: subject });
+      if (!m || m.seq >= last!.seq) throw new Error("a chunk is missing");
+      chunks.push(m.data);
+      at = m.seq;
+    }
+    if (last) chunks.push(last.data);
+    return chunks;
   }
 
   /** A link (made by other tools; Vibewriter never writes one): the client library follows it. */
