@@ -10,8 +10,8 @@ export type ArtifactBlobs = ReturnType<typeof artifactBlobs>;
 
 export function artifactBlobs(store: ArtifactStore) {
   return {
-    async put(name: string, data: Uint8Array): Promise<void> {
-      await store.put(name, data);
+    async put(name: string, data: Uint8Array, opts?: { isNew?: boolean }): Promise<void> {
+      await store.put(name, data, opts);
     },
     async get(name: string): Promise<Uint8Array | null> {
       try {

@@ -95,15 +95,17 @@ export class ArtifactStore {
    * layout is the Object Store's own (chunks on `$O.<bucket>.C.<nuid>`, then the info on
    * `$O.<bucket>.M.<name>`), written faster than the client library does it: chunks go out with
    * up to `PUT_WINDOW` acknowledgements outstanding, hashed with Node's SHA-256, and the lookup of
-   * the object being replaced runs meanwhile.
+   * the object being replaced runs meanwhile. `isNew`: the caller knows of no object of this name
+   * (the workspace sync, for files it has not saved), so that lookup is skipped; were there one
+   * after all, its chunks would be left for `sweep()`.
    */
-  async put(name: string, content: ArtifactContent, opts: { description?: string } = {}): Promise<ArtifactInfo> {
+  async put(name: string, content: ArtifactContent, opts: { description?: string; isNew?: boolean } = {}): Promise<ArtifactInfo> {
     checkName(name);
     const source = toAsyncIterable(content);
     const id = nuid.next();
     const chunkSubject = objectChunkSubjectPrefix(this.#bucket) + id;
     const chunkSize = Math.min(this.#chunkSize, this.#nc.info?.max_payload ?? this.#chunkSize);
-    const previous = this.#os.info(name).catch(() => null); // only for removing its chunks
+    const previous = opts.isNew ? Promise.resolve(null) : this.#os.info(name).catch(() => null); // only for removing its chunks
     const hash = createHash("sha256");
     const inflight: Promise<void>[] = [];
     let size = 0;

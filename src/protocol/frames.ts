@@ -14,6 +14,7 @@
  *   host → guest  { id, op: "chunk", more }        (further body parts while `more` was true)
  *   guest → host  { id, ev: "start", pid }         (exec only)
  *   guest → host  { id, ev: "data", stream?, part? } + body   (zero or more; bulk bytes)
+ *   guest → host  { id, ev: "data", part, sizes } + body      (files part, part+1, … whole, back to back)
  *   guest → host  { id, ev: "data", result: true } + body     (a big result's JSON, in parts)
  *   guest → host  { id, ev: "result", value }      (exactly one of result/error ends it; its body,
  *                                                   if any, is the last untagged `data` part)
@@ -25,8 +26,8 @@
  * the host caps what it collects per request instead.
  */
 import { ERROR_CODES } from "./error-codes.ts";
-import { MAX_ERROR_MESSAGE } from "./limits.ts";
-import { bool, int, object, oneOf, optional, string, tagged, unknown, type Infer } from "./schema.ts";
+import { MAX_ERROR_MESSAGE, MAX_FILES_PER_FRAME } from "./limits.ts";
+import { array, bool, int, object, oneOf, optional, string, tagged, unknown, type Infer } from "./schema.ts";
 
 const id = int();
 
@@ -40,6 +41,11 @@ export const eventHeader = tagged("ev", {
     stream: optional(oneOf(["stdout", "stderr"])),
     /** download: index of the file in `paths`. */
     part: optional(int()),
+    /**
+     * download: the body is several whole files back to back, `part` and the ones after it, of
+     * these sizes (many small files in one frame: each frame costs the agent ~0.2 ms under TCG).
+     */
+    sizes: optional(array(int(), { max: MAX_FILES_PER_FRAME })),
     /** A part of the result's JSON (see `result.json`). */
     result: optional(oneOf([true])),
   }),

@@ -15,7 +15,7 @@ export { ErrorCode, ProtocolErrorCode } from "./error-codes.ts";
 export { ProtocolError } from "./errors.ts";
 export { eventHeader, type EventHeader, requestHeader, type RequestHeader } from "./frames.ts";
 export { encodeFrame, encodeFrameJson, FrameDecoder } from "./framing.ts";
-export { AGENT_VERSION, MAX_ARGS_BYTES, MAX_ERROR_MESSAGE, MAX_FRAME_BODY, MAX_INLINE_RESULT, PROTOCOL_VERSION } from "./limits.ts";
+export { AGENT_VERSION, MAX_ARGS_BYTES, MAX_ERROR_MESSAGE, MAX_FILES_PER_FRAME, MAX_FRAME_BODY, MAX_INLINE_RESULT, PROTOCOL_VERSION } from "./limits.ts";
 export { type Args, type DownloadResult, type EditResult, type ExecArgs, type ExecResult, type FileInfo, type GlobResult, type GrepMatch, type GrepResult, type HelloArgs, type HelloResult, isOp, type LsResult, type ManifestResult, type Op, OP_SCHEMAS, type OpMap, type ReadResult, type Result, type UploadResult, type WriteResult } from "./ops.ts";
 export { parseResultJson, resultFrames } from "./result-frames.ts";
 export { SANDBOX_GID, SANDBOX_UID } from "./sandbox-user.ts";

@@ -319,6 +319,18 @@ export class GuestClient {
     }
   }
 
+  /** A frame of several whole files (`sizes`, from `part` on): handed on as one part each. */
+  private dataOfParts(id: number, p: Pending, first: number | undefined, sizes: number[], body: Buffer): void {
+    if (first === undefined || sizes.reduce((a, b) => a + b, 0) !== body.length) return this.refuse(id, p, `a ${p.op} sent parts whose sizes do not add up to its body`);
+    let at = 0;
+    for (let k = 0; k < sizes.length; k++) {
+      const bytes = body.subarray(at, (at += sizes[k]!));
+      if (p.onData) p.onData(bytes, { part: first + k });
+      else if (this.count(id, p, bytes.length)) p.data.push({ bytes, part: first + k });
+      else return; // over the cap: the request has failed
+    }
+  }
+
   private receive(chunk: Buffer): void {
     if (this.failure) return;
     try {
@@ -348,6 +360,7 @@ export class GuestClient {
         }
         const tagged = event.stream !== undefined ? "stream" : event.part !== undefined ? "part" : "bytes";
         if (streams.data !== tagged) return this.refuse(event.id, p, `a ${p.op} does not stream ${tagged === "bytes" ? "untagged bytes" : `data tagged by ${tagged}`}`);
+        if (event.sizes) return this.dataOfParts(event.id, p, event.part, event.sizes, body);
         if (p.onData) {
           p.onData(body, { stream: event.stream, part: event.part });
           return;

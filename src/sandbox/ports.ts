@@ -9,7 +9,8 @@
  * `threads/<threadId>/workspace/<relpath>` (`workspacePrefix`).
  */
 export interface WorkspaceStore {
-  put(name: string, data: Uint8Array): Promise<void>;
+  /** `isNew`: the caller saved nothing under this name (a store may skip looking for it). */
+  put(name: string, data: Uint8Array, opts?: { isNew?: boolean }): Promise<void>;
   /** null when there is no such object. */
   get(name: string): Promise<Uint8Array | null>;
   /** Names starting with `prefix`. */

@@ -146,7 +146,7 @@ export class WorkspaceSync {
     };
     const save = async (b: Listed, bytes: Uint8Array): Promise<void> => {
       try {
-        await this.store.put(this.prefix + b.rel, bytes);
+        await this.store.put(this.prefix + b.rel, bytes, { isNew: !this.known.has(b.rel) });
         this.known.set(b.rel, { size: b.size, mtimeMs: b.mtimeMs });
       } catch (err) {
         failed.push({ rel: b.rel, error: err as Error });

@@ -4,9 +4,10 @@
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from "node:fs/promises";
-import { PROTOCOL_VERSION } from "../../src/protocol/index.ts";
+import { connect } from "node:net";
+import { FrameDecoder, PROTOCOL_VERSION } from "../../src/protocol/index.ts";
 import { GuestError, GuestErrorCode } from "../../src/sandbox/guest-error.ts";
-import type { GuestClient } from "../../src/sandbox/guest-client.ts";
+import { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { startHostAgent, type HostAgent } from "./host-agent.ts";
 
 let agent: HostAgent;
@@ -126,6 +127,36 @@ describe("files", () => {
     expect(down.value.files.map((f) => f.error ?? f.size)).toEqual([5, "file_not_found", 7, 0]);
     const part = (i: number) => Buffer.concat(down.data.filter((d) => d.part === i).map((d) => d.bytes)).toString();
     expect([part(0), part(2), part(3)]).toEqual(["alpha", "unicode", ""]);
+  });
+
+  it("downloads many listed files through one read of them all, byte for byte, and falls back file by file", async () => {
+    await mkdir(agent.real("/workspace/many"), { recursive: true });
+    const want: Buffer[] = [];
+    for (let i = 0; i < 300; i++) {
+      // Text, binary, empty, and one bigger than a frame (read from the file in frames).
+      const data = i === 7 ? Buffer.alloc(0) : i === 11 ? Buffer.from([0, 255, 10, 0]) : i === 13 ? Buffer.alloc(1536 * 1024, 0x61) : Buffer.from(`file ${i}\n`.repeat(i % 5 + 1));
+      want.push(data);
+      await writeFile(agent.real(`/workspace/many/f${i}`), data);
+    }
+    await symlink(agent.real("/workspace/many/f1"), agent.real("/workspace/many/link"));
+    expect((await c.request("manifest", { path: "/workspace/many" })).value.files).toHaveLength(300); // lists them: the cached way
+    const paths = [...want.map((_, i) => `/workspace/many/f${i}`), "/workspace/many/link", "/workspace/many/gone", "/etc/passwd"];
+    // Frames counted on a socket of our own: the small files come back a few frames, not one each.
+    const sock = connect(agent.socket);
+    await new Promise((resolve) => sock.once("connect", resolve));
+    const decoder = new FrameDecoder();
+    let dataFrames = 0;
+    sock.on("data", (chunk: Buffer) => (dataFrames += decoder.push(chunk).filter((f) => (f.header as { ev?: string }).ev === "data").length));
+    const own = await GuestClient.connect(sock);
+    try {
+      const down = await own.request("download", { paths });
+      // A symlink inside the view is followed (the one-by-one way, as before); outside: refused.
+      expect(down.value.files.map((f) => f.error ?? f.size)).toEqual([...want.map((w) => w.length), want[1]!.length, "file_not_found", "permission_denied"]);
+      for (let i = 0; i < want.length; i++) expect(Buffer.concat(down.data.filter((d) => d.part === i).map((d) => d.bytes)).equals(want[i]!)).toBe(true);
+      expect(dataFrames).toBeLessThan(10);
+    } finally {
+      own.close();
+    }
   });
 
   it("globs with **, {a,b} and classes; the manifest lists every workspace file", async () => {

@@ -202,6 +202,24 @@ it("refuses stream events an op never sends (a start for stat, output for read)"
   }
 });
 
+it("splits a frame of several whole files by its sizes, and refuses sizes that do not add up to its body", async () => {
+  const g = await hostileGuest((req, sock) => {
+    if (req.op !== "download") return;
+    const paths = (req.args as { paths: string[] }).paths;
+    const lie = paths[0] === "/workspace/lie";
+    sock.write(encodeFrame({ id: req.id, ev: "data", part: 0, sizes: lie ? [2, 2] : [2, 0, 3] }, Buffer.from("abcde")));
+    sock.write(encodeFrame({ id: req.id, ev: "result", value: { files: paths.map((path, i) => ({ path, size: [2, 0, 3][i]! })) } }));
+  });
+  try {
+    const r = await g.client.request("download", { paths: ["/workspace/a", "/workspace/b", "/workspace/c"] });
+    expect(r.data.map((d) => [d.part, d.bytes.toString()])).toEqual([[0, "ab"], [1, ""], [2, "cde"]]);
+    await expect(g.client.request("download", { paths: ["/workspace/lie"] })).rejects.toMatchObject({ code: "protocol", message: expect.stringContaining("do not add up") });
+    expect(g.client.isClosed).toBe(false);
+  } finally {
+    await g.close();
+  }
+});
+
 it("a command's streamed output is capped on the host too (execStream), the end says truncated", async () => {
   const flood = Buffer.alloc(64 * 1024, 0x42);
   const g = await hostileGuest((req, sock) => {

@@ -1,11 +1,16 @@
 /** `read` (byte window or line window, binary-safe) and `download` (many files). */
 import { closeSync, constants, fstatSync, openSync, readFileSync, readSync } from "node:fs";
-import { confine, type Resolved } from "../confine.ts";
+import { confine, rootContaining, type Resolved } from "../confine.ts";
+import { catFiles, type Candidate } from "../content-load.ts";
+import { OP_TIME_MS } from "../budget.ts";
 import type { AgentContext } from "../context.ts";
 import { GuestAgentError, toGuestAgentError } from "../errors.ts";
 import type { OpRequest, RequestContext } from "../request-context.ts";
 import type { CachedEntry } from "../tree-cache.ts";
-import { ErrorCode, MAX_FRAME_BODY, OP_SCHEMAS, type DownloadResult, type ReadResult } from "../../protocol/index.ts";
+import { ErrorCode, MAX_FILES_PER_FRAME, MAX_FRAME_BODY, OP_SCHEMAS, resolveViewPath, type DownloadResult, type ReadResult } from "../../protocol/index.ts";
+
+/** Largest file a download reads through `cat` (bigger ones stream from the file in frames). */
+const MAX_CAT_FILE = MAX_FRAME_BODY;
 
 const DEFAULT_LINE_LIMIT = OP_SCHEMAS.read.limits.defaultLineLimit;
 
@@ -181,11 +186,20 @@ function isBlank(chunk: Buffer): boolean {
   return true;
 }
 
+/** Files in one download from which the listed ones are read by one `cat` (catFiles). */
+const CAT_DOWNLOAD_FILES = 32;
+
 export async function handleDownload(ctx: AgentContext, req: OpRequest<"download">): Promise<DownloadResult> {
   const paths = req.args.paths;
+  const sent = paths.length >= CAT_DOWNLOAD_FILES ? await downloadListed(ctx, req) : [];
   const files: DownloadResult["files"] = [];
   for (let part = 0; part < paths.length; part++) {
     const path = paths[part];
+    const done = sent[part];
+    if (done) {
+      files.push(done);
+      continue;
+    }
     try {
       const f = await openRegular(ctx, path);
       try {
@@ -201,4 +215,43 @@ export async function handleDownload(ctx: AgentContext, req: OpRequest<"download
     }
   }
   return { files };
+}
+
+/**
+ * Sends the files of a download that the tree cache lists as regular files (what a manifest
+ * just listed) through one `cat` per batch, instead of four fs calls and a frame's JS each: the
+ * workspace sync after a command that made 1,000 files spent most of its download there. A
+ * listed directory has no symlink on its way (walks never enter one, and an event drops what lies
+ * under a changed entry), so the lexical path is the real one; a file changed or swapped during
+ * the `cat` fails catFiles' checks and goes the one-by-one way. Returns what was sent, by part.
+ */
+async function downloadListed(ctx: AgentContext, req: OpRequest<"download">): Promise<DownloadResult["files"]> {
+  await ctx.tree.settle();
+  const listed: (Candidate & { entry: CachedEntry; part: number })[] = [];
+  req.args.paths.forEach((path, part) => {
+    const lexical = resolveViewPath(path, ctx.roots);
+    if (!lexical.ok || !lexical.root) return;
+    const real = lexical.root.real + lexical.rest;
+    const entry = ctx.tree.entry(real);
+    if (entry?.kind === "file" && entry.size <= MAX_CAT_FILE && rootContaining(ctx, real)) listed.push({ real, view: lexical.view, entry, part });
+  });
+  const sent: DownloadResult["files"] = [];
+  await catFiles(ctx, req, listed, performance.now() + OP_TIME_MS, async (batch, bytes) => {
+    // Files of consecutive parts go out together, one frame up to a frame's body.
+    for (let k = 0; k < batch.length; ) {
+      if (req.aborted) throw new GuestAgentError(ErrorCode.Cancelled, "cancelled");
+      const first = (batch[k] as (typeof listed)[number]).part;
+      const run: Buffer[] = [];
+      let size = 0;
+      for (; k < batch.length && run.length < MAX_FILES_PER_FRAME; k++) {
+        const f = batch[k] as (typeof listed)[number];
+        if (f.part !== first + run.length || (run.length && size + bytes[k]!.length > MAX_FRAME_BODY)) break;
+        run.push(bytes[k]!);
+        size += bytes[k]!.length;
+        sent[f.part] = { path: req.args.paths[f.part]!, size: bytes[k]!.length };
+      }
+      await req.data(run.length === 1 ? run[0]! : Buffer.concat(run, size), { part: first, sizes: run.map((b) => b.length) });
+    }
+  });
+  return sent;
 }
