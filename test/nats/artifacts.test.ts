@@ -105,6 +105,23 @@ describe("ArtifactStore", () => {
     expect(await chunkSubjects()).toBe(before);
   });
 
+  it("a put told its name is new skips the lookup; were it not new, the replaced chunks are left for sweep()", async () => {
+    const a = t.backbone.artifacts;
+    const chunkSubjects = () =>
+      t.backbone.jsm.streams
+        .info(objectStoreStreamName(Names.filesBucket), { subjects_filter: `${objectChunkSubjectPrefix(Names.filesBucket)}>` })
+        .then((i) => Object.keys(i.state.subjects ?? {}).length);
+    await a.put("fresh/new.txt", "first", { isNew: true });
+    expect(new TextDecoder().decode(await a.getBytes("fresh/new.txt"))).toBe("first");
+    const before = await chunkSubjects();
+    await a.put("fresh/new.txt", "second", { isNew: true }); // wrongly new: the old chunk stays
+    expect(new TextDecoder().decode(await a.getBytes("fresh/new.txt"))).toBe("second");
+    expect(await chunkSubjects()).toBe(before + 1);
+    expect((await a.sweep({ olderThanMs: 0 })).orphans).toBeGreaterThanOrEqual(1);
+    expect(await chunkSubjects()).toBe(before);
+    expect(new TextDecoder().decode(await a.getBytes("fresh/new.txt"))).toBe("second");
+  });
+
   it("reports an object that lost a chunk as damaged, never as a short read", async () => {
     const a = t.backbone.artifacts;
     const os = await new Objm(t.backbone.js).open(Names.filesBucket);
