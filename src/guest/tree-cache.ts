@@ -23,7 +23,14 @@
  * that outlived its command, until the next change or command. The kernel's event queue is raised
  * at boot so that it does not overflow; a command that floods it anyway makes `commandEnded()`
  * renew the watchers too.
+ *
+ * The same events keep a change log for the workspace sync (`trackChanges`/`takeChanges`): the
+ * paths that changed under a directory since a token, so that the manifest after a command lists
+ * only those instead of the whole workspace. The log is complete only while every directory under
+ * it is watched: a full listing arms it, and anything that leaves a directory unwatched without
+ * an event (out of watches, a flood, `clear()`) voids it, so that the next listing is a full one.
  */
+import { randomBytes } from "node:crypto";
 import { lstatSync, readdirSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { setImmediate as nextTurn } from "node:timers/promises";
 
@@ -40,6 +47,8 @@ export interface CachedEntry {
   ctimeMs: number;
   /** Hard links when listed (files): only files with several names are checked after commands. */
   nlink: number;
+  /** Inode: a name listed with one link is checked too once another name of it is seen. */
+  ino: number;
 }
 
 interface Node {
@@ -53,6 +62,16 @@ interface Node {
 /** What `watchMany` hands out and `adopt` checks: the watch a listing must still be under. */
 export type WatchTicket = { readonly node: object; readonly gen: number };
 
+/** What changed under `top` since `token` (real paths: each with everything under it). */
+interface ChangeLog {
+  top: string;
+  token: string;
+  /** True once a full listing that began with this log walked all of `top`. */
+  armed: boolean;
+  paths: Set<string>;
+}
+
+
 /** Directories watched at most (inotify watches are a per-user kernel resource). */
 const MAX_DIRS = 4096;
 /** Content kept for grep, in total and per file. */
@@ -62,6 +81,8 @@ const MAX_CACHED_FILE = 1024 * 1024;
 const FLOOD_EVENTS = 20_000;
 /** Hard-linked files looked at again after a command; above this the cache is dropped instead. */
 const MAX_REVALIDATE = 5000;
+/** Inodes with several names remembered (beyond: only entries listed with several links count). */
+const MAX_LINKED_INODES = 100_000;
 
 export class TreeCache {
   readonly #dirs = new Map<string, Node>();
@@ -71,6 +92,17 @@ export class TreeCache {
   #events = 0;
   /** Cached directories must lie under one of these (the view roots' real paths). */
   readonly #tops: string[];
+  #log: ChangeLog | null = null;
+  #tokens = 0;
+  /** Tokens of one agent never match another's: see `reseedTokens`. */
+  #epoch = randomBytes(6).toString("hex");
+  /** Files with several names that the change log's answers saw outside any cached listing. */
+  readonly #linked = new Map<string, CachedEntry>();
+  /**
+   * Inodes seen with several names. A link made to a listed file changes its link count but sends
+   * no event to its directory, so its cached entry still says one link: the inode says more.
+   */
+  readonly #linkedInodes = new Set<number>();
 
   constructor(tops: string[]) {
     this.#tops = tops;
@@ -108,6 +140,7 @@ export class TreeCache {
     if (!entries) return null;
     const node = watched ? this.#dirs.get(dir) : undefined;
     if (node) node.entries = entries;
+    this.#noteInodes(entries);
     return entries;
   }
 
@@ -130,7 +163,93 @@ export class TreeCache {
     const node = this.#dirs.get(dir);
     if (!node || node !== ticket.node || node.gen !== ticket.gen) return false;
     node.entries ??= entries;
+    this.#noteInodes(entries);
     return true;
+  }
+
+  /**
+   * Starts a change log for `top` (a real directory) as a full listing of it begins: its token.
+   * The log counts only once `armChanges` says that listing walked the whole tree.
+   */
+  trackChanges(top: string): string {
+    this.#log = { top, token: this.#nextToken(), armed: false, paths: new Set() };
+    return this.#log.token;
+  }
+
+  /** The full listing that began with `token` reached its end: the log is complete from now on. */
+  armChanges(token: string): void {
+    if (this.#log?.token === token) this.#log.armed = true;
+  }
+
+  /**
+   * The paths under `top` that changed since `token` (each with everything under it), and the
+   * token to ask with next time; null when there is no complete log for that token. `undo()`
+   * when the answer could not be given: the old token then stands for all of it again.
+   */
+  takeChanges(top: string, token: string): { paths: string[]; token: string; undo(): void } | null {
+    const log = this.#log;
+    if (!log || log.top !== top || log.token !== token || !log.armed) return null;
+    const taken = log.paths;
+    log.paths = new Set();
+    log.token = this.#nextToken();
+    const next = log.token;
+    return {
+      paths: [...taken],
+      token: next,
+      undo: () => {
+        if (this.#log !== log || log.token !== next) return;
+        for (const p of log.paths) taken.add(p);
+        log.paths = taken;
+        log.token = token;
+      },
+    };
+  }
+
+  /**
+   * A file the manifest listed. One with several names (or an inode seen with several) is looked
+   * at after every command, listed or not: a write through another name sends no event to its
+   * directory. True when this is the first time its inode is seen with several names: its other
+   * names may lie in listings that say one link, so the change log cannot vouch for them.
+   */
+  noteLinked(path: string, entry: CachedEntry): boolean {
+    if (entry.kind !== "file" || (entry.nlink < 2 && !this.#linkedInodes.has(entry.ino))) return false;
+    if (this.#linked.size >= MAX_REVALIDATE) {
+      this.#logLost(path);
+      return false;
+    }
+    this.#linked.set(path, entry);
+    const isNew = entry.nlink > 1 && !this.#linkedInodes.has(entry.ino);
+    this.#noteInodes([entry]);
+    return isNew;
+  }
+
+  #noteInodes(entries: CachedEntry[]): void {
+    for (const e of entries) if (e.kind === "file" && e.nlink > 1 && this.#linkedInodes.size < MAX_LINKED_INODES) this.#linkedInodes.add(e.ino);
+  }
+
+  #nextToken(): string {
+    return `${this.#epoch}.${++this.#tokens}`;
+  }
+
+  /**
+   * Tokens given from now on start with `seed` (the host's hello): VMs restored from one snapshot
+   * share the agent's memory, random state included, and must not hand out the same tokens.
+   */
+  reseedTokens(seed: string): void {
+    this.#epoch = `${seed}-${randomBytes(6).toString("hex")}`;
+  }
+
+  /** `path` changed (with everything under it): the log records it if it lies under its top. */
+  #logChange(path: string): void {
+    const log = this.#log;
+    if (!log) return;
+    if (path === log.top || path.startsWith(`${log.top}/`)) log.paths.add(path);
+    else if (log.top.startsWith(`${path}/`)) log.paths.add(log.top);
+  }
+
+  /** A directory under the log's top may be unwatched without an event: the log is void. */
+  #logLost(dir: string | null): void {
+    if (this.#log && (dir === null || dir === this.#log.top || dir.startsWith(`${this.#log.top}/`) || this.#log.top.startsWith(`${dir}/`))) this.#log = null;
   }
 
   /** How many entries the cached listings hold (budgets, tests). */
@@ -210,25 +329,40 @@ export class TreeCache {
     const suspects: string[] = [];
     for (const [dir, node] of this.#dirs) {
       if (!node.entries) continue;
-      for (const e of node.entries) if (e.kind === "file" && e.nlink > 1) suspects.push(dir);
+      for (const e of node.entries) if (e.kind === "file" && (e.nlink > 1 || this.#linkedInodes.has(e.ino))) suspects.push(dir);
     }
     if (suspects.length > MAX_REVALIDATE) {
       for (const node of this.#dirs.values()) node.entries = null;
       this.#content.clear();
       this.#contentBytes = 0;
+      this.#logLost(null);
       return;
+    }
+    // Listed again by the change log's next answer (and noted again) when they changed.
+    for (const [path, e] of this.#linked) {
+      if (unchanged(path, e)) continue;
+      this.#linked.delete(path);
+      this.#logChange(path);
+      this.#dropContent(path);
+      const node = this.#dirs.get(path.slice(0, path.lastIndexOf("/")));
+      if (node) node.entries = null;
     }
     for (const dir of new Set(suspects)) {
       const node = this.#dirs.get(dir)!;
       const entries = node.entries;
-      if (!entries || entries.every((e) => e.kind !== "file" || e.nlink < 2 || unchanged(`${dir}/${e.name}`, e))) continue;
+      const changed = entries?.filter((e) => e.kind === "file" && (e.nlink > 1 || this.#linkedInodes.has(e.ino)) && !unchanged(`${dir}/${e.name}`, e)) ?? [];
+      if (!entries || !changed.length) continue;
       node.entries = null;
       for (const e of entries) this.#dropContent(`${dir}/${e.name}`);
+      for (const e of changed) this.#logChange(`${dir}/${e.name}`);
     }
   }
 
   /** Drops everything (the agent's tests and the end of a session). */
   clear(): void {
+    this.#logLost(null);
+    this.#linked.clear();
+    this.#linkedInodes.clear();
     for (const node of this.#dirs.values()) node.watcher.close();
     this.#dirs.clear();
     this.#content.clear();
@@ -248,11 +382,15 @@ export class TreeCache {
     for (let i = chain.length - 1; i >= 0; i--) {
       const d = chain[i]!;
       if (this.#dirs.has(d)) continue;
-      if (this.#dirs.size >= MAX_DIRS) return false;
+      if (this.#dirs.size >= MAX_DIRS) {
+        this.#logLost(d);
+        return false;
+      }
       let watcher: FSWatcher;
       try {
         watcher = watch(d, { persistent: false }, (_event, name) => this.#changed(d, typeof name === "string" ? name : null));
       } catch {
+        this.#logLost(d);
         return false; // no inotify here, or out of watches: serve uncached
       }
       watcher.on("error", () => this.#changed(d, null));
@@ -270,6 +408,7 @@ export class TreeCache {
     this.#events++;
     const self = name === null || name === dir.slice(dir.lastIndexOf("/") + 1);
     const gone = self ? dir : `${dir}/${name}`;
+    this.#logChange(gone);
     const node = this.#dirs.get(dir);
     if (node) {
       node.entries = null;
@@ -311,7 +450,7 @@ function readEntries(dir: string, maxNames: number): CachedEntry[] | null {
       continue; // gone since readdir
     }
     const kind = kindOf(st);
-    entries.push({ name, kind, size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, nlink: st.nlink });
+    entries.push({ name, kind, size: kind === "file" ? st.size : 0, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, nlink: st.nlink, ino: st.ino });
   }
   return entries;
 }

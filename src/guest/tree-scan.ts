@@ -29,8 +29,8 @@ export interface Scan {
 const FIND = "/usr/bin/find";
 /** find's output read at most (~100 bytes an entry: 500,000 entries fit). */
 const OUTPUT_BYTES = 64 * 1024 * 1024;
-/** type, size, mtime, ctime, links, then the path (anything but NUL). */
-const FORMAT = "%y %s %T@ %C@ %n %p\\0";
+/** type, size, mtime, ctime, links, inode, then the path (anything but NUL). */
+const FORMAT = "%y %s %T@ %C@ %n %i %p\\0";
 
 /** Scans `top` (a real, confined directory): the whole tree, or only its own entries. */
 export async function scanTree(ctx: AgentContext, top: string, recursive: boolean, limits: ScanLimits): Promise<Scan> {
@@ -98,7 +98,7 @@ function records(all: Buffer): string[] {
 function parseRecord(text: string, listings: Map<string, CachedEntry[]>): CachedEntry | null {
   const fields: string[] = [];
   let at = 0;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 6; i++) {
     const sp = text.indexOf(" ", at);
     if (sp === -1) return null;
     fields.push(text.slice(at, sp));
@@ -116,6 +116,7 @@ function parseRecord(text: string, listings: Map<string, CachedEntry[]>): Cached
     mtimeMs: msOf(fields[2]!),
     ctimeMs: msOf(fields[3]!),
     nlink: Number(fields[4]),
+    ino: Number(fields[5]),
   };
   let list = listings.get(parent);
   if (!list) listings.set(parent, (list = []));

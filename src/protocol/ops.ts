@@ -222,16 +222,24 @@ export const OP_SCHEMAS = {
     streams: { data: "part" },
   }),
 
-  /** Every regular file under `path` (default /workspace): the host diffs it to persist. */
+  /**
+   * Every regular file under `path` (default /workspace): the host diffs it to persist. With
+   * `since` (the token of an earlier answer) the agent may answer with only what changed: then
+   * `scopes` lists the paths that changed, and `files` every file under them (a scope without
+   * files is gone). Without `scopes` the answer is a full listing. Every answer that starts a
+   * listing or follows a change log carries the `token` to ask with next time.
+   */
   manifest: op({
     args: object({
       path: optional(string()),
       limit: optional(int(1)),
       /** Paging: only files after this view path in walk order (name order, depth first). */
       after: optional(string()),
+      /** The token of the last answer; with `after`, the token of the listing it continues. */
+      since: optional(string({ max: 100 })),
       timeBudgetMs: optional(int(1)),
     }),
-    result: object({ files: array(fileInfo), ...budgeted }),
+    result: object({ files: array(fileInfo), scopes: optional(array(string())), token: optional(string({ max: 100 })), ...budgeted }),
     streams: {},
     limits: { defaultLimit: 100_000 },
   }),

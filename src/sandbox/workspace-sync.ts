@@ -2,7 +2,9 @@
  * Keeps a thread's /workspace in the WorkspaceStore. Files written through the backend are saved
  * as they are written; files that commands create, change or delete are found by diffing the
  * agent's `manifest` (size + mtime per file, fetched in pages) after each command, and saved or
- * deleted many at a time. A new VM for the thread gets the saved files uploaded before first use
+ * deleted many at a time. The agent answers with only what changed since the last manifest when
+ * its change log has it (see the guest's tree-cache.ts), so the cost follows the change, not the
+ * workspace; a full listing comes after any failure and every FULL_LISTING_EVERY syncs. A new VM for the thread gets the saved files uploaded before first use
  * (`restore`). Steps run one at a time (a step's own saves run concurrently).
  *
  * Never silent: a file that could not be saved or deleted stays different from what is known, so
@@ -30,16 +32,28 @@ const BATCH_FILES = 2000;
 const STORE_CONCURRENCY = 24;
 /** Files per manifest page (a page is a few MiB at most). */
 const MANIFEST_PAGE = 20_000;
+/**
+ * Syncs answered from the agent's change log in a row, after which the workspace is listed whole
+ * again: what inotify never reports (a file changed in place through a shared mmap) is caught then.
+ */
+const FULL_LISTING_EVERY = 32;
 
 export interface SyncReport {
   saved: number;
   deleted: number;
+  /** How /workspace was looked at: only what changed (the agent's change log), or all of it. */
+  listed: "changes" | "all";
+  /** Files the manifest named (all of them, or those under the changed paths). */
+  files: number;
   /** Where the time went (ms): listing the workspace, downloads from the VM, store writes. */
   phases: { manifest: number; download: number; store: number };
 }
 
 export class WorkspaceSync {
   private readonly known = new Map<string, Known>();
+  /** The agent's token for "what changed since the last listing" (none: list everything). */
+  private token: string | undefined;
+  private fromLog = 0;
   private tail: Promise<unknown> = Promise.resolve();
   readonly prefix: string;
 
@@ -76,6 +90,7 @@ export class WorkspaceSync {
         await this.upload(client, batch);
       }
       this.known.clear();
+      this.token = undefined;
       // Cut short (the guest's time budget), the rest is unknown: the next diff saves it again.
       for (const f of (await this.manifest(client)).files) this.known.set(f.rel, f);
       return { files, bytes };
@@ -87,7 +102,12 @@ export class WorkspaceSync {
     const rel = workspaceRelative(view);
     if (rel === null) return Promise.resolve();
     return this.exclusive(async () => {
-      await this.store.put(this.prefix + rel, data);
+      try {
+        await this.store.put(this.prefix + rel, data);
+      } catch (err) {
+        this.token = undefined; // the next sync lists everything, and saves this file again
+        throw err;
+      }
       this.known.set(rel, { size: stat.size, mtimeMs: stat.mtimeMs });
     });
   }
@@ -99,6 +119,7 @@ export class WorkspaceSync {
     return this.exclusive(async () => {
       const gone = [...this.known.keys()].filter((k) => k === rel || k.startsWith(`${rel}/`));
       const failed = await this.deleteAll(gone);
+      if (failed.length) this.token = undefined;
       if (failed.length) throw syncError(failed, gone.length, "deleted");
     });
   }
@@ -111,7 +132,7 @@ export class WorkspaceSync {
     return this.exclusive(async () => {
       const phases = { manifest: 0, download: 0, store: 0 };
       const t0 = performance.now();
-      const { files, complete } = await this.manifest(client);
+      const { files, complete, scopes } = await this.manifest(client);
       phases.manifest = performance.now() - t0;
       const changed = files.filter((f) => {
         const k = this.known.get(f.rel);
@@ -122,14 +143,18 @@ export class WorkspaceSync {
       let gone: string[] = [];
       if (complete) {
         const now = new Set(files.map((f) => f.rel));
-        gone = [...this.known.keys()].filter((rel) => !now.has(rel));
+        // A change log's answer speaks only for its scopes: known files elsewhere are unchanged.
+        const inScope = scopes && new Set(scopes);
+        gone = [...this.known.keys()].filter((rel) => !now.has(rel) && (inScope === null || underAny(rel, inScope)));
         const notDeleted = await this.deleteAll(gone);
         deleted = gone.length - notDeleted.length;
         failed.push(...notDeleted);
       }
+      // What failed is retried by the next sync: a full listing, since the change log moved on.
+      if (failed.length || !complete) this.token = undefined;
       if (failed.length) throw syncError(failed, changed.length + gone.length, "persisted");
       if (!complete) throw new GuestError(GuestErrorCode.WorkspaceUnsaved, "/workspace could not be listed completely within the guest's budget: files beyond the listing were not saved (retried after the next command)");
-      return { saved: changed.length, deleted, phases };
+      return { saved: changed.length, deleted, listed: scopes ? "changes" : "all", files: files.length, phases };
     });
   }
 
@@ -200,20 +225,40 @@ export class WorkspaceSync {
     if (failed.length) throw new Error(`restoring the workspace failed for ${failed.map((f) => `${f.path} (${f.error})`).join(", ")}`);
   }
 
-  /** Every file under /workspace, page by page; `complete` false when the guest's budget cut it. */
-  private async manifest(client: GuestClient): Promise<{ files: Listed[]; complete: boolean }> {
+  /**
+   * What is under /workspace: only what changed since the last listing when the agent's change
+   * log has it (`scopes`: the workspace-relative paths it speaks for, "" the whole), else every
+   * file, page by page; `complete` false when the guest's budget cut it.
+   */
+  private async manifest(client: GuestClient): Promise<{ files: Listed[]; complete: boolean; scopes: string[] | null }> {
     const files: Listed[] = [];
-    let after: string | undefined;
-    for (;;) {
-      const { value } = await client.request("manifest", { path: "/workspace", limit: MANIFEST_PAGE, after });
-      for (const f of value.files as FileInfo[]) {
+    const add = (list: FileInfo[]): void => {
+      for (const f of list) {
         const rel = workspaceRelative(f.path);
         if (rel !== null) files.push({ rel, view: f.path, size: f.size, mtimeMs: f.mtimeMs });
       }
-      if (!value.truncated) return { files, complete: true };
+    };
+    const since = this.fromLog < FULL_LISTING_EVERY ? this.token : undefined;
+    this.token = undefined; // until an answer gives the next one
+    let { value } = await client.request("manifest", { path: "/workspace", limit: MANIFEST_PAGE, since });
+    if (value.scopes) {
+      add(value.files);
+      this.fromLog++;
+      this.token = value.token;
+      const scopes = value.scopes.map((v) => (v === "/workspace" ? "" : workspaceRelative(v))).filter((r): r is string => r !== null);
+      return { files, complete: true, scopes: scopes.includes("") ? null : scopes };
+    }
+    this.fromLog = 0;
+    const token = value.token;
+    for (;;) {
+      add(value.files);
+      if (!value.truncated) {
+        this.token = token; // the whole tree was listed: the log counts from the listing's start
+        return { files, complete: true, scopes: null };
+      }
       // Cut by its page size: ask for the next page. Cut by time or entries: as far as it got.
-      if (value.cutBy !== "items" || value.files.length === 0) return { files, complete: false };
-      after = value.files.at(-1)!.path;
+      if (value.cutBy !== "items" || value.files.length === 0) return { files, complete: false, scopes: null };
+      ({ value } = await client.request("manifest", { path: "/workspace", limit: MANIFEST_PAGE, after: value.files.at(-1)!.path, since: token }));
     }
   }
 
@@ -222,6 +267,12 @@ export class WorkspaceSync {
     this.tail = run.catch(() => {});
     return run;
   }
+}
+
+/** True when `rel` is one of `scopes` or lies under one. */
+function underAny(rel: string, scopes: Set<string>): boolean {
+  for (let at = rel.length; at > 0; at = rel.lastIndexOf("/", at - 1)) if (scopes.has(rel.slice(0, at))) return true;
+  return false;
 }
 
 interface Failure {

@@ -3,7 +3,7 @@
  * that changed: every change below is made behind the agent's back (straight on the disk, or by a
  * command), right after a request that filled the cache, and the very next request must see it.
  */
-import { mkdir, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, rename, rm, symlink, writeFile } from "node:fs/promises";
 import type { GuestClient } from "../../src/sandbox/guest-client.ts";
 import { startHostAgent, type HostAgent } from "./host-agent.ts";
 
@@ -146,5 +146,96 @@ describe("the guest's tree cache", () => {
     let seen: string[] = [];
     while (Date.now() < deadline && seen.length === 0) seen = await grepLines("tick", "/workspace/t5");
     expect(seen).toEqual(["/workspace/t5/log.txt:2:tick"]);
+  });
+});
+
+describe("the change log behind the workspace sync's manifest", () => {
+  type Files = Map<string, string>;
+  const key = (f: { size: number; mtimeMs: number }) => `${f.size}@${f.mtimeMs}`;
+
+  /** The regular files under `view`, read straight from the disk (the oracle). */
+  async function onDisk(view: string): Promise<Files> {
+    const out: Files = new Map();
+    const visit = async (v: string): Promise<void> => {
+      for (const d of await readdir(agent.real(v), { withFileTypes: true })) {
+        const p = `${v}/${d.name}`;
+        if (d.isDirectory()) await visit(p);
+        else if (d.isFile()) out.set(p, key(await lstat(agent.real(p))));
+      }
+    };
+    await visit(view);
+    return out;
+  }
+
+  /** A small deterministic PRNG (mulberry32): the same run every time. */
+  function rng(seed: number): () => number {
+    return () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+  }
+
+  it("answers with what changed since its token, and that applied to the last answer is the disk, over random changes", async () => {
+    const top = "/workspace/log";
+    await mkdir(agent.real(`${top}/a/b`), { recursive: true });
+    await writeFile(agent.real(`${top}/a/b/one.txt`), "1");
+    const full = await c.request("manifest", { path: top });
+    expect(full.value.scopes).toBeUndefined();
+    const state: Files = new Map(full.value.files.map((f) => [f.path, key(f)]));
+    let token = full.value.token!;
+    const random = rng(13);
+    const pick = <T,>(xs: T[]): T | undefined => xs[Math.floor(random() * xs.length)];
+    let fromLog = 0;
+    for (let round = 0; round < 40; round++) {
+      const disk = await onDisk(top);
+      const files = [...disk.keys()];
+      const dirs = [...new Set(files.map((f) => f.slice(0, f.lastIndexOf("/"))))].concat(top);
+      for (let k = 0; k < 1 + Math.floor(random() * 4); k++) {
+        const r = random();
+        const dir = pick(dirs)!;
+        const file = pick(files);
+        const n = `${round}-${k}`;
+        if (r < 0.25) await writeFile(agent.real(`${dir}/new-${n}.txt`), "x".repeat(1 + Math.floor(random() * 50)));
+        else if (r < 0.35 && file) await writeFile(agent.real(file), "changed ".repeat(1 + Math.floor(random() * 9)));
+        else if (r < 0.45 && file) await rm(agent.real(file), { force: true });
+        else if (r < 0.55) {
+          await mkdir(agent.real(`${dir}/d${n}/deep`), { recursive: true });
+          for (let i = 0; i < 1 + Math.floor(random() * 80); i++) await writeFile(agent.real(`${dir}/d${n}/${i % 2 ? "deep/" : ""}f${i}`), `${i}`);
+        } else if (r < 0.62 && dir !== top) await rm(agent.real(dir), { recursive: true, force: true });
+        else if (r < 0.72 && dir !== top) await rename(agent.real(dir), agent.real(`${top}/moved-${n}`)).catch(() => {});
+        else if (r < 0.8 && file) await rename(agent.real(file), agent.real(`${dir}/renamed-${n}`)).catch(() => {});
+        else if (r < 0.88 && file) {
+          await rm(agent.real(file), { force: true });
+          await symlink(agent.real(`${top}/a`), agent.real(file)).catch(() => {});
+        } else if (r < 0.94) await sh(`mkdir -p log/c${n} && for i in $(seq 1 70); do echo $i > log/c${n}/f$i; done`);
+        else await sh(`for f in $(find log -type f | head -70); do echo more >> "$f"; done`);
+      }
+      const answer = await c.request("manifest", { path: top, since: token });
+      if (answer.value.scopes) {
+        fromLog++;
+        // What a scope had and no longer lists is gone; what it lists is current.
+        for (const p of [...state.keys()]) if (answer.value.scopes.some((s) => p === s || p.startsWith(`${s}/`))) state.delete(p);
+      } else state.clear();
+      for (const f of answer.value.files) state.set(f.path, key(f));
+      token = answer.value.token!;
+      expect(new Map([...state].sort()), `round ${round}`).toEqual(new Map([...(await onDisk(top))].sort()));
+    }
+    expect(fromLog).toBeGreaterThanOrEqual(38); // a full listing only when the log could not say
+  });
+
+  it("answers a token it does not know (another agent's, an old one) with a full listing and a new token", async () => {
+    await mkdir(agent.real("/workspace/log2"), { recursive: true });
+    await writeFile(agent.real("/workspace/log2/f"), "f");
+    const first = await c.request("manifest", { path: "/workspace/log2" });
+    const next = await c.request("manifest", { path: "/workspace/log2", since: first.value.token });
+    expect(next.value).toMatchObject({ scopes: [], files: [] }); // nothing changed
+    for (const stale of ["nope", first.value.token!]) {
+      const r = await c.request("manifest", { path: "/workspace/log2", since: stale });
+      expect(r.value.scopes).toBeUndefined();
+      expect(r.value.files.map((f) => f.path)).toEqual(["/workspace/log2/f"]);
+      expect(r.value.token).toBeDefined();
+    }
   });
 });

@@ -102,6 +102,10 @@ describe("100,000 files", () => {
     const all = (await c.request("grep", { pattern: "the needle", path: "/workspace/big", maxCount: 20_000, timeBudgetMs: EXACT })).value;
     expect(all.matches).toHaveLength(NEEDLES + 1);
     expect(all.matches.at(-1)).toEqual({ path: "/workspace/big/d99/f999.txt", line: 1, text: "the needle late" });
+    // Synced from the agent's change log (one file named, not 100,000): the store has the change.
+    const saved = Buffer.from(await nats.backbone.artifacts.getBytes(`${workspacePrefix("scale")}big/d99/f999.txt`)).toString();
+    expect(saved.endsWith("the needle late\n")).toBe(true);
+    expect(await nats.backbone.artifacts.list(workspacePrefix("scale") + "big/")).toHaveLength(FILES);
   });
 
   it("a glob that backtracks in a regex engine is answered, and the agent goes on serving", async () => {

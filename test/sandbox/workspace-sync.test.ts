@@ -3,9 +3,11 @@
  * command makes are all saved (concurrently), and a store that fails is never silent — the
  * command's answer says how many files are not saved, and the next command saves them.
  */
+import { createHash } from "node:crypto";
 import { MicroVMBackend } from "../../src/sandbox/backend.ts";
 import type { SandboxVm } from "../../src/sandbox/sandbox-vm.ts";
 import { workspacePrefix, type WorkspaceStore } from "../../src/sandbox/ports.ts";
+import { WorkspaceSync, type SyncReport } from "../../src/sandbox/workspace-sync.ts";
 import { startTestNats, type TestNats } from "../support/nats.ts";
 import { acquireTestVm, closeTestPool } from "../support/vm.ts";
 
@@ -77,6 +79,50 @@ describe("workspace sync after commands", () => {
       expect(await saved("sync-fail")).toEqual(["made/f1.txt", "made/f2.txt", "made/f3.txt"]);
     } finally {
       store.failing = false;
+      await b.close();
+    }
+  });
+
+  it("after each command lists only what changed, and the store stays the workspace byte for byte", async () => {
+    const vm = await acquireTestVm();
+    vms.push(vm);
+    // A backend without a store runs the commands; the sync is driven here, to see its reports.
+    const b = await MicroVMBackend.create({ threadId: "sync-log", vm, executeTimeoutMs: 120_000 });
+    const sync = new WorkspaceSync(store, "sync-log");
+    const client = await b.guest();
+    try {
+      await sync.restore(client);
+      const steps = [
+        "mkdir -p big && for i in $(seq 1 2000); do echo $i > big/f$i; done",
+        "echo changed > big/f7",
+        "mkdir -p a/b/c && echo deep > a/b/c/x && echo top > t.txt",
+        "mv a moved && rm big/f9",
+        "rm -rf moved && rm t.txt && ln -s big/f1 t.txt",
+        // A write through a hard link made by an earlier command (tree-cache.ts says what is seen).
+        "ln big/f2 hard",
+        "echo through-the-link >> hard",
+        "echo again >> big/f2",
+        "mv big big2 && mkdir big && echo new > big/f1",
+        "true",
+      ];
+      const reports: SyncReport[] = [];
+      for (const step of steps) {
+        expect((await b.execute(step)).exitCode).toBe(0);
+        reports.push(await sync.afterCommand(client));
+        // The VM's files and their digests, against the store's.
+        const listing = await b.execute("find . -type f -print0 | xargs -0 -r sha256sum | sed 's#  \\./#  #' | sort -k2");
+        const inVm = listing.output.trim().split("\n").map((l) => `${l.slice(66)} ${l.slice(0, 64)}`);
+        const names = await saved("sync-log");
+        const inStore = await Promise.all(names.map(async (n) => `${n} ${createHash("sha256").update((await store.get(workspacePrefix("sync-log") + n))!).digest("hex")}`));
+        expect(inStore, `after: ${step}`).toEqual(inVm);
+      }
+      // The restore listed everything; after that only changes, but for the new hard link: its
+      // other name could be anywhere, so that once the whole workspace is listed.
+      expect(reports.map((r) => r.listed)).toEqual(steps.map((s) => (s === "ln big/f2 hard" ? "all" : "changes")));
+      // One file changed in a 2,000-file workspace: the manifest named a handful, not 2,000.
+      expect(reports[1]!).toMatchObject({ saved: 1, files: 1 });
+      expect(reports.at(-1)!).toMatchObject({ saved: 0, deleted: 0, files: 0 });
+    } finally {
       await b.close();
     }
   });

@@ -11,6 +11,7 @@ const CLOCK_TIMEOUT_MS = 5000;
 
 export async function handleHello(ctx: AgentContext, req: OpRequest<"hello">): Promise<HelloResult> {
   const { nowMs } = req.args;
+  ctx.tree.reseedTokens(nowMs.toString(36));
   let clockSet = false;
   if (ctx.sandboxUser && Math.abs(Date.now() - nowMs) > MAX_SKEW_MS) {
     // Not awaited: the reply goes out first, in this turn of the event loop (right after a restore, the helper's fork of `date`
