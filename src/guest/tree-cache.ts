@@ -13,16 +13,16 @@
  * is always seen. An event drops the directory's listing and the named entry with everything
  * under it; a directory deleted or moved, or whose watcher failed, loses its watcher too and is
  * never trusted again. What inotify cannot see is a write through a hard link in another
- * directory: `commandEnded()` looks again (one lstat: a write through any name changes its ctime)
- * at every cached file that had more than one link when listed — usually none, so the cache
- * survives commands at any size (it used to be dropped past 1,000 files: a cliff). Not seen
- * until that file's directory changes: a hard link made *during* a command to a file listed with
- * one link and written through in that same command (a file linked by an earlier command is
- * checked after every later one). Not seen at all: a text file changed in place
- * through a shared mmap (no event, no ctime change on tmpfs), and a hard-link write by a process
- * that outlived its command, until the next change or command. The kernel's event queue is raised
- * at boot so that it does not overflow; a command that floods it anyway makes `commandEnded()`
- * renew the watchers too.
+ * directory (nor a new link: the link count changes with no event to the directory):
+ * `commandEnded()` looks again (one lstat: a write through any name changes its ctime) at every
+ * cached file that had more than one link when listed, or whose inode was seen with several names
+ * since — usually none, so the cache survives commands at any size (it used to be dropped past
+ * 1,000 files: a cliff). A new name seen by the manifest drops the listings that hold the
+ * inode's other names (`dropStaleLinks`). Not seen until that file's directory changes: a file
+ * linked from outside the view (/tmp) after it was listed, then written through that name. Not
+ * seen at all: a text file changed in place through a shared mmap (no event, no ctime change on
+ * tmpfs). The kernel's event queue is raised at boot so that it does not overflow; a command that
+ * floods it anyway makes `commandEnded()` renew the watchers too.
  *
  * The same events keep a change log for the workspace sync (`trackChanges`/`takeChanges`): the
  * paths that changed under a directory since a token, so that the manifest after a command lists
@@ -103,6 +103,7 @@ export class TreeCache {
    * no event to its directory, so its cached entry still says one link: the inode says more.
    */
   readonly #linkedInodes = new Set<number>();
+  readonly #newlyLinked = new Set<number>();
 
   constructor(tops: string[]) {
     this.#tops = tops;
@@ -220,7 +221,27 @@ export class TreeCache {
     this.#linked.set(path, entry);
     const isNew = entry.nlink > 1 && !this.#linkedInodes.has(entry.ino);
     this.#noteInodes([entry]);
+    if (isNew) this.#newlyLinked.add(entry.ino);
     return isNew;
+  }
+
+  /**
+   * The inodes `noteLinked` saw with several names for the first time may have other names in
+   * listings cached before the link (one link, old size): those listings go, and their names are
+   * logged as changed. One pass over the cache, whatever the number of new links.
+   */
+  dropStaleLinks(): void {
+    if (!this.#newlyLinked.size) return;
+    for (const [dir, node] of this.#dirs) {
+      const stale = node.entries?.filter((e) => e.kind === "file" && this.#newlyLinked.has(e.ino));
+      if (!stale?.length) continue;
+      node.entries = null;
+      for (const e of stale) {
+        this.#dropContent(`${dir}/${e.name}`);
+        this.#logChange(`${dir}/${e.name}`);
+      }
+    }
+    this.#newlyLinked.clear();
   }
 
   #noteInodes(entries: CachedEntry[]): void {

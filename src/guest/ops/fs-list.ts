@@ -123,6 +123,8 @@ export async function handleManifest(ctx: AgentContext, req: OpRequest<"manifest
     return fileOf(path, entry);
   });
   if (end === "time" || end === "entries") tally.stop(end);
+  // A link found by this walk: names of it listed earlier (perhaps stale) are logged for next time.
+  ctx.tree.dropStaleLinks();
   if (!files.length && !statSafe(real)) throw new GuestAgentError(ErrorCode.FileNotFound, `${view}: no such directory`);
   // The last page: the whole tree was walked (and so watched), the log is complete from here on.
   if (!tally.cutBy && token !== undefined) ctx.tree.armChanges(token);
@@ -184,7 +186,11 @@ async function changedFiles(ctx: AgentContext, req: OpRequest<"manifest">, paths
       const end = await walk(ctx, scope, req, budget, fileOf);
       if (end === "time" || end === "entries") return null;
     }
-    if (tally.cutBy || linked.isNew) return null;
+    if (linked.isNew) {
+      ctx.tree.dropStaleLinks(); // so that the full listing instead reads the other names afresh
+      return null;
+    }
+    if (tally.cutBy) return null;
   }
   return { files, scopes: scopes.map((s) => viewOf(ctx, s)).filter((v): v is string => v !== undefined), truncated: false, total: files.length };
 }
