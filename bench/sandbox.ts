@@ -8,7 +8,8 @@
  *
  * Reports median latency per operation and the ratio; a sweep of grep, glob and ls over 100 / 1,000
  * / 10,000 files (first call on a tree a command just made, warm, right after an `execute`); the
- * workspace sync time of 1,000 files one command made; 10 MiB write/read throughput, and sandbox
+ * workspace sync time of 1,000 files one command made, and of one file changed among 1,000 and
+ * 10,000 (the sync lists only what changed); 10 MiB write/read throughput, and sandbox
  * ready times (cold boot, snapshot restore, pool acquire, bare kernel to /init; measured with the
  * VMM side's helpers in bench/vm-ready.ts). `npx tsx bench/sandbox.ts [runs]`. Last line: JSON, with
  * `*_ratio` = ours / BaseSandbox's time (sweep figures named with their file count and mode, e.g.
@@ -193,6 +194,34 @@ async function syncFigures(ours: MicroVMBackend, runs: number): Promise<Record<s
       if (r.exitCode !== 0 || rep.saved !== 1000) throw new Error(`sync saved ${rep.saved} of 1000: ${r.output}`);
     }
     const ratio = median(synced) / median(plain);
+    // One file changed in a workspace of 1,000 and of 10,000 files: the sync lists what changed
+    // (the agent's change log), so its cost should not grow with the workspace.
+    must(await ours.execute("rm -rf plain* synced*").then((r) => (r.exitCode === 0 ? {} : { error: r.output })), "clean up");
+    await sync.afterCommand(client);
+    const scale: Record<string, number> = {};
+    for (const n of [1_000, 10_000]) {
+      const made = await ours.execute(`mkdir -p scale${n} && cd scale${n} && for i in $(seq 1 ${n}); do echo "file $i" > f$i.txt; done`);
+      if (made.exitCode !== 0) throw new Error(`making ${n} files: ${made.output}`);
+      await sync.afterCommand(client);
+      const alone: number[] = [];
+      const withSync: number[] = [];
+      for (let i = 0; i < Math.max(3, Math.ceil(runs / 2)); i++) {
+        alone.push(await time(async () => ours.execute(`echo ${i} >> scale${n}/f1.txt`)));
+        await sync.afterCommand(client);
+        let rep: Awaited<ReturnType<typeof sync.afterCommand>> | undefined;
+        withSync.push(await time(async () => {
+          await ours.execute(`echo ${i} >> scale${n}/f2.txt`);
+          rep = await sync.afterCommand(client);
+        }));
+        if (rep!.saved !== 1 || rep!.listed !== "changes") throw new Error(`one change in ${n} files: ${JSON.stringify(rep)}`);
+      }
+      scale[`sync_one_change_in_${n}_command_ms`] = Number(median(alone).toFixed(1));
+      scale[`sync_one_change_in_${n}_with_sync_ms`] = Number(median(withSync).toFixed(1));
+      scale[`sync_one_change_in_${n}_ratio`] = Number((median(withSync) / median(alone)).toFixed(3));
+      console.log(`one file changed among ${n} files: command ${median(alone).toFixed(1)} ms, with sync ${median(withSync).toFixed(1)} ms, ratio ${(median(withSync) / median(alone)).toFixed(2)}`);
+      must(await ours.execute(`rm -rf scale${n}`).then((r) => (r.exitCode === 0 ? {} : { error: r.output })), "clean up");
+      await sync.afterCommand(client);
+    }
     console.log(`\nsync of 1,000 files made by one command: command ${median(plain).toFixed(0)} ms, command + sync ${median(synced).toFixed(0)} ms (sync ${median(syncOnly).toFixed(0)} ms: manifest ${median(phases.manifest).toFixed(0)}, download ${median(phases.download).toFixed(0)}, store ${median(phases.store).toFixed(0)}), ratio ${ratio.toFixed(2)}`);
     return {
       sync_1000_command_ms: Number(median(plain).toFixed(0)),
@@ -202,6 +231,7 @@ async function syncFigures(ours: MicroVMBackend, runs: number): Promise<Record<s
       sync_1000_download_ms: Number(median(phases.download).toFixed(0)),
       sync_1000_store_ms: Number(median(phases.store).toFixed(0)),
       sync_1000_ratio: Number(ratio.toFixed(3)),
+      ...scale,
     };
   } finally {
     await nats.close();
