@@ -34,7 +34,8 @@ const STORE_CONCURRENCY = 24;
 const MANIFEST_PAGE = 20_000;
 /**
  * Syncs answered from the agent's change log in a row, after which the workspace is listed whole
- * again: what inotify never reports (a file changed in place through a shared mmap) is caught then.
+ * again: a guard against a flaw in the log (a full listing reads the same cache, so it does not
+ * catch what inotify never reports).
  */
 const FULL_LISTING_EVERY = 32;
 
