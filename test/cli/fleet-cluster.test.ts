@@ -124,34 +124,41 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
     for (const s of submits) expect((await s.exited).code, s.stderr()).toBe(0);
     expect(submits.map((s) => (JSON.parse(s.stdout()) as { status: string }).status)).toEqual(THREADS.map(() => "queued"));
 
-    // The victim prints a line as each run starts (no --json): the thread it is killed in.
+    // The victim prints a line as each run starts (no --json): the thread it is killed in. It
+    // starts alone, so that its first run is still in flight when it is stopped: a warm worker
+    // runs the demo in a few seconds, quicker than a second worker gets going.
     note("submitted");
     const victim = spawnCli(["worker", "-c", "1"], env());
-    const heir = spawnCli(["worker", "-c", "2", "--json"], env());
-    workers.push(victim, heir);
+    workers.push(victim);
     const early = victim.exited.then((x) => {
       throw new Error(`the victim worker ended (${x.code ?? x.signal}) before the kill point:\n${victim.stdout()}\n${victim.stderr()}`);
     });
     await Promise.race([victim.waitForOutput(/start (fleet-\d): run/), early]);
+    const killedThread = /start (fleet-\d): run/.exec(victim.stdout())![1]!;
+    // Stopped while the main agent's skill script runs in the VM (earlier side effects are done):
+    // from the cluster's side a stopped worker is a dead one. SIGKILLed once the heir is up.
+    await Promise.race([
+      observer.waitFor((e) => e.threadId === killedThread && e.type === "tool.started" && e.agent === "main" && e.data.tool === "execute"),
+      early,
+    ]);
+    victim.child.kill("SIGSTOP");
+    const finished = (t: string) => observer.of(t).some((e) => e.type === "run.finished");
+    expect(finished(killedThread), `${killedThread} ended before the victim was stopped`).toBe(false);
     // Both workers are up before anything is killed: the heir holds a thread's lease (polled).
+    const heir = spawnCli(["worker", "-c", "2", "--json"], env());
+    workers.push(heir);
     const leases = await ThreadLeases.open(backbone, { replicas: 3 });
     const heirRuns = async () => (await Promise.all(THREADS.map((t) => leases.holderOf(t)))).some((h) => h?.pid === heir.child.pid);
     while (!(await heirRuns())) {
       if (heir.child.exitCode !== null) throw new Error(`the heir worker exited:\n${heir.stdout()}\n${heir.stderr()}`);
       await new Promise((r) => setTimeout(r, 100));
     }
-    const killedThread = [...victim.stdout().matchAll(/start (fleet-\d): run/g)].at(-1)![1]!; // its run in flight
-    // Killed while the main agent's skill script runs in the VM: earlier side effects are done.
-    await Promise.race([
-      observer.waitFor((e) => e.threadId === killedThread && e.type === "tool.started" && e.agent === "main" && e.data.tool === "execute"),
-      early,
-    ]);
     leftovers.push(...descendants(victim.child.pid!));
     note(`SIGKILL the worker running ${killedThread}`);
     victim.child.kill("SIGKILL");
     expect((await victim.exited).signal).toBe("SIGKILL");
     const victimThreads = [...victim.stdout().matchAll(/start (fleet-\d): run/g)].map((m) => m[1]!);
-    const unfinished = victimThreads.filter((t) => !observer.of(t).some((e) => e.type === "run.finished"));
+    const unfinished = victimThreads.filter((t) => !finished(t));
     expect(unfinished).toContain(killedThread); // really mid-run
 
     // One NATS node down mid-run (not the observer's: it counts every publish). What the cluster
@@ -212,7 +219,7 @@ describe("a fleet of workers on a 3-node NATS cluster", () => {
     // Polled until it holds the lease (a condition, not a delay), then frozen holding it. (Of
     // processes racing for one lease exactly one wins: test/nats/thread-lease.test.ts.)
     while ((holder = await leases.holderOf(thread))?.pid !== winner.child.pid) {
-      if (winner.child.exitCode !== null) throw new Error(`the resume ended before taking the lease:\n${winner.stderr()}`);
+      if (winner.child.exitCode !== null) throw new Error(`the resume ended (${winner.child.exitCode}) before taking the lease:\n${winner.stdout()}\n${winner.stderr()}`);
       await new Promise((r) => setTimeout(r, 20));
     }
     process.kill(winner.child.pid!, "SIGSTOP");
