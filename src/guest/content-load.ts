@@ -30,15 +30,15 @@ export interface Candidate {
  * meanwhile (a change fires an event, which replaces the entry; a symlink swapped in for a file
  * does too). "no" when anything did not add up (batches before it were handed over).
  */
-export async function catFiles(
+export async function catFiles<F extends Candidate & { entry: CachedEntry }>(
   ctx: AgentContext,
   request: { readonly aborted: boolean },
-  files: (Candidate & { entry: CachedEntry })[],
+  files: F[],
   deadline: number,
-  onBatch: (batch: (Candidate & { entry: CachedEntry })[], bytes: Buffer[]) => void | Promise<void>,
+  onBatch: (batch: F[], bytes: Buffer[]) => void | Promise<void>,
 ): Promise<"done" | "no" | "time"> {
   for (let i = 0; i < files.length; ) {
-    const batch: (Candidate & { entry: CachedEntry })[] = [];
+    const batch: F[] = [];
     let argv = 0;
     let expected = 0;
     for (; i < files.length && argv < ARGV_BYTES && (batch.length === 0 || expected + files[i]!.entry.size <= CAT_BATCH_BYTES); i++) {

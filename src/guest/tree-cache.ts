@@ -71,7 +71,6 @@ interface ChangeLog {
   paths: Set<string>;
 }
 
-
 /** Directories watched at most (inotify watches are a per-user kernel resource). */
 const MAX_DIRS = 4096;
 /** Content kept for grep, in total and per file. */
@@ -213,7 +212,7 @@ export class TreeCache {
    * names may lie in listings that say one link, so the change log cannot vouch for them.
    */
   noteLinked(path: string, entry: CachedEntry): boolean {
-    if (entry.kind !== "file" || (entry.nlink < 2 && !this.#linkedInodes.has(entry.ino))) return false;
+    if (!this.#mayHaveOtherNames(entry)) return false;
     if (this.#linked.size >= MAX_REVALIDATE) {
       this.#logLost(path);
       return false;
@@ -242,6 +241,11 @@ export class TreeCache {
       }
     }
     this.#newlyLinked.clear();
+  }
+
+  /** A file listed with several links, or whose inode was seen with several names since. */
+  #mayHaveOtherNames(e: CachedEntry): boolean {
+    return e.kind === "file" && (e.nlink > 1 || this.#linkedInodes.has(e.ino));
   }
 
   #noteInodes(entries: CachedEntry[]): void {
@@ -350,7 +354,7 @@ export class TreeCache {
     const suspects: string[] = [];
     for (const [dir, node] of this.#dirs) {
       if (!node.entries) continue;
-      for (const e of node.entries) if (e.kind === "file" && (e.nlink > 1 || this.#linkedInodes.has(e.ino))) suspects.push(dir);
+      for (const e of node.entries) if (this.#mayHaveOtherNames(e)) suspects.push(dir);
     }
     if (suspects.length > MAX_REVALIDATE) {
       for (const node of this.#dirs.values()) node.entries = null;
@@ -371,7 +375,7 @@ export class TreeCache {
     for (const dir of new Set(suspects)) {
       const node = this.#dirs.get(dir)!;
       const entries = node.entries;
-      const changed = entries?.filter((e) => e.kind === "file" && (e.nlink > 1 || this.#linkedInodes.has(e.ino)) && !unchanged(`${dir}/${e.name}`, e)) ?? [];
+      const changed = entries?.filter((e) => this.#mayHaveOtherNames(e) && !unchanged(`${dir}/${e.name}`, e)) ?? [];
       if (!entries || !changed.length) continue;
       node.entries = null;
       for (const e of entries) this.#dropContent(`${dir}/${e.name}`);

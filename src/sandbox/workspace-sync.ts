@@ -4,8 +4,8 @@
  * agent's `manifest` (size + mtime per file, fetched in pages) after each command, and saved or
  * deleted many at a time. The agent answers with only what changed since the last manifest when
  * its change log has it (see the guest's tree-cache.ts), so the cost follows the change, not the
- * workspace; a full listing comes after any failure and every FULL_LISTING_EVERY syncs. A new VM for the thread gets the saved files uploaded before first use
- * (`restore`). Steps run one at a time (a step's own saves run concurrently).
+ * workspace; a full listing comes after any failure and every FULL_LISTING_EVERY syncs. A new VM
+ * for the thread gets the saved files uploaded before first use (`restore`). Steps run one at a time (a step's own saves run concurrently).
  *
  * Never silent: a file that could not be saved or deleted stays different from what is known, so
  * the next command's diff tries it again, and the step throws a `workspace_unsaved` GuestError saying how
@@ -120,8 +120,10 @@ export class WorkspaceSync {
     return this.exclusive(async () => {
       const gone = [...this.known.keys()].filter((k) => k === rel || k.startsWith(`${rel}/`));
       const failed = await this.deleteAll(gone);
-      if (failed.length) this.token = undefined;
-      if (failed.length) throw syncError(failed, gone.length, "deleted");
+      if (failed.length) {
+        this.token = undefined; // the next sync lists everything, and deletes these again
+        throw syncError(failed, gone.length, "deleted");
+      }
     });
   }
 

@@ -240,11 +240,11 @@ async function downloadListed(ctx: AgentContext, req: OpRequest<"download">): Pr
     // Files of consecutive parts go out together, one frame up to a frame's body.
     for (let k = 0; k < batch.length; ) {
       if (req.aborted) throw new GuestAgentError(ErrorCode.Cancelled, "cancelled");
-      const first = (batch[k] as (typeof listed)[number]).part;
+      const first = batch[k]!.part;
       const run: Buffer[] = [];
       let size = 0;
       for (; k < batch.length && run.length < MAX_FILES_PER_FRAME; k++) {
-        const f = batch[k] as (typeof listed)[number];
+        const f = batch[k]!;
         if (f.part !== first + run.length || (run.length && size + bytes[k]!.length > MAX_FRAME_BODY)) break;
         run.push(bytes[k]!);
         size += bytes[k]!.length;
